@@ -1,0 +1,84 @@
+import Crypto
+import Dispatch
+import Foundation
+
+/// Measurements of what the machine itself can do, taken in the same run as a benchmark so that
+/// every figure can be reported as a ratio to its physical limit.
+package enum PhysicalLimits {
+    /// Ed25519 signatures per second over 32-byte messages, on `threads` threads.
+    package static func ed25519SignsPerSecond(threads: Int = Cores.available, seconds: Double = 1.5) -> Double {
+        let key = Curve25519.Signing.PrivateKey()
+        let message = [UInt8](repeating: 7, count: 32)
+        return parallelRate(threads: threads, seconds: seconds) { _ = try? key.signature(for: message) }
+    }
+
+    /// Ed25519 verifications per second, on `threads` threads.
+    package static func ed25519VerifiesPerSecond(threads: Int = Cores.available, seconds: Double = 1.5) -> Double {
+        let key = Curve25519.Signing.PrivateKey()
+        let message = [UInt8](repeating: 7, count: 32)
+        let signature = (try? key.signature(for: message)) ?? Data()
+        let pub = key.publicKey
+        return parallelRate(threads: threads, seconds: seconds) { _ = pub.isValidSignature(signature, for: message) }
+    }
+
+    /// SHA-256 throughput in bytes per second on one core, over `blockSize`-byte inputs.
+    package static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> Double {
+        let block = [UInt8](repeating: 1, count: blockSize)
+        return parallelRate(threads: 1, seconds: seconds) { _ = SHA256.hash(data: block) } * Double(blockSize)
+    }
+
+    /// The number available cores.
+    package static var cores: Int { Cores.available }
+
+    static func parallelRate(threads: Int, seconds: Double, _ op: @escaping @Sendable () -> Void) -> Double {
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        // Each thread writes only its own slot; concurrentPerform returns after all of them.
+        nonisolated(unsafe) let slots = counts
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start + UInt64(seconds * 1e9)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var n = 0
+            while true {
+                for _ in 0..<64 { op() }
+                n += 64
+                if DispatchTime.now().uptimeNanoseconds >= deadline { break }
+            }
+            slots[t] = n
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(counts.reduce(0, +)) / elapsed
+    }
+
+    /// Raw LMDB: `MDB_APPEND` puts of `valueSize`-byte values, `perTransaction` per durable
+    /// (fully synced) transaction, in a fresh environment in `directory`. Returns puts per second
+    /// and the commit latencies in seconds.
+    package static func lmdbAppend(directory: String, perTransaction: Int, valueSize: Int, seconds: Double)
+        throws -> (putsPerSecond: Double, commitLatencies: [Double])
+    {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let env = try LMDBEnvironment(path: directory, initialMapSize: 1 << 32, mapSizeLimit: 1 << 32,
+            maxDatabases: 2, readOnly: false)
+        let db = try env.openDatabase("raw", create: true)
+        let value = [UInt8](repeating: 0x5A, count: valueSize)
+        var key: UInt64 = 0
+        var latencies: [Double] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start + UInt64(seconds * 1e9)
+        var puts = 0
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try env.write { txn in
+                for _ in 0..<perTransaction {
+                    key += 1
+                    try txn.put(db, LedgerStore.seqKey(key), value, append: true)
+                }
+            }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            puts += perTransaction
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(puts) / elapsed, latencies)
+    }
+}

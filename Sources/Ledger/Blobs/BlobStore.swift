@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A reference to stored content: its SHA-256 and length. Events carry these, never the bytes.
+public struct BlobRef: Sendable, Hashable {
+    public let sha256: Digest32
+    public let size: Int64
+
+    public init(sha256: Digest32, size: Int64) {
+        self.sha256 = sha256
+        self.size = size
+    }
+}
+
+/// Content-addressed storage for message content, attachments and evidence (raw envelopes):
+/// `blobs/<h0h1>/<h2h3>/<sha256-hex>`. Content is written through a temporary file, fsynced and
+/// renamed, so a blob is either complete or absent. Large content is streamed in chunks both ways.
+///
+/// Erasure (gallring, GDPR) removes the bytes and leaves `<hex>.erased` holding the reason; the
+/// events keep the hash, so verification can tell erased content from tampering.
+public struct BlobStore: Sendable {
+    public let directory: String
+    /// Read chunk size.
+    public static let chunkSize = 1 << 20
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// What the store knows about a hash.
+    public enum State: Sendable, Equatable {
+        case present(size: Int64)
+        case erased(reason: String)
+        case absent
+    }
+
+    func path(_ hash: Digest32) -> String {
+        let h = hash.hex
+        let a = h.index(h.startIndex, offsetBy: 2)
+        let b = h.index(a, offsetBy: 2)
+        return "\(directory)/\(h[..<a])/\(h[a..<b])/\(h)"
+    }
+
+    /// Stores `bytes` and returns their reference.
+    public func put(_ bytes: [UInt8]) throws(LedgerError) -> BlobRef {
+        let w = try makeWriter()
+        try w.write(bytes)
+        return try w.finish()
+    }
+
+    /// Starts a streamed write.
+    public func makeWriter() throws(LedgerError) -> BlobWriter {
+        try BlobWriter(store: self)
+    }
+
+    public func state(of hash: Digest32) -> State {
+        let p = path(hash)
+        var st = stat()
+        if stat(p, &st) == 0 { return .present(size: Int64(st.st_size)) }
+        if let reason = try? String(contentsOfFile: p + ".erased", encoding: .utf8) { return .erased(reason: reason) }
+        return .absent
+    }
+
+    /// Opens a blob for streamed reading; the reader checks the hash when it reaches the end.
+    public func open(_ hash: Digest32) throws(LedgerError) -> BlobReader {
+        switch state(of: hash) {
+        case .present: break
+        case .erased(let reason):
+            throw LedgerError(.blobNotFound, "blob \(hash) was erased (\(reason))")
+        case .absent:
+            throw LedgerError(.blobNotFound, "blob \(hash) is not in the store")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path(hash)) else {
+            throw LedgerError(.blobIO, "cannot open blob \(hash); check permissions")
+        }
+        return BlobReader(hash: hash, handle: handle)
+    }
+
+    /// Reads a whole blob (for small content); the hash is checked.
+    public func read(_ hash: Digest32) throws(LedgerError) -> [UInt8] {
+        let reader = try open(hash)
+        var out: [UInt8] = []
+        while let chunk = try reader.next() { out += chunk }
+        return out
+    }
+
+    /// Removes the content of `hash`, leaving a marker with `reason`. Record the erasure as a
+    /// `blob.erased` event first: the audit-first rule applies to erasure as to reading.
+    public func erase(_ hash: Digest32, reason: String) throws(LedgerError) {
+        let p = path(hash)
+        guard (try? Data(Array(reason.utf8)).write(to: URL(fileURLWithPath: p + ".erased"), options: .atomic)) != nil else {
+            throw LedgerError(.blobIO, "cannot write erasure marker for \(hash)")
+        }
+        if unlink(p) != 0 && errno != ENOENT {
+            throw LedgerError(.blobIO, "cannot remove blob \(hash): errno \(errno)")
+        }
+    }
+}
+
+/// A streamed blob write: `write` chunks, then `finish` (fsync + atomic rename).
+public final class BlobWriter {
+    let store: BlobStore
+    let tempPath: String
+    let fd: Int32
+    var hasher = SHA256()
+    var size: Int64 = 0
+    var finished = false
+
+    init(store: BlobStore) throws(LedgerError) {
+        self.store = store
+        let tmpDir = store.directory + "/tmp"
+        do { try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true) }
+        catch { throw LedgerError(.blobIO, "cannot create \(tmpDir): \(error)") }
+        tempPath = tmpDir + "/" + UUID().uuidString
+        fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LedgerError(.blobIO, "cannot create \(tempPath): errno \(errno)") }
+    }
+
+    public func write(_ chunk: [UInt8]) throws(LedgerError) {
+        hasher.update(data: chunk)
+        var offset = 0
+        while offset < chunk.count {
+            let n = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LedgerError(.blobIO, "writing blob failed: errno \(errno); check disk space")
+            }
+            offset += n
+        }
+        size += Int64(chunk.count)
+    }
+
+    /// Makes the blob durable under its hash and returns its reference.
+    public func finish() throws(LedgerError) -> BlobRef {
+        guard !finished else { throw LedgerError(.blobIO, "blob writer already finished") }
+        finished = true
+        let hash = Digest32(unchecked: Array(hasher.finalize()))
+        guard fsync(fd) == 0 else { throw LedgerError(.blobIO, "fsync of blob failed: errno \(errno)") }
+        let final = store.path(hash)
+        let dir = (final as NSString).deletingLastPathComponent
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
+        guard rename(tempPath, final) == 0 else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+        let dfd = Glibc.open(dir, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+        return BlobRef(sha256: hash, size: size)
+    }
+
+    deinit {
+        close(fd)
+        if !finished { unlink(tempPath) }
+    }
+}
+
+/// A streamed blob read. `next()` returns chunks, then nil; at the end it throws `blob.corrupt`
+/// if the content does not hash to its name.
+public final class BlobReader {
+    public let hash: Digest32
+    let handle: FileHandle
+    var hasher = SHA256()
+    var done = false
+
+    init(hash: Digest32, handle: FileHandle) {
+        self.hash = hash
+        self.handle = handle
+    }
+
+    public func next() throws(LedgerError) -> [UInt8]? {
+        guard !done else { return nil }
+        let data: Data?
+        do { data = try handle.read(upToCount: BlobStore.chunkSize) } catch {
+            throw LedgerError(.blobIO, "reading blob \(hash) failed: \(error)")
+        }
+        guard let data, !data.isEmpty else {
+            done = true
+            try? handle.close()
+            guard Digest32(unchecked: Array(hasher.finalize())) == hash else {
+                throw LedgerError(.blobCorrupt, "blob \(hash) does not match its hash: its content was altered")
+            }
+            return nil
+        }
+        hasher.update(data: data)
+        return [UInt8](data)
+    }
+
+    deinit {
+        if !done { try? handle.close() }
+    }
+}

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A UTC instant with nanosecond precision, written as RFC 3339 with exactly nine fractional
+/// digits (`2026-11-22T11:22:00.123456789Z`) so that the text sorts like the instant.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    public let nanoseconds: Int64
+
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    /// The current wall-clock time.
+    public static func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanoseconds < b.nanoseconds }
+
+    public var description: String { rfc3339 }
+
+    /// The RFC 3339 text with nine fractional digits.
+    public var rfc3339: String {
+        let (secs, nanos) = nanoseconds.quotientAndRemainderFlooring(by: 1_000_000_000)
+        let (days, secOfDay) = secs.quotientAndRemainderFlooring(by: 86_400)
+        let (y, m, d) = Self.civil(fromDays: days)
+        var out: [UInt8] = []
+        out.reserveCapacity(30)
+        func pad(_ v: Int64, _ width: Int) {
+            var digits = Array(String(v).utf8)
+            while digits.count < width { digits.insert(UInt8(ascii: "0"), at: 0) }
+            out.append(contentsOf: digits)
+        }
+        pad(y, 4); out.append(UInt8(ascii: "-")); pad(m, 2); out.append(UInt8(ascii: "-")); pad(d, 2)
+        out.append(UInt8(ascii: "T"))
+        pad(secOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
+        pad(secOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        pad(secOfDay % 60, 2); out.append(UInt8(ascii: "."))
+        pad(nanos, 9); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses exactly the form ``rfc3339`` writes; anything else is nil.
+    public init?(rfc3339 text: String) {
+        let b = Array(text.utf8)
+        guard b.count == 30, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."),
+            b[29] == UInt8(ascii: "Z")
+        else { return nil }
+        func num(_ r: Range<Int>) -> Int64? {
+            var v: Int64 = 0
+            for i in r {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
+            }
+            return v
+        }
+        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
+            let mi = num(14..<16), let s = num(17..<19), let ns = num(20..<29),
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60
+        else { return nil }
+        let days = Self.days(fromCivil: y, mo, d)
+        guard Self.civil(fromDays: days) == (y, mo, d) else { return nil }
+        nanoseconds = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + ns
+    }
+
+    // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian calendar).
+    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+extension Int64 {
+    fileprivate func quotientAndRemainderFlooring(by d: Int64) -> (Int64, Int64) {
+        var (q, r) = quotientAndRemainder(dividingBy: d)
+        if r < 0 { q -= 1; r += d }
+        return (q, r)
+    }
+}

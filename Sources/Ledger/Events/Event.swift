@@ -1,0 +1,122 @@
+import Foundation
+
+/// One signed ledger event.
+///
+/// The canonical bytes (``body``) are RFC 8785 canonical JSON of the envelope without `hash` and
+/// `sig`; `hash = SHA-256(body)`; `sig = Ed25519(key, hash)`. See Schemas/ledger-events.md.
+public struct Event: Sendable, Hashable {
+    public let seq: UInt64
+    public let time: Timestamp
+    public let type: String
+    public let typeVersion: Int64
+    public let subject: String
+    public let actor: String
+    public let payload: JSONValue
+    /// Hash of event `seq − 1` (32 zero bytes for seq 1).
+    public let prev: Digest32
+    /// Id of the signing key (see ``LedgerSigningKey/keyID``).
+    public let key: String
+    public let hash: Digest32
+    /// Ed25519 signature over the 32 bytes of `hash`.
+    public let signature: [UInt8]
+    /// The canonical bytes that `hash` covers.
+    public let body: [UInt8]
+
+    /// The envelope as a JSON object, `hash` and `sig` included.
+    public var json: JSONValue {
+        guard case .object(var o) = Self.bodyObject(seq: seq, time: time, type: type, typeVersion: typeVersion,
+            subject: subject, actor: actor, payload: payload, prev: prev, key: key)
+        else { return .null }
+        o["hash"] = .string(hash.hex)
+        o["sig"] = .string(Data(signature).base64EncodedString())
+        return .object(o)
+    }
+
+    static func bodyObject(seq: UInt64, time: Timestamp, type: String, typeVersion: Int64, subject: String,
+        actor: String, payload: JSONValue, prev: Digest32, key: String) -> JSONValue
+    {
+        .object([
+            "seq": .int(Int64(seq)),
+            "time": .string(time.rfc3339),
+            "type": .string(type),
+            "type_version": .int(typeVersion),
+            "subject": .string(subject),
+            "actor": .string(actor),
+            "payload": payload,
+            "prev": .string(prev.hex),
+            "key": .string(key),
+        ])
+    }
+
+    /// Builds and signs an event.
+    static func make(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, signer: LedgerSigningKey) -> Event {
+        var e = Event.unsigned(seq: seq, time: time, draft: draft, prev: prev, key: signer.keyID)
+        e.sign(with: signer)
+        return e
+    }
+
+    /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
+    static func unsigned(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String) -> Event {
+        let body = CanonicalJSON.encode(bodyObject(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion,
+            subject: draft.subject, actor: draft.actor, payload: draft.payload, prev: prev, key: key))
+        return Event(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
+            actor: draft.actor, payload: draft.payload, prev: prev, key: key, hash: Digest32.sha256(body),
+            signature: [], body: body)
+    }
+
+    mutating func sign(with signer: LedgerSigningKey) {
+        self = Event(seq: seq, time: time, type: type, typeVersion: typeVersion, subject: subject, actor: actor,
+            payload: payload, prev: prev, key: key, hash: hash, signature: signer.sign(hash), body: body)
+    }
+
+    /// The stored record: `hash (32) ‖ sig (64) ‖ body`.
+    var record: [UInt8] { hash.bytes + signature + body }
+
+    /// Why a stored record could not be read as an event.
+    struct DecodeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Decodes a stored record. Checks the structure and that `hash` is the SHA-256 of the body;
+    /// the signature is checked by the caller, who knows the key.
+    static func decode(record: [UInt8]) throws(DecodeError) -> Event {
+        guard record.count > 96 else { throw DecodeError(description: "stored record is \(record.count) bytes, too short") }
+        let hash = Digest32(unchecked: Array(record[0..<32]))
+        let signature = Array(record[32..<96])
+        let body = Array(record[96...])
+        guard Digest32.sha256(body) == hash else {
+            throw DecodeError(description: "hash does not match the event's canonical bytes (content altered)")
+        }
+        return try decode(body: body, hash: hash, signature: signature)
+    }
+
+    static func decode(body: [UInt8], hash: Digest32, signature: [UInt8]) throws(DecodeError) -> Event {
+        let value: JSONValue
+        do { value = try JSONParser.parse(body) } catch { throw DecodeError(description: "canonical bytes are not valid JSON: \(error)") }
+        guard case .object(let o) = value, o.count == 9,
+            let seq = o["seq"]?.intValue, seq > 0,
+            let timeText = o["time"]?.stringValue, let time = Timestamp(rfc3339: timeText),
+            let type = o["type"]?.stringValue, let typeVersion = o["type_version"]?.intValue,
+            let subject = o["subject"]?.stringValue, let actor = o["actor"]?.stringValue,
+            let payload = o["payload"], case .object = payload,
+            let prevText = o["prev"]?.stringValue, let prev = Digest32(hex: prevText),
+            let key = o["key"]?.stringValue
+        else { throw DecodeError(description: "canonical bytes do not form an event envelope") }
+        guard CanonicalJSON.encode(value) == body else {
+            throw DecodeError(description: "stored bytes are not in canonical form")
+        }
+        return Event(seq: UInt64(seq), time: time, type: type, typeVersion: typeVersion, subject: subject,
+            actor: actor, payload: payload, prev: prev, key: key, hash: hash, signature: signature, body: body)
+    }
+
+    /// Reads an event from its JSON envelope (`hash` and `sig` included), checking the hash.
+    public static func fromJSON(_ value: JSONValue) throws -> Event {
+        guard case .object(var o) = value, let hashText = o.removeValue(forKey: "hash")?.stringValue,
+            let hash = Digest32(hex: hashText), let sigText = o.removeValue(forKey: "sig")?.stringValue,
+            let sig = Data(base64Encoded: sigText), sig.count == 64
+        else { throw DecodeError(description: "event JSON needs hex hash and base64 sig") }
+        let body = CanonicalJSON.encode(.object(o))
+        guard Digest32.sha256(body) == hash else { throw DecodeError(description: "hash does not match the envelope") }
+        return try decode(body: body, hash: hash, signature: Array(sig))
+    }
+}

@@ -1,0 +1,49 @@
+/// The right edge of an append-only Merkle tree: the perfect subtrees of the binary decomposition
+/// of its size (at most 64). Appending a leaf costs O(1) amortised and reports every perfect
+/// subtree it completes, so they can be stored for proofs; the root costs O(log n).
+struct MerkleFrontier: Sendable, Equatable {
+    struct Node: Sendable, Equatable {
+        let level: Int
+        let index: UInt64
+        let hash: Digest32
+    }
+
+    private(set) var size: UInt64 = 0
+    private(set) var peaks: [Node] = []
+
+    init() {}
+
+    /// Rebuilds the frontier of a tree of `size` leaves from its stored perfect subtrees.
+    init(size: UInt64, node: (Int, UInt64) throws -> Digest32) rethrows {
+        self.size = size
+        var start: UInt64 = 0
+        for level in stride(from: 63, through: 0, by: -1) where size & (1 << UInt64(level)) != 0 {
+            let index = start >> UInt64(level)
+            peaks.append(Node(level: level, index: index, hash: try node(level, index)))
+            start += 1 << UInt64(level)
+        }
+    }
+
+    /// Adds a leaf (its leaf hash) and returns the perfect subtrees completed, leaf first.
+    @discardableResult
+    mutating func append(leafHash: Digest32) -> [Node] {
+        var completed = [Node(level: 0, index: size, hash: leafHash)]
+        peaks.append(completed[0])
+        size += 1
+        while peaks.count >= 2, peaks[peaks.count - 1].level == peaks[peaks.count - 2].level {
+            let right = peaks.removeLast()
+            let left = peaks.removeLast()
+            let merged = Node(level: left.level + 1, index: left.index >> 1, hash: MerkleHash.node(left.hash, right.hash))
+            peaks.append(merged)
+            completed.append(merged)
+        }
+        return completed
+    }
+
+    /// The RFC 6962 root hash of the current tree.
+    var root: Digest32 {
+        guard var r = peaks.last?.hash else { return MerkleHash.emptyRoot }
+        for p in peaks.dropLast().reversed() { r = MerkleHash.node(p.hash, r) }
+        return r
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+
+/// Kvitto's system of record: a signed, hash-chained, Merkle-checkpointed, append-only event log
+/// on LMDB.
+///
+/// Appends from any number of tasks are group-committed: each `append` returns only after the
+/// LMDB transaction holding its events is durable. Reads, proofs and subscriptions run
+/// concurrently with appends. Open a ledger with ``open(at:options:)``; one process at a time may
+/// open it for writing, any number read-only.
+public final class Ledger: Sendable {
+    /// The ledger directory.
+    public let path: String
+    public let options: LedgerOptions
+    let store: LedgerStore
+    let writer: LedgerWriter?
+    let broadcaster: HeadBroadcaster
+    private let lock: WriterLock?
+    /// The content-addressed store for message content, attachments and evidence.
+    public let blobs: BlobStore
+
+    private init(path: String, options: LedgerOptions, store: LedgerStore, writer: LedgerWriter?,
+        broadcaster: HeadBroadcaster, lock: WriterLock?)
+    {
+        self.path = path
+        self.options = options
+        self.store = store
+        self.writer = writer
+        self.broadcaster = broadcaster
+        self.lock = lock
+        self.blobs = BlobStore(directory: path + "/blobs")
+    }
+
+    /// Opens the ledger in `path` (creating it with `options.create`).
+    public static func open(at path: String, options: LedgerOptions = LedgerOptions()) throws(LedgerError) -> Ledger {
+        let create = options.create && !options.readOnly
+        let store = try LedgerStore(path: path, options: options, create: create)
+        let lock = options.readOnly ? nil : try WriterLock(directory: path)
+        let keys = KeyStore(directory: options.keyDirectory ?? path + "/keys")
+        do {
+            var stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
+            if store.isNew {
+                guard create else {
+                    throw LedgerError(.ledgerNotFound, "no ledger at \(path); create one with `kvitto ledger append --ledger \(path)`")
+                }
+                let key = try keys.generate()
+                var builder = BatchBuilder(state: WriterState(seq: 0, hash: .zero, time: Timestamp(nanoseconds: 0),
+                    frontier: MerkleFrontier(), signer: key, checkpointedSize: 0, checkpointTime: .now()), options: options)
+                builder.add(.create(ledgerID: UUID().uuidString.lowercased()))
+                try LedgerWriter.write(builder.finish(), to: store)
+                stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
+            }
+            guard let head = stored.head, let keyID = stored.keyID else {
+                throw LedgerError(.corrupt, "\(path) has no head record; run `kvitto ledger verify`")
+            }
+            // The head record and the log must agree before anything is appended after them.
+            let (last, lastEvent, checkpoint) = try store.env.read { txn in
+                let last = try txn.last(store.events).flatMap { LedgerStore.seq(fromKey: $0.key) } ?? 0
+                return (last, try store.event(txn, seq: head.seq), try store.latestCheckpoint(txn))
+            }
+            guard last == head.seq, let lastEvent, lastEvent.hash == head.hash else {
+                if options.readOnly {
+                    return Ledger(path: path, options: options, store: store, writer: nil,
+                        broadcaster: HeadBroadcaster(head: min(last, head.seq)), lock: nil)
+                }
+                throw LedgerError(.corrupt,
+                    "the log ends at seq \(last) but its head record says \(head.seq); refusing to append — run `kvitto ledger verify`")
+            }
+            let broadcaster = HeadBroadcaster(head: head.seq)
+            guard !options.readOnly else {
+                return Ledger(path: path, options: options, store: store, writer: nil, broadcaster: broadcaster, lock: nil)
+            }
+            let signer = try keys.load(keyID)
+            let frontier = try store.env.read { txn in
+                try MerkleFrontier(size: head.seq) { level, index in try store.merkleNode(txn, level: level, index: index) }
+            }
+            let state = WriterState(seq: head.seq, hash: head.hash, time: lastEvent.time, frontier: frontier,
+                signer: signer, checkpointedSize: checkpoint?.treeSize ?? 0,
+                checkpointTime: checkpoint?.event.time ?? lastEvent.time)
+            let writer = LedgerWriter(store: store, state: state, options: options) { seq in broadcaster.publish(seq) }
+            writer.start()
+            return Ledger(path: path, options: options, store: store, writer: writer, broadcaster: broadcaster, lock: lock)
+        } catch let e as LedgerError {
+            throw e
+        } catch {
+            throw LedgerError.storage(error, "opening the ledger at \(path)")
+        }
+    }
+
+    /// Writes what is queued and stops the writer. Subscriptions end with `ledger.closed`.
+    public func close() {
+        writer?.close()
+        broadcaster.close()
+    }
+
+    deinit {
+        writer?.close()
+    }
+
+    // MARK: appending
+
+    /// Appends `drafts` as consecutive events and returns them once they are durable.
+    /// The batch is all-or-nothing: on error none of it is stored.
+    public func append(_ drafts: [EventDraft]) async throws(LedgerError) -> [Event] {
+        guard !drafts.isEmpty else { return [] }
+        for d in drafts { try validate(d) }
+        return try await submit(.append(drafts))
+    }
+
+    /// Appends one event and returns it once it is durable.
+    public func append(_ draft: EventDraft) async throws(LedgerError) -> Event {
+        try await append([draft])[0]
+    }
+
+    /// Writes a checkpoint (signed tree head over every event so far) now.
+    public func checkpoint() async throws(LedgerError) -> Checkpoint {
+        let events = try await submit(.checkpoint)
+        guard let e = events.last, let cp = Checkpoint(event: e) else {
+            throw LedgerError(.corrupt, "checkpoint event was not written")
+        }
+        return cp
+    }
+
+    /// Replaces the signing key: writes `node.key.rotated` (signed by the old key, naming the new
+    /// one); later events are signed by the new key, earlier ones keep verifying with the old one.
+    public func rotateKey() async throws(LedgerError) -> Event {
+        let keys = KeyStore(directory: options.keyDirectory ?? path + "/keys")
+        let key = try keys.generate()
+        return try await submit(.rotateKey(key))[0]
+    }
+
+    private func submit(_ command: WriteCommand) async throws(LedgerError) -> [Event] {
+        guard let writer else {
+            throw LedgerError(.closed, "the ledger at \(path) is open read-only")
+        }
+        do {
+            return try await writer.submit(command)
+        } catch let e as LedgerError {
+            throw e
+        } catch {
+            throw LedgerError.storage(error, "appending")
+        }
+    }
+
+    /// Upper bound on the canonical size of a draft's event, without building it.
+    private func validate(_ d: EventDraft) throws(LedgerError) {
+        try EventType.validate(d)
+        for (name, value) in [("subject", d.subject), ("actor", d.actor)] {
+            guard !value.isEmpty, value.utf8.count <= 1024, !value.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+                throw LedgerError(.invalidDraft, "\(name) must be 1–1024 bytes without control characters")
+            }
+        }
+        guard case .object = d.payload else {
+            throw LedgerError(.invalidDraft, "the payload of \(d.type) must be a JSON object")
+        }
+        let size = CanonicalJSON.encode(d.payload).count + 2 * (d.subject.utf8.count + d.actor.utf8.count) + 320
+        guard size <= options.maxEventBytes else {
+            throw LedgerError(.eventTooLarge,
+                "a \(d.type) event of about \(size) bytes exceeds the limit of \(options.maxEventBytes); put bulk content in the blob store and reference it by hash")
+        }
+    }
+
+    // MARK: reading
+
+    /// Where the ledger stands: last durable seq, its hash, and the newest checkpoint.
+    public func head() throws(LedgerError) -> LedgerHead {
+        try read { txn in
+            let h = try store.storedHead(txn)
+            return LedgerHead(seq: h?.seq ?? 0, hash: h?.hash ?? .zero, checkpoint: try store.latestCheckpoint(txn))
+        }
+    }
+
+    /// The event with `seq`, or nil when there is none.
+    public func event(_ seq: UInt64) throws(LedgerError) -> Event? {
+        try read { try store.event($0, seq: seq) }
+    }
+
+    /// Up to `limit` events from `seq` on, in order.
+    public func events(from seq: UInt64, limit: Int) throws(LedgerError) -> [Event] {
+        try read { try store.events($0, from: max(seq, 1), limit: limit) }
+    }
+
+    /// Stored events from `seq` on, then live appends as they become durable.
+    public func subscribe(from seq: UInt64, pageSize: Int = 256) -> LedgerSubscription {
+        LedgerSubscription(ledger: self, from: seq, pageSize: pageSize)
+    }
+
+    /// The last durable seq: from the writer in this process, or from LMDB when another process writes.
+    func durableHead() throws(LedgerError) -> UInt64 {
+        if writer != nil { return broadcaster.head }
+        return try read { try store.storedHead($0)?.seq ?? 0 }
+    }
+
+    /// Group-commit statistics of this process: transactions and events written.
+    public var commitStatistics: (transactions: UInt64, events: UInt64) {
+        writer?.statistics ?? (0, 0)
+    }
+
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws(LedgerError) -> T {
+        do {
+            return try store.env.read(body)
+        } catch let e as LedgerError {
+            throw e
+        } catch {
+            throw LedgerError.storage(error, "reading the ledger")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// How a ledger is opened.
+public struct LedgerOptions: Sendable {
+    /// Create the ledger when the directory has none.
+    public var create: Bool = false
+    /// Open without a signing key: reads, proofs and verification only.
+    public var readOnly: Bool = false
+    /// Where the signing keys live; default `<ledger>/keys`.
+    public var keyDirectory: String?
+    /// The first memory-map size; the map doubles when full, up to ``maxMapSize``.
+    public var initialMapSize: Int = 256 << 20
+    /// The largest the data file may grow; appends beyond it fail with `ledger.storage_full`.
+    public var maxMapSize: Int = 1 << 40
+    /// The largest canonical event accepted; bulk content belongs in the blob store.
+    public var maxEventBytes: Int = 256 << 10
+    /// A checkpoint is written after this many events…
+    public var checkpointEvery: UInt64 = 4096
+    /// …or, when events arrived since the last one, after this many seconds (0 disables).
+    public var checkpointInterval: Double = 60
+    /// The most events one group commit writes.
+    public var maxBatchEvents: Int = 8192
+
+    public init() {}
+}

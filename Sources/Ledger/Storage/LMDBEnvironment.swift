@@ -1,0 +1,160 @@
+import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A handle to one named LMDB database inside an environment.
+package struct LMDBDatabase: Sendable, Hashable {
+    let dbi: MDB_dbi
+}
+
+/// An LMDB environment: one memory-mapped file holding several named databases.
+///
+/// All unsafe LMDB calls of Kvitto live in this folder. Transactions are scoped to closures, so a
+/// transaction can never outlive its closure or be used after commit/abort.
+final class LMDBEnvironment: @unchecked Sendable {
+    // Sendable: MDB_env is documented thread-safe for opening transactions when MDB_NOTLS is set
+    // (read transactions are not bound to threads). Write transactions are serialised by LMDB's
+    // own writer mutex. `mdb_env_set_mapsize` is guarded by `resizeLock` (exclusive) while every
+    // transaction holds it shared. `mapSizeLimit` is immutable after init.
+    private let env: OpaquePointer
+    private let resizeLock = ReadWriteLock()
+    let path: String
+    let mapSizeLimit: Int
+
+    /// Opens (and with `create`, creates) the environment in directory `path`.
+    init(path: String, initialMapSize: Int, mapSizeLimit: Int, maxDatabases: Int, readOnly: Bool) throws {
+        var handle: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
+        guard let handle else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
+        self.env = handle
+        self.path = path
+        self.mapSizeLimit = max(initialMapSize, mapSizeLimit)
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_maxreaders(handle, 256), "mdb_env_set_maxreaders")
+            try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try lmdbCheck(mdb_env_open(handle, path, flags, 0o600), "mdb_env_open(\(path))")
+            // Clear reader slots left behind by processes that died (e.g. SIGKILL).
+            var dead: Int32 = 0
+            mdb_reader_check(handle, &dead)
+            // A map recorded larger than we asked for (another process grew it) is adopted.
+            let recorded = info.mapSize
+            if recorded > initialMapSize {
+                try lmdbCheck(mdb_env_set_mapsize(handle, recorded), "mdb_env_set_mapsize")
+            }
+        } catch {
+            mdb_env_close(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        mdb_env_close(env)
+    }
+
+    struct Info {
+        var mapSize: Int
+        var lastPage: Int
+        var pageSize: Int
+    }
+
+    var info: Info {
+        var i = MDB_envinfo()
+        mdb_env_info(env, &i)
+        var s = MDB_stat()
+        mdb_env_stat(env, &s)
+        return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, pageSize: Int(s.ms_psize))
+    }
+
+    /// Bytes of the data file that LMDB's meta page says are in use.
+    var usedBytes: Int {
+        let i = info
+        return (i.lastPage + 1) * i.pageSize
+    }
+
+    /// Flushes the OS buffers to disk (only needed with relaxed sync flags; we run fully synced).
+    func sync() throws {
+        try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync")
+    }
+
+    /// Grows the memory map to `newSize` bytes. Waits until no transaction of this process is open.
+    func grow(to newSize: Int) throws {
+        try resizeLock.withExclusive { () throws -> Void in
+            try lmdbCheck(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize")
+        }
+    }
+
+    /// Adopts a map size grown by another process (after `MDB_MAP_RESIZED`).
+    private func adoptMapSize() throws {
+        try resizeLock.withExclusive { () throws -> Void in
+            try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+        }
+    }
+
+    private func begin(readOnly: Bool) throws -> OpaquePointer {
+        var attempts = 0
+        while true {
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+            if rc == MDB_MAP_RESIZED, attempts < 3 {
+                attempts += 1
+                // The lock is not held here: the caller takes it shared only around the body.
+                try adoptMapSize()
+                continue
+            }
+            try lmdbCheck(rc, "mdb_txn_begin")
+            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
+            return txn
+        }
+    }
+
+    /// Runs `body` in a read-only transaction.
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try begin(readOnly: true)
+        return try resizeLock.withShared { () throws -> T in
+            defer { mdb_txn_abort(txn) }
+            return try body(LMDBTransaction(txn: txn))
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it durably when `body` returns.
+    /// If `body` throws, or the commit fails, nothing of it is stored.
+    func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try begin(readOnly: false)
+        return try resizeLock.withShared { () throws -> T in
+            let result: T
+            do {
+                result = try body(LMDBTransaction(txn: txn))
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
+            return result
+        }
+    }
+
+    /// Opens a named database, creating it when `create` is set (needs a write transaction).
+    /// The handle stays valid for the environment's lifetime because the transaction that opened
+    /// it is committed (an aborted transaction would close it again).
+    func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
+        if create {
+            return try write { try $0.openDatabase(name, create: true) }
+        }
+        let txn = try begin(readOnly: true)
+        return try resizeLock.withShared { () throws -> LMDBDatabase in
+            let db: LMDBDatabase
+            do {
+                db = try LMDBTransaction(txn: txn).openDatabase(name, create: false)
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
+            return db
+        }
+    }
+}

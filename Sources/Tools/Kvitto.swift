@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `kvitto`: the command line of a Kvitto node.
+@main
+struct Kvitto: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvitto",
+        abstract: "Kvitto: an audit-first messaging node for SDK (Säker digital kommunikation).",
+        subcommands: [LedgerCommand.self, BenchCommand.self, DemoCommand.self]
+    )
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Ledger
+
+/// `kvitto bench ledger`: durable signed appends, latency and full verification.
+struct LedgerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger",
+        abstract: "Durable signed appends/s (batch 1, 16, 256 × 1 and 64 writers), latency, and verification rate.")
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Option(help: "Seconds per append case.")
+    var seconds: Double = 3
+
+    @Option(help: "Events in the ledger that is fully verified.")
+    var verifyEvents: Int = 1_000_000
+
+    @Option(help: "Working directory (default: a fresh temporary one, removed afterwards).")
+    var dir: String?
+
+    func run() async throws {
+        let root = dir ?? NSTemporaryDirectory() + "kvitto-bench-\(UUID().uuidString)"
+        defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
+        var out = BenchPrinter(json: json)
+        let cores = PhysicalLimits.cores
+        let signRate = PhysicalLimits.ed25519SignsPerSecond()
+        let verifyRate = PhysicalLimits.ed25519VerifiesPerSecond()
+        let signWhat = "ed25519 sign/s, \(cores) cores"
+        out.emit(BenchResult(name: "raw ed25519 sign", value: signRate, unit: "signs/s", limit: signRate, limitWhat: signWhat))
+        out.emit(BenchResult(name: "raw ed25519 verify", value: verifyRate, unit: "verifies/s", limit: verifyRate,
+            limitWhat: "ed25519 verify/s, \(cores) cores"))
+        let shaRate = PhysicalLimits.sha256BytesPerSecond()
+        out.emit(BenchResult(name: "raw sha256 600-byte blocks", value: shaRate / 1e6, unit: "MB/s", limit: shaRate / 1e6,
+            limitWhat: "sha256 MB/s, 1 core"))
+
+        var rawCache: [Int: (Double, [Double])] = [:]
+        func raw(_ perTxn: Int) throws -> (Double, [Double]) {
+            if let r = rawCache[perTxn] { return r }
+            let r = try PhysicalLimits.lmdbAppend(directory: root + "/raw-\(perTxn)", perTransaction: perTxn,
+                valueSize: 96 + 560, seconds: Swift.min(seconds, 2))
+            rawCache[perTxn] = r
+            return r
+        }
+
+        for batch in [1, 16, 256] {
+            for writers in [1, 64] {
+                let run = try await AppendRun.measure(directory: root + "/append-\(batch)-\(writers)", batch: batch,
+                    writers: writers, seconds: seconds)
+                // The raw LMDB limit at the transaction size the group commit actually produced.
+                let perTxn = Swift.max(1, Int((run.eventsPerTransaction).rounded()))
+                let (lmdbRate, lmdbLatencies) = try raw(perTxn)
+                let limit = Swift.min(signRate, lmdbRate)
+                let what = signRate <= lmdbRate ? signWhat
+                    : "raw LMDB MDB_APPEND puts/s, \(perTxn) per synced txn"
+                let extra: [String: JSONValue] = [
+                    "events_per_txn": .int(Int64(run.eventsPerTransaction.rounded())),
+                    "limit_sign": .int(Int64(signRate)), "limit_lmdb": .int(Int64(lmdbRate)),
+                ]
+                out.emit(BenchResult(name: "append batch=\(batch) writers=\(writers)", value: run.eventsPerSecond,
+                    unit: "events/s", limit: limit, limitWhat: what, extra: extra))
+                let rawP50 = percentile(lmdbLatencies, 0.5) * 1000
+                let rawP99 = percentile(lmdbLatencies, 0.99) * 1000
+                out.emit(BenchResult(name: "append latency batch=\(batch) writers=\(writers)", value: run.p50 * 1000,
+                    unit: "ms p50", limit: rawP50, limitWhat: "raw LMDB synced commit p50 ms, \(perTxn) puts", lowerIsBetter: true))
+                out.emit(BenchResult(name: "append latency batch=\(batch) writers=\(writers)", value: run.p99 * 1000,
+                    unit: "ms p99", limit: rawP99, limitWhat: "raw LMDB synced commit p99 ms, \(perTxn) puts", lowerIsBetter: true))
+            }
+        }
+
+        // Full verification of a large ledger.
+        let verifyDir = root + "/verify"
+        try await AppendRun.fill(directory: verifyDir, events: verifyEvents)
+        var options = LedgerOptions()
+        options.readOnly = true
+        let ledger = try Ledger.open(at: verifyDir, options: options)
+        let report = LedgerVerifier(ledger: ledger).run()
+        guard report.ok else { throw CLI.fail("verification of the benchmark ledger failed: \(report.failure!)") }
+        let rate = Double(report.events) / report.seconds
+        out.emit(BenchResult(name: "verify \(report.events) events", value: rate, unit: "events/s", limit: verifyRate,
+            limitWhat: "ed25519 verify/s, \(cores) cores", extra: ["seconds": .int(Int64(report.seconds.rounded()))]))
+    }
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+/// One append benchmark run: `writers` tasks each appending batches of `batch` events.
+struct AppendRun {
+    var eventsPerSecond: Double
+    var eventsPerTransaction: Double
+    var p50: Double
+    var p99: Double
+
+    /// A draft whose canonical payload is 300 bytes.
+    static func draft(_ i: Int) -> EventDraft {
+        let filler = String(repeating: "x", count: 300 - 40)
+        return EventDraft(type: "message.submitted", subject: "message:\(i)", actor: "bench",
+            payload: ["n": .int(Int64(i)), "body": .string(filler)])
+    }
+
+    static func measure(directory: String, batch: Int, writers: Int, seconds: Double) async throws -> AppendRun {
+        var options = LedgerOptions()
+        options.create = true
+        let ledger = try Ledger.open(at: directory, options: options)
+        defer { ledger.close() }
+        let before = ledger.commitStatistics
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start + UInt64(seconds * 1e9)
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for w in 0..<writers {
+                group.addTask {
+                    var mine: [Double] = []
+                    var i = w * 1_000_000
+                    let drafts = (0..<batch).map { draft(i + $0) }
+                    while DispatchTime.now().uptimeNanoseconds < deadline {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        _ = try await ledger.append(drafts)
+                        mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                        i += batch
+                    }
+                    return mine
+                }
+            }
+            var all: [Double] = []
+            for try await l in group { all += l }
+            return all
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let after = ledger.commitStatistics
+        let events = Double(latencies.count * batch)
+        let txns = Double(after.transactions - before.transactions)
+        return AppendRun(eventsPerSecond: events / elapsed,
+            eventsPerTransaction: txns > 0 ? Double(after.events - before.events) / txns : 0,
+            p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99))
+    }
+
+    /// Appends `events` events as fast as possible (64 writers × 256).
+    static func fill(directory: String, events: Int, progress: ((Int, Double) -> Void)? = nil) async throws {
+        var options = LedgerOptions()
+        options.create = true
+        let ledger = try Ledger.open(at: directory, options: options)
+        defer { ledger.close() }
+        try await fill(ledger: ledger, events: events, progress: progress)
+    }
+
+    static func fill(ledger: Ledger, events: Int, progress: ((Int, Double) -> Void)? = nil) async throws {
+        let writers = 64
+        let batch = 256
+        let perWriter = (events + writers * batch - 1) / (writers * batch)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<writers {
+                group.addTask {
+                    for r in 0..<perWriter {
+                        let base = (w * perWriter + r) * batch
+                        _ = try await ledger.append((0..<batch).map { draft(base + $0) })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Ledger
+
+/// `kvitto ledger verify`: checks the whole log; names the first bad seq.
+struct LedgerVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify hashes, chain, signatures, key rotations, checkpoints and Merkle nodes.",
+        discussion: "Exit status 0 when the ledger verifies, 1 naming the first bad seq when it does not, 2 when it cannot be read."
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: "Base64 Ed25519 public key the genesis event must name (an anchor held outside the ledger).")
+    var trustKey: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        var trusted: LedgerPublicKey?
+        if let trustKey {
+            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
+            trusted = k
+        }
+        let report = try await CLI.run {
+            let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
+            return LedgerVerifier(ledger: ledger, trustedGenesisKey: trusted).run()
+        }
+        if json {
+            var o: [String: JSONValue] = [
+                "ok": .bool(report.ok), "events": .int(Int64(report.events)), "checkpoints": .int(Int64(report.checkpoints)),
+                "keys": .array(report.keys.map { .string($0) }), "root": .string(report.root.hex),
+                "genesis_key_pinned": .bool(report.genesisPinned),
+                "milliseconds": .int(Int64(report.seconds * 1000)),
+            ]
+            if let id = report.ledgerID { o["ledger_id"] = .string(id) }
+            if let f = report.failure {
+                o["failure"] = ["seq": .int(Int64(f.seq)), "code": .string(f.code.rawValue), "message": .string(f.message)]
+            }
+            print(String(decoding: CanonicalJSON.encode(.object(o)), as: UTF8.self))
+        } else if let f = report.failure {
+            print("FAILED at seq \(f.seq): \(f.code.rawValue): \(f.message)")
+            print("(\(report.events) events before it verified)")
+        } else {
+            print("OK: \(report.events) events, \(report.checkpoints) checkpoints, keys \(report.keys.joined(separator: " → ")), root \(report.root)")
+            if !report.genesisPinned {
+                print("note: the genesis key was not pinned; pass --trust-key to anchor the verification outside the ledger")
+            }
+        }
+        if !report.ok { throw ExitCode(1) }
+    }
+}
