@@ -49,14 +49,12 @@ let package = Package(
             name: "LedgerTests",
             dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/LedgerTests",
-            resources: [.copy("Resources")],
-            swiftSettings: strict
+            resources: [.copy("Resources")]
         ),
         .testTarget(
             name: "ToolsTests",
             dependencies: ["Tools", "Ledger"],
-            path: "Tests/ToolsTests",
-            swiftSettings: strict
+            path: "Tests/ToolsTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -20,9 +20,12 @@ struct BatchBuilder {
         switch command {
         case .append(let drafts):
             for d in drafts { addEvent(d) }
+            batch.ranges.append(start..<batch.events.count)
+            // A due checkpoint follows the request's events; it is not part of the answer.
             if batch.state.frontier.size - batch.state.checkpointedSize >= options.checkpointEvery {
                 addCheckpoint()
             }
+            return
         case .checkpoint:
             addCheckpoint()
         case .rotateKey(let newKey):
