@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+@testable import Ledger
+
+/// Acceptance 1 through the command line: `kvitto ledger verify` exits non-zero and names the
+/// first bad seq for each kind of tampering; the untouched ledger verifies.
+final class VerifyCLITamperTests: XCTestCase {
+    func makeLedger(_ dir: ScratchDir) throws -> String {
+        let path = dir.sub("original")
+        let lines = (0..<40).map { draftLine("message:\($0)") }.joined(separator: "\n") + "\n"
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "append", "--ledger", path, "--checkpoint-every", "10"], stdin: lines).status, 0)
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "checkpoint", "--ledger", path]).status, 0)
+        return path
+    }
+
+    func tampered(_ dir: ScratchDir, _ name: String, _ body: (LedgerStore) throws -> Void) throws -> String {
+        let path = dir.sub(name)
+        try FileManager.default.copyItem(atPath: dir.sub("original"), toPath: path)
+        let store = try LedgerStore(path: path, options: LedgerOptions(), create: false)
+        try body(store)
+        return path
+    }
+
+    func assertVerifyNames(_ path: String, seq: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try KvittoProcess.run(["ledger", "verify", "--ledger", path])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stdout.hasPrefix("FAILED at seq \(seq):"), r.stdout, file: file, line: line)
+        let j = try KvittoProcess.run(["ledger", "verify", "--ledger", path, "--json"])
+        XCTAssertEqual(try JSONParser.parse(j.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["failure"]?["seq"],
+            .int(Int64(seq)), file: file, line: line)
+    }
+
+    func testEveryTamperingIsNamedByVerify() throws {
+        let dir = ScratchDir("tamper")
+        defer { dir.remove() }
+        let original = try makeLedger(dir)
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", original]).status, 0)
+        func key(_ s: UInt64) -> [UInt8] { LedgerStore.seqKey(s) }
+
+        let flipped = try tampered(dir, "flip") { store in
+            try store.env.write { txn in
+                var r = try txn.get(store.events, key(12))!
+                r[r.count - 20] ^= 0x20
+                try txn.put(store.events, key(12), r)
+            }
+        }
+        try assertVerifyNames(flipped, seq: 12)
+
+        let deleted = try tampered(dir, "delete") { store in
+            _ = try store.env.write { try $0.delete(store.events, key(7)) }
+        }
+        try assertVerifyNames(deleted, seq: 7)
+
+        let swapped = try tampered(dir, "swap") { store in
+            try store.env.write { txn in
+                let a = try txn.get(store.events, key(20))!
+                let b = try txn.get(store.events, key(21))!
+                try txn.put(store.events, key(20), b)
+                try txn.put(store.events, key(21), a)
+            }
+        }
+        try assertVerifyNames(swapped, seq: 20)
+
+        var checkpointSeq: UInt64 = 0
+        let otherKey = try tampered(dir, "checkpoint") { store in
+            let cp = try store.env.read { try store.latestCheckpoint($0) }!
+            checkpointSeq = cp.event.seq
+            let forged = Event.make(seq: cp.event.seq, time: cp.event.time,
+                draft: EventDraft(type: cp.event.type, subject: cp.event.subject, actor: cp.event.actor, payload: cp.event.payload),
+                prev: cp.event.prev, signer: LedgerSigningKey())
+            try store.env.write { try $0.put(store.events, key(cp.event.seq), forged.record) }
+        }
+        try assertVerifyNames(otherKey, seq: checkpointSeq)
+
+        var firstRemoved: UInt64 = 0
+        let truncated = try tampered(dir, "truncate") { store in
+            let head = try store.env.read { try store.storedHead($0) }!.seq
+            firstRemoved = head - 2
+            try store.env.write { txn in for s in firstRemoved...head { try txn.delete(store.events, key(s)) } }
+        }
+        try assertVerifyNames(truncated, seq: firstRemoved)
+    }
+}
