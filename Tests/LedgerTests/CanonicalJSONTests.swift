@@ -53,3 +53,26 @@ final class CanonicalJSONTests: XCTestCase {
         XCTAssertTrue(Timestamp(nanoseconds: 5).rfc3339 < Timestamp(nanoseconds: 6).rfc3339)
     }
 }
+
+final class EnvelopeEncodingTests: XCTestCase {
+    /// The direct envelope writer used on the append path produces exactly the generic canonical
+    /// encoding, for awkward subjects, actors and payloads too.
+    func testDirectEnvelopeEncodingEqualsGenericCanonicalEncoding() {
+        let drafts = [
+            EventDraft(type: "message.submitted", subject: "mailbox:\"quoted\"\\back", actor: "tab\there",
+                payload: ["\u{FB33}": 1, "\u{1F600}": ["x": nil], "a": "\u{7F}\u{80}"]),
+            EventDraft(type: "access.denied", typeVersion: 1, subject: "grant:ÅÄÖ", actor: "\u{1F600}", payload: [:]),
+        ]
+        let prev = Digest32.sha256([9, 9])
+        for (i, d) in drafts.enumerated() {
+            let time = Timestamp(nanoseconds: 1_795_000_000_000_000_000 + Int64(i))
+            var (body, at) = Event.encodeBody(seq: UInt64(1000 + i), time: time, draft: d,
+                payload: CanonicalJSON.encode(d.payload), key: "0123456789abcdef")
+            Event.patchPrev(&body, at: at, prev)
+            let generic = CanonicalJSON.encode(Event.bodyObject(seq: UInt64(1000 + i), time: time, type: d.type,
+                typeVersion: d.typeVersion, subject: d.subject, actor: d.actor, payload: d.payload, prev: prev,
+                key: "0123456789abcdef"))
+            XCTAssertEqual(String(decoding: body, as: UTF8.self), String(decoding: generic, as: UTF8.self))
+        }
+    }
+}

@@ -6,14 +6,14 @@ import Foundation
 /// every figure can be reported as a ratio to its physical limit.
 package enum PhysicalLimits {
     /// Ed25519 signatures per second over 32-byte messages, on `threads` threads.
-    package static func ed25519SignsPerSecond(threads: Int = Cores.available, seconds: Double = 1.5) -> Double {
+    package static func ed25519SignsPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
         return parallelRate(threads: threads, seconds: seconds) { _ = try? key.signature(for: message) }
     }
 
     /// Ed25519 verifications per second, on `threads` threads.
-    package static func ed25519VerifiesPerSecond(threads: Int = Cores.available, seconds: Double = 1.5) -> Double {
+    package static func ed25519VerifiesPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
         let signature = (try? key.signature(for: message)) ?? Data()
@@ -28,7 +28,7 @@ package enum PhysicalLimits {
     }
 
     /// The number available cores.
-    package static var cores: Int { Cores.available }
+    package static var cores: Int { Parallel.cores }
 
     static func parallelRate(threads: Int, seconds: Double, _ op: @escaping @Sendable () -> Void) -> Double {
         let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)

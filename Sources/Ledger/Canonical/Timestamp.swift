@@ -25,23 +25,29 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The RFC 3339 text with nine fractional digits.
     public var rfc3339: String {
+        String(decoding: rfc3339Bytes, as: UTF8.self)
+    }
+
+    /// The 30 UTF-8 bytes of ``rfc3339``, written without intermediate strings.
+    var rfc3339Bytes: [UInt8] {
         let (secs, nanos) = nanoseconds.quotientAndRemainderFlooring(by: 1_000_000_000)
         let (days, secOfDay) = secs.quotientAndRemainderFlooring(by: 86_400)
         let (y, m, d) = Self.civil(fromDays: days)
-        var out: [UInt8] = []
-        out.reserveCapacity(30)
-        func pad(_ v: Int64, _ width: Int) {
-            var digits = Array(String(v).utf8)
-            while digits.count < width { digits.insert(UInt8(ascii: "0"), at: 0) }
-            out.append(contentsOf: digits)
+        var out = [UInt8](repeating: 0, count: 30)
+        func put(_ v: Int64, _ at: Int, _ width: Int) {
+            var v = v
+            for i in stride(from: at + width - 1, through: at, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
         }
-        pad(y, 4); out.append(UInt8(ascii: "-")); pad(m, 2); out.append(UInt8(ascii: "-")); pad(d, 2)
-        out.append(UInt8(ascii: "T"))
-        pad(secOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
-        pad(secOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
-        pad(secOfDay % 60, 2); out.append(UInt8(ascii: "."))
-        pad(nanos, 9); out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
+        put(y, 0, 4); out[4] = UInt8(ascii: "-"); put(m, 5, 2); out[7] = UInt8(ascii: "-"); put(d, 8, 2)
+        out[10] = UInt8(ascii: "T")
+        put(secOfDay / 3600, 11, 2); out[13] = UInt8(ascii: ":")
+        put(secOfDay / 60 % 60, 14, 2); out[16] = UInt8(ascii: ":")
+        put(secOfDay % 60, 17, 2); out[19] = UInt8(ascii: ".")
+        put(nanos, 20, 9); out[29] = UInt8(ascii: "Z")
+        return out
     }
 
     /// Parses exactly the form ``rfc3339`` writes; anything else is nil.

@@ -22,7 +22,13 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
 
     /// SHA-256 of `data`.
     public static func sha256(_ data: [UInt8]) -> Digest32 {
-        Digest32(unchecked: Array(SHA256.hash(data: data)))
+        var h = SHA256()
+        data.withUnsafeBytes { h.update(bufferPointer: $0) }
+        return Digest32(h.finalize())
+    }
+
+    init(_ digest: SHA256.Digest) {
+        bytes = digest.withUnsafeBytes { Array($0) }
     }
 
     public var hex: String { Hex.encode(bytes) }

@@ -57,11 +57,54 @@ public struct Event: Sendable, Hashable {
 
     /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
     static func unsigned(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String) -> Event {
-        let body = CanonicalJSON.encode(bodyObject(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion,
-            subject: draft.subject, actor: draft.actor, payload: draft.payload, prev: prev, key: key))
+        var (body, prevAt) = encodeBody(seq: seq, time: time, draft: draft, payload: CanonicalJSON.encode(draft.payload), key: key)
+        patchPrev(&body, at: prevAt, prev)
         return Event(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
             actor: draft.actor, payload: draft.payload, prev: prev, key: key, hash: Digest32.sha256(body),
             signature: [], body: body)
+    }
+
+    /// The canonical body written directly in RFC 8785 member order (actor, key, payload, prev, seq,
+    /// subject, time, type, type_version) from the payload's canonical bytes, with a 64-character
+    /// placeholder for `prev` at the returned offset: everything but the hash chain can be encoded
+    /// in parallel. Produces exactly `CanonicalJSON.encode(bodyObject(…))`.
+    static func encodeBody(seq: UInt64, time: Timestamp, draft: EventDraft, payload: [UInt8], key: String)
+        -> (body: [UInt8], prevOffset: Int)
+    {
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + draft.subject.utf8.count + draft.actor.utf8.count + 220)
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.appendString(draft.actor, into: &out)
+        out.append(contentsOf: #","key":"#.utf8)
+        CanonicalJSON.appendString(key, into: &out)
+        out.append(contentsOf: #","payload":"#.utf8)
+        out.append(contentsOf: payload)
+        out.append(contentsOf: #","prev":""#.utf8)
+        let prevOffset = out.count
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 64))
+        out.append(contentsOf: #"","seq":"#.utf8)
+        CanonicalJSON.appendInteger(Int64(seq), into: &out)
+        out.append(contentsOf: #","subject":"#.utf8)
+        CanonicalJSON.appendString(draft.subject, into: &out)
+        out.append(contentsOf: #","time":""#.utf8)
+        out.append(contentsOf: time.rfc3339Bytes)
+        out.append(contentsOf: #"","type":"#.utf8)
+        CanonicalJSON.appendString(draft.type, into: &out)
+        out.append(contentsOf: #","type_version":"#.utf8)
+        CanonicalJSON.appendInteger(draft.typeVersion, into: &out)
+        out.append(UInt8(ascii: "}"))
+        return (out, prevOffset)
+    }
+
+    /// Writes `prev` as lowercase hex into the placeholder left by ``encodeBody``.
+    static func patchPrev(_ body: inout [UInt8], at offset: Int, _ prev: Digest32) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { hex in
+            for (i, b) in prev.bytes.enumerated() {
+                body[offset + 2 * i] = hex[Int(b >> 4)]
+                body[offset + 2 * i + 1] = hex[Int(b & 0xF)]
+            }
+        }
     }
 
     mutating func sign(with signer: LedgerSigningKey) {
@@ -118,5 +161,14 @@ public struct Event: Sendable, Hashable {
         let body = CanonicalJSON.encode(.object(o))
         guard Digest32.sha256(body) == hash else { throw DecodeError(description: "hash does not match the envelope") }
         return try decode(body: body, hash: hash, signature: Array(sig))
+    }
+}
+
+extension Event {
+    init(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String, hash: Digest32,
+        signature: [UInt8], body: [UInt8])
+    {
+        self.init(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
+            actor: draft.actor, payload: draft.payload, prev: prev, key: key, hash: hash, signature: signature, body: body)
     }
 }

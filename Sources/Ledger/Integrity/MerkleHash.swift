@@ -6,18 +6,20 @@ public enum MerkleHash {
     public static let emptyRoot = Digest32(unchecked: Array(SHA256.hash(data: [UInt8]())))
 
     public static func leaf(_ data: [UInt8]) -> Digest32 {
-        var h = SHA256()
-        h.update(data: [0x00])
-        h.update(data: data)
-        return Digest32(unchecked: Array(h.finalize()))
+        var input = [UInt8]()
+        input.reserveCapacity(data.count + 1)
+        input.append(0x00)
+        input.append(contentsOf: data)
+        return Digest32.sha256(input)
     }
 
     public static func node(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        var h = SHA256()
-        h.update(data: [0x01])
-        h.update(data: left.bytes)
-        h.update(data: right.bytes)
-        return Digest32(unchecked: Array(h.finalize()))
+        var input = [UInt8]()
+        input.reserveCapacity(65)
+        input.append(0x01)
+        input.append(contentsOf: left.bytes)
+        input.append(contentsOf: right.bytes)
+        return Digest32.sha256(input)
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2).

@@ -3,121 +3,188 @@ import Dispatch
 import Glibc
 #endif
 
-/// Builds a ``PreparedBatch`` from requests: assigns seqs and times, chains hashes, extends the
-/// Merkle frontier, inserts checkpoints that are due, and signs every event (in parallel).
+/// A draft whose payload has been encoded canonically (by the appender, in parallel with others).
+struct EncodedDraft: Sendable {
+    let draft: EventDraft
+    let payload: [UInt8]
+
+    init(_ draft: EventDraft) {
+        self.draft = draft
+        self.payload = CanonicalJSON.encode(draft.payload)
+    }
+}
+
+/// Builds a ``PreparedBatch`` from requests in four passes, so that only the hash chain runs on one
+/// core:
+/// 1. plan (sequential, cheap): seqs, times, signing keys, where checkpoints fall;
+/// 2. encode (parallel): each event's canonical body, with a placeholder for `prev`;
+/// 3. chain (sequential): fill in `prev`, hash, extend the Merkle frontier, fill in checkpoint roots;
+/// 4. sign (parallel): Ed25519 signatures and the stored records.
 struct BatchBuilder {
     let options: LedgerOptions
-    private(set) var batch: PreparedBatch
-    private var signers: [LedgerSigningKey] = []
+    /// Where event times come from (the wall clock; fixed in test vectors).
+    let clock: () -> Timestamp
+    private let start: WriterState
+    private var plan: PlanState
+    private var slots: [Slot] = []
+    private var ranges: [Range<Int>] = []
+    private var ledgerID: String?
 
-    init(state: WriterState, options: LedgerOptions) {
-        self.options = options
-        self.batch = PreparedBatch(state: state)
+    private enum Content {
+        case draft(EncodedDraft)
+        case checkpoint
     }
 
+    private struct Slot {
+        let seq: UInt64
+        let time: Timestamp
+        /// Index into `signers` (a key rotation inside the batch adds one).
+        let signer: Int
+        let content: Content
+    }
+    private var signers: [LedgerSigningKey]
+
+    /// What the plan pass tracks: counts and times only, no hashes.
+    private struct PlanState {
+        var seq: UInt64
+        var time: Timestamp
+        var signer: LedgerSigningKey
+        var checkpointedSize: UInt64
+        var checkpointTime: Timestamp
+    }
+
+    init(state: WriterState, options: LedgerOptions, clock: @escaping () -> Timestamp = Timestamp.now) {
+        self.options = options
+        self.clock = clock
+        self.start = state
+        self.plan = PlanState(seq: state.seq, time: state.time, signer: state.signer,
+            checkpointedSize: state.checkpointedSize, checkpointTime: state.checkpointTime)
+        self.signers = [state.signer]
+    }
+
+    var isEmpty: Bool { slots.isEmpty }
+
     mutating func add(_ command: WriteCommand) {
-        let start = batch.events.count
+        let first = slots.count
+        // One clock reading per request: its events share a time (never earlier than the last one).
+        let now = clock()
+        plan.time = now > plan.time ? now : plan.time
         switch command {
         case .append(let drafts):
-            for d in drafts { addEvent(d) }
-            batch.ranges.append(start..<batch.events.count)
+            for d in drafts { addSlot(.draft(d)) }
+            ranges.append(first..<slots.count)
             // A due checkpoint follows the request's events; it is not part of the answer.
-            if batch.state.frontier.size - batch.state.checkpointedSize >= options.checkpointEvery {
-                addCheckpoint()
-            }
+            if plan.seq - plan.checkpointedSize >= options.checkpointEvery { addCheckpoint() }
             return
         case .checkpoint:
             addCheckpoint()
         case .rotateKey(let newKey):
-            let old = batch.state.signer
-            addEvent(EventDraft(type: EventType.keyRotated, subject: "node", actor: "node", payload: [
+            addSlot(.draft(EncodedDraft(EventDraft(type: EventType.keyRotated, subject: "node", actor: "node", payload: [
                 "key": .string(newKey.keyID), "public_key": .string(newKey.publicKey.base64),
-                "previous_key": .string(old.keyID),
-            ]))
-            batch.state.signer = newKey
-        case .create(let ledgerID):
-            let key = batch.state.signer
-            addEvent(EventDraft(type: EventType.ledgerCreated, subject: "ledger", actor: "node", payload: [
-                "ledger_id": .string(ledgerID), "format": .string(LedgerStore.format),
-                "key": .string(key.keyID), "public_key": .string(key.publicKey.base64),
-            ]))
-            batch.ledgerID = ledgerID
+                "previous_key": .string(plan.signer.keyID),
+            ]))))
+            plan.signer = newKey
+            signers.append(newKey)
+        case .create(let id):
+            addSlot(.draft(EncodedDraft(EventDraft(type: EventType.ledgerCreated, subject: "ledger", actor: "node", payload: [
+                "ledger_id": .string(id), "format": .string(LedgerStore.format),
+                "key": .string(plan.signer.keyID), "public_key": .string(plan.signer.publicKey.base64),
+            ]))))
+            ledgerID = id
         }
-        batch.ranges.append(start..<batch.events.count)
+        ranges.append(first..<slots.count)
     }
 
     /// Adds a checkpoint when the interval has passed and events arrived since the last one.
     mutating func addCheckpointIfDue(now: Timestamp) -> Bool {
-        guard options.checkpointInterval > 0, batch.state.frontier.size > batch.state.checkpointedSize,
-            Double(now.nanoseconds - batch.state.checkpointTime.nanoseconds) / 1e9 >= options.checkpointInterval
+        guard options.checkpointInterval > 0, plan.seq > plan.checkpointedSize,
+            Double(now.nanoseconds - plan.checkpointTime.nanoseconds) / 1e9 >= options.checkpointInterval
         else { return false }
+        plan.time = now > plan.time ? now : plan.time
         addCheckpoint()
         return true
     }
 
     private mutating func addCheckpoint() {
-        let size = batch.state.frontier.size
-        let root = batch.state.frontier.root
-        addEvent(EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
-            "tree_size": .int(Int64(size)), "root": .string(root.hex),
-        ]))
-        let seq = batch.state.seq
-        batch.checkpointRows.append((seq, LedgerStore.seqKey(size) + root.bytes))
-        batch.state.checkpointedSize = size
-        batch.state.checkpointTime = batch.state.time
+        addSlot(.checkpoint)
+        plan.checkpointedSize = plan.seq - 1
+        plan.checkpointTime = plan.time
     }
 
-    private mutating func addEvent(_ draft: EventDraft) {
-        var s = batch.state
-        let now = Timestamp.now()
-        let time = now > s.time ? now : s.time
-        let e = Event.unsigned(seq: s.seq + 1, time: time, draft: draft, prev: s.hash, key: s.signer.keyID)
-        s.seq = e.seq
-        s.hash = e.hash
-        s.time = time
-        for node in s.frontier.append(leafHash: MerkleHash.leaf(e.hash.bytes)) {
-            batch.merkleNodes.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
-        }
-        batch.state = s
-        batch.events.append(e)
-        signers.append(s.signer)
+    private mutating func addSlot(_ content: Content) {
+        plan.seq += 1
+        slots.append(Slot(seq: plan.seq, time: plan.time, signer: signers.count - 1, content: content))
     }
 
-    /// Signs every event and returns the finished batch.
-    consuming func finish() -> PreparedBatch {
-        var events = batch.events
+    /// Runs passes 2–4 and returns the finished batch.
+    func finish() -> PreparedBatch {
+        let n = slots.count
+        let slots = self.slots
         let signers = self.signers
-        let n = events.count
-        let workers = n >= 16 ? min(Cores.available, n / 8) : 1
-        if workers <= 1 {
-            for i in 0..<n { events[i].sign(with: signers[i]) }
-        } else {
-            events.withUnsafeMutableBufferPointer { buffer in
-                // Each worker writes a disjoint slice of the buffer, and concurrentPerform returns
-                // only after every worker finished, so the buffer outlives all accesses.
-                nonisolated(unsafe) let shared = buffer
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var i = w
-                    while i < n {
-                        shared[i].sign(with: signers[i])
-                        i += workers
-                    }
-                }
-            }
+        let keyIDs = signers.map(\.keyID)
+
+        // Pass 2: canonical bodies with a `prev` placeholder, in parallel.
+        var bodies = [([UInt8], Int)](repeating: ([], 0), count: n)
+        Parallel.map(into: &bodies) { i in
+            guard case .draft(let d) = slots[i].content else { return ([], 0) }
+            return Event.encodeBody(seq: slots[i].seq, time: slots[i].time, draft: d.draft, payload: d.payload,
+                key: keyIDs[slots[i].signer])
         }
-        batch.events = events
+
+        // Pass 3: the hash chain and the Merkle tree, in order.
+        var batch = PreparedBatch(state: start)
+        batch.ledgerID = ledgerID
+        batch.ranges = ranges
+        var s = start
+        var drafts: [EventDraft] = []
+        drafts.reserveCapacity(n)
+        var hashes: [Digest32] = []
+        hashes.reserveCapacity(n)
+        var prevs: [Digest32] = []
+        prevs.reserveCapacity(n)
+        for i in 0..<n {
+            let slot = slots[i]
+            let draft: EventDraft
+            switch slot.content {
+            case .draft(let d):
+                draft = d.draft
+                Event.patchPrev(&bodies[i].0, at: bodies[i].1, s.hash)
+            case .checkpoint:
+                let root = s.frontier.root
+                draft = EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
+                    "tree_size": .int(Int64(s.frontier.size)), "root": .string(root.hex),
+                ])
+                batch.checkpointRows.append((slot.seq, LedgerStore.seqKey(s.frontier.size) + root.bytes))
+                s.checkpointedSize = s.frontier.size
+                s.checkpointTime = slot.time
+                var (body, at) = Event.encodeBody(seq: slot.seq, time: slot.time, draft: draft,
+                    payload: CanonicalJSON.encode(draft.payload), key: keyIDs[slot.signer])
+                Event.patchPrev(&body, at: at, s.hash)
+                bodies[i] = (body, at)
+            }
+            let hash = Digest32.sha256(bodies[i].0)
+            prevs.append(s.hash)
+            hashes.append(hash)
+            drafts.append(draft)
+            for node in s.frontier.append(leafHash: MerkleHash.leaf(hash.bytes)) {
+                batch.merkleNodes.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
+            }
+            s.seq = slot.seq
+            s.hash = hash
+            s.time = slot.time
+        }
+        s.signer = plan.signer
+        batch.state = s
+
+        // Pass 4: signatures and events, in parallel.
+        var events = [Event?](repeating: nil, count: n)
+        Parallel.map(into: &events) { i in
+            let signature = signers[slots[i].signer].sign(hashes[i])
+            return Event(seq: slots[i].seq, time: slots[i].time, draft: drafts[i], prev: prevs[i], key: keyIDs[slots[i].signer],
+                hash: hashes[i], signature: signature, body: bodies[i].0)
+        }
+        batch.events = events.map { $0! }
         return batch
     }
-}
 
-enum Cores {
-    /// Cores available to this process.
-    static let available: Int = {
-        #if canImport(Glibc)
-        let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return max(1, n)
-        #else
-        return 2
-        #endif
-    }()
 }

@@ -102,8 +102,10 @@ public final class Ledger: Sendable {
     /// The batch is all-or-nothing: on error none of it is stored.
     public func append(_ drafts: [EventDraft]) async throws(LedgerError) -> [Event] {
         guard !drafts.isEmpty else { return [] }
-        for d in drafts { try validate(d) }
-        return try await submit(.append(drafts))
+        var encoded: [EncodedDraft] = []
+        encoded.reserveCapacity(drafts.count)
+        for d in drafts { encoded.append(try validate(d)) }
+        return try await submit(.append(encoded))
     }
 
     /// Appends one event and returns it once it is durable.
@@ -141,8 +143,8 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Upper bound on the canonical size of a draft's event, without building it.
-    private func validate(_ d: EventDraft) throws(LedgerError) {
+    /// Checks a draft and encodes its payload; the size bound covers the whole canonical event.
+    private func validate(_ d: EventDraft) throws(LedgerError) -> EncodedDraft {
         try EventType.validate(d)
         for (name, value) in [("subject", d.subject), ("actor", d.actor)] {
             guard !value.isEmpty, value.utf8.count <= 1024, !value.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
@@ -152,11 +154,13 @@ public final class Ledger: Sendable {
         guard case .object = d.payload else {
             throw LedgerError(.invalidDraft, "the payload of \(d.type) must be a JSON object")
         }
-        let size = CanonicalJSON.encode(d.payload).count + 2 * (d.subject.utf8.count + d.actor.utf8.count) + 320
+        let encoded = EncodedDraft(d)
+        let size = encoded.payload.count + 2 * (d.subject.utf8.count + d.actor.utf8.count) + 320
         guard size <= options.maxEventBytes else {
             throw LedgerError(.eventTooLarge,
                 "a \(d.type) event of about \(size) bytes exceeds the limit of \(options.maxEventBytes); put bulk content in the blob store and reference it by hash")
         }
+        return encoded
     }
 
     // MARK: reading

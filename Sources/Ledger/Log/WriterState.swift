@@ -13,7 +13,7 @@ struct WriterState: Sendable {
 
 /// What one appender asked for.
 enum WriteCommand: Sendable {
-    case append([EventDraft])
+    case append([EncodedDraft])
     case checkpoint
     case rotateKey(LedgerSigningKey)
     case create(ledgerID: String)

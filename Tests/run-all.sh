@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of Kvitto: the Swift test suites (XCTest) and the independent Python check of the
+# published ledger vectors and of a freshly written ledger. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Tests/bootstrap.sh
+
+swift build --build-tests
+log=$(mktemp)
+set +e
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+swift_total=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/')
+rm -f "$log"
+read -r s_run s_failed <<<"${swift_total:-0 1}"
+
+py_passed=0; py_failed=0
+echo "== independent check (Python + cryptography) of Schemas/ledger-test-vectors.json"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --self-test Schemas/ledger-test-vectors.json; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+
+echo "== independent check of a ledger written by kvitto demo"
+tmp=$(mktemp -d)
+bin=$(swift build --show-bin-path)/kvitto
+"$bin" demo --dir "$tmp/ledger" >/dev/null
+"$bin" ledger show --ledger "$tmp/ledger" --json --limit 100000 > "$tmp/events.jsonl"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl"; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+rm -rf "$tmp"
+
+passed=$((s_run - s_failed + py_passed))
+failed=$((s_failed + py_failed))
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "tests: ${passed} passed, ${failed} failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

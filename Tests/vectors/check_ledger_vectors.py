@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Independent check of Kvitto ledger events, written only from Schemas/ledger-events.md.
+
+Uses the Python standard library and the `cryptography` package, nothing of Kvitto's code.
+
+  check_ledger_vectors.py VECTORS.json        test vectors: hashes, signatures, chain, Merkle roots, proofs
+  check_ledger_vectors.py --events FILE.jsonl a ledger export (`kvitto ledger show --json`): every event
+  check_ledger_vectors.py --self-test VECTORS.json   also proves the checks fail on altered data
+
+Exit status 0 when everything verifies, 1 otherwise (the first problem is printed).
+"""
+import base64
+import copy
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+class Bad(Exception):
+    pass
+
+
+# --- RFC 8785 canonical JSON for the subset Kvitto uses (no floats) ---------------------------
+def jcs(value):
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if abs(value) > 2**53 - 1:
+            raise Bad("integer outside the I-JSON range")
+        return str(value)
+    if isinstance(value, float):
+        raise Bad("floats are not part of Kvitto's canonical form")
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value:
+            o = ord(ch)
+            if ch == '"':
+                out.append('\\"')
+            elif ch == "\\":
+                out.append("\\\\")
+            elif ch == "\b":
+                out.append("\\b")
+            elif ch == "\f":
+                out.append("\\f")
+            elif ch == "\n":
+                out.append("\\n")
+            elif ch == "\r":
+                out.append("\\r")
+            elif ch == "\t":
+                out.append("\\t")
+            elif o < 0x20:
+                out.append("\\u%04x" % o)
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value.keys(), key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(value[k]) for k in keys) + "}"
+    raise Bad("unsupported JSON value %r" % (value,))
+
+
+def canonical_body(event):
+    body = {k: v for k, v in event.items() if k not in ("hash", "sig")}
+    return jcs(body).encode("utf-8")
+
+
+def key_id(raw_public_key):
+    return hashlib.sha256(raw_public_key).digest()[:8].hex()
+
+
+# --- RFC 6962 / 9162 Merkle tree -------------------------------------------------------------
+def leaf_hash(data):
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def mth(leaves):
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def verify_inclusion(leaf, index, size, path, root):
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(size1, size2, root1, root2, proof):
+    if size1 == size2:
+        return not proof and root1 == root2
+    if size1 == 0 or size1 > size2 or not proof:
+        return False
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+# --- events --------------------------------------------------------------------------------
+def check_events(events, trusted_keys=None):
+    """Checks hash, chain, seq, key, signature, key rotation and checkpoint roots of a whole log."""
+    prev = bytes(32)
+    active = None
+    leaves = []
+    for i, e in enumerate(events):
+        seq = i + 1
+        where = "seq %d" % seq
+        if e.get("seq") != seq:
+            raise Bad("%s: seq is %r" % (where, e.get("seq")))
+        body = canonical_body(e)
+        digest = hashlib.sha256(body).digest()
+        if digest.hex() != e["hash"]:
+            raise Bad("%s: hash mismatch" % where)
+        if bytes.fromhex(e["prev"]) != prev:
+            raise Bad("%s: prev does not match the previous event's hash" % where)
+        if seq == 1:
+            if e["type"] != "ledger.created":
+                raise Bad("seq 1 is not ledger.created")
+            raw = base64.b64decode(e["payload"]["public_key"])
+            if key_id(raw) != e["key"] or e["payload"]["key"] != e["key"]:
+                raise Bad("seq 1: genesis key id does not match its public key")
+            if trusted_keys is not None and key_id(raw) not in trusted_keys:
+                raise Bad("seq 1: genesis key is not the trusted key")
+            active = (e["key"], raw)
+        if e["key"] != active[0]:
+            raise Bad("%s: signed by %s, active key is %s" % (where, e["key"], active[0]))
+        try:
+            Ed25519PublicKey.from_public_bytes(active[1]).verify(base64.b64decode(e["sig"]), digest)
+        except InvalidSignature:
+            raise Bad("%s: bad signature" % where)
+        if e["type"] == "node.key.rotated":
+            raw = base64.b64decode(e["payload"]["public_key"])
+            if key_id(raw) != e["payload"]["key"] or e["payload"]["previous_key"] != active[0]:
+                raise Bad("%s: malformed key rotation" % where)
+            active = (e["payload"]["key"], raw)
+        if e["type"] == "ledger.checkpoint":
+            if e["payload"]["tree_size"] != seq - 1 or e["payload"]["root"] != mth(leaves).hex():
+                raise Bad("%s: checkpoint root does not match the events before it" % where)
+        leaves.append(leaf_hash(digest))
+        prev = digest
+    return leaves
+
+
+def check_vectors(v):
+    events = v["events"]
+    for e, text in zip(events, v["canonical"]):
+        if canonical_body(e).decode("utf-8") != text:
+            raise Bad("seq %d: canonical bytes differ from the published ones" % e["seq"])
+    for k in v["keys"]:
+        seed = bytes.fromhex(k["seed_hex"])
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives import serialization
+        pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if base64.b64encode(pub).decode() != k["public_key"] or key_id(pub) != k["key_id"]:
+            raise Bad("key %s: seed, public key and key id disagree" % k["key_id"])
+    leaves = check_events(events, trusted_keys={v["keys"][0]["key_id"]})
+    m = v["merkle"]
+    if [h.hex() for h in leaves] != m["leaf_hashes"]:
+        raise Bad("leaf hashes differ")
+    for size, root in enumerate(m["roots"]):
+        if mth(leaves[:size]).hex() != root:
+            raise Bad("root of size %d differs" % size)
+    for c in m["inclusion"]:
+        root = bytes.fromhex(m["roots"][c["tree_size"]])
+        path = [bytes.fromhex(h) for h in c["path"]]
+        if not verify_inclusion(leaves[c["leaf_index"]], c["leaf_index"], c["tree_size"], path, root):
+            raise Bad("inclusion proof %d/%d does not verify" % (c["leaf_index"], c["tree_size"]))
+    for c in m["consistency"]:
+        r1 = bytes.fromhex(m["roots"][c["old_size"]])
+        r2 = bytes.fromhex(m["roots"][c["new_size"]])
+        if not verify_consistency(c["old_size"], c["new_size"], r1, r2, [bytes.fromhex(h) for h in c["proof"]]):
+            raise Bad("consistency proof %d→%d does not verify" % (c["old_size"], c["new_size"]))
+    return len(events), len(m["inclusion"]), len(m["consistency"])
+
+
+def self_test(v):
+    """Each alteration must be caught; a checker that cannot fail proves nothing."""
+    def altered(mutate):
+        w = copy.deepcopy(v)
+        mutate(w)
+        try:
+            check_vectors(w)
+        except Bad:
+            return True
+        return False
+    cases = {
+        "payload text": lambda w: w["events"][3]["payload"].__setitem__("to", "mailbox:x@y.se"),
+        "signature": lambda w: w["events"][2].__setitem__("sig", base64.b64encode(bytes(64)).decode()),
+        "swapped events": lambda w: w["events"].__setitem__(slice(2, 4), [w["events"][3], w["events"][2]]),
+        "checkpoint root": lambda w: w["events"][5]["payload"].__setitem__("root", "00" * 32),
+        "inclusion path": lambda w: w["merkle"]["inclusion"][3]["path"].__setitem__(0, "11" * 32),
+        "consistency proof": lambda w: w["merkle"]["consistency"][1]["proof"].reverse(),
+    }
+    for name, mutate in cases.items():
+        if not altered(mutate):
+            raise Bad("self-test: altered %s was not detected" % name)
+    return len(cases)
+
+
+def main(argv):
+    try:
+        if len(argv) == 3 and argv[1] == "--events":
+            with open(argv[2], encoding="utf-8") as f:
+                events = [json.loads(line) for line in f if line.strip()]
+            check_events(events)
+            print("ledger export OK: %d events (hashes, chain, signatures, key rotations, checkpoints)" % len(events))
+            return 0
+        self_testing = len(argv) == 3 and argv[1] == "--self-test"
+        path = argv[2] if self_testing else argv[1]
+        with open(path, encoding="utf-8") as f:
+            v = json.load(f)
+        n, inc, cons = check_vectors(v)
+        print("vectors OK: %d events, %d inclusion proofs, %d consistency proofs" % (n, inc, cons))
+        if self_testing:
+            print("self-test OK: %d alterations detected" % self_test(v))
+        return 0
+    except Bad as e:
+        print("FAILED: %s" % e)
+        return 1
+    except (IndexError, OSError) as e:
+        print(__doc__)
+        print("error: %s" % e)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
