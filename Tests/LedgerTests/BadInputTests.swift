@@ -67,6 +67,10 @@ final class BadInputTests: XCTestCase {
             try env.write { try $0.put(db, [1], [2]) }
         }
         await expectCode(.notALedger) { _ = try openLedger(foreign, create: false) }
+        // Even when asked to create, Kvitto does not write into another program's environment.
+        await expectCode(.notALedger) { _ = try openLedger(foreign, create: true) }
+        let untouched = try LMDBEnvironment(path: foreign, initialMapSize: 1 << 20, mapSizeLimit: 1 << 20, maxDatabases: 4, readOnly: false)
+        XCTAssertEqual(try untouched.namedDatabaseCount(), 1)
         // A missing ledger without create.
         await expectCode(.ledgerNotFound) { _ = try openLedger(dir.sub("missing"), create: false) }
         // A file where the directory should be.

@@ -38,9 +38,11 @@ public final class Ledger: Sendable {
         let keys = KeyStore(directory: options.keyDirectory ?? path + "/keys")
         do {
             var stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
-            if store.isNew {
+            let empty = try store.env.read { txn in try txn.count(store.events) == 0 }
+            if stored.head == nil && empty {
+                // Created (possibly by a process that died right after) but without its genesis event.
                 guard create else {
-                    throw LedgerError(.ledgerNotFound, "no ledger at \(path); create one with `kvitto ledger append --ledger \(path)`")
+                    throw LedgerError(.ledgerNotFound, "the ledger at \(path) was never initialised; open it for appending to finish")
                 }
                 let key = try keys.generate()
                 var builder = BatchBuilder(state: WriterState(seq: 0, hash: .zero, time: Timestamp(nanoseconds: 0),

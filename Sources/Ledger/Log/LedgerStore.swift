@@ -17,8 +17,6 @@ final class LedgerStore: Sendable {
     let merkle: LMDBDatabase
     let checkpoints: LMDBDatabase
     let path: String
-    /// True when the store has no ledger yet (no format record).
-    let isNew: Bool
 
     /// Opens the store in `path`, creating the databases when `create` is set.
     init(path: String, options: LedgerOptions, create: Bool) throws(LedgerError) {
@@ -67,38 +65,49 @@ final class LedgerStore: Sendable {
             throw LedgerError(.fileTruncated,
                 "\(dataFile) is \(size) bytes but its header says \(usedBytes) are in use: the file was truncated; restore it from a backup")
         }
+        // An existing environment is a ledger only if it has Kvitto's format record. An environment
+        // with no databases at all is what a crash during creation leaves behind: it starts anew.
+        let fresh: Bool
         do {
-            if hasData {
-                meta = try env.openDatabase("meta", create: false)
-            } else {
-                meta = try env.openDatabase("meta", create: true)
-            }
-        } catch let e as LMDBError where e.isNotFound {
-            throw LedgerError(.notALedger, "\(path) holds an LMDB environment without Kvitto's metadata; it is not a Kvitto ledger")
+            fresh = try !hasData || env.namedDatabaseCount() == 0
         } catch {
             throw LedgerError.storage(error, "opening \(path)")
         }
-        do {
-            let metaDB = meta
-            let format = try env.read { try $0.get(metaDB, Self.metaFormat) }
-            if let format {
-                let text = String(decoding: format, as: UTF8.self)
-                guard text == Self.format else {
-                    throw LedgerError(.unsupportedFormat,
-                        "\(path) has ledger format \"\(text)\"; this build reads \"\(Self.format)\"")
+        if fresh {
+            guard create else {
+                throw LedgerError(.ledgerNotFound, "no ledger at \(path); create one with `kvitto ledger append --ledger \(path)`")
+            }
+            do {
+                // All databases and the format record in one transaction: creation is atomic.
+                (meta, events, merkle, checkpoints) = try env.write { txn in
+                    let dbs = (try txn.openDatabase("meta", create: true), try txn.openDatabase("events", create: true),
+                        try txn.openDatabase("merkle", create: true), try txn.openDatabase("checkpoints", create: true))
+                    try txn.put(dbs.0, Self.metaFormat, Array(Self.format.utf8))
+                    return dbs
                 }
-            } else if hasData && !create {
+            } catch {
+                throw LedgerError.storage(error, "creating the ledger at \(path)")
+            }
+            return
+        }
+        do {
+            meta = try env.openDatabase("meta", create: false)
+            let metaDB = meta
+            guard let format = try env.read({ try $0.get(metaDB, Self.metaFormat) }) else {
                 throw LedgerError(.notALedger, "\(path) holds an LMDB environment without Kvitto's metadata; it is not a Kvitto ledger")
             }
-            let fresh = format == nil
-            events = try env.openDatabase("events", create: fresh)
-            merkle = try env.openDatabase("merkle", create: fresh)
-            checkpoints = try env.openDatabase("checkpoints", create: fresh)
-            isNew = fresh
+            let text = String(decoding: format, as: UTF8.self)
+            guard text == Self.format else {
+                throw LedgerError(.unsupportedFormat, "\(path) has ledger format \"\(text)\"; this build reads \"\(Self.format)\"")
+            }
+            events = try env.openDatabase("events", create: false)
+            merkle = try env.openDatabase("merkle", create: false)
+            checkpoints = try env.openDatabase("checkpoints", create: false)
         } catch let e as LedgerError {
             throw e
         } catch let e as LMDBError where e.isNotFound {
-            throw LedgerError(.corrupt, "\(path) lacks one of the ledger's databases; run `kvitto ledger verify`")
+            throw LedgerError(.notALedger,
+                "\(path) holds an LMDB environment without Kvitto's databases; it is not a Kvitto ledger (or it is damaged)")
         } catch {
             throw LedgerError.storage(error, "opening \(path)")
         }

@@ -138,6 +138,15 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Opens a named database, creating it when `create` is set (needs a write transaction).
+    /// How many named databases the environment holds (entries of LMDB's main database).
+    func namedDatabaseCount() throws -> Int {
+        try read { txn in
+            var dbi: MDB_dbi = 0
+            try lmdbCheck(mdb_dbi_open(txn.txn, nil, 0, &dbi), "mdb_dbi_open(main)")
+            return try txn.count(LMDBDatabase(dbi: dbi))
+        }
+    }
+
     /// The handle stays valid for the environment's lifetime because the transaction that opened
     /// it is committed (an aborted transaction would close it again).
     func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
