@@ -35,6 +35,32 @@ final class CanonicalJSONTests: XCTestCase {
         }
     }
 
+    func testCanonicalParsingAcceptsExactlyTheCanonicalForm() throws {
+        let v: JSONValue = ["b": ["\u{1F600}": 1, "\u{FB33}": -2, "a": "x\u{01}\n\"\\"], "a": [true, nil, 0]]
+        let canonical = CanonicalJSON.encode(v)
+        XCTAssertEqual(try JSONParser.parseCanonical(canonical), v)
+        let variants = [
+            "{\"a\": 1}",            // white space
+            "{\"b\":1,\"a\":2}",    // member order
+            "[\"\\/\"]",            // escaped solidus
+            "[\"\\u0041\"]",        // needless \u escape
+            "[\"\\u001F\"]",        // uppercase hex
+            "[\"\\u000a\"]",        // \u escape where \n is the canonical form
+            "[-0]",                   // negative zero
+            "{\"a\":1,\"a\":1}",    // repeated member
+        ]
+        for text in variants {
+            XCTAssertNoThrow(try JSONParser.parse(text.replacingOccurrences(of: "{\"a\":1,\"a\":1}", with: "{}")), text)
+            do {
+                _ = try JSONParser.parseCanonical(Array(text.utf8))
+                XCTFail("accepted non-canonical \(text)")
+            } catch {
+                XCTAssertTrue(error.reason == .notCanonical || error.reason == .duplicateKey, "\(text): \(error)")
+            }
+        }
+        XCTAssertEqual(try JSONParser.parseCanonical(Array("[\"\\u001f\"]".utf8)), ["\u{1F}"])
+    }
+
     func testRefusesInvalidUTF8AndDeepNesting() {
         XCTAssertThrowsError(try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]))
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)

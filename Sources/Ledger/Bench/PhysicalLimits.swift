@@ -82,3 +82,42 @@ package enum PhysicalLimits {
         return (Double(puts) / elapsed, latencies)
     }
 }
+
+extension PhysicalLimits {
+    /// Raw Ed25519 verifications per second over the stored signatures of `ledger` itself, on all
+    /// cores, with nothing else done per event: the physical limit of verifying that ledger. Every
+    /// signature is checked against the genesis key (a benchmark ledger has no rotation); returns
+    /// the rate and how many signatures verified.
+    package static func ed25519VerifiesOfLedger(_ ledger: Ledger) throws -> (perSecond: Double, valid: Int) {
+        let store = ledger.store
+        guard let genesis = try ledger.event(1), let text = genesis.payload["public_key"]?.stringValue,
+            let key = LedgerPublicKey(base64: text)
+        else { return (0, 0) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var next: UInt64 = 1
+        var total = 0
+        var valid = 0
+        while true {
+            var records: [[UInt8]] = []
+            try store.env.read { txn in
+                try txn.scan(store.events, from: LedgerStore.seqKey(next)) { _, v in
+                    records.append(v)
+                    return records.count < 8192
+                }
+            }
+            if records.isEmpty { break }
+            let chunk = records
+            var ok = [Bool](repeating: false, count: chunk.count)
+            Parallel.map(into: &ok, block: 16) { i in
+                let r = chunk[i]
+                guard r.count > 96 else { return false }
+                return key.isValidSignature(Array(r[32..<96]), for: Digest32(unchecked: Array(r[0..<32])))
+            }
+            valid += ok.filter { $0 }.count
+            total += chunk.count
+            next += UInt64(chunk.count)
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(total) / elapsed, valid)
+    }
+}

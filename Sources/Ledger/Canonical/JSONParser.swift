@@ -9,6 +9,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case invalidUTF8 = "invalid_utf8"
         case invalidEscape = "invalid_escape"
         case trailingData = "trailing_data"
+        case notCanonical = "not_canonical"
     }
     public let reason: Reason
     /// Byte offset where the problem was found.
@@ -25,6 +26,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .invalidUTF8: return "invalid UTF-8 at byte \(offset)"
         case .invalidEscape: return "invalid string escape at byte \(offset)"
         case .trailingData: return "unexpected data after the JSON value at byte \(offset)"
+        case .notCanonical: return "the JSON text is not in RFC 8785 canonical form at byte \(offset)"
         case .syntax: return "JSON syntax error at byte \(offset)"
         }
     }
@@ -37,12 +39,21 @@ public struct JSONParser {
     public static let maxDepth = 64
 
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
-        let array = Array(bytes)
+        try parse(Array(bytes), canonical: false)
+    }
+
+    /// Parses `bytes` and requires them to be exactly the RFC 8785 canonical form of the value
+    /// (no white space, members in UTF-16 order, minimal escapes), checked while parsing.
+    public static func parseCanonical(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        try parse(bytes, canonical: true)
+    }
+
+    static func parse(_ array: [UInt8], canonical: Bool) throws(JSONParseError) -> JSONValue {
         return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
-            var parser = Cursor(bytes: buffer)
-            parser.skipWhitespace()
+            var parser = Cursor(bytes: buffer, canonical: canonical)
+            try parser.skipWhitespace()
             let value = try parser.value(depth: 0)
-            parser.skipWhitespace()
+            try parser.skipWhitespace()
             if parser.position != buffer.count { throw JSONParseError(reason: .trailingData, offset: parser.position) }
             return value
         }
@@ -54,18 +65,29 @@ public struct JSONParser {
 
     struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
+        let canonical: Bool
         var position = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        init(bytes: UnsafeBufferPointer<UInt8>, canonical: Bool = false) {
+            self.bytes = bytes
+            self.canonical = canonical
+        }
+
+        mutating func notCanonical() throws(JSONParseError) {
+            if canonical { throw JSONParseError(reason: .notCanonical, offset: position) }
+        }
 
         func fail(_ reason: JSONParseError.Reason) -> JSONParseError {
             JSONParseError(reason: reason, offset: position)
         }
 
-        mutating func skipWhitespace() {
+        mutating func skipWhitespace() throws(JSONParseError) {
             while position < bytes.count {
                 switch bytes[position] {
-                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                case 0x20, 0x09, 0x0A, 0x0D:
+                    try notCanonical()
+                    position += 1
                 default: return
                 }
             }
@@ -86,22 +108,27 @@ public struct JSONParser {
                 guard depth < JSONParser.maxDepth else { throw fail(.tooDeep) }
                 position += 1
                 var object: [String: JSONValue] = [:]
-                skipWhitespace()
+                var lastKey: String?
+                try skipWhitespace()
                 if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
                 while true {
-                    skipWhitespace()
+                    try skipWhitespace()
                     guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail(.syntax) }
                     let keyOffset = position
                     let key = try string()
-                    skipWhitespace()
+                    if canonical, let last = lastKey, !CanonicalJSON.utf16Precedes(last, key) {
+                        throw JSONParseError(reason: .notCanonical, offset: keyOffset)
+                    }
+                    lastKey = key
+                    try skipWhitespace()
                     guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail(.syntax) }
                     position += 1
-                    skipWhitespace()
+                    try skipWhitespace()
                     let v = try value(depth: depth + 1)
                     if object.updateValue(v, forKey: key) != nil {
                         throw JSONParseError(reason: .duplicateKey, offset: keyOffset)
                     }
-                    skipWhitespace()
+                    try skipWhitespace()
                     guard position < bytes.count else { throw fail(.syntax) }
                     if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
                     if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
@@ -111,12 +138,12 @@ public struct JSONParser {
                 guard depth < JSONParser.maxDepth else { throw fail(.tooDeep) }
                 position += 1
                 var array: [JSONValue] = []
-                skipWhitespace()
+                try skipWhitespace()
                 if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(array) }
                 while true {
-                    skipWhitespace()
+                    try skipWhitespace()
                     array.append(try value(depth: depth + 1))
-                    skipWhitespace()
+                    try skipWhitespace()
                     guard position < bytes.count else { throw fail(.syntax) }
                     if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
                     if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(array) }
@@ -137,7 +164,11 @@ public struct JSONParser {
         mutating func integer() throws(JSONParseError) -> Int64 {
             let start = position
             var negative = false
-            if bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
+            if bytes[position] == UInt8(ascii: "-") {
+                negative = true
+                position += 1
+                if canonical, position < bytes.count, bytes[position] == UInt8(ascii: "0") { try notCanonical() }
+            }
             guard position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) else {
                 throw fail(.syntax)
             }
@@ -202,14 +233,23 @@ public struct JSONParser {
                     switch e {
                     case UInt8(ascii: "\""): out.append(0x22)
                     case UInt8(ascii: "\\"): out.append(0x5C)
-                    case UInt8(ascii: "/"): out.append(0x2F)
+                    case UInt8(ascii: "/"):
+                        try notCanonical()
+                        out.append(0x2F)
                     case UInt8(ascii: "b"): out.append(0x08)
                     case UInt8(ascii: "f"): out.append(0x0C)
                     case UInt8(ascii: "n"): out.append(0x0A)
                     case UInt8(ascii: "r"): out.append(0x0D)
                     case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
+                        let escapeStart = position
                         var scalar = try hex4()
+                        // Canonical: \u only for control characters without a short form, lowercase.
+                        if canonical {
+                            let shortForm: Set<UInt32> = [0x08, 0x09, 0x0A, 0x0C, 0x0D]
+                            let lower = bytes[escapeStart..<escapeStart + 4].allSatisfy { !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }
+                            if scalar >= 0x20 || shortForm.contains(scalar) || !lower { try notCanonical() }
+                        }
                         if (0xD800...0xDBFF).contains(scalar) {
                             guard position + 2 <= bytes.count, bytes[position] == UInt8(ascii: "\\"),
                                 bytes[position + 1] == UInt8(ascii: "u")

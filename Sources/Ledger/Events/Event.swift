@@ -135,7 +135,10 @@ public struct Event: Sendable, Hashable {
 
     static func decode(body: [UInt8], hash: Digest32, signature: [UInt8]) throws(DecodeError) -> Event {
         let value: JSONValue
-        do { value = try JSONParser.parse(body) } catch { throw DecodeError(description: "canonical bytes are not valid JSON: \(error)") }
+        do { value = try JSONParser.parseCanonical(body) } catch {
+            throw DecodeError(description: error.reason == .notCanonical
+                ? "stored bytes are not in canonical form (\(error))" : "canonical bytes are not valid JSON: \(error)")
+        }
         guard case .object(let o) = value, o.count == 9,
             let seq = o["seq"]?.intValue, seq > 0,
             let timeText = o["time"]?.stringValue, let time = Timestamp(rfc3339: timeText),
@@ -145,9 +148,6 @@ public struct Event: Sendable, Hashable {
             let prevText = o["prev"]?.stringValue, let prev = Digest32(hex: prevText),
             let key = o["key"]?.stringValue
         else { throw DecodeError(description: "canonical bytes do not form an event envelope") }
-        guard CanonicalJSON.encode(value) == body else {
-            throw DecodeError(description: "stored bytes are not in canonical form")
-        }
         return Event(seq: UInt64(seq), time: time, type: type, typeVersion: typeVersion, subject: subject,
             actor: actor, payload: payload, prev: prev, key: key, hash: hash, signature: signature, body: body)
     }
