@@ -17,7 +17,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' >/dev/null 2>&1; then
-  echo "bootstrap: installing cryptography into .venv"
-  .venv/bin/python -m pip install -q cryptography
+if ! .venv/bin/python -c 'import cryptography.hazmat.primitives.asymmetric.ed25519, jsonschema' >/dev/null 2>&1; then
+  echo "bootstrap: installing cryptography and jsonschema into .venv"
+  .venv/bin/python -m pip install -q cryptography jsonschema
 fi

@@ -16,6 +16,7 @@ rm -f "$log"
 read -r s_run s_failed <<<"${swift_total:-0 1}"
 
 py_passed=0; py_failed=0
+export KVITTO_EVENT_SCHEMA="$PWD/Schemas/ledger-event.schema.json"
 echo "== independent check (Python + cryptography) of Schemas/ledger-test-vectors.json"
 if .venv/bin/python Tests/vectors/check_ledger_vectors.py --self-test Schemas/ledger-test-vectors.json; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi

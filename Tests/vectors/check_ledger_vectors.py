@@ -7,12 +7,16 @@ Uses the Python standard library and the `cryptography` package, nothing of Kvit
   check_ledger_vectors.py --events FILE.jsonl a ledger export (`kvitto ledger show --json`): every event
   check_ledger_vectors.py --self-test VECTORS.json   also proves the checks fail on altered data
 
+With the environment variable KVITTO_EVENT_SCHEMA naming Schemas/ledger-event.schema.json and the
+`jsonschema` package installed, every event is also validated against the JSON Schema.
+
 Exit status 0 when everything verifies, 1 otherwise (the first problem is printed).
 """
 import base64
 import copy
 import hashlib
 import json
+import os
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -150,8 +154,30 @@ def verify_consistency(size1, size2, root1, root2, proof):
 
 
 # --- events --------------------------------------------------------------------------------
+def schema_validator():
+    path = os.environ.get("KVITTO_EVENT_SCHEMA")
+    if not path:
+        return None
+    import jsonschema  # only when asked for
+    with open(path, encoding="utf-8") as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_schema(events):
+    validator = schema_validator()
+    if validator is None:
+        return
+    for i, e in enumerate(events):
+        errors = sorted(validator.iter_errors(e), key=lambda x: list(x.path))
+        if errors:
+            raise Bad("seq %d: does not match the JSON Schema: %s" % (i + 1, errors[0].message))
+
+
 def check_events(events, trusted_keys=None):
     """Checks hash, chain, seq, key, signature, key rotation and checkpoint roots of a whole log."""
+    check_schema(events)
     prev = bytes(32)
     active = None
     leaves = []
@@ -196,6 +222,7 @@ def check_events(events, trusted_keys=None):
 
 def check_vectors(v):
     events = v["events"]
+    check_schema(events)
     for e, text in zip(events, v["canonical"]):
         if canonical_body(e).decode("utf-8") != text:
             raise Bad("seq %d: canonical bytes differ from the published ones" % e["seq"])
@@ -229,13 +256,13 @@ def check_vectors(v):
 
 def self_test(v):
     """Each alteration must be caught; a checker that cannot fail proves nothing."""
-    def altered(mutate):
+    def altered(mutate, expect=""):
         w = copy.deepcopy(v)
         mutate(w)
         try:
             check_vectors(w)
-        except Bad:
-            return True
+        except Bad as e:
+            return expect in str(e)
         return False
     cases = {
         "payload text": lambda w: w["events"][3]["payload"].__setitem__("to", "mailbox:x@y.se"),
@@ -245,8 +272,12 @@ def self_test(v):
         "inclusion path": lambda w: w["merkle"]["inclusion"][3]["path"].__setitem__(0, "11" * 32),
         "consistency proof": lambda w: w["merkle"]["consistency"][1]["proof"].reverse(),
     }
+    expected = {}
+    if schema_validator() is not None:
+        cases["schema (extra member)"] = lambda w: w["events"][1].__setitem__("extra", 1)
+        expected["schema (extra member)"] = "JSON Schema"
     for name, mutate in cases.items():
-        if not altered(mutate):
+        if not altered(mutate, expected.get(name, "")):
             raise Bad("self-test: altered %s was not detected" % name)
     return len(cases)
 
