@@ -43,17 +43,21 @@ struct LedgerAppendCommand: AsyncParsableCommand {
                 let lines = await input.take(max: Swift.max(1, batch))
                 if lines.isEmpty { break }
                 var drafts: [EventDraft] = []
+                var bad: (line: Int, error: any Error)?
                 for line in lines {
                     lineNumber += 1
                     if line.allSatisfy(\.isWhitespace) { continue }
                     do {
                         drafts.append(try EventDraft(json: JSONParser.parse(line)))
                     } catch {
-                        throw CLI.fail("line \(lineNumber): \(error)")
+                        bad = (lineNumber, error)
+                        break
                     }
                 }
+                // The lines before a bad one are appended (and acknowledged) before stopping.
                 let events = try await ledger.append(drafts)
                 FileHandleOutput.stdout(events.map { (json ? $0.jsonLine : String($0.seq)) + "\n" }.joined())
+                if let bad { throw CLI.fail("line \(bad.line): \(bad.error); the lines before it were appended") }
             }
         }
     }

@@ -81,11 +81,11 @@ final class LedgerCLITests: XCTestCase {
         defer { dir.remove() }
         let ledger = dir.sub("ledger")
         // A malformed line: the lines before it are appended, the error names the line.
-        let r = try KvittoProcess.run(["ledger", "append", "--ledger", ledger, "--batch", "1"],
-            stdin: draftLine("ok") + "\n{\"type\":\"message.submitted\",\"subject\":1}\n")
+        let r = try KvittoProcess.run(["ledger", "append", "--ledger", ledger],
+            stdin: draftLine("ok") + "\n" + draftLine("ok2") + "\n{\"type\":\"message.submitted\",\"subject\":1}\n" + draftLine("never") + "\n")
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("line 2"), r.stderr)
-        XCTAssertEqual(r.stdout, "2\n")
+        XCTAssertTrue(r.stderr.contains("line 3"), r.stderr)
+        XCTAssertEqual(r.stdout, "2\n3\n")
         let unknown = try KvittoProcess.run(["ledger", "append", "--ledger", ledger],
             stdin: draftLine("x", type: "message.levitated") + "\n")
         XCTAssertNotEqual(unknown.status, 0)
@@ -98,7 +98,9 @@ final class LedgerCLITests: XCTestCase {
         XCTAssertEqual(missing.status, 2)
         XCTAssertTrue(missing.stderr.hasPrefix("kvitto: ledger.not_found"), missing.stderr)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1)
-        // The ledger is intact after all that.
+        // The ledger is intact after all that, and holds exactly the acknowledged events.
         XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", ledger]).status, 0)
+        let shown = try KvittoProcess.run(["ledger", "show", "--ledger", ledger])
+        XCTAssertEqual(shown.stdout.split(separator: "\n").count, 3)
     }
 }

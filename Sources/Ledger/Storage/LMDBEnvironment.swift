@@ -94,27 +94,29 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    private func begin(readOnly: Bool) throws -> OpaquePointer {
+    /// Runs `body` with a new transaction, holding the resize lock shared for the transaction's
+    /// whole life (from begin to commit or abort), so a map resize never overlaps a transaction.
+    /// `MDB_MAP_RESIZED` (another process grew the map) is handled by adopting the new size.
+    private func withTransaction<T>(readOnly: Bool, _ body: (OpaquePointer) throws -> T) throws -> T {
         var attempts = 0
         while true {
-            var txn: OpaquePointer?
-            let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-            if rc == MDB_MAP_RESIZED, attempts < 3 {
-                attempts += 1
-                // The lock is not held here: the caller takes it shared only around the body.
-                try adoptMapSize()
-                continue
+            let outcome: T? = try resizeLock.withShared { () throws -> T? in
+                var txn: OpaquePointer?
+                let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+                if rc == MDB_MAP_RESIZED && attempts < 3 { return nil }
+                try lmdbCheck(rc, "mdb_txn_begin")
+                guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
+                return try body(txn)
             }
-            try lmdbCheck(rc, "mdb_txn_begin")
-            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
-            return txn
+            if let outcome { return outcome }
+            attempts += 1
+            try adoptMapSize()
         }
     }
 
     /// Runs `body` in a read-only transaction.
     func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
-        let txn = try begin(readOnly: true)
-        return try resizeLock.withShared { () throws -> T in
+        try withTransaction(readOnly: true) { txn in
             defer { mdb_txn_abort(txn) }
             return try body(LMDBTransaction(txn: txn))
         }
@@ -123,8 +125,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// Runs `body` in a write transaction and commits it durably when `body` returns.
     /// If `body` throws, or the commit fails, nothing of it is stored.
     func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
-        let txn = try begin(readOnly: false)
-        return try resizeLock.withShared { () throws -> T in
+        try withTransaction(readOnly: false) { txn in
             let result: T
             do {
                 result = try body(LMDBTransaction(txn: txn))
@@ -137,7 +138,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Opens a named database, creating it when `create` is set (needs a write transaction).
     /// How many named databases the environment holds (entries of LMDB's main database).
     func namedDatabaseCount() throws -> Int {
         try read { txn in
@@ -153,8 +153,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         if create {
             return try write { try $0.openDatabase(name, create: true) }
         }
-        let txn = try begin(readOnly: true)
-        return try resizeLock.withShared { () throws -> LMDBDatabase in
+        return try withTransaction(readOnly: true) { txn in
             let db: LMDBDatabase
             do {
                 db = try LMDBTransaction(txn: txn).openDatabase(name, create: false)
