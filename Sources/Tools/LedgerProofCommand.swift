@@ -27,7 +27,7 @@ struct LedgerProofCommand: AsyncParsableCommand {
                 "seq": .int(Int64(seq)),
                 "leaf_index": .int(Int64(proof.leafIndex)),
                 "event_hash": .string(proof.event.hash.hex),
-                "leaf_hash": .string(MerkleHash.leaf(proof.event.hash.bytes).hex),
+                "leaf_hash": .string(MerkleHash.leaf(proof.event.hash).hex),
                 "tree_size": .int(Int64(proof.checkpoint.treeSize)),
                 "root": .string(proof.checkpoint.root.hex),
                 "path": .array(proof.path.map { .string($0.hex) }),

@@ -1,23 +1,40 @@
 import Crypto
 import Foundation
 
-/// A SHA-256 value (32 bytes), written as lowercase hex.
+/// A SHA-256 value (32 bytes), written as lowercase hex. Stored inline (no heap allocation), as
+/// the append and verification paths handle several per event.
 public struct Digest32: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    private var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    /// The 32 bytes.
+    public var bytes: [UInt8] {
+        withUnsafeBytes(of: self) { Array($0) }
+    }
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        self.init(unchecked: bytes)
     }
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    init(unchecked bytes: [UInt8]) {
+        precondition(bytes.count == 32, "a SHA-256 value has 32 bytes")
+        (w0, w1, w2, w3) = (0, 0, 0, 0)
+        bytes.withUnsafeBytes { src in
+            withUnsafeMutableBytes(of: &self) { $0.copyMemory(from: src) }
+        }
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        (w0, w1, w2, w3) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &self) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<32])) }
+    }
 
     /// 32 zero bytes: the `prev` of the first event.
     public static let zero = Digest32(unchecked: [UInt8](repeating: 0, count: 32))
 
     public init?(hex: String) {
         guard let b = Hex.decode(hex), b.count == 32 else { return nil }
-        bytes = b
+        self.init(unchecked: b)
     }
 
     /// SHA-256 of `data`.
@@ -27,11 +44,25 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
         return Digest32(h.finalize())
     }
 
-    init(_ digest: SHA256.Digest) {
-        bytes = digest.withUnsafeBytes { Array($0) }
+    /// SHA-256 of `prefix ‖ a ‖ b` (RFC 6962 leaf and node hashing) without building the input.
+    static func sha256(prefix: UInt8, _ a: Digest32, _ b: Digest32? = nil) -> Digest32 {
+        var h = SHA256()
+        withUnsafeBytes(of: prefix) { h.update(bufferPointer: $0) }
+        withUnsafeBytes(of: a) { h.update(bufferPointer: $0) }
+        if let b { withUnsafeBytes(of: b) { h.update(bufferPointer: $0) } }
+        return Digest32(h.finalize())
     }
 
-    public var hex: String { Hex.encode(bytes) }
+    init(_ digest: SHA256.Digest) {
+        self = digest.withUnsafeBytes { Digest32($0) }
+    }
+
+    /// Calls `body` with the 32 bytes, without copying them to the heap.
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try withUnsafeBytes(of: self, body)
+    }
+
+    public var hex: String { withUnsafeBytes(of: self) { Hex.encode($0) } }
     public var description: String { hex }
 }
 

@@ -100,9 +100,11 @@ public struct Event: Sendable, Hashable {
     static func patchPrev(_ body: inout [UInt8], at offset: Int, _ prev: Digest32) {
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { hex in
-            for (i, b) in prev.bytes.enumerated() {
-                body[offset + 2 * i] = hex[Int(b >> 4)]
-                body[offset + 2 * i + 1] = hex[Int(b & 0xF)]
+            prev.withBytes { bytes in
+                for (i, b) in bytes.enumerated() {
+                    body[offset + 2 * i] = hex[Int(b >> 4)]
+                    body[offset + 2 * i + 1] = hex[Int(b & 0xF)]
+                }
             }
         }
     }

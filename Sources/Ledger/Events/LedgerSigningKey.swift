@@ -31,7 +31,7 @@ public struct LedgerSigningKey: Sendable {
     func sign(_ hash: Digest32) -> [UInt8] {
         // Signing 32 bytes with a valid key cannot fail in BoringSSL; a failure would be a broken
         // crypto library, where refusing to continue is the only safe answer.
-        guard let s = try? privateKey.signature(for: hash.bytes) else {
+        guard let s = try? hash.withBytes({ try privateKey.signature(for: $0) }) else {
             preconditionFailure("Ed25519 signing failed")
         }
         return Array(s)
@@ -65,7 +65,7 @@ public struct LedgerPublicKey: Sendable, Hashable {
     }
 
     public func isValidSignature(_ signature: [UInt8], for hash: Digest32) -> Bool {
-        key.isValidSignature(signature, for: hash.bytes)
+        hash.withBytes { key.isValidSignature(signature, for: $0) }
     }
 
     public static func == (a: LedgerPublicKey, b: LedgerPublicKey) -> Bool { a.raw == b.raw }

@@ -13,7 +13,7 @@ public struct InclusionProof: Sendable, Hashable {
     /// Recomputes the root from the event's hash and the path and compares it with the checkpoint.
     /// (The checkpoint's own signature is checked against the ledger key by the caller.)
     public var isValid: Bool {
-        MerkleProofs.verifyInclusion(leafHash: MerkleHash.leaf(event.hash.bytes), index: leafIndex,
+        MerkleProofs.verifyInclusion(leafHash: MerkleHash.leaf(event.hash), index: leafIndex,
             size: checkpoint.treeSize, proof: path, root: checkpoint.root)
     }
 }

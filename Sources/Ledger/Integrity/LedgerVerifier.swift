@@ -27,7 +27,7 @@ public struct LedgerVerifier {
     private struct Chunk {
         var first: UInt64
         var records: [(UInt64?, [UInt8])] = []
-        var nodes: [UInt64: [UInt8]] = [:]
+        var nodes: [UInt64: Digest32] = [:]
     }
 
     /// The state carried from event to event by the sequential checks.
@@ -119,9 +119,9 @@ public struct LedgerVerifier {
                 default:
                     break
                 }
-                for node in frontier.append(leafHash: c.leaf ?? MerkleHash.leaf(e.hash.bytes)) {
+                for node in frontier.append(leafHash: c.leaf ?? MerkleHash.leaf(e.hash)) {
                     let pos = MerkleHash.postOrderPosition(level: node.level, index: node.index)
-                    guard chunk.nodes[pos] == node.hash.bytes else {
+                    guard chunk.nodes[pos] == node.hash else {
                         return failure(expected, .merkleMismatch,
                             "the stored Merkle node (level \(node.level), index \(node.index)) differs from the recomputed one; proofs would be wrong")
                     }
@@ -149,7 +149,7 @@ public struct LedgerVerifier {
             let lastPos = 2 * end - UInt64(end.nonzeroBitCount) - 1
             try txn.scan(store.merkle, from: LedgerStore.seqKey(firstPos)) { k, v in
                 guard let p = LedgerStore.seq(fromKey: k), p <= lastPos else { return false }
-                chunk.nodes[p] = v
+                chunk.nodes[p] = Digest32(bytes: v)
                 return true
             }
         }
@@ -166,7 +166,7 @@ public struct LedgerVerifier {
             do {
                 let e = try Event.decode(record: raw[i].1)
                 c.event = e
-                c.leaf = MerkleHash.leaf(e.hash.bytes)
+                c.leaf = MerkleHash.leaf(e.hash)
                 if let k = keys[e.key] { c.signatureValid = k.isValidSignature(e.signature, for: e.hash) }
             } catch {
                 c.error = "\(error)"

@@ -13,13 +13,13 @@ public enum MerkleHash {
         return Digest32.sha256(input)
     }
 
+    /// The leaf hash of an event: `SHA-256(0x00 ‖ event hash)`.
+    public static func leaf(_ eventHash: Digest32) -> Digest32 {
+        Digest32.sha256(prefix: 0x00, eventHash)
+    }
+
     public static func node(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        var input = [UInt8]()
-        input.reserveCapacity(65)
-        input.append(0x01)
-        input.append(contentsOf: left.bytes)
-        input.append(contentsOf: right.bytes)
-        return Digest32.sha256(input)
+        Digest32.sha256(prefix: 0x01, left, right)
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2).

@@ -118,6 +118,11 @@ struct BatchBuilder {
 
     /// Runs passes 2–4 and returns the finished batch.
     func finish() -> PreparedBatch {
+        chain().sign()
+    }
+
+    /// Runs passes 2 and 3: everything but the signatures.
+    func chain() -> ChainedBatch {
         let n = slots.count
         let slots = self.slots
         let signers = self.signers
@@ -166,7 +171,7 @@ struct BatchBuilder {
             prevs.append(s.hash)
             hashes.append(hash)
             drafts.append(draft)
-            for node in s.frontier.append(leafHash: MerkleHash.leaf(hash.bytes)) {
+            for node in s.frontier.append(leafHash: MerkleHash.leaf(hash)) {
                 batch.merkleNodes.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
             }
             s.seq = slot.seq
@@ -176,15 +181,38 @@ struct BatchBuilder {
         s.signer = plan.signer
         batch.state = s
 
-        // Pass 4: signatures and events, in parallel.
-        var events = [Event?](repeating: nil, count: n)
+        return ChainedBatch(batch: batch, seqs: slots.map(\.seq), times: slots.map(\.time),
+            signerIndex: slots.map(\.signer), signers: signers, keyIDs: keyIDs, drafts: drafts, prevs: prevs,
+            hashes: hashes, bodies: bodies.map(\.0))
+    }
+}
+
+/// A batch whose hash chain and Merkle nodes are computed, waiting for its signatures. The
+/// writer signs one batch while the next one is being chained.
+struct ChainedBatch: Sendable {
+    var batch: PreparedBatch
+    let seqs: [UInt64]
+    let times: [Timestamp]
+    let signerIndex: [Int]
+    let signers: [LedgerSigningKey]
+    let keyIDs: [String]
+    let drafts: [EventDraft]
+    let prevs: [Digest32]
+    let hashes: [Digest32]
+    let bodies: [[UInt8]]
+
+    var count: Int { seqs.count }
+
+    /// Pass 4: signatures and events, in parallel.
+    func sign() -> PreparedBatch {
+        var batch = self.batch
+        var events = [Event?](repeating: nil, count: count)
         Parallel.map(into: &events) { i in
-            let signature = signers[slots[i].signer].sign(hashes[i])
-            return Event(seq: slots[i].seq, time: slots[i].time, draft: drafts[i], prev: prevs[i], key: keyIDs[slots[i].signer],
-                hash: hashes[i], signature: signature, body: bodies[i].0)
+            let signer = signerIndex[i]
+            return Event(seq: seqs[i], time: times[i], draft: drafts[i], prev: prevs[i], key: keyIDs[signer],
+                hash: hashes[i], signature: signers[signer].sign(hashes[i]), body: bodies[i])
         }
         batch.events = events.map { $0! }
         return batch
     }
-
 }

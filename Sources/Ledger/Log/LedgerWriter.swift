@@ -1,14 +1,14 @@
 import Foundation
 
-/// The group-commit writer: two threads in a pipeline.
+/// The group-commit writer: three threads in a pipeline.
 ///
-/// The *preparer* takes every waiting request, builds one batch (seqs, hash chain, Merkle nodes,
-/// checkpoints) and signs it on all cores; the *committer* writes prepared batches in one LMDB
-/// transaction each and acknowledges them only after the commit (fsync) returned. While one batch
-/// waits for the disk the next one is being signed. A batch is built on the state its predecessor
-/// will have; if a commit fails, the batches built on it are rebuilt from the last durable state,
-/// their requests going back to the front of the queue — nothing is acknowledged that is not durable,
-/// and nothing is lost that was not acknowledged.
+/// The *preparer* takes every waiting request and builds one batch: seqs, canonical bodies (on all
+/// cores), the hash chain and the Merkle nodes. The *signer* signs the previous batch on all cores
+/// meanwhile, and the *committer* writes signed batches in one LMDB transaction each and
+/// acknowledges them only after the commit (fsync) returned. Each batch is built on the state its
+/// predecessor will have; if a commit fails, the batches built on it are rebuilt from the last
+/// durable state, their requests going back to the queue — nothing is acknowledged that is not
+/// durable, and nothing is lost that was not acknowledged.
 final class LedgerWriter: @unchecked Sendable {
     // Sendable: every mutable property below is read and written only while holding `condition`
     // (an NSCondition), except `speculative`, which only the preparer thread touches.
@@ -29,15 +29,19 @@ final class LedgerWriter: @unchecked Sendable {
         }
     }
 
-    private struct Prepared {
-        let batch: PreparedBatch
+    /// A batch in the pipeline, with the requests it answers and the generation it was built in.
+    private struct Staged<Batch> {
+        let batch: Batch
         let requests: [Request]
         let generation: UInt64
     }
 
     private var pending: [Request] = []
-    private var prepared: [Prepared] = []
-    private var preparing = false
+    private var chained: [Staged<ChainedBatch>] = []
+    private var prepared: [Staged<PreparedBatch>] = []
+    private var chaining = false
+    private var signing = false
+    private var committing = false
     private var committed: WriterState
     private var generation: UInt64 = 0
     private var resetTo: WriterState?
@@ -58,10 +62,13 @@ final class LedgerWriter: @unchecked Sendable {
     }
 
     func start() {
-        threadsRunning = 2
+        threadsRunning = 3
         let preparer = Thread { [self] in preparerLoop() }
         preparer.name = "kvitto-ledger-prepare"
         preparer.start()
+        let signer = Thread { [self] in signerLoop() }
+        signer.name = "kvitto-ledger-sign"
+        signer.start()
         let committer = Thread { [self] in committerLoop() }
         committer.name = "kvitto-ledger-commit"
         committer.start()
@@ -105,16 +112,25 @@ final class LedgerWriter: @unchecked Sendable {
 
     // MARK: preparer
 
+    /// True when nothing is queued or in flight before the signer and closing was asked for.
+    private var upstreamDone: Bool { closing && pending.isEmpty && !chaining }
+
+    /// True when closing and the whole pipeline is empty: a failed commit can requeue requests
+    /// until then, so the preparer stays.
+    private var drained: Bool {
+        upstreamDone && chained.isEmpty && !signing && prepared.isEmpty && !committing
+    }
+
     private func preparerLoop() {
         condition.lock()
         while true {
-            // Wait for work, a due checkpoint, or closing; keep at most one batch ahead of the disk.
+            // Wait for work, a due checkpoint, or closing; keep at most one chained batch ahead.
             var takeTimerCheckpoint = false
             while true {
-                if !pending.isEmpty && prepared.count < 1 { break }
-                if closing && pending.isEmpty { break }
+                if !pending.isEmpty && chained.isEmpty { break }
+                if drained { break }
                 let now = Timestamp.now()
-                if options.checkpointInterval > 0, prepared.isEmpty, resetTo == nil,
+                if options.checkpointInterval > 0, !closing, chained.isEmpty, prepared.isEmpty, resetTo == nil,
                     speculative.frontier.size > speculative.checkpointedSize
                 {
                     let due = speculative.checkpointTime.nanoseconds + Int64(options.checkpointInterval * 1e9)
@@ -124,7 +140,8 @@ final class LedgerWriter: @unchecked Sendable {
                     condition.wait()
                 }
             }
-            if closing && pending.isEmpty && !takeTimerCheckpoint { break }
+            if drained && !takeTimerCheckpoint { break }
+            if pending.isEmpty && !takeTimerCheckpoint { continue }
             if let reset = resetTo {
                 speculative = reset
                 resetTo = nil
@@ -136,7 +153,7 @@ final class LedgerWriter: @unchecked Sendable {
                 count += r.eventCount
             }
             let gen = generation
-            preparing = true
+            chaining = true
             condition.unlock()
 
             var builder = BatchBuilder(state: speculative, options: options)
@@ -144,16 +161,44 @@ final class LedgerWriter: @unchecked Sendable {
             if takeTimerCheckpoint || requests.isEmpty {
                 _ = builder.addCheckpointIfDue(now: Timestamp.now())
             }
-            let batch = builder.finish()
+            let batch = builder.chain()
 
             condition.lock()
-            preparing = false
+            chaining = false
             if gen == generation {
-                speculative = batch.state
-                if !batch.events.isEmpty { prepared.append(Prepared(batch: batch, requests: requests, generation: gen)) }
+                speculative = batch.batch.state
+                if batch.count > 0 { chained.append(Staged(batch: batch, requests: requests, generation: gen)) }
             } else {
                 // A commit failed while this batch was being built on top of it: build again.
                 pending.insert(contentsOf: requests, at: 0)
+            }
+            condition.broadcast()
+        }
+        threadsRunning -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: signer
+
+    private func signerLoop() {
+        condition.lock()
+        while true {
+            while (chained.isEmpty || !prepared.isEmpty) && !(upstreamDone && chained.isEmpty) { condition.wait() }
+            if chained.isEmpty { break }
+            let item = chained.removeFirst()
+            signing = true
+            condition.broadcast()
+            condition.unlock()
+
+            let batch = item.batch.sign()
+
+            condition.lock()
+            signing = false
+            if item.generation == generation {
+                prepared.append(Staged(batch: batch, requests: item.requests, generation: item.generation))
+            } else {
+                pending.insert(contentsOf: item.requests, at: 0)
             }
             condition.broadcast()
         }
@@ -167,14 +212,17 @@ final class LedgerWriter: @unchecked Sendable {
     private func committerLoop() {
         condition.lock()
         while true {
-            while prepared.isEmpty && !(closing && pending.isEmpty && !preparing) { condition.wait() }
+            while prepared.isEmpty && !(upstreamDone && chained.isEmpty && !signing) { condition.wait() }
             if prepared.isEmpty { break }
             let item = prepared.removeFirst()
+            committing = true
+            condition.broadcast()
             condition.unlock()
 
             let result = Result { try write(item.batch) }
 
             condition.lock()
+            committing = false
             switch result {
             case .success:
                 committed = item.batch.state
@@ -191,11 +239,13 @@ final class LedgerWriter: @unchecked Sendable {
             case .failure(let error):
                 let e = LedgerError.storage(error, "appending events")
                 for request in item.requests { request.continuation?.resume(throwing: e) }
-                // Batches built on the failed one go back to the queue, in order, to be rebuilt.
+                // Batches built on the failed one go back to the queue to be rebuilt; those still
+                // being chained or signed requeue themselves when they see the new generation.
                 generation += 1
                 resetTo = committed
-                let stale = prepared.flatMap(\.requests)
+                let stale = prepared.flatMap(\.requests) + chained.flatMap(\.requests)
                 prepared.removeAll()
+                chained.removeAll()
                 pending.insert(contentsOf: stale, at: 0)
                 condition.broadcast()
             }
