@@ -67,6 +67,21 @@ final class TamperTests: XCTestCase {
         }
     }
 
+    func testDamagedLastEventIsNamedAndAppendingIsRefused() async throws {
+        let dir = try await Self.makeFixture()
+        defer { dir.remove() }
+        let path = try Self.copy(dir, "flip-last")
+        let head: UInt64 = try withRawStore(path) { store in
+            let head = try XCTUnwrap(try store.env.read { try store.storedHead($0) }).seq
+            var r = try Self.record(store, head)
+            r[r.count - 3] ^= 0x01
+            try Self.put(store, head, r)
+            return head
+        }
+        try expectFailure(path, seq: head, [.hashMismatch, .malformed])
+        XCTAssertThrowsError(try openLedger(path, create: false))
+    }
+
     func testDeletedEventIsNamed() async throws {
         let dir = try await Self.makeFixture()
         defer { dir.remove() }

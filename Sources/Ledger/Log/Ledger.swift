@@ -51,26 +51,32 @@ public final class Ledger: Sendable {
                 try LedgerWriter.write(builder.finish(), to: store)
                 stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
             }
+            let last = try store.env.read { txn in try txn.last(store.events).flatMap { LedgerStore.seq(fromKey: $0.key) } ?? 0 }
+            // Read-only opens decode nothing: a damaged ledger must still open, so that `verify`
+            // can name the first bad seq.
+            if options.readOnly {
+                return Ledger(path: path, options: options, store: store, writer: nil,
+                    broadcaster: HeadBroadcaster(head: min(last, stored.head?.seq ?? last)), lock: nil)
+            }
             guard let head = stored.head, let keyID = stored.keyID else {
-                throw LedgerError(.corrupt, "\(path) has no head record; run `kvitto ledger verify`")
+                throw LedgerError(.corrupt, "\(path) has no head record; refusing to append — run `kvitto ledger verify`")
             }
             // The head record and the log must agree before anything is appended after them.
-            let (last, lastEvent, checkpoint) = try store.env.read { txn in
-                let last = try txn.last(store.events).flatMap { LedgerStore.seq(fromKey: $0.key) } ?? 0
-                return (last, try store.event(txn, seq: head.seq), try store.latestCheckpoint(txn))
+            let damaged = LedgerError(.corrupt,
+                "the log ends at seq \(last) and its head record says \(head.seq), or its last event or checkpoint is damaged; refusing to append — run `kvitto ledger verify`")
+            let lastEvent: Event?
+            let checkpoint: Checkpoint?
+            do {
+                (lastEvent, checkpoint) = try store.env.read { txn in
+                    (try store.event(txn, seq: head.seq), try store.latestCheckpoint(txn))
+                }
+            } catch {
+                throw damaged
             }
             guard last == head.seq, let lastEvent, lastEvent.hash == head.hash else {
-                if options.readOnly {
-                    return Ledger(path: path, options: options, store: store, writer: nil,
-                        broadcaster: HeadBroadcaster(head: min(last, head.seq)), lock: nil)
-                }
-                throw LedgerError(.corrupt,
-                    "the log ends at seq \(last) but its head record says \(head.seq); refusing to append — run `kvitto ledger verify`")
+                throw damaged
             }
             let broadcaster = HeadBroadcaster(head: head.seq)
-            guard !options.readOnly else {
-                return Ledger(path: path, options: options, store: store, writer: nil, broadcaster: broadcaster, lock: nil)
-            }
             let signer = try keys.load(keyID)
             let frontier = try store.env.read { txn in
                 try MerkleFrontier(size: head.seq) { level, index in try store.merkleNode(txn, level: level, index: index) }
