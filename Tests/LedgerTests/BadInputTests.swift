@@ -108,6 +108,51 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(try verify(dir.path).ok)
     }
 
+    /// Storage full while batches are in flight in every pipeline stage: failed batches are
+    /// answered with the error, batches built on them are rebuilt (and fail or succeed on their
+    /// own), every acknowledged event is stored, nothing unacknowledged is, and closing returns.
+    func testFullMapWithManyConcurrentAppendersLosesNothingAndDoesNotHang() async throws {
+        let dir = TempDir("fullconcurrent")
+        defer { dir.remove() }
+        let ledger = try openLedger(dir.path) { $0.initialMapSize = 256 << 10; $0.maxMapSize = 1 << 20 }
+        let outcomes = await withTaskGroup(of: ([Event], Int).self) { group in
+            for w in 0..<16 {
+                group.addTask {
+                    var mine: [Event] = []
+                    var failures = 0
+                    for r in 0..<200 where failures < 3 {
+                        do {
+                            mine += try await ledger.append((0..<8).map { draft(w * 100_000 + r * 8 + $0, size: 120) })
+                        } catch let e as LedgerError {
+                            XCTAssertEqual(e.code, .storageFull, "\(e)")
+                            failures += 1
+                        } catch {
+                            XCTFail("untyped error \(error)")
+                            failures += 1
+                        }
+                    }
+                    return (mine, failures)
+                }
+            }
+            var all: [([Event], Int)] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        ledger.close()
+        let acknowledged = outcomes.flatMap { $0.0 }
+        XCTAssertGreaterThan(outcomes.map { $0.1 }.reduce(0, +), 0, "the map limit should have been reached")
+        XCTAssertGreaterThan(acknowledged.count, 100)
+        let report = try verify(dir.path)
+        XCTAssertTrue(report.ok, "\(String(describing: report.failure))")
+        var options = LedgerOptions()
+        options.readOnly = true
+        let reader = try Ledger.open(at: dir.path, options: options)
+        for e in acknowledged { XCTAssertEqual(try reader.event(e.seq), e) }
+        // Every stored message event was acknowledged to someone.
+        let stored = try reader.events(from: 1, limit: 1_000_000).filter { $0.type == "message.submitted" }
+        XCTAssertEqual(Set(stored.map { $0.seq }), Set(acknowledged.map { $0.seq }))
+    }
+
     func testSecondWriterIsRefusedReadersAreNot() async throws {
         let dir = TempDir("lock")
         defer { dir.remove() }
