@@ -126,11 +126,10 @@ final class TamperTests: XCTestCase {
         let path2 = try Self.copy(dir, "cp-other-sig")
         try withRawStore(path2) { store in
             let original = try XCTUnwrap(try store.env.read { try store.event($0, seq: cpSeq) })
-            var forged = Event.unsigned(seq: original.seq, time: original.time,
+            let forged = Event.unsigned(seq: original.seq, time: original.time,
                 draft: EventDraft(type: original.type, subject: original.subject, actor: original.actor, payload: original.payload),
                 prev: original.prev, key: original.key)
-            forged.sign(with: attacker)
-            try Self.put(store, cpSeq, forged.record)
+            try Self.put(store, cpSeq, forged.signed(with: attacker).record)
         }
         try expectFailure(path2, seq: cpSeq, [.badSignature])
     }

@@ -4,7 +4,10 @@ import Foundation
 ///
 /// The canonical bytes (``body``) are RFC 8785 canonical JSON of the envelope without `hash` and
 /// `sig`; `hash = SHA-256(body)`; `sig = Ed25519(key, hash)`. See Schemas/ledger-events.md.
-public struct Event: Sendable, Hashable {
+///
+/// An immutable reference type: events are handed from the writer to appenders, subscribers and
+/// readers in large numbers, and copying a reference is one retain instead of one per member.
+public final class Event: Sendable, Hashable {
     public let seq: UInt64
     public let time: Timestamp
     public let type: String
@@ -21,6 +24,32 @@ public struct Event: Sendable, Hashable {
     public let signature: [UInt8]
     /// The canonical bytes that `hash` covers.
     public let body: [UInt8]
+
+    init(seq: UInt64, time: Timestamp, type: String, typeVersion: Int64, subject: String, actor: String,
+        payload: JSONValue, prev: Digest32, key: String, hash: Digest32, signature: [UInt8], body: [UInt8])
+    {
+        self.seq = seq
+        self.time = time
+        self.type = type
+        self.typeVersion = typeVersion
+        self.subject = subject
+        self.actor = actor
+        self.payload = payload
+        self.prev = prev
+        self.key = key
+        self.hash = hash
+        self.signature = signature
+        self.body = body
+    }
+
+    /// Two events are equal when their signed bytes are.
+    public static func == (a: Event, b: Event) -> Bool {
+        a === b || (a.hash == b.hash && a.body == b.body && a.signature == b.signature)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+    }
 
     /// The envelope as a JSON object, `hash` and `sig` included.
     public var json: JSONValue {
@@ -50,9 +79,7 @@ public struct Event: Sendable, Hashable {
 
     /// Builds and signs an event.
     static func make(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, signer: LedgerSigningKey) -> Event {
-        var e = Event.unsigned(seq: seq, time: time, draft: draft, prev: prev, key: signer.keyID)
-        e.sign(with: signer)
-        return e
+        Event.unsigned(seq: seq, time: time, draft: draft, prev: prev, key: signer.keyID).signed(with: signer)
     }
 
     /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
@@ -109,8 +136,9 @@ public struct Event: Sendable, Hashable {
         }
     }
 
-    mutating func sign(with signer: LedgerSigningKey) {
-        self = Event(seq: seq, time: time, type: type, typeVersion: typeVersion, subject: subject, actor: actor,
+    /// This event with its signature by `signer`.
+    func signed(with signer: LedgerSigningKey) -> Event {
+        Event(seq: seq, time: time, type: type, typeVersion: typeVersion, subject: subject, actor: actor,
             payload: payload, prev: prev, key: key, hash: hash, signature: signer.sign(hash), body: body)
     }
 
@@ -167,7 +195,7 @@ public struct Event: Sendable, Hashable {
 }
 
 extension Event {
-    init(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String, hash: Digest32,
+    convenience init(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String, hash: Digest32,
         signature: [UInt8], body: [UInt8])
     {
         self.init(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
