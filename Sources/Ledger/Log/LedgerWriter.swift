@@ -74,12 +74,6 @@ final class LedgerWriter: @unchecked Sendable {
         committer.start()
     }
 
-    var state: WriterState {
-        condition.lock()
-        defer { condition.unlock() }
-        return committed
-    }
-
     var statistics: (commits: UInt64, events: UInt64) {
         condition.lock()
         defer { condition.unlock() }

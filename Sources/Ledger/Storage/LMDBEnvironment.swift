@@ -75,11 +75,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (i.lastPage + 1) * i.pageSize
     }
 
-    /// Flushes the OS buffers to disk (only needed with relaxed sync flags; we run fully synced).
-    func sync() throws {
-        try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync")
-    }
-
     /// Grows the memory map to `newSize` bytes. Waits until no transaction of this process is open.
     func grow(to newSize: Int) throws {
         try resizeLock.withExclusive { () throws -> Void in

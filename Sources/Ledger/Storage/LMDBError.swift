@@ -13,7 +13,6 @@ package struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     package var isMapFull: Bool { code == MDB_MAP_FULL }
-    package var isMapResized: Bool { code == MDB_MAP_RESIZED }
     package var isNotFound: Bool { code == MDB_NOTFOUND }
 
     package var description: String {
