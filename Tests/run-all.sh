@@ -21,6 +21,10 @@ echo "== independent check (Python + cryptography) of Schemas/ledger-test-vector
 if .venv/bin/python Tests/vectors/check_ledger_vectors.py --self-test Schemas/ledger-test-vectors.json; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 
+echo "== independent check (Python, standard library) of the RFC 6962 vectors the Merkle tests use"
+if .venv/bin/python Tests/vectors/check_rfc6962_vectors.py; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+
 echo "== independent check of a ledger written by kvitto demo"
 tmp=$(mktemp -d)
 bin=$(swift build --show-bin-path)/kvitto
