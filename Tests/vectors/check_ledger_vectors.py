@@ -82,75 +82,8 @@ def key_id(raw_public_key):
     return hashlib.sha256(raw_public_key).digest()[:8].hex()
 
 
-# --- RFC 6962 / 9162 Merkle tree -------------------------------------------------------------
-def leaf_hash(data):
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def mth(leaves):
-    n = len(leaves)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return leaves[0]
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
-
-
-def verify_inclusion(leaf, index, size, path, root):
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(size1, size2, root1, root2, proof):
-    if size1 == size2:
-        return not proof and root1 == root2
-    if size1 == 0 or size1 > size2 or not proof:
-        return False
-    path = list(proof)
-    if size1 & (size1 - 1) == 0:
-        path.insert(0, root1)
-    fn, sn = size1 - 1, size2 - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == root1 and sr == root2 and sn == 0
+# --- RFC 6962 / 9162 Merkle tree (shared with check_rfc6962_vectors.py) -----------------------
+from rfc6962 import leaf_hash, root_from_leaf_hashes as mth, verify_consistency, verify_inclusion  # noqa: E402
 
 
 # --- events --------------------------------------------------------------------------------
@@ -244,7 +177,7 @@ def check_vectors(v):
     for c in m["inclusion"]:
         root = bytes.fromhex(m["roots"][c["tree_size"]])
         path = [bytes.fromhex(h) for h in c["path"]]
-        if not verify_inclusion(leaves[c["leaf_index"]], c["leaf_index"], c["tree_size"], path, root):
+        if not verify_inclusion(c["leaf_index"], c["tree_size"], leaves[c["leaf_index"]], path, root):
             raise Bad("inclusion proof %d/%d does not verify" % (c["leaf_index"], c["tree_size"]))
     for c in m["consistency"]:
         r1 = bytes.fromhex(m["roots"][c["old_size"]])
