@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // LMDB from Debian's liblmdb-dev. Every unsafe pointer operation on it lives in Ledger/Storage.
@@ -35,10 +37,33 @@ let package = Package(
             exclude: ["CLMDB"],
             swiftSettings: strict
         ),
+        // libxml2 from Debian's libxml2-dev. Every unsafe pointer operation on it lives in
+        // Transport/XML (XMLDocument, XMLSchema).
+        .systemLibrary(
+            name: "CLibXML2",
+            path: "Sources/Transport/CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "Transport",
+            dependencies: [
+                "CLibXML2",
+                "Ledger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Sources/Transport",
+            exclude: ["CLibXML2", "README.md"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Tools",
             dependencies: [
                 "Ledger",
+                "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -50,6 +75,16 @@ let package = Package(
             dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/LedgerTests",
             resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: [
+                "Transport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/TransportTests"
         ),
         .testTarget(
             name: "ToolsTests",

@@ -1,0 +1,254 @@
+import CLibXML2
+
+/// A parsed XML document: libxml2's tree (for canonicalization and XSD validation) plus an
+/// immutable Swift view of it (``root``).
+///
+/// Parsing is hardened: size is checked before libxml2 sees a byte; a document type declaration
+/// is refused outright (so no entity can be declared, expanded or fetched); the network is off;
+/// depth, node count and text size are bounded; non-UTF-8 input is refused.
+///
+/// Not `Sendable`: it owns a mutable C tree. Use it from one task; ``root`` may be shared.
+package final class XMLDocument {
+    package let root: XMLElement
+    /// libxml2 element nodes by ``XMLElement/ordinal``.
+    private let nodes: [xmlNodePtr]
+    /// Swift elements by ordinal.
+    package let elementsInOrder: [XMLElement]
+    private let doc: xmlDocPtr
+
+    private static let initialized: Bool = {
+        xmlInitParser()
+        return true
+    }()
+
+    /// Parses `bytes` under `limits`.
+    package init(bytes: [UInt8], limits: XMLLimits = .sdk) throws(XMLError) {
+        _ = Self.initialized
+        guard bytes.count <= limits.maxDocumentBytes else {
+            throw .tooLarge(bytes: bytes.count, limit: limits.maxDocumentBytes)
+        }
+        try Self.checkProlog(bytes)
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
+            | XML_PARSE_HUGE.rawValue | XML_PARSE_NOCDATA.rawValue)
+        guard let ctxt = xmlNewParserCtxt() else { throw .malformed(line: 0, message: "out of memory") }
+        defer { xmlFreeParserCtxt(ctxt) }
+        let parsed: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
+                xmlCtxtReadMemory(ctxt, p, Int32(buf.count), "document.xml", "UTF-8", options)
+            }
+        }
+        guard let doc = parsed, ctxt.pointee.wellFormed != 0 else {
+            if let parsed { xmlFreeDoc(parsed) }
+            var line = 0
+            var message = "not well-formed"
+            if let err = xmlCtxtGetLastError(ctxt) {
+                line = Int(err.pointee.line)
+                if let m = err.pointee.message { message = String(cString: m).trimmingTrailingNewlines() }
+            }
+            throw .malformed(line: line, message: message)
+        }
+        if doc.pointee.intSubset != nil || doc.pointee.extSubset != nil {
+            xmlFreeDoc(doc)
+            throw .doctypeForbidden
+        }
+        guard let rootNode = xmlDocGetRootElement(doc) else {
+            xmlFreeDoc(doc)
+            throw .malformed(line: 0, message: "no root element")
+        }
+        var builder = TreeBuilder(limits: limits)
+        do {
+            self.root = try builder.element(rootNode, depth: 1)
+        } catch {
+            xmlFreeDoc(doc)
+            throw error
+        }
+        self.nodes = builder.nodes
+        self.elementsInOrder = builder.built.map { $0! }
+        self.doc = doc
+    }
+
+    deinit { xmlFreeDoc(doc) }
+
+    /// The XPath location of every element, by ordinal (computed on first use).
+    package lazy var locations: [String] = {
+        var out = [String](repeating: "", count: elementsInOrder.count)
+        root.walk { e, path in out[e.ordinal] = path }
+        return out
+    }()
+
+    /// The XPath location of `element` (`/x:XHE[1]/xha:Header[1]/…`).
+    package func location(of element: XMLElement) -> String { locations[element.ordinal] }
+
+    /// Canonicalizes the subtree of `element` (the whole document when `nil`) without the subtree
+    /// of `excluding` (the enveloped-signature transform). Comments are never included: Kvitto
+    /// only uses same-document references, whose node sets exclude comments.
+    package func canonicalize(_ element: XMLElement?, excluding: XMLElement? = nil,
+                              method: CanonicalizationMethod,
+                              inclusivePrefixes: [String] = []) throws(XMLError) -> [UInt8] {
+        var subset = kvitto_c14n_subset(include: element.map { nodes[$0.ordinal] },
+                                        exclude: excluding.map { nodes[$0.ordinal] })
+        let mode: Int32 = switch method {
+        case .inclusive: Int32(XML_C14N_1_0.rawValue)
+        case .exclusive: Int32(XML_C14N_EXCLUSIVE_1_0.rawValue)
+        }
+        var cStrings: [UnsafeMutablePointer<xmlChar>?] = inclusivePrefixes.map { p in
+            xmlStrdup(p)
+        }
+        cStrings.append(nil)
+        defer { for p in cStrings where p != nil { kvitto_xml_free(p) } }
+        var out: UnsafeMutablePointer<xmlChar>? = nil
+        let count = cStrings.withUnsafeMutableBufferPointer { list in
+            kvitto_c14n(doc, &subset, mode, method == .exclusive && inclusivePrefixes.count > 0 ? list.baseAddress : nil,
+                        0, &out)
+        }
+        guard count >= 0, let out else { throw .canonicalizationFailed("libxml2 could not canonicalize the node set") }
+        defer { kvitto_xml_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(count)))
+    }
+
+    /// Runs `body` with libxml2's document (for ``XMLSchema``; stays inside the XML folder).
+    func withDocumentPointer<R>(_ body: (xmlDocPtr) -> R) -> R { body(doc) }
+
+    /// The element for a libxml2 node, if it is one of this document's elements.
+    func element(for node: xmlNodePtr?) -> XMLElement? {
+        guard let node, let index = nodes.firstIndex(of: node) else { return nil }
+        return elementsInOrder[index]
+    }
+
+    /// Rejects a document type declaration, and encodings other than UTF-8, before libxml2 parses
+    /// anything: with no DTD there is nothing to expand or to fetch.
+    private static func checkProlog(_ bytes: [UInt8]) throws(XMLError) {
+        var i = 0
+        if bytes.count >= 2, (bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE)
+            || bytes[0] == 0 || bytes[1] == 0 {
+            throw .malformed(line: 1, message: "only UTF-8 documents are accepted")
+        }
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        func hasPrefix(_ s: String, at index: Int) -> Bool {
+            let u = Array(s.utf8)
+            guard index + u.count <= bytes.count else { return false }
+            for k in 0..<u.count where bytes[index + k] != u[k] { return false }
+            return true
+        }
+        func skip(past terminator: String, from index: Int) -> Int {
+            let t = Array(terminator.utf8)
+            var j = index
+            while j + t.count <= bytes.count {
+                if bytes[j] == t[0], hasPrefix(terminator, at: j) { return j + t.count }
+                j += 1
+            }
+            return bytes.count
+        }
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i += 1
+            case UInt8(ascii: "<"):
+                if hasPrefix("<?", at: i) {
+                    i = skip(past: "?>", from: i + 2)
+                } else if hasPrefix("<!--", at: i) {
+                    i = skip(past: "-->", from: i + 4)
+                } else if hasPrefix("<!", at: i) {
+                    throw .doctypeForbidden
+                } else {
+                    return
+                }
+            default:
+                return
+            }
+        }
+    }
+}
+
+/// The canonicalization algorithms Kvitto signs and verifies with.
+package enum CanonicalizationMethod: Sendable, Equatable {
+    /// Canonical XML 1.0 (`http://www.w3.org/TR/2001/REC-xml-c14n-20010315`).
+    case inclusive
+    /// Exclusive XML Canonicalization 1.0 (`http://www.w3.org/2001/10/xml-exc-c14n#`).
+    case exclusive
+}
+
+/// Converts libxml2's tree into ``XMLElement`` values, enforcing the limits.
+private struct TreeBuilder {
+    let limits: XMLLimits
+    var nodes: [xmlNodePtr] = []
+    var built: [XMLElement?] = []
+    var count = 0
+
+    init(limits: XMLLimits) { self.limits = limits }
+
+    mutating func counted() throws(XMLError) {
+        count += 1
+        if count > limits.maxNodes { throw .tooManyNodes(limit: limits.maxNodes) }
+    }
+
+    mutating func element(_ node: xmlNodePtr, depth: Int) throws(XMLError) -> XMLElement {
+        guard depth <= limits.maxDepth else { throw .tooDeep(limit: limits.maxDepth) }
+        try counted()
+        let ordinal = nodes.count
+        nodes.append(node)
+        built.append(nil)
+        var attributes: [XMLAttribute] = []
+        var attr = node.pointee.properties
+        while let a = attr {
+            try counted()
+            let value: String
+            if let v = xmlNodeListGetString(node.pointee.doc, a.pointee.children, 1) {
+                value = String(cString: v)
+                kvitto_xml_free(v)
+            } else {
+                value = ""
+            }
+            attributes.append(XMLAttribute(namespaceURI: a.pointee.ns.map { String(cString: $0.pointee.href) } ?? "",
+                                           localName: String(cString: a.pointee.name), value: value))
+            attr = a.pointee.next
+        }
+        var declarations: [XMLNamespaceDeclaration] = []
+        var ns = node.pointee.nsDef
+        while let n = ns {
+            declarations.append(XMLNamespaceDeclaration(prefix: n.pointee.prefix.map { String(cString: $0) },
+                                                        uri: n.pointee.href.map { String(cString: $0) } ?? ""))
+            ns = n.pointee.next
+        }
+        var children: [XMLNode] = []
+        var child = kvitto_node_children(node)
+        while let c = child {
+            switch c.pointee.type {
+            case XML_ELEMENT_NODE:
+                children.append(.element(try element(c, depth: depth + 1)))
+            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                try counted()
+                let text = c.pointee.content.map { String(cString: $0) } ?? ""
+                if text.utf8.count > limits.maxTextBytes { throw .textTooLarge(limit: limits.maxTextBytes) }
+                children.append(.text(text))
+            case XML_COMMENT_NODE:
+                try counted()
+                children.append(.comment(c.pointee.content.map { String(cString: $0) } ?? ""))
+            case XML_PI_NODE:
+                try counted()
+                children.append(.processingInstruction(target: String(cString: c.pointee.name),
+                                                       data: c.pointee.content.map { String(cString: $0) } ?? ""))
+            case XML_ENTITY_REF_NODE:
+                throw .entityReference(name: String(cString: c.pointee.name))
+            default:
+                break
+            }
+            child = c.pointee.next
+        }
+        let result = XMLElement(
+            namespaceURI: node.pointee.ns.map { String(cString: $0.pointee.href) } ?? "",
+            localName: String(cString: node.pointee.name),
+            prefix: node.pointee.ns.flatMap { $0.pointee.prefix.map { String(cString: $0) } },
+            attributes: attributes, children: children, namespaceDeclarations: declarations,
+            line: Int(xmlGetLineNo(node)), ordinal: ordinal)
+        built[ordinal] = result
+        return result
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var s = self
+        while let last = s.last, last.isNewline || last == " " { s.removeLast() }
+        return s
+    }
+}
