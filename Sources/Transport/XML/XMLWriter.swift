@@ -1,0 +1,75 @@
+/// Writes well-formed XML into a byte buffer. Text and attribute values are escaped; names are
+/// the caller's constants. Used by the document builders (SDK message, XHE, Meddelandekvittens,
+/// signatures).
+package struct XMLWriter {
+    package private(set) var bytes: [UInt8] = []
+    private var open: [String] = []
+
+    package init(declaration: Bool = true) {
+        if declaration { bytes += Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8) }
+    }
+
+    /// Starts `<name attr="v"…>`; namespace declarations are ordinary attributes here.
+    package mutating func start(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
+        bytes.append(UInt8(ascii: "<"))
+        bytes += Array(name.utf8)
+        for (k, v) in attributes {
+            bytes.append(UInt8(ascii: " "))
+            bytes += Array(k.utf8)
+            bytes += Array("=\"".utf8)
+            Self.escape(v, into: &bytes, attribute: true)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: ">"))
+        open.append(name)
+    }
+
+    /// Ends the innermost open element.
+    package mutating func end() {
+        let name = open.removeLast()
+        bytes += Array("</\(name)>".utf8)
+    }
+
+    /// `<name attrs>text</name>`.
+    package mutating func element(_ name: String, _ text: String, _ attributes: KeyValuePairs<String, String> = [:]) {
+        start(name, attributes)
+        self.text(text)
+        end()
+    }
+
+    /// `<name>text</name>` when `text` is not nil.
+    package mutating func optional(_ name: String, _ text: String?) {
+        if let text { element(name, text) }
+    }
+
+    /// Escaped character data.
+    package mutating func text(_ text: String) { Self.escape(text, into: &bytes, attribute: false) }
+
+    /// Bytes that are already well-formed XML (a canonicalized element, an encrypted block).
+    package mutating func raw(_ xml: [UInt8]) { bytes += xml }
+
+    /// Raw ASCII text known to need no escaping (base64).
+    package mutating func rawText(_ ascii: String) { bytes += Array(ascii.utf8) }
+
+    /// `value` escaped for use inside a double-quoted attribute.
+    package static func escapedAttribute(_ value: String) -> String {
+        var out: [UInt8] = []
+        escape(value, into: &out, attribute: true)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func escape(_ s: String, into out: inout [UInt8], attribute: Bool) {
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "&"): out += Array("&amp;".utf8)
+            case UInt8(ascii: "<"): out += Array("&lt;".utf8)
+            case UInt8(ascii: ">"): out += Array("&gt;".utf8)
+            case UInt8(ascii: "\"") where attribute: out += Array("&quot;".utf8)
+            case 0x0D: out += Array("&#xD;".utf8)
+            case 0x09 where attribute: out += Array("&#x9;".utf8)
+            case 0x0A where attribute: out += Array("&#xA;".utf8)
+            default: out.append(b)
+            }
+        }
+    }
+}
