@@ -6,6 +6,6 @@ struct Kvitto: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvitto",
         abstract: "Kvitto: an audit-first messaging node for SDK (Säker digital kommunikation).",
-        subcommands: [LedgerCommand.self, BenchCommand.self, DemoCommand.self]
+        subcommands: [LedgerCommand.self, SDKCommand.self, BenchCommand.self, DemoCommand.self]
     )
 }
