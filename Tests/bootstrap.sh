@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs what Kvitto needs on a fresh Debian machine, only what is missing:
-# the LMDB C library (liblmdb-dev) and a Python venv with `cryptography` for the independent checks.
+# the C libraries it links (liblmdb-dev, libxml2-dev), the independent tools its tests compare
+# against (xmlsec1, xmllint from libxml2-utils, Saxon-HE with a Java runtime, openssl) and a Python
+# venv with `cryptography` and `jsonschema` for the independent ledger checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 [ -f /usr/include/lmdb.h ] || need+=(liblmdb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+[ -f /usr/include/libxml2/libxml/c14n.h ] || need+=(libxml2-dev)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -f /usr/share/java/Saxon-HE.jar ] || need+=(libsaxonhe-java)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

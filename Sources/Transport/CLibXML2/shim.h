@@ -39,24 +39,16 @@ static int kvitto_c14n_visible(void *user, xmlNodePtr node, xmlNodePtr parent) {
     return inside;
 }
 
-/// Canonicalizes `subset` of `doc`. mode: XML_C14N_1_0 or XML_C14N_EXCLUSIVE_1_0. Returns the
-/// number of bytes written to *out (to be freed with kvitto_xml_free) or -1.
-static inline int kvitto_c14n(xmlDocPtr doc, kvitto_c14n_subset *subset, int mode,
-                              xmlChar **inclusiveNamespaces, int withComments, xmlChar **out) {
-    *out = NULL;
-    xmlOutputBufferPtr buf = xmlAllocOutputBuffer(NULL);
+/// Canonicalizes `subset` of `doc`, streaming the output through `write(ctx, bytes, len)` (no
+/// copy of the canonical form is kept). Returns 0, or -1 when canonicalization failed.
+static inline int kvitto_c14n_stream(xmlDocPtr doc, kvitto_c14n_subset *subset, int mode,
+                                     xmlChar **inclusiveNamespaces, int withComments,
+                                     xmlOutputWriteCallback write, void *ctx) {
+    xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(write, NULL, ctx, NULL);
     if (buf == NULL) return -1;
     int rc = xmlC14NExecute(doc, kvitto_c14n_visible, subset, mode, inclusiveNamespaces, withComments, buf);
-    if (rc < 0) { xmlOutputBufferClose(buf); return -1; }
-    const xmlChar *content = xmlOutputBufferGetContent(buf);
-    size_t size = xmlOutputBufferGetSize(buf);
-    xmlChar *copy = (xmlChar *)xmlMalloc(size + 1);
-    if (copy == NULL) { xmlOutputBufferClose(buf); return -1; }
-    if (size > 0) memcpy(copy, content, size);
-    copy[size] = 0;
-    xmlOutputBufferClose(buf);
-    *out = copy;
-    return (int)size;
+    int closed = xmlOutputBufferClose(buf);
+    return (rc < 0 || closed < 0) ? -1 : 0;
 }
 
 /// Collected XSD validation errors are passed through this callback (set from Swift).

@@ -243,7 +243,7 @@ package enum ApplicationResponseBusinessRules {
                     fail("R9-APP", "EndpointID/@schemeID är obligatorisk att ange. " + cardinality, c.location)
                 }
             }
-            if !e.hasElementChildren, e.normalizedValue.isEmpty,
+            if !e.hasElementChildren, e.isBlank,
                e.namespaceURI != XMLNamespaces.xenc, e.namespaceURI != XMLNamespaces.ds {
                 fail("R2-APP", "Tomma element eller attribut får inte anges", c.location)
             }

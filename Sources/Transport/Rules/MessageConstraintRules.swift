@@ -15,6 +15,11 @@ package enum MessageConstraintRules {
     private static let contentFilesContent = path("tns:ContentFiles/tns:content")
     private static let subOrganizationRoot = path("tns:subOrganization/tns:organizationId/tns:root")
 
+    /// Local names some pattern (other than verifyNonEmptyElements) applies to.
+    private static let checkedNames: Set<String> = [
+        "messageHeader", "root", "creationDateTime", "messageId", "conversationId", "refToMessageId", "label", "content",
+    ]
+
     /// Every pattern id the rules report, in the order of the schematron file.
     package static let patternIDs = [
         "verifyNonEmptyElements", "conversationIdMustExist", "recipientIdvalue", "senderIdvalue",
@@ -32,14 +37,13 @@ package enum MessageConstraintRules {
         RuleContext.walk(root) { c in
             let e = c.element
             let name = (e.prefix.map { $0 + ":" } ?? "") + e.localName
-            let value = e.stringValue
-            if c.ancestors.contains(where: { $0.isNamed(tns, "messagePayload") }),
-               XMLText.normalizeSpace(value).isEmpty {
+            if c.ancestors.contains(where: { $0.isNamed(tns, "messagePayload") }), e.isBlank {
                 fail("verifyNonEmptyElements",
                      "Element \(name) is included but empty. All elements included in the response must have valid values.",
                      c.location)
             }
-            guard e.namespaceURI == tns else { return }
+            guard e.namespaceURI == tns, Self.checkedNames.contains(e.localName) else { return }
+            let value = e.stringValue
             switch e.localName {
             case "messageHeader":
                 if e.elements(tns, "conversationId").count != 1 {

@@ -67,7 +67,7 @@ package enum XHEBusinessRules {
                 if !any(xha, "PayloadContent") { fail("R14-XHE", "PayloadContent är obligatoriskt. " + cardinality, c.location) }
             }
             // Pattern 3: empty elements (signature and encryption elements may be empty).
-            if !e.hasElementChildren, e.normalizedValue.isEmpty, !c.hasAncestor(xha, "PayloadContent"),
+            if !e.hasElementChildren, e.isBlank, !c.hasAncestor(xha, "PayloadContent"),
                e.namespaceURI != XMLNamespaces.xenc, e.namespaceURI != XMLNamespaces.ds {
                 fail("R2-XHE", "Tomma element eller attribut får inte anges", c.location)
             }

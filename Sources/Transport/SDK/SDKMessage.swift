@@ -188,7 +188,7 @@ extension SDKMessage {
                 w.element("tns:fileName", f.fileName)
                 w.element("tns:contentType", f.contentType)
                 w.start("tns:content")
-                w.rawText(Data(f.content).base64EncodedString())
+                w.base64(f.content)
                 w.end()
                 w.end()
             }

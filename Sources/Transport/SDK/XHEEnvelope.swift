@@ -142,9 +142,11 @@ extension XHEEnvelope {
         w.element("InstanceEncryptionIndicator", payload.isEncrypted ? "true" : "false")
         w.start("xha:PayloadContent")
         switch payload.content {
-        case .xml(let bytes): w.raw(bytes)
+        case .xml(let bytes):
+            w.reserve(bytes.count + 2048)
+            w.raw(bytes)
         case .text(let text): w.text(text)
-        case .encrypted(let data): w.raw(data.xml())
+        case .encrypted(let data): data.write(to: &w)
         }
         w.end()
         w.end()

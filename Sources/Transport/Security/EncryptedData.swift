@@ -42,6 +42,13 @@ extension EncryptedData {
     /// Serialized, self-contained (declares its own namespaces), no XML declaration.
     package func xml() -> [UInt8] {
         var w = XMLWriter(declaration: false)
+        write(to: &w)
+        return w.bytes
+    }
+
+    /// Writes the element into `w`.
+    package func write(to w: inout XMLWriter) {
+        w.reserve(cipherValue.count / 3 * 4 + 4096)
         if let type {
             w.start("xenc:EncryptedData", ["xmlns:xenc": XMLNamespaces.xenc, "xmlns:ds": XMLNamespaces.ds, "Type": type])
         } else {
@@ -65,25 +72,24 @@ extension EncryptedData {
             w.start("ds:KeyInfo")
             w.start("ds:X509Data")
             w.start("ds:X509Certificate")
-            w.rawText(Base64.encode(cert))
+            w.base64(cert)
             w.end()
             w.end()
             w.end()
         }
         w.start("xenc:CipherData")
         w.start("xenc:CipherValue")
-        w.rawText(Base64.encode(encryptedKey.cipherValue))
+        w.base64(encryptedKey.cipherValue)
         w.end()
         w.end()
         w.end()  // EncryptedKey
         w.end()  // KeyInfo
         w.start("xenc:CipherData")
         w.start("xenc:CipherValue")
-        w.rawText(Base64.encode(cipherValue))
+        w.base64(cipherValue)
         w.end()
         w.end()
         w.end()
-        return w.bytes
     }
 
     /// Reads an `xenc:EncryptedData` element.

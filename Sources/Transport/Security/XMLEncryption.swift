@@ -52,10 +52,18 @@ package enum XMLEncryption {
                 var rng = SystemRandomNumberGenerator()
                 for i in 0..<16 { iv[i] = rng.next() }
                 // PKCS#7 padding is a valid instance of XML-Enc's padding (last byte = length).
-                ciphertext = iv + Array(try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv)))
+                let body = try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv))
+                var out = iv
+                out.reserveCapacity(16 + body.count)
+                out.append(contentsOf: body)
+                ciphertext = out
             case .aes128GCM, .aes256GCM:
                 let sealed = try AES.GCM.seal(plaintext, using: key)
-                ciphertext = Array(sealed.nonce) + Array(sealed.ciphertext) + Array(sealed.tag)
+                var out = Array(sealed.nonce)
+                out.reserveCapacity(12 + sealed.ciphertext.count + 16)
+                out.append(contentsOf: sealed.ciphertext)
+                out.append(contentsOf: sealed.tag)
+                ciphertext = out
             }
         } catch { throw .keyUnusable("content encryption failed: \(error)") }
         let keyBytes = key.withUnsafeBytes { Array($0) }
@@ -109,15 +117,15 @@ package enum XMLEncryption {
         case XMLSecurityAlgorithm.aes256CBC:
             guard keyBytes.count == 32 else { throw .decryptionFailed("AES-256 needs a 32-byte key, got \(keyBytes.count)") }
             guard c.count >= 32, c.count % 16 == 0 else { throw .decryptionFailed("AES-CBC ciphertext has a bad length") }
-            let plain: [UInt8]
+            let plain: Data
             do {
-                plain = Array(try AES._CBC.decrypt(c[16...], using: key, iv: AES._CBC.IV(ivBytes: c[..<16]), noPadding: true))
+                plain = try AES._CBC.decrypt(c[16...], using: key, iv: AES._CBC.IV(ivBytes: c[..<16]), noPadding: true)
             } catch { throw .decryptionFailed("AES-CBC: \(error)") }
             // XML-Enc padding: the last byte is the pad length (1…16); the other pad bytes are arbitrary.
             guard let pad = plain.last, pad >= 1, pad <= 16, Int(pad) <= plain.count else {
                 throw .decryptionFailed("AES-CBC padding is invalid (wrong key or corrupted ciphertext)")
             }
-            return Array(plain.dropLast(Int(pad)))
+            return [UInt8](plain.prefix(plain.count - Int(pad)))
         case XMLSecurityAlgorithm.aes128GCM, XMLSecurityAlgorithm.aes256GCM:
             let expected = encrypted.algorithm == XMLSecurityAlgorithm.aes128GCM ? 16 : 32
             guard keyBytes.count == expected else { throw .decryptionFailed("AES-GCM key length \(keyBytes.count) ≠ \(expected)") }

@@ -77,7 +77,7 @@ package struct XMLSignatureVerifier: Sendable {
         }
 
         let x509 = keyInfo.elements(ds, "X509Data").flatMap { $0.elements(ds, "X509Certificate") }
-        guard keyInfo.elements.count == 1, let first = x509.first else { throw .certificateMissing }
+        guard keyInfo.elements.count == 1, !x509.isEmpty else { throw .certificateMissing }
         var certificates: [Certificate] = []
         for element in x509 {
             guard let der = Base64.decode(element.stringValue) else { throw .certificateUnusable("X509Certificate is not base64") }
@@ -85,7 +85,6 @@ package struct XMLSignatureVerifier: Sendable {
                 throw .certificateUnusable("X509Certificate is not a DER certificate: \(error)")
             }
         }
-        _ = first
         let leaf = certificates[0]
         guard let publicKey = _RSA.Signing.PublicKey(leaf.publicKey) else {
             throw .certificateUnusable("the signer's certificate has no RSA key")
@@ -95,11 +94,13 @@ package struct XMLSignatureVerifier: Sendable {
         }
 
         // Digest of the whole document minus the signature.
-        let content: [UInt8]
+        var hasher = SHA256()
         do {
-            content = try document.canonicalize(nil, excluding: signature, method: referenceC14n, inclusivePrefixes: referencePrefixes)
+            try document.canonicalize(nil, excluding: signature, method: referenceC14n, inclusivePrefixes: referencePrefixes) {
+                hasher.update(bufferPointer: $0)
+            }
         } catch { throw .xml(error) }
-        guard constantTimeEqual(Array(SHA256.hash(data: content)), expectedDigest) else { throw .digestMismatch }
+        guard constantTimeEqual(Array(hasher.finalize()), expectedDigest) else { throw .digestMismatch }
 
         let signedBytes: [UInt8]
         do { signedBytes = try document.canonicalize(signedInfo, method: signedInfoC14n, inclusivePrefixes: signedInfoPrefixes) } catch {

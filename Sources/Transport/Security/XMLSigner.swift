@@ -7,19 +7,57 @@ import X509
 /// canonicalization, SHA-256 digest, RSA-SHA256, the signer's certificate in KeyInfo. The
 /// signature is appended as the last child of the document element.
 package enum XMLSigner {
-    /// Returns the signed document: the canonical form of `bytes` (no comments; an XML
-    /// declaration added) with `ds:Signature` appended to the document element.
+    /// Returns `bytes` with `ds:Signature` inserted as the last child of the document element.
+    /// The offset of `</name` that closes the document element: the last end tag, after which
+    /// only whitespace, comments and processing instructions may follow.
+    static func rootEndTag(in bytes: [UInt8], name: String) -> Int? {
+        var i = bytes.count - 1
+        func skipBack(over open: [UInt8], from end: Int) -> Int? {
+            // bytes[end] is the last byte of a construct ending in `-->` or `?>`; find its opener.
+            var j = end
+            while j >= open.count - 1 {
+                if Array(bytes[(j - open.count + 1)...j]) == open { return j - open.count }
+                j -= 1
+            }
+            return nil
+        }
+        while i >= 0 {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i -= 1
+            case UInt8(ascii: ">"):
+                if i >= 2, bytes[i - 1] == UInt8(ascii: "-"), bytes[i - 2] == UInt8(ascii: "-") {
+                    guard let j = skipBack(over: Array("<!--".utf8), from: i - 3) else { return nil }
+                    i = j
+                } else if i >= 1, bytes[i - 1] == UInt8(ascii: "?") {
+                    guard let j = skipBack(over: Array("<?".utf8), from: i - 2) else { return nil }
+                    i = j
+                } else {
+                    // The root's end tag: `</name` then optional whitespace then `>`.
+                    var k = i - 1
+                    while k >= 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[k]) { k -= 1 }
+                    let tag = Array("</\(name)".utf8)
+                    let start = k - tag.count + 1
+                    guard start >= 0, Array(bytes[start...k]) == tag else { return nil }
+                    return start
+                }
+            default:
+                return nil
+            }
+        }
+        return nil
+    }
+
     package static func signEnveloped(_ bytes: [UInt8], identity: SigningIdentity, canonicalization: CanonicalizationMethod = .inclusive,
                                       limits: XMLLimits = .sdk) throws(XMLSecurityError) -> [UInt8] {
         let document: XMLDocument
-        do { document = try XMLDocument(bytes: bytes, limits: limits) } catch { throw .xml(error) }
+        do { document = try XMLDocument(bytes: bytes, limits: limits, structureOnly: true) } catch { throw .xml(error) }
         var existing = 0
         document.root.walk { e, _ in if e.isNamed(XMLNamespaces.ds, "Signature") { existing += 1 } }
         guard existing == 0 else { throw .multipleSignatures }
-        let canonical: [UInt8]
-        do { canonical = try document.canonicalize(nil, method: canonicalization) } catch { throw .xml(error) }
+        var hasher = SHA256()
+        do { try document.canonicalize(nil, method: canonicalization) { hasher.update(bufferPointer: $0) } } catch { throw .xml(error) }
         let c14nURI = canonicalization == .inclusive ? XMLSecurityAlgorithm.c14n : XMLSecurityAlgorithm.excC14n
-        let digest = Base64.encode(Array(SHA256.hash(data: canonical)))
+        let digest = Base64.encode(Array(hasher.finalize()))
         let signedInfo = """
             <ds:SignedInfo><ds:CanonicalizationMethod Algorithm="\(c14nURI)"></ds:CanonicalizationMethod>\
             <ds:SignatureMethod Algorithm="\(XMLSecurityAlgorithm.rsaSHA256)"></ds:SignatureMethod>\
@@ -63,11 +101,14 @@ package enum XMLSigner {
         keyInfo += "</ds:X509Data></ds:KeyInfo>"
         let signature = "<ds:Signature xmlns:ds=\"\(XMLNamespaces.ds)\">" + signedInfo
             + "<ds:SignatureValue>\(Base64.encode(signatureValue))</ds:SignatureValue>" + keyInfo + "</ds:Signature>"
-        let endTag = Array("</\(rootName)>".utf8)
-        guard canonical.count >= endTag.count, Array(canonical.suffix(endTag.count)) == endTag else {
-            throw .unexpectedStructure("the document has content after its document element")
+        guard let insertAt = Self.rootEndTag(in: bytes, name: rootName) else {
+            throw .unexpectedStructure("cannot find the end tag of the document element \(rootName)")
         }
-        return Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8) + canonical.dropLast(endTag.count)
-            + Array(signature.utf8) + endTag
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + signature.utf8.count)
+        out.append(contentsOf: bytes[..<insertAt])
+        out.append(contentsOf: signature.utf8)
+        out.append(contentsOf: bytes[insertAt...])
+        return out
     }
 }

@@ -1,4 +1,7 @@
 import CLibXML2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A parsed XML document: libxml2's tree (for canonicalization and XSD validation) plus an
 /// immutable Swift view of it (``root``).
@@ -21,8 +24,10 @@ package final class XMLDocument {
         return true
     }()
 
-    /// Parses `bytes` under `limits`.
-    package init(bytes: [UInt8], limits: XMLLimits = .sdk) throws(XMLError) {
+    /// Parses `bytes` under `limits`. With `structureOnly`, text and comment nodes are checked
+    /// against the limits but not copied into the Swift view (their values read as empty): for
+    /// callers that only canonicalize and look at element structure, such as the signer.
+    package init(bytes: [UInt8], limits: XMLLimits = .sdk, structureOnly: Bool = false) throws(XMLError) {
         _ = Self.initialized
         guard bytes.count <= limits.maxDocumentBytes else {
             throw .tooLarge(bytes: bytes.count, limit: limits.maxDocumentBytes)
@@ -32,9 +37,15 @@ package final class XMLDocument {
             | XML_PARSE_HUGE.rawValue | XML_PARSE_NOCDATA.rawValue)
         guard let ctxt = xmlNewParserCtxt() else { throw .malformed(line: 0, message: "out of memory") }
         defer { xmlFreeParserCtxt(ctxt) }
-        let parsed: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
-                xmlCtxtReadMemory(ctxt, p, Int32(buf.count), "document.xml", "UTF-8", options)
+        // libxml2 reads the bytes through a callback in chunks, so it never holds a second copy
+        // of the whole input.
+        let parsed: xmlDocPtr? = bytes.withUnsafeBytes { raw in
+            let reader = ChunkReader(raw)
+            return withExtendedLifetime(reader) {
+                xmlCtxtReadIO(ctxt, { ctx, buffer, length in
+                    guard let ctx, let buffer, length >= 0 else { return -1 }
+                    return Unmanaged<ChunkReader>.fromOpaque(ctx).takeUnretainedValue().read(into: buffer, max: Int(length))
+                }, nil, Unmanaged.passUnretained(reader).toOpaque(), "document.xml", "UTF-8", options)
             }
         }
         guard let doc = parsed, ctxt.pointee.wellFormed != 0 else {
@@ -55,7 +66,7 @@ package final class XMLDocument {
             xmlFreeDoc(doc)
             throw .malformed(line: 0, message: "no root element")
         }
-        var builder = TreeBuilder(limits: limits)
+        var builder = TreeBuilder(limits: limits, structureOnly: structureOnly)
         do {
             self.root = try builder.element(rootNode, depth: 1)
         } catch {
@@ -85,25 +96,42 @@ package final class XMLDocument {
     package func canonicalize(_ element: XMLElement?, excluding: XMLElement? = nil,
                               method: CanonicalizationMethod,
                               inclusivePrefixes: [String] = []) throws(XMLError) -> [UInt8] {
+        var out: [UInt8] = []
+        try canonicalize(element, excluding: excluding, method: method, inclusivePrefixes: inclusivePrefixes) { chunk in
+            out.append(contentsOf: chunk)
+        }
+        return out
+    }
+
+    /// Streams the canonical form to `sink` in chunks (for hashing without keeping a copy).
+    package func canonicalize(_ element: XMLElement?, excluding: XMLElement? = nil, method: CanonicalizationMethod,
+                              inclusivePrefixes: [String] = [], sink: (UnsafeRawBufferPointer) -> Void) throws(XMLError) {
         var subset = kvitto_c14n_subset(include: element.map { nodes[$0.ordinal] },
                                         exclude: excluding.map { nodes[$0.ordinal] })
         let mode: Int32 = switch method {
         case .inclusive: Int32(XML_C14N_1_0.rawValue)
         case .exclusive: Int32(XML_C14N_EXCLUSIVE_1_0.rawValue)
         }
-        var cStrings: [UnsafeMutablePointer<xmlChar>?] = inclusivePrefixes.map { p in
-            xmlStrdup(p)
-        }
+        var cStrings: [UnsafeMutablePointer<xmlChar>?] = inclusivePrefixes.map { p in xmlStrdup(p) }
         cStrings.append(nil)
         defer { for p in cStrings where p != nil { kvitto_xml_free(p) } }
-        var out: UnsafeMutablePointer<xmlChar>? = nil
-        let count = cStrings.withUnsafeMutableBufferPointer { list in
-            kvitto_c14n(doc, &subset, mode, method == .exclusive && inclusivePrefixes.count > 0 ? list.baseAddress : nil,
-                        0, &out)
+        let rc: Int32 = withoutActuallyEscaping(sink) { escapable in
+            let box = SinkBox(escapable)
+            let context = Unmanaged.passUnretained(box).toOpaque()
+            return withExtendedLifetime(box) {
+                cStrings.withUnsafeMutableBufferPointer { list in
+                    kvitto_c14n_stream(doc, &subset, mode,
+                                       method == .exclusive && !inclusivePrefixes.isEmpty ? list.baseAddress : nil, 0,
+                                       { ctx, buffer, length in
+                                           guard let ctx, let buffer, length >= 0 else { return -1 }
+                                           Unmanaged<SinkBox>.fromOpaque(ctx).takeUnretainedValue()
+                                               .sink(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+                                           return length
+                                       }, context)
+                }
+            }
         }
-        guard count >= 0, let out else { throw .canonicalizationFailed("libxml2 could not canonicalize the node set") }
-        defer { kvitto_xml_free(out) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(count)))
+        guard rc == 0 else { throw .canonicalizationFailed("libxml2 could not canonicalize the node set") }
     }
 
     /// Runs `body` with libxml2's document (for ``XMLSchema``; stays inside the XML folder).
@@ -159,6 +187,27 @@ package final class XMLDocument {
     }
 }
 
+/// Hands the input to libxml2's read callback chunk by chunk.
+private final class ChunkReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int32 {
+        let n = min(max, bytes.count - offset)
+        guard n > 0, let base = bytes.baseAddress else { return 0 }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: base + offset, byteCount: n)
+        offset += n
+        return Int32(n)
+    }
+}
+
+/// Carries the Swift sink through libxml2's write callback.
+private final class SinkBox {
+    let sink: (UnsafeRawBufferPointer) -> Void
+    init(_ sink: @escaping (UnsafeRawBufferPointer) -> Void) { self.sink = sink }
+}
+
 /// The canonicalization algorithms Kvitto signs and verifies with.
 package enum CanonicalizationMethod: Sendable, Equatable {
     /// Canonical XML 1.0 (`http://www.w3.org/TR/2001/REC-xml-c14n-20010315`).
@@ -170,11 +219,15 @@ package enum CanonicalizationMethod: Sendable, Equatable {
 /// Converts libxml2's tree into ``XMLElement`` values, enforcing the limits.
 private struct TreeBuilder {
     let limits: XMLLimits
+    let structureOnly: Bool
     var nodes: [xmlNodePtr] = []
     var built: [XMLElement?] = []
     var count = 0
 
-    init(limits: XMLLimits) { self.limits = limits }
+    init(limits: XMLLimits, structureOnly: Bool) {
+        self.limits = limits
+        self.structureOnly = structureOnly
+    }
 
     mutating func counted() throws(XMLError) {
         count += 1
@@ -217,12 +270,12 @@ private struct TreeBuilder {
                 children.append(.element(try element(c, depth: depth + 1)))
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
                 try counted()
-                let text = c.pointee.content.map { String(cString: $0) } ?? ""
-                if text.utf8.count > limits.maxTextBytes { throw .textTooLarge(limit: limits.maxTextBytes) }
-                children.append(.text(text))
+                let length = c.pointee.content.map { Int(strlen($0)) } ?? 0
+                if length > limits.maxTextBytes { throw .textTooLarge(limit: limits.maxTextBytes) }
+                children.append(.text(structureOnly ? "" : c.pointee.content.map { String(cString: $0) } ?? ""))
             case XML_COMMENT_NODE:
                 try counted()
-                children.append(.comment(c.pointee.content.map { String(cString: $0) } ?? ""))
+                children.append(.comment(structureOnly ? "" : c.pointee.content.map { String(cString: $0) } ?? ""))
             case XML_PI_NODE:
                 try counted()
                 children.append(.processingInstruction(target: String(cString: c.pointee.name),

@@ -74,6 +74,21 @@ package final class XMLElement: Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when ``stringValue`` is empty after `normalize-space()` (no non-whitespace text in
+    /// any descendant); stops at the first non-whitespace character.
+    package var isBlank: Bool {
+        for child in children {
+            switch child {
+            case .text(let t):
+                for b in t.utf8 where !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D) { return false }
+            case .element(let e):
+                if !e.isBlank { return false }
+            case .comment, .processingInstruction: break
+            }
+        }
+        return true
+    }
+
     /// The XPath `normalize-space()` of ``stringValue``.
     package var normalizedValue: String { XMLText.normalizeSpace(stringValue) }
 

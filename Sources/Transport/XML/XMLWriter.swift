@@ -46,10 +46,19 @@ package struct XMLWriter {
     package mutating func text(_ text: String) { Self.escape(text, into: &bytes, attribute: false) }
 
     /// Bytes that are already well-formed XML (a canonicalized element, an encrypted block).
-    package mutating func raw(_ xml: [UInt8]) { bytes += xml }
+    package mutating func raw(_ xml: [UInt8]) { bytes.append(contentsOf: xml) }
 
-    /// Raw ASCII text known to need no escaping (base64).
-    package mutating func rawText(_ ascii: String) { bytes += Array(ascii.utf8) }
+    /// Raw ASCII text known to need no escaping.
+    package mutating func rawText(_ ascii: String) { bytes.append(contentsOf: ascii.utf8) }
+
+    /// `data` as base64 character data, encoded straight into the buffer.
+    package mutating func base64(_ data: [UInt8]) {
+        bytes.reserveCapacity(bytes.count + (data.count + 2) / 3 * 4)
+        Base64.encode(data, into: &bytes)
+    }
+
+    /// Reserves room for `count` more bytes.
+    package mutating func reserve(_ count: Int) { bytes.reserveCapacity(bytes.count + count) }
 
     /// `value` escaped for use inside a double-quoted attribute.
     package static func escapedAttribute(_ value: String) -> String {
