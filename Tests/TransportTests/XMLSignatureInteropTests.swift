@@ -26,6 +26,20 @@ final class XMLSignatureInteropTests: XCTestCase {
         XCTAssertNotEqual(r3.status, 0, r3.output)
     }
 
+    /// Signing keeps the input bytes and inserts the signature before the document element's end
+    /// tag, also when comments, processing instructions and whitespace follow it.
+    func testSigningPreservesTheDocumentAroundTheSignature() async throws {
+        let original = String(decoding: try f.envelope().xml(), as: UTF8.self)
+            .replacingOccurrences(of: "</x:XHE>", with: "</x:XHE >\n<!-- after </x:XHE> -->\n<?pi </x:XHE>?>\n")
+        let signed = try XMLSigner.signEnveloped(Array(original.utf8), identity: f.orgA)
+        let text = String(decoding: signed, as: UTF8.self)
+        XCTAssertTrue(text.hasSuffix("</ds:Signature></x:XHE >\n<!-- after </x:XHE> -->\n<?pi </x:XHE>?>\n"))
+        XCTAssertEqual(text.replacingOccurrences(of: #"<ds:Signature .*</ds:Signature>"#, with: "", options: .regularExpression), original)
+        _ = try await f.verifier.verify(signed, at: Date())
+        let r = try runTool("xmlsec1", ["--verify", "--trusted-pem", f.path("ca.pem"), try f.write("signed-trailing.xml", signed)])
+        XCTAssertEqual(r.status, 0, r.output)
+    }
+
     func testXmlsecSignsWeVerify() async throws {
         for (c14n, name) in [(XMLSecurityAlgorithm.c14n, "inc"), (XMLSecurityAlgorithm.excC14n, "exc")] {
             var text = String(decoding: try f.envelope().xml(), as: UTF8.self)
