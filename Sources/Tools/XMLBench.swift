@@ -67,6 +67,7 @@ struct XMLBench: AsyncParsableCommand {
                 opened += try await Self.open(sealed, receiver: receiver, verifier: verifier, validator: validator)
             }
             guard opened > 0 else { throw CLI.fail("bench: nothing was opened") }
+            extra["ratio_to_rsa_limit"] = .string(format(openRate / limits.rsaPrivate, digits: 3))
             if label == "5MB" {
                 extra["peak_rss_growth_bytes"] = .int(Int64(memory))
                 extra["peak_rss_growth_x_message"] = .string(format(Double(memory) / Double(messageBytes), digits: 2))
