@@ -15,8 +15,17 @@ final class SecurityFixtures: @unchecked Sendable {
     let dir: URL
 
     static let shared: SecurityFixtures = {
-        do { return try SecurityFixtures() } catch { fatalError("fixtures: \(error)") }
+        do {
+            let fixtures = try SecurityFixtures()
+            // Remove the PEM files and outputs when the test process ends.
+            atexit { try? FileManager.default.removeItem(atPath: SecurityFixtures.directory.path) }
+            return fixtures
+        } catch { fatalError("fixtures: \(error)") }
     }()
+
+    /// One folder per test process.
+    static let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kvitto-sec-\(ProcessInfo.processInfo.processIdentifier)")
 
     init() throws {
         pki = try ThrowawayPKI(commonName: "Kvitto Test O2O CA")
@@ -24,7 +33,7 @@ final class SecurityFixtures: @unchecked Sendable {
         orgB = try pki.issue(commonName: "Myndighet B", organization: "0203:myndighetB.org")
         otherPKI = try ThrowawayPKI(commonName: "Someone Else's CA")
         stranger = try otherPKI.issue(commonName: "Stranger")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kvitto-sec-\(UUID().uuidString)")
+        dir = Self.directory
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try write("ca.pem", CertificateFile.pem(pki.root))
         for (name, id) in [("a", orgA), ("b", orgB), ("stranger", stranger)] {
