@@ -45,10 +45,27 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // zlib (Debian's zlib1g-dev): streaming gzip of AS4 payloads; used only in Transport/Streams.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/Transport/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // OpenSSL libcrypto (Debian's libssl-dev): streaming AES-GCM for large payloads; used only
+        // in Transport/Streams.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/Transport/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "Transport",
             dependencies: [
                 "CLibXML2",
+                "CZlib",
+                "COpenSSL",
                 "Ledger",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -56,7 +73,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Sources/Transport",
-            exclude: ["CLibXML2", "README.md"],
+            exclude: ["CLibXML2", "CZlib", "COpenSSL", "README.md"],
             swiftSettings: strict
         ),
         .executableTarget(
