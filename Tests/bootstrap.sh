@@ -29,3 +29,8 @@ if ! .venv/bin/python -c 'import cryptography.hazmat.primitives.asymmetric.ed255
   echo "bootstrap: installing cryptography and jsonschema into .venv"
   .venv/bin/python -m pip install -q cryptography jsonschema
 fi
+# The independent AS4 access point the interop tests talk to.
+if ! .venv/bin/python -c 'import as4, urllib3' >/dev/null 2>&1; then
+  echo "bootstrap: installing the as4 package (interop peer) into .venv"
+  .venv/bin/python -m pip install -q 'as4==0.2.0' urllib3
+fi

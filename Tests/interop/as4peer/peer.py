@@ -1,0 +1,180 @@
+"""An SDK access point built on the PyPI `as4` package, driven by Kvitto's tests.
+
+  peer.py receive --request-headers H --request-body B --keys DIR --signal-out S --payload-out P
+      Processes one request (as an HTTP handler would): verifies, decrypts, decompresses, writes
+      the payload and the signal (signed receipt or signed error). Exit 0 when the message was
+      accepted, 3 when answered with an error.
+  peer.py send --payload X --keys DIR --request-dir D [--timeout 60]
+      Builds, signs and encrypts a message, writes D/request.headers and D/request.body, waits
+      (bounded) for D/response.body, verifies the receipt. Prints the exchange state; exit 0 when
+      ACKNOWLEDGED.
+  peer.py serve --keys DIR --port N --payload-dir D        (HTTP receiver on 127.0.0.1)
+  peer.py post --payload X --keys DIR --url U              (HTTP sender)
+
+DIR holds sender_cert.pem, sender_key.pem, receiver_cert.pem, receiver_key.pem; the party ids are
+the certificates' common names. Trust: the receiver pins the sender's certificate, the sender
+pins the receiver's (the `as4` package's own checks).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
+
+from as4 import (AS4BaseCredentials, AS4ExternalParty, AS4InternalCredentials, AS4InternalParty, AS4LocalPrivateKey,
+                 AS4PartyIdentity, AS4ReceivingExchange, AS4SendingExchange, SecurityPolicy, pinned_certificates)
+from sdk_profile import SDK_PARTY_TYPE, SdkAS4Profile, SdkBuilderArgs
+
+
+def load(keys, name):
+    cert = x509.load_pem_x509_certificate(open(os.path.join(keys, f"{name}_cert.pem"), "rb").read())
+    key_path = os.path.join(keys, f"{name}_key.pem")
+    key = serialization.load_pem_private_key(open(key_path, "rb").read(), password=None) if os.path.exists(key_path) else None
+    return cert, key
+
+
+def party_id(cert):
+    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+def internal(keys, name):
+    cert, key = load(keys, name)
+    return AS4InternalParty(identity=AS4PartyIdentity(party_id=party_id(cert), party_type=SDK_PARTY_TYPE),
+                            credentials=AS4InternalCredentials(certificate=cert, private_key=AS4LocalPrivateKey(key)))
+
+
+def external(keys, name):
+    cert, _ = load(keys, name)
+    return AS4ExternalParty(identity=AS4PartyIdentity(party_id=party_id(cert), party_type=SDK_PARTY_TYPE),
+                            credentials=AS4BaseCredentials(certificate=cert))
+
+
+def process(keys, headers, body):
+    sender_cert, _ = load(keys, "sender")
+    exchange = AS4ReceivingExchange(profile=SdkAS4Profile, local_party=internal(keys, "receiver"))
+    exchange.receive(request_headers=headers, request_body=body,
+                     security_policy=SecurityPolicy(signer_resolver=pinned_certificates(sender_cert)))
+    signal_headers, signal = exchange.build_signal()
+    return exchange, signal_headers, signal
+
+
+def cmd_receive(a):
+    headers = json.load(open(a.request_headers))
+    body = open(a.request_body, "rb").read()
+    exchange, _, signal = process(a.keys, headers, body)
+    open(a.signal_out, "wb").write(signal)
+    if exchange.successful:
+        for cid, data in exchange.message.decrypted_data.items():
+            open(a.payload_out, "wb").write(data)
+        print("accepted", exchange.message_id, "from", exchange.remote_party.identity.party_id)
+        return 0
+    print("rejected", exchange.error.error_code, exchange.message.parse_error.detail if exchange.message.parse_error else "")
+    return 3
+
+
+def build(a):
+    exchange = AS4SendingExchange(profile=SdkAS4Profile, local_party=internal(a.keys, "sender"),
+                                  remote_party=external(a.keys, "receiver"))
+    headers, body = exchange.build(open(a.payload, "rb").read(),
+                                   SdkBuilderArgs(original_sender="0203:sender.example.se", final_recipient=a.final_recipient))
+    return exchange, headers, body
+
+
+def finish(exchange, response):
+    exchange.mark_sent()
+    try:
+        exchange.receive_signal(response)
+    except Exception as exc:  # report, do not hide
+        print("receipt refused:", type(exc).__name__, exc)
+        return 1
+    print("state:", exchange.state.name, "message_id:", exchange.message_id)
+    if exchange.error:
+        print("error:", exchange.error.error_code, exchange.error.error_detail.value if exchange.error.error_detail else "")
+    return 0 if exchange.state.name == "ACKNOWLEDGED" else 2
+
+
+def cmd_send(a):
+    exchange, headers, body = build(a)
+    json.dump(dict(headers), open(os.path.join(a.request_dir, "request.headers.tmp"), "w"))
+    open(os.path.join(a.request_dir, "request.body"), "wb").write(body)
+    os.rename(os.path.join(a.request_dir, "request.headers.tmp"), os.path.join(a.request_dir, "request.headers"))
+    response = os.path.join(a.request_dir, "response.body")
+    deadline = time.time() + a.timeout
+    while not os.path.exists(response):
+        if time.time() > deadline:
+            print("no response within", a.timeout, "s")
+            return 4
+        time.sleep(0.05)
+    return finish(exchange, open(response, "rb").read())
+
+
+def cmd_post(a):
+    import urllib3
+    exchange, headers, body = build(a)
+    resp = urllib3.request("POST", a.url, body=body, headers=headers, timeout=a.timeout, retries=False)
+    print("HTTP", resp.status, resp.headers.get("Content-Type"))
+    return finish(exchange, resp.data)
+
+
+def cmd_serve(a):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            exchange, headers, signal = process(a.keys, dict(self.headers.items()), body)
+            if exchange.successful:
+                for cid, data in exchange.message.decrypted_data.items():
+                    open(os.path.join(a.payload_dir, f"{exchange.message_id}.{cid}"), "wb").write(data)
+                print("accepted", exchange.message_id, flush=True)
+            else:
+                print("rejected", exchange.error.error_code, flush=True)
+            self.send_response(200)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(signal)))
+            self.end_headers()
+            self.wfile.write(signal)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", a.port), Handler)
+    print("listening", server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("receive")
+    r.add_argument("--request-headers", required=True)
+    r.add_argument("--request-body", required=True)
+    r.add_argument("--keys", required=True)
+    r.add_argument("--signal-out", required=True)
+    r.add_argument("--payload-out", required=True)
+    s = sub.add_parser("send")
+    s.add_argument("--payload", required=True)
+    s.add_argument("--keys", required=True)
+    s.add_argument("--request-dir", required=True)
+    s.add_argument("--final-recipient", default="0203:receiver.example.se")
+    s.add_argument("--timeout", type=float, default=60)
+    q = sub.add_parser("post")
+    q.add_argument("--payload", required=True)
+    q.add_argument("--keys", required=True)
+    q.add_argument("--url", required=True)
+    q.add_argument("--final-recipient", default="0203:receiver.example.se")
+    q.add_argument("--timeout", type=float, default=120)
+    v = sub.add_parser("serve")
+    v.add_argument("--keys", required=True)
+    v.add_argument("--port", type=int, default=0)
+    v.add_argument("--payload-dir", required=True)
+    a = p.parse_args()
+    return {"receive": cmd_receive, "send": cmd_send, "post": cmd_post, "serve": cmd_serve}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
