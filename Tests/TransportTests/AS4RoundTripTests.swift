@@ -18,7 +18,9 @@ final class AS4RoundTripTests: XCTestCase {
         } catch { fatalError("\(error)") }
     }()
 
-    func userMessage(id: String = UUID().uuidString.lowercased() + "@kvitto") -> UserMessage {
+    func userMessage(id: String = UUID().uuidString.lowercased() + "@kvitto") -> UserMessage { Self.sampleUserMessage(id: id) }
+
+    static func sampleUserMessage(id: String = UUID().uuidString.lowercased() + "@kvitto") -> UserMessage {
         UserMessage(messageId: id, timestamp: AS4Time.string(Date()),
                     from: .init(id: "AP-SENDER", type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
                     to: .init(id: "AP-RECEIVER", type: SDKAS4.partyType, role: SDKAS4.responderRole),

@@ -27,3 +27,10 @@ package final class SDKSchemas: Sendable {
         return url.appendingPathComponent("Schemas").path
     }
 }
+
+extension SDKSchemas {
+    /// The combined SOAP 1.2 + ebMS 3.0 header + ebBP signals schema (`Schemas/as4/as4-message.xsd`).
+    package static func as4Message(directory: String? = nil) throws(XMLError) -> XMLSchema {
+        try XMLSchema(path: (directory ?? defaultDirectory()) + "/as4/as4-message.xsd")
+    }
+}
