@@ -104,6 +104,26 @@ package final class Spool: @unchecked Sendable {
         }
     }
 
+    /// Up to `count` bytes starting at `offset` (fewer at the end).
+    package func read(offset: Int, count wanted: Int) throws -> [UInt8] {
+        precondition(finished, "read before finish")
+        let n = max(0, min(wanted, count - offset))
+        guard n > 0 else { return [] }
+        if fd < 0 { return Array(memory[offset..<(offset + n)]) }
+        var buffer = [UInt8](repeating: 0, count: n)
+        var done = 0
+        while done < n {
+            let r = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset + done)) }
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw StreamError.io("cannot read the spool file: \(String(cString: strerror(errno)))")
+            }
+            if r == 0 { throw StreamError.io("the spool file is shorter than expected") }
+            done += r
+        }
+        return buffer
+    }
+
     /// The whole content in memory (for small parts such as the SOAP envelope).
     package func bytes() throws -> [UInt8] {
         if fd < 0 { return memory }

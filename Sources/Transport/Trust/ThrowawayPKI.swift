@@ -30,7 +30,7 @@ package struct ThrowawayPKI: Sendable {
     /// Issues a leaf certificate for `commonName` (e.g. the AS4 party id or the organisation).
     package func issue(commonName: String, organization: String? = nil, notBefore: Date = Date().addingTimeInterval(-3600),
                        days: Int = 825, keyUsage: KeyUsage = KeyUsage(digitalSignature: true, keyEncipherment: true),
-                       dnsNames: [String] = []) throws -> SigningIdentity {
+                       dnsNames: [String] = [], ipAddresses: [[UInt8]] = []) throws -> SigningIdentity {
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let subject = try DistinguishedName {
             CommonName(commonName)
@@ -44,7 +44,10 @@ package struct ThrowawayPKI: Sendable {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(keyUsage)
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                if !dnsNames.isEmpty { SubjectAlternativeNames(dnsNames.map { GeneralName.dnsName($0) }) }
+                if !dnsNames.isEmpty || !ipAddresses.isEmpty {
+                    SubjectAlternativeNames(dnsNames.map { GeneralName.dnsName($0) }
+                        + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) })
+                }
                 AuthorityKeyIdentifier(keyIdentifier: try root.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: Certificate.PrivateKey(rootKey))

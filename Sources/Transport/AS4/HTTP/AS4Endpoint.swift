@@ -1,0 +1,138 @@
+package import NIOCore
+package import Foundation
+
+/// Where verified inbound messages go. The node stores them in the ledger before the receipt is
+/// sent; throwing an ``EbMSError`` (e.g. ``EbMSError/notServiced``) refuses the message.
+package protocol AS4Delivery: Sendable {
+    func deliver(_ inbound: AS4Opener.Inbound) async throws
+}
+
+/// The receiving side of the MSH, independent of the HTTP server: reads a request body (streamed
+/// into the MIME parser under a size limit), opens the message, detects duplicates, delivers it,
+/// and answers with a signed receipt or a signed error signal.
+package struct AS4Endpoint: Sendable {
+    package let opener: AS4Opener
+    /// Signs receipts and errors with our AS4 identity.
+    package let sealer: AS4Sealer
+    package let delivery: any AS4Delivery
+    package let duplicates: (any DuplicateStore)?
+    package var maxMessageBytes: Int
+
+    package init(opener: AS4Opener, sealer: AS4Sealer, delivery: any AS4Delivery, duplicates: (any DuplicateStore)?,
+                 maxMessageBytes: Int = 200 << 20) {
+        self.opener = opener
+        self.sealer = sealer
+        self.delivery = delivery
+        self.duplicates = duplicates
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// Processes one request; returns the SOAP response (always a signal).
+    package func handle<Body: AsyncSequence>(contentType: String?, body: Body, now: Date = Date()) async -> [UInt8]
+        where Body.Element == ByteBuffer
+    {
+        do {
+            let (soap, attachments) = try await read(contentType: contentType, body: body)
+            let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
+            let messageId = inbound.userMessage.messageId
+            if let duplicates, let earlier = try await lookup(duplicates, messageId) {
+                return earlier
+            }
+            do { try await delivery.deliver(inbound) } catch let e as EbMSError {
+                var e = e
+                e.refToMessageId = messageId
+                throw e
+            } catch {
+                throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
+                                detail: "the message could not be stored: \(error)", refToMessageId: messageId)
+            }
+            let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
+                                                        refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
+                                          now: now).soap
+            if let duplicates {
+                let first = try await remember(duplicates, messageId, receipt)
+                if !first, let earlier = try await lookup(duplicates, messageId) { return earlier }
+            }
+            return receipt
+        } catch let e as EbMSError {
+            return errorSignal(e, now: now)
+        } catch {
+            return errorSignal(.other("\(error)"), now: now)
+        }
+    }
+
+    private func lookup(_ store: any DuplicateStore, _ id: String) async throws(EbMSError) -> [UInt8]? {
+        do { return try await store.receipt(for: id) } catch {
+            throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
+                            detail: "duplicate detection is unavailable: \(error)", refToMessageId: id)
+        }
+    }
+
+    private func remember(_ store: any DuplicateStore, _ id: String, _ receipt: [UInt8]) async throws(EbMSError) -> Bool {
+        do { return try await store.remember(messageId: id, receipt: receipt) } catch {
+            throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
+                            detail: "duplicate detection is unavailable: \(error)", refToMessageId: id)
+        }
+    }
+
+    private func errorSignal(_ e: EbMSError, now: Date) -> [UInt8] {
+        let signal = SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now), refToMessageId: e.refToMessageId,
+                                   content: .errors([e]))
+        if let signed = try? sealer.seal(signal, now: now) { return signed.soap }
+        // Signing failed (our key is unusable): answer unsigned rather than not at all.
+        var w = XMLWriter(declaration: false)
+        w.start("S12:Envelope", ["xmlns:S12": AS4Namespaces.soap, "xmlns:eb": AS4Namespaces.eb])
+        w.start("S12:Header")
+        w.start("eb:Messaging", ["S12:mustUnderstand": "true"])
+        signal.write(to: &w)
+        w.end()
+        w.end()
+        w.start("S12:Body")
+        w.end()
+        w.end()
+        return w.bytes
+    }
+
+    /// Reads the body: multipart/related into parts, or a bare SOAP envelope.
+    private func read<Body: AsyncSequence>(contentType: String?, body: Body) async throws -> ([UInt8], [MIMEPart])
+        where Body.Element == ByteBuffer
+    {
+        guard let contentType, let type = ContentType(contentType) else {
+            throw EbMSError.invalidHeader("the request has no Content-Type")
+        }
+        var total = 0
+        func count(_ n: Int) throws {
+            total += n
+            if total > maxMessageBytes {
+                throw EbMSError.other("the message is larger than \(maxMessageBytes) bytes")
+            }
+        }
+        switch type.mediaType {
+        case "multipart/related":
+            guard let boundary = type.parameters["boundary"], !boundary.isEmpty else {
+                throw EbMSError.invalidHeader("multipart/related without a boundary")
+            }
+            let parser = MIMEMultipartParser(boundary: boundary)
+            for try await chunk in body {
+                try count(chunk.readableBytes)
+                try chunk.withUnsafeReadableBytes { try parser.feed($0) }
+            }
+            let parts: [MIMEPart]
+            do { parts = try parser.finish() } catch { throw EbMSError.invalidHeader("\(error)") }
+            let (soap, rest) = try AS4Opener.soapPart(parts, contentType: type)
+            return (try soap.body.bytes(), rest)
+        case "application/soap+xml":
+            var soap: [UInt8] = []
+            for try await chunk in body {
+                try count(chunk.readableBytes)
+                soap.append(contentsOf: chunk.readableBytesView)
+            }
+            return (soap, [])
+        default:
+            throw EbMSError.invalidHeader("Content-Type \(type.mediaType) is not an AS4 message")
+        }
+    }
+
+    /// A new eb:MessageId (`<uuid>@kvitto`).
+    package static func newMessageID() -> String { UUID().uuidString.lowercased() + "@kvitto" }
+}

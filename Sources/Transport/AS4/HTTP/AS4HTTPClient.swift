@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOSSL
+package import Foundation
+
+/// Posts AS4 messages over HTTP(S) and returns the synchronous response, streaming attachments
+/// from their spools. One client per access point; call ``shutdown()`` when done.
+package final class AS4HTTPClient: Sendable {
+    private let http: HTTPClient
+    package let timeout: TimeInterval
+
+    /// `tls` configures our client certificate and the server anchors; nil uses the system trust
+    /// store and no client certificate.
+    package init(tls: AS4TLS?, timeout: TimeInterval = 300, connectTimeout: TimeInterval = 15) throws {
+        var configuration = HTTPClient.Configuration()
+        if let tls { configuration.tlsConfiguration = try tls.clientConfiguration() }
+        configuration.timeout = .init(connect: .milliseconds(Int64(connectTimeout * 1000)), read: .seconds(Int64(timeout)))
+        configuration.redirectConfiguration = .disallow
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.timeout = timeout
+    }
+
+    package func shutdown() async throws { try await http.shutdown() }
+
+    /// The response: HTTP status, Content-Type and body (bounded at 16 MiB: signals are small).
+    package struct Response: Sendable {
+        package var status: Int
+        package var contentType: String?
+        package var body: [UInt8]
+    }
+
+    /// Sends `wire` to `url`. Throws EBMS:0005 (ConnectionFailure) when the partner cannot be reached.
+    package func post(_ wire: AS4WireMessage, to url: String) async throws(EbMSError) -> Response {
+        let (segments, contentType) = HTTPBodySegments.body(of: wire)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "MIME-Version", value: "1.0")
+        request.body = .stream(segments, length: .known(Int64(segments.totalLength)))
+        do {
+            let response = try await http.execute(request, timeout: .seconds(Int64(timeout)))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            return Response(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+                            body: Array(body.readableBytesView))
+        } catch {
+            throw .connectionFailure("POST \(url): \(error)")
+        }
+    }
+}

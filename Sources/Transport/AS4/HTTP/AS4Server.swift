@@ -1,0 +1,49 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+package import NIOCore
+import NIOSSL
+import Logging
+
+/// The AS4 HTTP(S) endpoint: POST to ``path`` is handled by an ``AS4Endpoint``. TLS 1.2/1.3 with
+/// mutual authentication unless configured otherwise; plain HTTP only when no TLS is given (tests
+/// and a reverse proxy in front).
+package struct AS4Server: Sendable {
+    package var host: String
+    package var port: Int
+    package var path: String
+    package var tls: AS4TLS?
+    package let endpoint: AS4Endpoint
+    /// Idle timeout for a connection.
+    package var idleTimeout: TimeAmount = .seconds(60)
+
+    package init(host: String = "127.0.0.1", port: Int = 0, path: String = "/as4", tls: AS4TLS?, endpoint: AS4Endpoint) {
+        self.host = host
+        self.port = port
+        self.path = path
+        self.tls = tls
+        self.endpoint = endpoint
+    }
+
+    /// Runs until the task is cancelled; `onRunning` receives the bound port.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router()
+        let endpoint = self.endpoint
+        router.post(RouterPath(path)) { request, _ -> Response in
+            let soap = await endpoint.handle(contentType: request.headers[.contentType], body: request.body)
+            return Response(status: .ok, headers: [.contentType: "application/soap+xml; charset=UTF-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: soap)))
+        }
+        var logger = Logger(label: "kvitto.as4")
+        logger.logLevel = .warning
+        let server: HTTPServerBuilder = if let tls {
+            try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: try tls.serverConfiguration())
+        } else {
+            .http1(configuration: .init(idleTimeout: idleTimeout))
+        }
+        let app = Application(router: router, server: server,
+                              configuration: .init(address: .hostname(host, port: port), serverName: "kvitto"),
+                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+}
