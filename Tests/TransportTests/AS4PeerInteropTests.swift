@@ -18,7 +18,7 @@ final class AS4PeerInteropTests: XCTestCase {
         let dir: URL
     }
 
-    func setup() throws -> Setup {
+    static func setup() throws -> Setup {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.python), "run Tests/bootstrap.sh first (.venv with as4)")
         let pki = try ThrowawayPKI(commonName: "Interop AS4 CA")
         let kvitto = try pki.issue(commonName: "AP-KVITTO")
@@ -29,7 +29,7 @@ final class AS4PeerInteropTests: XCTestCase {
     }
 
     /// Writes `sender_*` and `receiver_*` PEM files for the peer.
-    func writeKeys(_ s: Setup, sender: SigningIdentity, receiver: SigningIdentity, senderKey: Bool, receiverKey: Bool) throws -> String {
+    static func writeKeys(_ s: Setup, sender: SigningIdentity, receiver: SigningIdentity, senderKey: Bool, receiverKey: Bool) throws -> String {
         let keys = s.dir.appendingPathComponent("keys")
         try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
         func write(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: keys.appendingPathComponent(name)) }
@@ -40,7 +40,7 @@ final class AS4PeerInteropTests: XCTestCase {
         return keys.path
     }
 
-    func userMessage(from: String, to: String) -> UserMessage {
+    static func userMessage(from: String, to: String) -> UserMessage {
         UserMessage(messageId: UUID().uuidString.lowercased() + "@kvitto", timestamp: AS4Time.string(Date()),
                     from: .init(id: from, type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
                     to: .init(id: to, type: SDKAS4.partyType, role: SDKAS4.responderRole),
@@ -52,12 +52,12 @@ final class AS4PeerInteropTests: XCTestCase {
     }
 
     func testKvittoSendsAndAs4Receives() throws {
-        let s = try setup()
+        let s = try Self.setup()
         defer { try? FileManager.default.removeItem(at: s.dir) }
-        let keys = try writeKeys(s, sender: s.kvitto, receiver: s.python, senderKey: false, receiverKey: true)
+        let keys = try Self.writeKeys(s, sender: s.kvitto, receiver: s.python, senderKey: false, receiverKey: true)
         let xhe = try Corpus.bytes("message-v3/examples/xhe_unencrypted_payload.xml")
         let wire = try AS4Sealer(pmode: .sdk(), signer: s.kvitto).seal(
-            userMessage(from: "AP-KVITTO", to: "AP-PYTHON"),
+            Self.userMessage(from: "AP-KVITTO", to: "AP-PYTHON"),
             payloads: [AS4Payload(contentID: "message", mimeType: "application/xml", content: Spool(bytes: xhe))],
             recipient: s.python.certificate)
         var body: [UInt8] = []
@@ -78,9 +78,9 @@ final class AS4PeerInteropTests: XCTestCase {
     }
 
     func testAs4SendsAndKvittoReceives() async throws {
-        let s = try setup()
+        let s = try Self.setup()
         defer { try? FileManager.default.removeItem(at: s.dir) }
-        let keys = try writeKeys(s, sender: s.python, receiver: s.kvitto, senderKey: true, receiverKey: false)
+        let keys = try Self.writeKeys(s, sender: s.python, receiver: s.kvitto, senderKey: true, receiverKey: false)
         let xhe = try Corpus.bytes("xhe/examples/XHE-tm-base.xml")
         try Data(xhe).write(to: s.dir.appendingPathComponent("payload.xml"))
         let process = Process()

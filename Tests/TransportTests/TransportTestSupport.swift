@@ -63,3 +63,13 @@ func runTool(_ executable: String, _ arguments: [String], stdin: Data? = nil, ti
 func toolAvailable(_ name: String) -> Bool {
     (try? runTool("sh", ["-c", "command -v \(name)"]).status) == 0
 }
+
+/// ``runTool(_:_:stdin:timeout:)`` on a GCD thread, so an async test does not block one of the
+/// few cooperative threads the server under test needs.
+func runToolAsync(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try runTool(executable, arguments, timeout: timeout) })
+        }
+    }
+}

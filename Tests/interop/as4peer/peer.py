@@ -18,6 +18,7 @@ pins the receiver's (the `as4` package's own checks).
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -144,10 +145,17 @@ def cmd_serve(a):
 
     server = HTTPServer(("127.0.0.1", a.port), Handler)
     print("listening", server.server_address[1], flush=True)
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.rename(a.port_file + ".tmp", a.port_file)
     server.serve_forever()
 
 
 def main():
+    # A parent that ignores SIGTERM (as servers using signal sources do) passes that on; restore
+    # the default so the test harness can stop this peer.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("receive")
@@ -172,6 +180,7 @@ def main():
     v.add_argument("--keys", required=True)
     v.add_argument("--port", type=int, default=0)
     v.add_argument("--payload-dir", required=True)
+    v.add_argument("--port-file", help="write the bound port here once listening")
     a = p.parse_args()
     return {"receive": cmd_receive, "send": cmd_send, "post": cmd_post, "serve": cmd_serve}[a.cmd](a)
 
