@@ -66,6 +66,10 @@ final class AS4HTTPSTests: XCTestCase {
     }
 
     func message(_ s: Setup, payload: [UInt8], finalRecipient: String = "0203:b.se") throws -> AS4WireMessage {
+        try Self.message(s, payload: payload, finalRecipient: finalRecipient)
+    }
+
+    static func message(_ s: Setup, payload: [UInt8], finalRecipient: String = "0203:b.se") throws -> AS4WireMessage {
         var user = AS4RoundTripTests.sampleUserMessage()
         user.properties[1].value = finalRecipient
         return try AS4Sealer(pmode: .sdk(), signer: s.sender).seal(

@@ -1,0 +1,55 @@
+package import Foundation
+package import X509
+
+/// Sends a sealed message with reception awareness: one attempt now, and when no valid receipt
+/// comes back, a retry scheduled by the P-mode (count, interval, CONSTANT or EXPONENTIAL) in the
+/// caller's ``RetrySchedule``. The sealed wire message — and so its MessageId — is reused for
+/// every attempt, so the receiver's duplicate detection recognises a resend.
+package struct AS4Dispatcher: Sendable {
+    package let client: AS4HTTPClient
+    package let schedule: any RetrySchedule
+    package let pmode: PMode
+
+    package init(client: AS4HTTPClient, schedule: any RetrySchedule, pmode: PMode) {
+        self.client = client
+        self.schedule = schedule
+        self.pmode = pmode
+    }
+
+    /// What one attempt ended with.
+    package enum Attempt: Sendable, Equatable {
+        /// A verified receipt: delivered.
+        case delivered(SignalMessage)
+        /// The partner answered with errors: final, no retry.
+        case rejected([EbMSError])
+        /// No valid answer; retry at `next`.
+        case retry(next: Date, reason: EbMSError)
+        /// No valid answer and no retry left.
+        case failed(EbMSError)
+    }
+
+    /// Attempt number `attempt` (0 = the first send) of `wire` to `url`.
+    package func attempt(_ wire: AS4WireMessage, to url: String, recipient: Certificate, attempt: Int, now: Date = Date())
+        async throws -> Attempt
+    {
+        let outcome: Attempt
+        do {
+            let response = try await client.post(wire, to: url)
+            switch try AS4ResponseVerifier(expectedSigner: recipient).verify(response.body, sent: wire) {
+            case .receipt(let signal): outcome = .delivered(signal)
+            case .errors(let errors): outcome = .rejected(errors)
+            }
+        } catch {
+            if let delay = pmode.receptionAwareness.delay(beforeRetry: attempt + 1) {
+                outcome = .retry(next: now.addingTimeInterval(delay), reason: error)
+            } else {
+                outcome = .failed(error)
+            }
+        }
+        switch outcome {
+        case .retry(let next, _): try await schedule.recordAttempt(messageId: wire.messageId, attempt: attempt, next: next)
+        default: try await schedule.recordAttempt(messageId: wire.messageId, attempt: attempt, next: nil)
+        }
+        return outcome
+    }
+}
