@@ -64,7 +64,9 @@ final class AS4ReliabilityTests: XCTestCase {
         XCTAssertEqual(count, 1)
         // Out of retries against a dead endpoint: failed, nothing scheduled.
         let last = try await dispatcher.attempt(wire, to: deadURL, recipient: s.receiver.certificate, attempt: 2)
-        guard case .failed = last else { return XCTFail("\(last)") }
+        guard case .failed(let missing) = last else { return XCTFail("\(last)") }
+        XCTAssertEqual(missing.code, "EBMS:0301")
+        XCTAssertTrue(missing.detail.contains("EBMS:0005"), missing.detail)
         try await client.shutdown()
     }
 

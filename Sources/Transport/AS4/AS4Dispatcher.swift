@@ -24,7 +24,7 @@ package struct AS4Dispatcher: Sendable {
         case rejected([EbMSError])
         /// No valid answer; retry at `next`.
         case retry(next: Date, reason: EbMSError)
-        /// No valid answer and no retry left.
+        /// No valid answer and no retry left: EBMS:0301 MissingReceipt, naming the last cause.
         case failed(EbMSError)
     }
 
@@ -43,7 +43,7 @@ package struct AS4Dispatcher: Sendable {
             if let delay = pmode.receptionAwareness.delay(beforeRetry: attempt + 1) {
                 outcome = .retry(next: now.addingTimeInterval(delay), reason: error)
             } else {
-                outcome = .failed(error)
+                outcome = .failed(.missingReceipt("no valid receipt after \(attempt + 1) attempt(s); last: \(error.description)"))
             }
         }
         switch outcome {
