@@ -73,6 +73,51 @@ final class AS4PeerHTTPInteropTests: XCTestCase {
         XCTAssertTrue(refused.output.contains("EBMS:0004 NOT_SERVICED"), refused.output)
     }
 
+    /// With the SDK envelope checks on, the AS4 header must agree with the XHE: as4's sender uses a
+    /// finalRecipient that is not the XHE ToParty, so it gets EBMS:0003; with matching values and
+    /// the XHE ID as ConversationId, Kvitto accepts.
+    func testSDKEnvelopeChecksAtTheEndpoint() async throws {
+        let t = AS4PeerInteropTests.self
+        let s = try t.setup()
+        defer { try? FileManager.default.removeItem(at: s.dir) }
+        let keys = try t.writeKeys(s, sender: s.python, receiver: s.kvitto, senderKey: true, receiverKey: false)
+        let delivery = CollectingDelivery(served: ["0203:receiver.example.se", "0203:testa.testbed.inera.se"])
+        let endpoint = AS4Endpoint(opener: AS4Opener(identity: s.kvitto, trust: s.pki.trust(.as4), pmode: .sdk()),
+                                   sealer: AS4Sealer(pmode: .sdk(), signer: s.kvitto), delivery: delivery, duplicates: nil,
+                                   checkSDKEnvelope: true)
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await AS4Server(tls: nil, endpoint: endpoint).run { continuation.yield($0) } }
+        defer { server.cancel() }
+        var iterator = stream.makeAsyncIterator()
+        let next = await iterator.next()
+        let port = try XCTUnwrap(next)
+        let xhe = try Corpus.bytes("message-v3/examples/xhe_unencrypted_payload.xml")
+        try Data(xhe).write(to: s.dir.appendingPathComponent("payload.xml"))
+        let r = try await runToolAsync(AS4PeerInteropTests.python, [AS4PeerInteropTests.peer, "post", "--payload",
+                                                                    s.dir.appendingPathComponent("payload.xml").path, "--keys", keys,
+                                                                    "--url", "http://127.0.0.1:\(port)/as4"])
+        XCTAssertTrue(r.output.contains("state: REJECTED") && r.output.contains("EBMS:0003"), r.output)
+        let none = await delivery.count()
+        XCTAssertEqual(none, 0)
+        // Kvitto → Kvitto with consistent values is accepted.
+        let envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe))
+        var user = t.userMessage(from: "AP-PYTHON", to: "AP-KVITTO")
+        user.conversationId = envelope.id
+        user.properties = [.init(name: "originalSender", type: "iso6523-actorid-upis", value: envelope.fromParty),
+                           .init(name: "finalRecipient", type: "iso6523-actorid-upis", value: envelope.toParty)]
+        let wire = try AS4Sealer(pmode: .sdk(), signer: s.python).seal(
+            user, payloads: [AS4Payload(contentID: "message", mimeType: "application/xml", content: Spool(bytes: xhe))],
+            recipient: s.kvitto.certificate)
+        let client = try AS4HTTPClient(tls: nil)
+        let response = try await client.post(wire, to: "http://127.0.0.1:\(port)/as4")
+        try await client.shutdown()
+        guard case .receipt = try AS4ResponseVerifier(expectedSigner: s.kvitto.certificate).verify(response.body, sent: wire) else {
+            return XCTFail("not accepted")
+        }
+        let one = await delivery.count()
+        XCTAssertEqual(one, 1)
+    }
+
     /// Waits (bounded, without blocking a thread) for the peer to write its port.
     static func waitForPort(file: String, process: Process) async throws -> Int {
         let deadline = Date().addingTimeInterval(30)

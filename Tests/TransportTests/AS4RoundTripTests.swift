@@ -165,6 +165,25 @@ final class AS4RoundTripTests: XCTestCase {
         }
     }
 
+    /// Signals written and read back: errors (several, with detail) and a PullRequest.
+    func testSignalsRoundTrip() throws {
+        for content: SignalMessage.Content in [.errors([.notServiced, .failedDecryption("x")]), .pullRequest(mpc: SDKAS4.defaultMPC),
+                                               .pullRequest(mpc: nil)] {
+            let signal = SignalMessage(messageId: "s1@kvitto", timestamp: "2026-11-22T10:00:00.000Z", refToMessageId: "m1@kvitto",
+                                       content: content)
+            var w = XMLWriter(declaration: false)
+            w.rawText("<eb:Messaging xmlns:eb=\"\(AS4Namespaces.eb)\" xmlns:ds=\"\(XMLNamespaces.ds)\">")
+            signal.write(to: &w)
+            w.rawText("</eb:Messaging>")
+            let element = try XMLDocument(bytes: w.bytes).root.element(AS4Namespaces.eb, "SignalMessage")!
+            var expected = signal
+            if case .errors(let errors) = content {
+                expected.content = .errors(errors.map { var e = $0; e.refToMessageId = "m1@kvitto"; return e })
+            }
+            XCTAssertEqual(try SignalMessage(element: element), expected)
+        }
+    }
+
     func testEveryKeyReferenceFormDecrypts() async throws {
         let p = Self.peers
         for form in KeyReferenceForm.allCases {

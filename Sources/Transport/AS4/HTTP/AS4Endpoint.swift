@@ -17,14 +17,17 @@ package struct AS4Endpoint: Sendable {
     package let delivery: any AS4Delivery
     package let duplicates: (any DuplicateStore)?
     package var maxMessageBytes: Int
+    /// Apply ``SDKAccessPointChecks`` to the `cid:message` payload (an XHE) before delivery.
+    package var checkSDKEnvelope: Bool
 
     package init(opener: AS4Opener, sealer: AS4Sealer, delivery: any AS4Delivery, duplicates: (any DuplicateStore)?,
-                 maxMessageBytes: Int = 200 << 20) {
+                 maxMessageBytes: Int = 200 << 20, checkSDKEnvelope: Bool = false) {
         self.opener = opener
         self.sealer = sealer
         self.delivery = delivery
         self.duplicates = duplicates
         self.maxMessageBytes = maxMessageBytes
+        self.checkSDKEnvelope = checkSDKEnvelope
     }
 
     /// Processes one request; returns the SOAP response (always a signal).
@@ -38,6 +41,7 @@ package struct AS4Endpoint: Sendable {
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
                 return earlier
             }
+            if checkSDKEnvelope { try checkEnvelope(inbound) }
             do { try await delivery.deliver(inbound) } catch let e as EbMSError {
                 var e = e
                 e.refToMessageId = messageId
@@ -58,6 +62,26 @@ package struct AS4Endpoint: Sendable {
             return errorSignal(e, now: now)
         } catch {
             return errorSignal(.other("\(error)"), now: now)
+        }
+    }
+
+    /// The AS4 header must agree with the XHE it carries (only the envelope is read: payload
+    /// validation belongs in the Meddelandekvittens, never in the AS4 response).
+    private func checkEnvelope(_ inbound: AS4Opener.Inbound) throws(EbMSError) {
+        let id = inbound.userMessage.messageId
+        guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
+            throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
+                            detail: "no cid:\(SDKAS4.messagePartID) payload (the XHE)", refToMessageId: id)
+        }
+        let envelope: XHEEnvelope
+        do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: try spool.bytes())) } catch {
+            throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
+                            detail: "the cid:message payload is not a readable XHE: \(error)", refToMessageId: id)
+        }
+        do { try SDKAccessPointChecks.check(inbound.userMessage, xhe: envelope) } catch {
+            var e = error
+            e.refToMessageId = id
+            throw e
         }
     }
 
