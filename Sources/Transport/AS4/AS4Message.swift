@@ -19,12 +19,14 @@ package struct AS4WireMessage: Sendable {
     /// envelope otherwise (receipts and errors).
     package func httpBody(writer: MIMEMultipartWriter = MIMEMultipartWriter(),
                           sink: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
-        if attachments.isEmpty {
-            try soap.withUnsafeBytes { try sink($0) }
-            return "application/soap+xml; charset=UTF-8"
+        let (body, contentType) = HTTPBodySegments.body(of: self, writer: writer)
+        for segment in body.segments {
+            switch segment {
+            case .bytes(let b): try b.withUnsafeBytes { try sink($0) }
+            case .spool(let s): try s.forEachChunk(sink)
+            }
         }
-        try writer.write(soap: soap, attachments: attachments.map { ($0.contentID, $0.contentType, $0.body) }, sink: sink)
-        return writer.contentType
+        return contentType
     }
 }
 

@@ -15,17 +15,39 @@ package struct MIMEMultipartWriter {
         "multipart/related; boundary=\"\(boundary)\"; type=\"application/soap+xml\"; start=\"<\(rootContentID)>\"; start-info=\"application/soap+xml\""
     }
 
-    /// Writes the body: the SOAP part, then each attachment (Content-ID, Content-Type, content).
+    /// The body as segments: part headers and the SOAP bytes, then each attachment's spool.
+    package func segments(soap: [UInt8], attachments: [(contentID: String, contentType: String, body: Spool)]) -> [MIMEBodySegment] {
+        var out: [MIMEBodySegment] = [.bytes(Array("--\(boundary)\r\nContent-Type: application/soap+xml; charset=UTF-8\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(rootContentID)>\r\n\r\n".utf8) + soap)]
+        for a in attachments {
+            out.append(.bytes(Array("\r\n--\(boundary)\r\nContent-Type: \(a.contentType)\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(a.contentID)>\r\n\r\n".utf8)))
+            out.append(.spool(a.body))
+        }
+        out.append(.bytes(Array("\r\n--\(boundary)--\r\n".utf8)))
+        return out
+    }
+
+    /// Writes the body (see ``segments(soap:attachments:)``) to `sink`.
     package func write(soap: [UInt8], attachments: [(contentID: String, contentType: String, body: Spool)],
                        sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        func emit(_ s: String) throws { try Array(s.utf8).withUnsafeBytes { try sink($0) } }
-        try emit("--\(boundary)\r\nContent-Type: application/soap+xml; charset=UTF-8\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(rootContentID)>\r\n\r\n")
-        try soap.withUnsafeBytes { try sink($0) }
-        for a in attachments {
-            try emit("\r\n--\(boundary)\r\nContent-Type: \(a.contentType)\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(a.contentID)>\r\n\r\n")
-            try a.body.forEachChunk(sink)
+        for segment in segments(soap: soap, attachments: attachments) {
+            switch segment {
+            case .bytes(let b): try b.withUnsafeBytes { try sink($0) }
+            case .spool(let s): try s.forEachChunk(sink)
+            }
         }
-        try emit("\r\n--\(boundary)--\r\n")
+    }
+}
+
+/// A piece of a MIME body: literal bytes or a spooled part content.
+package enum MIMEBodySegment: Sendable {
+    case bytes([UInt8])
+    case spool(Spool)
+
+    package var count: Int {
+        switch self {
+        case .bytes(let b): b.count
+        case .spool(let s): s.count
+        }
     }
 }
 

@@ -5,17 +5,7 @@ package import NIOCore
 package struct HTTPBodySegments: AsyncSequence, Sendable {
     package typealias Element = ByteBuffer
 
-    package enum Segment: Sendable {
-        case bytes([UInt8])
-        case spool(Spool)
-
-        var count: Int {
-            switch self {
-            case .bytes(let b): b.count
-            case .spool(let s): s.count
-            }
-        }
-    }
+    package typealias Segment = MIMEBodySegment
 
     package let segments: [Segment]
     package var totalLength: Int { segments.reduce(0) { $0 + $1.count } }
@@ -27,13 +17,7 @@ package struct HTTPBodySegments: AsyncSequence, Sendable {
         if wire.attachments.isEmpty {
             return (HTTPBodySegments([.bytes(wire.soap)]), "application/soap+xml; charset=UTF-8")
         }
-        var segments: [Segment] = []
-        segments.append(.bytes(Array("--\(writer.boundary)\r\nContent-Type: application/soap+xml; charset=UTF-8\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(writer.rootContentID)>\r\n\r\n".utf8) + wire.soap))
-        for a in wire.attachments {
-            segments.append(.bytes(Array("\r\n--\(writer.boundary)\r\nContent-Type: \(a.contentType)\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <\(a.contentID)>\r\n\r\n".utf8)))
-            segments.append(.spool(a.body))
-        }
-        segments.append(.bytes(Array("\r\n--\(writer.boundary)--\r\n".utf8)))
+        let segments = writer.segments(soap: wire.soap, attachments: wire.attachments.map { ($0.contentID, $0.contentType, $0.body) })
         return (HTTPBodySegments(segments), writer.contentType)
     }
 
