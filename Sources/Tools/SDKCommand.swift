@@ -13,6 +13,17 @@ struct SDKCommand: AsyncParsableCommand {
     )
 }
 
+/// `--key` and `--cert`: our RSA key and its certificate.
+struct SDKKeyOptions: ParsableArguments {
+    @Option(help: "PEM RSA private key (the organisation's O2O key).")
+    var key: String
+
+    @Option(help: "PEM or DER certificate of that key (leaf first; further certificates are sent as the chain).")
+    var cert: String
+
+    func identity() throws -> SigningIdentity { try SDKFiles.identity(key: key, certificate: cert) }
+}
+
 /// Reading inputs and writing outputs for the `sdk` subcommands.
 enum SDKFiles {
     /// The bytes of `path` (`-` = standard input).

@@ -12,11 +12,7 @@ struct SDKDecryptCommand: AsyncParsableCommand {
     @Argument(help: "The XHE (`-` for standard input).")
     var file: String
 
-    @Option(help: "PEM RSA private key.")
-    var key: String
-
-    @Option(help: "The certificate of that key.")
-    var cert: String
+    @OptionGroup var keys: SDKKeyOptions
 
     @Flag(help: "Print only the decrypted payload element.")
     var payloadOnly = false
@@ -25,7 +21,7 @@ struct SDKDecryptCommand: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
-        let identity = try SDKFiles.identity(key: key, certificate: cert)
+        let identity = try keys.identity()
         let bytes = try SDKFiles.read(file)
         do {
             var envelope = try XHEEnvelope(document: try XMLDocument(bytes: bytes))

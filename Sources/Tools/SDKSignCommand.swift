@@ -12,11 +12,7 @@ struct SDKSignCommand: AsyncParsableCommand {
     @Argument(help: "The document to sign (`-` for standard input).")
     var file: String
 
-    @Option(help: "PEM RSA private key (the organisation's O2O key).")
-    var key: String
-
-    @Option(help: "PEM or DER certificate of that key (leaf first; further certificates are sent as the chain).")
-    var cert: String
+    @OptionGroup var keys: SDKKeyOptions
 
     @Flag(help: "Use exclusive instead of inclusive canonicalization.")
     var exclusive = false
@@ -25,7 +21,7 @@ struct SDKSignCommand: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
-        let identity = try SDKFiles.identity(key: key, certificate: cert)
+        let identity = try keys.identity()
         let bytes = try SDKFiles.read(file)
         do {
             let signed = try XMLSigner.signEnveloped(bytes, identity: identity, canonicalization: exclusive ? .exclusive : .inclusive)

@@ -55,9 +55,13 @@ final class AS4HTTPSTests: XCTestCase {
                             requireClientCertificate: Bool = true) async throws -> (Int, Task<Void, any Error>) {
         let endpoint = AS4Endpoint(opener: AS4Opener(identity: s.receiver, trust: s.pki.trust(.as4), pmode: .sdk()),
                                    sealer: AS4Sealer(pmode: .sdk(), signer: s.receiver), delivery: delivery, duplicates: duplicates)
-        let server = AS4Server(tls: tls ? AS4TLS(identity: s.receiverTLS, trustAnchors: [s.pki.root],
-                                                 requireClientCertificate: requireClientCertificate) : nil,
-                               endpoint: endpoint)
+        return try await serve(AS4Server(tls: tls ? AS4TLS(identity: s.receiverTLS, trustAnchors: [s.pki.root],
+                                                           requireClientCertificate: requireClientCertificate) : nil,
+                                         endpoint: endpoint))
+    }
+
+    /// Runs `server` in a task; returns the bound port once it listens.
+    static func serve(_ server: AS4Server) async throws -> (Int, Task<Void, any Error>) {
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run { port in continuation.yield(port) } }
         var iterator = stream.makeAsyncIterator()

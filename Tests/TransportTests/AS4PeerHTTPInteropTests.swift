@@ -50,12 +50,8 @@ final class AS4PeerHTTPInteropTests: XCTestCase {
         let delivery = CollectingDelivery(served: ["0203:receiver.example.se"])
         let endpoint = AS4Endpoint(opener: AS4Opener(identity: s.kvitto, trust: s.pki.trust(.as4), pmode: .sdk()),
                                    sealer: AS4Sealer(pmode: .sdk(), signer: s.kvitto), delivery: delivery, duplicates: MemoryDuplicates())
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await AS4Server(tls: nil, endpoint: endpoint).run { continuation.yield($0) } }
+        let (port, server) = try await AS4HTTPSTests.serve(AS4Server(tls: nil, endpoint: endpoint))
         defer { server.cancel() }
-        var iterator = stream.makeAsyncIterator()
-        let next = await iterator.next()
-        let port = try XCTUnwrap(next)
         let xhe = try Corpus.bytes("xhe/examples/XHE-tm-base.xml")
         try Data(xhe).write(to: s.dir.appendingPathComponent("payload.xml"))
         let r = try await runToolAsync(AS4PeerInteropTests.python, [AS4PeerInteropTests.peer, "post", "--payload",
@@ -85,12 +81,8 @@ final class AS4PeerHTTPInteropTests: XCTestCase {
         let endpoint = AS4Endpoint(opener: AS4Opener(identity: s.kvitto, trust: s.pki.trust(.as4), pmode: .sdk()),
                                    sealer: AS4Sealer(pmode: .sdk(), signer: s.kvitto), delivery: delivery, duplicates: nil,
                                    checkSDKEnvelope: true)
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await AS4Server(tls: nil, endpoint: endpoint).run { continuation.yield($0) } }
+        let (port, server) = try await AS4HTTPSTests.serve(AS4Server(tls: nil, endpoint: endpoint))
         defer { server.cancel() }
-        var iterator = stream.makeAsyncIterator()
-        let next = await iterator.next()
-        let port = try XCTUnwrap(next)
         let xhe = try Corpus.bytes("message-v3/examples/xhe_unencrypted_payload.xml")
         try Data(xhe).write(to: s.dir.appendingPathComponent("payload.xml"))
         let r = try await runToolAsync(AS4PeerInteropTests.python, [AS4PeerInteropTests.peer, "post", "--payload",
