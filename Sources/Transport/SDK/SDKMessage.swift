@@ -1,4 +1,5 @@
 package import Foundation
+import Ledger
 
 /// An SDK message v3 (`urn:riv:infrastructure:messaging:MessageWithAttachments:3`, root
 /// `messagePayload`): every element of the XSD, with persons, references, text parts and base64
@@ -300,29 +301,10 @@ extension SDKMessage {
             })
     }
 
-    /// `YYYY-MM-DDThh:mm:ss.sssZ` for `date`, the form the SDK rules require.
+    /// `YYYY-MM-DDThh:mm:ss.sssZ` for `date` (milliseconds, truncated), the form the SDK rules
+    /// require; the calendar arithmetic is the ledger's ``Timestamp``.
     package static func timestamp(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = ms / 1000
-        let millis = Int(ms % 1000)
-        let days = seconds / 86_400
-        let secondOfDay = Int(seconds % 86_400)
-        let (y, m, d) = civil(fromDays: days)
-        func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
-    }
-
-    /// Days since 1970-01-01 → proleptic Gregorian (y, m, d) (H. Hinnant's algorithm).
-    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
+        return String(Timestamp(nanoseconds: ms * 1_000_000).rfc3339.prefix(23)) + "Z"
     }
 }
