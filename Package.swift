@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // LMDB from Debian's liblmdb-dev. Every unsafe pointer operation on it lives in Ledger/Storage.
@@ -81,20 +83,51 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Transport",
             exclude: ["CLibXML2", "CZlib", "COpenSSL", "README.md"],
+            swiftSettings: strict
+        ),
+        // Read models folded from the ledger (mailboxes, retry schedule, duplicate detection,
+        // address book). Depends on the ledger only.
+        .target(
+            name: "Projections",
+            dependencies: ["Ledger"],
+            path: "Sources/Projections",
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        // The node: configuration, routing, the outbound and inbound message flows and the server,
+        // composed from Ledger, Projections and Transport. The `kvitto` executable and the tests use it.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                "Transport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Tools/Node",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "Tools",
             dependencies: [
                 "Ledger",
+                "Projections",
                 "Transport",
+                "Node",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Tools",
+            exclude: ["Node"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -112,6 +145,12 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "Tests/TransportTests"
+        ),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "Projections", "Transport", "Ledger",
+                           .product(name: "X509", package: "swift-certificates")],
+            path: "Tests/NodeTests"
         ),
         .testTarget(
             name: "ToolsTests",

@@ -1,55 +1,105 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Logging
+import Node
+import Projections
 
-/// `kvitto demo`: the main job. For now: a ledger demonstration.
+/// `kvitto demo`: the main job — two nodes for two organisations exchange a real SDK message.
 struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo",
-        abstract: "Run the demonstration: record a message's life as signed events, checkpoint, prove, rotate the key, verify.")
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Two nodes on 127.0.0.1 (HTTPS, mutual TLS) exchange an SDK message with an attachment; print its timeline and verify both ledgers.")
 
-    @Option(help: "Ledger directory to use (default: a fresh temporary one, kept and printed).")
+    @Option(help: "Directory for the two nodes (default: a fresh temporary one, kept and printed).")
     var dir: String?
 
+    @Option(help: "Log level of the nodes (trace … critical).")
+    var logLevel = "warning"
+
     func run() async throws {
-        let path = dir ?? NSTemporaryDirectory() + "kvitto-demo-\(UUID().uuidString)"
-        try await CLI.run {
-            var options = LedgerOptions()
-            options.create = true
-            let ledger = try Ledger.open(at: path, options: options)
-            defer { ledger.close() }
-            print("Ledger: \(path)")
-            let message = "message:" + UUID().uuidString.lowercased()
-            let from = "mailbox:socialtjansten@malmo.se"
-            _ = try await ledger.append([
-                EventDraft(type: "addressbook.function.added", subject: from, actor: "admin@malmo.se",
-                    payload: ["organization": "0203:malmo.se", "name": "Socialtjänsten, Malmö stad"]),
-                EventDraft(type: "message.submitted", subject: message, actor: "handlaggare@malmo.se",
-                    payload: ["from": .string(from), "to": "mailbox:socialtjansten@lund.se", "confidentiality": true]),
-            ])
-            _ = try await ledger.append(EventDraft(type: "message.dispatched", subject: message, actor: "node",
-                payload: ["attempt": 1, "endpoint": "https://ap.lund.se/as4"]))
-            _ = try await ledger.append(EventDraft(type: "transport.receipt.received", subject: message, actor: "ap.lund.se",
-                payload: ["as4_message_id": "demo@kvitto"]))
-            let checkpoint = try await ledger.checkpoint()
-            print("\nEvents:")
-            for e in try ledger.events(from: 1, limit: 100) { print("  " + e.line) }
-            print("\nCheckpoint at seq \(checkpoint.event.seq): tree size \(checkpoint.treeSize), root \(checkpoint.root)")
-            let proof = try ledger.inclusionProof(seq: 3)
-            print("Inclusion proof of seq 3 (\(proof.path.count) hashes): \(proof.isValid ? "valid" : "INVALID")")
-            let rotation = try await ledger.rotateKey()
-            print("Key rotated at seq \(rotation.seq): \(rotation.key) → \(rotation.payload["key"]?.stringValue ?? "?") (the old key signs the rotation)")
-            _ = try await ledger.append(EventDraft(type: "message.receipt.received", subject: message, actor: "ap.lund.se",
-                payload: ["status": "ACCEPTED"]))
-            let consistency = try ledger.consistencyProof(oldSize: checkpoint.treeSize, newSize: try ledger.head().seq)
-            let newRoot = try ledger.merkleRoot(size: try ledger.head().seq)
-            let consistent = MerkleProofs.verifyConsistency(oldSize: checkpoint.treeSize, newSize: try ledger.head().seq,
-                oldRoot: checkpoint.root, newRoot: newRoot, proof: consistency)
-            print("Consistency of tree \(checkpoint.treeSize) with tree \(try ledger.head().seq): \(consistent ? "proven" : "FAILED")")
-            let report = LedgerVerifier(ledger: ledger).run()
-            if let f = report.failure { throw CLI.fail("verification failed: \(f)", code: 1) }
-            print("Verify: OK, \(report.events) events, keys \(report.keys.joined(separator: " → "))")
-            print("\nTry: kvitto ledger verify --ledger \(path)")
-            guard proof.isValid, consistent else { throw CLI.fail("proof check failed", code: 1) }
+        try NodeCLI.bootstrapLogging(level: logLevel)
+        let base = dir ?? NSTemporaryDirectory() + "kvitto-demo-\(UUID().uuidString.prefix(8).lowercased())"
+        let started = Date()
+        try await NodeCLI.run {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            let (dirA, dirB) = try await DemoNetwork.create(in: base)
+            let nodeA = try Node.open(directory: dirA)
+            let nodeB: Node
+            do { nodeB = try Node.open(directory: dirB) } catch { await nodeA.close(); throw error }
+            let a = DemoNetwork.a, b = DemoNetwork.b
+            print("Kvitto demo: two access points on 127.0.0.1, HTTPS with mutual TLS, one throwaway CA")
+            for (label, node, org) in [("A", nodeA, a), ("B", nodeB, b)] {
+                print("  node \(label)  \(org.name) (\(org.participant))  https://127.0.0.1:\(node.config.as4.port)/as4  \(node.directory)")
+            }
+            let attachment = Array(Self.samplePDF.utf8)
+            let message = OutboundMessage(
+                from: .init(participant: a.participant, function: a.function), to: .init(participant: b.participant, function: b.function),
+                label: "Kallelse till samordnad individuell plan (SIP)",
+                texts: ["Hej! Vi kallar till ett SIP-möte den 3 december kl. 10.00. Kallelsen är bifogad."],
+                attachments: [.init(fileName: "kallelse-sip.pdf", contentType: "application/pdf", content: attachment)],
+                reference: "SOC 2026/1234")
+            let outcome: (id: String, status: MessageStatus, answered: Bool)
+            do {
+                outcome = try await DemoNetwork.running([nodeA, nodeB]) { _ in
+                    let id = try await nodeA.submit(message, actor: "handlaggare@\(a.participant)")
+                    print("\nSent \"\(message.label ?? "")\"\n  from \(message.from) to \(message.to): 1 text part, 1 attachment (\(attachment.count) bytes)")
+                    print("  message id \(id); waiting for the AS4 receipt and the Meddelandekvittens …")
+                    var status = MessageStatus.submitted
+                    var answered = false
+                    _ = try await DemoNetwork.wait(timeout: 50) {
+                        let sa = try nodeA.projector.snapshot(), sb = try nodeB.projector.snapshot()
+                        status = sa.messages[id]?.status ?? .submitted
+                        // B's Meddelandekvittens has its own AS4 receipt from A: wait for that too.
+                        let receiptDispatch = sb.messages[id]?.receiptDispatch.flatMap { sb.dispatches[$0] }
+                        answered = receiptDispatch?.outcome == .delivered
+                        return [.accepted, .rejected, .failed].contains(status) && answered
+                    }
+                    return (id, status, answered)
+                }
+            } catch {
+                await nodeA.close(); await nodeB.close()
+                throw error
+            }
+            print("\nTimeline of message \(outcome.id) from both ledgers:")
+            let entries = try MessageTimeline.entries(message: outcome.id, from: [("A", nodeA.projector), ("B", nodeB.projector)])
+            print(MessageTimeline.render(entries))
+            let record = try nodeA.projector.snapshot().messages[outcome.id]
+            await nodeA.close()
+            await nodeB.close()
+            print("\nAt A the message is \(outcome.status.rawValue)" + (record?.verdict.map { " (Meddelandekvittens \($0.status))" } ?? ""))
+            var ok = outcome.status == .accepted && outcome.answered
+            for (label, dir) in [("A", dirA), ("B", dirB)] {
+                var options = LedgerOptions()
+                options.readOnly = true
+                let ledger = try Ledger.open(at: dir + "/ledger", options: options)
+                let report = LedgerVerifier(ledger: ledger).run()
+                ledger.close()
+                if let f = report.failure {
+                    ok = false
+                    print("Ledger \(label): FAILED verification: \(f)")
+                } else {
+                    print("Ledger \(label): verified — \(report.events) signed events, hash chain, signatures and checkpoints intact")
+                }
+            }
+            print(String(format: "\nDone in %.1f s. Explore: kvitto trace --node %@ --identity user@%@ %@", Date().timeIntervalSince(started),
+                         dirA, a.participant, outcome.id))
+            guard ok else { throw CLI.fail("the demo message was not delivered and accepted (status \(outcome.status.rawValue))", code: 1) }
         }
     }
+
+    /// A tiny valid one-page PDF ("Kallelse").
+    static let samplePDF = """
+        %PDF-1.4
+        1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
+        2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >> endobj
+        4 0 obj << /Length 58 >> stream
+        BT /F1 18 Tf 72 770 Td (Kallelse till SIP-mote 3 december) Tj ET
+        endstream endobj
+        5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj
+        trailer << /Root 1 0 R >>
+        %%EOF
+
+        """
 }

@@ -6,6 +6,9 @@ struct Kvitto: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvitto",
         abstract: "Kvitto: an audit-first messaging node for SDK (Säker digital kommunikation).",
-        subcommands: [LedgerCommand.self, SDKCommand.self, BenchCommand.self, DemoCommand.self]
+        subcommands: [
+            DemoCommand.self, InitCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self,
+            AddressBookCommand.self, RouteCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
+        ]
     )
 }

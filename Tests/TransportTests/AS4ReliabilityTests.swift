@@ -53,7 +53,7 @@ final class AS4ReliabilityTests: XCTestCase {
         defer { server.cancel() }
         let url = "https://127.0.0.1:\(port)/as4"
         let second = try await dispatcher.attempt(wire, to: url, recipient: s.receiver.certificate, attempt: 1)
-        guard case .delivered(let receipt) = second else { return XCTFail("\(second)") }
+        guard case .delivered(let receipt, _) = second else { return XCTFail("\(second)") }
         XCTAssertEqual(receipt.refToMessageId, wire.messageId)
         let entry = await schedule.entry(wire.messageId)
         XCTAssertNil(entry?.next ?? nil)

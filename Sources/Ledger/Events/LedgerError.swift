@@ -12,6 +12,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case invalidDraft = "ledger.invalid_draft"
         case storageFull = "ledger.storage_full"
         case storage = "ledger.storage_error"
+        /// Another process holds the writer lock.
+        case locked = "ledger.locked"
         case fileTruncated = "ledger.file_truncated"
         case keyUnavailable = "ledger.key_unavailable"
         case keyMismatch = "ledger.key_mismatch"

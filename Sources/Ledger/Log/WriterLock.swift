@@ -13,7 +13,7 @@ final class WriterLock: Sendable {
         guard fd >= 0 else { throw LedgerError(.storage, "cannot open \(path): errno \(errno)") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw LedgerError(.storage,
+            throw LedgerError(.locked,
                 "the ledger at \(directory) is open for writing by another process; stop it, or open read-only (verify, show, tail, proof)")
         }
         self.fd = fd

@@ -7,10 +7,10 @@ package import X509
 /// every attempt, so the receiver's duplicate detection recognises a resend.
 package struct AS4Dispatcher: Sendable {
     package let client: AS4HTTPClient
-    package let schedule: any RetrySchedule
+    package let schedule: (any RetrySchedule)?
     package let pmode: PMode
 
-    package init(client: AS4HTTPClient, schedule: any RetrySchedule, pmode: PMode) {
+    package init(client: AS4HTTPClient, schedule: (any RetrySchedule)?, pmode: PMode) {
         self.client = client
         self.schedule = schedule
         self.pmode = pmode
@@ -18,10 +18,10 @@ package struct AS4Dispatcher: Sendable {
 
     /// What one attempt ended with.
     package enum Attempt: Sendable, Equatable {
-        /// A verified receipt: delivered.
-        case delivered(SignalMessage)
+        /// A verified receipt: delivered. `response` is the signed answer, kept as evidence.
+        case delivered(SignalMessage, response: [UInt8])
         /// The partner answered with errors: final, no retry.
-        case rejected([EbMSError])
+        case rejected([EbMSError], response: [UInt8])
         /// No valid answer; retry at `next`.
         case retry(next: Date, reason: EbMSError)
         /// No valid answer and no retry left: EBMS:0301 MissingReceipt, naming the last cause.
@@ -36,8 +36,8 @@ package struct AS4Dispatcher: Sendable {
         do {
             let response = try await client.post(wire, to: url)
             switch try AS4ResponseVerifier(expectedSigner: recipient).verify(response.body, sent: wire) {
-            case .receipt(let signal): outcome = .delivered(signal)
-            case .errors(let errors): outcome = .rejected(errors)
+            case .receipt(let signal): outcome = .delivered(signal, response: response.body)
+            case .errors(let errors): outcome = .rejected(errors, response: response.body)
             }
         } catch {
             if let delay = pmode.receptionAwareness.delay(beforeRetry: attempt + 1) {
@@ -47,8 +47,8 @@ package struct AS4Dispatcher: Sendable {
             }
         }
         switch outcome {
-        case .retry(let next, _): try await schedule.recordAttempt(messageId: wire.messageId, attempt: attempt, next: next)
-        default: try await schedule.recordAttempt(messageId: wire.messageId, attempt: attempt, next: nil)
+        case .retry(let next, _): try await schedule?.recordAttempt(messageId: wire.messageId, attempt: attempt, next: next)
+        default: try await schedule?.recordAttempt(messageId: wire.messageId, attempt: attempt, next: nil)
         }
         return outcome
     }

@@ -61,8 +61,8 @@ extension MessageReceipt {
     private static let cbc = XMLNamespaces.cbc, cac = XMLNamespaces.cac
 
     /// The receipt as an XML document.
-    package func xml() -> [UInt8] {
-        var w = XMLWriter()
+    package func xml(declaration: Bool = true) -> [UInt8] {
+        var w = XMLWriter(declaration: declaration)
         w.start("ApplicationResponse", ["xmlns": XMLNamespaces.ubl, "xmlns:cac": Self.cac, "xmlns:cbc": Self.cbc])
         w.element("cbc:CustomizationID", "urn:fdc:digg.se:edelivery:messagetype:response:1")
         w.element("cbc:ProfileID", "bdx:noprocess")

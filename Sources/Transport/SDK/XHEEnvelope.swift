@@ -84,7 +84,7 @@ package struct XHEEnvelope: Sendable, Equatable {
             }
         }
 
-        var documentTypeCode: String {
+        package var documentTypeCode: String {
             switch self {
             case .sdkMessage: "Q{urn:riv:infrastructure:messaging:MessageWithAttachments:3}messagePayload"
             case .meddelandekvittens: "Q{urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2}ApplicationResponse"

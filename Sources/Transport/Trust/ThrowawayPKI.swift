@@ -27,6 +27,12 @@ package struct ThrowawayPKI: Sendable {
         rootKey = key
     }
 
+    /// A PKI from an existing root and its key (e.g. read back from a node directory).
+    package init(rootKey: _RSA.Signing.PrivateKey, root: Certificate) {
+        self.rootKey = rootKey
+        self.root = root
+    }
+
     /// Issues a leaf certificate for `commonName` (e.g. the AS4 party id or the organisation).
     package func issue(commonName: String, organization: String? = nil, notBefore: Date = Date().addingTimeInterval(-3600),
                        days: Int = 825, keyUsage: KeyUsage = KeyUsage(digitalSignature: true, keyEncipherment: true),

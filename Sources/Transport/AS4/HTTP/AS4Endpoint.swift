@@ -5,6 +5,13 @@ package import Foundation
 /// sent; throwing an ``EbMSError`` (e.g. ``EbMSError/notServiced``) refuses the message.
 package protocol AS4Delivery: Sendable {
     func deliver(_ inbound: AS4Opener.Inbound) async throws
+    /// Told about every message answered with an error signal (`userMessage` is nil when the
+    /// request could not be read that far), so the node can record the refusal.
+    func refused(_ error: EbMSError, userMessage: UserMessage?) async
+}
+
+extension AS4Delivery {
+    package func refused(_ error: EbMSError, userMessage: UserMessage?) async {}
 }
 
 /// The receiving side of the MSH, independent of the HTTP server: reads a request body (streamed
@@ -34,9 +41,11 @@ package struct AS4Endpoint: Sendable {
     package func handle<Body: AsyncSequence>(contentType: String?, body: Body, now: Date = Date()) async -> [UInt8]
         where Body.Element == ByteBuffer
     {
+        var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
             let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
+            opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
                 return earlier
@@ -59,9 +68,12 @@ package struct AS4Endpoint: Sendable {
             }
             return receipt
         } catch let e as EbMSError {
+            await delivery.refused(e, userMessage: opened)
             return errorSignal(e, now: now)
         } catch {
-            return errorSignal(.other("\(error)"), now: now)
+            let e = EbMSError.other("\(error)")
+            await delivery.refused(e, userMessage: opened)
+            return errorSignal(e, now: now)
         }
     }
 

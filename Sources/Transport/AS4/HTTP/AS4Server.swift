@@ -4,6 +4,7 @@ import HummingbirdTLS
 package import NIOCore
 import NIOSSL
 import Logging
+import ServiceLifecycle
 
 /// The AS4 HTTP(S) endpoint: POST to ``path`` is handled by an ``AS4Endpoint``. TLS 1.2/1.3 with
 /// mutual authentication unless configured otherwise; plain HTTP only when no TLS is given (tests
@@ -25,7 +26,8 @@ package struct AS4Server: Sendable {
         self.endpoint = endpoint
     }
 
-    /// Runs until the task is cancelled; `onRunning` receives the bound port.
+    /// Runs until the task is cancelled, then shuts down gracefully: no new connections, requests
+    /// in progress are answered. `onRunning` receives the bound port.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router()
         let endpoint = self.endpoint
@@ -44,6 +46,14 @@ package struct AS4Server: Sendable {
         let app = Application(router: router, server: server,
                               configuration: .init(address: .hostname(host, port: port), serverName: "kvitto"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await app.runService(gracefulShutdownSignals: [])
+        // The service group runs outside this task's cancellation, so that cancelling the task
+        // means a graceful shutdown rather than dropped connections.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let runner = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await runner.value
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 }

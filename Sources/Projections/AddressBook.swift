@@ -1,0 +1,51 @@
+import Ledger
+
+/// Organisations (participant ids) and their functional addresses, folded from the
+/// `addressbook.*` events.
+package struct AddressBook: Sendable, Equatable {
+    package struct Organization: Sendable, Equatable {
+        package var participant: String
+        package var name: String
+        /// Function → display name.
+        package var functions: [String: String]
+    }
+
+    package private(set) var organizations: [String: Organization] = [:]
+
+    package init() {}
+
+    /// The organisation of `participant`, if it is in the book.
+    package func organization(_ participant: String) -> Organization? { organizations[participant] }
+
+    /// Whether `address` is a known functional address.
+    package func contains(_ address: FunctionalAddress) -> Bool {
+        organizations[address.participant]?.functions[address.function] != nil
+    }
+
+    /// Every functional address, sorted.
+    package var addresses: [FunctionalAddress] {
+        organizations.values.flatMap { o in o.functions.keys.map { FunctionalAddress(participant: o.participant, function: $0) } }.sorted()
+    }
+
+    mutating func apply(_ event: Event) {
+        let p = event.payload
+        guard let participant = p["participant"]?.stringValue else { return }
+        switch event.type {
+        case NodeEventType.organizationAdded, NodeEventType.organizationUpdated:
+            let name = p["name"]?.stringValue ?? participant
+            organizations[participant, default: Organization(participant: participant, name: name, functions: [:])].name = name
+        case NodeEventType.organizationRemoved:
+            organizations[participant] = nil
+        case NodeEventType.functionAdded, NodeEventType.functionUpdated:
+            guard let function = p["function"]?.stringValue else { return }
+            let name = p["name"]?.stringValue ?? function
+            organizations[participant, default: Organization(participant: participant, name: participant, functions: [:])]
+                .functions[function] = name
+        case NodeEventType.functionRemoved:
+            guard let function = p["function"]?.stringValue else { return }
+            organizations[participant]?.functions[function] = nil
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package import Ledger
+
+/// Where a message stands, as a functional mailbox shows it.
+package enum MessageStatus: String, Sendable, Comparable {
+    /// Outbound: accepted by the node, not yet sent.
+    case submitted
+    /// Outbound: at least one AS4 attempt made, no receipt yet.
+    case dispatched
+    /// Outbound: the recipient's access point returned a valid signed AS4 receipt.
+    case delivered
+    /// Inbound: stored; the Meddelandekvittens is not issued yet.
+    case received
+    /// Accepted by the recipient (outbound) or by us (inbound) in a Meddelandekvittens.
+    case accepted
+    /// Rejected in a Meddelandekvittens.
+    case rejected
+    /// Outbound: not delivered (retries exhausted, or refused by the recipient's access point).
+    case failed
+
+    private var rank: Int {
+        switch self {
+        case .submitted: 0
+        case .dispatched: 1
+        case .received: 1
+        case .delivered: 2
+        case .accepted, .rejected, .failed: 3
+        }
+    }
+
+    package static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+}
+
+/// One message in one participant's mailbox, folded from the events with subject
+/// `message:<id>`; the id is the SDK message id (= XHE ID = AS4 ConversationId).
+package struct MessageRecord: Sendable, Equatable {
+    package enum Direction: String, Sendable { case outbound, inbound }
+
+    /// A Meddelandekvittens verdict.
+    package struct Verdict: Sendable, Equatable {
+        package var status: String
+        package var lines: [Line]
+        package var receiptID: String?
+
+        package struct Line: Sendable, Equatable {
+            package var code: String
+            package var lineID: String
+            package var reason: String
+        }
+
+        static func parse(_ p: JSONValue) -> Verdict {
+            Verdict(status: p["status"]?.stringValue ?? "?",
+                    lines: (p["lines"]?.arrayElements ?? []).map {
+                        Line(code: $0["code"]?.stringValue ?? "?", lineID: $0["line_id"]?.stringValue ?? "NA",
+                             reason: $0["reason"]?.stringValue ?? "")
+                    },
+                    receiptID: p["receipt_id"]?.stringValue)
+        }
+    }
+
+    package struct Attachment: Sendable, Equatable {
+        package var fileName: String
+        package var contentType: String
+        package var blob: BlobRef
+    }
+
+    package var id: String
+    package var participant: String
+    package var direction: Direction
+    package var status: MessageStatus
+    package var from: FunctionalAddress?
+    package var to: FunctionalAddress?
+    package var label: String?
+    package var confidential = false
+    package var createdAt: Timestamp
+    /// Every event of this message in this ledger, in order.
+    package var eventSeqs: [UInt64] = []
+    /// The AS4 MessageId of the business message (outbound: ours; inbound: the sender's).
+    package var as4MessageId: String?
+    /// Outbound: the recipient's verdict; inbound: ours.
+    package var verdict: Verdict?
+    /// Outbound: why it failed.
+    package var failure: String?
+    /// The XHE as sent or received (signed, payload encrypted).
+    package var xhe: BlobRef?
+    /// The SDK message (plaintext) in the blob store.
+    package var sdkMessage: BlobRef?
+    package var attachments: [Attachment] = []
+    /// Inbound: our Meddelandekvittens's AS4 MessageId.
+    package var receiptDispatch: String?
+
+    package init(id: String, participant: String, direction: Direction, status: MessageStatus, createdAt: Timestamp) {
+        self.id = id
+        self.participant = participant
+        self.direction = direction
+        self.status = status
+        self.createdAt = createdAt
+    }
+
+    /// Raises the status, never lowers it (a late transport receipt after the Meddelandekvittens
+    /// leaves the message accepted).
+    mutating func advance(to s: MessageStatus) {
+        if status < s || (status == s) { status = s }
+    }
+
+    static func attachments(_ value: JSONValue?) -> [Attachment] {
+        (value?.arrayElements ?? []).compactMap { a in
+            guard let name = a["file_name"]?.stringValue, let blob = BlobField.parse(a["blob"]) else { return nil }
+            return Attachment(fileName: name, contentType: a["content_type"]?.stringValue ?? "application/octet-stream", blob: blob)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/// The messaging and address-book event types the node writes and the projections read
+/// (`Schemas/ledger-events.md` lists the whole vocabulary; `Schemas/node-events.md` their payloads).
+package enum NodeEventType {
+    package static let submitted = "message.submitted"
+    package static let dispatched = "message.dispatched"
+    package static let transportReceiptReceived = "transport.receipt.received"
+    package static let transportErrorReceived = "transport.error.received"
+    package static let attemptFailed = "transport.attempt.failed"
+    package static let deliveryFailed = "message.delivery.failed"
+    package static let received = "message.received"
+    package static let transportReceiptSent = "transport.receipt.sent"
+    package static let rejected = "message.rejected"
+    package static let receiptSent = "message.receipt.sent"
+    package static let receiptReceived = "message.receipt.received"
+    package static let organizationAdded = "addressbook.organization.added"
+    package static let organizationUpdated = "addressbook.organization.updated"
+    package static let organizationRemoved = "addressbook.organization.removed"
+    package static let functionAdded = "addressbook.function.added"
+    package static let functionUpdated = "addressbook.function.updated"
+    package static let functionRemoved = "addressbook.function.removed"
+
+    /// The subject of every event about message `id`.
+    package static func subject(message id: String) -> String { "message:" + id }
+}

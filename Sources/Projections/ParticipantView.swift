@@ -1,0 +1,74 @@
+package import Ledger
+
+/// What one participant's users and auditors may read: its own messages, their events and their
+/// content — nothing of another participant on the same node. A message of another participant
+/// is reported as not found, exactly like a message that does not exist.
+package struct ParticipantView: Sendable {
+    package let projector: Projector
+    package let participant: String
+
+    package init(projector: Projector, participant: String) {
+        self.projector = projector
+        self.participant = participant
+    }
+
+    /// The participant's messages (optionally only one functional mailbox), newest first.
+    package func messages(mailbox: FunctionalAddress? = nil) throws -> [MessageRecord] {
+        try projector.read { s in
+            s.messages.values.filter { r in
+                guard r.participant == participant else { return false }
+                guard let mailbox else { return true }
+                return (r.direction == .outbound ? r.from : r.to) == mailbox
+            }
+        }.sorted { ($0.eventSeqs.first ?? 0) > ($1.eventSeqs.first ?? 0) }
+    }
+
+    /// The message `id`, if it is this participant's.
+    package func message(_ id: String) throws -> MessageRecord? {
+        try projector.read { s in s.messages[id].flatMap { $0.participant == participant ? $0 : nil } }
+    }
+
+    /// The ledger events of message `id`, in order, if it is this participant's.
+    package func trace(_ id: String) throws -> [Event]? {
+        guard let record = try message(id) else { return nil }
+        var events: [Event] = []
+        for seq in record.eventSeqs {
+            if let e = try projector.ledger.event(seq) { events.append(e) }
+        }
+        return events
+    }
+
+    /// The bytes of a blob referenced by one of this participant's messages (content, attachment
+    /// or evidence); nil for any other blob.
+    package func blob(_ hash: Digest32) throws -> [UInt8]? {
+        let owned = try projector.read { s -> Bool in
+            s.messages.values.contains { r in
+                guard r.participant == participant else { return false }
+                if r.sdkMessage?.sha256 == hash || r.attachments.contains(where: { $0.blob.sha256 == hash }) { return true }
+                return false
+            }
+        }
+        if !owned {
+            guard try trace(containing: hash) else { return nil }
+        }
+        return try projector.ledger.blobs.read(hash)
+    }
+
+    /// Whether an event of one of this participant's messages references `hash` anywhere in its payload.
+    private func trace(containing hash: Digest32) throws -> Bool {
+        let hex = hash.hex
+        for r in try messages() {
+            for e in try trace(r.id) ?? [] where Self.mentions(e.payload, hex) { return true }
+        }
+        return false
+    }
+
+    private static func mentions(_ v: JSONValue, _ hex: String) -> Bool {
+        switch v {
+        case .string(let s): s == hex
+        case .array(let a): a.contains { mentions($0, hex) }
+        case .object(let o): o.values.contains { mentions($0, hex) }
+        default: false
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package import Ledger
+import Synchronization
+
+/// Keeps a ``NodeProjection`` up to date with a ledger. Every read first applies what was
+/// appended since the last read (reading the log, not trusting memory), so a caller that has just
+/// appended sees its own events, and a restarted process rebuilds the same state from seq 1.
+package final class Projector: Sendable {
+    package let ledger: Ledger
+    private let state = Mutex(NodeProjection())
+
+    package init(ledger: Ledger) {
+        self.ledger = ledger
+    }
+
+    /// Applies every durable event not yet applied, then runs `body` on the state.
+    package func read<T>(_ body: (NodeProjection) throws -> T) throws -> T {
+        try state.withLock { s in
+            while true {
+                let page = try ledger.events(from: s.appliedSeq + 1, limit: 1024)
+                if page.isEmpty { break }
+                for e in page { s.apply(e) }
+            }
+            return try body(s)
+        }
+    }
+
+    /// A copy of the current state.
+    package func snapshot() throws -> NodeProjection { try read { $0 } }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Ledger
+import Node
+import Projections
+
+/// `kvitto addressbook add|list`: organisations and functional addresses, as ledger events.
+struct AddressBookCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "addressbook", abstract: "Add and list organisations and functional addresses (recorded as ledger events).",
+        subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an organisation and optionally one of its functional addresses.")
+
+        @OptionGroup var location: NodeLocation
+        @Option(help: "The organisation's participant id, e.g. 0203:b.example.se.") var participant: String
+        @Option(help: "The organisation's name.") var name: String
+        @Option(help: "A functional address of it (the function part, e.g. registrator).") var function: String?
+        @Option(help: "The function's display name.") var functionName: String?
+        @Option(help: "Who makes the change (recorded as the events' actor).") var actor = "admin"
+
+        func run() async throws {
+            try await NodeCLI.run {
+                let config = try NodeConfig.load(directory: location.node)
+                let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: location.node))
+                defer { ledger.close() }
+                let functions = function.map { [($0, functionName ?? $0)] } ?? []
+                let events = try await ledger.append(NodeSetup.addressBookDrafts(participant: participant, name: name, functions: functions,
+                                                                                 actor: actor))
+                print("Recorded as seq \(events.map { String($0.seq) }.joined(separator: ", ")).")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the address book.")
+
+        @OptionGroup var location: NodeLocation
+
+        func run() async throws {
+            try await NodeCLI.run {
+                let config = try NodeConfig.load(directory: location.node)
+                var options = LedgerOptions()
+                options.readOnly = true
+                let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: location.node), options: options)
+                defer { ledger.close() }
+                let book = try Projector(ledger: ledger).snapshot().addressBook
+                for o in book.organizations.values.sorted(by: { $0.participant < $1.participant }) {
+                    print("\(o.participant)  \(o.name)")
+                    for (f, n) in o.functions.sorted(by: { $0.key < $1.key }) { print("    \(f)@\(o.participant)  \(n)") }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package import Foundation
+import NIOCore
+import NIOPosix
+
+/// Two nodes for two organisations on 127.0.0.1, each routed to the other — what `kvitto demo`,
+/// `kvitto bench node` and the end-to-end tests run. Node A serves Kommun A
+/// (`0203:a.example.se`, function `socialtjansten`), node B Region B (`0203:b.example.se`,
+/// function `registrator`); both certificates come from one throwaway CA (A's).
+package enum DemoNetwork {
+    package static let a = (participant: "0203:a.example.se", name: "Kommun A", function: "socialtjansten", functionName: "Socialtjänsten")
+    package static let b = (participant: "0203:b.example.se", name: "Region B", function: "registrator", functionName: "Registraturen")
+
+    package struct Settings: Sendable {
+        package var tls = true
+        package var receptionAwareness = NodeConfig.ReceptionAwareness.sdk
+        package init() {}
+    }
+
+    /// Creates `<base>/node-a` and `<base>/node-b` on free ports; returns their directories.
+    package static func create(in base: String, settings: Settings = Settings()) async throws -> (a: String, b: String) {
+        let dirA = base + "/node-a", dirB = base + "/node-b"
+        let ports = try await freePorts(2)
+        var optionsA = NodeSetup.Options(name: "node-a", participants: [.init(id: a.participant, name: a.name, functions: [(a.function, a.functionName)])])
+        optionsA.port = ports[0]
+        optionsA.tls = settings.tls
+        optionsA.receptionAwareness = settings.receptionAwareness
+        _ = try await NodeSetup.initialize(directory: dirA, options: optionsA)
+        var optionsB = NodeSetup.Options(name: "node-b", participants: [.init(id: b.participant, name: b.name, functions: [(b.function, b.functionName)])])
+        optionsB.port = ports[1]
+        optionsB.tls = settings.tls
+        optionsB.ca = dirA
+        optionsB.receptionAwareness = settings.receptionAwareness
+        _ = try await NodeSetup.initialize(directory: dirB, options: optionsB)
+        try await NodeSetup.addPeer(directory: dirA, peer: dirB)
+        try await NodeSetup.addPeer(directory: dirB, peer: dirA)
+        return (dirA, dirB)
+    }
+
+    /// `count` distinct TCP ports free on 127.0.0.1 right now.
+    package static func freePorts(_ count: Int) async throws -> [Int] {
+        var channels: [any Channel] = []
+        for _ in 0..<count {
+            channels.append(try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get())
+        }
+        let ports = channels.compactMap { $0.localAddress?.port }
+        for c in channels { try? await c.close() }
+        return ports
+    }
+}
+
+extension DemoNetwork {
+    /// Runs `nodes` (endpoint + workers) while `body` runs, then stops them. `body` gets the bound
+    /// ports in the same order. Fails when a node does not listen within 30 s.
+    package static func running<T: Sendable>(_ nodes: [Node], _ body: @Sendable @escaping ([Int]) async throws -> T) async throws -> T {
+        let (stream, continuation) = AsyncStream.makeStream(of: (Int, Int).self)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            for (i, node) in nodes.enumerated() {
+                group.addTask {
+                    try await node.run { port in continuation.yield((i, port)) }
+                    return nil
+                }
+            }
+            group.addTask {
+                var ports = [Int](repeating: 0, count: nodes.count)
+                var seen = 0
+                let timeout = Task {
+                    try await Task.sleep(for: .seconds(30))
+                    continuation.finish()
+                }
+                for await (i, port) in stream {
+                    ports[i] = port
+                    seen += 1
+                    if seen == nodes.count { break }
+                }
+                timeout.cancel()
+                guard seen == nodes.count else { throw NodeError(.storage, "a node did not start listening within 30 s") }
+                return try await body(ports)
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+            }
+            throw NodeError(.storage, "the nodes stopped before the work was done")
+        }
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` seconds pass; returns whether it held.
+    package static func wait(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+}

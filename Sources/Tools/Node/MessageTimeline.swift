@@ -1,0 +1,75 @@
+package import Ledger
+package import Projections
+
+/// A readable history of one message, from one or more ledgers (e.g. the sender's and the
+/// recipient's), merged by time.
+package enum MessageTimeline {
+    package struct Entry: Sendable {
+        package var node: String
+        package var event: Event
+
+        package init(node: String, event: Event) {
+            self.node = node
+            self.event = event
+        }
+    }
+
+    /// The events of message `id` in `ledgers` (label, projector), merged by event time.
+    package static func entries(message id: String, from ledgers: [(label: String, projector: Projector)]) throws -> [Entry] {
+        var out: [Entry] = []
+        for (label, projector) in ledgers {
+            let seqs = try projector.read { $0.messages[id]?.eventSeqs ?? [] }
+            for seq in seqs {
+                if let e = try projector.ledger.event(seq) { out.append(Entry(node: label, event: e)) }
+            }
+        }
+        return out.sorted { ($0.event.time, $0.node, $0.event.seq) < ($1.event.time, $1.node, $1.event.seq) }
+    }
+
+    /// One line per event: time, node, seq, type and what it says.
+    package static func render(_ entries: [Entry]) -> String {
+        let width = entries.map(\.node.count).max() ?? 0
+        return entries.map { e in
+            let node = e.node.padding(toLength: width, withPad: " ", startingAt: 0)
+            let type = e.event.type.padding(toLength: 27, withPad: " ", startingAt: 0)
+            let seq = "#\(e.event.seq)".padding(toLength: 5, withPad: " ", startingAt: 0)
+            return "  \(e.event.time.rfc3339)  \(node)  \(seq) \(type) \(summary(e.event))"
+        }.joined(separator: "\n")
+    }
+
+    /// What an event says, in a few words.
+    package static func summary(_ e: Event) -> String {
+        let p = e.payload
+        func s(_ k: String) -> String { p[k]?.stringValue ?? "?" }
+        func attempt() -> String { "attempt \((p["attempt"]?.intValue ?? 0) + 1)" }
+        func reason() -> String { "\(p["reason"]?["code"]?.stringValue ?? "?") \(p["reason"]?["detail"]?.stringValue ?? "")" }
+        switch e.type {
+        case NodeEventType.submitted:
+            let files = p["attachments"]?.arrayElements.count ?? 0
+            return "\(s("from")) → \(s("to")), \(p["texts"]?.intValue ?? 0) text part(s), \(files) attachment(s), signed + encrypted XHE"
+        case NodeEventType.dispatched:
+            return "\(p["kind"]?.stringValue == "receipt" ? "Meddelandekvittens" : "message") \(attempt()) → \(s("endpoint"))"
+        case NodeEventType.transportReceiptReceived:
+            return "signed AS4 receipt for \(s("as4_message_id")) (\(attempt()))"
+        case NodeEventType.transportErrorReceived:
+            return "AS4 error: \(reason())"
+        case NodeEventType.attemptFailed:
+            if let next = p["next_attempt_at"]?.stringValue { return "\(attempt()) failed: \(reason()); next attempt \(next)" }
+            return "\(attempt()) failed: \(reason()); no retry left"
+        case NodeEventType.deliveryFailed:
+            return "not delivered: \(reason())"
+        case NodeEventType.received:
+            return "from access point \(s("from_party")) for \(p["to"]?.stringValue ?? s("participant")), AS4 \(s("as4_message_id"))"
+        case NodeEventType.transportReceiptSent:
+            return "signed AS4 receipt returned for \(s("as4_message_id"))"
+        case NodeEventType.receiptSent, NodeEventType.receiptReceived:
+            let lines = (p["lines"]?.arrayElements ?? []).map { "\($0["code"]?.stringValue ?? "?") \($0["reason_code"]?.stringValue ?? "")".trimmingCharacters(in: .whitespaces) }
+            let verdict = s("status") + (lines.isEmpty ? "" : " (" + lines.joined(separator: ", ") + ")")
+            return e.type == NodeEventType.receiptSent ? "Meddelandekvittens issued: \(verdict)" : "Meddelandekvittens: \(verdict)"
+        case NodeEventType.rejected:
+            return "refused: \(reason())"
+        default:
+            return ""
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+package import Ledger
+package import Logging
+package import Projections
+package import Transport
+import Synchronization
+import X509
+
+/// A running Kvitto node: the ledger (system of record), the projections folded from it, the SDK
+/// content layer and the AS4 MSH, for one or more participants.
+///
+/// Every step of a message is a ledger event, appended before the step is acknowledged to anyone;
+/// the retry schedule, in-flight dispatches, duplicate detection and receipt correlation are read
+/// from the ``Projector``, never kept only in memory. Open with ``open(directory:logger:)``, run
+/// the endpoint and the workers with ``run(onListening:)``, and ``close()`` when done.
+package final class Node: Sendable {
+    package let directory: String
+    package let config: NodeConfig
+    package let ledger: Ledger
+    package let projector: Projector
+    package let keys: NodeKeys
+    package let router: any Router
+    package let validator: SDKValidator
+    package let pmode: PMode
+    let client: AS4HTTPClient
+    package let logger: Logger
+    /// AS4 MessageIds / message ids being worked on by this process (never two workers on one).
+    let busy = Mutex<Set<String>>([])
+    /// Inbound AS4 MessageIds being stored right now.
+    let receiving = Mutex<Set<String>>([])
+    /// Work items that failed for a local reason (storage, keys) and wait before the next try.
+    let cooldown = Mutex<[String: Date]>([:])
+    /// The most dispatches and answers in progress at once.
+    package let maxConcurrentWork = 16
+
+    private init(directory: String, config: NodeConfig, ledger: Ledger, keys: NodeKeys, router: any Router,
+                 validator: SDKValidator, client: AS4HTTPClient, logger: Logger) {
+        self.directory = directory
+        self.config = config
+        self.ledger = ledger
+        self.projector = Projector(ledger: ledger)
+        self.keys = keys
+        self.router = router
+        self.validator = validator
+        self.client = client
+        self.logger = logger
+        var pmode = PMode.sdk()
+        let ra = config.receptionAwareness
+        pmode.receptionAwareness = .init(retries: ra.retries, interval: ra.intervalSeconds,
+                                         strategy: .init(rawValue: ra.strategy) ?? .constant)
+        if let max = config.as4.maxMessageBytes { pmode.maxMessageBytes = max }
+        self.pmode = pmode
+    }
+
+    /// Opens the node in `directory` (its `kvitto.json`, keys, trust and ledger).
+    package static func open(directory: String, logger: Logger = Logger(label: "kvitto.node"), router: (any Router)? = nil)
+        throws(NodeError) -> Node
+    {
+        let config = try NodeConfig.load(directory: directory)
+        let keys = try NodeKeys.load(config, directory: directory)
+        let routes: any Router
+        if let router { routes = router } else { routes = try StaticRoutingTable.load(config, directory: directory) }
+        let validator: SDKValidator
+        do {
+            validator = SDKValidator(schemas: try SDKSchemas(directory: config.schemas.map { NodeConfig.resolve($0, in: directory) }))
+        } catch { throw NodeError(.configInvalid, "the SDK schemas cannot be loaded: \(error)") }
+        let ledger: Ledger
+        do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory)) } catch {
+            throw NodeError(error.code == .locked ? .running : .storage, "\(error)")
+        }
+        let client: AS4HTTPClient
+        do {
+            client = try AS4HTTPClient(tls: keys.tls.map { AS4TLS(identity: $0, trustAnchors: keys.tlsTrust.anchors) },
+                                       timeout: config.as4.sendTimeoutSeconds ?? 300,
+                                       connectTimeout: config.as4.connectTimeoutSeconds ?? 15)
+        } catch {
+            ledger.close()
+            throw NodeError(.configInvalid, "the HTTPS client cannot be set up: \(error)")
+        }
+        var l = logger
+        l[metadataKey: "node"] = .string(config.name)
+        return Node(directory: directory, config: config, ledger: ledger, keys: keys, router: routes, validator: validator,
+                    client: client, logger: l)
+    }
+
+    /// Stops the HTTP client and closes the ledger (queued appends are written first).
+    package func close() async {
+        try? await client.shutdown()
+        ledger.close()
+    }
+
+    /// Whether this node serves `participant`.
+    package func serves(_ participant: String) -> Bool { config.participants.contains { $0.id == participant } }
+
+    /// What `participant`'s users and auditors may read.
+    package func view(participant: String) throws(NodeError) -> ParticipantView {
+        guard serves(participant) else { throw NodeError(.notAParticipant, "this node does not serve \(participant)") }
+        return ParticipantView(projector: projector, participant: participant)
+    }
+
+    /// The view of the participant `identity` belongs to.
+    package func view(identity: String) throws(NodeError) -> ParticipantView {
+        guard let i = config.identities.first(where: { $0.name == identity }) else {
+            throw NodeError(.unknownIdentity, "no identity \(identity) in \(directory)/\(NodeConfig.fileName)")
+        }
+        return try view(participant: i.participant)
+    }
+
+    /// Appends `drafts` and returns once they are durable.
+    @discardableResult
+    func append(_ drafts: [EventDraft]) async throws(NodeError) -> [Event] {
+        do { return try await ledger.append(drafts) } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    func putBlob(_ bytes: [UInt8]) throws(NodeError) -> BlobRef {
+        do { return try ledger.blobs.put(bytes) } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    func blob(_ ref: BlobRef) throws(NodeError) -> [UInt8] {
+        do { return try ledger.blobs.read(ref.sha256) } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    func state() throws(NodeError) -> NodeProjection {
+        do { return try projector.snapshot() } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    func claim(_ id: String) -> Bool { busy.withLock { $0.insert(id).inserted } }
+    func release(_ id: String) { _ = busy.withLock { $0.remove(id) } }
+}

@@ -1,0 +1,173 @@
+package import Foundation
+
+/// The node's configuration: one JSON file, `kvitto.json`, in the node directory
+/// (`Schemas/node-config.md` documents every member). Relative paths are relative to the node
+/// directory. `kvitto init` writes one with defaults.
+package struct NodeConfig: Codable, Sendable, Equatable {
+    package static let fileName = "kvitto.json"
+    package static let formatName = "kvitto-node/1"
+
+    package var format: String
+    package var name: String
+    /// The ledger directory.
+    package var ledger: String
+    package var as4: AS4
+    package var trust: Trust
+    package var receptionAwareness: ReceptionAwareness
+    package var participants: [Participant]
+    package var routes: [Route]
+    package var identities: [Identity]
+    /// A folder with the SDK XSDs (`Schemas/` of the release); default: the built-in one.
+    package var schemas: String?
+
+    package struct AS4: Codable, Sendable, Equatable {
+        package var host: String
+        package var port: Int
+        package var path: String
+        /// Our access point's party id (the CN of its AS4 certificate).
+        package var partyId: String
+        package var key: String
+        package var certificate: String
+        /// HTTPS for the endpoint and for sending; nil = plain HTTP (tests and local set-ups only).
+        package var tls: TLS?
+        package var maxMessageBytes: Int?
+        package var sendTimeoutSeconds: Double?
+        package var connectTimeoutSeconds: Double?
+    }
+
+    package struct TLS: Codable, Sendable, Equatable {
+        package var key: String
+        package var certificate: String
+        /// Mutual TLS: refuse clients without a certificate from the TLS trust anchors.
+        package var requireClientCertificate: Bool
+    }
+
+    package struct Trust: Codable, Sendable, Equatable {
+        /// Folders of anchors, intermediates and CRLs per certificate role.
+        package var as4: String
+        package var o2o: String
+        package var tls: String
+        package var revocationRequired: Bool
+    }
+
+    package struct ReceptionAwareness: Codable, Sendable, Equatable {
+        /// Retries after the first attempt (SDK P-mode: 12).
+        package var retries: Int
+        /// Seconds between attempts (SDK P-mode: 240).
+        package var intervalSeconds: Double
+        /// CONSTANT or EXPONENTIAL.
+        package var strategy: String
+
+        package static let sdk = ReceptionAwareness(retries: 12, intervalSeconds: 240, strategy: "CONSTANT")
+
+        package init(retries: Int, intervalSeconds: Double, strategy: String) {
+            self.retries = retries
+            self.intervalSeconds = intervalSeconds
+            self.strategy = strategy
+        }
+    }
+
+    package struct Participant: Codable, Sendable, Equatable {
+        /// The organisation's participant id, e.g. `0203:a.example.se`.
+        package var id: String
+        package var name: String
+        package var o2oKey: String
+        package var o2oCertificate: String
+        package var functions: [Function]
+    }
+
+    package struct Function: Codable, Sendable, Equatable {
+        package var function: String
+        package var name: String
+    }
+
+    /// The static routing table: a participant's access point and certificates.
+    package struct Route: Codable, Sendable, Equatable {
+        package var participant: String
+        package var endpoint: String
+        package var as4Certificate: String
+        package var o2oCertificate: String
+    }
+
+    /// Who may read what: an identity belongs to one participant.
+    package struct Identity: Codable, Sendable, Equatable {
+        package var name: String
+        package var participant: String
+        /// `user` (reads the participant's mailboxes) or `auditor` (reads its ledger events).
+        package var role: String
+    }
+
+    /// Reads `kvitto.json` from `directory`.
+    package static func load(directory: String) throws(NodeError) -> NodeConfig {
+        let path = directory + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw NodeError(.configMissing, "\(path) does not exist; create a node with `kvitto init \(directory)`")
+        }
+        let config: NodeConfig
+        do { config = try decoder.decode(NodeConfig.self, from: data) } catch {
+            throw NodeError(.configInvalid, "\(path): \(Self.describe(error)); see Schemas/node-config.md")
+        }
+        guard config.format == formatName else {
+            throw NodeError(.configInvalid, "\(path): format \"\(config.format)\" is not \(formatName)")
+        }
+        try config.check(path: path)
+        return config
+    }
+
+    /// Writes the configuration to `directory/kvitto.json` (atomically).
+    package func save(directory: String) throws(NodeError) {
+        do {
+            let data = try Self.encoder.encode(self)
+            try data.write(to: URL(fileURLWithPath: directory + "/" + Self.fileName), options: .atomic)
+        } catch {
+            throw NodeError(.storage, "writing \(directory)/\(Self.fileName): \(error)")
+        }
+    }
+
+    /// `path` resolved against the node directory.
+    package static func resolve(_ path: String, in directory: String) -> String {
+        path.hasPrefix("/") ? path : directory + "/" + path
+    }
+
+    private func check(path: String) throws(NodeError) {
+        if participants.isEmpty { throw NodeError(.configInvalid, "\(path): no participants; a node serves at least one") }
+        var seen: Set<String> = []
+        for p in participants where !seen.insert(p.id).inserted {
+            throw NodeError(.configInvalid, "\(path): participant \(p.id) is listed twice")
+        }
+        for i in identities where !seen.contains(i.participant) {
+            throw NodeError(.configInvalid, "\(path): identity \(i.name) names \(i.participant), which this node does not serve")
+        }
+        if !["CONSTANT", "EXPONENTIAL"].contains(receptionAwareness.strategy) || receptionAwareness.retries < 0
+            || receptionAwareness.intervalSeconds <= 0 {
+            throw NodeError(.configInvalid, "\(path): reception_awareness needs retries ≥ 0, interval_seconds > 0 and CONSTANT or EXPONENTIAL")
+        }
+        if !(1...65535).contains(as4.port) && as4.port != 0 {
+            throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")
+        }
+    }
+
+    private static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    private static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let c):
+            "missing member \((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+            "\(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
+        default:
+            "\(error)"
+        }
+    }
+}

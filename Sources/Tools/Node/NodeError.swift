@@ -1,0 +1,29 @@
+/// Why the node refused a request or could not start. `code` is stable (`node.*`); the message
+/// says what to do.
+package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
+    package enum Code: String, Sendable {
+        case configMissing = "node.config_missing"
+        case configInvalid = "node.config_invalid"
+        case exists = "node.exists"
+        case notAParticipant = "node.not_a_participant"
+        case unknownAddress = "node.unknown_address"
+        case noRoute = "node.no_route"
+        case invalidMessage = "node.invalid_message"
+        case keyUnusable = "node.key_unusable"
+        case unknownIdentity = "node.unknown_identity"
+        case notFound = "node.not_found"
+        case storage = "node.storage"
+        /// The node is running in another process (it holds the ledger).
+        case running = "node.running"
+    }
+
+    package let code: Code
+    package let message: String
+
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Ledger
+import Projections
+package import Transport
+
+/// The node behind the AS4 endpoint: stores each verified inbound message in the ledger before
+/// the AS4 receipt is sent, recognises resends from the ledger (never twice delivered), records
+/// refusals, and files incoming Meddelandekvittens against the messages they answer.
+package struct NodeInbound: AS4Delivery, DuplicateStore {
+    package let node: Node
+
+    package init(node: Node) { self.node = node }
+
+    package func deliver(_ inbound: AS4Opener.Inbound) async throws {
+        let user = inbound.userMessage
+        guard let recipient = user.property("finalRecipient"), node.serves(recipient) else {
+            throw EbMSError.notServiced
+        }
+        let as4 = user.messageId
+        guard node.receiving.withLock({ $0.insert(as4).inserted }) else {
+            throw EbMSError.other("message \(as4) is being stored by a parallel delivery; send it again later")
+        }
+        defer { _ = node.receiving.withLock { $0.remove(as4) } }
+        let state = try node.state()
+        if state.inbound[as4] != nil { return }  // a resend: stored before, answered with the same receipt
+        guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
+            throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
+        }
+        let xhe = try spool.bytes()
+        let envelope: XHEEnvelope
+        do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe)) } catch {
+            throw EbMSError.valueInconsistent("the payload is not a readable XHE: \(error)")
+        }
+        let evidence: [String: JSONValue] = [
+            "participant": .string(recipient), "as4_message_id": .string(as4), "from_party": .string(user.from.id),
+            "original_sender": .string(user.property("originalSender") ?? ""), "conversation_id": .string(user.conversationId),
+            "xhe": BlobField.json(try node.putBlob(xhe)), "soap": BlobField.json(try node.putBlob(inbound.soap)),
+        ]
+        switch user.action {
+        case SDKAS4.messageAction:
+            if let other = state.messages[envelope.id] {
+                throw EbMSError.valueInconsistent("the XHE ID \(envelope.id) is already used by another \(other.direction.rawValue) message on this access point")
+            }
+            var p = evidence
+            if let function = envelope.payload.handlingServiceID {
+                p["to"] = .string(FunctionalAddress(participant: recipient, function: function).description)
+            }
+            try await node.append([EventDraft(type: NodeEventType.received, subject: NodeEventType.subject(message: envelope.id),
+                                              actor: "ap:" + user.from.id, payload: .object(p))])
+            node.logger.info("message received", metadata: ["message": .string(envelope.id), "as4_message_id": .string(as4),
+                                                            "from_party": .string(user.from.id)])
+        case SDKAS4.receiptAction:
+            try await fileReceipt(xhe: xhe, recipient: recipient, user: user, evidence: evidence, state: state)
+        default:
+            throw EbMSError.valueNotRecognized("action \(user.action) is not serviced by this access point")
+        }
+    }
+
+    /// A Meddelandekvittens: verify and decrypt the XHE with the participant's O2O identity, and
+    /// record it against the message it answers.
+    private func fileReceipt(xhe: [UInt8], recipient: String, user: UserMessage, evidence: [String: JSONValue],
+                             state: NodeProjection) async throws {
+        let opened: XHESecurity.Opened
+        do {
+            opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
+                                                decryptionIdentity: node.keys.o2o[recipient], at: Date())
+        } catch { throw EbMSError.other("the Meddelandekvittens cannot be verified or decrypted: \(error)") }
+        guard let plain = opened.payload else { throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload") }
+        let receipt: MessageReceipt
+        do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
+            throw EbMSError.valueInconsistent("the payload is not a Meddelandekvittens: \(error)")
+        }
+        guard let original = state.messages[receipt.documentReference], original.direction == .outbound,
+              original.participant == recipient else {
+            throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
+        }
+        var p = evidence
+        p["receipt_id"] = .string(receipt.id)
+        p["receipt"] = BlobField.json(try node.putBlob(plain))
+        p.merge(Self.verdict(receipt.status)) { _, new in new }
+        try await node.append([EventDraft(type: NodeEventType.receiptReceived, subject: NodeEventType.subject(message: original.id),
+                                          actor: "ap:" + user.from.id, payload: .object(p))])
+        node.logger.info("Meddelandekvittens received", metadata: ["message": .string(original.id),
+                                                                   "status": p["status"]?.stringValue.map { .string($0) } ?? "?"])
+    }
+
+    /// `status` and `lines` of a Meddelandekvittens as event payload members.
+    static func verdict(_ status: MessageReceipt.Status) -> [String: JSONValue] {
+        switch status {
+        case .accepted:
+            return ["status": "ACCEPTED", "lines": []]
+        case .rejected(let lines):
+            return ["status": "REJECTED",
+                    "lines": .array(lines.map { ["code": .string($0.code.rawValue), "line_id": .string($0.lineID),
+                                                 "reason_code": $0.reasonCode.map { .string($0) } ?? .null, "reason": .string($0.reason)] })]
+        }
+    }
+
+    package func refused(_ error: EbMSError, userMessage: UserMessage?) async {
+        var p: [String: JSONValue] = ["reason": ["code": .string(error.code), "detail": .string(error.detail)]]
+        var subject = "node"
+        if let user = userMessage {
+            p["as4_message_id"] = .string(user.messageId)
+            p["from_party"] = .string(user.from.id)
+            p["action"] = .string(user.action)
+            if let recipient = user.property("finalRecipient") {
+                p["final_recipient"] = .string(recipient)
+                if node.serves(recipient) { p["participant"] = .string(recipient) }
+            }
+            subject = "inbound:" + user.messageId
+        }
+        do {
+            try await node.append([EventDraft(type: NodeEventType.rejected, subject: subject,
+                                              actor: userMessage.map { "ap:" + $0.from.id } ?? "node", payload: .object(p))])
+        } catch {
+            node.logger.error("could not record a refused message", metadata: ["error": .string("\(error)")])
+        }
+        node.logger.notice("inbound message refused", metadata: ["error": .string(error.description)])
+    }
+
+    // MARK: DuplicateStore — answered from the ledger
+
+    package func receipt(for messageId: String) async throws -> [UInt8]? {
+        guard let ref = try node.state().inbound[messageId]?.receipt else { return nil }
+        return try node.blob(ref)
+    }
+
+    package func remember(messageId: String, receipt: [UInt8]) async throws -> Bool {
+        let key = "receipt:" + messageId
+        guard node.receiving.withLock({ $0.insert(key).inserted }) else { return false }
+        defer { _ = node.receiving.withLock { $0.remove(key) } }
+        let state = try node.state()
+        guard let known = state.inbound[messageId] else { return true }
+        if known.receipt != nil { return false }
+        var p: [String: JSONValue] = ["as4_message_id": .string(messageId), "receipt": BlobField.json(try node.putBlob(receipt))]
+        if let participant = state.messages[known.messageId]?.participant { p["participant"] = .string(participant) }
+        try await node.append([EventDraft(type: NodeEventType.transportReceiptSent, subject: NodeEventType.subject(message: known.messageId),
+                                          actor: "node", payload: .object(p))])
+        return true
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Ledger
+import Logging
+import Projections
+package import Transport
+
+extension Node {
+    /// The AS4 endpoint of this node: verifies, decrypts, checks the AS4 header against the XHE,
+    /// stores in the ledger, answers from the ledger on resends.
+    package func endpoint() -> AS4Endpoint {
+        let inbound = NodeInbound(node: self)
+        return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trust: keys.as4Trust, pmode: pmode),
+                           sealer: AS4Sealer(pmode: pmode, signer: keys.as4), delivery: inbound, duplicates: inbound,
+                           maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true)
+    }
+
+    /// The HTTP(S) server for ``endpoint()`` on the configured address (`port` overrides it; 0
+    /// picks a free one).
+    package func server(port: Int? = nil) -> AS4Server {
+        let tls = config.as4.tls.flatMap { t in
+            keys.tls.map { AS4TLS(identity: $0, trustAnchors: keys.tlsTrust.anchors, requireClientCertificate: t.requireClientCertificate) }
+        }
+        return AS4Server(host: config.as4.host, port: port ?? config.as4.port, path: config.as4.path, tls: tls, endpoint: endpoint())
+    }
+
+    /// Runs the AS4 endpoint and the workers (dispatches with retries, Meddelandekvittens) until
+    /// the task is cancelled. `onListening` receives the bound port.
+    package func run(port: Int? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let server = server(port: port)
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await server.run { port in
+                    logger.info("AS4 endpoint listening", metadata: ["port": .stringConvertible(port), "path": .string(server.path),
+                                                                     "tls": .stringConvertible(server.tls != nil)])
+                    await onListening(port)
+                }
+            }
+            group.addTask { await self.runWorkers() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// The scheduler: starts due dispatches (the retry schedule read from the ledger) and answers
+    /// stored inbound messages, at most ``maxConcurrentWork`` at a time, until cancelled.
+    package func runWorkers(poll: Duration = .milliseconds(100)) async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                await processSubmissions()
+                let work = nextWork()
+                for w in work {
+                    group.addTask { await self.perform(w) }
+                }
+                try? await Task.sleep(for: work.isEmpty ? poll : .milliseconds(5))
+            }
+        }
+    }
+
+    enum Work: Sendable {
+        case dispatch(DispatchRecord)
+        case answer(MessageRecord)
+
+        var key: String {
+            switch self {
+            case .dispatch(let d): "dispatch:" + d.as4MessageId
+            case .answer(let r): "answer:" + r.id
+            }
+        }
+    }
+
+    /// What is due now and not already being worked on, up to the free capacity; claims it.
+    func nextWork(now: Date = Date()) -> [Work] {
+        let free = maxConcurrentWork - busy.withLock { $0.count }
+        guard free > 0 else { return [] }
+        let stamp = Timestamp(nanoseconds: Int64(now.timeIntervalSince1970 * 1e9))
+        let candidates: [Work]
+        do {
+            candidates = try projector.read { s in
+                s.unanswered.map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)
+            }
+        } catch {
+            logger.error("cannot read the ledger", metadata: ["error": .string("\(error)")])
+            return []
+        }
+        var out: [Work] = []
+        for w in candidates where out.count < free {
+            if cooling(w.key, now: now) { continue }
+            if claim(w.key) { out.append(w) }
+        }
+        return out
+    }
+
+    func perform(_ w: Work) async {
+        defer { release(w.key) }
+        do {
+            switch w {
+            case .dispatch(let d): try await attempt(d)
+            case .answer(let r): try await answer(r)
+            }
+        } catch {
+            // Storage or key trouble: keep the item, try again later (it stays due in the ledger).
+            logger.error("work item failed; retrying in 5 s", metadata: ["item": .string(w.key), "error": .string("\(error)")])
+            cooldown.withLock { $0[w.key] = Date().addingTimeInterval(5) }
+        }
+    }
+
+    private func cooling(_ key: String, now: Date) -> Bool {
+        cooldown.withLock { c in
+            guard let until = c[key] else { return false }
+            if until <= now { c[key] = nil; return false }
+            return true
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package import Foundation
+package import Ledger
+import Projections
+import Transport
+import X509
+import _CryptoExtras
+
+/// Creating a node directory (`kvitto init`), connecting it to another node's access point
+/// (`kvitto route add`) and editing the address book (`kvitto addressbook add`).
+package enum NodeSetup {
+    package struct ParticipantSpec: Sendable {
+        package var id: String
+        package var name: String
+        /// Function → display name.
+        package var functions: [(function: String, name: String)]
+
+        package init(id: String, name: String, functions: [(function: String, name: String)]) {
+            self.id = id
+            self.name = name
+            self.functions = functions
+        }
+    }
+
+    package struct Options: Sendable {
+        package var name: String
+        package var participants: [ParticipantSpec]
+        package var host = "127.0.0.1"
+        package var port = 8443
+        package var tls = true
+        package var mutualTLS = true
+        /// A folder holding `ca.crt` and `ca.key` (or a node directory, whose `pki/` is used) to
+        /// issue this node's throwaway certificates from; default: a new CA of its own.
+        package var ca: String?
+        package var receptionAwareness = NodeConfig.ReceptionAwareness.sdk
+
+        package init(name: String, participants: [ParticipantSpec]) {
+            self.name = name
+            self.participants = participants
+        }
+    }
+
+    /// Creates a node in `directory`: configuration, ledger (with the participants' address-book
+    /// entries), and a throwaway PKI — AS4, TLS and per-participant O2O certificates and the trust
+    /// folders. Real deployments replace the certificates and trust anchors in the configuration.
+    package static func initialize(directory: String, options: Options) async throws(NodeError) -> NodeConfig {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: directory + "/" + NodeConfig.fileName) {
+            throw NodeError(.exists, "\(directory) already holds a node (\(NodeConfig.fileName)); choose another directory")
+        }
+        guard !options.participants.isEmpty else { throw NodeError(.configInvalid, "a node needs at least one participant (--participant)") }
+        do {
+            for sub in ["pki", "trust/as4", "trust/o2o", "trust/tls", "routes"] {
+                try fm.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
+            }
+            let pki: ThrowawayPKI
+            if let ca = options.ca {
+                pki = try loadCA(ca)
+            } else {
+                pki = try ThrowawayPKI(commonName: "Kvitto throwaway CA (\(options.name))")
+                try write(CertificateFile.pem(pki.root), directory + "/pki/ca.crt")
+                try write(pki.rootKey.pemRepresentation, directory + "/pki/ca.key", secret: true)
+            }
+            for role in ["as4", "o2o", "tls"] {
+                try write(CertificateFile.pem(pki.root), directory + "/trust/\(role)/ca.crt")
+            }
+            let slug = slugify(options.name)
+            let partyId = "kvitto-ap-" + slug
+            let as4 = try pki.issue(commonName: partyId, organization: options.name)
+            try write(identity: as4, directory + "/pki/as4")
+            var ips: [[UInt8]] = [[127, 0, 0, 1]]
+            let octets = options.host.split(separator: ".").compactMap { UInt8($0) }
+            if octets.count == 4, options.host != "127.0.0.1" { ips.append(octets) }
+            let tls = try pki.issue(commonName: "localhost", organization: options.name, dnsNames: ["localhost"], ipAddresses: ips)
+            try write(identity: tls, directory + "/pki/tls")
+            var participants: [NodeConfig.Participant] = []
+            var identities: [NodeConfig.Identity] = []
+            for p in options.participants {
+                let s = slugify(p.id)
+                try write(identity: try pki.issue(commonName: p.id, organization: p.name), directory + "/pki/o2o-\(s)")
+                participants.append(.init(id: p.id, name: p.name, o2oKey: "pki/o2o-\(s).key", o2oCertificate: "pki/o2o-\(s).crt",
+                                          functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
+                identities.append(.init(name: "user@" + p.id, participant: p.id, role: "user"))
+                identities.append(.init(name: "auditor@" + p.id, participant: p.id, role: "auditor"))
+            }
+            let config = NodeConfig(
+                format: NodeConfig.formatName, name: options.name, ledger: "ledger",
+                as4: .init(host: options.host, port: options.port, path: "/as4", partyId: partyId, key: "pki/as4.key",
+                           certificate: "pki/as4.crt",
+                           tls: options.tls ? .init(key: "pki/tls.key", certificate: "pki/tls.crt", requireClientCertificate: options.mutualTLS) : nil,
+                           maxMessageBytes: nil, sendTimeoutSeconds: nil, connectTimeoutSeconds: nil),
+                trust: .init(as4: "trust/as4", o2o: "trust/o2o", tls: "trust/tls", revocationRequired: false),
+                receptionAwareness: options.receptionAwareness, participants: participants, routes: [], identities: identities,
+                schemas: nil)
+            var ledgerOptions = LedgerOptions()
+            ledgerOptions.create = true
+            let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
+            defer { ledger.close() }
+            _ = try await ledger.append(options.participants.flatMap { addressBookDrafts(participant: $0.id, name: $0.name, functions: $0.functions, actor: "node") })
+            try config.save(directory: directory)
+            return config
+        } catch let e as NodeError {
+            throw e
+        } catch {
+            throw NodeError(.storage, "creating the node in \(directory): \(error)")
+        }
+    }
+
+    /// Adds routes to every participant of the node in `peer` (its endpoint, AS4 and O2O
+    /// certificates), trusts its CA, and adds its organisations and functional addresses to our
+    /// address book. The node must not be running (the ledger takes one writer).
+    package static func addPeer(directory: String, peer: String) async throws(NodeError) {
+        var config = try NodeConfig.load(directory: directory)
+        let other = try NodeConfig.load(directory: peer)
+        do {
+            let scheme = other.as4.tls == nil ? "http" : "https"
+            let endpoint = "\(scheme)://\(other.as4.host):\(other.as4.port)\(other.as4.path)"
+            let as4Cert = try Data(contentsOf: URL(fileURLWithPath: NodeConfig.resolve(other.as4.certificate, in: peer)))
+            var drafts: [EventDraft] = []
+            for p in other.participants {
+                let s = slugify(p.id)
+                try as4Cert.write(to: URL(fileURLWithPath: directory + "/routes/\(s).as4.crt"))
+                try Data(contentsOf: URL(fileURLWithPath: NodeConfig.resolve(p.o2oCertificate, in: peer)))
+                    .write(to: URL(fileURLWithPath: directory + "/routes/\(s).o2o.crt"))
+                config.routes.removeAll { $0.participant == p.id }
+                config.routes.append(.init(participant: p.id, endpoint: endpoint, as4Certificate: "routes/\(s).as4.crt",
+                                           o2oCertificate: "routes/\(s).o2o.crt"))
+                drafts += addressBookDrafts(participant: p.id, name: p.name, functions: p.functions.map { ($0.function, $0.name) },
+                                            actor: "node")
+            }
+            // Trust the peer's anchors for each role (a throwaway PKI of its own, or the same one).
+            for (role, theirs) in [("as4", other.trust.as4), ("o2o", other.trust.o2o), ("tls", other.trust.tls)] {
+                let source = NodeConfig.resolve(theirs, in: peer)
+                let mine = NodeConfig.resolve(role == "as4" ? config.trust.as4 : role == "o2o" ? config.trust.o2o : config.trust.tls, in: directory)
+                let existing = Set(try FileManager.default.contentsOfDirectory(atPath: mine).compactMap {
+                    FileManager.default.contents(atPath: mine + "/" + $0)
+                })
+                for name in try FileManager.default.contentsOfDirectory(atPath: source) {
+                    guard let bytes = FileManager.default.contents(atPath: source + "/" + name), !existing.contains(bytes) else { continue }
+                    try bytes.write(to: URL(fileURLWithPath: mine + "/peer-\(slugify(other.name))-\(name)"))
+                }
+            }
+            let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory))
+            defer { ledger.close() }
+            _ = try await ledger.append(drafts)
+            try config.save(directory: directory)
+        } catch let e as NodeError {
+            throw e
+        } catch {
+            throw NodeError(.storage, "adding the routes of \(peer) to \(directory): \(error)")
+        }
+    }
+
+    /// The `addressbook.organization.added` and `addressbook.function.added` events for one organisation.
+    package static func addressBookDrafts(participant: String, name: String, functions: [(function: String, name: String)],
+                                          actor: String) -> [EventDraft] {
+        [EventDraft(type: NodeEventType.organizationAdded, subject: "organization:" + participant, actor: actor,
+                    payload: ["participant": .string(participant), "name": .string(name)])]
+            + functions.map {
+                EventDraft(type: NodeEventType.functionAdded, subject: "mailbox:" + FunctionalAddress(participant: participant, function: $0.function).description,
+                           actor: actor, payload: ["participant": .string(participant), "function": .string($0.function), "name": .string($0.name)])
+            }
+    }
+
+    static func loadCA(_ path: String) throws -> ThrowawayPKI {
+        let dir = FileManager.default.fileExists(atPath: path + "/pki/ca.key") ? path + "/pki" : path
+        guard let keyPEM = try? String(contentsOfFile: dir + "/ca.key", encoding: .utf8),
+              let cert = try CertificateFile.read(path: dir + "/ca.crt").first else {
+            throw NodeError(.configInvalid, "\(path) holds no ca.crt and ca.key (nor pki/ca.crt and pki/ca.key)")
+        }
+        return ThrowawayPKI(rootKey: try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM), root: cert)
+    }
+
+    static func write(identity: SigningIdentity, _ base: String) throws {
+        try write(identity.privateKey.pemRepresentation, base + ".key", secret: true)
+        try write(CertificateFile.pem(identity.certificate), base + ".crt")
+    }
+
+    static func write(_ text: String, _ path: String, secret: Bool = false) throws {
+        let fm = FileManager.default
+        guard fm.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
+            throw NodeError(.storage, "cannot write \(path)")
+        }
+    }
+
+    /// `0203:a.example.se` → `0203-a-example-se`.
+    package static func slugify(_ s: String) -> String {
+        String(s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+    }
+}

@@ -1,0 +1,132 @@
+package import Foundation
+import Ledger
+import Projections
+import Transport
+import X509
+
+extension Node {
+    /// Submits a message: builds the SDK message v3, seals it in an XHE (`tm-base-ext-sigenc`:
+    /// encrypted to the recipient organisation, signed by ours), seals the AS4 message for the
+    /// recipient's access point, stores content and wire as blobs and appends `message.submitted`.
+    /// Returns the message id once that event is durable; the dispatch worker sends it.
+    ///
+    /// `validate: false` skips the sender-side SDK validation (only to test how a recipient
+    /// answers an invalid message).
+    package func submit(_ m: OutboundMessage, actor: String, validate: Bool = true, submissionID: String? = nil, now: Date = Date())
+        async throws(NodeError) -> String
+    {
+        guard let o2o = keys.o2o[m.from.participant] else {
+            throw NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(config.participants.map(\.id).joined(separator: ", "))")
+        }
+        let book = try state().addressBook
+        guard book.contains(m.from) else {
+            throw NodeError(.unknownAddress, "\(m.from) is not a functional address of \(m.from.participant) in the address book")
+        }
+        guard book.contains(m.to) else {
+            throw NodeError(.unknownAddress, "\(m.to) is not in the address book; add it with `kvitto addressbook add`")
+        }
+        guard let route = try await router.route(to: m.to.participant) else {
+            throw NodeError(.noRoute, "no route to \(m.to.participant): add its access point with `kvitto route add`")
+        }
+        if m.texts.isEmpty && m.attachments.isEmpty {
+            throw NodeError(.invalidMessage, "a message needs a text part or an attachment")
+        }
+        let id = UUID().uuidString.lowercased()
+        let created = SDKMessage.timestamp(now)
+        let message = SDKMessage(
+            header: .init(creationDateTime: created, messageId: id, conversationId: id, label: m.label, confidentiality: m.confidential,
+                          recipient: .init(id: .participant(m.to.participant), label: book.organization(m.to.participant)?.name,
+                                           attention: .init(subOrganization: .init(id: .functionalAddress(m.to.function)),
+                                                            references: m.reference.map { [.init(id: .init(root: "reference", extension: $0))] } ?? [])),
+                          sender: .init(id: .participant(m.from.participant), label: book.organization(m.from.participant)?.name,
+                                        attention: .init(subOrganization: .init(id: .functionalAddress(m.from.function))))),
+            documents: [.init(documentID: "1", documentName: m.label,
+                              files: m.attachments.map { .init(fileName: $0.fileName, contentType: $0.contentType, content: $0.content) },
+                              texts: m.texts)])
+        let sdkBytes = message.xml()
+        if validate {
+            let report: SDKValidator.Report
+            do { report = try validator.validate(sdkBytes) } catch { throw NodeError(.invalidMessage, "\(error)") }
+            guard report.isValid else {
+                throw NodeError(.invalidMessage, report.violations.map(\.description).joined(separator: "; "))
+            }
+        }
+        let envelope = XHEEnvelope(
+            id: id, creationDateTime: created, businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .signedAndEncrypted),
+            fromParty: m.from.participant, toParty: m.to.participant,
+            payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: m.to.function,
+                           content: .xml(message.xml(declaration: false))))
+        let xhe: [UInt8]
+        do { xhe = try XHESecurity.seal(envelope, model: .signedAndEncrypted, signer: o2o, recipient: route.o2oCertificate) } catch {
+            throw NodeError(.keyUnusable, "sealing the XHE for \(m.to.participant): \(error)")
+        }
+        let dispatch = try seal(xhe: xhe, conversationId: id, messageId: id, from: m.from.participant, to: m.to.participant, route: route,
+                                action: SDKAS4.messageAction, kind: .message, now: now)
+        var attachments: [JSONValue] = []
+        for a in m.attachments {
+            attachments.append(["file_name": .string(a.fileName), "content_type": .string(a.contentType), "blob": BlobField.json(try putBlob(a.content))])
+        }
+        var payload: [String: JSONValue] = [
+            "participant": .string(m.from.participant), "from": .string(m.from.description), "to": .string(m.to.description),
+            "confidential": .bool(m.confidential), "texts": .int(Int64(m.texts.count)), "attachments": .array(attachments),
+            "sdk_message": BlobField.json(try putBlob(sdkBytes)), "xhe": BlobField.json(try putBlob(xhe)),
+            "dispatch": dispatch.json,
+        ]
+        if let label = m.label { payload["label"] = .string(label) }
+        if let submissionID { payload["submission_id"] = .string(submissionID) }
+        try await append([EventDraft(type: NodeEventType.submitted, subject: NodeEventType.subject(message: id), actor: actor,
+                                     payload: .object(payload))])
+        logger.info("message submitted", metadata: ["message": .string(id), "to": .string(m.to.description),
+                                                     "as4_message_id": .string(dispatch.as4MessageId)])
+        return id
+    }
+
+    /// Seals `xhe` as an AS4 UserMessage to `route` and stores the wire message as blobs: what a
+    /// dispatch record needs to send it — and send it again after a restart — unchanged.
+    func seal(xhe: [UInt8], conversationId: String, messageId: String, from: String, to: String, route: Route, action: String,
+              kind: DispatchRecord.Kind, refToMessageId: String? = nil, now: Date) throws(NodeError) -> DispatchRecord {
+        let user = UserMessage(
+            messageId: AS4Endpoint.newMessageID(), timestamp: AS4Time.string(now), refToMessageId: refToMessageId,
+            from: .init(id: config.as4.partyId, type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
+            to: .init(id: route.partyId, type: SDKAS4.partyType, role: SDKAS4.responderRole),
+            service: SDKAS4.service, serviceType: SDKAS4.serviceType, action: action, conversationId: conversationId,
+            properties: [.init(name: "originalSender", type: SDKAS4.participantScheme, value: from),
+                         .init(name: "finalRecipient", type: SDKAS4.participantScheme, value: to)],
+            parts: [])
+        let wire: AS4WireMessage
+        do {
+            wire = try AS4Sealer(pmode: pmode, signer: keys.as4).seal(
+                user, payloads: [AS4Payload(contentID: SDKAS4.messagePartID, mimeType: "application/xml", content: Spool(bytes: xhe))],
+                recipient: route.as4Certificate, now: now)
+        } catch { throw NodeError(.keyUnusable, "sealing the AS4 message to \(route.partyId): \(error)") }
+        var attachments: [DispatchRecord.WireAttachment] = []
+        for a in wire.attachments {
+            let bytes: [UInt8]
+            do { bytes = try a.body.bytes() } catch { throw NodeError(.storage, "reading the sealed attachment: \(error)") }
+            attachments.append(.init(contentID: a.contentID, contentType: a.contentType, blob: try putBlob(bytes)))
+        }
+        let ra = pmode.receptionAwareness
+        return DispatchRecord(
+            as4MessageId: wire.messageId, messageId: messageId, participant: from, kind: kind, endpoint: route.endpoint,
+            recipientCertificate: try putBlob(CertificateFile.der(route.as4Certificate)), soap: try putBlob(wire.soap),
+            attachments: attachments, signedReferences: wire.signedReferences.map(SignedReferenceJSON.json),
+            policy: .init(retries: ra.retries, intervalMilliseconds: Int64((ra.interval * 1000).rounded()), strategy: ra.strategy.rawValue))
+    }
+}
+
+/// Signed references as stored in dispatch records.
+enum SignedReferenceJSON {
+    static func json(_ r: SignedReference) -> JSONValue {
+        ["uri": .string(r.uri), "transforms": .array(r.transforms.map { .string($0) }),
+         "inclusive_prefixes": .array(r.inclusivePrefixes.map { .string($0) }), "digest_method": .string(r.digestMethod),
+         "digest": .string(Base64.encode(r.digest))]
+    }
+
+    static func parse(_ v: JSONValue) -> SignedReference? {
+        guard let uri = v["uri"]?.stringValue, let method = v["digest_method"]?.stringValue,
+              let digest = v["digest"]?.stringValue.flatMap({ Base64.decode($0) }) else { return nil }
+        return SignedReference(uri: uri, transforms: (v["transforms"]?.arrayElements ?? []).compactMap(\.stringValue),
+                               inclusivePrefixes: (v["inclusive_prefixes"]?.arrayElements ?? []).compactMap(\.stringValue),
+                               digestMethod: method, digest: digest)
+    }
+}

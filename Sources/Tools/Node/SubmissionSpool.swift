@@ -1,0 +1,100 @@
+package import Foundation
+import Projections
+
+/// How `kvitto send` hands a message to a running node (which holds the ledger's writer lock):
+/// a request file in `<node>/submissions/`, written atomically; the node submits it, records the
+/// request id in `message.submitted` (so a request is never submitted twice, even across a
+/// crash) and answers with `<id>.result.json`.
+package enum SubmissionSpool {
+    package static func directory(_ node: String) -> String { node + "/submissions" }
+
+    /// Writes a request for `m`; returns its id.
+    package static func request(_ m: OutboundMessage, actor: String, node: String) throws(NodeError) -> String {
+        let id = UUID().uuidString.lowercased()
+        let object: [String: Any] = [
+            "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts, "actor": actor,
+            "confidential": m.confidential, "reference": m.reference as Any,
+            "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
+                                                "content_base64": Data($0.content).base64EncodedString()] },
+        ]
+        do {
+            try FileManager.default.createDirectory(atPath: directory(node), withIntermediateDirectories: true)
+            let data = try JSONSerialization.data(withJSONObject: object.filter { !($0.value is NSNull) && "\($0.value)" != "nil" })
+            let tmp = directory(node) + "/.\(id).tmp"
+            guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
+                throw NodeError(.storage, "cannot write \(tmp)")
+            }
+            try FileManager.default.moveItem(atPath: tmp, toPath: directory(node) + "/\(id).json")
+        } catch let e as NodeError { throw e } catch {
+            throw NodeError(.storage, "writing the submission request: \(error)")
+        }
+        return id
+    }
+
+    /// Waits (bounded) for the node's answer to request `id`: the message id, or the node's error.
+    package static func awaitResult(_ id: String, node: String, timeout: TimeInterval) async throws(NodeError) -> String {
+        let path = directory(node) + "/\(id).result.json"
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let data = FileManager.default.contents(atPath: path),
+               let o = try? JSONSerialization.jsonObject(with: data) as? [String: String] {
+                try? FileManager.default.removeItem(atPath: path)
+                if let message = o["message_id"] { return message }
+                throw NodeError(NodeError.Code(rawValue: o["code"] ?? "") ?? .invalidMessage, o["error"] ?? "refused")
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        throw NodeError(.storage, "the node did not take request \(id) within \(Int(timeout)) s; it stays queued in \(directory(node)) and is submitted when the node runs")
+    }
+}
+
+extension Node {
+    /// Submits every waiting request in `<node>/submissions/` (called by the workers).
+    func processSubmissions() async {
+        let dir = SubmissionSpool.directory(directory)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix(".result.json") && !name.hasPrefix(".") {
+            let id = String(name.dropLast(5))
+            let path = dir + "/" + name
+            var result: [String: String]
+            do {
+                let done = try projector.read { $0.submissions[id] }
+                if let done {
+                    result = ["message_id": done]
+                } else {
+                    let m = try Self.parseRequest(path)
+                    result = ["message_id": try await submit(m.message, actor: m.actor, submissionID: id)]
+                }
+            } catch let e as NodeError {
+                if e.code == .storage { continue }  // try again on the next round
+                result = ["code": e.code.rawValue, "error": e.message]
+            } catch {
+                continue
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: result)) ?? Data()
+            FileManager.default.createFile(atPath: dir + "/\(id).result.json", contents: data, attributes: [.posixPermissions: 0o600])
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    private static func parseRequest(_ path: String) throws(NodeError) -> (message: OutboundMessage, actor: String) {
+        guard let data = FileManager.default.contents(atPath: path),
+              let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw NodeError(.invalidMessage, "\(path) is not a JSON object")
+        }
+        guard let from = (o["from"] as? String).flatMap(FunctionalAddress.init), let to = (o["to"] as? String).flatMap(FunctionalAddress.init) else {
+            throw NodeError(.invalidMessage, "\(path): from and to must be functional addresses (function@participant)")
+        }
+        var attachments: [OutboundMessage.Attachment] = []
+        for a in o["attachments"] as? [[String: Any]] ?? [] {
+            guard let name = a["file_name"] as? String, let b64 = a["content_base64"] as? String, let bytes = Data(base64Encoded: b64) else {
+                throw NodeError(.invalidMessage, "\(path): an attachment needs file_name and content_base64")
+            }
+            attachments.append(.init(fileName: name, contentType: a["content_type"] as? String ?? "application/octet-stream", content: Array(bytes)))
+        }
+        return (OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
+                                attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
+                                reference: o["reference"] as? String),
+                o["actor"] as? String ?? "cli")
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Node
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kvitto serve`: the AS4 endpoint and the workers, until SIGINT or SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the node: the AS4 endpoint (HTTPS, mutual TLS as configured), dispatch with retries, Meddelandekvittens.")
+
+    @OptionGroup var location: NodeLocation
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: "Write the bound port to this file once listening (for scripts and tests).") var portFile: String?
+
+    func run() async throws {
+        try NodeCLI.bootstrapLogging(level: logLevel)
+        try await NodeCLI.run {
+            let node = try Node.open(directory: location.node)
+            let portFile = self.portFile
+            let task = Task {
+                try await node.run { port in
+                    if let portFile {
+                        try? "\(port)\n".write(toFile: portFile + ".tmp", atomically: false, encoding: .utf8)
+                        _ = rename(portFile + ".tmp", portFile)
+                    }
+                }
+            }
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            let sources = [SIGINT, SIGTERM].map { sig in
+                let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                s.setEventHandler {
+                    node.logger.notice("stopping", metadata: ["signal": .stringConvertible(sig)])
+                    task.cancel()
+                }
+                s.resume()
+                return s
+            }
+            defer { sources.forEach { $0.cancel() } }
+            let result = await task.result
+            await node.close()
+            node.logger.notice("stopped; the ledger is closed")
+            if case .failure(let error) = result, !(error is CancellationError) {
+                throw CLI.fail("the node stopped: \(error)")
+            }
+        }
+    }
+}
