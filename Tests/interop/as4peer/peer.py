@@ -9,7 +9,8 @@
       (bounded) for D/response.body, verifies the receipt. Prints the exchange state; exit 0 when
       ACKNOWLEDGED.
   peer.py serve --keys DIR --port N --payload-dir D        (HTTP receiver on 127.0.0.1)
-  peer.py post --payload X --keys DIR --url U              (HTTP sender)
+  peer.py post --payload X --keys DIR --url U [--final-recipient P] [--original-sender P] [--conversation-id ID]
+                                                           (HTTP sender)
 
 DIR holds sender_cert.pem, sender_key.pem, receiver_cert.pem, receiver_key.pem; the party ids are
 the certificates' common names. Trust: the receiver pins the sender's certificate, the sender
@@ -81,8 +82,11 @@ def cmd_receive(a):
 def build(a):
     exchange = AS4SendingExchange(profile=SdkAS4Profile, local_party=internal(a.keys, "sender"),
                                   remote_party=external(a.keys, "receiver"))
-    headers, body = exchange.build(open(a.payload, "rb").read(),
-                                   SdkBuilderArgs(original_sender="0203:sender.example.se", final_recipient=a.final_recipient))
+    args = SdkBuilderArgs(original_sender=getattr(a, "original_sender", None) or "0203:sender.example.se",
+                          final_recipient=a.final_recipient, conversation_id=getattr(a, "conversation_id", None))
+    if getattr(a, "action", None):
+        args.action = a.action
+    headers, body = exchange.build(open(a.payload, "rb").read(), args)
     return exchange, headers, body
 
 
@@ -175,6 +179,9 @@ def main():
     q.add_argument("--keys", required=True)
     q.add_argument("--url", required=True)
     q.add_argument("--final-recipient", default="0203:receiver.example.se")
+    q.add_argument("--original-sender", default="0203:sender.example.se")
+    q.add_argument("--conversation-id", help="the AS4 ConversationId (SDK: the XHE ID)")
+    q.add_argument("--action", help="the AS4 Action (default: the SDK message action)")
     q.add_argument("--timeout", type=float, default=120)
     v = sub.add_parser("serve")
     v.add_argument("--keys", required=True)

@@ -41,6 +41,8 @@ class SdkBuilderArgs(BaseModel):
     service_type: str = SDK_SERVICE_TYPE
     action: str = SDK_ACTION
     agreement_ref: str | None = None
+    # SDK: the AS4 ConversationId equals the XHE ID; None lets the package choose one.
+    conversation_id: str | None = None
 
 
 class SdkProfileException(BaseProfileLevelException):   # EBMS:0004
@@ -63,7 +65,7 @@ class SdkAS4Message(PeppolAS4Message):
                 agreement_ref=AgreementRef(value=builder_args.agreement_ref) if builder_args.agreement_ref else None,
                 service=Service(value=builder_args.service, type_value=builder_args.service_type),
                 action=Action(value=builder_args.action),
-                conversation_id=ConversationId(value=references.conversation_id),
+                conversation_id=ConversationId(value=builder_args.conversation_id or references.conversation_id),
             ),
             message_properties=MessageProperties(properties=[
                 Property(name="originalSender", property_type=ISO6523, value=builder_args.original_sender),

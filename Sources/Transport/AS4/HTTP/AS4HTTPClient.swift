@@ -16,6 +16,10 @@ package final class AS4HTTPClient: Sendable {
         if let tls { configuration.tlsConfiguration = try tls.clientConfiguration() }
         configuration.timeout = .init(connect: .milliseconds(Int64(connectTimeout * 1000)), read: .seconds(Int64(timeout)))
         configuration.redirectConfiguration = .disallow
+        // An unreachable partner fails the attempt at once; reception awareness (the P-mode's
+        // retries, recorded by the caller) decides when to try again — not a hidden retry loop
+        // inside the connection pool that would hold the request until its deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.timeout = timeout
     }

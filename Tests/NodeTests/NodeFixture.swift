@@ -1,0 +1,67 @@
+import Foundation
+import Ledger
+import Logging
+import Node
+import Projections
+import XCTest
+
+/// Two nodes in a temporary directory (see `DemoNetwork`), and helpers to read their ledgers.
+enum NodeFixture {
+    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func scratch(_ label: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "kvitto-node-\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func network(_ label: String, tls: Bool = true, retries: Int = 12, interval: Double = 240) async throws -> (base: String, a: String, b: String) {
+        let base = try scratch(label)
+        var settings = DemoNetwork.Settings()
+        settings.tls = tls
+        settings.receptionAwareness = .init(retries: retries, intervalSeconds: interval, strategy: "CONSTANT")
+        let (a, b) = try await DemoNetwork.create(in: base, settings: settings)
+        return (base, a, b)
+    }
+
+    /// Opens a node with warnings-only logs.
+    static func open(_ directory: String) throws -> Node {
+        var logger = Logger(label: "kvitto.test")
+        logger.logLevel = .warning
+        return try Node.open(directory: directory, logger: logger)
+    }
+
+    static let a = FunctionalAddress(participant: DemoNetwork.a.participant, function: DemoNetwork.a.function)
+    static let b = FunctionalAddress(participant: DemoNetwork.b.participant, function: DemoNetwork.b.function)
+
+    static func message(_ label: String = "Test", from: FunctionalAddress = a, to: FunctionalAddress = b, attachment: [UInt8] = Array("bilaga".utf8))
+        -> OutboundMessage
+    {
+        OutboundMessage(from: from, to: to, label: label, texts: ["Hej från testet."],
+                        attachments: [.init(fileName: "bilaga.txt", contentType: "text/plain", content: attachment)])
+    }
+
+    /// Events of `node`'s ledger with `type` (and subject `message:<id>` when given).
+    static func events(_ node: Node, _ type: String, message id: String? = nil) throws -> [Event] {
+        var out: [Event] = []
+        var from: UInt64 = 1
+        while true {
+            let page = try node.ledger.events(from: from, limit: 1000)
+            if page.isEmpty { break }
+            out += page.filter { $0.type == type && (id == nil || $0.subject == "message:" + id!) }
+            from = page.last!.seq + 1
+        }
+        return out
+    }
+
+    /// Verifies the ledger of the node in `directory` (read-only; the node may be closed).
+    static func verify(_ directory: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        var options = LedgerOptions()
+        options.readOnly = true
+        let ledger = try Ledger.open(at: directory + "/ledger", options: options)
+        defer { ledger.close() }
+        let report = LedgerVerifier(ledger: ledger).run()
+        XCTAssertNil(report.failure, "ledger of \(directory): \(String(describing: report.failure))", file: file, line: line)
+        XCTAssertGreaterThan(report.events, 1, file: file, line: line)
+    }
+}
