@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "Ledger"],
+            dependencies: ["Tools", "Ledger", "Node", "Projections"],
             path: "Tests/ToolsTests"
         ),
     ],

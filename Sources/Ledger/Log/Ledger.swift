@@ -37,6 +37,13 @@ public final class Ledger: Sendable {
         let lock = options.readOnly ? nil : try WriterLock(directory: path)
         let keys = KeyStore(directory: options.keyDirectory ?? path + "/keys")
         do {
+            if !options.readOnly {
+                // Take (and give back) LMDB's writer mutex before reading the head. A writer killed
+                // after its commit reached the data file but before it published the new
+                // transaction id in the lock file leaves readers one commit behind until the next
+                // writer recovers the mutex; reading first would build on that stale head.
+                try store.env.write { _ in }
+            }
             var stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
             let empty = try store.env.read { txn in try txn.count(store.events) == 0 }
             if stored.head == nil && empty {
@@ -98,6 +105,7 @@ public final class Ledger: Sendable {
     public func close() {
         writer?.close()
         broadcaster.close()
+        lock?.release()
     }
 
     deinit {

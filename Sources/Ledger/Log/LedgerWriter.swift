@@ -263,13 +263,13 @@ final class LedgerWriter: @unchecked Sendable {
                         try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
                     }
                     for e in batch.events {
-                        try txn.put(store.events, LedgerStore.seqKey(e.seq), e.record, append: true)
+                        try txn.put(store.events, LedgerStore.seqKey(e.seq), e.record, append: true, what: "events, seq \(e.seq)")
                     }
                     for (pos, hash) in batch.merkleNodes {
-                        try txn.put(store.merkle, LedgerStore.seqKey(pos), hash.bytes, append: true)
+                        try txn.put(store.merkle, LedgerStore.seqKey(pos), hash.bytes, append: true, what: "merkle, position \(pos)")
                     }
                     for (seq, row) in batch.checkpointRows {
-                        try txn.put(store.checkpoints, LedgerStore.seqKey(seq), row, append: true)
+                        try txn.put(store.checkpoints, LedgerStore.seqKey(seq), row, append: true, what: "checkpoints, seq \(seq)")
                     }
                     try txn.put(store.meta, LedgerStore.metaHead,
                         LedgerStore.encodeHead(.init(seq: batch.state.seq, hash: batch.state.hash)))

@@ -19,6 +19,11 @@ final class WriterLock: Sendable {
         self.fd = fd
     }
 
+    /// Gives up the claim (after the writer has stopped); another process may then write.
+    func release() {
+        flock(fd, LOCK_UN)
+    }
+
     deinit {
         flock(fd, LOCK_UN)
         close(fd)

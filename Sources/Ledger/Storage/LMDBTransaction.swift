@@ -26,7 +26,7 @@ struct LMDBTransaction {
 
     /// Stores `value` under `key`. With `append`, the key must sort after every existing key
     /// (LMDB's `MDB_APPEND`, which fills pages completely and skips the search).
-    func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], append: Bool = false) throws {
+    func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], append: Bool = false, what: @autoclosure () -> String = "") throws {
         let rc = key.withUnsafeBytes { kb in
             value.withUnsafeBytes { vb in
                 var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
@@ -34,7 +34,7 @@ struct LMDBTransaction {
                 return mdb_put(txn, db.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0)
             }
         }
-        try lmdbCheck(rc, "mdb_put")
+        if rc != 0 { try lmdbCheck(rc, "mdb_put" + (what().isEmpty ? "" : "(\(what()))")) }
     }
 
     /// Deletes `key`; returns false when it was absent.

@@ -18,7 +18,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         }
         let as4 = user.messageId
         guard node.receiving.withLock({ $0.insert(as4).inserted }) else {
-            throw EbMSError.other("message \(as4) is being stored by a parallel delivery; send it again later")
+            throw AS4TemporarilyUnavailable("message \(as4) is being stored by a parallel delivery")
         }
         defer { _ = node.receiving.withLock { $0.remove(as4) } }
         let state = try node.state()

@@ -33,9 +33,16 @@ package struct AS4Dispatcher: Sendable {
         async throws -> Attempt
     {
         let outcome: Attempt
-        do {
+        do throws(EbMSError) {
             let response = try await client.post(wire, to: url)
-            switch try AS4ResponseVerifier(expectedSigner: recipient).verify(response.body, sent: wire) {
+            let verdict: AS4ResponseVerifier.Outcome
+            do throws(EbMSError) { verdict = try AS4ResponseVerifier(expectedSigner: recipient).verify(response.body, sent: wire) } catch {
+                guard response.status != 200 else { throw error }
+                // No signal, e.g. 503 from a receiver that could not store the message now.
+                let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+                throw EbMSError.connectionFailure("HTTP \(response.status): \(text)")
+            }
+            switch verdict {
             case .receipt(let signal): outcome = .delivered(signal, response: response.body)
             case .errors(let errors): outcome = .rejected(errors, response: response.body)
             }

@@ -14,6 +14,27 @@ extension AS4Delivery {
     package func refused(_ error: EbMSError, userMessage: UserMessage?) async {}
 }
 
+/// The HTTP answer to one AS4 request.
+package struct AS4Reply: Sendable {
+    /// 200 with a signal (receipt or error), or 503 when the message could not be stored for a
+    /// reason on our side that may pass (storage, a parallel delivery of the same message): no
+    /// signal then, so the sender's reception awareness sends it again.
+    package var status: Int
+    package var contentType: String
+    package var body: [UInt8]
+
+    static func signal(_ soap: [UInt8]) -> AS4Reply {
+        AS4Reply(status: 200, contentType: "application/soap+xml; charset=UTF-8", body: soap)
+    }
+}
+
+/// Thrown by an ``AS4Delivery`` (or a ``DuplicateStore``) when the message cannot be stored now
+/// but may be later: the endpoint answers HTTP 503 without a signal, never a final ebMS error.
+package struct AS4TemporarilyUnavailable: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
 /// The receiving side of the MSH, independent of the HTTP server: reads a request body (streamed
 /// into the MIME parser under a size limit), opens the message, detects duplicates, delivers it,
 /// and answers with a signed receipt or a signed error signal.
@@ -37,8 +58,21 @@ package struct AS4Endpoint: Sendable {
         self.checkSDKEnvelope = checkSDKEnvelope
     }
 
-    /// Processes one request; returns the SOAP response (always a signal).
-    package func handle<Body: AsyncSequence>(contentType: String?, body: Body, now: Date = Date()) async -> [UInt8]
+    /// Processes one request; returns the answer: a signal (receipt or error), or 503 when the
+    /// message could not be stored for a passing reason.
+    package func handle<Body: AsyncSequence>(contentType: String?, body: Body, now: Date = Date()) async -> AS4Reply
+        where Body.Element == ByteBuffer
+    {
+        do {
+            return .signal(try await process(contentType: contentType, body: body, now: now))
+        } catch {
+            return AS4Reply(status: 503, contentType: "text/plain; charset=UTF-8",
+                            body: Array("the message could not be stored now (\(error)); send it again later\n".utf8))
+        }
+    }
+
+    /// The signal for one request; throws ``AS4TemporarilyUnavailable`` for a 503.
+    private func process<Body: AsyncSequence>(contentType: String?, body: Body, now: Date) async throws(AS4TemporarilyUnavailable) -> [UInt8]
         where Body.Element == ByteBuffer
     {
         var opened: UserMessage?
@@ -55,9 +89,10 @@ package struct AS4Endpoint: Sendable {
                 var e = e
                 e.refToMessageId = messageId
                 throw e
+            } catch let e as AS4TemporarilyUnavailable {
+                throw e
             } catch {
-                throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
-                                detail: "the message could not be stored: \(error)", refToMessageId: messageId)
+                throw AS4TemporarilyUnavailable("the message could not be stored: \(error)")
             }
             let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
                                                         refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
@@ -70,6 +105,8 @@ package struct AS4Endpoint: Sendable {
         } catch let e as EbMSError {
             await delivery.refused(e, userMessage: opened)
             return errorSignal(e, now: now)
+        } catch let e as AS4TemporarilyUnavailable {
+            throw e
         } catch {
             let e = EbMSError.other("\(error)")
             await delivery.refused(e, userMessage: opened)
@@ -97,17 +134,15 @@ package struct AS4Endpoint: Sendable {
         }
     }
 
-    private func lookup(_ store: any DuplicateStore, _ id: String) async throws(EbMSError) -> [UInt8]? {
+    private func lookup(_ store: any DuplicateStore, _ id: String) async throws(AS4TemporarilyUnavailable) -> [UInt8]? {
         do { return try await store.receipt(for: id) } catch {
-            throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
-                            detail: "duplicate detection is unavailable: \(error)", refToMessageId: id)
+            throw AS4TemporarilyUnavailable("duplicate detection is unavailable: \(error)")
         }
     }
 
-    private func remember(_ store: any DuplicateStore, _ id: String, _ receipt: [UInt8]) async throws(EbMSError) -> Bool {
+    private func remember(_ store: any DuplicateStore, _ id: String, _ receipt: [UInt8]) async throws(AS4TemporarilyUnavailable) -> Bool {
         do { return try await store.remember(messageId: id, receipt: receipt) } catch {
-            throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Processing",
-                            detail: "duplicate detection is unavailable: \(error)", refToMessageId: id)
+            throw AS4TemporarilyUnavailable("duplicate detection is unavailable: \(error)")
         }
     }
 

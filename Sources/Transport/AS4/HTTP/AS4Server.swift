@@ -32,9 +32,9 @@ package struct AS4Server: Sendable {
         let router = Router()
         let endpoint = self.endpoint
         router.post(RouterPath(path)) { request, _ -> Response in
-            let soap = await endpoint.handle(contentType: request.headers[.contentType], body: request.body)
-            return Response(status: .ok, headers: [.contentType: "application/soap+xml; charset=UTF-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: soap)))
+            let reply = await endpoint.handle(contentType: request.headers[.contentType], body: request.body)
+            return Response(status: .init(code: reply.status), headers: [.contentType: reply.contentType],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
         var logger = Logger(label: "kvitto.as4")
         logger.logLevel = .warning
