@@ -1,7 +1,7 @@
 package import Foundation
 package import Ledger
 import Projections
-import Transport
+package import Transport
 import X509
 import _CryptoExtras
 
@@ -161,7 +161,7 @@ package enum NodeSetup {
             }
     }
 
-    static func loadCA(_ path: String) throws -> ThrowawayPKI {
+    package static func loadCA(_ path: String) throws -> ThrowawayPKI {
         let dir = FileManager.default.fileExists(atPath: path + "/pki/ca.key") ? path + "/pki" : path
         guard let keyPEM = try? String(contentsOfFile: dir + "/ca.key", encoding: .utf8),
               let cert = try CertificateFile.read(path: dir + "/ca.crt").first else {
