@@ -25,13 +25,16 @@ echo "== independent check (Python, standard library) of the RFC 6962 vectors th
 if .venv/bin/python Tests/vectors/check_rfc6962_vectors.py; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 
-echo "== independent check of a ledger written by kvitto demo"
+echo "== independent check of ledgers written by kvitto ledger demo and by both nodes of kvitto demo"
 tmp=$(mktemp -d)
 bin=$(swift build --show-bin-path)/kvitto
-"$bin" demo --dir "$tmp/ledger" >/dev/null
-"$bin" ledger show --ledger "$tmp/ledger" --json --limit 100000 > "$tmp/events.jsonl"
-if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl"; then
-  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+"$bin" ledger demo --dir "$tmp/ledger" >/dev/null
+"$bin" demo --dir "$tmp/nodes" >/dev/null
+for ledger in "$tmp/ledger" "$tmp/nodes/node-a/ledger" "$tmp/nodes/node-b/ledger"; do
+  "$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
+  if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl"; then
+    py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+done
 rm -rf "$tmp"
 
 passed=$((s_run - s_failed + py_passed))

@@ -15,9 +15,10 @@ package final class Projector: Sendable {
     /// Applies every durable event not yet applied, then runs `body` on the state.
     package func read<T>(_ body: (NodeProjection) throws -> T) throws -> T {
         try state.withLock { s in
-            while true {
+            // Nothing new (the common case for the process that writes): no LMDB transaction.
+            while try ledger.durableHead() > s.appliedSeq {
                 let page = try ledger.events(from: s.appliedSeq + 1, limit: 1024)
-                if page.isEmpty { break }
+                if page.isEmpty { throw LedgerError(.corrupt, "event \(s.appliedSeq + 1) is below the durable head but missing; run `kvitto ledger verify`") }
                 for e in page { s.apply(e) }
             }
             return try body(s)

@@ -26,7 +26,7 @@ struct AS4Bench: AsyncParsableCommand {
     /// Counts what arrives without keeping it.
     actor Sink: AS4Delivery {
         var bytes = 0
-        func deliver(_ inbound: AS4Opener.Inbound) async throws {
+        func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws {
             bytes += inbound.payloads.values.reduce(0) { $0 + $1.count }
         }
     }

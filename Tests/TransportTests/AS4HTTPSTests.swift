@@ -11,7 +11,7 @@ actor CollectingDelivery: AS4Delivery {
 
     init(served: Set<String>) { self.served = served }
 
-    func deliver(_ inbound: AS4Opener.Inbound) async throws {
+    func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws {
         guard let recipient = inbound.userMessage.property("finalRecipient"), served.contains(recipient) else {
             throw EbMSError.notServiced
         }

@@ -46,6 +46,12 @@ public struct BlobStore: Sendable {
 
     /// Stores `bytes` and returns their reference.
     public func put(_ bytes: [UInt8]) throws(LedgerError) -> BlobRef {
+        // Content-addressed: content already stored completely (blobs appear only by an atomic
+        // rename after fsync) is not written again.
+        let hash = Digest32.sha256(bytes)
+        if case .present(let size) = state(of: hash), size == Int64(bytes.count) {
+            return BlobRef(sha256: hash, size: size)
+        }
         let w = try makeWriter()
         try w.write(bytes)
         return try w.finish()

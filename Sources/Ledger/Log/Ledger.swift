@@ -204,8 +204,9 @@ public final class Ledger: Sendable {
         LedgerSubscription(ledger: self, from: seq, pageSize: pageSize)
     }
 
-    /// The last durable seq: from the writer in this process, or from LMDB when another process writes.
-    func durableHead() throws(LedgerError) -> UInt64 {
+    /// The last durable seq: from the writer in this process (no I/O), or from LMDB when another
+    /// process writes.
+    public func durableHead() throws(LedgerError) -> UInt64 {
         if writer != nil { return broadcaster.head }
         return try read { try store.storedHead($0)?.seq ?? 0 }
     }

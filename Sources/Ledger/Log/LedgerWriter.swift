@@ -222,13 +222,15 @@ final class LedgerWriter: @unchecked Sendable {
                 committed = item.batch.state
                 commits += 1
                 committedEvents += UInt64(item.batch.events.count)
-                for (request, range) in zip(item.requests, item.batch.ranges) {
-                    request.continuation?.resume(returning: Array(item.batch.events[range]))
-                }
                 let seq = committed.seq
                 condition.broadcast()
                 condition.unlock()
+                // Publish the new head before any appender returns: whoever an appender tells
+                // (another task reading the log) must see its events.
                 onCommit(seq)
+                for (request, range) in zip(item.requests, item.batch.ranges) {
+                    request.continuation?.resume(returning: Array(item.batch.events[range]))
+                }
                 condition.lock()
             case .failure(let error):
                 let e = LedgerError.storage(error, "appending events")

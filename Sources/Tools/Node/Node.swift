@@ -30,6 +30,10 @@ package final class Node: Sendable {
     let receiving = Mutex<Set<String>>([])
     /// Work items that failed for a local reason (storage, keys) and wait before the next try.
     let cooldown = Mutex<[String: Date]>([:])
+    /// Wakes the scheduler when work may have appeared.
+    let wakeup = Wakeup()
+    /// Ledger appends made by this node and the time callers waited for them to be durable.
+    let appendStatistics = Mutex<(appends: Int, events: Int, waitNanoseconds: UInt64)>((0, 0, 0))
     /// The most dispatches and answers in progress at once.
     package let maxConcurrentWork = 16
 
@@ -109,7 +113,19 @@ package final class Node: Sendable {
     /// Appends `drafts` and returns once they are durable.
     @discardableResult
     func append(_ drafts: [EventDraft]) async throws(NodeError) -> [Event] {
-        do { return try await ledger.append(drafts) } catch { throw NodeError(.storage, "\(error)") }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let events: [Event]
+        do { events = try await ledger.append(drafts) } catch { throw NodeError(.storage, "\(error)") }
+        let waited = DispatchTime.now().uptimeNanoseconds - start
+        appendStatistics.withLock { $0 = ($0.appends + 1, $0.events + events.count, $0.waitNanoseconds + waited) }
+        wakeup.signal()
+        return events
+    }
+
+    /// Appends so far, the events in them, and the seconds callers waited for durability.
+    package var ledgerStatistics: (appends: Int, events: Int, waitSeconds: Double) {
+        let s = appendStatistics.withLock { $0 }
+        return (s.appends, s.events, Double(s.waitNanoseconds) / 1e9)
     }
 
     func putBlob(_ bytes: [UInt8]) throws(NodeError) -> BlobRef {
@@ -120,10 +136,15 @@ package final class Node: Sendable {
         do { return try ledger.blobs.read(ref.sha256) } catch { throw NodeError(.storage, "\(error)") }
     }
 
-    func state() throws(NodeError) -> NodeProjection {
-        do { return try projector.snapshot() } catch { throw NodeError(.storage, "\(error)") }
+    /// Runs `body` on the up-to-date projection (without copying it: a copy kept while the fold
+    /// goes on would make the next event copy every dictionary).
+    func read<T>(_ body: (NodeProjection) throws -> T) throws(NodeError) -> T {
+        do { return try projector.read(body) } catch { throw NodeError(.storage, "\(error)") }
     }
 
     func claim(_ id: String) -> Bool { busy.withLock { $0.insert(id).inserted } }
-    func release(_ id: String) { _ = busy.withLock { $0.remove(id) } }
+    func release(_ id: String) {
+        _ = busy.withLock { $0.remove(id) }
+        wakeup.signal()
+    }
 }

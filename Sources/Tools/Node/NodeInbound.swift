@@ -11,7 +11,9 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
 
     package init(node: Node) { self.node = node }
 
-    package func deliver(_ inbound: AS4Opener.Inbound) async throws {
+    /// Stores the message (or files the Meddelandekvittens) and the receipt we answer with, as
+    /// one durable batch.
+    package func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws {
         let user = inbound.userMessage
         guard let recipient = user.property("finalRecipient"), node.serves(recipient) else {
             throw EbMSError.notServiced
@@ -21,8 +23,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             throw AS4TemporarilyUnavailable("message \(as4) is being stored by a parallel delivery")
         }
         defer { _ = node.receiving.withLock { $0.remove(as4) } }
-        let state = try node.state()
-        if state.inbound[as4] != nil { return }  // a resend: stored before, answered with the same receipt
+        if try node.read({ $0.inbound[as4] != nil }) { return }  // a resend: stored before, answered with the same receipt
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
         }
@@ -38,7 +39,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         ]
         switch user.action {
         case SDKAS4.messageAction:
-            if let other = state.messages[envelope.id] {
+            if let other = try node.read({ $0.messages[envelope.id] }) {
                 throw EbMSError.valueInconsistent("the XHE ID \(envelope.id) is already used by another \(other.direction.rawValue) message on this access point")
             }
             var p = evidence
@@ -46,11 +47,12 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
                 p["to"] = .string(FunctionalAddress(participant: recipient, function: function).description)
             }
             try await node.append([EventDraft(type: NodeEventType.received, subject: NodeEventType.subject(message: envelope.id),
-                                              actor: "ap:" + user.from.id, payload: .object(p))])
+                                              actor: "ap:" + user.from.id, payload: .object(p)),
+                                   try receiptSent(as4, participant: recipient, message: envelope.id, receipt: receipt)])
             node.logger.info("message received", metadata: ["message": .string(envelope.id), "as4_message_id": .string(as4),
                                                             "from_party": .string(user.from.id)])
         case SDKAS4.receiptAction:
-            try await fileReceipt(xhe: xhe, recipient: recipient, user: user, evidence: evidence, state: state)
+            try await fileReceipt(xhe: xhe, recipient: recipient, user: user, evidence: evidence, receipt: receipt)
         default:
             throw EbMSError.valueNotRecognized("action \(user.action) is not serviced by this access point")
         }
@@ -58,8 +60,9 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
 
     /// A Meddelandekvittens: verify and decrypt the XHE with the participant's O2O identity, and
     /// record it against the message it answers.
-    private func fileReceipt(xhe: [UInt8], recipient: String, user: UserMessage, evidence: [String: JSONValue],
-                             state: NodeProjection) async throws {
+    private func fileReceipt(xhe: [UInt8], recipient: String, user: UserMessage, evidence: [String: JSONValue], receipt signal: [UInt8])
+        async throws
+    {
         let opened: XHESecurity.Opened
         do {
             opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
@@ -70,7 +73,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
             throw EbMSError.valueInconsistent("the payload is not a Meddelandekvittens: \(error)")
         }
-        guard let original = state.messages[receipt.documentReference], original.direction == .outbound,
+        guard let original = try node.read({ $0.messages[receipt.documentReference] }), original.direction == .outbound,
               original.participant == recipient else {
             throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
         }
@@ -79,9 +82,17 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         p["receipt"] = BlobField.json(try node.putBlob(plain))
         p.merge(Self.verdict(receipt.status)) { _, new in new }
         try await node.append([EventDraft(type: NodeEventType.receiptReceived, subject: NodeEventType.subject(message: original.id),
-                                          actor: "ap:" + user.from.id, payload: .object(p))])
+                                          actor: "ap:" + user.from.id, payload: .object(p)),
+                               try receiptSent(user.messageId, participant: recipient, message: original.id, receipt: signal)])
         node.logger.info("Meddelandekvittens received", metadata: ["message": .string(original.id),
                                                                    "status": p["status"]?.stringValue.map { .string($0) } ?? "?"])
+    }
+
+    /// `transport.receipt.sent` for the AS4 receipt answering `as4`.
+    private func receiptSent(_ as4: String, participant: String, message: String, receipt: [UInt8]) throws(NodeError) -> EventDraft {
+        EventDraft(type: NodeEventType.transportReceiptSent, subject: NodeEventType.subject(message: message), actor: "node",
+                   payload: ["as4_message_id": .string(as4), "participant": .string(participant),
+                             "receipt": BlobField.json(try node.putBlob(receipt))])
     }
 
     /// `status` and `lines` of a Meddelandekvittens as event payload members.
@@ -121,7 +132,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
     // MARK: DuplicateStore — answered from the ledger
 
     package func receipt(for messageId: String) async throws -> [UInt8]? {
-        guard let ref = try node.state().inbound[messageId]?.receipt else { return nil }
+        guard let ref = try node.read({ $0.inbound[messageId]?.receipt }) else { return nil }
         return try node.blob(ref)
     }
 
@@ -129,11 +140,10 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         let key = "receipt:" + messageId
         guard node.receiving.withLock({ $0.insert(key).inserted }) else { return false }
         defer { _ = node.receiving.withLock { $0.remove(key) } }
-        let state = try node.state()
-        guard let known = state.inbound[messageId] else { return true }
+        guard let known = try node.read({ $0.inbound[messageId] }) else { return true }
         if known.receipt != nil { return false }
         var p: [String: JSONValue] = ["as4_message_id": .string(messageId), "receipt": BlobField.json(try node.putBlob(receipt))]
-        if let participant = state.messages[known.messageId]?.participant { p["participant"] = .string(participant) }
+        if let participant = try node.read({ $0.messages[known.messageId]?.participant }) { p["participant"] = .string(participant) }
         try await node.append([EventDraft(type: NodeEventType.transportReceiptSent, subject: NodeEventType.subject(message: known.messageId),
                                           actor: "node", payload: .object(p))])
         return true

@@ -44,7 +44,7 @@ extension Node {
 
     /// The scheduler: starts due dispatches (the retry schedule read from the ledger) and answers
     /// stored inbound messages, at most ``maxConcurrentWork`` at a time, until cancelled.
-    package func runWorkers(poll: Duration = .milliseconds(100)) async {
+    package func runWorkers(poll: Duration = .milliseconds(250)) async {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 await processSubmissions()
@@ -52,7 +52,9 @@ extension Node {
                 for w in work {
                     group.addTask { await self.perform(w) }
                 }
-                try? await Task.sleep(for: work.isEmpty ? poll : .milliseconds(5))
+                // Woken by every append and every finished item; the poll catches retries that
+                // come due and submissions handed over through the spool folder.
+                await wakeup.wait(timeout: poll)
             }
         }
     }
@@ -86,7 +88,19 @@ extension Node {
         var out: [Work] = []
         for w in candidates where out.count < free {
             if cooling(w.key, now: now) { continue }
-            if claim(w.key) { out.append(w) }
+            guard claim(w.key) else { continue }
+            // The candidate was read before the claim: a worker may have finished it in between
+            // (recording an outcome and a later retry time). Take it only if it is still due.
+            let current: Work?
+            do {
+                current = try projector.read { s -> Work? in
+                    switch w {
+                    case .dispatch(let d): s.dispatches[d.as4MessageId].flatMap { $0.isDue(at: stamp) ? .dispatch($0) : nil }
+                    case .answer(let r): s.messages[r.id].flatMap { $0.status == .received ? .answer($0) : nil }
+                    }
+                }
+            } catch { current = nil }
+            if let current { out.append(current) } else { release(w.key) }
         }
         return out
     }

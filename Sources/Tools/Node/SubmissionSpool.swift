@@ -72,7 +72,10 @@ extension Node {
                 continue
             }
             let data = (try? JSONSerialization.data(withJSONObject: result)) ?? Data()
-            FileManager.default.createFile(atPath: dir + "/\(id).result.json", contents: data, attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: dir + "/\(id).result.json", contents: data, attributes: [.posixPermissions: 0o600]) else {
+                logger.error("cannot write the submission result", metadata: ["request": .string(id)])
+                continue
+            }
             try? FileManager.default.removeItem(atPath: path)
         }
     }

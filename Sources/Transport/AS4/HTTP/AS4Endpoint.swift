@@ -4,7 +4,9 @@ package import Foundation
 /// Where verified inbound messages go. The node stores them in the ledger before the receipt is
 /// sent; throwing an ``EbMSError`` (e.g. ``EbMSError/notServiced``) refuses the message.
 package protocol AS4Delivery: Sendable {
-    func deliver(_ inbound: AS4Opener.Inbound) async throws
+    /// Stores `inbound`. `receipt` is the signed receipt the endpoint will answer with (a store
+    /// may keep it together with the message, in one durable write).
+    func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws
     /// Told about every message answered with an error signal (`userMessage` is nil when the
     /// request could not be read that far), so the node can record the refusal.
     func refused(_ error: EbMSError, userMessage: UserMessage?) async
@@ -85,7 +87,10 @@ package struct AS4Endpoint: Sendable {
                 return earlier
             }
             if checkSDKEnvelope { try checkEnvelope(inbound) }
-            do { try await delivery.deliver(inbound) } catch let e as EbMSError {
+            let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
+                                                        refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
+                                          now: now).soap
+            do { try await delivery.deliver(inbound, receipt: receipt) } catch let e as EbMSError {
                 var e = e
                 e.refToMessageId = messageId
                 throw e
@@ -94,9 +99,6 @@ package struct AS4Endpoint: Sendable {
             } catch {
                 throw AS4TemporarilyUnavailable("the message could not be stored: \(error)")
             }
-            let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
-                                                        refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
-                                          now: now).soap
             if let duplicates {
                 let first = try await remember(duplicates, messageId, receipt)
                 if !first, let earlier = try await lookup(duplicates, messageId) { return earlier }

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ledger
+import Logging
+import Node
+import Projections
+import Synchronization
+import Transport
+
+/// `kvitto bench node`: business messages end to end between two nodes on this machine (HTTPS
+/// with mutual TLS, every step a durable signed ledger event on both sides), next to bare AS4
+/// exchanges of the same XHE at the same concurrency and the RSA-bound limit, all measured in
+/// the same run.
+struct NodeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "End-to-end business messages/s between two nodes (submit → AS4 receipt → Meddelandekvittens) vs bare AS4 and the RSA limit.")
+
+    @Flag(help: "Print JSON lines.") var json = false
+    @Option(help: "Seconds of load per measured case.") var seconds: Double = 5
+    @Option(help: "Messages kept in flight.") var window = 32
+
+    /// RSA-2048 private-key operations per business message: the sender signs the XHE and the AS4
+    /// message; the recipient unwraps the AS4 key, signs the AS4 receipt, unwraps the XHE key, signs
+    /// the Meddelandekvittens XHE and its AS4 message; the sender unwraps that AS4 key, signs its
+    /// AS4 receipt and unwraps the XHE key.
+    static let rsaOpsPerMessage = 10.0
+    /// Per bare AS4 exchange: sign, unwrap, receipt signature.
+    static let rsaOpsPerExchange = 3.0
+
+    func run() async throws {
+        var printer = BenchPrinter(json: json)
+        var logger = Logger(label: "kvitto.bench")
+        logger.logLevel = .error
+        let base = NSTemporaryDirectory() + "kvitto-bench-node-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let (dirA, dirB) = try await NodeCLI.run { try await DemoNetwork.create(in: base) }
+        let nodeA = try await NodeCLI.run { try Node.open(directory: dirA, logger: logger) }
+        let nodeB = try await NodeCLI.run { try Node.open(directory: dirB, logger: logger) }
+        let key = try ThrowawayPKI(commonName: "Bench RSA").issue(commonName: "bench")
+        let rsa = Self.rsaAllCores(key, seconds: min(seconds, 2))
+        let message = OutboundMessage(from: .init(participant: DemoNetwork.a.participant, function: DemoNetwork.a.function),
+                                      to: .init(participant: DemoNetwork.b.participant, function: DemoNetwork.b.function),
+                                      label: "Benchmark", texts: ["Hej! Ett meddelande för mätning."],
+                                      attachments: [.init(fileName: "bilaga.txt", contentType: "text/plain",
+                                                          content: Array(repeating: 0x61, count: 1024))])
+        let window = self.window, seconds = self.seconds
+        let result = try await DemoNetwork.running([nodeA, nodeB]) { _ in
+            try await Self.load(nodeA, nodeB, message: message, window: 4, seconds: 0.5)  // warm up
+            let before = (a: nodeA.ledgerStatistics, b: nodeB.ledgerStatistics)
+            let run = try await Self.load(nodeA, nodeB, message: message, window: window, seconds: seconds)
+            let after = (a: nodeA.ledgerStatistics, b: nodeB.ledgerStatistics)
+            return (run, before, after)
+        }
+        let (run, before, after) = result
+        // A sample XHE of the same message, for the bare AS4 case.
+        let xheRef = try XCTUnwrapLike(try nodeA.projector.snapshot().messages.values.first?.xhe)
+        let xhe = try nodeA.ledger.blobs.read(xheRef.sha256)
+        await nodeA.close()
+        await nodeB.close()
+        let as4 = try await Self.bareAS4(xhe: xhe, window: window, seconds: seconds)
+
+        let events = Double((after.a.events - before.a.events) + (after.b.events - before.b.events))
+        let wait = (after.a.waitSeconds - before.a.waitSeconds) + (after.b.waitSeconds - before.b.waitSeconds)
+        let appends = Double((after.a.appends - before.a.appends) + (after.b.appends - before.b.appends))
+        let perMessage = run.completed > 0 ? events / Double(run.completed) : 0
+        printer.emit(BenchResult(
+            name: "node e2e (submit → AS4 receipt → Meddelandekvittens), 2 nodes, mTLS, window \(window)", value: run.rate,
+            unit: "messages/s", limit: rsa / Self.rsaOpsPerMessage,
+            limitWhat: "RSA-2048 private ops/s on all cores ÷ 10 per business message",
+            extra: ["messages": .int(Int64(run.completed)), "p50_ms": .string(format(run.p50 * 1000, digits: 1)),
+                    "p99_ms": .string(format(run.p99 * 1000, digits: 1)), "rsa2048_private_ops_per_s": .int(Int64(rsa)),
+                    "ledger_events_per_message": .string(format(perMessage, digits: 1)),
+                    "ledger_events_per_s": .int(Int64(events / run.elapsed))]))
+        printer.emit(BenchResult(
+            name: "as4 exchange of the same XHE (sign, gzip, encrypt, receipt), window \(window)", value: as4,
+            unit: "exchanges/s", limit: rsa / Self.rsaOpsPerExchange, limitWhat: "RSA-2048 private ops/s on all cores ÷ 3 per exchange",
+            extra: ["xhe_bytes": .int(Int64(xhe.count))]))
+        // A business message is two AS4 exchanges plus the XHE and ledger work: how much of the
+        // bare transport rate the whole node keeps, and how long appends kept workers waiting.
+        printer.emit(BenchResult(
+            name: "node vs bare AS4 (2 exchanges per business message)", value: run.rate, unit: "messages/s", limit: as4 / 2,
+            limitWhat: "half the bare AS4 exchanges/s measured in this run",
+            extra: ["ledger_wait_ms_per_append": .string(format(appends > 0 ? wait / appends * 1000 : 0, digits: 2)),
+                    "ledger_wait_share_of_message_latency": .string(format(run.completed > 0 ? (wait / Double(run.completed)) / max(run.p50, 1e-9) : 0, digits: 3))]))
+    }
+
+    struct Run {
+        var completed: Int
+        var elapsed: Double
+        var rate: Double { Double(completed) / elapsed }
+        var p50: Double
+        var p99: Double
+    }
+
+    /// `window` closed-loop senders for `seconds`: each submits a message and waits until the
+    /// sender has its Meddelandekvittens, then submits the next.
+    @discardableResult
+    static func load(_ a: Node, _ b: Node, message: OutboundMessage, window: Int, seconds: Double) async throws -> Run {
+        let start = Date()
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<window {
+                group.addTask {
+                    var mine: [Double] = []
+                    while Date().timeIntervalSince(start) < seconds {
+                        let t0 = Date()
+                        let id = try await NodeCLI.run { try await a.submit(message, actor: "bench") }
+                        let deadline = t0.addingTimeInterval(120)
+                        while try a.projector.read({ s in ![.accepted, .rejected].contains(s.messages[id]?.status) }) {
+                            guard Date() < deadline else { throw CLI.fail("bench: message \(id) did not complete within 120 s") }
+                            try await Task.sleep(for: .milliseconds(2))
+                        }
+                        mine.append(Date().timeIntervalSince(t0))
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+        }
+        func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        return Run(completed: latencies.count, elapsed: Date().timeIntervalSince(start), p50: pct(0.5), p99: pct(0.99))
+    }
+
+    /// Bare AS4 exchanges (two MSHs in this process, mutual TLS) of `xhe`, `window` at a time.
+    static func bareAS4(xhe: [UInt8], window: Int, seconds: Double) async throws -> Double {
+        let pki = try ThrowawayPKI(commonName: "Bench AS4 CA")
+        let sender = try pki.issue(commonName: "AP-SENDER"), receiver = try pki.issue(commonName: "AP-RECEIVER")
+        let senderTLS = try pki.issue(commonName: "sender.bench")
+        let receiverTLS = try pki.issue(commonName: "receiver.bench", dnsNames: ["localhost"], ipAddresses: [[127, 0, 0, 1]])
+        let endpoint = AS4Endpoint(opener: AS4Opener(identity: receiver, trust: pki.trust(.as4), pmode: .sdk()),
+                                   sealer: AS4Sealer(pmode: .sdk(), signer: receiver), delivery: AS4Bench.Sink(), duplicates: nil)
+        let server = AS4Server(tls: AS4TLS(identity: receiverTLS, trustAnchors: [pki.root]), endpoint: endpoint)
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let serverTask = Task { try await server.run { continuation.yield($0) } }
+        defer { serverTask.cancel() }
+        var ports = stream.makeAsyncIterator()
+        guard let port = await ports.next() else { throw CLI.fail("bench: the AS4 server did not start") }
+        let client = try AS4HTTPClient(tls: AS4TLS(identity: senderTLS, trustAnchors: [pki.root]))
+        let sealer = AS4Sealer(pmode: .sdk(), signer: sender)
+        let verifier = AS4ResponseVerifier(expectedSigner: receiver.certificate)
+        let url = "https://127.0.0.1:\(port)/as4"
+        let start = Date()
+        let count = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<window {
+                group.addTask {
+                    var n = 0
+                    while Date().timeIntervalSince(start) < seconds {
+                        let m = UserMessage(
+                            messageId: AS4Endpoint.newMessageID(), timestamp: AS4Time.string(Date()),
+                            from: .init(id: "AP-SENDER", type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
+                            to: .init(id: "AP-RECEIVER", type: SDKAS4.partyType, role: SDKAS4.responderRole),
+                            service: SDKAS4.service, serviceType: SDKAS4.serviceType, action: SDKAS4.messageAction, conversationId: "bench",
+                            properties: [.init(name: "originalSender", type: SDKAS4.participantScheme, value: "0203:a.se"),
+                                         .init(name: "finalRecipient", type: SDKAS4.participantScheme, value: "0203:b.se")],
+                            parts: [])
+                        let wire = try sealer.seal(m, payloads: [AS4Payload(contentID: "message", mimeType: "application/xml",
+                                                                            content: Spool(bytes: xhe))], recipient: receiver.certificate)
+                        let response = try await client.post(wire, to: url)
+                        guard case .receipt = try verifier.verify(response.body, sent: wire) else { throw CLI.fail("bench: no receipt") }
+                        n += 1
+                    }
+                    return n
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let rate = Double(count) / Date().timeIntervalSince(start)
+        try await client.shutdown()
+        return rate
+    }
+
+    /// RSA-2048 PKCS#1 v1.5 signatures per second on all cores.
+    static func rsaAllCores(_ identity: SigningIdentity, seconds: Double) -> Double {
+        let key = identity.privateKey
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let digest = SHA256.hash(data: [UInt8](repeating: 9, count: 32))
+        let counts = Mutex<Int>(0)
+        let start = Date()
+        DispatchQueue.concurrentPerform(iterations: cores) { _ in
+            var n = 0
+            while Date().timeIntervalSince(start) < seconds {
+                _ = try? key.signature(for: digest, padding: .insecurePKCS1v1_5)
+                n += 1
+            }
+            counts.withLock { $0 += n }
+        }
+        return Double(counts.withLock { $0 }) / Date().timeIntervalSince(start)
+    }
+}
+
+/// Unwraps or fails the benchmark with a clear message.
+func XCTUnwrapLike<T>(_ value: T?) throws -> T {
+    guard let value else { throw CLI.fail("bench: expected a value") }
+    return value
+}
