@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 [ -f /usr/include/lmdb.h ] || need+=(liblmdb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v cc >/dev/null 2>&1 || need+=(gcc)   # builds a small LMDB test fixture
 [ -f /usr/include/libxml2/libxml/c14n.h ] || need+=(libxml2-dev)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)

@@ -22,8 +22,13 @@ enum KvittoProcess {
 
     /// Runs `kvitto args…` to completion (bounded by `timeout` seconds).
     static func run(_ args: [String], stdin: String = "", timeout: Double = 120) throws -> Result {
+        try runTool(binary, args, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs `executable args…` to completion (bounded by `timeout` seconds).
+    static func runTool(_ executable: String, _ args: [String], stdin: String = "", timeout: Double = 120) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         let input = Pipe()
         let output = Pipe()
@@ -49,7 +54,7 @@ enum KvittoProcess {
             group.leave()
         }
         while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate(); XCTFail("kvitto \(args.joined(separator: " ")) timed out") }
+        if p.isRunning { p.terminate(); XCTFail("\(executable) \(args.joined(separator: " ")) timed out") }
         p.waitUntilExit()
         _ = group.wait(timeout: .now() + 10)
         return Result(status: p.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self),

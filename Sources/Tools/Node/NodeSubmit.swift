@@ -25,6 +25,9 @@ extension Node {
         guard book.contains(m.to) else {
             throw NodeError(.unknownAddress, "\(m.to) is not in the address book; add it with `kvitto addressbook add`")
         }
+        if serves(m.to.participant) {
+            throw NodeError(.noRoute, "\(m.to.participant) is served by this node; delivery between participants of one node is not implemented yet")
+        }
         guard let route = try await router.route(to: m.to.participant) else {
             throw NodeError(.noRoute, "no route to \(m.to.participant): add its access point with `kvitto route add`")
         }
