@@ -59,6 +59,8 @@ package struct DispatchRecord: Sendable, Equatable {
     package var nextAttemptAt: Timestamp?
     package var outcome: Outcome = .pending
     package var lastError: String?
+    /// The seq of the event that created it (for first-come, first-served scheduling).
+    package var createdSeq: UInt64 = 0
 
     /// Whether an attempt should start at `now`: pending, and either never tried, interrupted
     /// (begun without an outcome — the process stopped mid-attempt), or its retry time has come.

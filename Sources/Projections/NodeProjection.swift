@@ -38,7 +38,7 @@ package struct NodeProjection: Sendable, Equatable {
 
     /// Dispatches whose next attempt is due at `now`, oldest first.
     package func dueDispatches(at now: Timestamp) -> [DispatchRecord] {
-        pending.compactMap { dispatches[$0] }.filter { $0.isDue(at: now) }.sorted { ($0.nextAttemptAt ?? .init(nanoseconds: 0), $0.as4MessageId) < ($1.nextAttemptAt ?? .init(nanoseconds: 0), $1.as4MessageId) }
+        pending.compactMap { dispatches[$0] }.filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
     }
 
     /// The earliest future retry time, for the scheduler's sleep.
@@ -94,7 +94,8 @@ package struct NodeProjection: Sendable, Equatable {
             r.sdkMessage = BlobField.parse(p["sdk_message"])
             r.xhe = BlobField.parse(p["xhe"])
             r.attachments = MessageRecord.attachments(p["attachments"])
-            if let d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant) {
+            if var d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant) {
+                d.createdSeq = event.seq
                 r.as4MessageId = d.as4MessageId
                 dispatches[d.as4MessageId] = d
                 pending.insert(d.as4MessageId)
@@ -142,7 +143,8 @@ package struct NodeProjection: Sendable, Equatable {
             if let messageId { touch(messageId) { _ in } }
         case NodeEventType.receiptSent:
             guard let messageId, let participant = p["participant"]?.stringValue else { return }
-            let d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant)
+            var d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant)
+            d?.createdSeq = event.seq
             if let d {
                 dispatches[d.as4MessageId] = d
                 pending.insert(d.as4MessageId)

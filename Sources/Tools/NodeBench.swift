@@ -20,6 +20,8 @@ struct NodeBench: AsyncParsableCommand {
     @Flag(help: "Print JSON lines.") var json = false
     @Option(help: "Seconds of load per measured case.") var seconds: Double = 5
     @Option(help: "Messages kept in flight.") var window = 32
+    @Option(help: "Directory for the two nodes, kept afterwards (default: a temporary one, removed); choose the file system to measure.")
+    var dir: String?
 
     /// RSA-2048 private-key operations per business message: the sender signs the XHE and the AS4
     /// message; the recipient unwraps the AS4 key, signs the AS4 receipt, unwraps the XHE key, signs
@@ -33,8 +35,8 @@ struct NodeBench: AsyncParsableCommand {
         var printer = BenchPrinter(json: json)
         var logger = Logger(label: "kvitto.bench")
         logger.logLevel = .error
-        let base = NSTemporaryDirectory() + "kvitto-bench-node-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let base = dir ?? NSTemporaryDirectory() + "kvitto-bench-node-\(UUID().uuidString.prefix(8))"
+        defer { if dir == nil { try? FileManager.default.removeItem(atPath: base) } }
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let (dirA, dirB) = try await NodeCLI.run { try await DemoNetwork.create(in: base) }
         let nodeA = try await NodeCLI.run { try Node.open(directory: dirA, logger: logger) }

@@ -63,6 +63,14 @@ extension Node {
         case dispatch(DispatchRecord)
         case answer(MessageRecord)
 
+        /// The seq of the event that created the item.
+        var order: UInt64 {
+            switch self {
+            case .dispatch(let d): d.createdSeq
+            case .answer(let r): r.eventSeqs.first ?? 0
+            }
+        }
+
         var key: String {
             switch self {
             case .dispatch(let d): "dispatch:" + d.as4MessageId
@@ -78,8 +86,9 @@ extension Node {
         let stamp = Timestamp(nanoseconds: Int64(now.timeIntervalSince1970 * 1e9))
         let candidates: [Work]
         do {
+            // Oldest first across both kinds, so neither starves the other under load.
             candidates = try projector.read { s in
-                s.unanswered.map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)
+                (s.unanswered.map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)).sorted { $0.order < $1.order }
             }
         } catch {
             logger.error("cannot read the ledger", metadata: ["error": .string("\(error)")])

@@ -20,6 +20,8 @@ package final class AS4HTTPClient: Sendable {
         // retries, recorded by the caller) decides when to try again — not a hidden retry loop
         // inside the connection pool that would hold the request until its deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // As many parallel requests to one access point as the node runs dispatches.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.timeout = timeout
     }
