@@ -115,6 +115,44 @@ final class NodeInteropTests: XCTestCase {
         try NodeFixture.verify(s.node)
     }
 
+    func testXHESignedByAnotherOrganizationIsRejectedWithSIG() async throws {
+        let s = try await setup("interop-impostor")
+        defer { s.server.stop(); try? FileManager.default.removeItem(atPath: s.base) }
+        let node = try NodeFixture.open(s.node)
+        // A federation member with a valid O2O certificate claims to be the remote organisation.
+        let impostor = try s.pki.issue(commonName: "0203:impostor.example.se", organization: "Impostor")
+        let id = UUID().uuidString.lowercased()
+        let now = SDKMessage.timestamp(Date())
+        let message = SDKMessage(
+            header: .init(creationDateTime: now, messageId: id, conversationId: id, label: "Falsk avsändare", confidentiality: false,
+                          recipient: .init(id: .participant(Self.local.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.local.function)))),
+                          sender: .init(id: .participant(Self.remote.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.remote.function))))),
+            documents: [.init(documentID: "1", texts: ["Hej."])])
+        let ourO2O = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/o2o-0203-k-example-se.crt").first)
+        let xhe = try XHESecurity.seal(
+            XHEEnvelope(id: id, creationDateTime: now, businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .signedAndEncrypted),
+                        fromParty: Self.remote.participant, toParty: Self.local.participant,
+                        payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: Self.local.function,
+                                       content: .xml(message.xml(declaration: false)))),
+            model: .signedAndEncrypted, signer: impostor, recipient: ourO2O)
+        try Data(xhe).write(to: URL(fileURLWithPath: s.base + "/xhe.xml"))
+        let ourAS4 = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/as4.crt").first)
+        try PythonPeer.keys(s.base + "/peer-out", sender: s.peerAP.certificate, senderKey: s.peerAP, receiver: ourAS4, receiverKey: nil)
+        try await DemoNetwork.running([node]) { ports in
+            let r = try await PythonPeer.post(["--payload", s.base + "/xhe.xml", "--keys", s.base + "/peer-out",
+                                               "--url", "http://127.0.0.1:\(ports[0])/as4", "--final-recipient", Self.local.participant,
+                                               "--original-sender", Self.remote.participant, "--conversation-id", id])
+            XCTAssertEqual(r.status, 0, r.output)
+            let done = try await DemoNetwork.wait(timeout: 60) { try node.projector.snapshot().messages[id]?.status == .rejected }
+            XCTAssertTrue(done)
+        }
+        let record = try XCTUnwrap(try node.projector.snapshot().messages[id])
+        XCTAssertEqual(record.verdict?.lines.map(\.code), ["SIG"])
+        XCTAssertTrue(record.verdict?.lines.first?.reason.contains("not by its FromParty") == true, "\(String(describing: record.verdict))")
+        XCTAssertNil(record.sdkMessage, "content of a rejected message is not kept")
+        await node.close()
+    }
+
     func testKvittoMessageToAs4ReceiverIsRecordedAsDelivered() async throws {
         let s = try await setup("interop-out")
         defer { s.server.stop(); try? FileManager.default.removeItem(atPath: s.base) }

@@ -26,7 +26,11 @@ extension Node {
         var content: [String: JSONValue]?
         do {
             let opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: keys.o2oTrust), decryptionIdentity: o2o, at: now)
-            if let payload = opened.payload {
+            // A valid signature of some federation member is not enough: it must be the sender's.
+            if let signer = opened.signer, !OrganizationBinding.matches(signer, participant: envelope.fromParty) {
+                lines.append(.init(lineID: "NA", code: .signature, reasonCode: nil,
+                                   reason: "the XHE is signed by \(OrganizationBinding.describe(signer)), not by its FromParty \(envelope.fromParty)"))
+            } else if let payload = opened.payload {
                 let inner: SDKValidator.Report
                 do { inner = try validator.validate(payload) } catch {
                     throw NodeError(.invalidMessage, "\(error)")

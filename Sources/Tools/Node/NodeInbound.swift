@@ -68,13 +68,16 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
                                                 decryptionIdentity: node.keys.o2o[recipient], at: Date())
         } catch { throw EbMSError.other("the Meddelandekvittens cannot be verified or decrypted: \(error)") }
+        guard let signer = opened.signer, OrganizationBinding.matches(signer, participant: opened.envelope.fromParty) else {
+            throw EbMSError.failedAuthentication("the Meddelandekvittens is not signed by its FromParty \(opened.envelope.fromParty)")
+        }
         guard let plain = opened.payload else { throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload") }
         let receipt: MessageReceipt
         do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
             throw EbMSError.valueInconsistent("the payload is not a Meddelandekvittens: \(error)")
         }
         guard let original = try node.read({ $0.messages[receipt.documentReference] }), original.direction == .outbound,
-              original.participant == recipient else {
+              original.participant == recipient, original.to?.participant == opened.envelope.fromParty else {
             throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
         }
         var p = evidence
