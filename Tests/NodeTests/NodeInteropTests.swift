@@ -60,33 +60,46 @@ final class NodeInteropTests: XCTestCase {
         return Setup(base: base, node: node, peerAP: peerAP, peerO2O: peerO2O, pki: pki, server: server)
     }
 
-    func testAs4SenderGetsItsMessageRecordedAndAnsweredWithAMeddelandekvittens() async throws {
-        let s = try await setup("interop-in")
-        defer { s.server.stop(); try? FileManager.default.removeItem(atPath: s.base) }
-        let node = try NodeFixture.open(s.node)
-        // The remote message service's XHE: an SDK message signed and encrypted organisation to organisation.
-        let id = UUID().uuidString.lowercased()
+    /// Writes `<base>/xhe.xml`: an SDK message from the remote organisation to ours, sealed
+    /// (tm-base-ext-sigenc) with `signer`'s O2O identity; and the peer's sending keys.
+    static func prepareRemoteXHE(_ s: Setup, id: String, label: String, files: [SDKMessage.File] = [], text: String,
+                          signer: SigningIdentity) throws {
         let now = SDKMessage.timestamp(Date())
         let message = SDKMessage(
-            header: .init(creationDateTime: now, messageId: id, conversationId: id, label: "Från as4-paketet", confidentiality: false,
+            header: .init(creationDateTime: now, messageId: id, conversationId: id, label: label, confidentiality: false,
                           recipient: .init(id: .participant(Self.local.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.local.function)))),
                           sender: .init(id: .participant(Self.remote.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.remote.function))))),
-            documents: [.init(documentID: "1", files: [.init(fileName: "a.txt", contentType: "text/plain", content: Array("interop".utf8))],
-                              texts: ["Hej från en annan accesspunkt."])])
+            documents: [.init(documentID: "1", files: files, texts: [text])])
         let ourO2O = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/o2o-0203-k-example-se.crt").first)
         let xhe = try XHESecurity.seal(
             XHEEnvelope(id: id, creationDateTime: now, businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .signedAndEncrypted),
                         fromParty: Self.remote.participant, toParty: Self.local.participant,
                         payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: Self.local.function,
                                        content: .xml(message.xml(declaration: false)))),
-            model: .signedAndEncrypted, signer: s.peerO2O, recipient: ourO2O)
+            model: .signedAndEncrypted, signer: signer, recipient: ourO2O)
         try Data(xhe).write(to: URL(fileURLWithPath: s.base + "/xhe.xml"))
         let ourAS4 = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/as4.crt").first)
         try PythonPeer.keys(s.base + "/peer-out", sender: s.peerAP.certificate, senderKey: s.peerAP, receiver: ourAS4, receiverKey: nil)
+    }
+
+    /// `peer.py post` of `<base>/xhe.xml` to the node on `port`.
+    static func postRemoteXHE(_ s: Setup, id: String, port: Int) async throws -> (status: Int32, output: String) {
+        try await PythonPeer.post(["--payload", s.base + "/xhe.xml", "--keys", s.base + "/peer-out",
+                                   "--url", "http://127.0.0.1:\(port)/as4", "--final-recipient", Self.local.participant,
+                                   "--original-sender", Self.remote.participant, "--conversation-id", id])
+    }
+
+    func testAs4SenderGetsItsMessageRecordedAndAnsweredWithAMeddelandekvittens() async throws {
+        let s = try await setup("interop-in")
+        defer { s.server.stop(); try? FileManager.default.removeItem(atPath: s.base) }
+        let node = try NodeFixture.open(s.node)
+        // The remote message service's XHE: an SDK message signed and encrypted organisation to organisation.
+        let id = UUID().uuidString.lowercased()
+        try Self.prepareRemoteXHE(s, id: id, label: "Från as4-paketet",
+                             files: [.init(fileName: "a.txt", contentType: "text/plain", content: Array("interop".utf8))],
+                             text: "Hej från en annan accesspunkt.", signer: s.peerO2O)
         try await DemoNetwork.running([node]) { ports in
-            let r = try await PythonPeer.post(["--payload", s.base + "/xhe.xml", "--keys", s.base + "/peer-out",
-                                               "--url", "http://127.0.0.1:\(ports[0])/as4", "--final-recipient", Self.local.participant,
-                                               "--original-sender", Self.remote.participant, "--conversation-id", id])
+            let r = try await Self.postRemoteXHE(s, id: id, port: ports[0])
             XCTAssertEqual(r.status, 0, r.output)
             XCTAssertTrue(r.output.contains("state: ACKNOWLEDGED"), r.output)
             // Recorded, validated, answered; the peer acknowledges the Meddelandekvittens.
@@ -122,26 +135,9 @@ final class NodeInteropTests: XCTestCase {
         // A federation member with a valid O2O certificate claims to be the remote organisation.
         let impostor = try s.pki.issue(commonName: "0203:impostor.example.se", organization: "Impostor")
         let id = UUID().uuidString.lowercased()
-        let now = SDKMessage.timestamp(Date())
-        let message = SDKMessage(
-            header: .init(creationDateTime: now, messageId: id, conversationId: id, label: "Falsk avsändare", confidentiality: false,
-                          recipient: .init(id: .participant(Self.local.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.local.function)))),
-                          sender: .init(id: .participant(Self.remote.participant), attention: .init(subOrganization: .init(id: .functionalAddress(Self.remote.function))))),
-            documents: [.init(documentID: "1", texts: ["Hej."])])
-        let ourO2O = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/o2o-0203-k-example-se.crt").first)
-        let xhe = try XHESecurity.seal(
-            XHEEnvelope(id: id, creationDateTime: now, businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .signedAndEncrypted),
-                        fromParty: Self.remote.participant, toParty: Self.local.participant,
-                        payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: Self.local.function,
-                                       content: .xml(message.xml(declaration: false)))),
-            model: .signedAndEncrypted, signer: impostor, recipient: ourO2O)
-        try Data(xhe).write(to: URL(fileURLWithPath: s.base + "/xhe.xml"))
-        let ourAS4 = try XCTUnwrap(try CertificateFile.read(path: s.node + "/pki/as4.crt").first)
-        try PythonPeer.keys(s.base + "/peer-out", sender: s.peerAP.certificate, senderKey: s.peerAP, receiver: ourAS4, receiverKey: nil)
+        try Self.prepareRemoteXHE(s, id: id, label: "Falsk avsändare", text: "Hej.", signer: impostor)
         try await DemoNetwork.running([node]) { ports in
-            let r = try await PythonPeer.post(["--payload", s.base + "/xhe.xml", "--keys", s.base + "/peer-out",
-                                               "--url", "http://127.0.0.1:\(ports[0])/as4", "--final-recipient", Self.local.participant,
-                                               "--original-sender", Self.remote.participant, "--conversation-id", id])
+            let r = try await Self.postRemoteXHE(s, id: id, port: ports[0])
             XCTAssertEqual(r.status, 0, r.output)
             let done = try await DemoNetwork.wait(timeout: 60) { try node.projector.snapshot().messages[id]?.status == .rejected }
             XCTAssertTrue(done)
