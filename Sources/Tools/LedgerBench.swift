@@ -66,6 +66,10 @@ struct LedgerBench: AsyncParsableCommand {
                 let extra: [String: JSONValue] = [
                     "events_per_txn": .int(Int64(run.eventsPerTransaction.rounded())),
                     "limit_sign": .int(Int64(signRate)), "limit_lmdb": .int(Int64(lmdbRate)),
+                    // CPU cost per event next to the CPU cost of one raw signature (all cores busy
+                    // in the limit): their ratio is what the append rate would reach on idle cores.
+                    "cpu_ns_per_event": .int(Int64((run.cpuMicrosPerEvent * 1000).rounded())),
+                    "cpu_ns_per_sign": .int(Int64((Double(cores) * 1e9 / signRate).rounded())),
                 ]
                 out.emit(BenchResult(name: "append batch=\(batch) writers=\(writers)", value: run.eventsPerSecond,
                     unit: "events/s", limit: limit, limitWhat: what, extra: extra))
@@ -98,6 +102,14 @@ struct LedgerBench: AsyncParsableCommand {
     }
 }
 
+/// User + system CPU seconds this process has used so far, all threads.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return 0 }
     let sorted = values.sorted()
@@ -110,6 +122,9 @@ struct AppendRun {
     var eventsPerTransaction: Double
     var p50: Double
     var p99: Double
+    /// Process CPU time (user + system, all threads) per appended event, in microseconds: the
+    /// cost of an event on this machine, independent of what else shares the cores.
+    var cpuMicrosPerEvent: Double
 
     /// A draft whose canonical payload is 300 bytes.
     static func draft(_ i: Int) -> EventDraft {
@@ -124,6 +139,7 @@ struct AppendRun {
         let ledger = try Ledger.open(at: directory, options: options)
         defer { ledger.close() }
         let before = ledger.commitStatistics
+        let cpuBefore = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(seconds * 1e9)
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -146,12 +162,14 @@ struct AppendRun {
             return all
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = processCPUSeconds() - cpuBefore
         let after = ledger.commitStatistics
         let events = Double(latencies.count * batch)
         let txns = Double(after.transactions - before.transactions)
         return AppendRun(eventsPerSecond: events / elapsed,
             eventsPerTransaction: txns > 0 ? Double(after.events - before.events) / txns : 0,
-            p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99))
+            p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
+            cpuMicrosPerEvent: events > 0 ? cpu * 1e6 / events : 0)
     }
 
     /// Appends `events` events as fast as possible (64 writers × 256).

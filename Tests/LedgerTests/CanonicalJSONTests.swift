@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import Ledger
 
 final class CanonicalJSONTests: XCTestCase {
@@ -65,6 +66,56 @@ final class CanonicalJSONTests: XCTestCase {
         XCTAssertThrowsError(try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]))
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         do { _ = try JSONParser.parse(deep); XCTFail("accepted deep nesting") } catch { XCTAssertTrue(error.reason == .tooDeep) }
+    }
+
+    /// Strings are scanned eight bytes at a time; every character that must be escaped is found
+    /// at every position of a long string, next to multi-byte UTF-8 and other escapes.
+    func testEscapesAreFoundAtEveryPositionOfLongStrings() {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            return out + "\""
+        }
+        let specials: [Character] = ["\"", "\\", "\u{00}", "\u{01}", "\u{1F}", "\n", "\t", "\u{08}"]
+        let harmless: [Character] = ["\u{20}", "\u{21}", "\u{23}", "\u{5B}", "\u{5D}", "\u{7F}", "é", "\u{1F600}", "ÿ"]
+        var checked = 0
+        for length in [8, 9, 15, 16, 17, 31, 40] {
+            for position in 0..<length {
+                for special in specials {
+                    for filler in harmless {
+                        var chars = [Character](repeating: filler, count: length)
+                        chars[position] = special
+                        if position + 3 < length { chars[position + 3] = specials[(position + length) % specials.count] }
+                        let s = String(chars)
+                        var out: [UInt8] = []
+                        CanonicalJSON.appendString(s, into: &out)
+                        XCTAssertEqual(String(decoding: out, as: UTF8.self), reference(s), "length \(length), at \(position)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 9000)
+        // The word test itself: exact for every single byte value in every lane.
+        for lane in 0..<8 {
+            for byte in 0...255 {
+                let word = UInt64(0x4141_4141_4141_4141) & ~(UInt64(0xFF) << (8 * UInt64(lane))) | UInt64(byte) << (8 * UInt64(lane))
+                let expected = byte < 0x20 || byte == 0x22 || byte == 0x5C
+                XCTAssertEqual(CanonicalJSON.mayNeedEscape(word), expected, "byte \(byte) in lane \(lane)")
+            }
+        }
     }
 
     func testTimestampsRoundTripAndSort() throws {

@@ -22,7 +22,7 @@ final class TestVectorTests: XCTestCase {
         var events: [Event] = []
         var nodes: [UInt64: Digest32] = [:]
         var t: Int64 = 1_795_000_000_000_000_000  // 2026-11-18T…
-        func add(_ drafts: [EventDraft]) { add(.append(drafts.map(EncodedDraft.init))) }
+        func add(_ drafts: [EventDraft]) { add(.append(drafts.map { EncodedDraft($0) })) }
         func add(_ command: WriteCommand) {
             var builder = BatchBuilder(state: state, options: options, clock: { t += 1_234_567; return Timestamp(nanoseconds: t) })
             builder.add(command)

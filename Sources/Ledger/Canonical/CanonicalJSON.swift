@@ -41,13 +41,13 @@ public enum CanonicalJSON {
         if i == 0 { out.append(UInt8(ascii: "0")); return }
         var magnitude = i.magnitude
         if i < 0 { out.append(UInt8(ascii: "-")) }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        // Digits least significant first, then reversed in place: no temporary array.
+        let start = out.count
         while magnitude > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
             magnitude /= 10
         }
-        out.append(contentsOf: digits.reversed())
+        out[start...].reverse()
     }
 
     /// RFC 8785 member order: by UTF-16 code units. UTF-8 byte order is the same except where a
@@ -61,15 +61,25 @@ public enum CanonicalJSON {
     static func appendString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let done: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return true }
+            let n = bytes.count
             var runStart = 0
-            for i in 0..<bytes.count {
+            var i = 0
+            while i < n {
+                // Eight bytes at a time while none of them needs escaping (the usual case).
+                if i + 8 <= n, !mayNeedEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                    i += 8
+                    continue
+                }
                 let byte = bytes[i]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-                appendEscaped(byte, into: &out)
-                runStart = i + 1
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                    appendEscaped(byte, into: &out)
+                    runStart = i + 1
+                }
+                i += 1
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<n]))
             return true
         }
         if done == nil {
@@ -82,6 +92,20 @@ public enum CanonicalJSON {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// False only when none of the eight bytes in `word` is below 0x20, a quote or a backslash
+    /// (the exact "has a byte less than n" and "has a zero byte" word tests).
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let q = word ^ (ones &* 0x22)
+        let quote = (q &- ones) & ~q & highs
+        let b = word ^ (ones &* 0x5C)
+        let backslash = (b &- ones) & ~b & highs
+        return (control | quote | backslash) != 0
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -10,11 +10,8 @@ import Foundation
 public final class Event: Sendable, Hashable {
     public let seq: UInt64
     public let time: Timestamp
-    public let type: String
-    public let typeVersion: Int64
-    public let subject: String
-    public let actor: String
-    public let payload: JSONValue
+    /// Type, subject, actor and payload, shared with the draft the event was written from.
+    let content: EncodedDraft
     /// Hash of event `seq − 1` (32 zero bytes for seq 1).
     public let prev: Digest32
     /// Id of the signing key (see ``LedgerSigningKey/keyID``).
@@ -25,21 +22,32 @@ public final class Event: Sendable, Hashable {
     /// The canonical bytes that `hash` covers.
     public let body: [UInt8]
 
-    init(seq: UInt64, time: Timestamp, type: String, typeVersion: Int64, subject: String, actor: String,
-        payload: JSONValue, prev: Digest32, key: String, hash: Digest32, signature: [UInt8], body: [UInt8])
+    public var type: String { content.draft.type }
+    public var typeVersion: Int64 { content.draft.typeVersion }
+    public var subject: String { content.draft.subject }
+    public var actor: String { content.draft.actor }
+    public var payload: JSONValue { content.draft.payload }
+
+    init(seq: UInt64, time: Timestamp, content: EncodedDraft, prev: Digest32, key: String, hash: Digest32,
+        signature: [UInt8], body: [UInt8])
     {
         self.seq = seq
         self.time = time
-        self.type = type
-        self.typeVersion = typeVersion
-        self.subject = subject
-        self.actor = actor
-        self.payload = payload
+        self.content = content
         self.prev = prev
         self.key = key
         self.hash = hash
         self.signature = signature
         self.body = body
+    }
+
+    convenience init(seq: UInt64, time: Timestamp, type: String, typeVersion: Int64, subject: String, actor: String,
+        payload: JSONValue, prev: Digest32, key: String, hash: Digest32, signature: [UInt8], body: [UInt8])
+    {
+        self.init(seq: seq, time: time,
+            content: EncodedDraft(decoded: EventDraft(type: type, typeVersion: typeVersion, subject: subject,
+                actor: actor, payload: payload)),
+            prev: prev, key: key, hash: hash, signature: signature, body: body)
     }
 
     /// Two events are equal when their signed bytes are.
@@ -84,10 +92,10 @@ public final class Event: Sendable, Hashable {
 
     /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
     static func unsigned(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String) -> Event {
-        var (body, prevAt) = encodeBody(seq: seq, time: time, draft: draft, payload: CanonicalJSON.encode(draft.payload), key: key)
+        let content = EncodedDraft(draft)
+        var (body, prevAt) = encodeBody(seq: seq, time: time, draft: draft, payload: content.payload, key: key)
         patchPrev(&body, at: prevAt, prev)
-        return Event(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
-            actor: draft.actor, payload: draft.payload, prev: prev, key: key, hash: Digest32.sha256(body),
+        return Event(seq: seq, time: time, content: content, prev: prev, key: key, hash: Digest32.sha256(body),
             signature: [], body: body)
     }
 
@@ -95,8 +103,8 @@ public final class Event: Sendable, Hashable {
     /// subject, time, type, type_version) from the payload's canonical bytes, with a 64-character
     /// placeholder for `prev` at the returned offset: everything but the hash chain can be encoded
     /// in parallel. Produces exactly `CanonicalJSON.encode(bodyObject(…))`.
-    static func encodeBody(seq: UInt64, time: Timestamp, draft: EventDraft, payload: [UInt8], key: String)
-        -> (body: [UInt8], prevOffset: Int)
+    static func encodeBody(seq: UInt64, time: Timestamp, draft: EventDraft, payload: [UInt8], key: String,
+        timeBytes: [UInt8]? = nil) -> (body: [UInt8], prevOffset: Int)
     {
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + draft.subject.utf8.count + draft.actor.utf8.count + 220)
@@ -114,7 +122,7 @@ public final class Event: Sendable, Hashable {
         out.append(contentsOf: #","subject":"#.utf8)
         CanonicalJSON.appendString(draft.subject, into: &out)
         out.append(contentsOf: #","time":""#.utf8)
-        out.append(contentsOf: time.rfc3339Bytes)
+        out.append(contentsOf: timeBytes ?? time.rfc3339Bytes)
         out.append(contentsOf: #"","type":"#.utf8)
         CanonicalJSON.appendString(draft.type, into: &out)
         out.append(contentsOf: #","type_version":"#.utf8)
@@ -138,8 +146,8 @@ public final class Event: Sendable, Hashable {
 
     /// This event with its signature by `signer`.
     func signed(with signer: LedgerSigningKey) -> Event {
-        Event(seq: seq, time: time, type: type, typeVersion: typeVersion, subject: subject, actor: actor,
-            payload: payload, prev: prev, key: key, hash: hash, signature: signer.sign(hash), body: body)
+        Event(seq: seq, time: time, content: content, prev: prev, key: key, hash: hash, signature: signer.sign(hash),
+            body: body)
     }
 
     /// The stored record: `hash (32) ‖ sig (64) ‖ body`.
@@ -194,11 +202,3 @@ public final class Event: Sendable, Hashable {
     }
 }
 
-extension Event {
-    convenience init(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String, hash: Digest32,
-        signature: [UInt8], body: [UInt8])
-    {
-        self.init(seq: seq, time: time, type: draft.type, typeVersion: draft.typeVersion, subject: draft.subject,
-            actor: draft.actor, payload: draft.payload, prev: prev, key: key, hash: hash, signature: signature, body: body)
-    }
-}

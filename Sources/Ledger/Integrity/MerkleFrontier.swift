@@ -27,17 +27,25 @@ struct MerkleFrontier: Sendable, Equatable {
     /// Adds a leaf (its leaf hash) and returns the perfect subtrees completed, leaf first.
     @discardableResult
     mutating func append(leafHash: Digest32) -> [Node] {
-        var completed = [Node(level: 0, index: size, hash: leafHash)]
-        peaks.append(completed[0])
+        var completed: [Node] = []
+        append(leafHash: leafHash) { completed.append($0) }
+        return completed
+    }
+
+    /// Adds a leaf (its leaf hash) and reports each perfect subtree completed, leaf first, without
+    /// building an array (the append path calls this once per event).
+    mutating func append(leafHash: Digest32, completed: (Node) -> Void) {
+        let leaf = Node(level: 0, index: size, hash: leafHash)
+        completed(leaf)
+        peaks.append(leaf)
         size += 1
         while peaks.count >= 2, peaks[peaks.count - 1].level == peaks[peaks.count - 2].level {
             let right = peaks.removeLast()
             let left = peaks.removeLast()
             let merged = Node(level: left.level + 1, index: left.index >> 1, hash: MerkleHash.node(left.hash, right.hash))
             peaks.append(merged)
-            completed.append(merged)
+            completed(merged)
         }
-        return completed
     }
 
     /// The RFC 6962 root hash of the current tree.

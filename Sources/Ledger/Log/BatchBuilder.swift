@@ -4,13 +4,22 @@ import Glibc
 #endif
 
 /// A draft whose payload has been encoded canonically (by the appender, in parallel with others).
-struct EncodedDraft: Sendable {
+///
+/// A reference type: a draft travels from the appender through the batch builder into the event
+/// it becomes, and each hand-over is one retain instead of one per string.
+final class EncodedDraft: Sendable {
     let draft: EventDraft
+    /// The payload's canonical bytes; empty for events read back from storage (not needed there).
     let payload: [UInt8]
 
     init(_ draft: EventDraft) {
         self.draft = draft
         self.payload = CanonicalJSON.encode(draft.payload)
+    }
+
+    init(decoded draft: EventDraft) {
+        self.draft = draft
+        self.payload = []
     }
 }
 
@@ -129,19 +138,37 @@ struct BatchBuilder {
         let keyIDs = signers.map(\.keyID)
 
         // Pass 2: canonical bodies with a `prev` placeholder, in parallel.
-        var bodies = [([UInt8], Int)](repeating: ([], 0), count: n)
-        Parallel.map(into: &bodies) { i in
-            guard case .draft(let d) = slots[i].content else { return ([], 0) }
-            return Event.encodeBody(seq: slots[i].seq, time: slots[i].time, draft: d.draft, payload: d.payload,
-                key: keyIDs[slots[i].signer])
+        var bodies = [[UInt8]](repeating: [], count: n)
+        var prevOffsets = [Int](repeating: 0, count: n)
+        bodies.withUnsafeMutableBufferPointer { bodyBuffer in
+            prevOffsets.withUnsafeMutableBufferPointer { offsetBuffer in
+                // Each index belongs to exactly one block: the writes are disjoint.
+                nonisolated(unsafe) let bodyOut = bodyBuffer
+                nonisolated(unsafe) let offsetOut = offsetBuffer
+                Parallel.forEachBlock(count: n) { range in
+                    let keys = keyIDs.map { String(decoding: Array($0.utf8), as: UTF8.self) }  // this worker's own copies
+                    var time = Timestamp(nanoseconds: .min)
+                    var timeBytes: [UInt8] = []
+                    for i in range {
+                        guard case .draft(let d) = slots[i].content else { continue }
+                        if slots[i].time != time {  // a request's events share one time
+                            time = slots[i].time
+                            timeBytes = time.rfc3339Bytes
+                        }
+                        (bodyOut[i], offsetOut[i]) = Event.encodeBody(seq: slots[i].seq, time: time,
+                            draft: d.draft, payload: d.payload, key: keys[slots[i].signer], timeBytes: timeBytes)
+                    }
+                }
+            }
         }
 
         // Pass 3: the hash chain and the Merkle tree, in order.
         var batch = PreparedBatch(state: start)
         batch.ledgerID = ledgerID
         batch.ranges = ranges
+        batch.merkleNodes.reserveCapacity(2 * n)
         var s = start
-        var drafts: [EventDraft] = []
+        var drafts: [EncodedDraft] = []
         drafts.reserveCapacity(n)
         var hashes: [Digest32] = []
         hashes.reserveCapacity(n)
@@ -149,29 +176,28 @@ struct BatchBuilder {
         prevs.reserveCapacity(n)
         for i in 0..<n {
             let slot = slots[i]
-            let draft: EventDraft
             switch slot.content {
             case .draft(let d):
-                draft = d.draft
-                Event.patchPrev(&bodies[i].0, at: bodies[i].1, s.hash)
+                drafts.append(d)
+                Event.patchPrev(&bodies[i], at: prevOffsets[i], s.hash)
             case .checkpoint:
                 let root = s.frontier.root
-                draft = EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
+                let d = EncodedDraft(EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
                     "tree_size": .int(Int64(s.frontier.size)), "root": .string(root.hex),
-                ])
+                ]))
+                drafts.append(d)
                 batch.checkpointRows.append((slot.seq, LedgerStore.seqKey(s.frontier.size) + root.bytes))
                 s.checkpointedSize = s.frontier.size
                 s.checkpointTime = slot.time
-                var (body, at) = Event.encodeBody(seq: slot.seq, time: slot.time, draft: draft,
-                    payload: CanonicalJSON.encode(draft.payload), key: keyIDs[slot.signer])
+                var (body, at) = Event.encodeBody(seq: slot.seq, time: slot.time, draft: d.draft, payload: d.payload,
+                    key: keyIDs[slot.signer])
                 Event.patchPrev(&body, at: at, s.hash)
-                bodies[i] = (body, at)
+                bodies[i] = body
             }
-            let hash = Digest32.sha256(bodies[i].0)
+            let hash = Digest32.sha256(bodies[i])
             prevs.append(s.hash)
             hashes.append(hash)
-            drafts.append(draft)
-            for node in s.frontier.append(leafHash: MerkleHash.leaf(hash)) {
+            s.frontier.append(leafHash: MerkleHash.leaf(hash)) { node in
                 batch.merkleNodes.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
             }
             s.seq = slot.seq
@@ -183,7 +209,7 @@ struct BatchBuilder {
 
         return ChainedBatch(batch: batch, seqs: slots.map(\.seq), times: slots.map(\.time),
             signerIndex: slots.map(\.signer), signers: signers, keyIDs: keyIDs, drafts: drafts, prevs: prevs,
-            hashes: hashes, bodies: bodies.map(\.0))
+            hashes: hashes, bodies: bodies)
     }
 }
 
@@ -196,7 +222,7 @@ struct ChainedBatch: Sendable {
     let signerIndex: [Int]
     let signers: [LedgerSigningKey]
     let keyIDs: [String]
-    let drafts: [EventDraft]
+    let drafts: [EncodedDraft]
     let prevs: [Digest32]
     let hashes: [Digest32]
     let bodies: [[UInt8]]
@@ -206,13 +232,24 @@ struct ChainedBatch: Sendable {
     /// Pass 4: signatures and events, in parallel.
     func sign() -> PreparedBatch {
         var batch = self.batch
-        var events = [Event?](repeating: nil, count: count)
-        Parallel.map(into: &events) { i in
-            let signer = signerIndex[i]
-            return Event(seq: seqs[i], time: times[i], draft: drafts[i], prev: prevs[i], key: keyIDs[signer],
-                hash: hashes[i], signature: signers[signer].sign(hashes[i]), body: bodies[i])
+        let n = count
+        batch.events = [Event](unsafeUninitializedCapacity: n) { buffer, initialized in
+            // Each index belongs to exactly one block, and every index is written before returning.
+            nonisolated(unsafe) let out = buffer
+            Parallel.forEachBlock(count: n) { range in
+                // This worker's own copies of what all events share, so that their reference
+                // counts are not contended between cores.
+                let keys = keyIDs.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+                let signers = self.signers
+                for i in range {
+                    let signer = signerIndex[i]
+                    (out.baseAddress! + i).initialize(to: Event(seq: seqs[i], time: times[i], content: drafts[i],
+                        prev: prevs[i], key: keys[signer], hash: hashes[i], signature: signers[signer].sign(hashes[i]),
+                        body: bodies[i]))
+                }
+            }
+            initialized = n
         }
-        batch.events = events.map { $0! }
         return batch
     }
 }

@@ -162,11 +162,13 @@ public final class Ledger: Sendable {
     /// Checks a draft and encodes its payload; the size bound covers the whole canonical event.
     private func validate(_ d: EventDraft) throws(LedgerError) -> EncodedDraft {
         try EventType.validate(d)
-        for (name, value) in [("subject", d.subject), ("actor", d.actor)] {
-            guard !value.isEmpty, value.utf8.count <= 1024, !value.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-                throw LedgerError(.invalidDraft, "\(name) must be 1–1024 bytes without control characters")
-            }
+        // In UTF-8, a byte below 0x20 is always a control character of its own.
+        func acceptable(_ value: String) -> Bool {
+            let bytes = value.utf8
+            return !bytes.isEmpty && bytes.count <= 1024 && !bytes.contains { $0 < 0x20 }
         }
+        guard acceptable(d.subject) else { throw LedgerError(.invalidDraft, "subject must be 1–1024 bytes without control characters") }
+        guard acceptable(d.actor) else { throw LedgerError(.invalidDraft, "actor must be 1–1024 bytes without control characters") }
         guard case .object = d.payload else {
             throw LedgerError(.invalidDraft, "the payload of \(d.type) must be a JSON object")
         }

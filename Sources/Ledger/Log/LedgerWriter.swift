@@ -265,10 +265,19 @@ final class LedgerWriter: @unchecked Sendable {
                         try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
                     }
                     for e in batch.events {
-                        try txn.put(store.events, LedgerStore.seqKey(e.seq), e.record, append: true, what: "events, seq \(e.seq)")
+                        precondition(e.signature.count == 64, "an Ed25519 signature has 64 bytes")
+                        // The stored record, `hash ‖ sig ‖ body`, written in place.
+                        try txn.put(store.events, key: e.seq, reserving: 96 + e.body.count, append: true,
+                            what: "events, seq \(e.seq)") { out in
+                            e.hash.withBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                            e.signature.withUnsafeBytes { (out.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+                            e.body.withUnsafeBytes { (out.baseAddress! + 96).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                        }
                     }
                     for (pos, hash) in batch.merkleNodes {
-                        try txn.put(store.merkle, LedgerStore.seqKey(pos), hash.bytes, append: true, what: "merkle, position \(pos)")
+                        try txn.put(store.merkle, key: pos, reserving: 32, append: true, what: "merkle, position \(pos)") { out in
+                            hash.withBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                        }
                     }
                     for (seq, row) in batch.checkpointRows {
                         try txn.put(store.checkpoints, LedgerStore.seqKey(seq), row, append: true, what: "checkpoints, seq \(seq)")

@@ -20,25 +20,34 @@ enum Parallel {
 
     /// Computes `out[i] = work(i)` for every index of `out`.
     static func map<T>(into out: inout [T], block: Int = 32, _ work: (Int) -> T) {
-        let n = out.count
+        out.withUnsafeMutableBufferPointer { buffer in
+            // Every index belongs to exactly one block, so writes are disjoint.
+            nonisolated(unsafe) let shared = buffer
+            forEachBlock(count: shared.count, block: block) { range in
+                for i in range { shared[i] = work(i) }
+            }
+        }
+    }
+
+    /// Calls `work` once for each block of `block` consecutive indices in `0..<count`, on all
+    /// cores. Per-block work lets a worker copy what it shares with the others once per block
+    /// instead of retaining shared objects once per element (which makes their reference counts
+    /// bounce between cores).
+    static func forEachBlock(count n: Int, block: Int = 32, _ work: (Range<Int>) -> Void) {
         let workers = min(cores, (n + block - 1) / block)
         if workers <= 1 {
-            for i in 0..<n { out[i] = work(i) }
+            if n > 0 { work(0..<n) }
             return
         }
         let next = Atomic<Int>(0)
-        out.withUnsafeMutableBufferPointer { buffer in
-            // Every index is claimed by exactly one worker through `next`, so writes are disjoint,
-            // and concurrentPerform returns only after all workers finished.
-            nonisolated(unsafe) let shared = buffer
-            withoutActuallyEscaping(work) { work in
-                nonisolated(unsafe) let work = work
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    while true {
-                        let start = next.add(block, ordering: .relaxed).oldValue
-                        if start >= n { return }
-                        for i in start..<min(start + block, n) { shared[i] = work(i) }
-                    }
+        withoutActuallyEscaping(work) { work in
+            // concurrentPerform returns only after all workers finished, so `work` does not escape.
+            nonisolated(unsafe) let work = work
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let start = next.add(block, ordering: .relaxed).oldValue
+                    if start >= n { return }
+                    work(start..<min(start + block, n))
                 }
             }
         }
