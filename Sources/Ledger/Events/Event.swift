@@ -17,8 +17,8 @@ public final class Event: Sendable, Hashable {
     /// Id of the signing key (see ``LedgerSigningKey/keyID``).
     public let key: String
     public let hash: Digest32
-    /// Ed25519 signature over the 32 bytes of `hash`.
-    public let signature: [UInt8]
+    /// Ed25519 signature over the 32 bytes of `hash`, inline.
+    let signed: EventSignature
     /// The canonical bytes that `hash` covers.
     public let body: [UInt8]
 
@@ -27,9 +27,11 @@ public final class Event: Sendable, Hashable {
     public var subject: String { content.draft.subject }
     public var actor: String { content.draft.actor }
     public var payload: JSONValue { content.draft.payload }
+    /// Ed25519 signature over the 32 bytes of `hash`.
+    public var signature: [UInt8] { signed.bytes }
 
     init(seq: UInt64, time: Timestamp, content: EncodedDraft, prev: Digest32, key: String, hash: Digest32,
-        signature: [UInt8], body: [UInt8])
+        signature: EventSignature, body: [UInt8])
     {
         self.seq = seq
         self.time = time
@@ -37,12 +39,12 @@ public final class Event: Sendable, Hashable {
         self.prev = prev
         self.key = key
         self.hash = hash
-        self.signature = signature
+        self.signed = signature
         self.body = body
     }
 
     convenience init(seq: UInt64, time: Timestamp, type: String, typeVersion: Int64, subject: String, actor: String,
-        payload: JSONValue, prev: Digest32, key: String, hash: Digest32, signature: [UInt8], body: [UInt8])
+        payload: JSONValue, prev: Digest32, key: String, hash: Digest32, signature: EventSignature, body: [UInt8])
     {
         self.init(seq: seq, time: time,
             content: EncodedDraft(decoded: EventDraft(type: type, typeVersion: typeVersion, subject: subject,
@@ -52,7 +54,7 @@ public final class Event: Sendable, Hashable {
 
     /// Two events are equal when their signed bytes are.
     public static func == (a: Event, b: Event) -> Bool {
-        a === b || (a.hash == b.hash && a.body == b.body && a.signature == b.signature)
+        a === b || (a.hash == b.hash && a.body == b.body && a.signed == b.signed)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -96,7 +98,7 @@ public final class Event: Sendable, Hashable {
         var (body, prevAt) = encodeBody(seq: seq, time: time, draft: draft, payload: content.payload, key: key)
         patchPrev(&body, at: prevAt, prev)
         return Event(seq: seq, time: time, content: content, prev: prev, key: key, hash: Digest32.sha256(body),
-            signature: [], body: body)
+            signature: EventSignature.unset, body: body)
     }
 
     /// The canonical body written directly in RFC 8785 member order (actor, key, payload, prev, seq,
@@ -133,12 +135,15 @@ public final class Event: Sendable, Hashable {
 
     /// Writes `prev` as lowercase hex into the placeholder left by ``encodeBody``.
     static func patchPrev(_ body: inout [UInt8], at offset: Int, _ prev: Digest32) {
+        precondition(offset >= 0 && offset + 64 <= body.count, "prev placeholder out of range")
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { hex in
             prev.withBytes { bytes in
-                for (i, b) in bytes.enumerated() {
-                    body[offset + 2 * i] = hex[Int(b >> 4)]
-                    body[offset + 2 * i + 1] = hex[Int(b & 0xF)]
+                body.withUnsafeMutableBufferPointer { out in
+                    for (i, b) in bytes.enumerated() {
+                        out[offset + 2 * i] = hex[Int(b >> 4)]
+                        out[offset + 2 * i + 1] = hex[Int(b & 0xF)]
+                    }
                 }
             }
         }
@@ -151,7 +156,7 @@ public final class Event: Sendable, Hashable {
     }
 
     /// The stored record: `hash (32) ‖ sig (64) ‖ body`.
-    var record: [UInt8] { hash.bytes + signature + body }
+    var record: [UInt8] { hash.bytes + signed.bytes + body }
 
     /// Why a stored record could not be read as an event.
     struct DecodeError: Error, CustomStringConvertible {
@@ -163,7 +168,9 @@ public final class Event: Sendable, Hashable {
     static func decode(record: [UInt8]) throws(DecodeError) -> Event {
         guard record.count > 96 else { throw DecodeError(description: "stored record is \(record.count) bytes, too short") }
         let hash = Digest32(unchecked: Array(record[0..<32]))
-        let signature = Array(record[32..<96])
+        guard let signature = EventSignature(Array(record[32..<96])) else {
+            throw DecodeError(description: "stored record has no 64-byte signature")
+        }
         let body = Array(record[96...])
         guard Digest32.sha256(body) == hash else {
             throw DecodeError(description: "hash does not match the event's canonical bytes (content altered)")
@@ -171,7 +178,7 @@ public final class Event: Sendable, Hashable {
         return try decode(body: body, hash: hash, signature: signature)
     }
 
-    static func decode(body: [UInt8], hash: Digest32, signature: [UInt8]) throws(DecodeError) -> Event {
+    static func decode(body: [UInt8], hash: Digest32, signature: EventSignature) throws(DecodeError) -> Event {
         let value: JSONValue
         do { value = try JSONParser.parseCanonical(body) } catch {
             throw DecodeError(description: error.reason == .notCanonical
@@ -194,11 +201,11 @@ public final class Event: Sendable, Hashable {
     public static func fromJSON(_ value: JSONValue) throws -> Event {
         guard case .object(var o) = value, let hashText = o.removeValue(forKey: "hash")?.stringValue,
             let hash = Digest32(hex: hashText), let sigText = o.removeValue(forKey: "sig")?.stringValue,
-            let sig = Data(base64Encoded: sigText), sig.count == 64
+            let sigData = Data(base64Encoded: sigText), let sig = EventSignature(Array(sigData))
         else { throw DecodeError(description: "event JSON needs hex hash and base64 sig") }
         let body = CanonicalJSON.encode(.object(o))
         guard Digest32.sha256(body) == hash else { throw DecodeError(description: "hash does not match the envelope") }
-        return try decode(body: body, hash: hash, signature: Array(sig))
+        return try decode(body: body, hash: hash, signature: sig)
     }
 }
 

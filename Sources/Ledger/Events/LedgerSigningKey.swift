@@ -28,13 +28,14 @@ public struct LedgerSigningKey: Sendable {
     /// The key id recorded in every event this key signs.
     public var keyID: String { publicKey.keyID }
 
-    func sign(_ hash: Digest32) -> [UInt8] {
-        // Signing 32 bytes with a valid key cannot fail in BoringSSL; a failure would be a broken
-        // crypto library, where refusing to continue is the only safe answer.
-        guard let s = try? hash.withBytes({ try privateKey.signature(for: $0) }) else {
-            preconditionFailure("Ed25519 signing failed")
-        }
-        return Array(s)
+    func sign(_ hash: Digest32) -> EventSignature {
+        // Signing 32 bytes with a valid key cannot fail in BoringSSL, and its signatures have 64
+        // bytes; anything else would be a broken crypto library, where refusing to continue is
+        // the only safe answer.
+        guard let data = try? hash.withBytes({ try privateKey.signature(for: $0) }),
+            let signature = data.withUnsafeBytes({ EventSignature($0) })
+        else { preconditionFailure("Ed25519 signing failed") }
+        return signature
     }
 }
 

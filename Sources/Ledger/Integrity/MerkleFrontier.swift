@@ -33,7 +33,7 @@ struct MerkleFrontier: Sendable, Equatable {
     }
 
     /// Adds a leaf (its leaf hash) and reports each perfect subtree completed, leaf first, without
-    /// building an array (the append path calls this once per event).
+    /// building an array.
     mutating func append(leafHash: Digest32, completed: (Node) -> Void) {
         let leaf = Node(level: 0, index: size, hash: leafHash)
         completed(leaf)
@@ -45,6 +45,14 @@ struct MerkleFrontier: Sendable, Equatable {
             let merged = Node(level: left.level + 1, index: left.index >> 1, hash: MerkleHash.node(left.hash, right.hash))
             peaks.append(merged)
             completed(merged)
+        }
+    }
+
+    /// Adds a leaf and appends each perfect subtree completed to `stored` as (post-order storage
+    /// position, hash): the append path, once per event.
+    mutating func append(leafHash: Digest32, storingInto stored: inout [(UInt64, Digest32)]) {
+        append(leafHash: leafHash) { node in
+            stored.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
         }
     }
 

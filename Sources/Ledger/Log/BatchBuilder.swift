@@ -166,7 +166,8 @@ struct BatchBuilder {
         var batch = PreparedBatch(state: start)
         batch.ledgerID = ledgerID
         batch.ranges = ranges
-        batch.merkleNodes.reserveCapacity(2 * n)
+        var merkleNodes: [(UInt64, Digest32)] = []
+        merkleNodes.reserveCapacity(2 * n + 64)
         var s = start
         var drafts: [EncodedDraft] = []
         drafts.reserveCapacity(n)
@@ -197,15 +198,14 @@ struct BatchBuilder {
             let hash = Digest32.sha256(bodies[i])
             prevs.append(s.hash)
             hashes.append(hash)
-            s.frontier.append(leafHash: MerkleHash.leaf(hash)) { node in
-                batch.merkleNodes.append((MerkleHash.postOrderPosition(level: node.level, index: node.index), node.hash))
-            }
+            s.frontier.append(leafHash: MerkleHash.leaf(hash), storingInto: &merkleNodes)
             s.seq = slot.seq
             s.hash = hash
             s.time = slot.time
         }
         s.signer = plan.signer
         batch.state = s
+        batch.merkleNodes = merkleNodes
 
         return ChainedBatch(batch: batch, seqs: slots.map(\.seq), times: slots.map(\.time),
             signerIndex: slots.map(\.signer), signers: signers, keyIDs: keyIDs, drafts: drafts, prevs: prevs,

@@ -265,12 +265,11 @@ final class LedgerWriter: @unchecked Sendable {
                         try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
                     }
                     for e in batch.events {
-                        precondition(e.signature.count == 64, "an Ed25519 signature has 64 bytes")
                         // The stored record, `hash ‖ sig ‖ body`, written in place.
                         try txn.put(store.events, key: e.seq, reserving: 96 + e.body.count, append: true,
                             what: "events, seq \(e.seq)") { out in
                             e.hash.withBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                            e.signature.withUnsafeBytes { (out.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+                            e.signed.withBytes { (out.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 64) }
                             e.body.withUnsafeBytes { (out.baseAddress! + 96).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                         }
                     }
