@@ -74,12 +74,14 @@ struct DemoCommand: AsyncParsableCommand {
                 options.readOnly = true
                 let ledger = try Ledger.open(at: dir + "/ledger", options: options)
                 let report = LedgerVerifier(ledger: ledger).run()
+                let blobs = report.ok ? BlobVerifier(ledger: ledger).run() : nil
                 ledger.close()
-                if let f = report.failure {
+                if let f = report.failure ?? blobs?.failure {
                     ok = false
                     print("Ledger \(label): FAILED verification: \(f)")
                 } else {
-                    print("Ledger \(label): verified — \(report.events) signed events, hash chain, signatures and checkpoints intact")
+                    print("Ledger \(label): verified — \(report.events) signed events, hash chain, signatures and checkpoints intact;"
+                        + " \(blobs?.present ?? 0) referenced blobs re-hashed")
                 }
             }
             print(String(format: "\nDone in %.1f s. Explore: kvitto trace --node %@ --identity user@%@ %@", Date().timeIntervalSince(started),

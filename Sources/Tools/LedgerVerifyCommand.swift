@@ -5,7 +5,7 @@ import Ledger
 struct LedgerVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify hashes, chain, signatures, key rotations, checkpoints and Merkle nodes.",
+        abstract: "Verify hashes, chain, signatures, key rotations, checkpoints, Merkle nodes and referenced blobs.",
         discussion: "Exit status 0 when the ledger verifies, 1 naming the first bad seq when it does not, 2 when it cannot be read."
     )
 
@@ -17,15 +17,23 @@ struct LedgerVerifyCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Flag(help: "Do not check the blob store (every referenced blob present with its hash, or erased by a recorded event).")
+    var skipBlobs = false
+
     func run() async throws {
         var trusted: LedgerPublicKey?
         if let trustKey {
             guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
             trusted = k
         }
-        let report = try await CLI.run {
+        let (report, blobs) = try await CLI.run {
             let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
-            return LedgerVerifier(ledger: ledger, trustedGenesisKey: trusted).run()
+            var report = LedgerVerifier(ledger: ledger, trustedGenesisKey: trusted).run()
+            // Blobs are checked against events that verified; a broken log is reported as such.
+            guard report.ok, !skipBlobs else { return (report, BlobVerifier.Report?.none) }
+            let blobs = BlobVerifier(ledger: ledger).run()
+            report.failure = blobs.failure
+            return (report, blobs)
         }
         if json {
             var o: [String: JSONValue] = [
@@ -35,15 +43,30 @@ struct LedgerVerifyCommand: AsyncParsableCommand {
                 "milliseconds": .int(Int64(report.seconds * 1000)),
             ]
             if let id = report.ledgerID { o["ledger_id"] = .string(id) }
+            if let blobs {
+                o["blobs"] = [
+                    "referenced": .int(Int64(blobs.referenced)), "present": .int(Int64(blobs.present)),
+                    "bytes": .int(blobs.bytes), "erased": .int(Int64(blobs.erased)),
+                    "pending_erasures": .int(Int64(blobs.pendingErasures)),
+                ]
+            }
             if let f = report.failure {
                 o["failure"] = ["seq": .int(Int64(f.seq)), "code": .string(f.code.rawValue), "message": .string(f.message)]
             }
             print(String(decoding: CanonicalJSON.encode(.object(o)), as: UTF8.self))
         } else if let f = report.failure {
             print("FAILED at seq \(f.seq): \(f.code.rawValue): \(f.message)")
-            print("(\(report.events) events before it verified)")
+            if blobs != nil {
+                print("(all \(report.events) events verified; the blob store does not match what event \(f.seq) references)")
+            } else {
+                print("(\(report.events) events before it verified)")
+            }
         } else {
             print("OK: \(report.events) events, \(report.checkpoints) checkpoints, keys \(report.keys.joined(separator: " → ")), root \(report.root)")
+            if let blobs {
+                print("blobs: \(blobs.referenced) referenced, \(blobs.present) present and re-hashed (\(blobs.bytes) bytes), \(blobs.erased) erased by recorded events"
+                    + (blobs.pendingErasures > 0 ? ", \(blobs.pendingErasures) erasures pending (erase again to finish)" : ""))
+            }
             if !report.genesisPinned {
                 print("note: the genesis key was not pinned; pass --trust-key to anchor the verification outside the ledger")
             }

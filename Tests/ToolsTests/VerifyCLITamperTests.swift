@@ -81,3 +81,44 @@ final class VerifyCLITamperTests: XCTestCase {
         try assertVerifyNames(truncated, seq: firstRemoved)
     }
 }
+
+/// The blob store through the command line: `verify` checks every referenced blob, `erase-blob`
+/// records the erasure before removing the bytes, and removal or change without it is named.
+final class BlobCLITests: XCTestCase {
+    func testVerifyChecksBlobsAndEraseBlobRecordsTheErasure() throws {
+        let dir = ScratchDir("blob-cli")
+        defer { dir.remove() }
+        let path = dir.sub("ledger")
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "append", "--ledger", path], stdin: draftLine("message:0") + "\n").status, 0)
+        // Two blobs referenced by one event (the ledger is closed between the processes).
+        let (a, b): (BlobRef, BlobRef) = try {
+            let store = BlobStore(directory: path + "/blobs")
+            return (try store.put(Array("Kallelse".utf8)), try store.put(Array("Bilaga".utf8)))
+        }()
+        let line = #"{"type":"message.received","subject":"message:1","actor":"ap","payload":{"xhe":{"sha256":"\#(a.sha256.hex)","size":\#(a.size)},"attachments":[{"sha256":"\#(b.sha256.hex)","size":\#(b.size)}]}}"#
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "append", "--ledger", path], stdin: line + "\n").status, 0)
+
+        let ok = try KvittoProcess.run(["ledger", "verify", "--ledger", path])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("blobs: 2 referenced, 2 present"), ok.stdout)
+
+        let erase = try KvittoProcess.run(["ledger", "erase-blob", "--ledger", path, "--sha256", b.sha256.hex,
+            "--actor", "arkivarie@0203:b.example.se", "--rule", "Gallringsbeslut 2026:14", "--reason", "bevarandetid ute"])
+        XCTAssertEqual(erase.status, 0, erase.stderr)
+        XCTAssertTrue(erase.stdout.contains(#""type":"blob.erased""#), erase.stdout)
+        let afterErase = try KvittoProcess.run(["ledger", "verify", "--ledger", path, "--json"])
+        XCTAssertEqual(afterErase.status, 0, afterErase.stdout)
+        XCTAssertEqual(try JSONParser.parse(afterErase.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["blobs"]?["erased"], .int(1))
+        let again = try KvittoProcess.run(["ledger", "erase-blob", "--ledger", path, "--sha256", b.sha256.hex,
+            "--actor", "x", "--rule", "r"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("blob.already_erased"), again.stderr)
+
+        // Changed content: named at the event that references it (seq 3: genesis, message:0, message:1).
+        try Data("Kallelsf".utf8).write(to: URL(fileURLWithPath: BlobStore(directory: path + "/blobs").path(a.sha256)))
+        let changed = try KvittoProcess.run(["ledger", "verify", "--ledger", path])
+        XCTAssertEqual(changed.status, 1)
+        XCTAssertTrue(changed.stdout.hasPrefix("FAILED at seq 3: blob_altered"), changed.stdout)
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", path, "--skip-blobs"]).status, 0)
+    }
+}

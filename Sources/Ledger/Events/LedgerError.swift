@@ -24,6 +24,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case blobNotFound = "blob.not_found"
         case blobCorrupt = "blob.corrupt"
         case blobIO = "blob.io_error"
+        case blobAlreadyErased = "blob.already_erased"
     }
 
     public let code: Code

@@ -19,6 +19,9 @@ public struct VerificationFailure: Sendable, Hashable, Error, CustomStringConver
         case truncated = "truncated"
         case headMismatch = "head_mismatch"
         case unreadable = "unreadable"
+        case blobMissing = "blob_missing"
+        case blobAltered = "blob_altered"
+        case blobErasedWithoutEvent = "blob_erased_without_event"
     }
 
     /// The first bad sequence number.

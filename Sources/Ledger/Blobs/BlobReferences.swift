@@ -1,0 +1,31 @@
+/// How events name content in the blob store: every JSON object in a payload that has a
+/// `sha256` member (64 hex digits) and an integer `size` member is a reference to that blob
+/// (`{"sha256": "…", "size": 1234}`, possibly with more members such as a file name). Events
+/// carry these references, never the bytes; `BlobVerifier` checks each referenced blob.
+public enum BlobReferences {
+    /// The references in `value`, depth first, in document order (member names sorted).
+    public static func find(in value: JSONValue) -> [BlobRef] {
+        var found: [BlobRef] = []
+        collect(value, into: &found, depth: 0)
+        return found
+    }
+
+    private static func collect(_ value: JSONValue, into found: inout [BlobRef], depth: Int) {
+        // Payloads are bounded in size and nesting by the ledger; the guard keeps this walk
+        // bounded for any value handed to it.
+        guard depth < 64 else { return }
+        switch value {
+        case .object(let o):
+            if let hex = o["sha256"]?.stringValue, hex.utf8.count == 64, let digest = Digest32(hex: hex),
+                let size = o["size"]?.intValue, size >= 0
+            {
+                found.append(BlobRef(sha256: digest, size: size))
+            }
+            for key in o.keys.sorted() { collect(o[key]!, into: &found, depth: depth + 1) }
+        case .array(let a):
+            for element in a { collect(element, into: &found, depth: depth + 1) }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import XCTest
+@testable import Ledger
+
+/// The blob store is checked against the log: content referenced by events must be there and
+/// unchanged, or erased by a recorded `blob.erased` event (DESIGN: erasure without breaking the proof).
+final class BlobVerificationTests: XCTestCase {
+    /// A ledger whose events reference three blobs (the second one twice, once nested in an array
+    /// next to other members), with some unrelated events between them.
+    private func fixture(_ dir: TempDir) async throws -> (Ledger, [BlobRef]) {
+        let ledger = try openLedger(dir.sub("l"))
+        let refs = try [
+            ledger.blobs.put(Array("first content".utf8)),
+            ledger.blobs.put([UInt8](repeating: 0xA5, count: 3 * BlobStore.chunkSize + 17)),
+            ledger.blobs.put(Array("third".utf8)),
+        ]
+        func ref(_ r: BlobRef) -> JSONValue { ["sha256": .string(r.sha256.hex), "size": .int(r.size)] }
+        _ = try await ledger.append([draft(1), draft(2)])
+        _ = try await ledger.append(EventDraft(type: "message.submitted", subject: "message:a", actor: "t",
+            payload: ["xhe": ref(refs[0])]))  // seq 4
+        _ = try await ledger.append(EventDraft(type: "message.received", subject: "message:b", actor: "t",
+            payload: ["attachments": [["name": "big.bin", "sha256": .string(refs[1].sha256.hex), "size": .int(refs[1].size)]]]))  // seq 5
+        _ = try await ledger.append([draft(3)])
+        _ = try await ledger.append(EventDraft(type: "message.dispatched", subject: "message:a", actor: "t",
+            payload: ["wire": ref(refs[2]), "again": ref(refs[1])]))  // seq 7
+        return (ledger, refs)
+    }
+
+    func testReferencesAreFoundWhereverTheyAre() {
+        let h = Digest32.sha256([1]).hex
+        let payload: JSONValue = ["a": ["b": [["sha256": .string(h), "size": 3, "name": "x"]]],
+            "not": ["sha256": .string(h)], "bad": ["sha256": "00", "size": 1], "neg": ["sha256": .string(h), "size": -1]]
+        XCTAssertEqual(BlobReferences.find(in: payload), [BlobRef(sha256: Digest32(hex: h)!, size: 3)])
+    }
+
+    func testIntactBlobsVerifyAndAreRehashed() async throws {
+        let dir = TempDir("blobs-ok")
+        defer { dir.remove() }
+        let (ledger, refs) = try await fixture(dir)
+        defer { ledger.close() }
+        let report = BlobVerifier(ledger: ledger).run()
+        XCTAssertNil(report.failure)
+        XCTAssertEqual(report.referenced, 3)
+        XCTAssertEqual(report.present, 3)
+        XCTAssertEqual(report.bytes, refs.reduce(0) { $0 + $1.size })
+    }
+
+    func testChangedContentIsReportedAtTheFirstEventReferencingIt() async throws {
+        let dir = TempDir("blobs-changed")
+        defer { dir.remove() }
+        let (ledger, refs) = try await fixture(dir)
+        defer { ledger.close() }
+        // Same size, one byte changed deep in the third chunk.
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: ledger.blobs.path(refs[1].sha256)))
+        try handle.seek(toOffset: UInt64(2 * BlobStore.chunkSize + 5))
+        try handle.write(contentsOf: [0x00])
+        try handle.close()
+        let failure = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(failure.code, .blobAltered)
+        XCTAssertEqual(failure.seq, 5)
+
+        // A different length is caught before reading.
+        let small = ledger.blobs.path(refs[2].sha256)
+        try Data("thirdX".utf8).write(to: URL(fileURLWithPath: small))
+        let handle2 = try XCTUnwrap(FileHandle(forUpdatingAtPath: ledger.blobs.path(refs[1].sha256)))
+        try handle2.seek(toOffset: UInt64(2 * BlobStore.chunkSize + 5))
+        try handle2.write(contentsOf: [0xA5])
+        try handle2.close()
+        let second = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(second.code, .blobAltered)
+        XCTAssertEqual(second.seq, 7)
+        XCTAssertTrue(second.message.contains("6 bytes"), second.message)
+    }
+
+    func testMissingContentIsReported() async throws {
+        let dir = TempDir("blobs-missing")
+        defer { dir.remove() }
+        let (ledger, refs) = try await fixture(dir)
+        defer { ledger.close() }
+        XCTAssertEqual(unlink(ledger.blobs.path(refs[0].sha256)), 0)
+        let failure = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(failure.code, .blobMissing)
+        XCTAssertEqual(failure.seq, 4)
+    }
+
+    func testRecordedErasureVerifiesAsErasedAndUnrecordedErasureDoesNot() async throws {
+        let dir = TempDir("blobs-erased")
+        defer { dir.remove() }
+        let (ledger, refs) = try await fixture(dir)
+        defer { ledger.close() }
+
+        let event = try await ledger.eraseBlob(refs[1].sha256, actor: "arkivarie@lund.se", rule: "Gallringsbeslut 2026:14",
+            reason: "bevarandetiden har gått ut")
+        XCTAssertEqual(event.type, "blob.erased")
+        XCTAssertEqual(event.subject, "blob:\(refs[1].sha256.hex)")
+        XCTAssertEqual(event.payload["rule"]?.stringValue, "Gallringsbeslut 2026:14")
+        XCTAssertEqual(event.payload["size"]?.intValue, refs[1].size)
+        guard case .erased(let marker) = ledger.blobs.state(of: refs[1].sha256) else { return XCTFail("not erased") }
+        XCTAssertTrue(marker.contains("event \(event.seq)"), marker)
+        XCTAssertThrowsError(try ledger.blobs.read(refs[1].sha256))
+        let report = BlobVerifier(ledger: ledger).run()
+        XCTAssertNil(report.failure)
+        XCTAssertEqual(report.erased, 1)
+        XCTAssertEqual(report.present, 2)
+        XCTAssertNil(try verify(dir.sub("l")).failure, "the log itself still verifies")
+
+        // Erasing twice, or something not stored, is refused with a typed error.
+        do {
+            _ = try await ledger.eraseBlob(refs[1].sha256, actor: "x", rule: "r", reason: "")
+            XCTFail("second erasure accepted")
+        } catch { XCTAssertEqual(error.code, .blobAlreadyErased) }
+        do {
+            _ = try await ledger.eraseBlob(Digest32.sha256([9, 9, 9]), actor: "x", rule: "r", reason: "")
+            XCTFail("erasure of an unknown blob accepted")
+        } catch { XCTAssertEqual(error.code, .blobNotFound) }
+        do {
+            _ = try await ledger.eraseBlob(refs[0].sha256, actor: "x", rule: "", reason: "")
+            XCTFail("erasure without a rule accepted")
+        } catch { XCTAssertEqual(error.code, .invalidDraft) }
+
+        // Content removed behind the ledger's back, even with a marker, is not an erasure.
+        try ledger.blobs.erase(refs[2].sha256, reason: "looks official")
+        let failure = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(failure.code, .blobErasedWithoutEvent)
+        XCTAssertEqual(failure.seq, 7)
+    }
+}
