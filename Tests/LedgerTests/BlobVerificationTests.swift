@@ -26,6 +26,14 @@ final class BlobVerificationTests: XCTestCase {
         return (ledger, refs)
     }
 
+    /// Changes one byte of a stored file in place, as someone with file access could.
+    private func overwrite(_ path: String, at offset: UInt64, with byte: UInt8) throws {
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: [byte])
+        try handle.close()
+    }
+
     func testReferencesAreFoundWhereverTheyAre() {
         let h = Digest32.sha256([1]).hex
         let payload: JSONValue = ["a": ["b": [["sha256": .string(h), "size": 3, "name": "x"]]],
@@ -51,10 +59,8 @@ final class BlobVerificationTests: XCTestCase {
         let (ledger, refs) = try await fixture(dir)
         defer { ledger.close() }
         // Same size, one byte changed deep in the third chunk.
-        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: ledger.blobs.path(refs[1].sha256)))
-        try handle.seek(toOffset: UInt64(2 * BlobStore.chunkSize + 5))
-        try handle.write(contentsOf: [0x00])
-        try handle.close()
+        let deep = UInt64(2 * BlobStore.chunkSize + 5)
+        try overwrite(ledger.blobs.path(refs[1].sha256), at: deep, with: 0x00)
         let failure = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
         XCTAssertEqual(failure.code, .blobAltered)
         XCTAssertEqual(failure.seq, 5)
@@ -62,10 +68,7 @@ final class BlobVerificationTests: XCTestCase {
         // A different length is caught before reading.
         let small = ledger.blobs.path(refs[2].sha256)
         try Data("thirdX".utf8).write(to: URL(fileURLWithPath: small))
-        let handle2 = try XCTUnwrap(FileHandle(forUpdatingAtPath: ledger.blobs.path(refs[1].sha256)))
-        try handle2.seek(toOffset: UInt64(2 * BlobStore.chunkSize + 5))
-        try handle2.write(contentsOf: [0xA5])
-        try handle2.close()
+        try overwrite(ledger.blobs.path(refs[1].sha256), at: deep, with: 0xA5)  // the big one restored
         let second = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
         XCTAssertEqual(second.code, .blobAltered)
         XCTAssertEqual(second.seq, 7)
