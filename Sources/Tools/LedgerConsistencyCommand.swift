@@ -1,20 +1,40 @@
 import ArgumentParser
+import Foundation
 import Ledger
 
-/// `kvitto ledger consistency`: proof that an older tree is a prefix of a newer one.
+/// `kvitto ledger consistency`: proof that an older tree is a prefix of a newer one, or — with a
+/// witness kept outside the ledger — that the ledger still extends what the auditor saw.
 struct LedgerConsistencyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "consistency",
-        abstract: "Print the consistency proof between two tree sizes (RFC 9162), as JSON.")
+        abstract: "Print the consistency proof between two tree sizes (RFC 9162), or check a kept checkpoint (--witness), as JSON.",
+        discussion: """
+            Keep a witness: save the output of `kvitto ledger checkpoint` somewhere the node cannot write. \
+            Later, `kvitto ledger consistency --ledger DIR --witness FILE` exits 0 when the ledger still holds that \
+            checkpoint and its newest checkpoint extends it, and 1 naming what was rewritten or removed — which \
+            `verify` alone cannot see when the rewriter held the signing key.
+            """)
 
     @OptionGroup var location: LedgerLocation
 
-    @Option(help: "The older tree size, e.g. from a checkpoint you kept.")
-    var old: UInt64
+    @Option(help: "The older tree size, e.g. from a checkpoint you kept (not with --witness).")
+    var old: UInt64?
 
     @Option(help: "The newer tree size (default: the latest checkpoint's).")
     var new: UInt64?
 
+    @Option(help: "A checkpoint event kept outside the ledger (the JSON line `kvitto ledger checkpoint` printed).")
+    var witness: String?
+
+    @Option(help: "With --witness: base64 Ed25519 public key the witness must be signed by.")
+    var trustKey: String?
+
     func run() async throws {
+        if let witness {
+            guard old == nil else { throw CLI.fail("--old and --witness exclude each other: the witness gives the old tree") }
+            try await check(witnessFile: witness)
+            return
+        }
+        guard let old else { throw CLI.fail("pass --old N (a tree size) or --witness FILE") }
         try await CLI.run {
             let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
             guard let newSize = try new ?? ledger.head().checkpoint?.treeSize else {
@@ -32,5 +52,34 @@ struct LedgerConsistencyCommand: AsyncParsableCommand {
             ]
             print(String(decoding: CanonicalJSON.encode(o), as: UTF8.self))
         }
+    }
+
+    private func check(witnessFile: String) async throws {
+        guard let data = FileManager.default.contents(atPath: witnessFile) else {
+            throw CLI.fail("cannot read the witness file \(witnessFile)")
+        }
+        var trusted: LedgerPublicKey?
+        if let trustKey {
+            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
+            trusted = k
+        }
+        let check = try await CLI.run {
+            let value: JSONValue
+            do { value = try JSONParser.parse(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                throw LedgerError(.invalidDraft, "the witness file is not JSON: \(error)")
+            }
+            let witness = try Checkpoint(json: value)
+            let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
+            return try WitnessCheck.run(ledger: ledger, witness: witness, newSize: new, trustedKey: trusted)
+        }
+        var o: [String: JSONValue] = [
+            "witness_seq": .int(Int64(check.witness.event.seq)), "old_size": .int(Int64(check.witness.treeSize)),
+            "old_root": .string(check.witness.root.hex), "new_size": .int(Int64(check.newSize)),
+            "new_root": .string(check.newRoot.hex), "proof": .array(check.proof.map { .string($0.hex) }),
+            "valid": .bool(check.ok),
+        ]
+        if let problem = check.problem { o["problem"] = .string(problem) }
+        print(String(decoding: CanonicalJSON.encode(.object(o)), as: UTF8.self))
+        if !check.ok { throw ExitCode(1) }
     }
 }
