@@ -32,9 +32,27 @@ bin=$(swift build --show-bin-path)/kvitto
 "$bin" demo --dir "$tmp/nodes" >/dev/null
 for ledger in "$tmp/ledger" "$tmp/nodes/node-a/ledger" "$tmp/nodes/node-b/ledger"; do
   "$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
-  if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl"; then
+  blobs=()
+  if [ -d "$ledger/blobs" ]; then blobs=(--blobs "$ledger/blobs"); fi
+  if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" "${blobs[@]}"; then
     py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 done
+
+echo "== independent blob check after kvitto ledger erase-blob, then on a blob removed without an event (must fail)"
+ledger="$tmp/nodes/node-b/ledger"
+"$bin" ledger show --ledger "$ledger" --json --limit 100000 | grep -o '"sha256":"[0-9a-f]*"' | cut -d'"' -f4 | sort -u > "$tmp/hashes"
+"$bin" ledger erase-blob --ledger "$ledger" --sha256 "$(sed -n 1p "$tmp/hashes")" --actor arkivarie@0203:b.example.se \
+  --rule "Gallringsbeslut 2026:14" --reason "retention period over" >/dev/null
+"$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+second=$(sed -n 2p "$tmp/hashes")
+rm -f "$ledger/blobs/${second:0:2}/${second:2:2}/$second"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then
+  echo "the independent check accepted a blob removed without a blob.erased event"; py_failed=$((py_failed+1))
+else
+  py_passed=$((py_passed+1))
+fi
 rm -rf "$tmp"
 
 passed=$((s_run - s_failed + py_passed))

@@ -6,6 +6,8 @@ Uses the Python standard library and the `cryptography` package, nothing of Kvit
   check_ledger_vectors.py VECTORS.json        test vectors: hashes, signatures, chain, Merkle roots, proofs
   check_ledger_vectors.py --events FILE.jsonl a ledger export (`kvitto ledger show --json`): every event
   check_ledger_vectors.py --self-test VECTORS.json   also proves the checks fail on altered data
+  check_ledger_vectors.py --events FILE.jsonl --blobs DIR   also every blob the events reference
+                                              (Schemas/ledger-events.md, "Blob references and erasure")
 
 With the environment variable KVITTO_EVENT_SCHEMA naming Schemas/ledger-event.schema.json and the
 `jsonschema` package installed, every event is also validated against the JSON Schema.
@@ -215,13 +217,62 @@ def self_test(v):
     return len(cases)
 
 
+def blob_references(value, found):
+    """Every object with a 64-hex `sha256` and a non-negative integer `size` is a reference."""
+    if isinstance(value, dict):
+        h, size = value.get("sha256"), value.get("size")
+        if (isinstance(h, str) and len(h) == 64 and all(c in "0123456789abcdef" for c in h.lower())
+                and isinstance(size, int) and not isinstance(size, bool) and size >= 0):
+            found.append((h.lower(), size))
+        for key in sorted(value):
+            blob_references(value[key], found)
+    elif isinstance(value, list):
+        for element in value:
+            blob_references(element, found)
+
+
+def check_blobs(events, directory):
+    """Each referenced blob is present with its size and SHA-256, or erased by a blob.erased event."""
+    first, erased = {}, set()
+    for e in events:
+        if e["type"] == "blob.erased":
+            erased.add(e["payload"]["blob"].lower())
+            continue
+        refs = []
+        blob_references(e["payload"], refs)
+        for h, size in refs:
+            first.setdefault(h, (e["seq"], size))
+    present = gone = 0
+    for h, (seq, size) in sorted(first.items(), key=lambda item: item[1][0]):
+        path = os.path.join(directory, h[0:2], h[2:4], h)
+        if os.path.exists(path):
+            digest, length = hashlib.sha256(), 0
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+                    length += len(chunk)
+            if length != size or digest.hexdigest() != h:
+                raise Bad("seq %d: blob %s does not match the reference (%d bytes, sha256 %s)" % (seq, h, length, digest.hexdigest()))
+            present += 1
+        elif h in erased:
+            gone += 1
+        else:
+            raise Bad("seq %d: blob %s is missing and no blob.erased event records its removal" % (seq, h))
+    return present, gone
+
+
 def main(argv):
     try:
-        if len(argv) == 3 and argv[1] == "--events":
+        if len(argv) in (3, 5) and argv[1] == "--events":
             with open(argv[2], encoding="utf-8") as f:
                 events = [json.loads(line) for line in f if line.strip()]
             check_events(events)
             print("ledger export OK: %d events (hashes, chain, signatures, key rotations, checkpoints)" % len(events))
+            if len(argv) == 5:
+                if argv[3] != "--blobs":
+                    raise IndexError("expected --blobs DIR")
+                present, gone = check_blobs(events, argv[4])
+                print("blobs OK: %d referenced blobs re-hashed, %d erased by blob.erased events" % (present, gone))
             return 0
         self_testing = len(argv) == 3 and argv[1] == "--self-test"
         path = argv[2] if self_testing else argv[1]
