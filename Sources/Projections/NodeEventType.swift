@@ -12,6 +12,8 @@ package enum NodeEventType {
     package static let rejected = "message.rejected"
     package static let receiptSent = "message.receipt.sent"
     package static let receiptReceived = "message.receipt.received"
+    /// Content removed from the blob store under a retention rule (written by `Ledger.eraseBlob`).
+    package static let blobErased = "blob.erased"
     package static let organizationAdded = "addressbook.organization.added"
     package static let organizationUpdated = "addressbook.organization.updated"
     package static let organizationRemoved = "addressbook.organization.removed"

@@ -27,6 +27,8 @@ package struct NodeProjection: Sendable, Equatable {
     package private(set) var inbound: [String: Inbound] = [:]
     package private(set) var rejections: [Rejection] = []
     package private(set) var addressBook = AddressBook()
+    /// Erased blobs → the seq of the first `blob.erased` event naming them.
+    package private(set) var erasures: [Digest32: UInt64] = [:]
     /// AS4 MessageIds of dispatches still pending (the retry schedule's working set).
     package private(set) var pending: Set<String> = []
     /// Inbound messages stored but not yet answered with a Meddelandekvittens.
@@ -58,6 +60,10 @@ package struct NodeProjection: Sendable, Equatable {
         let p = event.payload
         if event.type.hasPrefix("addressbook.") {
             addressBook.apply(event)
+            return
+        }
+        if event.type == NodeEventType.blobErased {
+            if let hex = p["blob"]?.stringValue, let hash = Digest32(hex: hex), erasures[hash] == nil { erasures[hash] = event.seq }
             return
         }
         let messageId = event.subject.hasPrefix("message:") ? String(event.subject.dropFirst(8)) : nil

@@ -35,7 +35,16 @@ package struct ParticipantView: Sendable {
         for seq in record.eventSeqs {
             if let e = try projector.ledger.event(seq) { events.append(e) }
         }
-        return events
+        // Erasures of content these events reference belong to the message's history too.
+        let erasures = try projector.read { $0.erasures }
+        var erasedSeqs = Set<UInt64>()
+        for e in events {
+            for ref in BlobReferences.find(in: e.payload) { if let seq = erasures[ref.sha256] { erasedSeqs.insert(seq) } }
+        }
+        for seq in erasedSeqs.sorted() {
+            if let e = try projector.ledger.event(seq) { events.append(e) }
+        }
+        return events.sorted { $0.seq < $1.seq }
     }
 
     /// The bytes of a blob referenced by one of this participant's messages (content, attachment

@@ -53,6 +53,15 @@ final class NodeEndToEndTests: XCTestCase {
         let receipt = try XCTUnwrap(try NodeFixture.events(nodeA, "transport.receipt.received", message: id).first)
         let signal = try nodeA.ledger.blobs.read(try XCTUnwrap(Digest32(hex: try XCTUnwrap(receipt.payload["receipt"]?["sha256"]?.stringValue))))
         XCTAssertTrue(String(decoding: signal, as: UTF8.self).contains("NonRepudiationInformation"))
+        // Retention: B erases the attachment; the message's trace shows the erasure, the content is gone.
+        let erased = try await nodeB.ledger.eraseBlob(recordB.attachments[0].blob.sha256, actor: "arkivarie@" + NodeFixture.b.participant,
+            rule: "Gallringsbeslut 2026:14", reason: "bevarandetiden har gått ut")
+        let traceB = try XCTUnwrap(try viewB.trace(id))
+        XCTAssertEqual(traceB.last?.seq, erased.seq)
+        XCTAssertEqual(traceB.map(\.seq), traceB.map(\.seq).sorted())
+        XCTAssertTrue(MessageTimeline.summary(erased).contains("under Gallringsbeslut 2026:14"), MessageTimeline.summary(erased))
+        XCTAssertThrowsError(try viewB.blob(recordB.attachments[0].blob.sha256))
+        XCTAssertFalse(try XCTUnwrap(try nodeA.view(participant: NodeFixture.a.participant).trace(id)).contains { $0.type == "blob.erased" })
         // The projections are a pure function of the ledger: a rebuild from seq 1 is identical.
         for node in [nodeA, nodeB] {
             XCTAssertEqual(try Projector(ledger: node.ledger).snapshot(), try node.projector.snapshot())

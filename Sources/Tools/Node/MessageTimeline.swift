@@ -68,6 +68,10 @@ package enum MessageTimeline {
             return e.type == NodeEventType.receiptSent ? "Meddelandekvittens issued: \(verdict)" : "Meddelandekvittens: \(verdict)"
         case NodeEventType.rejected:
             return "refused: \(reason())"
+        case NodeEventType.blobErased:
+            let why = s("reason")
+            return "content \(s("blob").prefix(12))… (\(p["size"]?.intValue ?? 0) bytes) erased by \(e.actor) under \(s("rule"))"
+                + (why.isEmpty || why == "?" ? "" : ": \(why)")
         default:
             return ""
         }
