@@ -146,7 +146,7 @@ struct BatchBuilder {
                 nonisolated(unsafe) let bodyOut = bodyBuffer
                 nonisolated(unsafe) let offsetOut = offsetBuffer
                 Parallel.forEachBlock(count: n) { range in
-                    let keys = keyIDs.map { String(decoding: Array($0.utf8), as: UTF8.self) }  // this worker's own copies
+                    let keys = Parallel.ownCopies(keyIDs)
                     var time = Timestamp(nanoseconds: .min)
                     var timeBytes: [UInt8] = []
                     for i in range {
@@ -237,9 +237,8 @@ struct ChainedBatch: Sendable {
             // Each index belongs to exactly one block, and every index is written before returning.
             nonisolated(unsafe) let out = buffer
             Parallel.forEachBlock(count: n) { range in
-                // This worker's own copies of what all events share, so that their reference
-                // counts are not contended between cores.
-                let keys = keyIDs.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+                // This worker's own copies of what all events share (see Parallel.ownCopies).
+                let keys = Parallel.ownCopies(keyIDs)
                 let signers = self.signers
                 for i in range {
                     let signer = signerIndex[i]

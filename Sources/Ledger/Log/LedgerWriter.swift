@@ -266,16 +266,18 @@ final class LedgerWriter: @unchecked Sendable {
                     }
                     for e in batch.events {
                         // The stored record, `hash ‖ sig ‖ body`, written in place.
-                        try txn.put(store.events, key: e.seq, reserving: 96 + e.body.count, append: true,
-                            what: "events, seq \(e.seq)") { out in
-                            e.hash.withBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                            e.signed.withBytes { (out.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 64) }
-                            e.body.withUnsafeBytes { (out.baseAddress! + 96).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                        try e.hash.withBytes { hash in
+                            try e.signed.withBytes { signature in
+                                try e.body.withUnsafeBytes { body in
+                                    try txn.put(store.events, key: e.seq, parts: hash, signature, body, append: true,
+                                        what: "events, seq \(e.seq)")
+                                }
+                            }
                         }
                     }
                     for (pos, hash) in batch.merkleNodes {
-                        try txn.put(store.merkle, key: pos, reserving: 32, append: true, what: "merkle, position \(pos)") { out in
-                            hash.withBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                        try hash.withBytes {
+                            try txn.put(store.merkle, key: pos, parts: $0, append: true, what: "merkle, position \(pos)")
                         }
                     }
                     for (seq, row) in batch.checkpointRows {

@@ -52,4 +52,11 @@ enum Parallel {
             }
         }
     }
+
+    /// Copies of `strings` with storage of their own, for one worker: every event a worker builds
+    /// retains these instead of strings shared by all workers, whose reference counts would bounce
+    /// between cores.
+    static func ownCopies(_ strings: [String]) -> [String] {
+        strings.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+    }
 }

@@ -37,21 +37,26 @@ struct LMDBTransaction {
         if rc != 0 { try lmdbCheck(rc, "mdb_put" + (what().isEmpty ? "" : "(\(what()))")) }
     }
 
-    /// Stores a `size`-byte value under the 8-byte big-endian key `key`, letting `fill` write the
-    /// value straight into the page LMDB reserved for it (`MDB_RESERVE`): no intermediate copy.
-    /// `fill` must write all `size` bytes. With `append`, as in ``put(_:_:_:append:what:)``.
-    func put(_ db: LMDBDatabase, key: UInt64, reserving size: Int, append: Bool, what: @autoclosure () -> String = "",
-        fill: (UnsafeMutableRawBufferPointer) -> Void) throws
+    /// Stores the concatenation of `parts` under the 8-byte big-endian key `key`, copying each part
+    /// straight into the space LMDB reserved for the value (`MDB_RESERVE`): no intermediate array.
+    /// With `append`, as in ``put(_:_:_:append:what:)``.
+    func put(_ db: LMDBDatabase, key: UInt64, parts: UnsafeRawBufferPointer..., append: Bool,
+        what: @autoclosure () -> String = "") throws
     {
         var bigEndian = key.bigEndian
-        var v = MDB_val(mv_size: size, mv_data: nil)
+        var v = MDB_val(mv_size: parts.reduce(0) { $0 + $1.count }, mv_data: nil)
         let flags = UInt32(MDB_RESERVE) | (append ? UInt32(MDB_APPEND) : 0)
         let rc = withUnsafeMutableBytes(of: &bigEndian) { kb in
             var k = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress)
             return mdb_put(txn, db.dbi, &k, &v, flags)
         }
         if rc != 0 { try lmdbCheck(rc, "mdb_put" + (what().isEmpty ? "" : "(\(what()))")) }
-        fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: size))
+        guard let reserved = v.mv_data else { return }
+        var offset = 0
+        for part in parts where part.count > 0 {
+            (reserved + offset).copyMemory(from: part.baseAddress!, byteCount: part.count)
+            offset += part.count
+        }
     }
 
     /// Deletes `key`; returns false when it was absent.
