@@ -26,6 +26,15 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // OpenSSL libcrypto (Debian's libssl-dev): SHA-256 without per-call allocation on the
+        // ledger's append and verify paths; streaming AES-GCM for large payloads and X.509 CRLs in
+        // Transport. Its C helpers live in its shim.h.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/Ledger/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // LMDB from Debian's liblmdb-dev. Every unsafe pointer operation on it lives in Ledger/Storage.
         .systemLibrary(
             name: "CLMDB",
@@ -37,10 +46,11 @@ let package = Package(
             name: "Ledger",
             dependencies: [
                 "CLMDB",
+                "COpenSSL",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Ledger",
-            exclude: ["CLMDB"],
+            exclude: ["CLMDB", "COpenSSL"],
             swiftSettings: strict
         ),
         // libxml2 from Debian's libxml2-dev. Every unsafe pointer operation on it lives in
@@ -57,14 +67,6 @@ let package = Package(
             path: "Sources/Transport/CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
-        ),
-        // OpenSSL libcrypto (Debian's libssl-dev): streaming AES-GCM for large payloads; used only
-        // in Transport/Streams.
-        .systemLibrary(
-            name: "COpenSSL",
-            path: "Sources/Transport/COpenSSL",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
         ),
         .target(
             name: "Transport",
@@ -86,7 +88,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Transport",
-            exclude: ["CLibXML2", "CZlib", "COpenSSL", "README.md"],
+            exclude: ["CLibXML2", "CZlib", "README.md"],
             swiftSettings: strict
         ),
         // Read models folded from the ledger (mailboxes, retry schedule, duplicate detection,

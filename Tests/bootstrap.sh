@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Kvitto needs on a fresh Debian machine, only what is missing:
-# the C libraries it links (liblmdb-dev, libxml2-dev), the independent tools its tests compare
+# the C libraries it links (liblmdb-dev, libxml2-dev, libssl-dev, zlib1g-dev), the independent tools its tests compare
 # against (xmlsec1, xmllint from libxml2-utils, Saxon-HE with a Java runtime, openssl) and a Python
 # venv with `cryptography` and `jsonschema` for the independent ledger checks.
 set -euo pipefail
@@ -11,6 +11,8 @@ need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v cc >/dev/null 2>&1 || need+=(gcc)   # builds a small LMDB test fixture
 [ -f /usr/include/libxml2/libxml/c14n.h ] || need+=(libxml2-dev)
+[ -f /usr/include/openssl/sha.h ] || need+=(libssl-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)

@@ -128,33 +128,33 @@ struct AppendRun {
 
     /// A draft whose canonical payload is 300 bytes.
     static func draft(_ i: Int) -> EventDraft {
-        let filler = String(repeating: "x", count: 300 - 40)
-        return EventDraft(type: "message.submitted", subject: "message:\(i)", actor: "bench",
+        EventDraft(type: "message.submitted", subject: "message:\(i)", actor: "bench",
             payload: ["n": .int(Int64(i)), "body": .string(filler)])
     }
+    private static let filler = String(repeating: "x", count: 300 - 40)
 
     static func measure(directory: String, batch: Int, writers: Int, seconds: Double) async throws -> AppendRun {
         var options = LedgerOptions()
         options.create = true
         let ledger = try Ledger.open(at: directory, options: options)
         defer { ledger.close() }
+        // Each writer appends the same drafts again and again, built before the clock starts.
+        let drafts = (0..<writers).map { w in (0..<batch).map { draft(w * 1_000_000 + $0) } }
         let before = ledger.commitStatistics
         let cpuBefore = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(seconds * 1e9)
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for w in 0..<writers {
+                let mine = drafts[w]
                 group.addTask {
-                    var mine: [Double] = []
-                    var i = w * 1_000_000
-                    let drafts = (0..<batch).map { draft(i + $0) }
+                    var latencies: [Double] = []
                     while DispatchTime.now().uptimeNanoseconds < deadline {
                         let t0 = DispatchTime.now().uptimeNanoseconds
-                        _ = try await ledger.append(drafts)
-                        mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-                        i += batch
+                        _ = try await ledger.append(mine)
+                        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                     }
-                    return mine
+                    return latencies
                 }
             }
             var all: [Double] = []

@@ -138,18 +138,21 @@ final class EnvelopeEncodingTests: XCTestCase {
         let drafts = [
             EventDraft(type: "message.submitted", subject: "mailbox:\"quoted\"\\back", actor: "tab\there",
                 payload: ["\u{FB33}": 1, "\u{1F600}": ["x": nil], "a": "\u{7F}\u{80}"]),
-            EventDraft(type: "access.denied", typeVersion: 1, subject: "grant:ÅÄÖ", actor: "\u{1F600}", payload: [:]),
+            EventDraft(type: "access.denied", typeVersion: 12, subject: "grant:ÅÄÖ", actor: "\u{1F600}", payload: [:]),
         ]
         let prev = Digest32.sha256([9, 9])
+        let seqs: [UInt64] = [1, 9, 10, 99, 100, 1000, 4_294_967_296, UInt64(Int64.max)]
         for (i, d) in drafts.enumerated() {
-            let time = Timestamp(nanoseconds: 1_795_000_000_000_000_000 + Int64(i))
-            var (body, at) = Event.encodeBody(seq: UInt64(1000 + i), time: time, draft: d,
-                payload: CanonicalJSON.encode(d.payload), key: "0123456789abcdef")
-            Event.patchPrev(&body, at: at, prev)
-            let generic = CanonicalJSON.encode(Event.bodyObject(seq: UInt64(1000 + i), time: time, type: d.type,
-                typeVersion: d.typeVersion, subject: d.subject, actor: d.actor, payload: d.payload, prev: prev,
-                key: "0123456789abcdef"))
-            XCTAssertEqual(String(decoding: body, as: UTF8.self), String(decoding: generic, as: UTF8.self))
+            for seq in seqs {
+                let time = Timestamp(nanoseconds: 1_795_000_000_000_000_000 + Int64(i))
+                var (body, at) = Event.encodeBody(seq: seq, timeBytes: time.rfc3339Bytes,
+                    content: EncodedDraft(d), key: KeyPiece("0123456789abcdef"))
+                Event.patchPrev(&body, at: at, prev)
+                let generic = CanonicalJSON.encode(Event.bodyObject(seq: seq, time: time, type: d.type,
+                    typeVersion: d.typeVersion, subject: d.subject, actor: d.actor, payload: d.payload, prev: prev,
+                    key: "0123456789abcdef"))
+                XCTAssertEqual(String(decoding: body, as: UTF8.self), String(decoding: generic, as: UTF8.self))
+            }
         }
     }
 }

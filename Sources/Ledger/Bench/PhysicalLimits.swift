@@ -24,7 +24,7 @@ package enum PhysicalLimits {
     /// SHA-256 throughput in bytes per second on one core, over `blockSize`-byte inputs.
     package static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> Double {
         let block = [UInt8](repeating: 1, count: blockSize)
-        return parallelRate(threads: 1, seconds: seconds) { _ = SHA256.hash(data: block) } * Double(blockSize)
+        return parallelRate(threads: 1, seconds: seconds) { _ = Digest32.sha256(block) } * Double(blockSize)
     }
 
     /// The number available cores.

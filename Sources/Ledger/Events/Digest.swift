@@ -1,3 +1,4 @@
+import COpenSSL
 import Crypto
 import Foundation
 
@@ -38,19 +39,45 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// SHA-256 of `data`.
+    ///
+    /// Computed with libcrypto's SHA-256 into the value itself: no allocation per hash, which
+    /// matters on the append path (three hashes per event) — see COpenSSL/shim.h.
     public static func sha256(_ data: [UInt8]) -> Digest32 {
-        var h = SHA256()
-        data.withUnsafeBytes { h.update(bufferPointer: $0) }
-        return Digest32(h.finalize())
+        data.withUnsafeBytes { sha256($0) }
+    }
+
+    /// SHA-256 of the bytes in `data`.
+    static func sha256(_ data: UnsafeRawBufferPointer) -> Digest32 {
+        var d = Digest32.zeroValue
+        withUnsafeMutableBytes(of: &d) { out in
+            kvitto_sha256(data.baseAddress, data.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return d
     }
 
     /// SHA-256 of `prefix ‖ a ‖ b` (RFC 6962 leaf and node hashing) without building the input.
     static func sha256(prefix: UInt8, _ a: Digest32, _ b: Digest32? = nil) -> Digest32 {
-        var h = SHA256()
-        withUnsafeBytes(of: prefix) { h.update(bufferPointer: $0) }
-        withUnsafeBytes(of: a) { h.update(bufferPointer: $0) }
-        if let b { withUnsafeBytes(of: b) { h.update(bufferPointer: $0) } }
-        return Digest32(h.finalize())
+        var d = Digest32.zeroValue
+        withUnsafeMutableBytes(of: &d) { out in
+            let o = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            withUnsafeBytes(of: a) { a in
+                let ap = a.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                if let b {
+                    withUnsafeBytes(of: b) { b in
+                        kvitto_sha256_merkle(prefix, ap, b.baseAddress!.assumingMemoryBound(to: UInt8.self), o)
+                    }
+                } else {
+                    kvitto_sha256_merkle(prefix, ap, nil, o)
+                }
+            }
+        }
+        return d
+    }
+
+    private static var zeroValue: Digest32 { Digest32(w0: 0, w1: 0, w2: 0, w3: 0) }
+
+    private init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
     }
 
     init(_ digest: SHA256.Digest) {

@@ -7,6 +7,8 @@ import Foundation
 ///
 /// An immutable reference type: events are handed from the writer to appenders, subscribers and
 /// readers in large numbers, and copying a reference is one retain instead of one per member.
+/// (The one exception: the writer builds its events before their signatures exist and fills each
+/// in once, before anyone else sees the event — see ``sign(with:)``.)
 public final class Event: Sendable, Hashable {
     public let seq: UInt64
     public let time: Timestamp
@@ -18,7 +20,12 @@ public final class Event: Sendable, Hashable {
     public let key: String
     public let hash: Digest32
     /// Ed25519 signature over the 32 bytes of `hash`, inline.
-    let signed: EventSignature
+    var signed: EventSignature { signature_ }
+    // Sendable: written by `sign(with:)` only, exactly once per event, by the ledger writer's sign
+    // pass, before the batch holding the event is handed to the committer under the writer's lock;
+    // the event reaches any other thread (appender, subscriber, reader) only after that hand-over,
+    // and nothing writes it afterwards. Every other initialiser sets it once and for all.
+    nonisolated(unsafe) private var signature_: EventSignature
     /// The canonical bytes that `hash` covers.
     public let body: [UInt8]
 
@@ -39,7 +46,7 @@ public final class Event: Sendable, Hashable {
         self.prev = prev
         self.key = key
         self.hash = hash
-        self.signed = signature
+        self.signature_ = signature
         self.body = body
     }
 
@@ -95,42 +102,44 @@ public final class Event: Sendable, Hashable {
     /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
     static func unsigned(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, key: String) -> Event {
         let content = EncodedDraft(draft)
-        var (body, prevAt) = encodeBody(seq: seq, time: time, draft: draft, payload: content.payload, key: key)
+        var (body, prevAt) = encodeBody(seq: seq, timeBytes: time.rfc3339Bytes, content: content, key: KeyPiece(key))
         patchPrev(&body, at: prevAt, prev)
         return Event(seq: seq, time: time, content: content, prev: prev, key: key, hash: Digest32.sha256(body),
             signature: EventSignature.unset, body: body)
     }
 
-    /// The canonical body written directly in RFC 8785 member order (actor, key, payload, prev, seq,
-    /// subject, time, type, type_version) from the payload's canonical bytes, with a 64-character
-    /// placeholder for `prev` at the returned offset: everything but the hash chain can be encoded
-    /// in parallel. Produces exactly `CanonicalJSON.encode(bodyObject(…))`.
-    static func encodeBody(seq: UInt64, time: Timestamp, draft: EventDraft, payload: [UInt8], key: String,
-        timeBytes: [UInt8]? = nil) -> (body: [UInt8], prevOffset: Int)
+    /// The canonical body in RFC 8785 member order (actor, key, payload, prev, seq, subject, time,
+    /// type, type_version), assembled with one allocation from the draft's pre-encoded pieces, with
+    /// a 64-character placeholder for `prev` at the returned offset: everything but the hash chain
+    /// can be encoded in parallel. Produces exactly `CanonicalJSON.encode(bodyObject(…))`.
+    static func encodeBody(seq: UInt64, timeBytes: [UInt8], content: EncodedDraft, key: KeyPiece)
+        -> (body: [UInt8], prevOffset: Int)
     {
-        var out: [UInt8] = []
-        out.reserveCapacity(payload.count + draft.subject.utf8.count + draft.actor.utf8.count + 220)
-        out.append(contentsOf: #"{"actor":"#.utf8)
-        CanonicalJSON.appendString(draft.actor, into: &out)
-        out.append(contentsOf: #","key":"#.utf8)
-        CanonicalJSON.appendString(key, into: &out)
-        out.append(contentsOf: #","payload":"#.utf8)
-        out.append(contentsOf: payload)
-        out.append(contentsOf: #","prev":""#.utf8)
-        let prevOffset = out.count
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 64))
-        out.append(contentsOf: #"","seq":"#.utf8)
-        CanonicalJSON.appendInteger(Int64(seq), into: &out)
-        out.append(contentsOf: #","subject":"#.utf8)
-        CanonicalJSON.appendString(draft.subject, into: &out)
-        out.append(contentsOf: #","time":""#.utf8)
-        out.append(contentsOf: timeBytes ?? time.rfc3339Bytes)
-        out.append(contentsOf: #"","type":"#.utf8)
-        CanonicalJSON.appendString(draft.type, into: &out)
-        out.append(contentsOf: #","type_version":"#.utf8)
-        CanonicalJSON.appendInteger(draft.typeVersion, into: &out)
-        out.append(UInt8(ascii: "}"))
-        return (out, prevOffset)
+        let t = content.template
+        precondition(!t.isEmpty, "a draft read back from storage has no template")
+        let size = t.count + key.bytes.count + 9 + 64 + 8 + ByteWriter.decimalDigits(seq) + 9 + timeBytes.count + 1
+        var prevOffset = 0
+        let body = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var w = ByteWriter(buffer)
+            t.withUnsafeBufferPointer { t in
+                w.write(t[0..<content.actorEnd])
+                w.write(key.bytes)
+                w.write(t[content.actorEnd..<content.payloadEnd])
+                w.write(#","prev":""#)
+                prevOffset = w.count
+                w.write(UInt8(ascii: "0"), repeating: 64)
+                w.write(#"","seq":"#)
+                w.writeDecimal(seq)
+                w.write(t[content.payloadEnd..<content.subjectEnd])
+                w.write(#","time":""#)
+                w.write(timeBytes)
+                w.write(UInt8(ascii: "\""), repeating: 1)
+                w.write(t[content.subjectEnd...])
+            }
+            precondition(w.count == size, "canonical body size mismatch")
+            initialized = w.count
+        }
+        return (body, prevOffset)
     }
 
     /// Writes `prev` as lowercase hex into the placeholder left by ``encodeBody``.
@@ -147,6 +156,12 @@ public final class Event: Sendable, Hashable {
                 }
             }
         }
+    }
+
+    /// Fills in the signature of an event built unsigned by the writer's chain pass. Called once
+    /// per event, by the sign pass, before the event is published (see `signature_`).
+    func sign(with signer: LedgerSigningKey) {
+        signature_ = signer.sign(hash)
     }
 
     /// This event with its signature by `signer`.

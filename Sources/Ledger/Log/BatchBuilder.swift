@@ -3,23 +3,68 @@ import Dispatch
 import Glibc
 #endif
 
-/// A draft whose payload has been encoded canonically (by the appender, in parallel with others).
+/// A draft with every canonical byte of its event that does not depend on where it lands in
+/// the log, encoded by the appender (in parallel with other appenders).
 ///
 /// A reference type: a draft travels from the appender through the batch builder into the event
 /// it becomes, and each hand-over is one retain instead of one per string.
 final class EncodedDraft: Sendable {
     let draft: EventDraft
-    /// The payload's canonical bytes; empty for events read back from storage (not needed there).
-    let payload: [UInt8]
+    /// Four pieces of the canonical body, in member order, each starting with its separator:
+    /// `{"actor":…` ‖ `,"payload":…` ‖ `,"subject":…` ‖ `,"type":…,"type_version":…}`. The body
+    /// is these with `key`, `prev`, `seq` and `time` in between (see ``Event/encodeBody``).
+    /// Empty for events read back from storage (not needed there).
+    let template: [UInt8]
+    /// Where the actor, payload and subject pieces end in `template`.
+    let actorEnd: Int
+    let payloadEnd: Int
+    let subjectEnd: Int
 
     init(_ draft: EventDraft) {
         self.draft = draft
-        self.payload = CanonicalJSON.encode(draft.payload)
+        var t: [UInt8] = []
+        t.reserveCapacity(draft.actor.utf8.count + draft.subject.utf8.count + draft.type.utf8.count + 512)
+        t.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.appendString(draft.actor, into: &t)
+        actorEnd = t.count
+        t.append(contentsOf: #","payload":"#.utf8)
+        CanonicalJSON.encode(draft.payload, into: &t)
+        payloadEnd = t.count
+        t.append(contentsOf: #","subject":"#.utf8)
+        CanonicalJSON.appendString(draft.subject, into: &t)
+        subjectEnd = t.count
+        t.append(contentsOf: #","type":"#.utf8)
+        CanonicalJSON.appendString(draft.type, into: &t)
+        t.append(contentsOf: #","type_version":"#.utf8)
+        CanonicalJSON.appendInteger(draft.typeVersion, into: &t)
+        t.append(UInt8(ascii: "}"))
+        template = t
     }
 
     init(decoded draft: EventDraft) {
         self.draft = draft
-        self.payload = []
+        self.template = []
+        (actorEnd, payloadEnd, subjectEnd) = (0, 0, 0)
+    }
+
+    /// An upper bound of the canonical body's size in bytes (key ids up to 64 bytes).
+    var bodySizeBound: Int { template.count + 256 }
+}
+
+/// `,"key":"<key id>"`: the piece of every body a key signs, encoded once per batch.
+struct KeyPiece: Sendable {
+    let bytes: [UInt8]
+    init(_ keyID: String) {
+        var b = Array(#","key":"#.utf8)
+        CanonicalJSON.appendString(keyID, into: &b)
+        bytes = b
+    }
+
+    /// A copy with storage of its own (see ``Parallel/ownCopies(_:)``).
+    init(copying other: KeyPiece) {
+        bytes = Array(unsafeUninitializedCapacity: other.bytes.count) { buffer, n in
+            n = other.bytes.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
+        }
     }
 }
 
@@ -136,6 +181,7 @@ struct BatchBuilder {
         let slots = self.slots
         let signers = self.signers
         let keyIDs = signers.map(\.keyID)
+        let keyPieces = keyIDs.map(KeyPiece.init)
 
         // Pass 2: canonical bodies with a `prev` placeholder, in parallel.
         var bodies = [[UInt8]](repeating: [], count: n)
@@ -146,7 +192,7 @@ struct BatchBuilder {
                 nonisolated(unsafe) let bodyOut = bodyBuffer
                 nonisolated(unsafe) let offsetOut = offsetBuffer
                 Parallel.forEachBlock(count: n) { range in
-                    let keys = Parallel.ownCopies(keyIDs)
+                    let keys = keyPieces.map { KeyPiece(copying: $0) }  // this worker's own copies
                     var time = Timestamp(nanoseconds: .min)
                     var timeBytes: [UInt8] = []
                     for i in range {
@@ -155,49 +201,47 @@ struct BatchBuilder {
                             time = slots[i].time
                             timeBytes = time.rfc3339Bytes
                         }
-                        (bodyOut[i], offsetOut[i]) = Event.encodeBody(seq: slots[i].seq, time: time,
-                            draft: d.draft, payload: d.payload, key: keys[slots[i].signer], timeBytes: timeBytes)
+                        (bodyOut[i], offsetOut[i]) = Event.encodeBody(seq: slots[i].seq, timeBytes: timeBytes,
+                            content: d, key: keys[slots[i].signer])
                     }
                 }
             }
         }
 
-        // Pass 3: the hash chain and the Merkle tree, in order.
+        // Pass 3: the hash chain and the Merkle tree, in order; the events, still unsigned.
         var batch = PreparedBatch(state: start)
         batch.ledgerID = ledgerID
         batch.ranges = ranges
         var merkleNodes: [(UInt64, Digest32)] = []
         merkleNodes.reserveCapacity(2 * n + 64)
         var s = start
-        var drafts: [EncodedDraft] = []
-        drafts.reserveCapacity(n)
-        var hashes: [Digest32] = []
-        hashes.reserveCapacity(n)
-        var prevs: [Digest32] = []
-        prevs.reserveCapacity(n)
+        var events: [Event] = []
+        events.reserveCapacity(n)
         for i in 0..<n {
             let slot = slots[i]
+            let content: EncodedDraft
+            var body: [UInt8] = []
+            swap(&body, &bodies[i])  // moved, not shared: the event owns it
             switch slot.content {
             case .draft(let d):
-                drafts.append(d)
-                Event.patchPrev(&bodies[i], at: prevOffsets[i], s.hash)
+                content = d
+                Event.patchPrev(&body, at: prevOffsets[i], s.hash)
             case .checkpoint:
                 let root = s.frontier.root
-                let d = EncodedDraft(EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
+                content = EncodedDraft(EventDraft(type: EventType.checkpoint, subject: "ledger", actor: "node", payload: [
                     "tree_size": .int(Int64(s.frontier.size)), "root": .string(root.hex),
                 ]))
-                drafts.append(d)
                 batch.checkpointRows.append((slot.seq, LedgerStore.seqKey(s.frontier.size) + root.bytes))
                 s.checkpointedSize = s.frontier.size
                 s.checkpointTime = slot.time
-                var (body, at) = Event.encodeBody(seq: slot.seq, time: slot.time, draft: d.draft, payload: d.payload,
-                    key: keyIDs[slot.signer])
+                let at: Int
+                (body, at) = Event.encodeBody(seq: slot.seq, timeBytes: slot.time.rfc3339Bytes, content: content,
+                    key: keyPieces[slot.signer])
                 Event.patchPrev(&body, at: at, s.hash)
-                bodies[i] = body
             }
-            let hash = Digest32.sha256(bodies[i])
-            prevs.append(s.hash)
-            hashes.append(hash)
+            let hash = Digest32.sha256(body)
+            events.append(Event(seq: slot.seq, time: slot.time, content: content, prev: s.hash,
+                key: keyIDs[slot.signer], hash: hash, signature: .unset, body: body))
             s.frontier.append(leafHash: MerkleHash.leaf(hash), storingInto: &merkleNodes)
             s.seq = slot.seq
             s.hash = hash
@@ -206,48 +250,44 @@ struct BatchBuilder {
         s.signer = plan.signer
         batch.state = s
         batch.merkleNodes = merkleNodes
+        batch.events = events
 
-        return ChainedBatch(batch: batch, seqs: slots.map(\.seq), times: slots.map(\.time),
-            signerIndex: slots.map(\.signer), signers: signers, keyIDs: keyIDs, drafts: drafts, prevs: prevs,
-            hashes: hashes, bodies: bodies)
+        return ChainedBatch(batch: batch, signerIndex: slots.map(\.signer), signers: signers)
     }
 }
 
-/// A batch whose hash chain and Merkle nodes are computed, waiting for its signatures. The
-/// writer signs one batch while the next one is being chained.
+/// A batch whose hash chain and Merkle nodes are computed and whose events are built, waiting
+/// for their signatures. The writer signs one batch while the next one is being chained.
 struct ChainedBatch: Sendable {
-    var batch: PreparedBatch
-    let seqs: [UInt64]
-    let times: [Timestamp]
+    private let batch: PreparedBatch
+    /// For each event, its signer in `signers`.
     let signerIndex: [Int]
     let signers: [LedgerSigningKey]
-    let keyIDs: [String]
-    let drafts: [EncodedDraft]
-    let prevs: [Digest32]
-    let hashes: [Digest32]
-    let bodies: [[UInt8]]
 
-    var count: Int { seqs.count }
+    init(batch: PreparedBatch, signerIndex: [Int], signers: [LedgerSigningKey]) {
+        self.batch = batch
+        self.signerIndex = signerIndex
+        self.signers = signers
+    }
 
-    /// Pass 4: signatures and events, in parallel.
+    var count: Int { batch.events.count }
+    /// The writer's state once this batch is durable.
+    var state: WriterState { batch.state }
+
+    /// Pass 4: the signatures, in parallel. Each event is signed exactly once, here, before the
+    /// batch goes to the committer (see ``Event/sign(with:)``).
     func sign() -> PreparedBatch {
-        var batch = self.batch
-        let n = count
-        batch.events = [Event](unsafeUninitializedCapacity: n) { buffer, initialized in
-            // Each index belongs to exactly one block, and every index is written before returning.
-            nonisolated(unsafe) let out = buffer
-            Parallel.forEachBlock(count: n) { range in
-                // This worker's own copies of what all events share (see Parallel.ownCopies).
-                let keys = Parallel.ownCopies(keyIDs)
-                let signers = self.signers
+        let events = batch.events
+        let signerIndex = self.signerIndex
+        let signers = self.signers
+        events.withUnsafeBufferPointer { buffer in
+            // Read-only access to the array; each event is signed by exactly one worker.
+            nonisolated(unsafe) let events = buffer
+            Parallel.forEachBlock(count: events.count) { range in
                 for i in range {
-                    let signer = signerIndex[i]
-                    (out.baseAddress! + i).initialize(to: Event(seq: seqs[i], time: times[i], content: drafts[i],
-                        prev: prevs[i], key: keys[signer], hash: hashes[i], signature: signers[signer].sign(hashes[i]),
-                        body: bodies[i]))
+                    events[i].sign(with: signers[signerIndex[i]])
                 }
             }
-            initialized = n
         }
         return batch
     }

@@ -173,7 +173,7 @@ public final class Ledger: Sendable {
             throw LedgerError(.invalidDraft, "the payload of \(d.type) must be a JSON object")
         }
         let encoded = EncodedDraft(d)
-        let size = encoded.payload.count + 2 * (d.subject.utf8.count + d.actor.utf8.count) + 320
+        let size = encoded.bodySizeBound
         guard size <= options.maxEventBytes else {
             throw LedgerError(.eventTooLarge,
                 "a \(d.type) event of about \(size) bytes exceeds the limit of \(options.maxEventBytes); put bulk content in the blob store and reference it by hash")

@@ -160,7 +160,7 @@ final class LedgerWriter: @unchecked Sendable {
             condition.lock()
             chaining = false
             if gen == generation {
-                speculative = batch.batch.state
+                speculative = batch.state
                 if batch.count > 0 { chained.append(Staged(batch: batch, requests: requests, generation: gen)) }
             } else {
                 // A commit failed while this batch was being built on top of it: build again.
