@@ -53,13 +53,12 @@ struct LedgerBench: AsyncParsableCommand {
         for batch in [1, 16, 256] {
             for writers in [1, 64] {
                 if let only, !"batch=\(batch) writers=\(writers)".contains(only) { continue }
-                let signBefore = PhysicalLimits.ed25519SignsPerSecond(seconds: 0.5)
                 let run = try await AppendRun.measure(directory: root + "/append-\(batch)-\(writers)", batch: batch,
                     writers: writers, seconds: seconds)
                 // The raw LMDB limit at the transaction size the group commit actually produced.
                 let perTxn = Swift.max(1, Int((run.eventsPerTransaction).rounded()))
                 let (lmdbRate, lmdbLatencies) = try raw(perTxn)
-                let signRate = (signBefore + PhysicalLimits.ed25519SignsPerSecond(seconds: 0.5)) / 2
+                let signRate = run.signsPerSecond
                 let limit = Swift.min(signRate, lmdbRate)
                 let what = signRate <= lmdbRate ? signWhat
                     : "raw LMDB MDB_APPEND puts/s, \(perTxn) per synced txn"
@@ -125,6 +124,8 @@ struct AppendRun {
     /// Process CPU time (user + system, all threads) per appended event, in microseconds: the
     /// cost of an event on this machine, independent of what else shares the cores.
     var cpuMicrosPerEvent: Double
+    /// The raw Ed25519 signing rate on all cores, measured between the append segments.
+    var signsPerSecond: Double
 
     /// A draft whose canonical payload is 300 bytes.
     static func draft(_ i: Int) -> EventDraft {
@@ -133,7 +134,12 @@ struct AppendRun {
     }
     private static let filler = String(repeating: "x", count: 300 - 40)
 
-    static func measure(directory: String, batch: Int, writers: Int, seconds: Double) async throws -> AppendRun {
+    /// Appends for `seconds` in `segments` segments, with the raw signing rate measured for 0.3 s
+    /// before each segment and after the last: on a shared machine whose speed drifts, the limit
+    /// is then taken at the same moments as the appends it is compared with.
+    static func measure(directory: String, batch: Int, writers: Int, seconds: Double, segments: Int = 3)
+        async throws -> AppendRun
+    {
         var options = LedgerOptions()
         options.create = true
         let ledger = try Ledger.open(at: directory, options: options)
@@ -141,35 +147,44 @@ struct AppendRun {
         // Each writer appends the same drafts again and again, built before the clock starts.
         let drafts = (0..<writers).map { w in (0..<batch).map { draft(w * 1_000_000 + $0) } }
         let before = ledger.commitStatistics
-        let cpuBefore = processCPUSeconds()
-        let start = DispatchTime.now().uptimeNanoseconds
-        let deadline = start + UInt64(seconds * 1e9)
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for w in 0..<writers {
-                let mine = drafts[w]
-                group.addTask {
-                    var latencies: [Double] = []
-                    while DispatchTime.now().uptimeNanoseconds < deadline {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        _ = try await ledger.append(mine)
-                        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        var signRates: [Double] = []
+        var latencies: [Double] = []
+        var elapsed = 0.0
+        var cpu = 0.0
+        for _ in 0..<segments {
+            signRates.append(PhysicalLimits.ed25519SignsPerSecond(seconds: 0.3))
+            let cpuBefore = processCPUSeconds()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let deadline = start + UInt64(seconds / Double(segments) * 1e9)
+            latencies += try await withThrowingTaskGroup(of: [Double].self) { group in
+                for w in 0..<writers {
+                    let mine = drafts[w]
+                    group.addTask {
+                        var latencies: [Double] = []
+                        while DispatchTime.now().uptimeNanoseconds < deadline {
+                            let t0 = DispatchTime.now().uptimeNanoseconds
+                            _ = try await ledger.append(mine)
+                            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                        }
+                        return latencies
                     }
-                    return latencies
                 }
+                var all: [Double] = []
+                for try await l in group { all += l }
+                return all
             }
-            var all: [Double] = []
-            for try await l in group { all += l }
-            return all
+            elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            cpu += processCPUSeconds() - cpuBefore
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let cpu = processCPUSeconds() - cpuBefore
+        signRates.append(PhysicalLimits.ed25519SignsPerSecond(seconds: 0.3))
         let after = ledger.commitStatistics
         let events = Double(latencies.count * batch)
         let txns = Double(after.transactions - before.transactions)
         return AppendRun(eventsPerSecond: events / elapsed,
             eventsPerTransaction: txns > 0 ? Double(after.events - before.events) / txns : 0,
             p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
-            cpuMicrosPerEvent: events > 0 ? cpu * 1e6 / events : 0)
+            cpuMicrosPerEvent: events > 0 ? cpu * 1e6 / events : 0,
+            signsPerSecond: signRates.reduce(0, +) / Double(signRates.count))
     }
 
     /// Appends `events` events as fast as possible (64 writers × 256).

@@ -118,6 +118,52 @@ final class CanonicalJSONTests: XCTestCase {
         }
     }
 
+    func testControlBytesAreFoundAtEveryPosition() {
+        let harmless: [Character] = ["a", "\u{20}", "\u{7F}", "é", "\u{1F600}", "ÿ"]
+        var checked = 0
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 33] {
+            for filler in harmless {
+                let clean = String([Character](repeating: filler, count: length))
+                XCTAssertFalse(CanonicalJSON.containsControlByte(clean), "\(length) × \(filler)")
+                for position in 0..<length {
+                    for control in ["\u{00}", "\u{01}", "\n", "\u{1F}"] as [Character] {
+                        var chars = [Character](repeating: filler, count: length)
+                        chars[position] = control
+                        XCTAssertTrue(CanonicalJSON.containsControlByte(String(chars)), "length \(length), at \(position)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 500)
+    }
+
+    /// The single-pass member order equals comparing UTF-16 code units, for every pair drawn from
+    /// names mixing ASCII, Latin-1, U+E000…U+FFFF and characters above U+FFFF, prefixes included.
+    func testMemberOrderEqualsUTF16Order() {
+        let pieces = ["", "a", "b", "é", "\u{7FF}", "\u{800}", "\u{D7FF}", "\u{E000}", "\u{FB33}", "\u{FFFD}",
+            "\u{10000}", "\u{1F600}", "\u{10FFFF}"]
+        var names: [String] = []
+        for p in pieces { for q in pieces { names.append(p + q); names.append("x" + p + "y" + q) } }
+        var checked = 0
+        for a in names {
+            for b in names {
+                XCTAssertEqual(CanonicalJSON.utf16Precedes(a, b), a.utf16.lexicographicallyPrecedes(b.utf16),
+                    "\(a.unicodeScalars.map(\.value)) vs \(b.unicodeScalars.map(\.value))")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 100_000)
+    }
+
+    func testIntegersInDecimal() {
+        for i: Int64 in [0, 1, -1, 9, 10, -10, 99, 100, 1_234_567_890, .max, .min, .max - 1, .min + 1] {
+            var out: [UInt8] = [0x41]
+            CanonicalJSON.appendInteger(i, into: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), "A" + String(i))
+        }
+    }
+
     func testTimestampsRoundTripAndSort() throws {
         let samples: [Int64] = [0, 1, 999_999_999, 1_795_000_000_123_456_789, -1, 951_782_400_000_000_000]
         for ns in samples {

@@ -26,36 +26,70 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            // Sorting the members themselves: no second lookup per name.
-            for (n, member) in o.sorted(by: { utf16Precedes($0.key, $1.key) }).enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(member.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                encode(member.value, into: &out)
+            // The members' indices sorted in a temporary buffer (on the stack for small objects):
+            // no array of members, no second lookup per name.
+            withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: o.count) { order in
+                var n = 0
+                for i in o.indices {
+                    // Insertion sort: objects are small, and this is the order's only cost.
+                    var j = n
+                    while j > 0, utf16Precedes(o[i].key, o[order[j - 1]].key) {
+                        order[j] = order[j - 1]
+                        j -= 1
+                    }
+                    order[j] = i
+                    n += 1
+                }
+                for k in 0..<n {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    let member = o[order[k]]
+                    appendString(member.key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    encode(member.value, into: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
     static func appendInteger(_ i: Int64, into out: inout [UInt8]) {
-        if i == 0 { out.append(UInt8(ascii: "0")); return }
-        var magnitude = i.magnitude
-        if i < 0 { out.append(UInt8(ascii: "-")) }
-        // Digits least significant first, then reversed in place: no temporary array.
-        let start = out.count
-        while magnitude > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
+        // At most 20 characters ("-9223372036854775808"), written backwards into a small buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var magnitude = i.magnitude
+            var at = 20
+            repeat {
+                at -= 1
+                digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if i < 0 {
+                at -= 1
+                digits[at] = UInt8(ascii: "-")
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[at..<20]))
         }
-        out[start...].reverse()
     }
 
-    /// RFC 8785 member order: by UTF-16 code units. UTF-8 byte order is the same except where a
-    /// character above U+FFFF meets one in U+E000…U+FFFF, so compare UTF-8 unless such bytes occur.
+    /// RFC 8785 member order: by UTF-16 code units. UTF-8 byte order is code point order, which
+    /// differs from UTF-16 order only where a character above U+FFFF (UTF-8 lead byte F0–F4; a
+    /// surrogate pair D800–DFFF in UTF-16) meets one in U+E000…U+FFFF (lead byte EE or EF). Bytes
+    /// before the first difference are whole equal characters, so when the differing bytes are
+    /// lead bytes of those two kinds the order flips; otherwise byte order holds.
     static func utf16Precedes(_ a: String, _ b: String) -> Bool {
-        let special = { (s: String) in s.utf8.contains { $0 >= 0xEE } }
-        if special(a) || special(b) { return a.utf16.lexicographicallyPrecedes(b.utf16) }
-        return a.utf8.lexicographicallyPrecedes(b.utf8)
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = Swift.min(x.count, y.count)
+                var i = 0
+                while i < n, x[i] == y[i] { i += 1 }
+                if i == n { return x.count < y.count }
+                let (p, q) = (x[i], y[i])
+                if p >= 0xF0 && (q == 0xEE || q == 0xEF) { return true }
+                if q >= 0xF0 && (p == 0xEE || p == 0xEF) { return false }
+                return p < q
+            }
+        }
     }
 
     static func appendString(_ s: String, into out: inout [UInt8]) {
@@ -92,6 +126,27 @@ public enum CanonicalJSON {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// True when `s` has a byte below 0x20 (in UTF-8, always a control character of its own),
+    /// checked eight bytes at a time.
+    static func containsControlByte(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            var i = 0
+            while i + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                if (word &- ones &* 0x20) & ~word & (ones &* 0x80) != 0 { return true }
+                i += 8
+            }
+            while i < bytes.count {
+                if bytes[i] < 0x20 { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// False only when none of the eight bytes in `word` is below 0x20, a quote or a backslash

@@ -164,8 +164,8 @@ public final class Ledger: Sendable {
         try EventType.validate(d)
         // In UTF-8, a byte below 0x20 is always a control character of its own.
         func acceptable(_ value: String) -> Bool {
-            let bytes = value.utf8
-            return !bytes.isEmpty && bytes.count <= 1024 && !bytes.contains { $0 < 0x20 }
+            let count = value.utf8.count
+            return count > 0 && count <= 1024 && !CanonicalJSON.containsControlByte(value)
         }
         guard acceptable(d.subject) else { throw LedgerError(.invalidDraft, "subject must be 1–1024 bytes without control characters") }
         guard acceptable(d.actor) else { throw LedgerError(.invalidDraft, "actor must be 1–1024 bytes without control characters") }

@@ -16,7 +16,8 @@ public struct LedgerOptions: Sendable {
     public var checkpointEvery: UInt64 = 4096
     /// …or, when events arrived since the last one, after this many seconds (0 disables).
     public var checkpointInterval: Double = 60
-    /// The most events one group commit writes.
+    /// The most events one batch holds (chained and signed together). A commit writes every
+    /// signed batch waiting for it — up to four when the disk is slower than the signer.
     public var maxBatchEvents: Int = 8192
 
     public init() {}

@@ -4,8 +4,9 @@ import Foundation
 ///
 /// The *preparer* takes every waiting request and builds one batch: seqs, canonical bodies (on all
 /// cores), the hash chain and the Merkle nodes. The *signer* signs the previous batch on all cores
-/// meanwhile, and the *committer* writes signed batches in one LMDB transaction each and
-/// acknowledges them only after the commit (fsync) returned. Each batch is built on the state its
+/// meanwhile, and the *committer* writes every signed batch waiting in one LMDB transaction and
+/// acknowledges them only after the commit (fsync) returned — while a slow commit runs, the signer
+/// goes on signing (up to ``maxPreparedBatches`` batches ahead), and the next commit takes them all. Each batch is built on the state its
 /// predecessor will have; if a commit fails, the batches built on it are rebuilt from the last
 /// durable state, their requests going back to the queue — nothing is acknowledged that is not
 /// durable, and nothing is lost that was not acknowledged.
@@ -178,7 +179,13 @@ final class LedgerWriter: @unchecked Sendable {
     private func signerLoop() {
         condition.lock()
         while true {
-            while (chained.isEmpty || !prepared.isEmpty) && !(upstreamDone && chained.isEmpty) { condition.wait() }
+            // Sign ahead of a slow commit (the committer writes every signed batch waiting in one
+            // transaction), within a bound on what waits in memory.
+            while (chained.isEmpty || preparedEvents >= Self.maxPreparedBatches * options.maxBatchEvents)
+                && !(upstreamDone && chained.isEmpty)
+            {
+                condition.wait()
+            }
             if chained.isEmpty { break }
             let item = chained.removeFirst()
             signing = true
@@ -208,34 +215,42 @@ final class LedgerWriter: @unchecked Sendable {
         while true {
             while prepared.isEmpty && !(upstreamDone && chained.isEmpty && !signing) { condition.wait() }
             if prepared.isEmpty { break }
-            let item = prepared.removeFirst()
+            // Every signed batch waiting goes into this one transaction: when the disk is slow,
+            // commits grow instead of leaving the signer idle.
+            let items = prepared
+            prepared.removeAll()
             committing = true
             condition.broadcast()
             condition.unlock()
 
-            let result = Result { try write(item.batch) }
+            let result = Result { try write(items.map(\.batch)) }
 
             condition.lock()
             committing = false
             switch result {
             case .success:
-                committed = item.batch.state
+                committed = items[items.count - 1].batch.state
                 commits += 1
-                committedEvents += UInt64(item.batch.events.count)
+                committedEvents += UInt64(items.reduce(0) { $0 + $1.batch.events.count })
                 let seq = committed.seq
                 condition.broadcast()
                 condition.unlock()
                 // Publish the new head before any appender returns: whoever an appender tells
                 // (another task reading the log) must see its events.
                 onCommit(seq)
-                for (request, range) in zip(item.requests, item.batch.ranges) {
-                    request.continuation?.resume(returning: Array(item.batch.events[range]))
+                for item in items {
+                    for (request, range) in zip(item.requests, item.batch.ranges) {
+                        request.continuation?.resume(returning: Array(item.batch.events[range]))
+                    }
                 }
                 condition.lock()
             case .failure(let error):
+                // Nothing of the transaction was written: all its batches fail together.
                 let e = LedgerError.storage(error, "appending events")
-                for request in item.requests { request.continuation?.resume(throwing: e) }
-                // Batches built on the failed one go back to the queue to be rebuilt; those still
+                for item in items {
+                    for request in item.requests { request.continuation?.resume(throwing: e) }
+                }
+                // Batches built on the failed ones go back to the queue to be rebuilt; those still
                 // being chained or signed requeue themselves when they see the new generation.
                 generation += 1
                 resetTo = committed
@@ -251,41 +266,30 @@ final class LedgerWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// One durable LMDB transaction for the batch; grows the map when it is full.
-    private func write(_ batch: PreparedBatch) throws {
-        try Self.write(batch, to: store)
+    /// At most this many signed batches wait for the committer (bounds memory when the disk is slow).
+    static let maxPreparedBatches = 4
+
+    /// Events in signed batches waiting for the committer.
+    private var preparedEvents: Int { prepared.reduce(0) { $0 + $1.batch.events.count } }
+
+    /// One durable LMDB transaction for consecutive batches; grows the map when it is full.
+    private func write(_ batches: [PreparedBatch]) throws {
+        try Self.write(batches, to: store)
     }
 
     static func write(_ batch: PreparedBatch, to store: LedgerStore) throws {
+        try write([batch], to: store)
+    }
+
+    static func write(_ batches: [PreparedBatch], to store: LedgerStore) throws {
+        guard let last = batches.last else { return }
         while true {
             do {
                 try store.env.write { txn in
-                    if let ledgerID = batch.ledgerID {
-                        try txn.put(store.meta, LedgerStore.metaFormat, Array(LedgerStore.format.utf8))
-                        try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
-                    }
-                    for e in batch.events {
-                        // The stored record, `hash ‖ sig ‖ body`, written in place.
-                        try e.hash.withBytes { hash in
-                            try e.signed.withBytes { signature in
-                                try e.body.withUnsafeBytes { body in
-                                    try txn.put(store.events, key: e.seq, parts: hash, signature, body, append: true,
-                                        what: "events, seq \(e.seq)")
-                                }
-                            }
-                        }
-                    }
-                    for (pos, hash) in batch.merkleNodes {
-                        try hash.withBytes {
-                            try txn.put(store.merkle, key: pos, parts: $0, append: true, what: "merkle, position \(pos)")
-                        }
-                    }
-                    for (seq, row) in batch.checkpointRows {
-                        try txn.put(store.checkpoints, LedgerStore.seqKey(seq), row, append: true, what: "checkpoints, seq \(seq)")
-                    }
+                    for batch in batches { try put(batch, in: txn, store: store) }
                     try txn.put(store.meta, LedgerStore.metaHead,
-                        LedgerStore.encodeHead(.init(seq: batch.state.seq, hash: batch.state.hash)))
-                    try txn.put(store.meta, LedgerStore.metaActiveKey, Array(batch.state.signer.keyID.utf8))
+                        LedgerStore.encodeHead(.init(seq: last.state.seq, hash: last.state.hash)))
+                    try txn.put(store.meta, LedgerStore.metaActiveKey, Array(last.state.signer.keyID.utf8))
                 }
                 return
             } catch let e as LMDBError where e.isMapFull {
@@ -296,6 +300,34 @@ final class LedgerWriter: @unchecked Sendable {
                 }
                 try store.env.grow(to: min(current * 2, store.env.mapSizeLimit))
             }
+        }
+    }
+
+    /// A batch's events, Merkle nodes and checkpoint rows (and, for the first batch, the ledger's
+    /// identity), all appended at the end of their tables.
+    private static func put(_ batch: PreparedBatch, in txn: LMDBTransaction, store: LedgerStore) throws {
+        if let ledgerID = batch.ledgerID {
+            try txn.put(store.meta, LedgerStore.metaFormat, Array(LedgerStore.format.utf8))
+            try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
+        }
+        for e in batch.events {
+            // The stored record, `hash ‖ sig ‖ body`, written in place.
+            try e.hash.withBytes { hash in
+                try e.signed.withBytes { signature in
+                    try e.body.withUnsafeBytes { body in
+                        try txn.put(store.events, key: e.seq, parts: hash, signature, body, append: true,
+                            what: "events, seq \(e.seq)")
+                    }
+                }
+            }
+        }
+        for (pos, hash) in batch.merkleNodes {
+            try hash.withBytes {
+                try txn.put(store.merkle, key: pos, parts: $0, append: true, what: "merkle, position \(pos)")
+            }
+        }
+        for (seq, row) in batch.checkpointRows {
+            try txn.put(store.checkpoints, LedgerStore.seqKey(seq), row, append: true, what: "checkpoints, seq \(seq)")
         }
     }
 }
