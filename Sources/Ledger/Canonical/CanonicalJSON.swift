@@ -52,6 +52,12 @@ public enum CanonicalJSON {
         }
     }
 
+    /// Appends the UTF-8 bytes of a literal (a copy, without going through `String`).
+    @inline(__always)
+    static func appendLiteral(_ text: StaticString, into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     static func appendInteger(_ i: Int64, into out: inout [UInt8]) {
         // At most 20 characters ("-9223372036854775808"), written backwards into a small buffer.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in

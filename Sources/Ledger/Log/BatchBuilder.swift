@@ -24,18 +24,18 @@ final class EncodedDraft: Sendable {
         self.draft = draft
         var t: [UInt8] = []
         t.reserveCapacity(draft.actor.utf8.count + draft.subject.utf8.count + draft.type.utf8.count + 512)
-        t.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.appendLiteral(#"{"actor":"#, into: &t)
         CanonicalJSON.appendString(draft.actor, into: &t)
         actorEnd = t.count
-        t.append(contentsOf: #","payload":"#.utf8)
+        CanonicalJSON.appendLiteral(#","payload":"#, into: &t)
         CanonicalJSON.encode(draft.payload, into: &t)
         payloadEnd = t.count
-        t.append(contentsOf: #","subject":"#.utf8)
+        CanonicalJSON.appendLiteral(#","subject":"#, into: &t)
         CanonicalJSON.appendString(draft.subject, into: &t)
         subjectEnd = t.count
-        t.append(contentsOf: #","type":"#.utf8)
+        CanonicalJSON.appendLiteral(#","type":"#, into: &t)
         CanonicalJSON.appendString(draft.type, into: &t)
-        t.append(contentsOf: #","type_version":"#.utf8)
+        CanonicalJSON.appendLiteral(#","type_version":"#, into: &t)
         CanonicalJSON.appendInteger(draft.typeVersion, into: &t)
         t.append(UInt8(ascii: "}"))
         template = t

@@ -90,8 +90,11 @@ final class LedgerWriter: @unchecked Sendable {
                 c.resume(throwing: LedgerError(.closed, "the ledger is closed"))
                 return
             }
+            // Only the preparer waits for requests, and only for the first one: when some were
+            // already queued, it is busy or waits for the signer, which wakes it in turn.
+            let wake = pending.isEmpty
             pending.append(Request(command, continuation: c))
-            condition.broadcast()
+            if wake { condition.broadcast() }
             condition.unlock()
         }
     }
