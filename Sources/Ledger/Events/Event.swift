@@ -25,7 +25,8 @@ public final class Event: Sendable, Hashable {
     // pass, before the batch holding the event is handed to the committer under the writer's lock;
     // the event reaches any other thread (appender, subscriber, reader) only after that hand-over,
     // and nothing writes it afterwards. Every other initialiser sets it once and for all.
-    nonisolated(unsafe) private var signature_: EventSignature
+    // No dynamic exclusivity check either: the single write happens before any read, as above.
+    @exclusivity(unchecked) nonisolated(unsafe) private var signature_: EventSignature
     /// The canonical bytes that `hash` covers.
     public let body: [UInt8]
 

@@ -284,8 +284,16 @@ struct ChainedBatch: Sendable {
             // Read-only access to the array; each event is signed by exactly one worker.
             nonisolated(unsafe) let events = buffer
             Parallel.forEachBlock(count: events.count) { range in
+                // One copy of the key per block and signer: taking it from the shared array for
+                // every event would bounce its reference counts between the cores.
+                var current = signerIndex[range.lowerBound]
+                var signer = signers[current]
                 for i in range {
-                    events[i].sign(with: signers[signerIndex[i]])
+                    if signerIndex[i] != current {
+                        current = signerIndex[i]
+                        signer = signers[current]
+                    }
+                    events[i].sign(with: signer)
                 }
             }
         }

@@ -318,7 +318,7 @@ final class LedgerWriter: @unchecked Sendable {
             try e.hash.withBytes { hash in
                 try e.signed.withBytes { signature in
                     try e.body.withUnsafeBytes { body in
-                        try txn.put(store.events, key: e.seq, parts: hash, signature, body, append: true,
+                        try txn.put(store.events, key: e.seq, hash, signature, body, append: true,
                             what: "events, seq \(e.seq)")
                     }
                 }
@@ -326,7 +326,7 @@ final class LedgerWriter: @unchecked Sendable {
         }
         for (pos, hash) in batch.merkleNodes {
             try hash.withBytes {
-                try txn.put(store.merkle, key: pos, parts: $0, append: true, what: "merkle, position \(pos)")
+                try txn.put(store.merkle, key: pos, $0, append: true, what: "merkle, position \(pos)")
             }
         }
         for (seq, row) in batch.checkpointRows {

@@ -37,14 +37,17 @@ struct LMDBTransaction {
         if rc != 0 { try lmdbCheck(rc, "mdb_put" + (what().isEmpty ? "" : "(\(what()))")) }
     }
 
-    /// Stores the concatenation of `parts` under the 8-byte big-endian key `key`, copying each part
-    /// straight into the space LMDB reserved for the value (`MDB_RESERVE`): no intermediate array.
+    /// Stores `first ‖ second ‖ third` under the 8-byte big-endian key `key`, copying each part
+    /// straight into the space LMDB reserved for the value (`MDB_RESERVE`): no intermediate array
+    /// (the append path calls this once per event and once per Merkle node).
     /// With `append`, as in ``put(_:_:_:append:what:)``.
-    func put(_ db: LMDBDatabase, key: UInt64, parts: UnsafeRawBufferPointer..., append: Bool,
-        what: @autoclosure () -> String = "") throws
+    func put(_ db: LMDBDatabase, key: UInt64, _ first: UnsafeRawBufferPointer,
+        _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        _ third: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        append: Bool, what: @autoclosure () -> String = "") throws
     {
         var bigEndian = key.bigEndian
-        var v = MDB_val(mv_size: parts.reduce(0) { $0 + $1.count }, mv_data: nil)
+        var v = MDB_val(mv_size: first.count + second.count + third.count, mv_data: nil)
         let flags = UInt32(MDB_RESERVE) | (append ? UInt32(MDB_APPEND) : 0)
         let rc = withUnsafeMutableBytes(of: &bigEndian) { kb in
             var k = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress)
@@ -52,10 +55,10 @@ struct LMDBTransaction {
         }
         if rc != 0 { try lmdbCheck(rc, "mdb_put" + (what().isEmpty ? "" : "(\(what()))")) }
         guard let reserved = v.mv_data else { return }
-        var offset = 0
-        for part in parts where part.count > 0 {
-            (reserved + offset).copyMemory(from: part.baseAddress!, byteCount: part.count)
-            offset += part.count
+        if first.count > 0 { reserved.copyMemory(from: first.baseAddress!, byteCount: first.count) }
+        if second.count > 0 { (reserved + first.count).copyMemory(from: second.baseAddress!, byteCount: second.count) }
+        if third.count > 0 {
+            (reserved + first.count + second.count).copyMemory(from: third.baseAddress!, byteCount: third.count)
         }
     }
 
