@@ -53,7 +53,12 @@ struct LedgerBench: AsyncParsableCommand {
         for batch in [1, 16, 256] {
             for writers in [1, 64] {
                 if let only, !"batch=\(batch) writers=\(writers)".contains(only) { continue }
-                let run = try await AppendRun.measure(directory: root + "/append-\(batch)-\(writers)", batch: batch,
+                // Each case starts on a quiet disk: what earlier cases wrote is on it, not still
+                // being written back by the kernel while this one runs.
+                sync()
+                let caseDirectory = root + "/append-\(batch)-\(writers)"
+                defer { try? FileManager.default.removeItem(atPath: caseDirectory) }
+                let run = try await AppendRun.measure(directory: caseDirectory, batch: batch,
                     writers: writers, seconds: seconds)
                 // The raw LMDB limit at the transaction size the group commit actually produced.
                 let perTxn = Swift.max(1, Int((run.eventsPerTransaction).rounded()))
@@ -85,6 +90,7 @@ struct LedgerBench: AsyncParsableCommand {
         // Full verification of a large ledger.
         let verifyDir = root + "/verify"
         try await AppendRun.fill(directory: verifyDir, events: verifyEvents)
+        sync()  // written back before it is read: no writeback competing with the verification
         var options = LedgerOptions()
         options.readOnly = true
         let ledger = try Ledger.open(at: verifyDir, options: options)
