@@ -156,6 +156,22 @@ final class CanonicalJSONTests: XCTestCase {
         XCTAssertGreaterThan(checked, 100_000)
     }
 
+    /// Objects with many members (beyond the sizes the append path sees) come out in order too.
+    func testLargeObjectsAreOrdered() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "b", "z", "é", "\u{E000}", "\u{FB33}", "\u{1F600}", "0", "_"]
+        var object: [String: JSONValue] = [:]
+        while object.count < 3000 {
+            let length = Int.random(in: 1...6, using: &generator)
+            object[String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })] = .int(Int64(object.count))
+        }
+        let encoded = CanonicalJSON.encode(.object(object))
+        guard case .object(let back)? = try? JSONParser.parseCanonical(encoded) else {
+            return XCTFail("the encoding of a large object is not canonical JSON")
+        }
+        XCTAssertEqual(back.count, object.count)
+    }
+
     func testIntegersInDecimal() {
         for i: Int64 in [0, 1, -1, 9, 10, -10, 99, 100, 1_234_567_890, .max, .min, .max - 1, .min + 1] {
             var out: [UInt8] = [0x41]

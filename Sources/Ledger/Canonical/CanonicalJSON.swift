@@ -29,17 +29,9 @@ public enum CanonicalJSON {
             // The members' indices sorted in a temporary buffer (on the stack for small objects):
             // no array of members, no second lookup per name.
             withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: o.count) { order in
-                var n = 0
-                for i in o.indices {
-                    // Insertion sort: objects are small, and this is the order's only cost.
-                    var j = n
-                    while j > 0, utf16Precedes(o[i].key, o[order[j - 1]].key) {
-                        order[j] = order[j - 1]
-                        j -= 1
-                    }
-                    order[j] = i
-                    n += 1
-                }
+                let n = order.initialize(fromContentsOf: o.indices)
+                defer { order[0..<n].deinitialize() }
+                order[0..<n].sort { utf16Precedes(o[$0].key, o[$1].key) }
                 for k in 0..<n {
                     if k > 0 { out.append(UInt8(ascii: ",")) }
                     let member = o[order[k]]

@@ -5,7 +5,8 @@ struct EventSignature: Sendable, Hashable {
 
     static let byteCount = 64
 
-    /// 64 zero bytes: an event built but not yet signed (only tests build such events).
+    /// 64 zero bytes: an event built but not yet signed (the writer's chain pass builds events so,
+    /// its sign pass fills each in; the committer refuses any still unset).
     static let unset = EventSignature()
 
     private init() {}

@@ -99,7 +99,7 @@ final class LedgerWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes what is queued, then stops both threads. Later submits fail with `ledger.closed`.
+    /// Writes what is queued, then stops the three threads. Later submits fail with `ledger.closed`.
     func close() {
         condition.lock()
         closing = true
@@ -184,8 +184,10 @@ final class LedgerWriter: @unchecked Sendable {
         while true {
             // Sign ahead of a slow commit (the committer writes every signed batch waiting in one
             // transaction), within a bound on what waits in memory.
+            // It stops only when the whole pipeline is empty: a commit failing while the ledger
+            // closes sends its requests back to be chained again, and they need signing.
             while (chained.isEmpty || preparedEvents >= Self.maxPreparedBatches * options.maxBatchEvents)
-                && !(upstreamDone && chained.isEmpty)
+                && !(upstreamDone && chained.isEmpty && prepared.isEmpty && !committing)
             {
                 condition.wait()
             }
@@ -314,6 +316,11 @@ final class LedgerWriter: @unchecked Sendable {
             try txn.put(store.meta, LedgerStore.metaLedgerID, Array(ledgerID.utf8))
         }
         for e in batch.events {
+            // Fail closed should the sign pass ever miss an event: nothing of the transaction is
+            // written, and its requests are answered with the error.
+            guard e.signed != .unset else {
+                throw LedgerError(.corrupt, "internal error: event \(e.seq) reached the committer unsigned; nothing was written")
+            }
             // The stored record, `hash ‖ sig ‖ body`, written in place.
             try e.hash.withBytes { hash in
                 try e.signed.withBytes { signature in
