@@ -71,9 +71,11 @@ struct KeyPiece: Sendable {
 /// Builds a ``PreparedBatch`` from requests in four passes, so that only the hash chain runs on one
 /// core:
 /// 1. plan (sequential, cheap): seqs, times, signing keys, where checkpoints fall;
-/// 2. encode (parallel): each event's canonical body, with a placeholder for `prev`;
-/// 3. chain (sequential): fill in `prev`, hash, extend the Merkle frontier, fill in checkpoint roots;
-/// 4. sign (parallel): Ed25519 signatures and the stored records.
+/// 2. encode (parallel): each event's canonical body from its draft's pre-encoded pieces, with a
+///    placeholder for `prev`;
+/// 3. chain (sequential): fill in `prev`, hash, extend the Merkle frontier, fill in checkpoint
+///    roots, build the events (unsigned);
+/// 4. sign (parallel): each event's Ed25519 signature, filled in once before the batch is handed on.
 struct BatchBuilder {
     let options: LedgerOptions
     /// Where event times come from (the wall clock; fixed in test vectors).
