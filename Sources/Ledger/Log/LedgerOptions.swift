@@ -20,5 +20,9 @@ public struct LedgerOptions: Sendable {
     /// signed batch waiting for it — up to four when the disk is slower than the signer.
     public var maxBatchEvents: Int = 8192
 
+    /// For tests: called on the committer's thread before each transaction with the number of
+    /// batches it writes. A delay here stands for a slow disk, an error for a failed commit.
+    var beforeCommit: (@Sendable (_ batches: Int) throws -> Void)?
+
     public init() {}
 }

@@ -228,7 +228,10 @@ final class LedgerWriter: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
 
-            let result = Result { try write(items.map(\.batch)) }
+            let result = Result {
+                try options.beforeCommit?(items.count)
+                try write(items.map(\.batch))
+            }
 
             condition.lock()
             committing = false
