@@ -129,7 +129,8 @@ final class TamperTests: XCTestCase {
             let forged = Event.unsigned(seq: original.seq, time: original.time,
                 draft: EventDraft(type: original.type, subject: original.subject, actor: original.actor, payload: original.payload),
                 prev: original.prev, key: original.key)
-            try Self.put(store, cpSeq, forged.signed(with: attacker).record)
+            forged.sign(with: attacker)
+            try Self.put(store, cpSeq, forged.record)
         }
         try expectFailure(path2, seq: cpSeq, [.badSignature])
     }

@@ -1,5 +1,4 @@
 import COpenSSL
-import Crypto
 import Foundation
 
 /// A SHA-256 value (32 bytes), written as lowercase hex. Stored inline (no heap allocation), as
@@ -78,10 +77,6 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
 
     private init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
-    }
-
-    init(_ digest: SHA256.Digest) {
-        self = digest.withUnsafeBytes { Digest32($0) }
     }
 
     /// Calls `body` with the 32 bytes, without copying them to the heap.

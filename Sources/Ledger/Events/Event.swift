@@ -21,10 +21,11 @@ public final class Event: Sendable, Hashable {
     public let hash: Digest32
     /// Ed25519 signature over the 32 bytes of `hash`, inline.
     var signed: EventSignature { signature_ }
-    // Sendable: written by `sign(with:)` only, exactly once per event, by the ledger writer's sign
-    // pass, before the batch holding the event is handed to the committer under the writer's lock;
-    // the event reaches any other thread (appender, subscriber, reader) only after that hand-over,
-    // and nothing writes it afterwards. Every other initialiser sets it once and for all.
+    // Sendable: written by `sign(with:)` only, once per event and before the event is published:
+    // by the ledger writer's sign pass, before the batch holding the event is handed to the
+    // committer under the writer's lock (the event reaches any other thread — appender, subscriber,
+    // reader — only after that hand-over), or by `make` before it returns the event. Nothing
+    // writes it afterwards; every other initialiser sets it once and for all.
     // No dynamic exclusivity check either: the single write happens before any read, as above.
     @exclusivity(unchecked) nonisolated(unsafe) private var signature_: EventSignature
     /// The canonical bytes that `hash` covers.
@@ -97,7 +98,9 @@ public final class Event: Sendable, Hashable {
 
     /// Builds and signs an event.
     static func make(seq: UInt64, time: Timestamp, draft: EventDraft, prev: Digest32, signer: LedgerSigningKey) -> Event {
-        Event.unsigned(seq: seq, time: time, draft: draft, prev: prev, key: signer.keyID).signed(with: signer)
+        let event = Event.unsigned(seq: seq, time: time, draft: draft, prev: prev, key: signer.keyID)
+        event.sign(with: signer)
+        return event
     }
 
     /// Builds the body and hash; the signature is added by ``sign(with:)`` (possibly on another thread).
@@ -134,7 +137,7 @@ public final class Event: Sendable, Hashable {
                 w.write(t[content.payloadEnd..<content.subjectEnd])
                 w.write(#","time":""#)
                 w.write(timeBytes)
-                w.write(UInt8(ascii: "\""), repeating: 1)
+                w.write("\"")
                 w.write(t[content.subjectEnd...])
             }
             precondition(w.count == size, "canonical body size mismatch")
@@ -159,16 +162,11 @@ public final class Event: Sendable, Hashable {
         }
     }
 
-    /// Fills in the signature of an event built unsigned by the writer's chain pass. Called once
-    /// per event, by the sign pass, before the event is published (see `signature_`).
+    /// Fills in the signature of an event built unsigned (by the writer's chain pass, or by
+    /// ``unsigned(seq:time:draft:prev:key:)``). Called once per event, before the event is
+    /// published (see `signature_`).
     func sign(with signer: LedgerSigningKey) {
         signature_ = signer.sign(hash)
-    }
-
-    /// This event with its signature by `signer`.
-    func signed(with signer: LedgerSigningKey) -> Event {
-        Event(seq: seq, time: time, content: content, prev: prev, key: key, hash: hash, signature: signer.sign(hash),
-            body: body)
     }
 
     /// The stored record: `hash (32) ‖ sig (64) ‖ body`.

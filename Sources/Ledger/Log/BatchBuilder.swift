@@ -60,11 +60,9 @@ struct KeyPiece: Sendable {
         bytes = b
     }
 
-    /// A copy with storage of its own (see ``Parallel/ownCopies(_:)``).
+    /// A copy with storage of its own (see ``Parallel/ownCopy(_:)``).
     init(copying other: KeyPiece) {
-        bytes = Array(unsafeUninitializedCapacity: other.bytes.count) { buffer, n in
-            n = other.bytes.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
-        }
+        bytes = Parallel.ownCopy(other.bytes)
     }
 }
 

@@ -55,7 +55,7 @@ public final class Ledger: Sendable {
                 var builder = BatchBuilder(state: WriterState(seq: 0, hash: .zero, time: Timestamp(nanoseconds: 0),
                     frontier: MerkleFrontier(), signer: key, checkpointedSize: 0, checkpointTime: .now()), options: options)
                 builder.add(.create(ledgerID: UUID().uuidString.lowercased()))
-                try LedgerWriter.write(builder.finish(), to: store)
+                try LedgerWriter.write([builder.finish()], to: store)
                 stored = try store.env.read { txn in (head: try store.storedHead(txn), keyID: try store.activeKeyID(txn)) }
             }
             let last = try store.env.read { txn in try txn.last(store.events).flatMap { LedgerStore.seq(fromKey: $0.key) } ?? 0 }

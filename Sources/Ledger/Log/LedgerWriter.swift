@@ -6,8 +6,8 @@ import Foundation
 /// cores), the hash chain and the Merkle nodes. The *signer* signs the previous batch on all cores
 /// meanwhile, and the *committer* writes every signed batch waiting in one LMDB transaction and
 /// acknowledges them only after the commit (fsync) returned — while a slow commit runs, the signer
-/// goes on signing (up to ``maxPreparedBatches`` batches ahead), and the next commit takes them all. Each batch is built on the state its
-/// predecessor will have; if a commit fails, the batches built on it are rebuilt from the last
+/// goes on signing (up to ``maxPreparedBatches`` batches ahead), and the next commit takes them
+/// all. Each batch is built on the state its predecessor will have; if a commit fails, the batches built on it are rebuilt from the last
 /// durable state, their requests going back to the queue — nothing is acknowledged that is not
 /// durable, and nothing is lost that was not acknowledged.
 final class LedgerWriter: @unchecked Sendable {
@@ -230,7 +230,7 @@ final class LedgerWriter: @unchecked Sendable {
 
             let result = Result {
                 try options.beforeCommit?(items.count)
-                try write(items.map(\.batch))
+                try Self.write(items.map(\.batch), to: store)
             }
 
             condition.lock()
@@ -274,21 +274,14 @@ final class LedgerWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// At most this many signed batches wait for the committer (bounds memory when the disk is slow).
+    /// Signed events waiting for the committer are bounded by this many full batches (memory,
+    /// when the disk is slow).
     static let maxPreparedBatches = 4
 
     /// Events in signed batches waiting for the committer.
     private var preparedEvents: Int { prepared.reduce(0) { $0 + $1.batch.events.count } }
 
     /// One durable LMDB transaction for consecutive batches; grows the map when it is full.
-    private func write(_ batches: [PreparedBatch]) throws {
-        try Self.write(batches, to: store)
-    }
-
-    static func write(_ batch: PreparedBatch, to store: LedgerStore) throws {
-        try write([batch], to: store)
-    }
-
     static func write(_ batches: [PreparedBatch], to store: LedgerStore) throws {
         guard let last = batches.last else { return }
         while true {

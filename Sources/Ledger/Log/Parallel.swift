@@ -53,10 +53,12 @@ enum Parallel {
         }
     }
 
-    /// Copies of `strings` with storage of their own, for one worker: every event a worker builds
-    /// retains these instead of strings shared by all workers, whose reference counts would bounce
-    /// between cores.
-    static func ownCopies(_ strings: [String]) -> [String] {
-        strings.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+    /// A copy of `bytes` with storage of its own, for one worker: what a worker reads for every
+    /// element then is not shared with the other workers, whose reference counting would make it
+    /// bounce between cores. (`Array(bytes)` would share the storage.)
+    static func ownCopy(_ bytes: [UInt8]) -> [UInt8] {
+        Array(unsafeUninitializedCapacity: bytes.count) { buffer, n in
+            n = bytes.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
+        }
     }
 }
