@@ -145,18 +145,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TransportTests"
         ),
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "Projections", "Transport", "Ledger",
-                           .product(name: "X509", package: "swift-certificates")],
+                           .product(name: "X509", package: "swift-certificates"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/NodeTests"
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "Ledger", "Node", "Projections"],
+            dependencies: ["Tools", "Ledger", "Node", "Projections", "Transport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
             path: "Tests/ToolsTests"
         ),
     ],

@@ -165,6 +165,7 @@ package struct NodeProjection: Sendable, Equatable {
                     r.attachments = MessageRecord.attachments(content["attachments"])
                     r.label = content["label"]?.stringValue
                     r.from = content["from"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.from
+                    r.to = content["to"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.to
                     r.confidential = content["confidential"]?.boolValue ?? false
                 }
             }

@@ -17,7 +17,6 @@ struct AddressBookCommand: AsyncParsableCommand {
         @Option(help: "The organisation's name.") var name: String
         @Option(help: "A functional address of it (the function part, e.g. registrator).") var function: String?
         @Option(help: "The function's display name.") var functionName: String?
-        @Option(help: "Who makes the change (recorded as the events' actor).") var actor = "admin"
 
         func run() async throws {
             try await NodeCLI.run {
@@ -26,7 +25,7 @@ struct AddressBookCommand: AsyncParsableCommand {
                 defer { ledger.close() }
                 let functions = function.map { [($0, functionName ?? $0)] } ?? []
                 let events = try await ledger.append(NodeSetup.addressBookDrafts(participant: participant, name: name, functions: functions,
-                                                                                 actor: actor))
+                                                                                 actor: OSUser.current()))
                 print("Recorded as seq \(events.map { String($0.seq) }.joined(separator: ", ")).")
             }
         }

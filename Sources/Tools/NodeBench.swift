@@ -141,7 +141,7 @@ struct NodeBench: AsyncParsableCommand {
         guard let port = await ports.next() else { throw CLI.fail("bench: the AS4 server did not start") }
         let client = try AS4HTTPClient(tls: AS4TLS(identity: senderTLS, trustAnchors: [pki.root]))
         let sealer = AS4Sealer(pmode: .sdk(), signer: sender)
-        let verifier = AS4ResponseVerifier(expectedSigner: receiver.certificate)
+        let verifier = AS4ResponseVerifier(expectedSigner: receiver.certificate, trust: nil)
         let url = "https://127.0.0.1:\(port)/as4"
         let start = Date()
         let count = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -160,7 +160,7 @@ struct NodeBench: AsyncParsableCommand {
                         let wire = try sealer.seal(m, payloads: [AS4Payload(contentID: "message", mimeType: "application/xml",
                                                                             content: Spool(bytes: xhe))], recipient: receiver.certificate)
                         let response = try await client.post(wire, to: url)
-                        guard case .receipt = try verifier.verify(response.body, sent: wire) else { throw CLI.fail("bench: no receipt") }
+                        guard case .receipt = try await verifier.verify(response.body, sent: wire) else { throw CLI.fail("bench: no receipt") }
                         n += 1
                     }
                     return n

@@ -10,7 +10,8 @@ struct SendCommand: AsyncParsableCommand {
         abstract: "Submit an SDK message (text parts and attachments) from one of our functional addresses.",
         discussion: """
             While `kvitto serve` runs, the message is handed to it (through <node>/submissions) and sent at once. \
-            Otherwise it is recorded in the ledger (message.submitted) and sent when the node is started.
+            Otherwise it is recorded in the ledger (message.submitted) and sent when the node is started. \
+            The submitter recorded in the ledger is the operating-system user running this command.
             """
     )
 
@@ -22,7 +23,6 @@ struct SendCommand: AsyncParsableCommand {
     @Option(name: .customLong("attach"), help: "A file to attach. Repeatable.") var files: [String] = []
     @Flag(help: "Mark the message confidential.") var confidential = false
     @Option(help: "A case or reference number for the recipient.") var reference: String?
-    @Option(help: "Who submits (recorded as the event's actor).") var actor = "cli"
     @Option(help: "Seconds to wait for a running node to take the message.") var timeout: Double = 30
 
     func run() async throws {
@@ -39,7 +39,7 @@ struct SendCommand: AsyncParsableCommand {
             do {
                 let node = try Node.open(directory: location.node)
                 let id: String
-                do { id = try await node.submit(message, actor: actor) } catch {
+                do { id = try await node.submit(message, actor: OSUser.current()) } catch {
                     await node.close()
                     throw error
                 }
@@ -47,7 +47,7 @@ struct SendCommand: AsyncParsableCommand {
                 print(id)
                 FileHandleOutput.stderr("kvitto: message \(id) recorded; it is sent when `kvitto serve --node \(location.node)` runs\n")
             } catch let e as NodeError where e.code == .running {
-                let request = try SubmissionSpool.request(message, actor: actor, node: location.node)
+                let request = try SubmissionSpool.request(message, node: location.node)
                 let id = try await SubmissionSpool.awaitResult(request, node: location.node, timeout: timeout)
                 print(id)
             }

@@ -43,6 +43,11 @@ final class NodeCLITests: XCTestCase {
         XCTAssertTrue(trace.contains("message.submitted") && trace.contains("1 attachment(s)"), trace)
         let json = try ok(["trace", "--node", a, "--identity", "user@0203:a.example.se", "--json", id])
         XCTAssertTrue(json.contains("\"type\":\"message.submitted\""), json)
+        // The submitter is the operating-system user running `kvitto send`, never a name the caller types.
+        XCTAssertTrue(json.contains("\"actor\":\"os:\(NSUserName())\""), json)
+        let typed = try KvittoProcess.run(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:b.example.se",
+                                           "--text", "Hej", "--actor", "mallory"])
+        XCTAssertNotEqual(typed.status, 0, "a self-declared actor was accepted: \(typed.stdout)")
         try fails(["trace", "--node", a, "--identity", "nobody", id], code: "node.unknown_identity")
         try fails(["trace", "--node", b, "--identity", "user@0203:b.example.se", id], code: "node.not_found")
         try fails(["serve", "--node", dir.sub("missing")], code: "node.config_missing")

@@ -93,7 +93,7 @@ final class AS4HTTPSTests: XCTestCase {
             let wire = try message(s, payload: payload)
             let response = try await client.post(wire, to: "https://127.0.0.1:\(port)/as4")
             XCTAssertEqual(response.status, 200)
-            let outcome = try AS4ResponseVerifier(expectedSigner: s.receiver.certificate).verify(response.body, sent: wire)
+            let outcome = try await AS4ResponseVerifier(expectedSigner: s.receiver.certificate, trust: nil).verify(response.body, sent: wire)
             guard case .receipt = outcome else { return XCTFail("\(size): \(outcome)") }
             let last = await delivery.last()
             XCTAssertEqual(last, payload, "\(size)")
@@ -110,7 +110,7 @@ final class AS4HTTPSTests: XCTestCase {
         let url = "https://127.0.0.1:\(port)/as4"
         // Unknown recipient → EBMS:0004 NOT_SERVICED, nothing delivered.
         let unknown = try message(s, payload: Array("<x/>".utf8), finalRecipient: "0203:nobody.se")
-        let r1 = try AS4ResponseVerifier(expectedSigner: s.receiver.certificate).verify(try await client.post(unknown, to: url).body, sent: unknown)
+        let r1 = try await AS4ResponseVerifier(expectedSigner: s.receiver.certificate, trust: nil).verify(try await client.post(unknown, to: url).body, sent: unknown)
         XCTAssertEqual(r1, .errors([EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Content", detail: "NOT_SERVICED",
                                               refToMessageId: unknown.messageId)]))
         let none = await delivery.count()

@@ -35,7 +35,7 @@ final class AS4PeerHTTPInteropTests: XCTestCase {
         let response = try await client.post(wire, to: "http://127.0.0.1:\(port)/as4")
         try await client.shutdown()
         XCTAssertEqual(response.status, 200)
-        let outcome = try AS4ResponseVerifier(expectedSigner: s.python.certificate).verify(response.body, sent: wire)
+        let outcome = try await AS4ResponseVerifier(expectedSigner: s.python.certificate, trust: nil).verify(response.body, sent: wire)
         guard case .receipt = outcome else { return XCTFail("expected a receipt: \(outcome)") }
         let stored = try FileManager.default.contentsOfDirectory(atPath: payloads.path)
         XCTAssertEqual(stored.count, 1)
@@ -103,7 +103,7 @@ final class AS4PeerHTTPInteropTests: XCTestCase {
         let client = try AS4HTTPClient(tls: nil)
         let response = try await client.post(wire, to: "http://127.0.0.1:\(port)/as4")
         try await client.shutdown()
-        guard case .receipt = try AS4ResponseVerifier(expectedSigner: s.kvitto.certificate).verify(response.body, sent: wire) else {
+        guard case .receipt = try await AS4ResponseVerifier(expectedSigner: s.kvitto.certificate, trust: nil).verify(response.body, sent: wire) else {
             return XCTFail("not accepted")
         }
         let one = await delivery.count()

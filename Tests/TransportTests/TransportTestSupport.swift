@@ -73,3 +73,17 @@ func runToolAsync(_ executable: String, _ arguments: [String], timeout: TimeInte
         }
     }
 }
+
+extension XCTestCase {
+    /// Runs `body` and expects it to throw an ``EbMSError`` with `code`.
+    func expect(_ code: String, _ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async {
+        do {
+            try await body()
+            XCTFail("accepted, expected \(code)", file: file, line: line)
+        } catch let e as EbMSError {
+            XCTAssertEqual(e.code, code, e.description, file: file, line: line)
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+    }
+}

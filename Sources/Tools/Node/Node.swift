@@ -30,6 +30,10 @@ package final class Node: Sendable {
     let receiving = Mutex<Set<String>>([])
     /// Work items that failed for a local reason (storage, keys) and wait before the next try.
     let cooldown = Mutex<[String: Date]>([:])
+    /// Spooled submission requests that failed on our side, with their next try.
+    let spoolRetries = Mutex<SpoolRetries>(SpoolRetries())
+    /// Which refused inbound requests become ledger events (see ``RefusalPolicy``).
+    let refusals = RefusalPolicy()
     /// Wakes the scheduler when work may have appeared.
     let wakeup = Wakeup()
     /// Ledger appends made by this node and the time callers waited for them to be durable.

@@ -1,53 +1,40 @@
-import Foundation
+package import Foundation
 import Ledger
-import Projections
+package import Projections
 import Transport
 
 extension Node {
-    /// Issues the Meddelandekvittens for an inbound message: validates the XHE (XSD + DIGG rules),
-    /// verifies its signature against the O2O trust anchors, decrypts the payload with the
-    /// participant's O2O key and validates the SDK message; ACCEPTED when all holds, else
-    /// REJECTED with SV / BV / SIG lines. Accepted content goes to the blob store. The receipt is
-    /// sealed (`tm-base-ext-sigenc`) and queued for dispatch to the sender's access point in the
-    /// same event, `message.receipt.sent`.
-    func answer(_ r: MessageRecord, now: Date = Date()) async throws(NodeError) {
-        guard let xheRef = r.xhe, let o2o = keys.o2o[r.participant] else {
+    /// Issues the Meddelandekvittens for an inbound message (see ``InboundReview`` for the order
+    /// of the checks): ACCEPTED when the signature, the XHE, the decrypted SDK message and the
+    /// parties named in it all hold, else REJECTED with SV / BV / SIG lines. Accepted content goes
+    /// to the blob store. The receipt is sealed (`tm-base-ext-sigenc`) and queued for dispatch to
+    /// the sender's access point in the same event, `message.receipt.sent`.
+    package func answer(_ r: MessageRecord, now: Date = Date()) async throws(NodeError) {
+        guard let xheRef = r.xhe, let o2o = keys.o2o[r.participant],
+              let participant = config.participants.first(where: { $0.id == r.participant }) else {
             throw NodeError(.storage, "message \(r.id) has no stored XHE or its participant has no O2O key")
         }
         let xhe = try blob(xheRef)
+        let document: XMLDocument
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe)) } catch {
+        do {
+            document = try XMLDocument(bytes: xhe)
+            envelope = try XHEEnvelope(document: document)
+        } catch {
             throw NodeError(.storage, "the stored XHE of \(r.id) cannot be read: \(error)")
         }
-        var lines: [MessageReceipt.Line] = []
-        do { lines += try validator.validate(xhe).violations.map(MessageReceipt.Line.init) } catch {
-            lines.append(.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "\(error)"))
+        let book = try read { $0.addressBook }
+        let review = InboundReview(validator: validator, trust: keys.o2oTrust, decryption: o2o,
+                                   mailboxes: MailboxResolution(participant: participant, addressBook: book))
+        let outcome = await review.review(xhe, document: document, envelope: envelope, at: now)
+        let lines = outcome.lines
+        if let detail = outcome.internalDetail {
+            logger.notice("inbound payload refused", metadata: ["message": .string(r.id), "detail": .string(detail)])
         }
         var content: [String: JSONValue]?
-        do {
-            let opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: keys.o2oTrust), decryptionIdentity: o2o, at: now)
-            // A valid signature of some federation member is not enough: it must be the sender's.
-            if let signer = opened.signer, !OrganizationBinding.matches(signer, participant: envelope.fromParty) {
-                lines.append(.init(lineID: "NA", code: .signature, reasonCode: nil,
-                                   reason: "the XHE is signed by \(OrganizationBinding.describe(signer)), not by its FromParty \(envelope.fromParty)"))
-            } else if let payload = opened.payload {
-                let inner: SDKValidator.Report
-                do { inner = try validator.validate(payload) } catch {
-                    throw NodeError(.invalidMessage, "\(error)")
-                }
-                lines += inner.violations.map(MessageReceipt.Line.init)
-                if inner.isValid, inner.kind == .sdkMessage {
-                    content = try store(payload, participant: r.participant)
-                }
-            } else {
-                lines.append(.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "the XHE payload is not an SDK message"))
-            }
-        } catch let e as NodeError where e.code == .invalidMessage {
-            lines.append(.init(lineID: "NA", code: .schema, reasonCode: nil, reason: e.message))
-        } catch let e as NodeError {
-            throw e
-        } catch {
-            lines.append(.init(lineID: "NA", code: .signature, reasonCode: nil, reason: "\(error)"))
+        if lines.isEmpty, let message = outcome.message, let plain = outcome.payload {
+            content = try store(message, payload: plain)
+            if let mailbox = outcome.mailbox { content?["to"] = .string(mailbox.description) }
         }
         let receiptID = UUID().uuidString.lowercased()
         let date = SDKMessage.timestamp(now)
@@ -59,6 +46,7 @@ extension Node {
                                             "receipt": BlobField.json(try putBlob(plain))]
         payload.merge(NodeInbound.verdict(receipt.status)) { _, new in new }
         if let content { payload["content"] = .object(content) }
+        if let detail = outcome.internalDetail { payload["internal_detail"] = .string(String(detail.prefix(2000))) }
         if let route = try await router.route(to: envelope.fromParty) {
             let receiptEnvelope = XHEEnvelope(
                 id: receiptID, creationDateTime: date,
@@ -84,11 +72,7 @@ extension Node {
     }
 
     /// Stores an accepted SDK message and its attachments; returns the `content` payload member.
-    private func store(_ payload: [UInt8], participant: String) throws(NodeError) -> [String: JSONValue] {
-        let message: SDKMessage
-        do { message = try SDKMessage(element: try XMLDocument(bytes: payload).root) } catch {
-            throw NodeError(.invalidMessage, "\(error)")
-        }
+    private func store(_ message: SDKMessage, payload: [UInt8]) throws(NodeError) -> [String: JSONValue] {
         var attachments: [JSONValue] = []
         for d in message.documents {
             for f in d.files {

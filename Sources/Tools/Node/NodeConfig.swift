@@ -31,6 +31,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         /// HTTPS for the endpoint and for sending; nil = plain HTTP (tests and local set-ups only).
         package var tls: TLS?
         package var maxMessageBytes: Int?
+        /// Inbound requests worked on at once (default 32); more are answered 503 at once.
+        package var maxConcurrentRequests: Int?
+        /// Inbound requests from one remote address at once (default 16); more are answered 429.
+        package var maxConcurrentRequestsPerPeer: Int?
         package var sendTimeoutSeconds: Double?
         package var connectTimeoutSeconds: Double?
     }
@@ -74,6 +78,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var o2oKey: String
         package var o2oCertificate: String
         package var functions: [Function]
+        /// The function that receives messages addressed to a function this participant does not
+        /// have (neither here nor in the address book). Unset (the default): such messages are
+        /// REJECTED with a BV line naming the unknown function.
+        package var catchAllFunction: String?
     }
 
     package struct Function: Codable, Sendable, Equatable {
@@ -138,14 +146,31 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         for i in identities where !seen.contains(i.participant) {
             throw NodeError(.configInvalid, "\(path): identity \(i.name) names \(i.participant), which this node does not serve")
         }
-        if !["CONSTANT", "EXPONENTIAL"].contains(receptionAwareness.strategy) || receptionAwareness.retries < 0
-            || receptionAwareness.intervalSeconds <= 0 {
-            throw NodeError(.configInvalid, "\(path): reception_awareness needs retries ≥ 0, interval_seconds > 0 and CONSTANT or EXPONENTIAL")
+        let ra = receptionAwareness
+        if !["CONSTANT", "EXPONENTIAL"].contains(ra.strategy) || !(0...Self.maxRetries).contains(ra.retries)
+            || !ra.intervalSeconds.isFinite || !(0.001...Self.maxRetryIntervalSeconds).contains(ra.intervalSeconds) {
+            throw NodeError(.configInvalid, "\(path): reception_awareness needs retries from 0 to \(Self.maxRetries), interval_seconds above 0 and at most \(Int(Self.maxRetryIntervalSeconds)) (one day), and strategy CONSTANT or EXPONENTIAL")
+        }
+        for p in participants {
+            if let f = p.catchAllFunction, !p.functions.contains(where: { $0.function == f }) {
+                throw NodeError(.configInvalid, "\(path): participant \(p.id): catch_all_function \(f) is not one of its functions")
+            }
+        }
+        for (name, value) in [("as4.max_concurrent_requests", as4.maxConcurrentRequests),
+                              ("as4.max_concurrent_requests_per_peer", as4.maxConcurrentRequestsPerPeer)] {
+            if let value, !(1...10_000).contains(value) {
+                throw NodeError(.configInvalid, "\(path): \(name) must be from 1 to 10000")
+            }
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")
         }
     }
+
+    /// Most retries a reception-awareness policy may ask for.
+    package static let maxRetries = 100
+    /// Longest interval between retries (EXPONENTIAL delays stop growing at one day as well).
+    package static let maxRetryIntervalSeconds: Double = 86_400
 
     private static var decoder: JSONDecoder {
         let d = JSONDecoder()

@@ -30,7 +30,7 @@ extension Node {
                                       strategy: .init(rawValue: d.policy.strategy) ?? .constant)
         let outcome: AS4Dispatcher.Attempt
         do {
-            outcome = try await AS4Dispatcher(client: client, schedule: nil, pmode: pm)
+            outcome = try await AS4Dispatcher(client: client, schedule: nil, pmode: pm, trust: keys.as4Trust)
                 .attempt(wire, to: d.endpoint, recipient: certificate, attempt: n, now: now)
         } catch { throw NodeError(.storage, "\(error)") }
         if Task.isCancelled, case .retry = outcome {

@@ -32,20 +32,29 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe)) } catch {
             throw EbMSError.valueInconsistent("the payload is not a readable XHE: \(error)")
         }
-        let evidence: [String: JSONValue] = [
-            "participant": .string(recipient), "as4_message_id": .string(as4), "from_party": .string(user.from.id),
-            "original_sender": .string(user.property("originalSender") ?? ""), "conversation_id": .string(user.conversationId),
-            "xhe": BlobField.json(try node.putBlob(xhe)), "soap": BlobField.json(try node.putBlob(inbound.soap)),
-        ]
+        // Blobs are stored only once the message passed every check that can refuse it here, so a
+        // refused message leaves nothing behind that no event accounts for.
+        func evidence() throws(NodeError) -> [String: JSONValue] {
+            ["participant": .string(recipient), "as4_message_id": .string(as4), "from_party": .string(user.from.id),
+             "original_sender": .string(user.property("originalSender") ?? ""), "conversation_id": .string(user.conversationId),
+             "xhe": BlobField.json(try node.putBlob(xhe)), "soap": BlobField.json(try node.putBlob(inbound.soap))]
+        }
         switch user.action {
         case SDKAS4.messageAction:
-            if let other = try node.read({ $0.messages[envelope.id] }) {
-                throw EbMSError.valueInconsistent("the XHE ID \(envelope.id) is already used by another \(other.direction.rawValue) message on this access point")
+            if try node.read({ $0.messages[envelope.id] }) != nil {
+                throw EbMSError.valueInconsistent("the XHE ID \(envelope.id) is already used by another message on this access point")
             }
-            var p = evidence
-            if let function = envelope.payload.handlingServiceID {
-                p["to"] = .string(FunctionalAddress(participant: recipient, function: function).description)
+            var p = try evidence()
+            // Filed under the addressed function when the participant has it (or its catch-all);
+            // otherwise under no mailbox, and the Meddelandekvittens refuses it.
+            if let participant = node.config.participants.first(where: { $0.id == recipient }) {
+                let book = try node.read { $0.addressBook }
+                if case .mailbox(let address) = MailboxResolution(participant: participant, addressBook: book)
+                    .resolve(function: envelope.payload.handlingServiceID) {
+                    p["to"] = .string(address.description)
+                }
             }
+            if let function = envelope.payload.handlingServiceID { p["addressed_function"] = .string(function) }
             try await node.append([EventDraft(type: NodeEventType.received, subject: NodeEventType.subject(message: envelope.id),
                                               actor: "ap:" + user.from.id, payload: .object(p)),
                                    try receiptSent(as4, participant: recipient, message: envelope.id, receipt: receipt)])
@@ -60,27 +69,35 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
 
     /// A Meddelandekvittens: verify and decrypt the XHE with the participant's O2O identity, and
     /// record it against the message it answers.
-    private func fileReceipt(xhe: [UInt8], recipient: String, user: UserMessage, evidence: [String: JSONValue], receipt signal: [UInt8])
+    private func fileReceipt(xhe: [UInt8], recipient: String, user: UserMessage, evidence: () throws(NodeError) -> [String: JSONValue],
+                             receipt signal: [UInt8])
         async throws
     {
         let opened: XHESecurity.Opened
         do {
             opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
                                                 decryptionIdentity: node.keys.o2o[recipient], at: Date())
-        } catch { throw EbMSError.other("the Meddelandekvittens cannot be verified or decrypted: \(error)") }
+        } catch {
+            // One fixed text whatever failed (signature, key unwrap, padding, parsing): no oracle.
+            var e = EbMSError.other(PeerText.receiptUnreadable)
+            e.internalDetail = "\(error)"
+            throw e
+        }
         guard let signer = opened.signer, OrganizationBinding.matches(signer, participant: opened.envelope.fromParty) else {
             throw EbMSError.failedAuthentication("the Meddelandekvittens is not signed by its FromParty \(opened.envelope.fromParty)")
         }
         guard let plain = opened.payload else { throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload") }
         let receipt: MessageReceipt
         do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
-            throw EbMSError.valueInconsistent("the payload is not a Meddelandekvittens: \(error)")
+            var e = EbMSError.other(PeerText.receiptUnreadable)
+            e.internalDetail = "the decrypted payload is not a Meddelandekvittens: \(error)"
+            throw e
         }
         guard let original = try node.read({ $0.messages[receipt.documentReference] }), original.direction == .outbound,
               original.participant == recipient, original.to?.participant == opened.envelope.fromParty else {
             throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
         }
-        var p = evidence
+        var p = try evidence()
         p["receipt_id"] = .string(receipt.id)
         p["receipt"] = BlobField.json(try node.putBlob(plain))
         p.merge(Self.verdict(receipt.status)) { _, new in new }
@@ -110,26 +127,43 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         }
     }
 
+    /// Records a refusal as ``RefusalPolicy`` decides: an event only for refusals of
+    /// authenticated access points (at most one per access point and error code per interval),
+    /// counts and rate-limited log lines for the rest. `userMessage` is non-nil exactly when the
+    /// request's signature and certificate were verified.
     package func refused(_ error: EbMSError, userMessage: UserMessage?) async {
-        var p: [String: JSONValue] = ["reason": ["code": .string(error.code), "detail": .string(error.detail)]]
-        var subject = "node"
-        if let user = userMessage {
-            p["as4_message_id"] = .string(user.messageId)
-            p["from_party"] = .string(user.from.id)
-            p["action"] = .string(user.action)
+        let peer = userMessage?.from.id
+        switch node.refusals.decide(code: error.code, peer: peer) {
+        case .count:
+            return
+        case .log(let count):
+            node.logger.notice("unauthenticated requests refused", metadata: [
+                "code": .string(error.code), "count": .stringConvertible(count), "last_detail": .string(error.internalDetail ?? error.detail)])
+            return
+        case .record(let repeatsBefore):
+            guard let user = userMessage else { return }
+            var p: [String: JSONValue] = ["reason": ["code": .string(error.code), "detail": .string(String(error.detail.prefix(1000)))],
+                                          "as4_message_id": .string(user.messageId), "from_party": .string(user.from.id),
+                                          "action": .string(user.action), "repeats_before": .int(Int64(repeatsBefore)),
+                                          "coalescing_seconds": .int(Int64(node.refusals.interval))]
+            if let cause = error.internalDetail { p["internal_detail"] = .string(String(cause.prefix(1000))) }
             if let recipient = user.property("finalRecipient") {
                 p["final_recipient"] = .string(recipient)
                 if node.serves(recipient) { p["participant"] = .string(recipient) }
             }
-            subject = "inbound:" + user.messageId
+            do {
+                try await node.append([EventDraft(type: NodeEventType.rejected, subject: "inbound:" + user.messageId,
+                                                  actor: "ap:" + user.from.id, payload: .object(p))])
+            } catch {
+                node.logger.error("could not record a refused message", metadata: ["error": .string("\(error)")])
+            }
+            node.logger.notice("inbound message refused", metadata: ["error": .string(error.description), "from_party": .string(user.from.id),
+                                                                    "internal_detail": .string(error.internalDetail ?? "")])
         }
-        do {
-            try await node.append([EventDraft(type: NodeEventType.rejected, subject: subject,
-                                              actor: userMessage.map { "ap:" + $0.from.id } ?? "node", payload: .object(p))])
-        } catch {
-            node.logger.error("could not record a refused message", metadata: ["error": .string("\(error)")])
-        }
-        node.logger.notice("inbound message refused", metadata: ["error": .string(error.description)])
+    }
+
+    package func unavailable(_ detail: String) async {
+        node.logger.warning("inbound request answered 503 (retry later)", metadata: ["detail": .string(detail)])
     }
 
     // MARK: DuplicateStore — answered from the ledger

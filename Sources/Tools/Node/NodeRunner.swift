@@ -8,10 +8,13 @@ extension Node {
     /// The AS4 endpoint of this node: verifies, decrypts, checks the AS4 header against the XHE,
     /// stores in the ledger, answers from the ledger on resends.
     package func endpoint() -> AS4Endpoint {
+        let admission = AdmissionControl(maxRequests: config.as4.maxConcurrentRequests ?? 32,
+                                         maxRequestsPerPeer: config.as4.maxConcurrentRequestsPerPeer ?? 16)
         let inbound = NodeInbound(node: self)
         return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trust: keys.as4Trust, pmode: pmode),
                            sealer: AS4Sealer(pmode: pmode, signer: keys.as4), delivery: inbound, duplicates: inbound,
-                           maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true)
+                           maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true,
+                           admission: admission)
     }
 
     /// The HTTP(S) server for ``endpoint()`` on the configured address (`port` overrides it; 0

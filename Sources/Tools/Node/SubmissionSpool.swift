@@ -1,18 +1,30 @@
 package import Foundation
 import Projections
+import Transport
 
 /// How `kvitto send` hands a message to a running node (which holds the ledger's writer lock):
 /// a request file in `<node>/submissions/`, written atomically; the node submits it, records the
 /// request id in `message.submitted` (so a request is never submitted twice, even across a
 /// crash) and answers with `<id>.result.json`.
+///
+/// The submitter recorded as the event's actor is the owner of the request file as the kernel
+/// reports it (``OSUser``), never a name written in the file. A request that fails for a reason
+/// on the node's side (storage) is retried with backoff (``retryDelays``); after the last retry
+/// it is moved to `<node>/submissions/failed/` with a `.reason.json` beside it, and the waiting
+/// `kvitto send` gets the error.
 package enum SubmissionSpool {
     package static func directory(_ node: String) -> String { node + "/submissions" }
+    package static func failedDirectory(_ node: String) -> String { directory(node) + "/failed" }
+
+    /// Waits before each retry of a request that failed on the node's side; after the last one
+    /// the request is moved to `failed/`.
+    package static let retryDelays: [TimeInterval] = [1, 2, 5, 10, 30, 60]
 
     /// Writes a request for `m`; returns its id.
-    package static func request(_ m: OutboundMessage, actor: String, node: String) throws(NodeError) -> String {
+    package static func request(_ m: OutboundMessage, node: String) throws(NodeError) -> String {
         let id = UUID().uuidString.lowercased()
         let object: [String: Any] = [
-            "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts, "actor": actor,
+            "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts,
             "confidential": m.confidential, "reference": m.reference as Any,
             "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
                                                 "content_base64": Data($0.content).base64EncodedString()] },
@@ -48,29 +60,51 @@ package enum SubmissionSpool {
     }
 }
 
+/// Retry state of spooled requests that failed on the node's side (in memory: after a restart a
+/// request simply gets its retries again).
+struct SpoolRetries: Sendable {
+    var failures: [String: (count: Int, next: Date)] = [:]
+}
+
 extension Node {
     /// Submits every waiting request in `<node>/submissions/` (called by the workers).
-    func processSubmissions() async {
+    package func processSubmissions(now: Date = Date()) async {
         let dir = SubmissionSpool.directory(directory)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasSuffix(".result.json") && !name.hasPrefix(".") {
             let id = String(name.dropLast(5))
             let path = dir + "/" + name
+            if let due = spoolRetries.withLock({ $0.failures[id]?.next }), due > now { continue }
             var result: [String: String]
             do {
                 let done = try projector.read { $0.submissions[id] }
                 if let done {
                     result = ["message_id": done]
                 } else {
+                    guard let owner = OSUser.owner(ofFile: path), owner.isRegularFile else {
+                        throw NodeError(.invalidMessage, "\(path) is not a regular file")
+                    }
                     let m = try Self.parseRequest(path)
-                    result = ["message_id": try await submit(m.message, actor: m.actor, submissionID: id)]
+                    result = ["message_id": try await submit(m, actor: owner.actor, submissionID: id)]
                 }
-            } catch let e as NodeError {
-                if e.code == .storage { continue }  // try again on the next round
+            } catch let e as NodeError where e.code != .storage {
                 result = ["code": e.code.rawValue, "error": e.message]
             } catch {
-                continue
+                // A failure on our side: retry later with backoff, and give up visibly at the end.
+                let attempt = spoolRetries.withLock { r -> Int in
+                    let n = (r.failures[id]?.count ?? 0) + 1
+                    let delays = SubmissionSpool.retryDelays
+                    r.failures[id] = (n, now.addingTimeInterval(n <= delays.count ? delays[n - 1] : 0))
+                    return n
+                }
+                logger.error("submission request failed", metadata: ["request": .string(id), "attempt": .stringConvertible(attempt),
+                                                                     "error": .string("\(error)")])
+                guard attempt > SubmissionSpool.retryDelays.count else { continue }
+                moveToFailed(id: id, path: path, reason: "\(error)")
+                result = ["code": (error as? NodeError)?.code.rawValue ?? NodeError.Code.storage.rawValue,
+                          "error": "the node could not submit the request after \(attempt) attempts (\(error)); it was moved to \(SubmissionSpool.failedDirectory(directory))"]
             }
+            spoolRetries.withLock { _ = $0.failures.removeValue(forKey: id) }
             let data = (try? JSONSerialization.data(withJSONObject: result)) ?? Data()
             guard FileManager.default.createFile(atPath: dir + "/\(id).result.json", contents: data, attributes: [.posixPermissions: 0o600]) else {
                 logger.error("cannot write the submission result", metadata: ["request": .string(id)])
@@ -80,7 +114,21 @@ extension Node {
         }
     }
 
-    private static func parseRequest(_ path: String) throws(NodeError) -> (message: OutboundMessage, actor: String) {
+    private func moveToFailed(id: String, path: String, reason: String) {
+        let failed = SubmissionSpool.failedDirectory(directory)
+        do {
+            try FileManager.default.createDirectory(atPath: failed, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: path, toPath: failed + "/\(id).json")
+            let data = try JSONSerialization.data(withJSONObject: ["request": id, "reason": reason,
+                                                                   "failed_at": AS4Time.string(Date())])
+            FileManager.default.createFile(atPath: failed + "/\(id).reason.json", contents: data, attributes: [.posixPermissions: 0o600])
+            logger.error("submission request given up; moved to failed/", metadata: ["request": .string(id), "reason": .string(reason)])
+        } catch {
+            logger.error("cannot move a failed submission request", metadata: ["request": .string(id), "error": .string("\(error)")])
+        }
+    }
+
+    private static func parseRequest(_ path: String) throws(NodeError) -> OutboundMessage {
         guard let data = FileManager.default.contents(atPath: path),
               let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw NodeError(.invalidMessage, "\(path) is not a JSON object")
@@ -95,9 +143,8 @@ extension Node {
             }
             attachments.append(.init(fileName: name, contentType: a["content_type"] as? String ?? "application/octet-stream", content: Array(bytes)))
         }
-        return (OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
-                                attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
-                                reference: o["reference"] as? String),
-                o["actor"] as? String ?? "cli")
+        return OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
+                               attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
+                               reference: o["reference"] as? String)
     }
 }

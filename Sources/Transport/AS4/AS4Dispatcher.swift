@@ -9,11 +9,15 @@ package struct AS4Dispatcher: Sendable {
     package let client: AS4HTTPClient
     package let schedule: (any RetrySchedule)?
     package let pmode: PMode
+    /// AS4 trust anchors the receipt signer is evaluated against (besides being the pinned
+    /// certificate of the access point we sent to).
+    package let trust: CertificateTrust?
 
-    package init(client: AS4HTTPClient, schedule: (any RetrySchedule)?, pmode: PMode) {
+    package init(client: AS4HTTPClient, schedule: (any RetrySchedule)?, pmode: PMode, trust: CertificateTrust? = nil) {
         self.client = client
         self.schedule = schedule
         self.pmode = pmode
+        self.trust = trust
     }
 
     /// What one attempt ended with.
@@ -36,7 +40,7 @@ package struct AS4Dispatcher: Sendable {
         do throws(EbMSError) {
             let response = try await client.post(wire, to: url)
             let verdict: AS4ResponseVerifier.Outcome
-            do throws(EbMSError) { verdict = try AS4ResponseVerifier(expectedSigner: recipient).verify(response.body, sent: wire) } catch {
+            do throws(EbMSError) { verdict = try await AS4ResponseVerifier(expectedSigner: recipient, trust: trust).verify(response.body, sent: wire, at: now) } catch {
                 guard response.status != 200 else { throw error }
                 // No signal, e.g. 503 from a receiver that could not store the message now.
                 let text = String(decoding: response.body.prefix(300), as: UTF8.self)

@@ -17,7 +17,12 @@ package struct AS4Opener: Sendable {
     package var requireSignerIsFromParty = true
     /// Largest decompressed payload.
     package var maxPayloadBytes = 1 << 30
-    package var limits = XMLLimits(maxDocumentBytes: 8 << 20)
+    /// The SOAP envelope's limits. Payloads travel as MIME attachments (payloads in the Body are
+    /// not supported), so an envelope is headers and certificates: a few kilobytes; 1 MiB
+    /// leaves ample room and bounds what one request holds in memory before it is refused.
+    package var limits = XMLLimits(maxDocumentBytes: 1 << 20)
+    /// Clock difference tolerated between us and a sender when checking wsu:Created/Expires.
+    package var clockSkew: TimeInterval = 300
 
     package init(identity: SigningIdentity, trust: CertificateTrust, pmode: PMode) {
         self.identity = identity
@@ -86,6 +91,7 @@ package struct AS4Opener: Sendable {
             if pmode.security.requireTimestamp, envelope.timestamp == nil {
                 throw EbMSError.policyNoncompliance("a signed wsu:Timestamp is required")
             }
+            if let timestamp = envelope.timestamp { try WSTimestamp(timestamp).check(at: now, skew: clockSkew) }
             do { try await trust.evaluate(check.signer, at: now) } catch {
                 throw EbMSError.failedAuthentication(error.description)
             }
@@ -113,7 +119,7 @@ package struct AS4Opener: Sendable {
                     guard try AS4Sealer.sha256(plain[cid]!) == expected else {
                         throw EbMSError.failedAuthentication("the digest of payload cid:\(cid) does not match: it was altered")
                     }
-                } catch let e as EbMSError { throw e } catch { throw EbMSError.other("reading payload cid:\(cid): \(error)") }
+                } catch let e as EbMSError { throw e } catch { throw EbMSError.internalFailure("reading payload cid:\(cid): \(error)") }
             }
             // Decompress.
             var payloads: [String: Spool] = [:]
@@ -134,8 +140,9 @@ package struct AS4Opener: Sendable {
             e.refToMessageId = messageId
             throw e
         } catch {
-            throw EbMSError(code: "EBMS:0004", shortDescription: "Other", category: "Content", detail: "\(error)",
-                            refToMessageId: messageId)
+            var e = EbMSError.internalFailure("\(error)")
+            e.refToMessageId = messageId
+            throw e
         }
     }
 
@@ -161,12 +168,20 @@ package struct AS4Opener: Sendable {
             throw EbMSError.failedDecryption("exactly one xenc:EncryptedKey is supported (found \(keys.count))")
         }
         let sessionKey = try unwrap(encryptedKey, envelope: envelope)
-        let listed = Set((encryptedKey.element(xenc, "ReferenceList")?.elements(xenc, "DataReference") ?? []).compactMap {
-            $0.attribute("URI").map { String($0.drop(while: { $0 == "#" })) }
-        })
+        // The EncryptedKey must list exactly the EncryptedData it protects: an empty or missing
+        // ReferenceList, or one naming something that is not here, is refused.
+        let references = encryptedKey.element(xenc, "ReferenceList")?.elements(xenc, "DataReference") ?? []
+        let listed = Set(references.compactMap { $0.attribute("URI").map { String($0.drop(while: { $0 == "#" })) } })
+        guard !listed.isEmpty, listed.count == references.count else {
+            throw EbMSError.failedDecryption("the EncryptedKey's ReferenceList must list every EncryptedData it protects")
+        }
+        let present = Set(data.compactMap { $0.attribute("Id") })
+        guard listed.isSubset(of: present) else {
+            throw EbMSError.failedDecryption("the EncryptedKey's ReferenceList names EncryptedData that is not in the message")
+        }
         var out: [String: Spool] = [:]
         for d in data {
-            guard let id = d.attribute("Id"), listed.isEmpty || listed.contains(id) else {
+            guard let id = d.attribute("Id"), listed.contains(id) else {
                 throw EbMSError.failedDecryption("EncryptedData \(d.attribute("Id") ?? "?") is not listed by the EncryptedKey")
             }
             guard let algorithm = d.element(xenc, "EncryptionMethod")?.attribute("Algorithm"),

@@ -1,15 +1,25 @@
 package import X509
+package import Foundation
 
 /// Checks the synchronous answer to a UserMessage we sent: a signed eb:Receipt whose signer is the
 /// receiving access point's certificate, whose RefToMessageId is our message, and whose
 /// NonRepudiationInformation repeats exactly the references we signed (same URIs, transforms and
-/// digests) — or an eb:Error signal.
+/// digests) — or an eb:Error signal, which must be just as authentic: signed by that access point
+/// and referring to our message. Anything else proves nothing and counts as no answer (the
+/// sender retries). The signer's certificate is also checked like any other AS4 certificate
+/// (chain to the AS4 trust anchors, validity, key usage, revocation) when trust is given.
 package struct AS4ResponseVerifier: Sendable {
     /// The receiving access point's certificate (the one we encrypted to).
     package let expectedSigner: Certificate
+    /// AS4 trust anchors to evaluate the signer against (nil: pinning only, for tests of the
+    /// wire format).
+    package let trust: CertificateTrust?
     package var limits = XMLLimits(maxDocumentBytes: 4 << 20)
 
-    package init(expectedSigner: Certificate) { self.expectedSigner = expectedSigner }
+    package init(expectedSigner: Certificate, trust: CertificateTrust?) {
+        self.expectedSigner = expectedSigner
+        self.trust = trust
+    }
 
     package enum Outcome: Sendable, Equatable {
         /// A valid receipt (the signal itself, for evidence).
@@ -20,7 +30,7 @@ package struct AS4ResponseVerifier: Sendable {
 
     /// Verifies `soap` (the response envelope) for the message `sent`. Throws EBMS:0302
     /// (InvalidReceipt) when the answer proves nothing.
-    package func verify(_ soap: [UInt8], sent: AS4WireMessage) throws(EbMSError) -> Outcome {
+    package func verify(_ soap: [UInt8], sent: AS4WireMessage, at now: Date = Date()) async throws(EbMSError) -> Outcome {
         let document: XMLDocument
         do { document = try XMLDocument(bytes: soap, limits: limits) } catch { throw .invalidReceipt("the response is not acceptable XML: \(error)") }
         let envelope: AS4EnvelopeParts
@@ -29,23 +39,23 @@ package struct AS4ResponseVerifier: Sendable {
         guard signals.count == 1 else { throw .invalidReceipt("the response holds \(signals.count) SignalMessages, expected one") }
         let signal: SignalMessage
         do { signal = try SignalMessage(element: signals[0]) } catch { throw .invalidReceipt(error.detail) }
-        if case .errors(let errors) = signal.content {
-            // Error signals are reported as such; when signed, the signature must still hold.
-            var hasSignature = false
-            document.root.walk { e, _ in if e.isNamed(XMLNamespaces.ds, "Signature") { hasSignature = true } }
-            if hasSignature {
-                let check = try verifySignature(document, envelope)
-                guard check.signer == expectedSigner else { throw .invalidReceipt("the error signal is signed by another certificate") }
-            }
-            return .errors(errors)
-        }
+        let what = if case .errors = signal.content { "error signal" } else { "receipt" }
         guard signal.refToMessageId == sent.messageId else {
-            throw .invalidReceipt("the receipt refers to \(signal.refToMessageId ?? "nothing"), not to \(sent.messageId)")
+            throw .invalidReceipt("the \(what) refers to \(signal.refToMessageId ?? "nothing"), not to \(sent.messageId)")
         }
         let check = try verifySignature(document, envelope)
         guard check.signer == expectedSigner else {
-            throw .invalidReceipt("the receipt is signed by \(check.signer.subject), not by the access point we sent to")
+            throw .invalidReceipt("the \(what) is signed by \(check.signer.subject), not by the access point we sent to")
         }
+        if let timestamp = envelope.timestamp {
+            do { try WSTimestamp(timestamp).check(at: now, skew: 300) } catch { throw .invalidReceipt("\(what): \(error.detail)") }
+        }
+        if let trust {
+            do { try await trust.evaluate(check.signer, at: now) } catch {
+                throw .invalidReceipt("the \(what)'s signing certificate is not acceptable: \(error.description)")
+            }
+        }
+        if case .errors(let errors) = signal.content { return .errors(errors) }
         guard case .receipt(let nri) = signal.content else { throw .invalidReceipt("not a receipt") }
         func key(_ r: SignedReference) -> String {
             r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Base64.encode(r.digest)

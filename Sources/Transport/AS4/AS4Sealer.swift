@@ -12,6 +12,9 @@ package import Foundation
 package struct AS4Sealer: Sendable {
     package let pmode: PMode
     package let signer: SigningIdentity
+    /// Whether the signature covers the wsu:Timestamp (always, except to test that a receiver
+    /// refuses a message whose Timestamp is not signed).
+    package var signsTimestamp = true
 
     package init(pmode: PMode, signer: SigningIdentity) {
         self.pmode = pmode
@@ -114,7 +117,8 @@ package struct AS4Sealer: Sendable {
             SignedReference(uri: "cid:" + $0.payload.contentID, transforms: [AS4Namespaces.attachmentContentSignatureTransform],
                             digest: $0.digest)
         }
-        return try Self.assemble(messageId: user.messageId, now: now, signer: signer, signerTokenID: signerTokenID,
+        return try Self.assemble(messageId: user.messageId, now: now, lifetime: pmode.receptionAwareness.window + 600,
+                                 signTimestamp: signsTimestamp, signer: signer, signerTokenID: signerTokenID,
                                  tokens: tokens.bytes, encryption: encryption.bytes, attachmentReferences: attachmentReferences,
                                  attachments: attachments, sign: pmode.security.sign) { w in user.write(to: &w) }
     }
@@ -125,7 +129,7 @@ package struct AS4Sealer: Sendable {
         var tokens = XMLWriter(declaration: false)
         let signerTokenID = "X509-" + RandomID.hex(12)
         SecurityTokens.binarySecurityToken(signer.certificate, id: signerTokenID, into: &tokens)
-        return try Self.assemble(messageId: signal.messageId, now: now, signer: signer, signerTokenID: signerTokenID,
+        return try Self.assemble(messageId: signal.messageId, now: now, lifetime: 300, signTimestamp: true, signer: signer, signerTokenID: signerTokenID,
                                  tokens: tokens.bytes, encryption: [], attachmentReferences: [], attachments: [], sign: true) { w in
             signal.write(to: &w)
         }
@@ -134,7 +138,9 @@ package struct AS4Sealer: Sendable {
     private static let signatureMarker = "<!--kvitto:signature-->"
 
     /// Writes the envelope, computes the digests of the signed elements and inserts the signature.
-    private static func assemble(messageId: String, now: Date, signer: SigningIdentity, signerTokenID: String, tokens: [UInt8],
+    /// `lifetime`: seconds from `now` to wsu:Expires — for a UserMessage the whole reception-
+    /// awareness window (it is resent unchanged), for a signal five minutes.
+    private static func assemble(messageId: String, now: Date, lifetime: TimeInterval, signTimestamp: Bool, signer: SigningIdentity, signerTokenID: String, tokens: [UInt8],
                                  encryption: [UInt8], attachmentReferences: [SignedReference], attachments: [AS4Attachment],
                                  sign: Bool, body: (inout XMLWriter) -> Void) throws -> AS4WireMessage {
         let messagingID = "_msg-" + RandomID.hex(12)
@@ -150,7 +156,7 @@ package struct AS4Sealer: Sendable {
         w.start("wsse:Security", ["S12:mustUnderstand": "true"])
         w.start("wsu:Timestamp", ["wsu:Id": timestampID])
         w.element("wsu:Created", AS4Time.string(now))
-        w.element("wsu:Expires", AS4Time.string(now.addingTimeInterval(300)))
+        w.element("wsu:Expires", AS4Time.string(now.addingTimeInterval(lifetime)))
         w.end()
         w.raw(tokens)
         w.raw(encryption)
@@ -171,7 +177,7 @@ package struct AS4Sealer: Sendable {
             if let id = e.attribute("Id", namespaceURI: AS4Namespaces.wsu) { ids[id] = e }
         }
         var references: [SignedReference] = []
-        for id in [messagingID, bodyID, timestampID] {
+        for id in [messagingID, bodyID] + (signTimestamp ? [timestampID] : []) {
             guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
             var hasher = SHA256()
             try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }

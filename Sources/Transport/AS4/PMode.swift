@@ -57,8 +57,20 @@ package struct PMode: Sendable, Equatable {
             guard attempt >= 1, attempt <= retries else { return nil }
             switch strategy {
             case .constant: return interval
-            case .exponential: return interval * pow(2, Double(attempt - 1))
+            case .exponential:
+                // Saturating: 2^(attempt-1) overflows nothing below the cap, whatever `attempt` is.
+                let factor = pow(2, Double(min(attempt - 1, 62)))
+                return min(interval * factor, Self.maxDelay)
             }
+        }
+
+        /// The longest delay between two attempts (one day): EXPONENTIAL stops growing there.
+        package static let maxDelay: TimeInterval = 86_400
+
+        /// Seconds from the first send to the last retry.
+        package var window: TimeInterval {
+            guard retries > 0 else { return 0 }
+            return (1...min(retries, 1_000)).reduce(0) { $0 + (delay(beforeRetry: $1) ?? 0) }
         }
 
         /// Parses Domibus' `"12;4;CONSTANT"` (retries; minutes; strategy).

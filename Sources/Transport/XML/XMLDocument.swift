@@ -19,6 +19,9 @@ package final class XMLDocument {
     package let elementsInOrder: [XMLElement]
     private let doc: xmlDocPtr
 
+    /// libxml2's largest text node without XML_PARSE_HUGE (XML_MAX_TEXT_LENGTH).
+    static let libxml2TextLimit = 10_000_000
+
     private static let initialized: Bool = {
         xmlInitParser()
         return true
@@ -33,30 +36,53 @@ package final class XMLDocument {
             throw .tooLarge(bytes: bytes.count, limit: limits.maxDocumentBytes)
         }
         try Self.checkProlog(bytes)
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
-            | XML_PARSE_HUGE.rawValue | XML_PARSE_NOCDATA.rawValue)
-        guard let ctxt = xmlNewParserCtxt() else { throw .malformed(line: 0, message: "out of memory") }
-        defer { xmlFreeParserCtxt(ctxt) }
+        // libxml2's own safety limits (10 MB per text node, 256 levels) stay on unless these
+        // limits allow more: only an XHE carrying a 30 MB SDK message, base64-encoded and
+        // encrypted in one CipherValue (~41 MB), needs XML_PARSE_HUGE.
+        var flags = XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue
+        if min(limits.maxTextBytes, limits.maxDocumentBytes) > Self.libxml2TextLimit || limits.maxDepth > 256 { flags |= XML_PARSE_HUGE.rawValue }
+        let options = Int32(flags)
+        // Depth, node and text limits are enforced while parsing (the tree builder below checks
+        // them again on what was built).
+        let guardState = UnsafeMutablePointer<kvitto_parse_limits>.allocate(capacity: 1)
+        defer { guardState.deallocate() }
+        guardState.initialize(to: kvitto_parse_limits())
+        guardState.pointee.max_depth = limits.maxDepth
+        guardState.pointee.max_nodes = limits.maxNodes
+        guardState.pointee.max_text = limits.maxTextBytes
         // libxml2 reads the bytes through a callback in chunks, so it never holds a second copy
         // of the whole input.
-        let parsed: xmlDocPtr? = bytes.withUnsafeBytes { raw in
+        let (parsed, wellFormed, lastError): (xmlDocPtr?, Bool, (Int, String)?) = bytes.withUnsafeBytes { raw in
             let reader = ChunkReader(raw)
             return withExtendedLifetime(reader) {
-                xmlCtxtReadIO(ctxt, { ctx, buffer, length in
+                guard let ctxt = kvitto_parser_create({ ctx, buffer, length in
                     guard let ctx, let buffer, length >= 0 else { return -1 }
                     return Unmanaged<ChunkReader>.fromOpaque(ctx).takeUnretainedValue().read(into: buffer, max: Int(length))
-                }, nil, Unmanaged.passUnretained(reader).toOpaque(), "document.xml", "UTF-8", options)
+                }, Unmanaged.passUnretained(reader).toOpaque(), options, guardState) else { return (nil, false, (0, "out of memory")) }
+                defer { xmlFreeParserCtxt(ctxt) }
+                _ = xmlParseDocument(ctxt)
+                var last: (Int, String)?
+                if let err = xmlCtxtGetLastError(ctxt) {
+                    last = (Int(err.pointee.line), err.pointee.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not well-formed")
+                }
+                return (ctxt.pointee.myDoc, ctxt.pointee.wellFormed != 0, last)
             }
         }
-        guard let doc = parsed, ctxt.pointee.wellFormed != 0 else {
+        switch guardState.pointee.exceeded {
+        case 0: break
+        case 1:
             if let parsed { xmlFreeDoc(parsed) }
-            var line = 0
-            var message = "not well-formed"
-            if let err = xmlCtxtGetLastError(ctxt) {
-                line = Int(err.pointee.line)
-                if let m = err.pointee.message { message = String(cString: m).trimmingTrailingNewlines() }
-            }
-            throw .malformed(line: line, message: message)
+            throw .tooDeep(limit: limits.maxDepth)
+        case 2:
+            if let parsed { xmlFreeDoc(parsed) }
+            throw .tooManyNodes(limit: limits.maxNodes)
+        default:
+            if let parsed { xmlFreeDoc(parsed) }
+            throw .textTooLarge(limit: limits.maxTextBytes)
+        }
+        guard let doc = parsed, wellFormed else {
+            if let parsed { xmlFreeDoc(parsed) }
+            throw .malformed(line: lastError?.0 ?? 0, message: lastError?.1 ?? "not well-formed")
         }
         if doc.pointee.intSubset != nil || doc.pointee.extSubset != nil {
             xmlFreeDoc(doc)
@@ -137,9 +163,18 @@ package final class XMLDocument {
     /// Runs `body` with libxml2's document (for ``XMLSchema``; stays inside the XML folder).
     func withDocumentPointer<R>(_ body: (xmlDocPtr) -> R) -> R { body(doc) }
 
+    /// Ordinals by libxml2 node (built on first use), so mapping many schema errors back to
+    /// elements costs one lookup each rather than a scan of the document.
+    private lazy var ordinals: [xmlNodePtr: Int] = {
+        var out: [xmlNodePtr: Int] = [:]
+        out.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() { out[n] = i }
+        return out
+    }()
+
     /// The element for a libxml2 node, if it is one of this document's elements.
     func element(for node: xmlNodePtr?) -> XMLElement? {
-        guard let node, let index = nodes.firstIndex(of: node) else { return nil }
+        guard let node, let index = ordinals[node] else { return nil }
         return elementsInOrder[index]
     }
 

@@ -27,6 +27,10 @@ package final class XMLSchema: @unchecked Sendable {
 
     deinit { xmlSchemaFree(schema) }
 
+    /// Most violations reported for one document (the rest are counted in one more entry): a
+    /// hostile document cannot make validation, or the answer, grow without bound.
+    package static let maxViolations = 200
+
     /// Validates `document`; returns every violation (empty when valid).
     package func validate(_ document: XMLDocument) -> [SchemaViolation] {
         guard let context = xmlSchemaNewValidCtxt(schema) else {
@@ -35,6 +39,7 @@ package final class XMLSchema: @unchecked Sendable {
         defer { xmlSchemaFreeValidCtxt(context) }
         final class Sink {
             var raw: [(Int, String, xmlNodePtr?)] = []
+            var omitted = 0
         }
         let sink = Sink()
         let unmanaged = Unmanaged.passRetained(sink)
@@ -42,6 +47,7 @@ package final class XMLSchema: @unchecked Sendable {
         var errors = kvitto_schema_errors(sink: { ctx, line, message, node in
             guard let ctx else { return }
             let sink = Unmanaged<Sink>.fromOpaque(ctx).takeUnretainedValue()
+            guard sink.raw.count < XMLSchema.maxViolations else { sink.omitted += 1; return }
             let text = message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "schema violation"
             sink.raw.append((Int(line), text, node))
         }, ctx: unmanaged.toOpaque())
@@ -49,6 +55,9 @@ package final class XMLSchema: @unchecked Sendable {
         let rc = document.withDocumentPointer { xmlSchemaValidateDoc(context, $0) }
         var out = sink.raw.map { line, message, node in
             SchemaViolation(line: line, message: message, element: document.element(for: node))
+        }
+        if sink.omitted > 0 {
+            out.append(SchemaViolation(line: 0, message: "… and \(sink.omitted) more schema violations", element: nil))
         }
         if rc != 0 && out.isEmpty {
             out.append(SchemaViolation(line: 0, message: "the document is not valid against \(path)", element: nil))

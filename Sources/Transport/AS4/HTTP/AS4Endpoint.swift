@@ -8,12 +8,16 @@ package protocol AS4Delivery: Sendable {
     /// may keep it together with the message, in one durable write).
     func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws
     /// Told about every message answered with an error signal (`userMessage` is nil when the
-    /// request could not be read that far), so the node can record the refusal.
+    /// request was refused before its signature and certificate were verified), so the node can
+    /// record the refusal.
     func refused(_ error: EbMSError, userMessage: UserMessage?) async
+    /// Told why a request was answered 503 (the peer only reads ``PeerText/unavailable``).
+    func unavailable(_ detail: String) async
 }
 
 extension AS4Delivery {
     package func refused(_ error: EbMSError, userMessage: UserMessage?) async {}
+    package func unavailable(_ detail: String) async {}
 }
 
 /// The HTTP answer to one AS4 request.
@@ -49,9 +53,17 @@ package struct AS4Endpoint: Sendable {
     package var maxMessageBytes: Int
     /// Apply ``SDKAccessPointChecks`` to the `cid:message` payload (an XHE) before delivery.
     package var checkSDKEnvelope: Bool
+    /// Requests in progress at once, in total and per peer.
+    package var admission: AdmissionControl
+    /// Requests past reading their body (verifying, decrypting, storing) at once: the heavy part,
+    /// bounded by what the CPUs can do anyway, so waiting requests hold only their spooled bodies.
+    package var processing: AsyncLimiter
 
     package init(opener: AS4Opener, sealer: AS4Sealer, delivery: any AS4Delivery, duplicates: (any DuplicateStore)?,
-                 maxMessageBytes: Int = 200 << 20, checkSDKEnvelope: Bool = false) {
+                 maxMessageBytes: Int = 200 << 20, checkSDKEnvelope: Bool = false,
+                 admission: AdmissionControl = AdmissionControl(), processing: AsyncLimiter = AsyncLimiter(2)) {
+        self.admission = admission
+        self.processing = processing
         self.opener = opener
         self.sealer = sealer
         self.delivery = delivery
@@ -60,16 +72,26 @@ package struct AS4Endpoint: Sendable {
         self.checkSDKEnvelope = checkSDKEnvelope
     }
 
-    /// Processes one request; returns the answer: a signal (receipt or error), or 503 when the
-    /// message could not be stored for a passing reason.
-    package func handle<Body: AsyncSequence>(contentType: String?, body: Body, now: Date = Date()) async -> AS4Reply
+    /// Processes one request from `peer` (its remote address); returns the answer: a signal
+    /// (receipt or error), 503 when the message could not be stored for a passing reason or the
+    /// node is at its request bound, 429 when this peer is at its own. The texts of 503 and 429
+    /// are the fixed ``PeerText`` ones; the cause goes to ``AS4Delivery/unavailable(_:)``.
+    package func handle<Body: AsyncSequence>(contentType: String?, body: Body, peer: String = "", now: Date = Date()) async -> AS4Reply
         where Body.Element == ByteBuffer
     {
+        switch admission.admit(peer) {
+        case .admitted: break
+        case .full:
+            return AS4Reply(status: 503, contentType: "text/plain; charset=UTF-8", body: Array(PeerText.unavailable.utf8))
+        case .peerFull:
+            return AS4Reply(status: 429, contentType: "text/plain; charset=UTF-8", body: Array(PeerText.tooManyRequests.utf8))
+        }
+        defer { admission.release(peer) }
         do {
             return .signal(try await process(contentType: contentType, body: body, now: now))
         } catch {
-            return AS4Reply(status: 503, contentType: "text/plain; charset=UTF-8",
-                            body: Array("the message could not be stored now (\(error)); send it again later\n".utf8))
+            await delivery.unavailable(error.description)
+            return AS4Reply(status: 503, contentType: "text/plain; charset=UTF-8", body: Array(PeerText.unavailable.utf8))
         }
     }
 
@@ -80,6 +102,8 @@ package struct AS4Endpoint: Sendable {
         var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
+            await processing.acquire()
+            defer { processing.release() }
             let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
             opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId
@@ -110,7 +134,8 @@ package struct AS4Endpoint: Sendable {
         } catch let e as AS4TemporarilyUnavailable {
             throw e
         } catch {
-            let e = EbMSError.other("\(error)")
+            var e = EbMSError.internalFailure("\(error)")
+            e.refToMessageId = opened?.messageId
             await delivery.refused(e, userMessage: opened)
             return errorSignal(e, now: now)
         }
@@ -177,8 +202,17 @@ package struct AS4Endpoint: Sendable {
         func count(_ n: Int) throws {
             total += n
             if total > maxMessageBytes {
-                throw EbMSError.other("the message is larger than \(maxMessageBytes) bytes")
+                var e = EbMSError.other(PeerText.tooLarge)
+                e.internalDetail = "the body passed \(maxMessageBytes) bytes"
+                throw e
             }
+        }
+        // The SOAP envelope's own limit applies while it streams, never after buffering.
+        let maxEnvelope = opener.limits.maxDocumentBytes
+        func envelopeTooLarge(_ n: Int) -> EbMSError {
+            var e = EbMSError.invalidHeader(PeerText.envelopeTooLarge)
+            e.internalDetail = "the SOAP envelope passed \(maxEnvelope) bytes (\(n) read)"
+            return e
         }
         switch type.mediaType {
         case "multipart/related":
@@ -193,11 +227,13 @@ package struct AS4Endpoint: Sendable {
             let parts: [MIMEPart]
             do { parts = try parser.finish() } catch { throw EbMSError.invalidHeader("\(error)") }
             let (soap, rest) = try AS4Opener.soapPart(parts, contentType: type)
+            guard soap.body.count <= maxEnvelope else { throw envelopeTooLarge(soap.body.count) }
             return (try soap.body.bytes(), rest)
         case "application/soap+xml":
             var soap: [UInt8] = []
             for try await chunk in body {
                 try count(chunk.readableBytes)
+                guard soap.count + chunk.readableBytes <= maxEnvelope else { throw envelopeTooLarge(soap.count + chunk.readableBytes) }
                 soap.append(contentsOf: chunk.readableBytesView)
             }
             return (soap, [])

@@ -29,10 +29,10 @@ package struct AS4Server: Sendable {
     /// Runs until the task is cancelled, then shuts down gracefully: no new connections, requests
     /// in progress are answered. `onRunning` receives the bound port.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
+        let router = Router(context: AS4RequestContext.self)
         let endpoint = self.endpoint
-        router.post(RouterPath(path)) { request, _ -> Response in
-            let reply = await endpoint.handle(contentType: request.headers[.contentType], body: request.body)
+        router.post(RouterPath(path)) { request, context -> Response in
+            let reply = await endpoint.handle(contentType: request.headers[.contentType], body: request.body, peer: context.peer)
             return Response(status: .init(code: reply.status), headers: [.contentType: reply.contentType],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
@@ -55,5 +55,18 @@ package struct AS4Server: Sendable {
         } onCancel: {
             Task { await group.triggerGracefulShutdown() }
         }
+    }
+}
+
+/// The request context of the AS4 server: Hummingbird's core context plus the peer's address,
+/// which ``AdmissionControl`` counts requests by.
+struct AS4RequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The remote IP address (or an empty string when unknown).
+    let peer: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peer = source.channel.remoteAddress?.ipAddress ?? ""
     }
 }

@@ -22,6 +22,7 @@ struct WSSignatureCheck {
         var attachmentDigests: [String: [UInt8]]
         var coversMessaging: Bool
         var coversBody: Bool
+        var coversTimestamp: Bool
     }
 
     func verify(attachmentIDs: Set<String>, requireAttachments: Bool) throws(EbMSError) -> Result {
@@ -71,7 +72,7 @@ struct WSSignatureCheck {
 
         var references: [SignedReference] = []
         var attachmentDigests: [String: [UInt8]] = [:]
-        var coversMessaging = false, coversBody = false
+        var coversMessaging = false, coversBody = false, coversTimestamp = false
         var seen: Set<String> = []
         for r in siChildren.dropFirst(2) {
             let reference = try SignedReference(element: r)
@@ -89,6 +90,7 @@ struct WSSignatureCheck {
                 }
                 if target === envelope.messaging { coversMessaging = true } else if target === envelope.body { coversBody = true } else if
                     target === envelope.timestamp {
+                    coversTimestamp = true
                 } else {
                     throw .failedAuthentication("reference \(reference.uri) points at \(target.localName), not at eb:Messaging, the Body or the Timestamp")
                 }
@@ -116,6 +118,11 @@ struct WSSignatureCheck {
             references.append(reference)
         }
         guard coversMessaging else { throw .failedAuthentication("the signature does not cover eb:Messaging") }
+        // A Timestamp that is present is only worth something when it is signed: an unsigned one
+        // could be added or changed by anyone on the way.
+        if envelope.timestamp != nil, !coversTimestamp {
+            throw .failedAuthentication("the wsu:Timestamp is not covered by the signature")
+        }
         if requireAttachments {
             guard coversBody else { throw .failedAuthentication("the signature does not cover the SOAP Body") }
             for cid in attachmentIDs where attachmentDigests[cid] == nil {
@@ -136,7 +143,7 @@ struct WSSignatureCheck {
             throw .failedAuthentication("the signature value does not verify with the signer's certificate")
         }
         return Result(signer: signer, references: references, attachmentDigests: attachmentDigests,
-                      coversMessaging: coversMessaging, coversBody: coversBody)
+                      coversMessaging: coversMessaging, coversBody: coversBody, coversTimestamp: coversTimestamp)
     }
 }
 
