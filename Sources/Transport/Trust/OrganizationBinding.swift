@@ -15,11 +15,12 @@ import SwiftASN1
 ///   without regard to ASCII case, as ISO 6523 identifiers are). This is how the throwaway PKI and
 ///   federations that put the participant id in the CN name an organisation.
 /// - A bare value (no scheme) binds only to a participant of scheme **0007** (Swedish organisation
-///   number) whose value is the ten-digit number, and only when it is the number itself (`2120001124`), the number with the country
-///   prefix (`SE2120001124`), or the ETSI EN 319 412-1 legal-person form (`NTRSE-2120001124`) —
-///   how SITHS and other Swedish organisation certificates carry it. A numbered suffix
-///   (`SE212000112401`) is not accepted: a 12-digit value is ambiguous (a suffixed number, or the
-///   `16`-prefixed form of another organisation's number) and a binding must never guess.
+///   number) whose value is the ten-digit number, and only when it is the number itself
+///   (`2120001124`), the number with the country prefix (`SE2120001124`), or the ETSI EN 319 412-1
+///   legal-person form (`NTRSE-2120001124`) — how SITHS and other Swedish organisation
+///   certificates carry it. A numbered suffix (`SE212000112401`) is not accepted: a 12-digit value
+///   is ambiguous (a suffixed number, or the `16`-prefixed form of another organisation's number)
+///   and a binding must never guess.
 /// - A bare value never binds to a 0203 (domain name) participant or any other scheme, not even
 ///   when it equals the domain: a certificate whose CN is `a.example.se` is what any web server
 ///   of that domain holds, and says nothing about which federation member signed. An organisation
