@@ -8,7 +8,8 @@ import Node
 import Glibc
 #endif
 
-/// `kvitto serve`: the AS4 endpoint and the workers, until SIGINT or SIGTERM.
+/// `kvitto serve`: the AS4 endpoint and the workers, until SIGINT or SIGTERM. SIGHUP reloads the
+/// trust folders (anchors, intermediates, CRLs); a folder that does not load keeps its previous trust.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -42,7 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
                 s.resume()
                 return s
             }
-            defer { sources.forEach { $0.cancel() } }
+            signal(SIGHUP, SIG_IGN)
+            let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            hangup.setEventHandler { node.reloadTrust(force: true, reason: "SIGHUP") }
+            hangup.resume()
+            defer { (sources + [hangup]).forEach { $0.cancel() } }
             let result = await task.result
             await node.close()
             node.logger.notice("stopped; the ledger is closed")

@@ -20,7 +20,7 @@ import XCTest
 final class HostilePeerTests: XCTestCase {
     func testHostilePeersCannotDriveTheLedgerOrTheMemory() async throws {
         let dir = ScratchDir("hostile")
-        defer { if testRun?.hasSucceeded ?? false { dir.remove() } else { print("kept: \(dir.path)") } }
+        defer { if (testRun?.failureCount ?? 0) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
         let a = dir.sub("node-a"), b = dir.sub("node-b")
         let ports = try await DemoNetwork.freePorts(2)
         for args in [["init", a, "--name", "node-a", "--participant", "0203:a.example.se=Kommun A",

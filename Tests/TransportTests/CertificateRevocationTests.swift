@@ -42,10 +42,10 @@ final class CertificateRevocationTests: XCTestCase {
         let der = try CertificateRevocationList(path: dir + "/ca.crl.der")
         let forged = try CertificateRevocationList(path: dir + "/impostor.crl")
         XCTAssertTrue(crl.isIssued(by: ca))
-        XCTAssertTrue(der.lists(bad))
+        XCTAssertTrue(try der.lists(bad))
         XCTAssertFalse(forged.isIssued(by: ca), "a CRL signed by another key with the same issuer name")
-        XCTAssertTrue(crl.lists(bad))
-        XCTAssertFalse(crl.lists(good))
+        XCTAssertTrue(try crl.lists(bad))
+        XCTAssertFalse(try crl.lists(good))
 
         func check(_ leaf: Certificate, _ lists: [CertificateRevocationList], required: Bool, at time: Date = Date()) async -> String? {
             do {
@@ -69,5 +69,66 @@ final class CertificateRevocationTests: XCTestCase {
         let optionalMissing = await check(good, [], required: false)
         XCTAssertNil(optionalMissing)
         XCTAssertThrowsError(try CertificateRevocationList(bytes: Array("not a crl".utf8)))
+    }
+
+    func evaluate(_ trust: CertificateTrust, _ leaf: Certificate, at time: Date = Date()) async -> String? {
+        do { try await trust.evaluate(leaf, at: time); return nil } catch { return error.description }
+    }
+
+    /// Several CRLs of one issuer in the folder: the newest current one (by thisUpdate) decides,
+    /// whatever the file names; one not yet valid is ignored.
+    func testTheNewestCurrentCRLOfAnIssuerDecides() async throws {
+        let dir = try crlScenario("""
+            crl -crl_lastupdate $(t -7200) -out a-old.crl
+            crl -crl_lastupdate $(t 3600) -crl_nextupdate $(t 86400) -out c-future.crl
+            revoke bad.pem
+            crl -crl_lastupdate $(t -3600) -out b-new.crl
+            mkdir trust; cp ca.pem a-old.crl b-new.crl c-future.crl trust/
+            """)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trust = try CertificateTrust.load(role: .as4, directory: dir + "/trust", revocationRequired: true)
+        XCTAssertEqual(trust.revocationLists.count, 3)
+        let good = try CertificateFile.read(path: dir + "/good.pem")[0]
+        let bad = try CertificateFile.read(path: dir + "/bad.pem")[0]
+        let revoked = await evaluate(trust, bad)
+        XCTAssertTrue(revoked?.contains("revoked") == true, revoked ?? "accepted: the older CRL a-old.crl was used")
+        let accepted = await evaluate(trust, good)
+        XCTAssertNil(accepted)
+    }
+
+    /// removeFromCRL belongs in delta CRLs only (RFC 5280 5.3.1); on a complete CRL the entry
+    /// cannot be read as "not revoked", so the check fails and the certificate is refused.
+    func testARemoveFromCRLEntryRefusesTheCertificate() async throws {
+        let dir = try crlScenario("""
+            revoke good.pem -crl_reason removeFromCRL
+            crl -out ca.crl
+            """)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ca = try CertificateFile.read(path: dir + "/ca.pem")[0]
+        let good = try CertificateFile.read(path: dir + "/good.pem")[0]
+        let crl = try CertificateRevocationList(path: dir + "/ca.crl")
+        XCTAssertThrowsError(try crl.lists(good))
+        for required in [true, false] {
+            let trust = CertificateTrust(role: .o2o, anchors: [ca], revocationLists: [crl], revocationRequired: required)
+            let outcome = await evaluate(trust, good)
+            XCTAssertTrue(outcome?.contains("revocation") == true, outcome ?? "accepted (required: \(required))")
+        }
+    }
+
+    /// A lookup that cannot be made is an error, never "not listed".
+    func testALookupErrorIsNotNotListed() throws {
+        let dir = try crlScenario("crl -out ca.crl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let crl = try CertificateRevocationList(path: dir + "/ca.crl")
+        XCTAssertThrowsError(try crl.listing(serial: []))
+        XCTAssertThrowsError(try crl.listing(serial: Array(repeating: 1, count: 200)))
+        XCTAssertEqual(try crl.listing(serial: [0x01]), .notListed)
+    }
+
+    /// Delta CRLs are not supported; one is refused when loaded rather than read as complete.
+    func testADeltaCRLIsRefused() throws {
+        let dir = try crlScenario("crl -crlexts delta -out delta.crl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertThrowsError(try CertificateRevocationList(path: dir + "/delta.crl"))
     }
 }

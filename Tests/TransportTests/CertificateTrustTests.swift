@@ -42,4 +42,35 @@ final class CertificateTrustTests: XCTestCase {
             XCTFail("accepted without anchors")
         } catch { XCTAssertEqual(error.code, "signature.untrusted") }
     }
+
+    /// A leaf from `pki` with `extensions` exactly (nothing added).
+    func leaf(_ pki: ThrowawayPKI, extensions: Certificate.Extensions) throws -> Certificate {
+        let key = try pki.issue(commonName: "unused").privateKey
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: pki.root.subject, subject: try DistinguishedName { CommonName("Malformed") },
+            signatureAlgorithm: .sha256WithRSAEncryption, extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(pki.rootKey))
+    }
+
+    func testMalformedKeyUsageIsRefusedNotIgnored() async throws {
+        let pki = try ThrowawayPKI(commonName: "Key Usage Test CA")
+        // Without keyUsage the leaf is accepted (the extension is optional) ...
+        try await pki.trust(.o2o).evaluate(try leaf(pki, extensions: Certificate.Extensions()), at: Date())
+        // ... but a keyUsage extension that does not parse is not "absent": a NULL, an empty
+        // value and an OCTET STRING where a BIT STRING belongs.
+        for critical in [true, false] {
+            for value: [UInt8] in [[0x05, 0x00], [], [0x04, 0x01, 0x80]] {
+                let ext = Certificate.Extension(oid: .X509ExtensionID.keyUsage, critical: critical, value: value[...])
+                let cert = try leaf(pki, extensions: try Certificate.Extensions([ext]))
+                do {
+                    try await pki.trust(.o2o).evaluate(cert, at: Date())
+                    XCTFail("accepted a malformed keyUsage \(value) (critical: \(critical))")
+                } catch {
+                    XCTAssertEqual(error.code, "signature.untrusted")
+                    XCTAssertTrue(error.description.contains("keyUsage"), error.description)
+                }
+            }
+        }
+    }
 }

@@ -69,8 +69,12 @@ static inline int kvitto_crl_currency(X509_CRL *crl, time_t t) {
     return 0;
 }
 
-/// 1 when the serial (big-endian bytes) is on the CRL, 0 when not, -1 on error.
+/// Looks a serial number up on `crl`. `serial` is the certificate's serial as unsigned big-endian
+/// bytes (1 to 126 of them). Returns exactly what X509_CRL_get0_by_serial found: 1 listed, 2 listed
+/// with the reason removeFromCRL (a delta-CRL entry), 0 not listed; -1 when the lookup could not be
+/// made (no serial, too long, out of memory) — an error is never "not listed".
 static inline int kvitto_crl_contains(X509_CRL *crl, const unsigned char *serial, int length) {
+    if (crl == NULL || serial == NULL || length <= 0 || length > 126) return -1;
     BIGNUM *bn = BN_bin2bn(serial, length, NULL);
     if (bn == NULL) return -1;
     ASN1_INTEGER *integer = BN_to_ASN1_INTEGER(bn, NULL);
@@ -79,6 +83,43 @@ static inline int kvitto_crl_contains(X509_CRL *crl, const unsigned char *serial
     X509_REVOKED *revoked = NULL;
     int rc = X509_CRL_get0_by_serial(crl, &revoked, integer);
     ASN1_INTEGER_free(integer);
-    return rc == 1 ? 1 : 0;
+    switch (rc) {
+    case 0: return 0;
+    case 1: return 1;
+    case 2: return 2;
+    default: return -1;
+    }
+}
+
+/// 1 when `crl` is a delta CRL (it has a deltaCRLIndicator extension), 0 when not, -1 when its
+/// extensions cannot be read.
+static inline int kvitto_crl_is_delta(X509_CRL *crl) {
+    if (crl == NULL) return -1;
+    int at = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1);
+    if (at >= 0) return 1;
+    return at == -1 ? 0 : -1;
+}
+
+/// `time` as seconds since 1970 into `out`; 1 on success, 0 when absent or unreadable.
+static inline int kvitto_asn1_time_unix(const ASN1_TIME *time, long long *out) {
+    if (time == NULL || out == NULL) return 0;
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    if (epoch == NULL) return 0;
+    int days = 0, seconds = 0;
+    int ok = ASN1_TIME_diff(&days, &seconds, epoch, time);
+    ASN1_TIME_free(epoch);
+    if (ok != 1) return 0;
+    *out = (long long)days * 86400 + seconds;
+    return 1;
+}
+
+/// The CRL's thisUpdate as seconds since 1970 into `out`; 1 on success, 0 when unreadable.
+static inline int kvitto_crl_this_update(X509_CRL *crl, long long *out) {
+    return crl == NULL ? 0 : kvitto_asn1_time_unix(X509_CRL_get0_lastUpdate(crl), out);
+}
+
+/// The CRL's nextUpdate as seconds since 1970 into `out`; 1 on success, 0 when absent or unreadable.
+static inline int kvitto_crl_next_update(X509_CRL *crl, long long *out) {
+    return crl == NULL ? 0 : kvitto_asn1_time_unix(X509_CRL_get0_nextUpdate(crl), out);
 }
 #endif

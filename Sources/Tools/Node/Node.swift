@@ -38,6 +38,8 @@ package final class Node: Sendable {
     let wakeup = Wakeup()
     /// Ledger appends made by this node and the time callers waited for them to be durable.
     let appendStatistics = Mutex<(appends: Int, events: Int, waitNanoseconds: UInt64)>((0, 0, 0))
+    /// When each trust role last warned about a CRL nextUpdate (at most one warning an hour).
+    let trustWarned = Mutex<[CertificateTrust.Role: Date]>([:])
     /// The most dispatches and answers in progress at once.
     package let maxConcurrentWork = 16
 

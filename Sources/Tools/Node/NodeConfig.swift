@@ -52,6 +52,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var o2o: String
         package var tls: String
         package var revocationRequired: Bool
+        /// Seconds between checks of the folders for changed files (default 30, kept within
+        /// 1…3600); SIGHUP reloads at once.
+        package var reloadIntervalSeconds: Double?
     }
 
     package struct ReceptionAwareness: Codable, Sendable, Equatable {

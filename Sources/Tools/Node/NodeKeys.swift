@@ -10,9 +10,20 @@ package struct NodeKeys: Sendable {
     package let tls: SigningIdentity?
     /// Each participant's organisation (O2O) identity: signs XHEs, decrypts payloads.
     package let o2o: [String: SigningIdentity]
-    package let as4Trust: CertificateTrust
-    package let o2oTrust: CertificateTrust
-    package let tlsTrust: CertificateTrust
+    /// The trust of each role, loaded from its folder and reloaded while the node runs.
+    package let as4TrustStore: TrustStore
+    package let o2oTrustStore: TrustStore
+    package let tlsTrustStore: TrustStore
+
+    /// The AS4 trust in force now: read it at each evaluation, never keep it.
+    package var as4Trust: CertificateTrust { as4TrustStore.current }
+    /// The O2O trust in force now: read it at each evaluation, never keep it.
+    package var o2oTrust: CertificateTrust { o2oTrustStore.current }
+    /// The TLS trust in force now. The HTTPS server and client take their anchors from it once,
+    /// when they are set up; a changed TLS folder takes effect for them at the next start.
+    package var tlsTrust: CertificateTrust { tlsTrustStore.current }
+    /// The three stores (AS4, O2O, TLS).
+    package var trustStores: [TrustStore] { [as4TrustStore, o2oTrustStore, tlsTrustStore] }
 
     package static func load(_ config: NodeConfig, directory: String) throws(NodeError) -> NodeKeys {
         func path(_ p: String) -> String { NodeConfig.resolve(p, in: directory) }
@@ -21,15 +32,9 @@ package struct NodeKeys: Sendable {
                 throw NodeError(.keyUnusable, "\(what): \(error) (key \(path(key)), certificate \(path(certificate)))")
             }
         }
-        func trust(_ role: CertificateTrust.Role, _ dir: String) throws(NodeError) -> CertificateTrust {
-            do {
-                let t = try CertificateTrust.load(role: role, directory: path(dir), revocationRequired: config.trust.revocationRequired)
-                guard !t.anchors.isEmpty else {
-                    throw NodeError(.configInvalid, "the \(role.rawValue) trust folder \(path(dir)) holds no self-signed anchor certificate")
-                }
-                return t
-            } catch let e as NodeError { throw e } catch {
-                throw NodeError(.configInvalid, "the \(role.rawValue) trust folder \(path(dir)): \(error)")
+        func trust(_ role: CertificateTrust.Role, _ dir: String) throws(NodeError) -> TrustStore {
+            do { return try TrustStore(role: role, directory: path(dir), revocationRequired: config.trust.revocationRequired) } catch {
+                throw NodeError(.configInvalid, error.description)
             }
         }
         let as4 = try identity("the AS4 identity", key: config.as4.key, certificate: config.as4.certificate)
@@ -39,7 +44,7 @@ package struct NodeKeys: Sendable {
         for p in config.participants {
             o2o[p.id] = try identity("the O2O identity of \(p.id)", key: p.o2oKey, certificate: p.o2oCertificate)
         }
-        return NodeKeys(as4: as4, tls: tls, o2o: o2o, as4Trust: try trust(.as4, config.trust.as4),
-                        o2oTrust: try trust(.o2o, config.trust.o2o), tlsTrust: try trust(.tls, config.trust.tls))
+        return NodeKeys(as4: as4, tls: tls, o2o: o2o, as4TrustStore: try trust(.as4, config.trust.as4),
+                        o2oTrustStore: try trust(.o2o, config.trust.o2o), tlsTrustStore: try trust(.tls, config.trust.tls))
     }
 }

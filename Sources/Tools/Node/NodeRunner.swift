@@ -11,7 +11,7 @@ extension Node {
         let admission = AdmissionControl(maxRequests: config.as4.maxConcurrentRequests ?? 32,
                                          maxRequestsPerPeer: config.as4.maxConcurrentRequestsPerPeer ?? 16)
         let inbound = NodeInbound(node: self)
-        return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trust: keys.as4Trust, pmode: pmode),
+        return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trustStore: keys.as4TrustStore, pmode: pmode),
                            sealer: AS4Sealer(pmode: pmode, signer: keys.as4), delivery: inbound, duplicates: inbound,
                            maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true,
                            admission: admission)
@@ -26,8 +26,8 @@ extension Node {
         return AS4Server(host: config.as4.host, port: port ?? config.as4.port, path: config.as4.path, tls: tls, endpoint: endpoint())
     }
 
-    /// Runs the AS4 endpoint and the workers (dispatches with retries, Meddelandekvittens) until
-    /// the task is cancelled. `onListening` receives the bound port.
+    /// Runs the AS4 endpoint, the workers (dispatches with retries, Meddelandekvittens) and the
+    /// trust-folder watch (``watchTrust()``) until the task is cancelled. `onListening` receives the bound port.
     package func run(port: Int? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let server = server(port: port)
         let logger = self.logger
@@ -40,6 +40,7 @@ extension Node {
                 }
             }
             group.addTask { await self.runWorkers() }
+            group.addTask { await self.watchTrust() }
             try await group.next()
             group.cancelAll()
         }

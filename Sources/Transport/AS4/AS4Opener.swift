@@ -10,8 +10,10 @@ package import Foundation
 package struct AS4Opener: Sendable {
     /// Our access point's key and certificate (decryption).
     package let identity: SigningIdentity
-    /// Trust anchors for the AS4 role.
-    package let trust: CertificateTrust
+    /// Trust anchors for the AS4 role; ``trust`` reads the one in force for every message.
+    package let trustStore: TrustStore
+    /// The AS4 trust in force now.
+    package var trust: CertificateTrust { trustStore.current }
     package let pmode: PMode
     /// Require the signer certificate's CN to equal the eb:From PartyId (the SDK rule).
     package var requireSignerIsFromParty = true
@@ -24,9 +26,15 @@ package struct AS4Opener: Sendable {
     /// Clock difference tolerated between us and a sender when checking wsu:Created/Expires.
     package var clockSkew: TimeInterval = 300
 
+    /// An opener with a fixed trust.
     package init(identity: SigningIdentity, trust: CertificateTrust, pmode: PMode) {
+        self.init(identity: identity, trustStore: TrustStore(trust), pmode: pmode)
+    }
+
+    /// An opener that evaluates every message with the trust `trustStore` holds at that moment.
+    package init(identity: SigningIdentity, trustStore: TrustStore, pmode: PMode) {
         self.identity = identity
-        self.trust = trust
+        self.trustStore = trustStore
         self.pmode = pmode
     }
 
@@ -92,7 +100,7 @@ package struct AS4Opener: Sendable {
                 throw EbMSError.policyNoncompliance("a signed wsu:Timestamp is required")
             }
             if let timestamp = envelope.timestamp { try WSTimestamp(timestamp).check(at: now, skew: clockSkew) }
-            do { try await trust.evaluate(check.signer, at: now) } catch {
+            do { try await trustStore.current.evaluate(check.signer, at: now) } catch {
                 throw EbMSError.failedAuthentication(error.description)
             }
             if requireSignerIsFromParty {

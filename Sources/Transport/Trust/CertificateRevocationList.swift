@@ -1,15 +1,25 @@
 import COpenSSL
-import SwiftASN1
 package import Foundation
 package import X509
 
 /// An X.509 certificate revocation list (RFC 5280), parsed and checked with OpenSSL's libcrypto:
 /// whether a given CA issued and signed it, whether it is current, and whether a serial number
-/// is on it.
+/// is on it. Only complete CRLs are accepted: a delta CRL is refused when parsed.
 package final class CertificateRevocationList: @unchecked Sendable {
     // @unchecked: the X509_CRL is created in init, only read afterwards (OpenSSL's read
-    // functions used here do not mutate it), and freed in deinit.
+    // functions used here do not mutate it, except the lookup's one-time sort of the revoked
+    // entries, which OpenSSL guards with the CRL's own lock), and freed in deinit.
     private let crl: OpaquePointer
+    /// thisUpdate (the time the CRL was issued).
+    package let thisUpdate: Date
+    /// nextUpdate, when the CRL has one (without it the CRL is never current).
+    package let nextUpdate: Date?
+
+    /// What a lookup found.
+    package enum Listing: Sendable, Equatable {
+        case notListed
+        case listed
+    }
 
     /// Parses a DER or PEM CRL.
     package init(bytes: [UInt8]) throws(XMLSecurityError) {
@@ -21,6 +31,22 @@ package final class CertificateRevocationList: @unchecked Sendable {
         }
         guard let parsed = der.withUnsafeBufferPointer({ kvitto_crl_from_der($0.baseAddress, $0.count) }) else {
             throw .certificateUnusable("not an X.509 CRL")
+        }
+        var seconds: Int64 = 0
+        guard kvitto_crl_this_update(parsed, &seconds) == 1 else {
+            X509_CRL_free(parsed)
+            throw .certificateUnusable("the CRL's thisUpdate cannot be read")
+        }
+        thisUpdate = Date(timeIntervalSince1970: TimeInterval(seconds))
+        nextUpdate = kvitto_crl_next_update(parsed, &seconds) == 1 ? Date(timeIntervalSince1970: TimeInterval(seconds)) : nil
+        switch kvitto_crl_is_delta(parsed) {
+        case 0: break
+        case 1:
+            X509_CRL_free(parsed)
+            throw .certificateUnusable("delta CRLs are not supported; configure the issuer's complete CRL")
+        default:
+            X509_CRL_free(parsed)
+            throw .certificateUnusable("the CRL's extensions cannot be read")
         }
         crl = parsed
     }
@@ -45,40 +71,34 @@ package final class CertificateRevocationList: @unchecked Sendable {
         Int(kvitto_crl_currency(crl, time_t(time.timeIntervalSince1970)))
     }
 
-    /// Whether `certificate`'s serial number is listed.
-    package func lists(_ certificate: Certificate) -> Bool {
-        let serial = Array(certificate.serialNumber.bytes)
-        return serial.withUnsafeBufferPointer { kvitto_crl_contains(crl, $0.baseAddress, Int32($0.count)) } == 1
+    /// Whether `certificate`'s serial number is listed. Throws when the lookup fails or finds an
+    /// entry with the reason removeFromCRL (meaningful only in a delta CRL, so on a complete CRL
+    /// the entry says neither "revoked" nor "not revoked"): the caller must refuse the certificate.
+    package func lists(_ certificate: Certificate) throws(XMLSecurityError) -> Bool {
+        // swift-certificates keeps the serial as unsigned big-endian bytes without leading
+        // zeros; serial number 0 has none.
+        let bytes = Array(certificate.serialNumber.bytes)
+        return try listing(serial: bytes.isEmpty ? [0] : bytes) == .listed
     }
-}
 
-/// Revocation checking for a validated chain: every certificate below the anchor must be covered
-/// by a current CRL its issuer signed, and must not be on it. With `required` false a missing CRL
-/// is accepted (a listed or stale CRL never is).
-struct RevocationPolicy: VerifierPolicy {
-    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = []
-    let crls: [CertificateRevocationList]
-    let required: Bool
-    let time: Date
-
-    mutating func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
-        let certificates = Array(chain)
-        for (i, certificate) in certificates.enumerated() where i + 1 < certificates.count {
-            let issuer = certificates[i + 1]
-            let candidates = crls.filter { $0.isIssued(by: issuer) }
-            guard !candidates.isEmpty else {
-                if required {
-                    return .failsToMeetPolicy(reason: "no CRL signed by \(issuer.subject) is available to check \(certificate.subject)")
-                }
-                continue
-            }
-            guard let current = candidates.first(where: { $0.currency(at: time) == 0 }) else {
-                return .failsToMeetPolicy(reason: "the CRL of \(issuer.subject) is not current")
-            }
-            if current.lists(certificate) {
-                return .failsToMeetPolicy(reason: "\(certificate.subject) is revoked")
-            }
+    /// Looks up a serial number given as unsigned big-endian bytes.
+    func listing(serial: [UInt8]) throws(XMLSecurityError) -> Listing {
+        let rc = serial.withUnsafeBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress, buffer.count <= Int(Int32.max) else { return -1 }
+            return kvitto_crl_contains(crl, base, Int32(buffer.count))
         }
-        return .meetsPolicy
+        switch rc {
+        case 0: return .notListed
+        case 1: return .listed
+        case 2: throw .untrusted("the revocation check failed: the CRL lists the serial number with the reason removeFromCRL, which a complete CRL must not carry")
+        default: throw .untrusted("the revocation check failed: the CRL lookup of a serial number could not be made")
+        }
+    }
+
+    /// Of `candidates` (CRLs of one issuer), the one to check against at `time`: the current one
+    /// issued last (latest thisUpdate). CRLs not yet valid or past their nextUpdate are skipped;
+    /// nil when none is current.
+    package static func newestCurrent(_ candidates: [CertificateRevocationList], at time: Date) -> CertificateRevocationList? {
+        candidates.filter { $0.currency(at: time) == 0 }.max { $0.thisUpdate < $1.thisUpdate }
     }
 }

@@ -70,16 +70,3 @@ package struct CertificateTrust: Sendable {
         }
     }
 }
-
-/// A leaf used to sign must allow it: when the key usage extension is present it must include
-/// digitalSignature or nonRepudiation.
-struct SigningKeyUsagePolicy: VerifierPolicy {
-    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = []
-
-    mutating func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
-        let leaf = chain.leaf
-        guard let usage = try? leaf.extensions.keyUsage else { return .meetsPolicy }
-        if usage.digitalSignature || usage.nonRepudiation { return .meetsPolicy }
-        return .failsToMeetPolicy(reason: "the certificate's key usage allows neither digitalSignature nor nonRepudiation")
-    }
-}
