@@ -149,11 +149,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         for i in identities where !seen.contains(i.participant) {
             throw NodeError(.configInvalid, "\(path): identity \(i.name) names \(i.participant), which this node does not serve")
         }
-        let ra = receptionAwareness
-        if !["CONSTANT", "EXPONENTIAL"].contains(ra.strategy) || !(0...Self.maxRetries).contains(ra.retries)
-            || !ra.intervalSeconds.isFinite || !(0.001...Self.maxRetryIntervalSeconds).contains(ra.intervalSeconds) {
-            throw NodeError(.configInvalid, "\(path): reception_awareness needs retries from 0 to \(Self.maxRetries), interval_seconds above 0 and at most \(Int(Self.maxRetryIntervalSeconds)) (one day), and strategy CONSTANT or EXPONENTIAL")
-        }
+        try Self.check(receptionAwareness, in: path)
         for p in participants {
             if let f = p.catchAllFunction, !p.functions.contains(where: { $0.function == f }) {
                 throw NodeError(.configInvalid, "\(path): participant \(p.id): catch_all_function \(f) is not one of its functions")
@@ -170,8 +166,16 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Refuses a reception-awareness policy outside the bounds (`source` names where it came from).
+    package static func check(_ ra: ReceptionAwareness, in source: String) throws(NodeError) {
+        if !["CONSTANT", "EXPONENTIAL"].contains(ra.strategy) || !(0...maxRetries).contains(ra.retries)
+            || !ra.intervalSeconds.isFinite || !(0.001...maxRetryIntervalSeconds).contains(ra.intervalSeconds) {
+            throw NodeError(.configInvalid, "\(source): reception_awareness needs retries from 0 to \(maxRetries), interval_seconds above 0 and at most \(Int(maxRetryIntervalSeconds)) (one day), and strategy CONSTANT or EXPONENTIAL")
+        }
+    }
+
     /// Most retries a reception-awareness policy may ask for.
-    package static let maxRetries = 100
+    package static let maxRetries = 1_000
     /// Longest interval between retries (EXPONENTIAL delays stop growing at one day as well).
     package static let maxRetryIntervalSeconds: Double = 86_400
 

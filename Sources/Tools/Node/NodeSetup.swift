@@ -48,6 +48,7 @@ package enum NodeSetup {
             throw NodeError(.exists, "\(directory) already holds a node (\(NodeConfig.fileName)); choose another directory")
         }
         guard !options.participants.isEmpty else { throw NodeError(.configInvalid, "a node needs at least one participant (--participant)") }
+        try NodeConfig.check(options.receptionAwareness, in: "--retries/--retry-interval")
         do {
             for sub in ["pki", "trust/as4", "trust/o2o", "trust/tls", "routes"] {
                 try fm.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
