@@ -50,9 +50,9 @@ struct HostileSender {
     /// An XHE around `payload` (plain XML), encrypted to B's O2O certificate and signed by `signer`.
     func xhe(id: String, payload: [UInt8], fromParty: String = DemoNetwork.a.participant, toParty: String = DemoNetwork.b.participant,
              function: String? = DemoNetwork.b.function, documentType: XHEEnvelope.DocumentType = .sdkMessage,
-             signer: SigningIdentity? = nil) throws -> [UInt8] {
+             created: String? = nil, signer: SigningIdentity? = nil) throws -> [UInt8] {
         try XHESecurity.seal(envelope(id: id, content: .xml(payload), fromParty: fromParty, toParty: toParty, function: function,
-                                      documentType: documentType),
+                                      documentType: documentType, created: created),
                              model: .signedAndEncrypted, signer: signer ?? self.signer, recipient: route.o2oCertificate)
     }
 
@@ -63,8 +63,8 @@ struct HostileSender {
 
     func envelope(id: String, content: XHEEnvelope.Content, fromParty: String = DemoNetwork.a.participant,
                   toParty: String = DemoNetwork.b.participant, function: String? = DemoNetwork.b.function,
-                  documentType: XHEEnvelope.DocumentType = .sdkMessage) -> XHEEnvelope {
-        XHEEnvelope(id: id, creationDateTime: SDKMessage.timestamp(Date()),
+                  documentType: XHEEnvelope.DocumentType = .sdkMessage, created: String? = nil) -> XHEEnvelope {
+        XHEEnvelope(id: id, creationDateTime: created ?? SDKMessage.timestamp(Date()),
                     businessScope: XHEEnvelope.businessScope(for: documentType, model: .signedAndEncrypted),
                     fromParty: fromParty, toParty: toParty,
                     payload: .init(documentTypeCode: documentType.documentTypeCode, handlingServiceID: function, content: content))

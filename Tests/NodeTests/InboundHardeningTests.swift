@@ -119,10 +119,12 @@ final class InboundHardeningTests: XCTestCase {
         let h = try await HostileSender.make("sig-first")
         defer { Task { await h.close() } }
         let id = UUID().uuidString.lowercased()
-        // FromParty with an unknown scheme: a business-rule violation, and not the signer's party.
+        // Another organisation as FromParty (not the signer), and a creation time that is no
+        // xs:dateTime (a schema violation the answer must not mention).
+        let other = "0203:other.example.se"
         let record = try await h.deliverAndAnswer(
-            try h.xhe(id: id, payload: HostileSender.sdkMessage(id: id), fromParty: "9999:a.example.se"), id: id,
-            originalSender: "9999:a.example.se")
+            try h.xhe(id: id, payload: HostileSender.sdkMessage(id: id), fromParty: other, created: "i går"), id: id,
+            originalSender: other)
         XCTAssertEqual(record.status, .rejected)
         XCTAssertEqual(record.verdict?.lines.map(\.code), ["SIG"], "\(String(describing: record.verdict))")
     }

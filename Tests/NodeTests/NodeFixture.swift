@@ -31,6 +31,20 @@ enum NodeFixture {
         return try Node.open(directory: directory, logger: logger)
     }
 
+    /// Opens the node in `directory`, runs `body` and closes the node whether `body` throws or not
+    /// (a node left open would stop the test process when its HTTP client is released).
+    static func with<T>(_ directory: String, _ body: (Node) async throws -> T) async throws -> T {
+        let node = try open(directory)
+        do {
+            let result = try await body(node)
+            await node.close()
+            return result
+        } catch {
+            await node.close()
+            throw error
+        }
+    }
+
     static let a = FunctionalAddress(participant: DemoNetwork.a.participant, function: DemoNetwork.a.function)
     static let b = FunctionalAddress(participant: DemoNetwork.b.participant, function: DemoNetwork.b.function)
 

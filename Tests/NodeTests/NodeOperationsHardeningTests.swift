@@ -34,16 +34,17 @@ final class NodeOperationsHardeningTests: XCTestCase {
     func testSpooledRequestIsRecordedAsItsFileOwner() async throws {
         let (base, dirA, _) = try await NodeFixture.network("spool-actor", tls: false)
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let a = try NodeFixture.open(dirA)
-        let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
-                                       "actor": "generaldirektoren@0203:a.example.se"])
-        await a.processSubmissions()
-        let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
-        let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: result) as? [String: String])?["message_id"], "\(String(decoding: result, as: UTF8.self))")
-        let event = try XCTUnwrap(try NodeFixture.events(a, "message.submitted", message: id).first)
-        XCTAssertEqual(event.actor, OSUser.current())
-        XCTAssertEqual(event.actor, "os:" + NSUserName())
-        await a.close()
+        try await NodeFixture.with(dirA) { a in
+            let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
+                                           "actor": "generaldirektoren@0203:a.example.se"])
+            await a.processSubmissions()
+            let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
+            let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: result) as? [String: String])?["message_id"],
+                                   "\(String(decoding: result, as: UTF8.self))")
+            let event = try XCTUnwrap(try NodeFixture.events(a, "message.submitted", message: id).first)
+            XCTAssertEqual(event.actor, OSUser.current())
+            XCTAssertEqual(event.actor, "os:" + NSUserName())
+        }
     }
 
     /// A spooled request that fails on the node's side every time (here: its event would exceed
@@ -52,24 +53,24 @@ final class NodeOperationsHardeningTests: XCTestCase {
     func testSpooledRequestFailingOnOurSideEndsInFailed() async throws {
         let (base, dirA, _) = try await NodeFixture.network("spool-failed", tls: false)
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let a = try NodeFixture.open(dirA)
-        let huge = String(repeating: "n", count: 300_000) + ".txt"
-        let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
-                                       "attachments": [["file_name": huge, "content_type": "text/plain", "content_base64": "aGVq"]]])
-        var now = Date()
-        var rounds = 0
-        while FileManager.default.fileExists(atPath: dirA + "/submissions/\(request).json"), rounds < 20 {
-            await a.processSubmissions(now: now)
-            now = now.addingTimeInterval(61)
-            rounds += 1
+        try await NodeFixture.with(dirA) { a in
+            let huge = String(repeating: "n", count: 300_000) + ".txt"
+            let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
+                                           "attachments": [["file_name": huge, "content_type": "text/plain", "content_base64": "aGVq"]]])
+            var now = Date()
+            var rounds = 0
+            while FileManager.default.fileExists(atPath: dirA + "/submissions/\(request).json"), rounds < 20 {
+                await a.processSubmissions(now: now)
+                now = now.addingTimeInterval(61)
+                rounds += 1
+            }
+            XCTAssertEqual(rounds, SubmissionSpool.retryDelays.count + 1, "attempts before giving up")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dirA + "/submissions/failed/\(request).json"))
+            let reason = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/failed/\(request).reason.json"))
+            XCTAssertTrue(String(decoding: reason, as: UTF8.self).contains("exceeds"), String(decoding: reason, as: UTF8.self))
+            let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
+            XCTAssertTrue(String(decoding: result, as: UTF8.self).contains("node.storage"), String(decoding: result, as: UTF8.self))
         }
-        XCTAssertEqual(rounds, SubmissionSpool.retryDelays.count + 1, "attempts before giving up")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dirA + "/submissions/failed/\(request).json"))
-        let reason = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/failed/\(request).reason.json"))
-        XCTAssertTrue(String(decoding: reason, as: UTF8.self).contains("exceeds"), String(decoding: reason, as: UTF8.self))
-        let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
-        XCTAssertTrue(String(decoding: result, as: UTF8.self).contains("node.storage"), String(decoding: result, as: UTF8.self))
-        await a.close()
     }
 
     /// Garbage from senders that were not authenticated adds nothing to the ledger; refusals of
