@@ -85,6 +85,25 @@ final class AS4EndpointLimitsTests: XCTestCase {
         XCTAssertEqual(admission.inProgress, 0)
     }
 
+    /// A compressed payload that decompresses beyond what an XHE can be (a gzip bomb) is refused
+    /// from its spool, before anything loads it into memory.
+    func testOversizedXHEIsRefusedFromItsSpool() async throws {
+        var e = endpoint()
+        e.checkSDKEnvelope = true
+        let zeros = Spool()
+        let chunk = [UInt8](repeating: 0x20, count: 1 << 20)
+        for _ in 0..<60 { try chunk.withUnsafeBytes { try zeros.append($0) } }
+        zeros.finish()
+        let wire = try AS4Sealer(pmode: .sdk(), signer: p.sender).seal(
+            AS4RoundTripTests.sampleUserMessage(), payloads: [AS4Payload(contentID: "message", mimeType: "application/xml", content: zeros)],
+            recipient: p.receiver.certificate)
+        var body: [UInt8] = []
+        let contentType = try wire.httpBody { body.append(contentsOf: $0) }
+        XCTAssertLessThan(body.count, 2 << 20, "the bomb is small on the wire")
+        let reply = await e.handle(contentType: contentType, body: AsyncStream<ByteBuffer> { $0.yield(ByteBuffer(bytes: body)); $0.finish() })
+        XCTAssertTrue(String(decoding: reply.body, as: UTF8.self).contains(PeerText.tooLarge), String(decoding: reply.body, as: UTF8.self))
+    }
+
     /// A failure inside the access point reaches the peer as a fixed text, never its description.
     func testInternalFailuresReachPeersAsFixedTexts() async throws {
         struct Failing: AS4Delivery {

@@ -27,6 +27,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
         }
+        guard spool.count <= XMLLimits.sdk.maxDocumentBytes else { throw EbMSError.other(PeerText.tooLarge) }
         let xhe = try spool.bytes()
         let envelope: XHEEnvelope
         do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe)) } catch {

@@ -55,13 +55,14 @@ package struct AS4Endpoint: Sendable {
     package var checkSDKEnvelope: Bool
     /// Requests in progress at once, in total and per peer.
     package var admission: AdmissionControl
-    /// Requests past reading their body (verifying, decrypting, storing) at once: the heavy part,
-    /// bounded by what the CPUs can do anyway, so waiting requests hold only their spooled bodies.
+    /// Requests being opened (parsed, verified, decrypted, decompressed) at once: the CPU- and
+    /// memory-heavy part, so waiting requests hold only their spooled bodies. Storing (which waits
+    /// for a durable ledger commit) is outside it.
     package var processing: AsyncLimiter
 
     package init(opener: AS4Opener, sealer: AS4Sealer, delivery: any AS4Delivery, duplicates: (any DuplicateStore)?,
                  maxMessageBytes: Int = 200 << 20, checkSDKEnvelope: Bool = false,
-                 admission: AdmissionControl = AdmissionControl(), processing: AsyncLimiter = AsyncLimiter(2)) {
+                 admission: AdmissionControl = AdmissionControl(), processing: AsyncLimiter = AsyncLimiter(4)) {
         self.admission = admission
         self.processing = processing
         self.opener = opener
@@ -102,9 +103,15 @@ package struct AS4Endpoint: Sendable {
         var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
+            // Parsing, verifying, decrypting and decompressing: bounded by the CPUs anyway, so at
+            // most `processing.limit` requests hold a parsed envelope and decrypted payloads at once.
             await processing.acquire()
-            defer { processing.release() }
-            let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
+            let inbound: AS4Opener.Inbound
+            do { inbound = try await opener.open(soap: soap, attachments: attachments, at: now) } catch {
+                processing.release()
+                throw error
+            }
+            processing.release()
             opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
@@ -148,6 +155,15 @@ package struct AS4Endpoint: Sendable {
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
                             detail: "no cid:\(SDKAS4.messagePartID) payload (the XHE)", refToMessageId: id)
+        }
+        // The XHE is read into memory only when it can be one: an SDK message is at most 30 MB,
+        // so its XHE at most XMLLimits.sdk (48 MiB); a larger payload (a gzip bomb, say) is refused
+        // from its spool without being loaded.
+        guard spool.count <= XMLLimits.sdk.maxDocumentBytes else {
+            var e = EbMSError.other(PeerText.tooLarge)
+            e.internalDetail = "the cid:message payload is \(spool.count) bytes decompressed"
+            e.refToMessageId = id
+            throw e
         }
         let envelope: XHEEnvelope
         do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: try spool.bytes())) } catch {
