@@ -31,7 +31,7 @@ final class HostilePeerTests: XCTestCase {
             let r = try KvittoProcess.run(args)
             XCTAssertEqual(r.status, 0, r.stderr)
         }
-        let server = try NodeCrashTests.Server(node: b, log: dir.sub("b.log"))
+        let server = try NodeCrashTests.Server(node: b, log: dir.sub("b.log"), logLevel: "notice")
         defer { server.kill() }
         let url = "https://127.0.0.1:\(ports[1])/as4"
         let nodeA = try Node.open(directory: a)
@@ -50,6 +50,13 @@ final class HostilePeerTests: XCTestCase {
         let start = Date()
 
         // 1. 10,000 garbage requests over an authenticated TLS connection, 8 at a time.
+        // 0. A value with a newline and a forged log line, sent first so that its refusal is the
+        // one logged for its error code.
+        var forged = HTTPClientRequest(url: url)
+        forged.method = .POST
+        forged.headers.add(name: "Content-Type", value: "application/soap+xml")
+        forged.body = .bytes(ByteBuffer(bytes: try Self.forgedLogLine(nodeA, route: route)))
+        _ = try await client.execute(forged, timeout: .seconds(30)).body.collect(upTo: 1 << 20)
         let garbage = Self.garbageBodies()
         let answered = try await Self.parallel(10_000, width: 8) { i in
             let (type, body) = garbage[i % garbage.count]
@@ -112,6 +119,10 @@ final class HostilePeerTests: XCTestCase {
         XCTAssertGreaterThan(hwm, 0, "VmHWM of the server could not be read")
         XCTAssertLessThan(hwm, 300, "peak resident memory of the server")
         XCTAssertLessThan(after, 30)
+        // A peer-supplied value with a newline never starts a line of the server's log.
+        let log = try String(contentsOfFile: dir.sub("b.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("node compromised"), "the refusal with the forged value was not logged")
+        XCTAssertFalse(log.split(separator: "\n").contains { $0.hasPrefix(Self.forgedPrefix) }, "a peer value started a log line")
         try await client.shutdown()
         try await anonymous.shutdown()
         await nodeA.close()
@@ -153,6 +164,18 @@ final class HostilePeerTests: XCTestCase {
         ]
         out.append(("application/soap+xml", Array("<S12:Envelope xmlns:S12=\"\(soap)\" xmlns:eb=\"http://docs.oasis-open.org/ebxml-msg/ebms/v3.0/ns/core/200704/\"><S12:Header><eb:Messaging><eb:UserMessage><eb:MessageInfo><eb:Timestamp>2026-01-01T00:00:00Z</eb:Timestamp><eb:MessageId>x&#10;kvitto: forged log line</eb:MessageId></eb:MessageInfo></eb:UserMessage></eb:Messaging></S12:Header><S12:Body/></S12:Envelope>".utf8)))
         return out
+    }
+
+    static let forgedPrefix = "2026-01-01T00:00:00+0000 critical kvitto.node"
+
+    /// A signed SOAP envelope whose eb:Service was then changed to carry a newline and a forged
+    /// log line (the service check reports the value before the signature is checked).
+    static func forgedLogLine(_ a: Node, route: Route) throws -> [UInt8] {
+        let wire = try refusedMessage(a, route: route, variant: 1)
+        let soap = String(decoding: wire.soap, as: UTF8.self)
+        let forged = soap.replacingOccurrences(of: ">\(SDKAS4.service)</", with: ">\(SDKAS4.service)&#10;\(forgedPrefix): node compromised</")
+        guard forged != soap else { throw NodeCrashTests.CLIFailure("no eb:Service in the sealed envelope") }
+        return Array(forged.utf8)
     }
 
     /// A message signed and encrypted by A's access point that B refuses: 0 an unknown final

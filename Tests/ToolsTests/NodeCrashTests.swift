@@ -171,11 +171,11 @@ final class NodeCrashTests: XCTestCase {
     struct Server {
         let process = Process()
 
-        init(node: String, log: String) throws {
+        init(node: String, log: String, logLevel: String = "warning") throws {
             let portFile = node + "/serve.port"
             try? FileManager.default.removeItem(atPath: portFile)
             process.executableURL = URL(fileURLWithPath: KvittoProcess.binary)
-            process.arguments = ["serve", "--node", node, "--log-level", "warning", "--port-file", portFile]
+            process.arguments = ["serve", "--node", node, "--log-level", logLevel, "--port-file", portFile]
             if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             handle.seekToEndOfFile()
