@@ -10,6 +10,12 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// The SignalMessage of an AS4 response (receipt or error).
     case signal
 
+    /// Makes what the target keeps for the whole process and runs it once on an empty input.
+    func prepare() {
+        if case .signal = self { _ = SignalFuzzTarget.verifier }
+        run([])
+    }
+
     /// Runs one input through the target's parsers; true when the input was accepted as a whole
     /// (the replay tool counts these, to show that the seeds reach the deepest checks).
     @discardableResult

@@ -29,8 +29,11 @@ enum SeedWriter {
             let wire = try sealer.seal(userMessage(id: "user-\(n).fuzz@kvitto"), payloads: payloads, recipient: receiver.certificate)
             firstWire = firstWire ?? wire
             seeds.append((.soap, "usermessage-\(n + 1)-payloads.xml", wire.soap))
+            // The soap target fuzzes the envelope; here a short stand-in keeps the body small.
             var body: [UInt8] = []
-            _ = try wire.httpBody(writer: writer) { body.append(contentsOf: $0) }
+            let small = AS4WireMessage(soap: Array("<S12:Envelope xmlns:S12=\"http://www.w3.org/2003/05/soap-envelope\"/>".utf8),
+                                       attachments: wire.attachments, signedReferences: [], messageId: wire.messageId)
+            _ = try small.httpBody(writer: writer) { body.append(contentsOf: $0) }
             seeds.append((.mime, "usermessage-\(n + 1)-payloads.mime", body))
         }
         seeds += handWrittenBodies().map { (.mime, $0.0, $0.1) }

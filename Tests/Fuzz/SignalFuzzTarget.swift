@@ -10,7 +10,7 @@ enum SignalFuzzTarget {
 
     /// A verifier expecting some other access point's certificate: a valid seed signature gets
     /// through the signature check and is then refused as signed by another certificate.
-    private static let verifier: AS4ResponseVerifier? = {
+    static let verifier: AS4ResponseVerifier? = {
         guard let pki = try? ThrowawayPKI(commonName: "Kvitto fuzz CA"),
               let peer = try? pki.issue(commonName: "AP-FUZZ-PEER") else { return nil }
         return AS4ResponseVerifier(expectedSigner: peer.certificate)
