@@ -12,6 +12,7 @@
 #   FUZZ_RSS_MB       libFuzzer -rss_limit_mb (default 2048)
 #   FUZZ_TIMEOUT      libFuzzer -timeout per input, seconds (default 10)
 #   FUZZ_SKIP_BUILD   1: use the existing build
+#   FUZZ_FRESH        1: start from the committed seeds only (drop what earlier runs found)
 #   KVITTO_BUILD_LOCK a lock file to run the build under (flock), for shared build machines
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +69,7 @@ for target in $targets; do
   [ -d "$seeds" ] || { echo "fuzz: no seed corpus $seeds"; exit 2; }
   # New inputs go to a scratch corpus; the committed seeds are only read.
   work=$scratch/corpus/$target
+  if [ "${FUZZ_FRESH:-0}" = 1 ]; then rm -rf "$work"; fi
   mkdir -p "$work"
   dict=()
   case $target in
