@@ -132,6 +132,19 @@ let package = Package(
             exclude: ["Node"],
             swiftSettings: strict
         ),
+        // The libFuzzer harness for the inbound parsers (Tests/fuzz.sh builds it with
+        // -sanitize=fuzzer,address and -DKVITTO_FUZZ). In a normal build it is a small replay tool
+        // with its own main: it runs inputs through a target and writes the seed corpora.
+        // libFuzzer's driver entry point, declared for the harness (no library: the fuzzing
+        // build's -sanitize=fuzzer links the runtime).
+        .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "KvittoFuzz",
+            dependencies: ["Transport", "CLibFuzzer"],
+            path: "Tests/Fuzz",
+            exclude: ["CLibFuzzer", "corpus", "dictionaries"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LedgerTests",
             dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")],
