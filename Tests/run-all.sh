@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of Kvitto: the Swift test suites (XCTest) and the independent Python check of the
-# published ledger vectors and of a freshly written ledger. Installs what is missing first.
+# Runs every test of Kvitto: the Swift test suites (XCTest), the independent Python check of the
+# published ledger vectors and of a freshly written ledger, and a bounded libFuzzer run of the inbound
+# parsers (60 s per target; KVITTO_SKIP_FUZZ=1 skips it). Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tests/bootstrap.sh
@@ -54,6 +55,16 @@ else
   py_passed=$((py_passed+1))
 fi
 rm -rf "$tmp"
+
+echo "== the fuzz seed corpora replayed through the inbound parsers (no sanitizers)"
+for t in mime soap xhe signal; do
+  if "$(dirname "$bin")/KvittoFuzz" "$t" "Tests/Fuzz/corpus/$t"; then py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+done
+
+echo "== fuzzing the inbound parsers: libFuzzer + ASan, ${FUZZ_SECONDS:-60} s per target (Tests/fuzz.sh)"
+if [ "${KVITTO_SKIP_FUZZ:-0}" != 1 ]; then
+  if bash Tests/fuzz.sh; then py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+fi
 
 passed=$((s_run - s_failed + py_passed))
 failed=$((s_failed + py_failed))

@@ -22,7 +22,9 @@ package struct AS4Opener: Sendable {
     /// The SOAP envelope's limits. Payloads travel as MIME attachments (payloads in the Body are
     /// not supported), so an envelope is headers and certificates: a few kilobytes; 1 MiB
     /// leaves ample room and bounds what one request holds in memory before it is refused.
-    package var limits = XMLLimits(maxDocumentBytes: 1 << 20)
+    package var limits = AS4Opener.envelopeLimits
+    /// The default limits of a SOAP envelope (1 MiB).
+    package static let envelopeLimits = XMLLimits(maxDocumentBytes: 1 << 20)
     /// Clock difference tolerated between us and a sender when checking wsu:Created/Expires.
     package var clockSkew: TimeInterval = 300
 

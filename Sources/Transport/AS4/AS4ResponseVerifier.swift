@@ -31,6 +31,18 @@ package struct AS4ResponseVerifier: Sendable {
     /// Verifies `soap` (the response envelope) for the message `sent`. Throws EBMS:0302
     /// (InvalidReceipt) when the answer proves nothing.
     package func verify(_ soap: [UInt8], sent: AS4WireMessage, at now: Date = Date()) async throws(EbMSError) -> Outcome {
+        let (outcome, signer, what) = try check(soap, sent: sent, at: now)
+        if let trust {
+            do { try await trust.evaluate(signer, at: now) } catch {
+                throw .invalidReceipt("the \(what)'s signing certificate is not acceptable: \(error.description)")
+            }
+        }
+        return outcome
+    }
+
+    /// Everything ``verify(_:sent:at:)`` checks except the signer's evaluation against the trust
+    /// anchors (which may wait for a trust store): the answer, its signer, and what it is.
+    package func check(_ soap: [UInt8], sent: AS4WireMessage, at now: Date) throws(EbMSError) -> (Outcome, Certificate, String) {
         let document: XMLDocument
         do { document = try XMLDocument(bytes: soap, limits: limits) } catch { throw .invalidReceipt("the response is not acceptable XML: \(error)") }
         let envelope: AS4EnvelopeParts
@@ -48,14 +60,9 @@ package struct AS4ResponseVerifier: Sendable {
             throw .invalidReceipt("the \(what) is signed by \(check.signer.subject), not by the access point we sent to")
         }
         if let timestamp = envelope.timestamp {
-            do { try WSTimestamp(timestamp).check(at: now, skew: 300) } catch { throw .invalidReceipt("\(what): \(error.detail)") }
+            do throws(EbMSError) { try WSTimestamp(timestamp).check(at: now, skew: 300) } catch { throw .invalidReceipt("\(what): \(error.detail)") }
         }
-        if let trust {
-            do { try await trust.evaluate(check.signer, at: now) } catch {
-                throw .invalidReceipt("the \(what)'s signing certificate is not acceptable: \(error.description)")
-            }
-        }
-        if case .errors(let errors) = signal.content { return .errors(errors) }
+        if case .errors(let errors) = signal.content { return (.errors(errors), check.signer, what) }
         guard case .receipt(let nri) = signal.content else { throw .invalidReceipt("not a receipt") }
         func key(_ r: SignedReference) -> String {
             r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Base64.encode(r.digest)
@@ -63,7 +70,7 @@ package struct AS4ResponseVerifier: Sendable {
         guard Set(nri.map(key)) == Set(sent.signedReferences.map(key)), nri.count == sent.signedReferences.count else {
             throw .invalidReceipt("the receipt's non-repudiation information does not match what was signed")
         }
-        return .receipt(signal)
+        return (.receipt(signal), check.signer, what)
     }
 
     private func verifySignature(_ document: XMLDocument, _ envelope: AS4EnvelopeParts) throws(EbMSError) -> WSSignatureCheck.Result {

@@ -39,11 +39,17 @@ static int kvitto_c14n_visible(void *user, xmlNodePtr node, xmlNodePtr parent) {
     return inside;
 }
 
+static void kvitto_c14n_quiet(void *user, xmlErrorPtr error) { (void)user; (void)error; }
+
 /// Canonicalizes `subset` of `doc`, streaming the output through `write(ctx, bytes, len)` (no
 /// copy of the canonical form is kept). Returns 0, or -1 when canonicalization failed.
 static inline int kvitto_c14n_stream(xmlDocPtr doc, kvitto_c14n_subset *subset, int mode,
                                      xmlChar **inclusiveNamespaces, int withComments,
                                      xmlOutputWriteCallback write, void *ctx) {
+    // libxml2 reports c14n failures through its (per-thread) error handler, which by default
+    // writes them to stderr: a peer could make the node print libxml2 text at will. The failure
+    // is returned instead (the caller raises a typed error), so the report is dropped.
+    xmlSetStructuredErrorFunc(NULL, kvitto_c14n_quiet);
     xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(write, NULL, ctx, NULL);
     if (buf == NULL) return -1;
     int rc = xmlC14NExecute(doc, kvitto_c14n_visible, subset, mode, inclusiveNamespaces, withComments, buf);

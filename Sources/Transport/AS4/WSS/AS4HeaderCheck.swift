@@ -19,7 +19,7 @@ package enum AS4HeaderCheck {
     }
 
     /// The opener's default limits for the SOAP envelope.
-    package static let limits = XMLLimits(maxDocumentBytes: 8 << 20)
+    package static let limits = AS4Opener.envelopeLimits
 
     /// Parses `soap` and checks its header and signature; every failure is the ``EbMSError`` the
     /// opener would answer with.
