@@ -54,8 +54,9 @@ final class HostilePeerTests: XCTestCase {
         // one logged for its error code.
         var forged = HTTPClientRequest(url: url)
         forged.method = .POST
-        forged.headers.add(name: "Content-Type", value: "application/soap+xml")
-        forged.body = .bytes(ByteBuffer(bytes: try Self.forgedLogLine(nodeA, route: route)))
+        let forgedBody = try Self.forgedLogLine(nodeA, route: route, ca: a)
+        forged.headers.add(name: "Content-Type", value: forgedBody.contentType)
+        forged.body = .bytes(ByteBuffer(bytes: forgedBody.body))
         _ = try await client.execute(forged, timeout: .seconds(30)).body.collect(upTo: 1 << 20)
         let garbage = Self.garbageBodies()
         let answered = try await Self.parallel(10_000, width: 8) { i in
@@ -166,25 +167,44 @@ final class HostilePeerTests: XCTestCase {
         return out
     }
 
-    static let forgedPrefix = "2026-01-01T00:00:00+0000 critical kvitto.node"
+    static let forgedPrefix = "2026-01-01T00:00:00Z critical kvitto.node"
 
-    /// A signed SOAP envelope whose eb:Service was then changed to carry a newline and a forged
-    /// log line (the service check reports the value before the signature is checked).
-    static func forgedLogLine(_ a: Node, route: Route) throws -> [UInt8] {
-        let wire = try refusedMessage(a, route: route, variant: 1)
-        let soap = String(decoding: wire.soap, as: UTF8.self)
-        let forged = soap.replacingOccurrences(of: ">\(SDKAS4.service)</", with: ">\(SDKAS4.service)&#10;\(forgedPrefix): node compromised</")
-        guard forged != soap else { throw NodeCrashTests.CLIFailure("no eb:Service in the sealed envelope") }
-        return Array(forged.utf8)
+    /// A message signed with a certificate from the federation's CA whose common name carries a
+    /// newline and a forged log line: the access point refuses it (the CN is not the From
+    /// PartyId) and names the CN in the refusal it logs.
+    static func forgedLogLine(_ a: Node, route: Route, ca: String) throws -> (contentType: String, body: [UInt8]) {
+        let signer = try NodeSetup.loadCA(ca).issue(commonName: "AP-NODE-A\n\(forgedPrefix): node compromised")
+        let wire = try AS4Sealer(pmode: a.pmode, signer: signer).seal(
+            try refusedUserMessage(a, route: route, variant: 1), payloads: [AS4Payload(contentID: SDKAS4.messagePartID, mimeType: "application/xml",
+                                                                                 content: Spool(bytes: Array("<x/>".utf8)))],
+            recipient: route.as4Certificate)
+        var body: [UInt8] = []
+        let contentType = try wire.httpBody { body.append(contentsOf: $0) }
+        return (contentType, body)
     }
 
     /// A message signed and encrypted by A's access point that B refuses: 0 an unknown final
     /// recipient (NOT_SERVICED), 1 a ConversationId that is not the XHE ID (EBMS:0003), 2 an
     /// unknown action (EBMS:0001).
     static func refusedMessage(_ a: Node, route: Route, variant: Int) throws -> AS4WireMessage {
+        let user = try refusedUserMessage(a, route: route, variant: variant)
+        let recipient = user.property("finalRecipient") ?? ""
+        // Variant 1's ConversationId is "not-" + the XHE ID.
+        let xheID = variant == 1 ? String(user.conversationId.dropFirst(4)) : user.conversationId
+        let xhe = XHEEnvelope(id: xheID, creationDateTime: SDKMessage.timestamp(Date()),
+                              businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .base),
+                              fromParty: "0203:a.example.se", toParty: recipient,
+                              payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: "registrator",
+                                             content: .xml(Array("<x xmlns=\"urn:x\"/>".utf8)))).xml()
+        return try AS4Sealer(pmode: a.pmode, signer: a.keys.as4).seal(
+            user, payloads: [AS4Payload(contentID: SDKAS4.messagePartID, mimeType: "application/xml", content: Spool(bytes: xhe))],
+            recipient: route.as4Certificate)
+    }
+
+    static func refusedUserMessage(_ a: Node, route: Route, variant: Int) throws -> UserMessage {
         let id = UUID().uuidString.lowercased()
         let recipient = variant == 0 ? "0203:elsewhere.example.se" : "0203:b.example.se"
-        let user = UserMessage(
+        return UserMessage(
             messageId: AS4Endpoint.newMessageID(), timestamp: AS4Time.string(Date()),
             from: .init(id: a.config.as4.partyId, type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
             to: .init(id: route.partyId, type: SDKAS4.partyType, role: SDKAS4.responderRole),
@@ -193,14 +213,6 @@ final class HostilePeerTests: XCTestCase {
             properties: [.init(name: "originalSender", type: SDKAS4.participantScheme, value: "0203:a.example.se"),
                          .init(name: "finalRecipient", type: SDKAS4.participantScheme, value: recipient)],
             parts: [])
-        let xhe = XHEEnvelope(id: id, creationDateTime: SDKMessage.timestamp(Date()),
-                              businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .base),
-                              fromParty: "0203:a.example.se", toParty: recipient,
-                              payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: "registrator",
-                                             content: .xml(Array("<x xmlns=\"urn:x\"/>".utf8)))).xml()
-        return try AS4Sealer(pmode: a.pmode, signer: a.keys.as4).seal(
-            user, payloads: [AS4Payload(contentID: SDKAS4.messagePartID, mimeType: "application/xml", content: Spool(bytes: xhe))],
-            recipient: route.as4Certificate)
     }
 
     /// Runs `count` jobs, `width` at a time; returns the sum of their results.
