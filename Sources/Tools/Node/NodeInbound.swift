@@ -80,9 +80,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
                                                 decryptionIdentity: node.keys.o2o[recipient], at: Date())
         } catch {
             // One fixed text whatever failed (signature, key unwrap, padding, parsing): no oracle.
-            var e = EbMSError.other(PeerText.receiptUnreadable)
-            e.internalDetail = "\(error)"
-            throw e
+            throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail("\(error)")
         }
         guard let signer = opened.signer, OrganizationBinding.matches(signer, participant: opened.envelope.fromParty) else {
             throw EbMSError.failedAuthentication("the Meddelandekvittens is not signed by its FromParty \(opened.envelope.fromParty)")
@@ -90,9 +88,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         guard let plain = opened.payload else { throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload") }
         let receipt: MessageReceipt
         do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
-            var e = EbMSError.other(PeerText.receiptUnreadable)
-            e.internalDetail = "the decrypted payload is not a Meddelandekvittens: \(error)"
-            throw e
+            throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail("the decrypted payload is not a Meddelandekvittens: \(error)")
         }
         guard let original = try node.read({ $0.messages[receipt.documentReference] }), original.direction == .outbound,
               original.participant == recipient, original.to?.participant == opened.envelope.fromParty else {

@@ -160,8 +160,7 @@ package struct AS4Endpoint: Sendable {
         // so its XHE at most XMLLimits.sdk (48 MiB); a larger payload (a gzip bomb, say) is refused
         // from its spool without being loaded.
         guard spool.count <= XMLLimits.sdk.maxDocumentBytes else {
-            var e = EbMSError.other(PeerText.tooLarge)
-            e.internalDetail = "the cid:message payload is \(spool.count) bytes decompressed"
+            var e = EbMSError.other(PeerText.tooLarge).withInternalDetail("the cid:message payload is \(spool.count) bytes decompressed")
             e.refToMessageId = id
             throw e
         }
@@ -218,17 +217,13 @@ package struct AS4Endpoint: Sendable {
         func count(_ n: Int) throws {
             total += n
             if total > maxMessageBytes {
-                var e = EbMSError.other(PeerText.tooLarge)
-                e.internalDetail = "the body passed \(maxMessageBytes) bytes"
-                throw e
+                throw EbMSError.other(PeerText.tooLarge).withInternalDetail("the body passed \(maxMessageBytes) bytes")
             }
         }
         // The SOAP envelope's own limit applies while it streams, never after buffering.
         let maxEnvelope = opener.limits.maxDocumentBytes
         func envelopeTooLarge(_ n: Int) -> EbMSError {
-            var e = EbMSError.invalidHeader(PeerText.envelopeTooLarge)
-            e.internalDetail = "the SOAP envelope passed \(maxEnvelope) bytes (\(n) read)"
-            return e
+            EbMSError.invalidHeader(PeerText.envelopeTooLarge).withInternalDetail("the SOAP envelope passed \(maxEnvelope) bytes (\(n) read)")
         }
         switch type.mediaType {
         case "multipart/related":
