@@ -18,6 +18,7 @@ struct DemoCommand: AsyncParsableCommand {
     var logLevel = "warning"
 
     func run() async throws {
+        MemoryTuning.apply()
         try NodeCLI.bootstrapLogging(level: logLevel)
         let base = dir ?? NSTemporaryDirectory() + "kvitto-demo-\(UUID().uuidString.prefix(8).lowercased())"
         let started = Date()

@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Write the bound port to this file once listening (for scripts and tests).") var portFile: String?
 
     func run() async throws {
+        MemoryTuning.apply()
         try NodeCLI.bootstrapLogging(level: logLevel)
         try await NodeCLI.run {
             let node = try Node.open(directory: location.node)

@@ -21,16 +21,7 @@ final class HostilePeerTests: XCTestCase {
     func testHostilePeersCannotDriveTheLedgerOrTheMemory() async throws {
         let dir = ScratchDir("hostile")
         defer { if (testRun?.failureCount ?? 0) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
-        let a = dir.sub("node-a"), b = dir.sub("node-b")
-        let ports = try await DemoNetwork.freePorts(2)
-        for args in [["init", a, "--name", "node-a", "--participant", "0203:a.example.se=Kommun A",
-                      "--function", "socialtjansten@0203:a.example.se=Socialtjänsten", "--port", "\(ports[0])"],
-                     ["init", b, "--name", "node-b", "--participant", "0203:b.example.se=Region B",
-                      "--function", "registrator@0203:b.example.se=Registraturen", "--port", "\(ports[1])", "--ca", a],
-                     ["route", "add", "--node", a, "--peer", b], ["route", "add", "--node", b, "--peer", a]] {
-            let r = try KvittoProcess.run(args)
-            XCTAssertEqual(r.status, 0, r.stderr)
-        }
+        let (a, b, ports) = try await Self.twoNodes(dir)
         let server = try NodeCrashTests.Server(node: b, log: dir.sub("b.log"), logLevel: "notice")
         defer { server.kill() }
         let url = "https://127.0.0.1:\(ports[1])/as4"
@@ -129,6 +120,22 @@ final class HostilePeerTests: XCTestCase {
         await nodeA.close()
         XCTAssertTrue(server.stop())
         XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", b + "/ledger"]).status, 0)
+    }
+
+    /// Node A (Kommun A, socialtjansten) and node B (Region B, registrator) with routes to each
+    /// other, set up with `kvitto init` and `kvitto route add`; returns their folders and ports.
+    static func twoNodes(_ dir: ScratchDir) async throws -> (a: String, b: String, ports: [Int]) {
+        let a = dir.sub("node-a"), b = dir.sub("node-b")
+        let ports = try await DemoNetwork.freePorts(2)
+        for args in [["init", a, "--name", "node-a", "--participant", "0203:a.example.se=Kommun A",
+                      "--function", "socialtjansten@0203:a.example.se=Socialtjänsten", "--port", "\(ports[0])"],
+                     ["init", b, "--name", "node-b", "--participant", "0203:b.example.se=Region B",
+                      "--function", "registrator@0203:b.example.se=Registraturen", "--port", "\(ports[1])", "--ca", a],
+                     ["route", "add", "--node", a, "--peer", b], ["route", "add", "--node", b, "--peer", a]] {
+            let r = try KvittoProcess.run(args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        return (a, b, ports)
     }
 
     static func configuration(_ tls: AS4TLS) throws -> HTTPClient.Configuration {

@@ -89,6 +89,9 @@ public struct BlobStore: Sendable {
     public func read(_ hash: Digest32) throws(LedgerError) -> [UInt8] {
         let reader = try open(hash)
         var out: [UInt8] = []
+        // Sized once from the file, so a large blob is not copied while the array grows.
+        var info = stat()
+        if fstat(reader.handle.fileDescriptor, &info) == 0 { out.reserveCapacity(Int(info.st_size)) }
         while let chunk = try reader.next() { out += chunk }
         return out
     }

@@ -40,8 +40,47 @@ struct InboundReview {
         var internalDetail: String?
     }
 
-    func review(_ xhe: [UInt8], document: XMLDocument, envelope: XHEEnvelope, at now: Date) async -> Outcome {
+    /// The XHE's identity, for the Meddelandekvittens that answers it.
+    struct Header {
+        var id: String
+        var fromParty: String
+        var toParty: String
+        var handlingServiceID: String?
+    }
+
+    /// Reviews the XHE that `load` reads (the stored blob). Each stage keeps only what the next
+    /// needs, so the XHE's bytes and tree are gone before the decrypted message is parsed: the
+    /// memory a maximal message takes is that of its largest stage, not of all of them.
+    /// Throws what `load` throws, and ``NodeError/Code/storage`` when the stored XHE is not one.
+    func review(loading load: () throws(NodeError) -> [UInt8], at now: Date) async throws(NodeError) -> (Header, Outcome) {
+        var checked = try await checkEnvelope(load, at: now)
         var out = Outcome()
+        out.mailbox = checked.mailbox
+        guard checked.lines.isEmpty, checked.content != nil else {
+            out.lines = checked.lines
+            return (checked.header, capped(out))
+        }
+        let decrypted = decrypt(&checked.content, into: out)
+        return (checked.header, readMessage(decrypted, header: checked.header))
+    }
+
+    /// Stages (1) and (2): what the signature and the envelope say.
+    private struct CheckedEnvelope {
+        var header: Header
+        var lines: [MessageReceipt.Line] = []
+        var mailbox: FunctionalAddress?
+        /// The payload, when the envelope passed.
+        var content: XHEEnvelope.Content?
+    }
+
+    private func checkEnvelope(_ load: () throws(NodeError) -> [UInt8], at now: Date) async throws(NodeError) -> CheckedEnvelope {
+        let (document, byteCount) = try Self.parse(load)
+        let envelope: XHEEnvelope
+        do { envelope = try XHEEnvelope(document: document) } catch {
+            throw NodeError(.storage, "the stored XHE cannot be read: \(error)")
+        }
+        var out = CheckedEnvelope(header: Header(id: envelope.id, fromParty: envelope.fromParty, toParty: envelope.toParty,
+                                                 handlingServiceID: envelope.payload.handlingServiceID))
         // (1) Who signed it, before anything else is read.
         do {
             let signer = try await XMLSignatureVerifier(trust: trust).verify(document, at: now).signer
@@ -55,7 +94,7 @@ struct InboundReview {
             return out
         }
         // (2) The envelope.
-        out.lines += validator.validate(document, kind: .xhe, byteCount: xhe.count).violations.map(MessageReceipt.Line.init)
+        out.lines += validator.validate(document, kind: .xhe, byteCount: byteCount).violations.map(MessageReceipt.Line.init)
         if envelope.payload.documentTypeCode != XHEEnvelope.DocumentType.sdkMessage.documentTypeCode {
             out.lines.append(.init(lineID: "NA", code: .businessRule, reasonCode: nil,
                                    reason: "The XHE payload is of document type \(envelope.payload.documentTypeCode); the message action carries SDK messages only."))
@@ -66,20 +105,42 @@ struct InboundReview {
         case .unknown(let reason):
             out.lines.append(.init(lineID: document.locationOfHandlingServiceID ?? "NA", code: .businessRule, reasonCode: nil, reason: reason))
         }
-        guard out.lines.isEmpty else { return capped(out) }
-        // (3) The payload, decrypted; every failure looks the same from outside.
-        let plain: [UInt8]
-        switch envelope.payload.content {
+        if out.lines.isEmpty { out.content = envelope.payload.content }
+        return out
+    }
+
+    /// The stored XHE, parsed; its bytes are released when this returns.
+    private static func parse(_ load: () throws(NodeError) -> [UInt8]) throws(NodeError) -> (XMLDocument, Int) {
+        let bytes = try load()
+        do { return (try XMLDocument(bytes: bytes), bytes.count) } catch {
+            throw NodeError(.storage, "the stored XHE cannot be read: \(error)")
+        }
+    }
+
+    /// Stage (3): the payload, decrypted; every failure looks the same from outside. Returns the
+    /// plaintext in `payload`, or the refusal in `lines`.
+    /// Takes `content` (leaving nil), so the ciphertext is released once decrypted.
+    private func decrypt(_ content: inout XHEEnvelope.Content?, into outcome: Outcome) -> Outcome {
+        var out = outcome
+        guard let taken = content.take() else { return out }
+        switch taken {
         case .xml(let bytes):
-            plain = bytes
-        case .text:
+            out.payload = bytes
+        case .text, .notRead:
             out.lines = [.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "The XHE payload is text, not an SDK message.")]
-            return out
         case .encrypted(let data):
-            do { plain = try XMLEncryption.decrypt(data, with: try decryption.decryptionKey) } catch {
+            do { out.payload = try XMLEncryption.decrypt(data, with: try decryption.decryptionKey) } catch {
                 return decryptionFailed(out, detail: "\(error)")
             }
         }
+        return out
+    }
+
+    /// Stages (4) and (5): the decrypted SDK message and the parties named in it.
+    private func readMessage(_ decrypted: Outcome, header: Header) -> Outcome {
+        guard decrypted.lines.isEmpty, let plain = decrypted.payload else { return decrypted }
+        var out = decrypted
+        out.payload = nil
         let payload: XMLDocument
         do { payload = try XMLDocument(bytes: plain, limits: validator.limits) } catch {
             return decryptionFailed(out, detail: "the decrypted payload is not acceptable XML: \(error)")
@@ -99,17 +160,17 @@ struct InboundReview {
         }
         // (5) The parties named inside agree with the envelope its signer vouched for.
         let sender = message.header.sender.id
-        if sender.root != SDKAS4.participantScheme || sender.extension != envelope.fromParty {
+        if sender.root != SDKAS4.participantScheme || sender.extension != header.fromParty {
             out.lines.append(.init(lineID: "/tns:messagePayload[1]/tns:message[1]/tns:messageHeader[1]/tns:sender[1]", code: .businessRule,
                                    reasonCode: nil,
-                                   reason: "The SDK message's sender \(sender.extension) is not the XHE FromParty \(envelope.fromParty), which signed it."))
+                                   reason: "The SDK message's sender \(sender.extension) is not the XHE FromParty \(header.fromParty), which signed it."))
         }
         let recipient = message.header.recipient
         let function = recipient.attention.subOrganization.id.extension
-        if recipient.id.extension != envelope.toParty || (envelope.payload.handlingServiceID.map { $0 != function } ?? false) {
+        if recipient.id.extension != header.toParty || (header.handlingServiceID.map { $0 != function } ?? false) {
             out.lines.append(.init(lineID: "/tns:messagePayload[1]/tns:message[1]/tns:messageHeader[1]/tns:recipient[1]", code: .businessRule,
                                    reasonCode: nil,
-                                   reason: "The SDK message is addressed to \(function)@\(recipient.id.extension), not to the XHE's \(envelope.payload.handlingServiceID ?? "")@\(envelope.toParty)."))
+                                   reason: "The SDK message is addressed to \(function)@\(recipient.id.extension), not to the XHE's \(header.handlingServiceID ?? "")@\(header.toParty)."))
         }
         guard out.lines.isEmpty else { return out }
         out.message = message

@@ -42,6 +42,13 @@ package final class Node: Sendable {
     let trustWarned = Mutex<[CertificateTrust.Role: Date]>([:])
     /// The most dispatches and answers in progress at once.
     package let maxConcurrentWork = 16
+    /// The processing budget in MiB of payload (`as4.processing_budget_mib`), shared by the AS4
+    /// endpoint and the Meddelandekvittens worker: what bounds the node's peak memory whatever
+    /// peers send (see ``AsyncLimiter``).
+    package let processing: AsyncLimiter
+    /// The default processing budget: one maximal SDK message (an XHE of about 41 MB) at a time
+    /// beside small ones, which keeps a node under 300 MB resident.
+    package static let defaultProcessingBudgetMiB = 48
 
     private init(directory: String, config: NodeConfig, ledger: Ledger, keys: NodeKeys, router: any Router,
                  validator: SDKValidator, client: AS4HTTPClient, logger: Logger) {
@@ -54,6 +61,7 @@ package final class Node: Sendable {
         self.validator = validator
         self.client = client
         self.logger = logger
+        self.processing = AsyncLimiter(config.as4.processingBudgetMib ?? Self.defaultProcessingBudgetMiB)
         var pmode = PMode.sdk()
         let ra = config.receptionAwareness
         pmode.receptionAwareness = .init(retries: ra.retries, interval: ra.intervalSeconds,
@@ -136,6 +144,15 @@ package final class Node: Sendable {
 
     func putBlob(_ bytes: [UInt8]) throws(NodeError) -> BlobRef {
         do { return try ledger.blobs.put(bytes) } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    /// Stores the content of `spool` as a blob, streamed in chunks (never loaded whole).
+    func putBlob(_ spool: Spool) throws(NodeError) -> BlobRef {
+        do {
+            let writer = try ledger.blobs.makeWriter()
+            try spool.forEachChunk(size: BlobStore.chunkSize) { try writer.write(Array($0)) }
+            return try writer.finish()
+        } catch { throw NodeError(.storage, "\(error)") }
     }
 
     func blob(_ ref: BlobRef) throws(NodeError) -> [UInt8] {

@@ -14,19 +14,10 @@ extension Node {
               let participant = config.participants.first(where: { $0.id == r.participant }) else {
             throw NodeError(.storage, "message \(r.id) has no stored XHE or its participant has no O2O key")
         }
-        let xhe = try blob(xheRef)
-        let document: XMLDocument
-        let envelope: XHEEnvelope
-        do {
-            document = try XMLDocument(bytes: xhe)
-            envelope = try XHEEnvelope(document: document)
-        } catch {
-            throw NodeError(.storage, "the stored XHE of \(r.id) cannot be read: \(error)")
-        }
         let book = try read { $0.addressBook }
         let review = InboundReview(validator: validator, trust: keys.o2oTrust, decryption: o2o,
                                    mailboxes: MailboxResolution(participant: participant, addressBook: book))
-        let outcome = await review.review(xhe, document: document, envelope: envelope, at: now)
+        let (envelope, outcome) = try await review.review(loading: { () throws(NodeError) in try blob(xheRef) }, at: now)
         let lines = outcome.lines
         if let detail = outcome.internalDetail {
             logger.notice("inbound payload refused", metadata: ["message": .string(r.id), "detail": .string(detail)])

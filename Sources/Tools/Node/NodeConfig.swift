@@ -35,6 +35,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var maxConcurrentRequests: Int?
         /// Inbound requests from one remote address at once (default 16); more are answered 429.
         package var maxConcurrentRequestsPerPeer: Int?
+        /// MiB of message payload the node parses, verifies, decrypts and validates at once, over
+        /// inbound requests and Meddelandekvittens together (default 48, from 8 to 4096): the
+        /// bound on its peak memory. A larger message is worked on alone; the rest wait their turn.
+        package var processingBudgetMib: Int?
         package var sendTimeoutSeconds: Double?
         package var connectTimeoutSeconds: Double?
     }
@@ -160,6 +164,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             if let value, !(1...10_000).contains(value) {
                 throw NodeError(.configInvalid, "\(path): \(name) must be from 1 to 10000")
             }
+        }
+        if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
+            throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")

@@ -28,9 +28,9 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
         }
         guard spool.count <= XMLLimits.sdk.maxDocumentBytes else { throw EbMSError.other(PeerText.tooLarge) }
-        let xhe = try spool.bytes()
+        // The header only, read from the spool: the payload is checked by the Meddelandekvittens.
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: xhe)) } catch {
+        do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) } catch {
             throw EbMSError.valueInconsistent("the payload is not a readable XHE: \(error)")
         }
         // Blobs are stored only once the message passed every check that can refuse it here, so a
@@ -38,7 +38,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         func evidence() throws(NodeError) -> [String: JSONValue] {
             ["participant": .string(recipient), "as4_message_id": .string(as4), "from_party": .string(user.from.id),
              "original_sender": .string(user.property("originalSender") ?? ""), "conversation_id": .string(user.conversationId),
-             "xhe": BlobField.json(try node.putBlob(xhe)), "soap": BlobField.json(try node.putBlob(inbound.soap))]
+             "xhe": BlobField.json(try node.putBlob(spool)), "soap": BlobField.json(try node.putBlob(inbound.soap))]
         }
         switch user.action {
         case SDKAS4.messageAction:
@@ -62,6 +62,8 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             node.logger.info("message received", metadata: ["message": .string(envelope.id), "as4_message_id": .string(as4),
                                                             "from_party": .string(user.from.id)])
         case SDKAS4.receiptAction:
+            let xhe: [UInt8]
+            do { xhe = try spool.bytes() } catch { throw AS4TemporarilyUnavailable("the payload spool cannot be read: \(error)") }
             try await fileReceipt(xhe: xhe, recipient: recipient, user: user, evidence: evidence, receipt: receipt)
         default:
             throw EbMSError.valueNotRecognized("action \(user.action) is not serviced by this access point")

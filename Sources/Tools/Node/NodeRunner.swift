@@ -14,7 +14,7 @@ extension Node {
         return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trustStore: keys.as4TrustStore, pmode: pmode),
                            sealer: AS4Sealer(pmode: pmode, signer: keys.as4), delivery: inbound, duplicates: inbound,
                            maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true,
-                           admission: admission)
+                           admission: admission, processing: processing)
     }
 
     /// The HTTP(S) server for ``endpoint()`` on the configured address (`port` overrides it; 0
@@ -123,7 +123,11 @@ extension Node {
         do {
             switch w {
             case .dispatch(let d): try await attempt(d)
-            case .answer(let r): try await answer(r)
+            case .answer(let r):
+                // The stored XHE's size is what answering it parses, decrypts and validates.
+                let units = await processing.acquire(AsyncLimiter.mebibytes(Int(r.xhe?.size ?? 0)))
+                defer { processing.release(units) }
+                try await answer(r)
             }
         } catch {
             // Storage or key trouble: keep the item, try again later (it stays due in the ledger).

@@ -88,7 +88,7 @@ package enum NodeSetup {
                 as4: .init(host: options.host, port: options.port, path: "/as4", partyId: partyId, key: "pki/as4.key",
                            certificate: "pki/as4.crt",
                            tls: options.tls ? .init(key: "pki/tls.key", certificate: "pki/tls.crt", requireClientCertificate: options.mutualTLS) : nil,
-                           maxMessageBytes: nil, maxConcurrentRequests: nil, maxConcurrentRequestsPerPeer: nil,
+                           maxMessageBytes: nil, maxConcurrentRequests: nil, maxConcurrentRequestsPerPeer: nil, processingBudgetMib: nil,
                            sendTimeoutSeconds: nil, connectTimeoutSeconds: nil),
                 trust: .init(as4: "trust/as4", o2o: "trust/o2o", tls: "trust/tls", revocationRequired: false),
                 receptionAwareness: options.receptionAwareness, participants: participants, routes: [], identities: identities,

@@ -263,12 +263,13 @@ extension SDKMessage {
         for d in body.elements(ns, "documents") {
             var files: [File] = []
             for f in d.elements(ns, "ContentFiles") {
-                let text = try f.required(ns, "content").filter { !$0.isWhitespace }
-                guard let data = Data(base64Encoded: text) else {
+                // Decoded straight from the text (XML whitespace skipped): an attachment of tens
+                // of MB is not copied on the way.
+                guard let data = Base64.decode(try f.required(ns, "content")) else {
                     throw .invalid("ContentFiles/content of \(try f.required(ns, "fileName")) is not base64")
                 }
                 files.append(File(fileName: try f.required(ns, "fileName"), contentType: try f.required(ns, "contentType"),
-                                  content: Array(data)))
+                                  content: data))
             }
             documents.append(Document(
                 documentID: try d.required(ns, "documentID"), documentName: d.optionalText(ns, "documentName"),

@@ -61,6 +61,9 @@ package struct XHEEnvelope: Sendable, Equatable {
         case text(String)
         /// An `xenc:EncryptedData` of Type Element.
         case encrypted(EncryptedData)
+        /// Not read: the envelope was read with ``XHEEnvelope/init(headerOf:)``, for its header
+        /// only. Such an envelope is not written back (its PayloadContent would be empty).
+        case notRead
     }
 
     /// The transport models of the SDK envelope profile.
@@ -147,6 +150,7 @@ extension XHEEnvelope {
             w.raw(bytes)
         case .text(let text): w.text(text)
         case .encrypted(let data): data.write(to: &w)
+        case .notRead: break
         }
         w.end()
         w.end()
@@ -157,6 +161,17 @@ extension XHEEnvelope {
 
     /// Reads an envelope (signed or not) from a parsed document.
     package init(document: XMLDocument) throws(SDKModelError) {
+        try self.init(document: document, readingContent: true)
+    }
+
+    /// Reads only the header and the payload's description of an envelope, leaving its content
+    /// ``Content/notRead``: what an access point checks on arrival, from a document parsed
+    /// without its large texts (``XMLDocument/init(spool:limits:copyTextsUpTo:)``).
+    package init(headerOf document: XMLDocument) throws(SDKModelError) {
+        try self.init(document: document, readingContent: false)
+    }
+
+    private init(document: XMLDocument, readingContent: Bool) throws(SDKModelError) {
         let root = document.root
         let xha = XMLNamespaces.xha, xhb = XMLNamespaces.xhb
         guard root.isNamed(XMLNamespaces.xhe, "XHE") else { throw .wrongRoot(root, expected: "x:XHE") }
@@ -170,7 +185,9 @@ extension XHEEnvelope {
         guard let p = root.element(xha, "Payloads")?.element(xha, "Payload") else { throw .missing("XHE/Payloads/Payload") }
         guard let contentElement = p.element(xha, "PayloadContent") else { throw .missing("Payload/PayloadContent") }
         let content: Content
-        if let enc = contentElement.element(XMLNamespaces.xenc, "EncryptedData") {
+        if !readingContent {
+            content = .notRead
+        } else if let enc = contentElement.element(XMLNamespaces.xenc, "EncryptedData") {
             content = .encrypted(try EncryptedData(element: enc))
         } else if let inner = contentElement.elements.first {
             do { content = .xml(try document.canonicalize(inner, method: .inclusive)) } catch {

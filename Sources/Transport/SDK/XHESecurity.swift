@@ -51,6 +51,8 @@ package enum XHESecurity {
             return Opened(envelope: envelope, payload: bytes, signer: signer)
         case .text:
             return Opened(envelope: envelope, payload: nil, signer: signer)
+        case .notRead:
+            throw .encryptedDataInvalid("the payload was not read")
         case .encrypted(let data):
             guard let decryptionIdentity else { throw .keyUnusable("the payload is encrypted and no decryption key is configured") }
             let plain = try XMLEncryption.decrypt(data, with: try decryptionIdentity.decryptionKey)

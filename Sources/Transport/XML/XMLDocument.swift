@@ -30,12 +30,55 @@ package final class XMLDocument {
     /// Parses `bytes` under `limits`. With `structureOnly`, text and comment nodes are checked
     /// against the limits but not copied into the Swift view (their values read as empty): for
     /// callers that only canonicalize and look at element structure, such as the signer.
-    package init(bytes: [UInt8], limits: XMLLimits = .sdk, structureOnly: Bool = false) throws(XMLError) {
-        _ = Self.initialized
+    package convenience init(bytes: [UInt8], limits: XMLLimits = .sdk, structureOnly: Bool = false) throws(XMLError) {
         guard bytes.count <= limits.maxDocumentBytes else {
             throw .tooLarge(bytes: bytes.count, limit: limits.maxDocumentBytes)
         }
-        try Self.checkProlog(bytes)
+        _ = try Self.checkProlog(bytes)
+        // The closure holds `bytes` by reference (copy-on-write): libxml2 never gets a second copy.
+        let reader = ChunkReader { buffer, offset, max in
+            bytes.withUnsafeBytes { raw in
+                let n = min(max, raw.count - offset)
+                guard n > 0, let base = raw.baseAddress else { return 0 }
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base + offset, byteCount: n)
+                return n
+            }
+        }
+        try self.init(reader: reader, limits: limits,
+                      copyTextsUpTo: structureOnly ? nil : Int.max, comments: !structureOnly)
+    }
+
+    /// Parses the content of `spool` under `limits`, reading it in chunks (a file-backed spool is
+    /// never loaded whole). Texts longer than `copyTextsUpTo` bytes are checked against the limits
+    /// and kept in libxml2's tree (for canonicalization and schema validation) but read as empty
+    /// in the Swift view: for callers that only read small values, such as an XHE's header.
+    package convenience init(spool: Spool, limits: XMLLimits = .sdk, copyTextsUpTo: Int = Int.max) throws(XMLError) {
+        guard spool.count <= limits.maxDocumentBytes else {
+            throw .tooLarge(bytes: spool.count, limit: limits.maxDocumentBytes)
+        }
+        let window = 64 << 10
+        let prefix: [UInt8]
+        do { prefix = try spool.read(offset: 0, count: window) } catch {
+            throw .malformed(line: 0, message: "the document could not be read: \(error)")
+        }
+        // The prolog (declaration, comments, processing instructions) must end in the window the
+        // DOCTYPE check reads; a longer one is refused rather than left unchecked.
+        if try !Self.checkProlog(prefix), spool.count > prefix.count {
+            throw .malformed(line: 1, message: "the prolog is longer than \(window) bytes")
+        }
+        let reader = ChunkReader { buffer, offset, max in
+            guard let chunk = try? spool.read(offset: offset, count: max) else { return -1 }
+            return chunk.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return 0 }
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: raw.count)
+                return raw.count
+            }
+        }
+        try self.init(reader: reader, limits: limits, copyTextsUpTo: copyTextsUpTo, comments: true)
+    }
+
+    private init(reader: ChunkReader, limits: XMLLimits, copyTextsUpTo: Int?, comments: Bool) throws(XMLError) {
+        _ = Self.initialized
         // libxml2's own safety limits (10 MB per text node, 256 levels) stay on unless these
         // limits allow more: only an XHE carrying a 30 MB SDK message, base64-encoded and
         // encrypted in one CipherValue (~41 MB), needs XML_PARSE_HUGE.
@@ -50,23 +93,20 @@ package final class XMLDocument {
         guardState.pointee.max_depth = limits.maxDepth
         guardState.pointee.max_nodes = limits.maxNodes
         guardState.pointee.max_text = limits.maxTextBytes
-        // libxml2 reads the bytes through a callback in chunks, so it never holds a second copy
+        // libxml2 reads the input through a callback in chunks, so it never holds a second copy
         // of the whole input.
-        let (parsed, wellFormed, lastError): (xmlDocPtr?, Bool, (Int, String)?) = bytes.withUnsafeBytes { raw in
-            let reader = ChunkReader(raw)
-            return withExtendedLifetime(reader) {
-                guard let ctxt = kvitto_parser_create({ ctx, buffer, length in
-                    guard let ctx, let buffer, length >= 0 else { return -1 }
-                    return Unmanaged<ChunkReader>.fromOpaque(ctx).takeUnretainedValue().read(into: buffer, max: Int(length))
-                }, Unmanaged.passUnretained(reader).toOpaque(), options, guardState) else { return (nil, false, (0, "out of memory")) }
-                defer { xmlFreeParserCtxt(ctxt) }
-                _ = xmlParseDocument(ctxt)
-                var last: (Int, String)?
-                if let err = xmlCtxtGetLastError(ctxt) {
-                    last = (Int(err.pointee.line), err.pointee.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not well-formed")
-                }
-                return (ctxt.pointee.myDoc, ctxt.pointee.wellFormed != 0, last)
+        let (parsed, wellFormed, lastError): (xmlDocPtr?, Bool, (Int, String)?) = withExtendedLifetime(reader) {
+            guard let ctxt = kvitto_parser_create({ ctx, buffer, length in
+                guard let ctx, let buffer, length >= 0 else { return -1 }
+                return Unmanaged<ChunkReader>.fromOpaque(ctx).takeUnretainedValue().read(into: buffer, max: Int(length))
+            }, Unmanaged.passUnretained(reader).toOpaque(), options, guardState) else { return (nil, false, (0, "out of memory")) }
+            defer { xmlFreeParserCtxt(ctxt) }
+            _ = xmlParseDocument(ctxt)
+            var last: (Int, String)?
+            if let err = xmlCtxtGetLastError(ctxt) {
+                last = (Int(err.pointee.line), err.pointee.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not well-formed")
             }
+            return (ctxt.pointee.myDoc, ctxt.pointee.wellFormed != 0, last)
         }
         switch guardState.pointee.exceeded {
         case 0: break
@@ -92,7 +132,7 @@ package final class XMLDocument {
             xmlFreeDoc(doc)
             throw .malformed(line: 0, message: "no root element")
         }
-        var builder = TreeBuilder(limits: limits, structureOnly: structureOnly)
+        var builder = TreeBuilder(limits: limits, copyTextsUpTo: copyTextsUpTo, comments: comments)
         do {
             self.root = try builder.element(rootNode, depth: 1)
         } catch {
@@ -180,7 +220,9 @@ package final class XMLDocument {
 
     /// Rejects a document type declaration, and encodings other than UTF-8, before libxml2 parses
     /// anything: with no DTD there is nothing to expand or to fetch.
-    private static func checkProlog(_ bytes: [UInt8]) throws(XMLError) {
+    /// Returns whether the root element's start was reached within `bytes`.
+    @discardableResult
+    private static func checkProlog(_ bytes: [UInt8]) throws(XMLError) -> Bool {
         var i = 0
         if bytes.count >= 2, (bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE)
             || bytes[0] == 0 || bytes[1] == 0 {
@@ -213,26 +255,27 @@ package final class XMLDocument {
                 } else if hasPrefix("<!", at: i) {
                     throw .doctypeForbidden
                 } else {
-                    return
+                    return true
                 }
             default:
-                return
+                return true
             }
         }
+        return false
     }
 }
 
 /// Hands the input to libxml2's read callback chunk by chunk.
 private final class ChunkReader {
-    let bytes: UnsafeRawBufferPointer
+    /// Copies up to `max` bytes from `offset` into the buffer; returns how many (0 at the end,
+    /// -1 on a read error).
+    let source: (UnsafeMutablePointer<CChar>, Int, Int) -> Int
     var offset = 0
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    init(_ source: @escaping (UnsafeMutablePointer<CChar>, Int, Int) -> Int) { self.source = source }
 
     func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int32 {
-        let n = min(max, bytes.count - offset)
-        guard n > 0, let base = bytes.baseAddress else { return 0 }
-        UnsafeMutableRawPointer(buffer).copyMemory(from: base + offset, byteCount: n)
-        offset += n
+        let n = source(buffer, offset, max)
+        if n > 0 { offset += n }
         return Int32(n)
     }
 }
@@ -254,14 +297,17 @@ package enum CanonicalizationMethod: Sendable, Equatable {
 /// Converts libxml2's tree into ``XMLElement`` values, enforcing the limits.
 private struct TreeBuilder {
     let limits: XMLLimits
-    let structureOnly: Bool
+    /// Longest text copied into the Swift view (nil: none); longer ones read as empty.
+    let copyTextsUpTo: Int?
+    let comments: Bool
     var nodes: [xmlNodePtr] = []
     var built: [XMLElement?] = []
     var count = 0
 
-    init(limits: XMLLimits, structureOnly: Bool) {
+    init(limits: XMLLimits, copyTextsUpTo: Int?, comments: Bool) {
         self.limits = limits
-        self.structureOnly = structureOnly
+        self.copyTextsUpTo = copyTextsUpTo
+        self.comments = comments
     }
 
     mutating func counted() throws(XMLError) {
@@ -307,10 +353,11 @@ private struct TreeBuilder {
                 try counted()
                 let length = c.pointee.content.map { Int(strlen($0)) } ?? 0
                 if length > limits.maxTextBytes { throw .textTooLarge(limit: limits.maxTextBytes) }
-                children.append(.text(structureOnly ? "" : c.pointee.content.map { String(cString: $0) } ?? ""))
+                let copied = copyTextsUpTo.map { length <= $0 } ?? false
+                children.append(.text(copied ? c.pointee.content.map { String(cString: $0) } ?? "" : ""))
             case XML_COMMENT_NODE:
                 try counted()
-                children.append(.comment(structureOnly ? "" : c.pointee.content.map { String(cString: $0) } ?? ""))
+                children.append(.comment(comments ? c.pointee.content.map { String(cString: $0) } ?? "" : ""))
             case XML_PI_NODE:
                 try counted()
                 children.append(.processingInstruction(target: String(cString: c.pointee.name),

@@ -23,4 +23,8 @@ package struct XMLLimits: Sendable, Equatable {
 
     /// The defaults described above.
     package static let sdk = XMLLimits()
+
+    /// Longest text copied into the Swift view when only a document's header is read (an XHE's
+    /// identifiers, parties and payload description are far shorter).
+    package static let headerText = 64 << 10
 }

@@ -55,14 +55,16 @@ package struct AS4Endpoint: Sendable {
     package var checkSDKEnvelope: Bool
     /// Requests in progress at once, in total and per peer.
     package var admission: AdmissionControl
-    /// Requests being opened (parsed, verified, decrypted, decompressed) at once: the CPU- and
-    /// memory-heavy part, so waiting requests hold only their spooled bodies. Storing (which waits
-    /// for a durable ledger commit) is outside it.
+    /// The processing budget, in MiB of request body: a request holds as many units as its body
+    /// has MiB from opening (parsing, verifying, decrypting, decompressing) through the envelope
+    /// check and delivery, so waiting requests hold only their spooled bodies and the memory
+    /// worked on at once stays bounded whatever peers send. The node shares one budget between
+    /// this endpoint and its Meddelandekvittens worker.
     package var processing: AsyncLimiter
 
     package init(opener: AS4Opener, sealer: AS4Sealer, delivery: any AS4Delivery, duplicates: (any DuplicateStore)?,
                  maxMessageBytes: Int = 200 << 20, checkSDKEnvelope: Bool = false,
-                 admission: AdmissionControl = AdmissionControl(), processing: AsyncLimiter = AsyncLimiter(4)) {
+                 admission: AdmissionControl = AdmissionControl(), processing: AsyncLimiter = AsyncLimiter(48)) {
         self.admission = admission
         self.processing = processing
         self.opener = opener
@@ -103,15 +105,9 @@ package struct AS4Endpoint: Sendable {
         var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
-            // Parsing, verifying, decrypting and decompressing: bounded by the CPUs anyway, so at
-            // most `processing.limit` requests hold a parsed envelope and decrypted payloads at once.
-            await processing.acquire()
-            let inbound: AS4Opener.Inbound
-            do { inbound = try await opener.open(soap: soap, attachments: attachments, at: now) } catch {
-                processing.release()
-                throw error
-            }
-            processing.release()
+            let units = await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
+            defer { processing.release(units) }
+            let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
             opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
@@ -164,8 +160,10 @@ package struct AS4Endpoint: Sendable {
             e.refToMessageId = id
             throw e
         }
+        // Only the header is read, from the spool in chunks: the payload stays in libxml2's tree
+        // and is not copied, decoded or decrypted here.
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(document: try XMLDocument(bytes: try spool.bytes())) } catch {
+        do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) } catch {
             throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
                             detail: "the cid:message payload is not a readable XHE: \(error)", refToMessageId: id)
         }
