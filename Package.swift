@@ -95,7 +95,7 @@ let package = Package(
         // address book). Depends on the ledger only.
         .target(
             name: "Projections",
-            dependencies: ["Ledger"],
+            dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Projections",
             exclude: ["README.md"],
             swiftSettings: strict

@@ -74,6 +74,11 @@ struct LMDBTransaction {
         return true
     }
 
+    /// Deletes every entry of `db` (the database itself stays).
+    func clear(_ db: LMDBDatabase) throws {
+        try lmdbCheck(mdb_drop(txn, db.dbi, 0), "mdb_drop")
+    }
+
     /// The number of entries in `db`.
     func count(_ db: LMDBDatabase) throws -> Int {
         var s = MDB_stat()

@@ -121,8 +121,9 @@ extension Node {
             try FileManager.default.moveItem(atPath: path, toPath: failed + "/\(id).json")
             let data = try JSONSerialization.data(withJSONObject: ["request": id, "reason": reason,
                                                                    "failed_at": AS4Time.string(Date())])
-            FileManager.default.createFile(atPath: failed + "/\(id).reason.json", contents: data, attributes: [.posixPermissions: 0o600])
-            logger.error("submission request given up; moved to failed/", metadata: ["request": .string(id), "reason": .string(reason)])
+            let noted = FileManager.default.createFile(atPath: failed + "/\(id).reason.json", contents: data, attributes: [.posixPermissions: 0o600])
+            logger.error("submission request given up; moved to failed/",
+                         metadata: ["request": .string(id), "reason": .string(reason), "reason_file": .string(noted ? "written" : "not written")])
         } catch {
             logger.error("cannot move a failed submission request", metadata: ["request": .string(id), "error": .string("\(error)")])
         }

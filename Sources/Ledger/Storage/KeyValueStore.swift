@@ -1,0 +1,113 @@
+import Foundation
+
+/// A durable key-value store with named tables in its own LMDB environment: what the persisted
+/// projections keep beside the ledger.
+///
+/// Transactions are closures: a ``KeyValueReader`` or ``KeyValueWriter`` cannot outlive the
+/// closure that received it. A write commits durably when its closure returns, or stores nothing
+/// when it throws; a process killed at any moment leaves the last committed state (LMDB's
+/// copy-on-write pages). When the map is full, the write is retried once per doubling of the map,
+/// so a write closure must not have effects outside its writer.
+package final class KeyValueStore: Sendable {
+    private let env: LMDBEnvironment
+    private let tables: [String: LMDBDatabase]
+    /// The directory holding `data.mdb`.
+    package let path: String
+
+    /// Opens (creating when absent) the store in directory `path` with `tables`.
+    package init(path: String, tables: [String], initialMapSize: Int = 64 << 20, mapSizeLimit: Int = 1 << 40) throws(LedgerError) {
+        self.path = path
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if !fm.fileExists(atPath: path, isDirectory: &isDir) {
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            catch { throw LedgerError(.storage, "cannot create \(path): \(error)") }
+        } else if !isDir.boolValue {
+            throw LedgerError(.storage, "\(path) is a file; a key-value store needs a directory")
+        }
+        do {
+            env = try LMDBEnvironment(path: path, initialMapSize: initialMapSize, mapSizeLimit: mapSizeLimit,
+                                      maxDatabases: max(8, tables.count + 1), readOnly: false)
+            let environment = env
+            var opened: [String: LMDBDatabase] = [:]
+            try environment.write { txn in
+                for t in tables { opened[t] = try txn.openDatabase(t, create: true) }
+            }
+            self.tables = opened
+        } catch {
+            throw LedgerError.storage(error, "opening the store at \(path)")
+        }
+    }
+
+    /// Runs `body` on a consistent snapshot.
+    package func read<T>(_ body: (KeyValueReader) throws -> T) throws -> T {
+        try env.read { txn in try body(KeyValueReader(txn: txn, tables: tables)) }
+    }
+
+    /// Runs `body` in one durable transaction (see the type's note on retries).
+    package func write<T>(_ body: (KeyValueWriter) throws -> T) throws -> T {
+        while true {
+            do {
+                return try env.write { txn in try body(KeyValueWriter(reader: KeyValueReader(txn: txn, tables: tables))) }
+            } catch let e as LMDBError where e.isMapFull {
+                let current = env.info.mapSize
+                guard current < env.mapSizeLimit else {
+                    throw LedgerError(.storageFull, "the store at \(path) reached its size limit of \(env.mapSizeLimit) bytes")
+                }
+                try env.grow(to: min(current * 2, env.mapSizeLimit))
+            }
+        }
+    }
+
+    /// Bytes of the data file in use.
+    package var usedBytes: Int { env.usedBytes }
+}
+
+/// Reads inside one transaction of a ``KeyValueStore``.
+package struct KeyValueReader {
+    fileprivate let txn: LMDBTransaction
+    fileprivate let tables: [String: LMDBDatabase]
+
+    fileprivate func table(_ name: String) throws -> LMDBDatabase {
+        guard let db = tables[name] else { throw LedgerError(.storage, "the store has no table \(name)") }
+        return db
+    }
+
+    /// The value under `key`, or nil.
+    package func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? { try txn.get(self.table(table), key) }
+
+    /// Entries from the first key >= `start` in key order, until `body` returns false.
+    package func scan(_ table: String, from start: [UInt8]? = nil, _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try txn.scan(self.table(table), from: start, body)
+    }
+
+    /// Entries whose key starts with `prefix`, in key order, until `body` returns false.
+    package func scan(_ table: String, prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try txn.scan(self.table(table), from: prefix) { k, v in
+            guard k.starts(with: prefix) else { return false }
+            return try body(k, v)
+        }
+    }
+
+    /// The number of entries in `table`.
+    package func count(_ table: String) throws -> Int { try txn.count(self.table(table)) }
+}
+
+/// Reads and writes inside one write transaction of a ``KeyValueStore``.
+package struct KeyValueWriter {
+    package let reader: KeyValueReader
+
+    package func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? { try reader.get(table, key) }
+
+    /// Stores `value` under `key`.
+    package func put(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try reader.txn.put(reader.table(table), key, value)
+    }
+
+    /// Deletes `key`; returns false when it was absent.
+    @discardableResult
+    package func delete(_ table: String, _ key: [UInt8]) throws -> Bool { try reader.txn.delete(reader.table(table), key) }
+
+    /// Deletes every entry of `table`.
+    package func clear(_ table: String) throws { try reader.txn.clear(reader.table(table)) }
+}
