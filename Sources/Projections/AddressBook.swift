@@ -28,24 +28,34 @@ package struct AddressBook: Sendable, Equatable {
     }
 
     mutating func apply(_ event: Event) {
+        guard let participant = event.payload["participant"]?.stringValue else { return }
+        Self.apply(event, to: &organizations[participant])
+    }
+
+    /// Applies an `addressbook.*` event to the organization it names (nil: not in the book).
+    static func apply(_ event: Event, to organization: inout Organization?) {
         let p = event.payload
         guard let participant = p["participant"]?.stringValue else { return }
         switch event.type {
         case NodeEventType.organizationAdded, NodeEventType.organizationUpdated:
             let name = p["name"]?.stringValue ?? participant
-            organizations[participant, default: Organization(participant: participant, name: name, functions: [:])].name = name
+            if organization == nil { organization = Organization(participant: participant, name: name, functions: [:]) }
+            organization?.name = name
         case NodeEventType.organizationRemoved:
-            organizations[participant] = nil
+            organization = nil
         case NodeEventType.functionAdded, NodeEventType.functionUpdated:
             guard let function = p["function"]?.stringValue else { return }
             let name = p["name"]?.stringValue ?? function
-            organizations[participant, default: Organization(participant: participant, name: participant, functions: [:])]
-                .functions[function] = name
+            if organization == nil { organization = Organization(participant: participant, name: participant, functions: [:]) }
+            organization?.functions[function] = name
         case NodeEventType.functionRemoved:
             guard let function = p["function"]?.stringValue else { return }
-            organizations[participant]?.functions[function] = nil
+            organization?.functions[function] = nil
         default:
             break
         }
     }
+
+    /// A book of these organizations (for loading persisted rows).
+    init(organizations: [String: Organization]) { self.organizations = organizations }
 }

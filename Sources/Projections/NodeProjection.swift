@@ -38,6 +38,22 @@ package struct NodeProjection: Sendable, Equatable {
 
     package init() {}
 
+    /// A state made of rows read back from storage (see ``NodeStateProjection/load(from:seq:)``).
+    init(appliedSeq: UInt64, messages: [String: MessageRecord], dispatches: [String: DispatchRecord], inbound: [String: Inbound],
+         rejections: [Rejection], addressBook: AddressBook, erasures: [Digest32: UInt64], pending: Set<String>,
+         unansweredIDs: Set<String>, submissions: [String: String]) {
+        self.appliedSeq = appliedSeq
+        self.messages = messages
+        self.dispatches = dispatches
+        self.inbound = inbound
+        self.rejections = rejections
+        self.addressBook = addressBook
+        self.erasures = erasures
+        self.pending = pending
+        self.unansweredIDs = unansweredIDs
+        self.submissions = submissions
+    }
+
     /// Dispatches whose next attempt is due at `now`, oldest first.
     package func dueDispatches(at now: Timestamp) -> [DispatchRecord] {
         pending.compactMap { dispatches[$0] }.filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
@@ -57,135 +73,29 @@ package struct NodeProjection: Sendable, Equatable {
     package mutating func apply(_ event: Event) {
         precondition(event.seq == appliedSeq + 1, "projection fold out of order")
         appliedSeq = event.seq
-        let p = event.payload
-        if event.type.hasPrefix("addressbook.") {
-            addressBook.apply(event)
-            return
-        }
-        if event.type == NodeEventType.blobErased {
-            if let hex = p["blob"]?.stringValue, let hash = Digest32(hex: hex), erasures[hash] == nil { erasures[hash] = event.seq }
-            return
-        }
-        let messageId = event.subject.hasPrefix("message:") ? String(event.subject.dropFirst(8)) : nil
-        func touch(_ id: String, _ body: (inout MessageRecord) -> Void) {
-            guard var r = messages[id] else { return }
-            r.eventSeqs.append(event.seq)
-            body(&r)
-            messages[id] = r
-        }
-        func dispatch(_ body: (inout DispatchRecord) -> Void) -> DispatchRecord? {
-            guard let id = p["as4_message_id"]?.stringValue, var d = dispatches[id] else { return nil }
-            body(&d)
-            dispatches[id] = d
-            return d
-        }
-        let attempt = Int(p["attempt"]?.intValue ?? 0)
-        defer {
-            if let id = p["as4_message_id"]?.stringValue, let d = dispatches[id] {
-                if d.outcome == .pending { pending.insert(id) } else { pending.remove(id) }
-            }
-            if let messageId, let r = messages[messageId], r.direction == .inbound {
-                if r.status == .received { unansweredIDs.insert(messageId) } else { unansweredIDs.remove(messageId) }
-            }
-        }
-        switch event.type {
-        case NodeEventType.submitted:
-            guard let messageId, let participant = p["participant"]?.stringValue else { return }
-            var r = MessageRecord(id: messageId, participant: participant, direction: .outbound, status: .submitted, createdAt: event.time)
-            r.eventSeqs = [event.seq]
-            r.from = p["from"]?.stringValue.flatMap(FunctionalAddress.init)
-            r.to = p["to"]?.stringValue.flatMap(FunctionalAddress.init)
-            r.label = p["label"]?.stringValue
-            r.confidential = p["confidential"]?.boolValue ?? false
-            r.sdkMessage = BlobField.parse(p["sdk_message"])
-            r.xhe = BlobField.parse(p["xhe"])
-            r.attachments = MessageRecord.attachments(p["attachments"])
-            if var d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant) {
-                d.createdSeq = event.seq
-                r.as4MessageId = d.as4MessageId
-                dispatches[d.as4MessageId] = d
-                pending.insert(d.as4MessageId)
-            }
-            messages[messageId] = r
-            if let s = p["submission_id"]?.stringValue { submissions[s] = messageId }
-        case NodeEventType.dispatched:
-            if let d = dispatch({ $0.attemptsStarted = max($0.attemptsStarted, attempt + 1) }), d.kind == .message {
-                touch(d.messageId) { $0.advance(to: .dispatched) }
-            } else if let messageId { touch(messageId) { _ in } }
-        case NodeEventType.transportReceiptReceived:
-            if let d = dispatch({ $0.attemptsFinished = max($0.attemptsFinished, attempt + 1); $0.outcome = .delivered; $0.nextAttemptAt = nil }),
-               d.kind == .message {
-                touch(d.messageId) { $0.advance(to: .delivered) }
-            } else if let messageId { touch(messageId) { _ in } }
-        case NodeEventType.transportErrorReceived, NodeEventType.attemptFailed:
-            let reason = p["reason"]
-            let text = [reason?["code"]?.stringValue, reason?["detail"]?.stringValue].compactMap { $0 }.joined(separator: " ")
-            _ = dispatch {
-                $0.attemptsFinished = max($0.attemptsFinished, attempt + 1)
-                $0.nextAttemptAt = p["next_attempt_at"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }
-                $0.lastError = text
-            }
-            if let messageId { touch(messageId) { _ in } }
-        case NodeEventType.deliveryFailed:
-            let code = p["reason"]?["code"]?.stringValue ?? "?"
-            let detail = p["reason"]?["detail"]?.stringValue ?? ""
-            if let d = dispatch({ $0.outcome = .failed(code: code, detail: detail); $0.nextAttemptAt = nil }), d.kind == .message {
-                touch(d.messageId) { $0.status = .failed; $0.failure = "\(code) \(detail)" }
-            } else if let messageId { touch(messageId) { _ in } }
-        case NodeEventType.received:
-            guard let messageId, let participant = p["participant"]?.stringValue, let as4 = p["as4_message_id"]?.stringValue else { return }
-            var r = MessageRecord(id: messageId, participant: participant, direction: .inbound, status: .received, createdAt: event.time)
-            r.eventSeqs = [event.seq]
-            r.as4MessageId = as4
-            r.from = p["from"]?.stringValue.flatMap(FunctionalAddress.init)
-            r.to = p["to"]?.stringValue.flatMap(FunctionalAddress.init)
-            r.xhe = BlobField.parse(p["xhe"])
-            messages[messageId] = r
-            inbound[as4] = Inbound(messageId: messageId, receipt: nil)
-        case NodeEventType.transportReceiptSent:
-            if let as4 = p["as4_message_id"]?.stringValue, inbound[as4] != nil {
-                inbound[as4]?.receipt = BlobField.parse(p["receipt"])
-            }
-            if let messageId { touch(messageId) { _ in } }
-        case NodeEventType.receiptSent:
-            guard let messageId, let participant = p["participant"]?.stringValue else { return }
-            var d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant)
-            d?.createdSeq = event.seq
-            if let d {
-                dispatches[d.as4MessageId] = d
-                pending.insert(d.as4MessageId)
-            }
-            touch(messageId) { r in
-                let verdict = MessageRecord.Verdict.parse(p)
-                r.verdict = verdict
-                r.status = verdict.status == "ACCEPTED" ? .accepted : .rejected
-                r.receiptDispatch = d?.as4MessageId
-                if let content = p["content"] {
-                    r.sdkMessage = BlobField.parse(content["sdk_message"])
-                    r.attachments = MessageRecord.attachments(content["attachments"])
-                    r.label = content["label"]?.stringValue
-                    r.from = content["from"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.from
-                    r.to = content["to"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.to
-                    r.confidential = content["confidential"]?.boolValue ?? false
-                }
-            }
-        case NodeEventType.receiptReceived:
-            if let as4 = p["as4_message_id"]?.stringValue, let messageId {
-                inbound[as4] = Inbound(messageId: messageId, receipt: nil)
-            }
-            guard let messageId else { return }
-            touch(messageId) { r in
-                let verdict = MessageRecord.Verdict.parse(p)
-                r.verdict = verdict
-                r.status = verdict.status == "ACCEPTED" ? .accepted : .rejected
-            }
-        case NodeEventType.rejected:
-            rejections.append(Rejection(seq: event.seq, participant: p["participant"]?.stringValue,
-                                        as4MessageId: p["as4_message_id"]?.stringValue,
-                                        code: p["reason"]?["code"]?.stringValue ?? "?",
-                                        detail: p["reason"]?["detail"]?.stringValue ?? ""))
-        default:
-            if let messageId { touch(messageId) { _ in } }
-        }
+        NodeFold.apply(event, to: &self)
     }
+}
+
+/// The in-memory rows: dictionaries and sets, never failing.
+extension NodeProjection: NodeStateRows {
+    package typealias Failure = Never
+
+    package func message(_ id: String) -> MessageRecord? { messages[id] }
+    package mutating func putMessage(_ r: MessageRecord) { messages[r.id] = r }
+    package func dispatch(_ as4MessageId: String) -> DispatchRecord? { dispatches[as4MessageId] }
+    package mutating func putDispatch(_ d: DispatchRecord) { dispatches[d.as4MessageId] = d }
+    package func inbound(_ as4MessageId: String) -> Inbound? { inbound[as4MessageId] }
+    package mutating func putInbound(_ as4MessageId: String, _ i: Inbound) { inbound[as4MessageId] = i }
+    package mutating func setPending(_ as4MessageId: String, _ on: Bool) {
+        if on { pending.insert(as4MessageId) } else { pending.remove(as4MessageId) }
+    }
+    package mutating func setUnanswered(_ messageId: String, _ on: Bool) {
+        if on { unansweredIDs.insert(messageId) } else { unansweredIDs.remove(messageId) }
+    }
+    package mutating func addRejection(_ r: Rejection) { rejections.append(r) }
+    package mutating func putSubmission(_ submissionID: String, message: String) { submissions[submissionID] = message }
+    package func erasure(_ blob: Digest32) -> UInt64? { erasures[blob] }
+    package mutating func putErasure(_ blob: Digest32, seq: UInt64) { erasures[blob] = seq }
+    package mutating func applyToAddressBook(_ event: Event) { addressBook.apply(event) }
 }

@@ -23,6 +23,16 @@ final class NodeEndToEndTests: XCTestCase {
             }
             let state = try nodeA.projector.snapshot().messages[id]
             XCTAssertTrue(done, "not accepted within 60 s: \(String(describing: state))")
+            // The running nodes keep their persisted projections up with their ledgers.
+            for node in [nodeA, nodeB] {
+                let caughtUp = try await DemoNetwork.wait(timeout: 10) {
+                    let head = try node.ledger.durableHead()
+                    return try node.projections.status().allSatisfy { $0.appliedSeq == head }
+                }
+                XCTAssertTrue(caughtUp, "projections behind the ledger: \(String(describing: try? node.projections.status()))")
+                let seqs = try XCTUnwrap(try node.projector.snapshot().messages[id]).eventSeqs
+                XCTAssertEqual(try EventIndex.seqs(.subject("message:" + id), upTo: seqs.last ?? 0, in: node.projections.storage), seqs)
+            }
             return id
         }
         // Sender: the whole life of the message, in order.
@@ -62,9 +72,13 @@ final class NodeEndToEndTests: XCTestCase {
         XCTAssertTrue(MessageTimeline.summary(erased).contains("under Gallringsbeslut 2026:14"), MessageTimeline.summary(erased))
         XCTAssertThrowsError(try viewB.blob(recordB.attachments[0].blob.sha256))
         XCTAssertFalse(try XCTUnwrap(try nodeA.view(participant: NodeFixture.a.participant).trace(id)).contains { $0.type == "blob.erased" })
-        // The projections are a pure function of the ledger: a rebuild from seq 1 is identical.
+        // The projections are a pure function of the ledger: a rebuild from seq 1 is identical,
+        // and the persisted state holds what the in-memory one holds.
         for node in [nodeA, nodeB] {
             XCTAssertEqual(try Projector(ledger: node.ledger).snapshot(), try node.projector.snapshot())
+            let seq = try node.projections.catchUp()
+            XCTAssertEqual(seq, try node.ledger.durableHead())
+            XCTAssertEqual(try NodeStateProjection.load(from: node.projections.storage, seq: seq), try node.projector.snapshot())
         }
         await nodeA.close()
         await nodeB.close()

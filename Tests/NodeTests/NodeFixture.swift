@@ -77,5 +77,10 @@ enum NodeFixture {
         let report = LedgerVerifier(ledger: ledger).run()
         XCTAssertNil(report.failure, "ledger of \(directory): \(String(describing: report.failure))", file: file, line: line)
         XCTAssertGreaterThan(report.events, 1, file: file, line: line)
+        // The persisted working state, caught up, holds what the in-memory fold holds.
+        let engine = try NodeProjectionStore.open(node: directory, ledger: ledger)
+        let seq = try engine.catchUp()
+        XCTAssertEqual(try NodeStateProjection.load(from: engine.storage, seq: seq), try Projector(ledger: ledger).snapshot(),
+                       "the persisted state of \(directory) differs from the in-memory fold", file: file, line: line)
     }
 }

@@ -6,6 +6,11 @@ import XCTest
 /// store that catches up to exactly what a rebuild from scratch gives (each projection's rows and
 /// its position are committed together), and status shows where each projection stands.
 final class ProjectionsCLITests: XCTestCase {
+    /// The JSON objects `projections status --json` prints, one per line.
+    static func statusLines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+    }
+
     func testRebuildKilledAtRandomMomentsCatchesUpToTheSameDigest() async throws {
         let dir = ScratchDir("projections")
         defer { if (testRun?.failureCount ?? 0) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
@@ -36,11 +41,11 @@ final class ProjectionsCLITests: XCTestCase {
             p.waitUntilExit()
             let status = try KvittoProcess.run(["projections", "status", "--node", node, "--json"])
             XCTAssertEqual(status.status, 0, status.stderr)
-            let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
-            interrupted.append(object?["applied_seq"] as? Int ?? -1)
+            interrupted.append(try Self.statusLines(status.stdout).map { $0["applied_seq"] as? Int ?? -1 }.min() ?? -1)
         }
-        let ledgerSeq = try KvittoProcess.run(["projections", "status", "--node", node, "--json"]).stdout
-        let total = (try JSONSerialization.jsonObject(with: Data(ledgerSeq.utf8)) as? [String: Any])?["ledger_seq"] as? Int ?? 0
+        let lines = try Self.statusLines(try KvittoProcess.run(["projections", "status", "--node", node, "--json"]).stdout)
+        XCTAssertEqual(lines.compactMap { $0["projection"] as? String }, ["events", "node"])
+        let total = lines.first?["ledger_seq"] as? Int ?? 0
         print("projections: rebuild killed at applied seqs \(interrupted) of \(total)")
         XCTAssertTrue(interrupted.contains { $0 > 0 && $0 < total }, "no kill landed during a catch-up: \(interrupted)")
         // Catching up from wherever the last kill left it…
@@ -52,6 +57,7 @@ final class ProjectionsCLITests: XCTestCase {
         let fresh = try KvittoProcess.run(["projections", "digest", "--node", node])
         XCTAssertEqual(caughtUp.stdout, fresh.stdout)
         XCTAssertTrue(fresh.stdout.hasPrefix("events \(total) "), fresh.stdout)
+        XCTAssertTrue(fresh.stdout.contains("\nnode \(total) "), fresh.stdout)
         let status = try KvittoProcess.run(["projections", "status", "--node", node])
         XCTAssertTrue(status.stdout.contains("events v1: at seq \(total) of \(total) (lag 0)"), status.stdout)
         XCTAssertNotEqual(try KvittoProcess.run(["projections", "digest", "--node", node, "nosuch"]).status, 0)

@@ -206,6 +206,18 @@ public final class Ledger: Sendable {
         LedgerSubscription(ledger: self, from: seq, pageSize: pageSize)
     }
 
+    /// Waits until the durable head is beyond `seq` (at once when it already is) and returns it.
+    /// Without a writer in this process (another process appends), looks again every 100 ms.
+    /// Throws on cancellation and when the ledger is closed.
+    public func waitForHead(after seq: UInt64) async throws -> UInt64 {
+        if writer != nil { return try await broadcaster.wait(after: seq) }
+        while true {
+            let head = try durableHead()
+            if head > seq { return head }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
     /// The last durable seq: from the writer in this process (no I/O), or from LMDB when another
     /// process writes.
     public func durableHead() throws(LedgerError) -> UInt64 {

@@ -76,8 +76,3 @@ package struct EventIndex: PersistedProjection {
         Array(value.utf8) + [0] + withUnsafeBytes(of: seq.bigEndian) { Array($0) }
     }
 }
-
-/// The projections the node keeps persisted, in the order they are applied.
-package enum PersistedProjections {
-    package static var all: [any PersistedProjection] { [EventIndex()] }
-}

@@ -61,13 +61,15 @@ package final class ProjectionEngine: Sendable {
         }
     }
 
-    /// Applies every event durable in the ledger and not yet applied, `batch` events per
-    /// transaction; returns the seq every projection has reached.
+    /// Applies every event durable in the ledger and not yet applied (at most `limit` of them),
+    /// `batch` events per transaction; returns the seq every projection has reached.
     @discardableResult
-    package func catchUp(batch: Int = 1024) throws -> UInt64 {
+    package func catchUp(batch: Int = 1024, limit: Int = .max) throws -> UInt64 {
         try catchingUp.withLock { _ in
-            let target = try ledger.durableHead()
-            var reached = try lowestApplied()
+            let from = try lowestApplied()
+            let head = try ledger.durableHead()
+            let target = head > from ? from + UInt64(min(Int(head - from), limit)) : head
+            var reached = from
             // Every round applies at least one event or finds another process did: bounded by the
             // events to apply, plus as many rounds again in case a rebuild elsewhere resets us.
             var rounds = 0

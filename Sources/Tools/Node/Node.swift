@@ -18,6 +18,8 @@ package final class Node: Sendable {
     package let config: NodeConfig
     package let ledger: Ledger
     package let projector: Projector
+    /// The persisted projections (`<node>/projections`), kept up with the ledger by ``run(onListening:)``.
+    package let projections: ProjectionEngine
     package let keys: NodeKeys
     package let router: any Router
     package let validator: SDKValidator
@@ -50,9 +52,10 @@ package final class Node: Sendable {
     /// beside small ones, which keeps a node under 300 MB resident.
     package static let defaultProcessingBudgetMiB = 48
 
-    private init(directory: String, config: NodeConfig, ledger: Ledger, keys: NodeKeys, router: any Router,
+    private init(directory: String, config: NodeConfig, ledger: Ledger, projections: ProjectionEngine, keys: NodeKeys, router: any Router,
                  validator: SDKValidator, client: AS4HTTPClient, logger: Logger) {
         self.directory = directory
+        self.projections = projections
         self.config = config
         self.ledger = ledger
         self.projector = Projector(ledger: ledger)
@@ -86,6 +89,11 @@ package final class Node: Sendable {
         do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory)) } catch {
             throw NodeError(error.code == .locked ? .running : .storage, "\(error)")
         }
+        let projections: ProjectionEngine
+        do { projections = try NodeProjectionStore.open(node: directory, ledger: ledger) } catch {
+            ledger.close()
+            throw NodeError(.storage, "the projection store in \(directory)/\(NodeProjectionStore.folder) cannot be opened: \(error)")
+        }
         let client: AS4HTTPClient
         do {
             client = try AS4HTTPClient(tls: keys.tls.map { AS4TLS(identity: $0, trustAnchors: keys.tlsTrust.anchors) },
@@ -97,7 +105,7 @@ package final class Node: Sendable {
         }
         var l = logger
         l[metadataKey: "node"] = .string(config.name)
-        return Node(directory: directory, config: config, ledger: ledger, keys: keys, router: routes, validator: validator,
+        return Node(directory: directory, config: config, ledger: ledger, projections: projections, keys: keys, router: routes, validator: validator,
                     client: client, logger: l)
     }
 

@@ -41,6 +41,7 @@ extension Node {
             }
             group.addTask { await self.runWorkers() }
             group.addTask { await self.watchTrust() }
+            group.addTask { await self.followProjections() }
             try await group.next()
             group.cancelAll()
         }

@@ -1,0 +1,142 @@
+package import Ledger
+
+/// The node's working state (``NodeProjection``: mailboxes, the retry schedule, inbound
+/// duplicates and receipt correlation, refusals, erasures, the address book) as persisted rows,
+/// folded by the same ``NodeFold`` as the in-memory one, so both hold the same state by
+/// construction. Rows are canonical JSON (see `RecordCoding`) keyed by message id, AS4
+/// MessageId, participant, blob hash or seq.
+package struct NodeStateProjection: PersistedProjection {
+    package let name = "node"
+    package let version = 1
+    package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
+                          Table.rejections, Table.submissions, Table.erasures, Table.organizations]
+
+    enum Table {
+        static let messages = "messages"
+        static let dispatches = "dispatches"
+        static let inbound = "inbound"
+        static let pending = "pending"
+        static let unanswered = "unanswered"
+        static let rejections = "rejections"
+        static let submissions = "submissions"
+        static let erasures = "erasures"
+        static let organizations = "organizations"
+    }
+
+    package init() {}
+
+    package func apply(_ event: Event, to rows: ProjectionRows) throws {
+        var persisted = PersistedNodeRows(rows: rows)
+        try NodeFold.apply(event, to: &persisted)
+    }
+
+    /// The whole state read back as a ``NodeProjection`` at the projection's seq (for comparing
+    /// with the in-memory fold, and for tools; the node itself reads rows by key).
+    package static func load(from storage: any ProjectionStorage, seq: UInt64) throws -> NodeProjection {
+        try storage.read { r in
+            func all(_ table: String, _ body: ([UInt8], [UInt8]) throws -> Void) throws {
+                try r.scan("node." + table, from: nil) { k, v in try body(k, v); return true }
+            }
+            var messages: [String: MessageRecord] = [:], dispatches: [String: DispatchRecord] = [:]
+            var inbound: [String: NodeProjection.Inbound] = [:], rejections: [NodeProjection.Rejection] = []
+            var pending: Set<String> = [], unanswered: Set<String> = [], submissions: [String: String] = [:]
+            var erasures: [Digest32: UInt64] = [:], organizations: [String: AddressBook.Organization] = [:]
+            try all(Table.messages) { _, v in
+                let m = try MessageRecord(row: RecordCoding.decode(v, "message"))
+                messages[m.id] = m
+            }
+            try all(Table.dispatches) { _, v in
+                let d = try DispatchRecord(row: RecordCoding.decode(v, "dispatch"))
+                dispatches[d.as4MessageId] = d
+            }
+            try all(Table.inbound) { k, v in inbound[String(decoding: k, as: UTF8.self)] = try PersistedNodeRows.inbound(v) }
+            try all(Table.pending) { k, _ in pending.insert(String(decoding: k, as: UTF8.self)) }
+            try all(Table.unanswered) { k, _ in unanswered.insert(String(decoding: k, as: UTF8.self)) }
+            try all(Table.rejections) { _, v in rejections.append(try PersistedNodeRows.rejection(v)) }
+            try all(Table.submissions) { k, v in submissions[String(decoding: k, as: UTF8.self)] = String(decoding: v, as: UTF8.self) }
+            try all(Table.erasures) { k, v in
+                guard let hash = Digest32(bytes: k) else { throw RecordCoding.corrupt("erasure") }
+                erasures[hash] = EventIndex.uint64(v)
+            }
+            try all(Table.organizations) { _, v in
+                let o = try AddressBook.Organization(row: RecordCoding.decode(v, "address book"))
+                organizations[o.participant] = o
+            }
+            return NodeProjection(appliedSeq: seq, messages: messages, dispatches: dispatches, inbound: inbound, rejections: rejections,
+                                  addressBook: AddressBook(organizations: organizations), erasures: erasures, pending: pending,
+                                  unansweredIDs: unanswered, submissions: submissions)
+        }
+    }
+}
+
+/// ``NodeStateRows`` over one transaction's rows of ``NodeStateProjection``.
+struct PersistedNodeRows: NodeStateRows {
+    typealias Failure = any Error
+    typealias Table = NodeStateProjection.Table
+    let rows: ProjectionRows
+
+    static func key(_ s: String) -> [UInt8] { Array(s.utf8) }
+    static func seq(_ n: UInt64) -> [UInt8] { withUnsafeBytes(of: n.bigEndian) { Array($0) } }
+
+    func message(_ id: String) throws -> MessageRecord? {
+        try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+    }
+    func putMessage(_ r: MessageRecord) throws { try rows.put(Table.messages, Self.key(r.id), RecordCoding.encode(r.row)) }
+
+    func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {
+        try rows.get(Table.dispatches, Self.key(as4MessageId)).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }
+    }
+    func putDispatch(_ d: DispatchRecord) throws { try rows.put(Table.dispatches, Self.key(d.as4MessageId), RecordCoding.encode(d.row)) }
+
+    func inbound(_ as4MessageId: String) throws -> NodeProjection.Inbound? {
+        try rows.get(Table.inbound, Self.key(as4MessageId)).map(Self.inbound)
+    }
+    func putInbound(_ as4MessageId: String, _ i: NodeProjection.Inbound) throws {
+        try rows.put(Table.inbound, Self.key(as4MessageId),
+                     RecordCoding.encode(["message_id": .string(i.messageId), "receipt": RecordCoding.blob(i.receipt)]))
+    }
+    static func inbound(_ v: [UInt8]) throws -> NodeProjection.Inbound {
+        let j = try RecordCoding.decode(v, "inbound")
+        guard let id = j["message_id"]?.stringValue else { throw RecordCoding.corrupt("inbound") }
+        return NodeProjection.Inbound(messageId: id, receipt: BlobField.parse(j["receipt"]))
+    }
+
+    func setPending(_ as4MessageId: String, _ on: Bool) throws {
+        if on { try rows.put(Table.pending, Self.key(as4MessageId), []) } else { try rows.delete(Table.pending, Self.key(as4MessageId)) }
+    }
+    func setUnanswered(_ messageId: String, _ on: Bool) throws {
+        if on { try rows.put(Table.unanswered, Self.key(messageId), []) } else { try rows.delete(Table.unanswered, Self.key(messageId)) }
+    }
+
+    func addRejection(_ r: NodeProjection.Rejection) throws {
+        try rows.put(Table.rejections, Self.seq(r.seq), RecordCoding.encode([
+            "seq": .int(Int64(r.seq)), "participant": RecordCoding.optional(r.participant),
+            "as4_message_id": RecordCoding.optional(r.as4MessageId), "code": .string(r.code), "detail": .string(r.detail),
+        ]))
+    }
+    static func rejection(_ v: [UInt8]) throws -> NodeProjection.Rejection {
+        let j = try RecordCoding.decode(v, "rejection")
+        guard let seq = j["seq"]?.intValue, let code = j["code"]?.stringValue else { throw RecordCoding.corrupt("rejection") }
+        return NodeProjection.Rejection(seq: UInt64(seq), participant: j["participant"]?.stringValue,
+                                        as4MessageId: j["as4_message_id"]?.stringValue, code: code, detail: j["detail"]?.stringValue ?? "")
+    }
+
+    func putSubmission(_ submissionID: String, message: String) throws {
+        try rows.put(Table.submissions, Self.key(submissionID), Self.key(message))
+    }
+
+    func erasure(_ blob: Digest32) throws -> UInt64? { try rows.get(Table.erasures, blob.bytes).map(EventIndex.uint64) }
+    func putErasure(_ blob: Digest32, seq: UInt64) throws { try rows.put(Table.erasures, blob.bytes, Self.seq(seq)) }
+
+    func applyToAddressBook(_ event: Event) throws {
+        guard let participant = event.payload["participant"]?.stringValue else { return }
+        var organization = try rows.get(Table.organizations, Self.key(participant))
+            .map { try AddressBook.Organization(row: RecordCoding.decode($0, "address book")) }
+        AddressBook.apply(event, to: &organization)
+        if let organization {
+            try rows.put(Table.organizations, Self.key(participant), RecordCoding.encode(organization.row))
+        } else {
+            try rows.delete(Table.organizations, Self.key(participant))
+        }
+    }
+}

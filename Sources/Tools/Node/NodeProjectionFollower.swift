@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import Projections
+
+extension Node {
+    /// Keeps the persisted projections up with the ledger until the task is cancelled: catches up
+    /// in slices of at most ``projectionSlice`` events (so a long history never holds a thread of
+    /// the pool for long, and the node serves while it catches up), then waits for the next append.
+    /// A storage error is logged and retried after 5 s; the projections stay as of their last seq.
+    func followProjections() async {
+        var reached: UInt64 = 0
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                reached = try projections.catchUp(batch: 1024, limit: Self.projectionSlice)
+                failures = 0
+                if try reached < ledger.durableHead() {
+                    await Task.yield()
+                    continue
+                }
+                _ = try await ledger.waitForHead(after: reached)
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                if failures == 1 || failures % 60 == 0 {
+                    logger.error("the persisted projections cannot catch up; retrying every 5 s",
+                                 metadata: ["at_seq": .stringConvertible(reached), "error": .string("\(error)")])
+                }
+                try? await Task.sleep(nanoseconds: 5_000_000_000)
+            }
+        }
+    }
+
+    /// Most events applied before the follower yields.
+    static let projectionSlice = 8192
+}
