@@ -113,6 +113,29 @@ final class InboundHardeningTests: XCTestCase {
         XCTAssertEqual(answers.values.first?.map(\.code), ["SIG"])
     }
 
+    /// A PayloadContent that cannot be read (an EncryptedData whose CipherValue is not base64),
+    /// correctly signed: arrival reads only the header and stores it; the answer is a REJECTED
+    /// Meddelandekvittens, never a retry loop on our side.
+    func testUnreadablePayloadContentIsRejectedNotRetried() async throws {
+        let h = try await HostileSender.make("payload-content")
+        defer { Task { await h.close() } }
+        let id = UUID().uuidString.lowercased()
+        let good = try h.xhe(id: id, encrypted: try XMLEncryption.encrypt(HostileSender.sdkMessage(id: id), to: h.route.o2oCertificate))
+        var text = String(decoding: good, as: UTF8.self)
+        // Strip the signature and break the data CipherValue, then sign again: a valid signature
+        // over an unreadable payload.
+        let signature = try XCTUnwrap(text.range(of: "<ds:Signature[\\s\\S]*</ds:Signature>", options: .regularExpression))
+        text.removeSubrange(signature)
+        let values = text.ranges(of: "<xenc:CipherValue>")
+        let last = try XCTUnwrap(values.last)
+        text.insert(contentsOf: "%%%not base64%%%", at: last.upperBound)
+        let broken = try XMLSigner.signEnveloped(Array(text.utf8), identity: h.signer)
+        let record = try await h.deliverAndAnswer(broken, id: id)
+        XCTAssertEqual(record.status, .rejected)
+        XCTAssertEqual(record.verdict?.lines.map(\.code), ["SV"], "\(String(describing: record.verdict))")
+        XCTAssertTrue(record.verdict?.lines.first?.reason.contains("PayloadContent cannot be read") ?? false, "\(String(describing: record.verdict))")
+    }
+
     /// A signature that does not hold is answered before any validation: one SIG line, no SV/BV
     /// lines computed from the content of an unauthenticated document.
     func testSignatureIsCheckedBeforeValidation() async throws {

@@ -76,6 +76,55 @@ final class ProjectionEngineTests: XCTestCase {
         }
     }
 
+    /// A store is tied to its ledger: opened over another ledger, or over this ledger restored to
+    /// an earlier state, every projection starts again from seq 1.
+    func testAStoreOverAnotherLedgerOrAnEarlierStateStartsAgain() async throws {
+        try await withScratch { dir in
+            do {
+                let first = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+                defer { first.close() }
+                try await Self.randomEvents(first, count: 300)
+                let engine = try NodeProjectionStore.open(node: dir, ledger: first)
+                try engine.catchUp()
+                let h = try first.durableHead()
+                XCTAssertEqual(try engine.status().map(\.appliedSeq), [h, h])
+            }
+            try FileManager.default.moveItem(atPath: dir + "/ledger", toPath: dir + "/first-ledger")
+            let other = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+            defer { other.close() }
+            try await Self.randomEvents(other, count: 400)
+            let engine = try NodeProjectionStore.open(node: dir, ledger: other)
+            XCTAssertEqual(try engine.status().map(\.appliedSeq), [0, 0], "rows of another ledger were kept")
+            let h = try other.durableHead()
+            XCTAssertEqual(try engine.catchUp(), h)
+            XCTAssertEqual(try EventIndex.counts(in: engine.storage).values.reduce(0, +), h)
+        }
+    }
+
+    /// Identifiers longer than LMDB's key limit (or empty) do not stop the projections: they are
+    /// hashed into keys, looked up the same way, and read back whole.
+    func testLongAndEmptyIdentifiersDoNotStopTheProjections() async throws {
+        try await withScratch { dir in
+            let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+            defer { ledger.close() }
+            let longID = String(repeating: "x", count: 600), longActor = String(repeating: "a", count: 700)
+            _ = try await ledger.append([
+                EventDraft(type: "message.submitted", subject: "message:" + longID, actor: longActor, payload: ["participant": "0203:a.example.se"]),
+                EventDraft(type: "message.submitted", subject: "message:", actor: "user:anna", payload: ["participant": "0203:a.example.se"]),
+                EventDraft(type: "message.accessed", subject: "message:" + longID, actor: longActor),
+            ])
+            let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
+            let head = try engine.catchUp()
+            XCTAssertEqual(head, try ledger.durableHead())
+            XCTAssertEqual(try EventIndex.seqs(.actor(longActor), in: engine.storage).count, 2)
+            XCTAssertEqual(try EventIndex.seqs(.subject("message:" + longID), in: engine.storage).count, 2)
+            let persisted = try NodeStateProjection.load(from: engine.storage, seq: head)
+            XCTAssertEqual(persisted, try Projector(ledger: ledger).snapshot())
+            XCTAssertEqual(persisted.messages[longID]?.eventSeqs.count, 2)
+            XCTAssertNotNil(persisted.messages[""])
+        }
+    }
+
     /// A fold at a new version is dropped and rebuilt; one at the same version keeps its rows
     /// and position across a reopen.
     func testANewFoldVersionRebuildsAndAReopenKeepsThePosition() async throws {
@@ -103,6 +152,8 @@ final class ProjectionEngineTests: XCTestCase {
             let v2 = try NodeProjectionStore.open(node: dir, ledger: ledger, projections: [EventIndex(), Counting(version: 2)])
             XCTAssertEqual(try v2.status().first { $0.name == "counting" }?.appliedSeq, 0, "the old version's rows were kept")
             XCTAssertEqual(try v2.status().first { $0.name == "events" }?.appliedSeq, head, "an unchanged projection was reset")
+            // The first engine (the old fold) may not write into what the new one reset.
+            XCTAssertThrowsError(try v1.catchUp()) { XCTAssertEqual(($0 as? LedgerError)?.code, .unsupportedFormat) }
             try v2.catchUp()
             XCTAssertEqual(try v2.status().first { $0.name == "counting" }?.rows["n"], grants)
         }

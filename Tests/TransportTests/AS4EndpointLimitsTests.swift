@@ -104,6 +104,37 @@ final class AS4EndpointLimitsTests: XCTestCase {
         XCTAssertTrue(String(decoding: reply.body, as: UTF8.self).contains(PeerText.tooLarge), String(decoding: reply.body, as: UTF8.self))
     }
 
+    /// The processing budget is charged for what is parsed, the decompressed payload, not for
+    /// the gzip body on the wire: 20 MiB of text that travels as a few KiB holds 20 units while
+    /// it is delivered.
+    func testTheBudgetIsChargedForTheDecompressedPayload() async throws {
+        final class Recording: AS4Delivery, @unchecked Sendable {
+            // @unchecked: written by the one request's task, read after it finished.
+            let limiter: AsyncLimiter
+            var heldDuringDelivery = -1
+            init(_ limiter: AsyncLimiter) { self.limiter = limiter }
+            func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws { heldDuringDelivery = limiter.held }
+        }
+        let budget = AsyncLimiter(48)
+        let recording = Recording(budget)
+        let e = AS4Endpoint(opener: AS4Opener(identity: p.receiver, trust: p.pki.trust(.as4), pmode: .sdk()),
+                            sealer: AS4Sealer(pmode: .sdk(), signer: p.receiver), delivery: recording, duplicates: nil,
+                            processing: budget)
+        let text = Spool()
+        let chunk = [UInt8](repeating: UInt8(ascii: "A"), count: 1 << 20)
+        for _ in 0..<20 { try chunk.withUnsafeBytes { try text.append($0) } }
+        text.finish()
+        let wire = try AS4Sealer(pmode: .sdk(), signer: p.sender).seal(
+            AS4RoundTripTests.sampleUserMessage(), payloads: [AS4Payload(contentID: "message", mimeType: "application/xml", content: text)],
+            recipient: p.receiver.certificate)
+        var body: [UInt8] = []
+        let contentType = try wire.httpBody { body.append(contentsOf: $0) }
+        XCTAssertLessThan(body.count, 1 << 20, "the payload is small on the wire")
+        _ = await e.handle(contentType: contentType, body: AsyncStream<ByteBuffer> { $0.yield(ByteBuffer(bytes: body)); $0.finish() })
+        XCTAssertGreaterThanOrEqual(recording.heldDuringDelivery, 20, "charged for the wire size only")
+        XCTAssertEqual(budget.held, 0, "units left held after the request")
+    }
+
     /// A failure inside the access point reaches the peer as a fixed text, never its description.
     func testInternalFailuresReachPeersAsFixedTexts() async throws {
         struct Failing: AS4Delivery {

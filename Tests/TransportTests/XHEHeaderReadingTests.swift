@@ -42,6 +42,20 @@ final class XHEHeaderReadingTests: XCTestCase {
         XCTAssertGreaterThan(canonical, 3 << 20)
     }
 
+    /// A header value too long to be copied is not read as an empty one: the header read
+    /// refuses the envelope (only the payload may go unread).
+    func testALongHeaderValueIsRefusedNotReadAsEmpty() throws {
+        let long = "0203:" + String(repeating: "a", count: 70_000)
+        let bytes = XHEEnvelope(id: "id-1", creationDateTime: "2026-11-22T10:00:00.000Z",
+                                businessScope: XHEEnvelope.businessScope(for: .sdkMessage, model: .base),
+                                fromParty: long, toParty: "0203:b.example.se",
+                                payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: "registrator",
+                                               content: .text("QUJD"))).xml()
+        let document = try XMLDocument(spool: Self.spool(bytes), copyTextsUpTo: XMLLimits.headerText)
+        XCTAssertThrowsError(try XHEEnvelope(headerOf: document))
+        XCTAssertEqual(try XHEEnvelope(document: XMLDocument(bytes: bytes)).fromParty, long)
+    }
+
     func testASpoolIsRefusedAsBytesAre() throws {
         let doctype = Array("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"x\">]><x>&e;</x>".utf8)
         XCTAssertThrowsError(try XMLDocument(spool: Self.spool(doctype))) { XCTAssertEqual($0 as? XMLError, .doctypeForbidden) }
@@ -51,6 +65,11 @@ final class XHEHeaderReadingTests: XCTestCase {
             guard case .malformed = $0 as? XMLError else { return XCTFail("\($0)") }
         }
         XCTAssertNoThrow(try XMLDocument(bytes: Array(("<!--" + String(repeating: "x", count: 70_000) + "--><x/>").utf8)))
+        // A DOCTYPE whose "<" is the window's last byte is not taken for the root element.
+        for pad in 65_533...65_536 {
+            let edge = Array(("<?x " + String(repeating: "y", count: pad - 6) + "?>" + "<!DOCTYPE x><x/>").utf8)
+            XCTAssertThrowsError(try XMLDocument(spool: Self.spool(edge)), "prolog of \(pad) bytes")
+        }
         var limits = XMLLimits.sdk
         limits.maxDocumentBytes = 1 << 20
         XCTAssertThrowsError(try XMLDocument(spool: Self.spool(Self.xhe(payloadBytes: 2 << 20)), limits: limits)) {

@@ -99,8 +99,14 @@ package struct KeyValueWriter {
 
     package func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? { try reader.get(table, key) }
 
-    /// Stores `value` under `key`.
+    /// Longest key LMDB stores (its compile-time default).
+    package static let maxKeyBytes = 511
+
+    /// Stores `value` under `key` (at most ``maxKeyBytes``; hash longer identifiers).
     package func put(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        guard !key.isEmpty, key.count <= Self.maxKeyBytes else {
+            throw LedgerError(.invalidDraft, "a key of \(key.count) bytes for table \(table); keys are 1 to \(Self.maxKeyBytes) bytes")
+        }
         try reader.txn.put(reader.table(table), key, value)
     }
 

@@ -22,8 +22,8 @@ package struct EventIndex: PersistedProjection {
         try rows.put(Self.byType, Self.key(event.type, event.seq), [])
         try rows.put(Self.byActor, Self.key(event.actor, event.seq), type)
         if !event.subject.isEmpty { try rows.put(Self.bySubject, Self.key(event.subject, event.seq), type) }
-        let n = try rows.get(Self.counts, type).map(Self.uint64) ?? 0
-        try rows.put(Self.counts, type, withUnsafeBytes(of: (n + 1).bigEndian) { Array($0) })
+        let n = try rows.get(Self.counts, ProjectionKey.of(event.type)).map(Self.uint64) ?? 0
+        try rows.put(Self.counts, ProjectionKey.of(event.type), withUnsafeBytes(of: (n + 1).bigEndian) { Array($0) })
     }
 
     /// Events per type.
@@ -55,7 +55,7 @@ package struct EventIndex: PersistedProjection {
         case .actor(let a): (byActor, a)
         case .subject(let s): (bySubject, s)
         }
-        let prefix = Array(value.utf8) + [0]
+        let prefix = ProjectionKey.of(value) + [0]
         var out: [UInt64] = []
         try storage.read { r in
             try r.scan("events." + table, from: key(value, after + 1)) { k, _ in
@@ -70,9 +70,10 @@ package struct EventIndex: PersistedProjection {
         return out
     }
 
-    /// `value 0x00 seq` (seq big-endian, so keys of one value sort by seq). Keys of one value all
-    /// have its length + 9 bytes, so a longer value that starts the same is told apart.
+    /// `value 0x00 seq` (seq big-endian, so keys of one value sort by seq; a long value is
+    /// hashed, see ``ProjectionKey``). Keys of one value all have the same length, so a longer
+    /// value that starts the same is told apart.
     static func key(_ value: String, _ seq: UInt64) -> [UInt8] {
-        Array(value.utf8) + [0] + withUnsafeBytes(of: seq.bigEndian) { Array($0) }
+        ProjectionKey.of(value) + [0] + withUnsafeBytes(of: seq.bigEndian) { Array($0) }
     }
 }

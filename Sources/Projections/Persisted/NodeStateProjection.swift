@@ -49,11 +49,19 @@ package struct NodeStateProjection: PersistedProjection {
                 let d = try DispatchRecord(row: RecordCoding.decode(v, "dispatch"))
                 dispatches[d.as4MessageId] = d
             }
-            try all(Table.inbound) { k, v in inbound[String(decoding: k, as: UTF8.self)] = try PersistedNodeRows.inbound(v) }
-            try all(Table.pending) { k, _ in pending.insert(String(decoding: k, as: UTF8.self)) }
-            try all(Table.unanswered) { k, _ in unanswered.insert(String(decoding: k, as: UTF8.self)) }
+            // Keys may be hashes (``ProjectionKey``): identifiers are read from the values.
+            try all(Table.inbound) { _, v in
+                let (as4, i) = try PersistedNodeRows.inbound(v)
+                inbound[as4] = i
+            }
+            try all(Table.pending) { _, v in pending.insert(String(decoding: v, as: UTF8.self)) }
+            try all(Table.unanswered) { _, v in unanswered.insert(String(decoding: v, as: UTF8.self)) }
             try all(Table.rejections) { _, v in rejections.append(try PersistedNodeRows.rejection(v)) }
-            try all(Table.submissions) { k, v in submissions[String(decoding: k, as: UTF8.self)] = String(decoding: v, as: UTF8.self) }
+            try all(Table.submissions) { _, v in
+                let j = try RecordCoding.decode(v, "submission")
+                guard let s = j["submission_id"]?.stringValue, let m = j["message_id"]?.stringValue else { throw RecordCoding.corrupt("submission") }
+                submissions[s] = m
+            }
             try all(Table.erasures) { k, v in
                 guard let hash = Digest32(bytes: k) else { throw RecordCoding.corrupt("erasure") }
                 erasures[hash] = EventIndex.uint64(v)
@@ -75,7 +83,7 @@ struct PersistedNodeRows: NodeStateRows {
     typealias Table = NodeStateProjection.Table
     let rows: ProjectionRows
 
-    static func key(_ s: String) -> [UInt8] { Array(s.utf8) }
+    static func key(_ s: String) -> [UInt8] { ProjectionKey.of(s) }
     static func seq(_ n: UInt64) -> [UInt8] { withUnsafeBytes(of: n.bigEndian) { Array($0) } }
 
     func message(_ id: String) throws -> MessageRecord? {
@@ -89,23 +97,24 @@ struct PersistedNodeRows: NodeStateRows {
     func putDispatch(_ d: DispatchRecord) throws { try rows.put(Table.dispatches, Self.key(d.as4MessageId), RecordCoding.encode(d.row)) }
 
     func inbound(_ as4MessageId: String) throws -> NodeProjection.Inbound? {
-        try rows.get(Table.inbound, Self.key(as4MessageId)).map(Self.inbound)
+        try rows.get(Table.inbound, Self.key(as4MessageId)).map { try Self.inbound($0).1 }
     }
     func putInbound(_ as4MessageId: String, _ i: NodeProjection.Inbound) throws {
         try rows.put(Table.inbound, Self.key(as4MessageId),
-                     RecordCoding.encode(["message_id": .string(i.messageId), "receipt": RecordCoding.blob(i.receipt)]))
+                     RecordCoding.encode(["as4_message_id": .string(as4MessageId), "message_id": .string(i.messageId),
+                                          "receipt": RecordCoding.blob(i.receipt)]))
     }
-    static func inbound(_ v: [UInt8]) throws -> NodeProjection.Inbound {
+    static func inbound(_ v: [UInt8]) throws -> (String, NodeProjection.Inbound) {
         let j = try RecordCoding.decode(v, "inbound")
-        guard let id = j["message_id"]?.stringValue else { throw RecordCoding.corrupt("inbound") }
-        return NodeProjection.Inbound(messageId: id, receipt: BlobField.parse(j["receipt"]))
+        guard let as4 = j["as4_message_id"]?.stringValue, let id = j["message_id"]?.stringValue else { throw RecordCoding.corrupt("inbound") }
+        return (as4, NodeProjection.Inbound(messageId: id, receipt: BlobField.parse(j["receipt"])))
     }
 
     func setPending(_ as4MessageId: String, _ on: Bool) throws {
-        if on { try rows.put(Table.pending, Self.key(as4MessageId), []) } else { try rows.delete(Table.pending, Self.key(as4MessageId)) }
+        if on { try rows.put(Table.pending, Self.key(as4MessageId), Array(as4MessageId.utf8)) } else { try rows.delete(Table.pending, Self.key(as4MessageId)) }
     }
     func setUnanswered(_ messageId: String, _ on: Bool) throws {
-        if on { try rows.put(Table.unanswered, Self.key(messageId), []) } else { try rows.delete(Table.unanswered, Self.key(messageId)) }
+        if on { try rows.put(Table.unanswered, Self.key(messageId), Array(messageId.utf8)) } else { try rows.delete(Table.unanswered, Self.key(messageId)) }
     }
 
     func addRejection(_ r: NodeProjection.Rejection) throws {
@@ -122,7 +131,8 @@ struct PersistedNodeRows: NodeStateRows {
     }
 
     func putSubmission(_ submissionID: String, message: String) throws {
-        try rows.put(Table.submissions, Self.key(submissionID), Self.key(message))
+        try rows.put(Table.submissions, Self.key(submissionID),
+                     RecordCoding.encode(["submission_id": .string(submissionID), "message_id": .string(message)]))
     }
 
     func erasure(_ blob: Digest32) throws -> UInt64? { try rows.get(Table.erasures, blob.bytes).map(EventIndex.uint64) }

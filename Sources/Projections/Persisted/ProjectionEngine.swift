@@ -35,10 +35,25 @@ package final class ProjectionEngine: Sendable {
         self.ledger = ledger
         self.storage = storage
         self.projections = projections
+        // Rows folded from another ledger, or from a later state of this one (the ledger was
+        // restored from a backup), are not this ledger's: every projection starts again.
+        let identity = try ledger.event(1).map { Array($0.hash.bytes) }
+        let head = try ledger.durableHead()
+        let stored = try storage.read { try $0.get(Self.metaTable, Self.ledgerKey) }
+        let ahead = try projections.contains { try position(of: $0).seq > head }
+        if let identity, (stored != nil && stored != identity) || ahead {
+            for p in projections { try reset(p) }
+        }
+        if let identity, stored != identity {
+            try storage.write { try $0.put(Self.metaTable, Self.ledgerKey, identity) }
+        }
         for p in projections {
             if try position(of: p).version != UInt64(p.version) { try reset(p) }
         }
     }
+
+    /// The meta key holding the hash of the ledger's first event (which ledger the rows are of).
+    private static let ledgerKey = Array("\u{0}ledger".utf8)
 
     /// Where one projection stands.
     package struct Status: Sendable, Equatable {
@@ -87,6 +102,10 @@ package final class ProjectionEngine: Sendable {
                     var lowest = UInt64.max
                     for p in projections {
                         var at = try Self.position(of: p, in: w)
+                        guard at.version == UInt64(p.version) else {
+                            // Another build reset it to its own fold: never mix two folds in one projection.
+                            throw LedgerError(.unsupportedFormat, "projection \(p.name) is stored at fold version \(at.version); this build folds version \(p.version); rebuild it with the build that serves the node (`kvitto projections rebuild`)")
+                        }
                         let rows = ProjectionRows(writer: w, prefix: p.name + ".")
                         for e in page where e.seq == at.seq + 1 {
                             try p.apply(e, to: rows)

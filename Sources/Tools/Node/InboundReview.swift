@@ -75,8 +75,10 @@ struct InboundReview {
 
     private func checkEnvelope(_ load: () throws(NodeError) -> [UInt8], at now: Date) async throws(NodeError) -> CheckedEnvelope {
         let (document, byteCount) = try Self.parse(load)
+        // The header was read on arrival, so failing to read it now is ours; the payload was not
+        // (a malformed PayloadContent is the sender's, answered below).
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(document: document) } catch {
+        do { envelope = try XHEEnvelope(headerOf: document) } catch {
             throw NodeError(.storage, "the stored XHE cannot be read: \(error)")
         }
         var out = CheckedEnvelope(header: Header(id: envelope.id, fromParty: envelope.fromParty, toParty: envelope.toParty,
@@ -105,7 +107,10 @@ struct InboundReview {
         case .unknown(let reason):
             out.lines.append(.init(lineID: document.locationOfHandlingServiceID ?? "NA", code: .businessRule, reasonCode: nil, reason: reason))
         }
-        if out.lines.isEmpty { out.content = envelope.payload.content }
+        guard out.lines.isEmpty else { return out }
+        do { out.content = try XHEEnvelope(document: document).payload.content } catch {
+            out.lines = [.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "The XHE PayloadContent cannot be read: \(error)")]
+        }
         return out
     }
 

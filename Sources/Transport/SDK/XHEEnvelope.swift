@@ -186,6 +186,12 @@ extension XHEEnvelope {
         guard let contentElement = p.element(xha, "PayloadContent") else { throw .missing("Payload/PayloadContent") }
         let content: Content
         if !readingContent {
+            // Only the payload may have gone unread: a long value anywhere else would read as empty.
+            var payload: Set<Int> = []
+            contentElement.walk { e, _ in payload.insert(e.ordinal) }
+            guard document.omittedTexts.isSubset(of: payload) else {
+                throw .invalid("a value outside PayloadContent is longer than \(XMLLimits.headerText) bytes")
+            }
             content = .notRead
         } else if let enc = contentElement.element(XMLNamespaces.xenc, "EncryptedData") {
             content = .encrypted(try EncryptedData(element: enc))

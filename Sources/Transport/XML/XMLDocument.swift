@@ -17,6 +17,10 @@ package final class XMLDocument {
     private let nodes: [xmlNodePtr]
     /// Swift elements by ordinal.
     package let elementsInOrder: [XMLElement]
+    /// Ordinals of the elements with a text longer than `copyTextsUpTo` (see
+    /// ``init(spool:limits:copyTextsUpTo:)``), which reads as empty in the Swift view: a reader
+    /// must not take such an element's value for an empty one.
+    package let omittedTexts: Set<Int>
     private let doc: xmlDocPtr
 
     /// libxml2's largest text node without XML_PARSE_HUGE (XML_MAX_TEXT_LENGTH).
@@ -59,25 +63,30 @@ package final class XMLDocument {
         let window = 64 << 10
         let prefix: [UInt8]
         do { prefix = try spool.read(offset: 0, count: window) } catch {
-            throw .malformed(line: 0, message: "the document could not be read: \(error)")
+            throw .inputUnreadable("\(error)")
         }
         // The prolog (declaration, comments, processing instructions) must end in the window the
         // DOCTYPE check reads; a longer one is refused rather than left unchecked.
         if try !Self.checkProlog(prefix), spool.count > prefix.count {
             throw .malformed(line: 1, message: "the prolog is longer than \(window) bytes")
         }
+        let failure = ReadFailure()
         let reader = ChunkReader { buffer, offset, max in
-            guard let chunk = try? spool.read(offset: offset, count: max) else { return -1 }
+            let chunk: [UInt8]
+            do { chunk = try spool.read(offset: offset, count: max) } catch {
+                failure.error = "\(error)"
+                return -1
+            }
             return chunk.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress else { return 0 }
                 UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: raw.count)
                 return raw.count
             }
         }
-        try self.init(reader: reader, limits: limits, copyTextsUpTo: copyTextsUpTo, comments: true)
+        try self.init(reader: reader, limits: limits, copyTextsUpTo: copyTextsUpTo, comments: true, failure: failure)
     }
 
-    private init(reader: ChunkReader, limits: XMLLimits, copyTextsUpTo: Int?, comments: Bool) throws(XMLError) {
+    private init(reader: ChunkReader, limits: XMLLimits, copyTextsUpTo: Int?, comments: Bool, failure: ReadFailure? = nil) throws(XMLError) {
         _ = Self.initialized
         // libxml2's own safety limits (10 MB per text node, 256 levels) stay on unless these
         // limits allow more: only an XHE carrying a 30 MB SDK message, base64-encoded and
@@ -107,6 +116,11 @@ package final class XMLDocument {
                 last = (Int(err.pointee.line), err.pointee.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not well-formed")
             }
             return (ctxt.pointee.myDoc, ctxt.pointee.wellFormed != 0, last)
+        }
+        // A source that could not be read is our trouble, not a malformed document.
+        if let why = failure?.error {
+            if let parsed { xmlFreeDoc(parsed) }
+            throw .inputUnreadable(why)
         }
         switch guardState.pointee.exceeded {
         case 0: break
@@ -141,6 +155,7 @@ package final class XMLDocument {
         }
         self.nodes = builder.nodes
         self.elementsInOrder = builder.built.map { $0! }
+        self.omittedTexts = builder.omitted
         self.doc = doc
     }
 
@@ -248,6 +263,9 @@ package final class XMLDocument {
             switch bytes[i] {
             case 0x20, 0x09, 0x0A, 0x0D: i += 1
             case UInt8(ascii: "<"):
+                // Too few bytes left to tell a comment, a declaration or a DOCTYPE from the root
+                // element: undecided (a window's caller refuses; a whole document is too short).
+                if i + 4 > bytes.count { return false }
                 if hasPrefix("<?", at: i) {
                     i = skip(past: "?>", from: i + 2)
                 } else if hasPrefix("<!--", at: i) {
@@ -280,6 +298,11 @@ private final class ChunkReader {
     }
 }
 
+/// The first read error of a spool being parsed.
+private final class ReadFailure {
+    var error: String?
+}
+
 /// Carries the Swift sink through libxml2's write callback.
 private final class SinkBox {
     let sink: (UnsafeRawBufferPointer) -> Void
@@ -300,6 +323,8 @@ private struct TreeBuilder {
     /// Longest text copied into the Swift view (nil: none); longer ones read as empty.
     let copyTextsUpTo: Int?
     let comments: Bool
+    /// Ordinals of elements with a text longer than `copyTextsUpTo`, read as empty.
+    var omitted: Set<Int> = []
     var nodes: [xmlNodePtr] = []
     var built: [XMLElement?] = []
     var count = 0
@@ -354,6 +379,7 @@ private struct TreeBuilder {
                 let length = c.pointee.content.map { Int(strlen($0)) } ?? 0
                 if length > limits.maxTextBytes { throw .textTooLarge(limit: limits.maxTextBytes) }
                 let copied = copyTextsUpTo.map { length <= $0 } ?? false
+                if !copied, copyTextsUpTo != nil { omitted.insert(ordinal) }
                 children.append(.text(copied ? c.pointee.content.map { String(cString: $0) } ?? "" : ""))
             case XML_COMMENT_NODE:
                 try counted()

@@ -23,6 +23,8 @@ package enum XMLError: Error, Equatable, Sendable, CustomStringConvertible {
     case canonicalizationFailed(String)
     /// An XSD could not be loaded.
     case schemaUnavailable(path: String, message: String)
+    /// The input could not be read (a local I/O error, not the document's fault).
+    case inputUnreadable(String)
 
     /// Stable machine-readable code.
     package var code: String {
@@ -36,6 +38,7 @@ package enum XMLError: Error, Equatable, Sendable, CustomStringConvertible {
         case .entityReference: "xml.entity_reference"
         case .canonicalizationFailed: "xml.c14n_failed"
         case .schemaUnavailable: "xml.schema_unavailable"
+        case .inputUnreadable: "xml.input_unreadable"
         }
     }
 
@@ -59,6 +62,8 @@ package enum XMLError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(code): canonicalization failed: \(why)"
         case .schemaUnavailable(let path, let message):
             "\(code): cannot load the XML schema \(path): \(message); check that Schemas/ is installed next to the binary"
+        case .inputUnreadable(let why):
+            "\(code): the document could not be read: \(why); check the disk holding the spool"
         }
     }
 }

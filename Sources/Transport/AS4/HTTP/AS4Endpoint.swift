@@ -105,9 +105,18 @@ package struct AS4Endpoint: Sendable {
         var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
-            let units = await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
+            var units = await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
             defer { processing.release(units) }
             let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
+            // What is parsed from here on is the decompressed payload, which a gzip body may make
+            // far larger than what was charged: charge that (giving the units back first, never
+            // waiting for more while holding some, so two such requests cannot block each other).
+            let needed = AsyncLimiter.mebibytes(inbound.payloads.values.reduce(soap.count) { $0 + $1.count })
+            if needed > units {
+                processing.release(units)
+                units = 0
+                units = await processing.acquire(needed)
+            }
             opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
@@ -146,7 +155,7 @@ package struct AS4Endpoint: Sendable {
 
     /// The AS4 header must agree with the XHE it carries (only the envelope is read: payload
     /// validation belongs in the Meddelandekvittens, never in the AS4 response).
-    private func checkEnvelope(_ inbound: AS4Opener.Inbound) throws(EbMSError) {
+    private func checkEnvelope(_ inbound: AS4Opener.Inbound) throws {
         let id = inbound.userMessage.messageId
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
@@ -163,7 +172,9 @@ package struct AS4Endpoint: Sendable {
         // Only the header is read, from the spool in chunks: the payload stays in libxml2's tree
         // and is not copied, decoded or decrypted here.
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) } catch {
+        do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) }
+        catch XMLError.inputUnreadable(let why) { throw AS4TemporarilyUnavailable("the payload spool cannot be read: \(why)") }
+        catch {
             throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
                             detail: "the cid:message payload is not a readable XHE: \(error)", refToMessageId: id)
         }

@@ -66,6 +66,9 @@ package final class AsyncLimiter: Sendable {
         for c in next { c.resume() }
     }
 
+    /// The units held right now (for metrics and tests).
+    package var held: Int { state.withLock { $0.held } }
+
     /// Runs `body` holding `units`.
     package func withUnits<T>(_ units: Int, _ body: () async throws -> T) async rethrows -> T {
         let n = await acquire(units)
