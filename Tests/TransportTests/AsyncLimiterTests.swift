@@ -22,7 +22,7 @@ final class AsyncLimiterTests: XCTestCase {
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<40 {
                 group.addTask {
-                    let n = await limiter.acquire(1 + i % 7)
+                    let n = try! await limiter.acquire(1 + i % 7)
                     probe.enter("\(i)", n)
                     try? await Task.sleep(for: .milliseconds(2))
                     probe.leave(n)
@@ -37,12 +37,12 @@ final class AsyncLimiterTests: XCTestCase {
     func testALargeRequestIsNotOvertakenAndOneAboveTheLimitRunsAlone() async throws {
         let limiter = AsyncLimiter(10)
         let probe = Probe()
-        let first = await limiter.acquire(6)
+        let first = try await limiter.acquire(6)
         probe.enter("first", first)
         // "large" (clamped to 10) queues behind "first"; "small" arrives after it and fits the
         // 4 free units, but must not overtake it.
         let large = Task {
-            let n = await limiter.acquire(500)
+            let n = try! await limiter.acquire(500)
             probe.enter("large", n)
             XCTAssertEqual(n, 10, "a request above the limit takes the whole limit")
             try? await Task.sleep(for: .milliseconds(20))
@@ -51,7 +51,7 @@ final class AsyncLimiterTests: XCTestCase {
         }
         try await Task.sleep(for: .milliseconds(50))
         let small = Task {
-            let n = await limiter.acquire(2)
+            let n = try! await limiter.acquire(2)
             probe.enter("small", n)
             probe.leave(n)
             limiter.release(n)
@@ -65,6 +65,37 @@ final class AsyncLimiterTests: XCTestCase {
         XCTAssertEqual(probe.order, ["first", "large", "small"])
         XCTAssertLessThanOrEqual(probe.peak, 10)
         XCTAssertEqual(AsyncLimiter.mebibytes(0), 1)
+        XCTAssertEqual(limiter.held, 0)
+    }
+
+    /// A waiter cancelled while it waits leaves the queue holding nothing, and the one behind it
+    /// moves up.
+    func testACancelledWaiterLeavesTheQueue() async throws {
+        let limiter = AsyncLimiter(10)
+        let first = try await limiter.acquire(8)
+        let blocked = Task { try await limiter.acquire(5) }      // waits: 8 + 5 > 10
+        try await Task.sleep(for: .milliseconds(50))
+        let behind = Task { try await limiter.acquire(2) }       // queued behind `blocked`
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertEqual(limiter.held, 8)
+        blocked.cancel()
+        do {
+            _ = try await blocked.value
+            XCTFail("a cancelled waiter was admitted")
+        } catch { XCTAssertTrue(error is CancellationError, "\(error)") }
+        let n = try await behind.value                           // 8 + 2 fits once `blocked` left
+        XCTAssertEqual(n, 2)
+        XCTAssertEqual(limiter.held, 10)
+        limiter.release(n)
+        limiter.release(first)
+        XCTAssertEqual(limiter.held, 0)
+        // A task cancelled before it asks gets nothing either.
+        let late = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await limiter.acquire(20)
+        }
+        _ = try? await late.value
+        XCTAssertEqual(limiter.held, 0)
         XCTAssertEqual(AsyncLimiter.mebibytes(1 << 20), 1)
         XCTAssertEqual(AsyncLimiter.mebibytes((1 << 20) + 1), 2)
     }

@@ -126,10 +126,12 @@ extension Node {
             case .dispatch(let d): try await attempt(d)
             case .answer(let r):
                 // The stored XHE's size is what answering it parses, decrypts and validates.
-                let units = await processing.acquire(AsyncLimiter.mebibytes(Int(r.xhe?.size ?? 0)))
+                let units = try await processing.acquire(AsyncLimiter.mebibytes(Int(r.xhe?.size ?? 0)))
                 defer { processing.release(units) }
                 try await answer(r)
             }
+        } catch is CancellationError {
+            return  // shutting down while it waited for the processing budget; it stays due
         } catch {
             // Storage or key trouble: keep the item, try again later (it stays due in the ledger).
             logger.error("work item failed; retrying in 5 s", metadata: ["item": .string(w.key), "error": .string("\(error)")])

@@ -105,7 +105,7 @@ package struct AS4Endpoint: Sendable {
         var opened: UserMessage?
         do {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
-            var units = await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
+            var units = try await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
             defer { processing.release(units) }
             let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
             // What is parsed from here on is the decompressed payload, which a gzip body may make
@@ -115,7 +115,7 @@ package struct AS4Endpoint: Sendable {
             if needed > units {
                 processing.release(units)
                 units = 0
-                units = await processing.acquire(needed)
+                units = try await processing.acquire(needed)
             }
             opened = inbound.userMessage
             let messageId = inbound.userMessage.messageId

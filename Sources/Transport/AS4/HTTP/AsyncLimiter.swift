@@ -13,17 +13,23 @@ package final class AsyncLimiter: Sendable {
     private let state: Mutex<State>
 
     private struct Waiter {
+        let id: UInt64
         let units: Int
-        let continuation: CheckedContinuation<Void, Never>
+        let continuation: CheckedContinuation<Void, any Error>
     }
 
     private struct State {
         var held = 0
         var waiters: [Waiter] = []
+        var nextID: UInt64 = 0
+        /// Requests that have an id but are not queued or admitted yet.
+        var arriving: Set<UInt64> = []
+        /// Arriving requests whose cancellation handler ran before they were queued.
+        var cancelledEarly: Set<UInt64> = []
 
         /// Admits waiters from the front while they fit; returns their continuations.
-        mutating func admit(limit: Int) -> [CheckedContinuation<Void, Never>] {
-            var out: [CheckedContinuation<Void, Never>] = []
+        mutating func admit(limit: Int) -> [CheckedContinuation<Void, any Error>] {
+            var out: [CheckedContinuation<Void, any Error>] = []
             while let first = waiters.first, held + first.units <= limit {
                 held += first.units
                 out.append(first.continuation)
@@ -39,27 +45,54 @@ package final class AsyncLimiter: Sendable {
     }
 
     /// Waits until `units` (at least 1, at most ``limit``) are free and takes them; returns the
-    /// units taken, to be passed to ``release(_:)``.
+    /// units taken, to be passed to ``release(_:)``. A task cancelled while it waits leaves the
+    /// queue (the waiters behind it move up) and gets `CancellationError`, holding nothing.
     @discardableResult
-    package func acquire(_ units: Int = 1) async -> Int {
+    package func acquire(_ units: Int = 1) async throws -> Int {
         let n = min(max(1, units), limit)
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let admitted = state.withLock { s -> Bool in
-                if s.waiters.isEmpty, s.held + n <= limit {
-                    s.held += n
-                    return true
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            s.arriving.insert(s.nextID)
+            return s.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                enum Entry { case admitted, queued, cancelled }
+                let entry = state.withLock { s -> Entry in
+                    s.arriving.remove(id)
+                    if s.cancelledEarly.remove(id) != nil { return .cancelled }
+                    if s.waiters.isEmpty, s.held + n <= limit {
+                        s.held += n
+                        return .admitted
+                    }
+                    s.waiters.append(Waiter(id: id, units: n, continuation: c))
+                    return .queued
                 }
-                s.waiters.append(Waiter(units: n, continuation: c))
-                return false
+                switch entry {
+                case .admitted: c.resume()
+                case .cancelled: c.resume(throwing: CancellationError())
+                case .queued: break
+                }
             }
-            if admitted { c.resume() }
+        } onCancel: {
+            let (cancelled, admitted) = state.withLock { s -> (CheckedContinuation<Void, any Error>?, [CheckedContinuation<Void, any Error>]) in
+                guard let i = s.waiters.firstIndex(where: { $0.id == id }) else {
+                    // Not queued yet: it sees this when it arrives. Already admitted: it keeps its units.
+                    if s.arriving.contains(id) { s.cancelledEarly.insert(id) }
+                    return (nil, [])
+                }
+                let w = s.waiters.remove(at: i)
+                return (w.continuation, s.admit(limit: limit))
+            }
+            cancelled?.resume(throwing: CancellationError())
+            for c in admitted { c.resume() }
         }
         return n
     }
 
     /// Returns `units` taken by ``acquire(_:)``, admitting the waiters that now fit.
     package func release(_ units: Int = 1) {
-        let next = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let next = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
             s.held -= units
             return s.admit(limit: limit)
         }
@@ -68,13 +101,6 @@ package final class AsyncLimiter: Sendable {
 
     /// The units held right now (for metrics and tests).
     package var held: Int { state.withLock { $0.held } }
-
-    /// Runs `body` holding `units`.
-    package func withUnits<T>(_ units: Int, _ body: () async throws -> T) async rethrows -> T {
-        let n = await acquire(units)
-        defer { release(n) }
-        return try await body()
-    }
 
     /// Units (MiB, rounded up, at least 1) of a payload of `bytes` bytes.
     package static func mebibytes(_ bytes: Int) -> Int { max(1, (bytes + (1 << 20) - 1) >> 20) }
