@@ -28,11 +28,16 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
         }
         guard spool.count <= XMLLimits.sdk.maxDocumentBytes else { throw EbMSError.other(PeerText.tooLarge) }
-        // The header only, read from the spool: the payload is checked by the Meddelandekvittens.
+        // The header only (as the endpoint read it, or from the spool): the payload is checked by
+        // the Meddelandekvittens.
         let envelope: XHEEnvelope
-        do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) }
-        catch XMLError.inputUnreadable(let why) { throw AS4TemporarilyUnavailable("the payload spool cannot be read: \(why)") }
-        catch { throw EbMSError.valueInconsistent("the payload is not a readable XHE: \(error)") }
+        if let header = inbound.xheHeader {
+            envelope = header
+        } else {
+            do { envelope = try XHEEnvelope(headerOf: try XMLDocument(spool: spool, copyTextsUpTo: XMLLimits.headerText)) }
+            catch XMLError.inputUnreadable(let why) { throw AS4TemporarilyUnavailable("the payload spool cannot be read: \(why)") }
+            catch { throw EbMSError.valueInconsistent("the payload is not a readable XHE: \(error)") }
+        }
         // Blobs are stored only once the message passed every check that can refuse it here, so a
         // refused message leaves nothing behind that no event accounts for.
         func evidence() throws(NodeError) -> [String: JSONValue] {

@@ -50,6 +50,9 @@ package struct AS4Opener: Sendable {
         package var signer: Certificate
         /// The SOAP envelope as received (kept as evidence).
         package var soap: [UInt8]
+        /// The XHE header of the `cid:message` payload, once the endpoint has read and checked it
+        /// (``AS4Endpoint/checkSDKEnvelope``), so delivery does not parse the payload again.
+        package var xheHeader: XHEEnvelope?
     }
 
     /// The SOAP part of a multipart body: the `start` part, else the first `application/soap+xml`

@@ -107,7 +107,7 @@ package struct AS4Endpoint: Sendable {
             let (soap, attachments) = try await read(contentType: contentType, body: body)
             var units = try await processing.acquire(AsyncLimiter.mebibytes(attachments.reduce(soap.count) { $0 + $1.body.count }))
             defer { processing.release(units) }
-            let inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
+            var inbound = try await opener.open(soap: soap, attachments: attachments, at: now)
             // What is parsed from here on is the decompressed payload, which a gzip body may make
             // far larger than what was charged: charge that (giving the units back first, never
             // waiting for more while holding some, so two such requests cannot block each other).
@@ -122,7 +122,7 @@ package struct AS4Endpoint: Sendable {
             if let duplicates, let earlier = try await lookup(duplicates, messageId) {
                 return earlier
             }
-            if checkSDKEnvelope { try checkEnvelope(inbound) }
+            if checkSDKEnvelope { inbound.xheHeader = try checkEnvelope(inbound) }
             let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
                                                         refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
                                           now: now).soap
@@ -155,7 +155,7 @@ package struct AS4Endpoint: Sendable {
 
     /// The AS4 header must agree with the XHE it carries (only the envelope is read: payload
     /// validation belongs in the Meddelandekvittens, never in the AS4 response).
-    private func checkEnvelope(_ inbound: AS4Opener.Inbound) throws {
+    private func checkEnvelope(_ inbound: AS4Opener.Inbound) throws -> XHEEnvelope {
         let id = inbound.userMessage.messageId
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError(code: "EBMS:0003", shortDescription: "ValueInconsistent", category: "Content",
@@ -183,6 +183,7 @@ package struct AS4Endpoint: Sendable {
             e.refToMessageId = id
             throw e
         }
+        return envelope
     }
 
     private func lookup(_ store: any DuplicateStore, _ id: String) async throws(AS4TemporarilyUnavailable) -> [UInt8]? {
