@@ -96,6 +96,10 @@ package struct MessageRecord: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// The functional mailbox the message belongs to: the sender's for outbound, the
+    /// recipient's for inbound.
+    package var mailbox: FunctionalAddress? { direction == .outbound ? from : to }
+
     /// Raises the status, never lowers it (a late transport receipt after the Meddelandekvittens
     /// leaves the message accepted).
     mutating func advance(to s: MessageStatus) {

@@ -1,8 +1,9 @@
 package import Ledger
 
-/// What one participant's users and auditors may read: its own messages, their events and their
-/// content — nothing of another participant on the same node. A message of another participant
-/// is reported as not found, exactly like a message that does not exist.
+/// One participant's messages, their events and their content from the in-memory fold, with no
+/// authorisation and no audit: for the node's own checks and tests on the host. Every interface
+/// for people and systems reads through `MessageAccess` (grants, audit-first) instead. A message
+/// of another participant is reported as not found, like a message that does not exist.
 package struct ParticipantView: Sendable {
     package let projector: Projector
     package let participant: String

@@ -42,8 +42,16 @@ struct DemoCommand: AsyncParsableCommand {
                 reference: "SOC 2026/1234")
             let outcome: (id: String, status: MessageStatus, answered: Bool)
             do {
+                // Rights come only from grants in the ledger: `kvitto init` made the OS user running the
+                // demo administrator of both nodes; it grants itself send at A and read at B (recorded).
+                let me = OSUser.principal()
+                _ = try await GrantAdministration(access: nodeA.access).grant(
+                    .init(grantee: me.names[0], scope: .mailbox(message.from), rights: [.send], reason: "kvitto demo: send the demo message"), by: me)
+                _ = try await GrantAdministration(access: nodeB.access).grant(
+                    .init(grantee: me.names[0], scope: .mailbox(message.to), rights: [.read], reason: "kvitto demo: read the demo message"), by: me)
                 outcome = try await DemoNetwork.running([nodeA, nodeB]) { _ in
-                    let id = try await nodeA.submit(message, actor: "handlaggare@\(a.participant)")
+                    try await nodeA.access.authorizeSend(from: message.from, as: me)
+                    let id = try await nodeA.submit(message, actor: me.actor)
                     print("\nSent \"\(message.label ?? "")\"\n  from \(message.from) to \(message.to): 1 text part, 1 attachment (\(attachment.count) bytes)")
                     print("  message id \(id); waiting for the AS4 receipt and the Meddelandekvittens …")
                     var status = MessageStatus.submitted
@@ -62,6 +70,9 @@ struct DemoCommand: AsyncParsableCommand {
                 await nodeA.close(); await nodeB.close()
                 throw error
             }
+            // B's user opens the attachment: the read is recorded at B before a byte is returned.
+            let opened = try await nodeB.access.content(outcome.id, part: .attachment(0), purpose: "kvitto demo", as: OSUser.principal())
+            print("\nAt B, \(OSUser.current()) read \(opened.fileName) (\(opened.bytes.count) bytes) after the read was recorded as event \(opened.accessSeq)")
             print("\nTimeline of message \(outcome.id) from both ledgers:")
             let entries = try MessageTimeline.entries(message: outcome.id, from: [("A", nodeA.projector), ("B", nodeB.projector)])
             print(MessageTimeline.render(entries))
@@ -85,8 +96,11 @@ struct DemoCommand: AsyncParsableCommand {
                         + " \(blobs?.present ?? 0) referenced blobs re-hashed")
                 }
             }
-            print(String(format: "\nDone in %.1f s. Explore: kvitto trace --node %@ --identity user@%@ %@", Date().timeIntervalSince(started),
-                         dirA, a.participant, outcome.id))
+            print(String(format: "\nDone in %.1f s. Explore (as %@, with the grants above):", Date().timeIntervalSince(started), OSUser.current()))
+            print("  kvitto mailbox --node \(dirB)")
+            print("  kvitto read --node \(dirB) \(outcome.id) --attachment 0 --out kallelse-sip.pdf")
+            print("  kvitto trace --node \(dirB) \(outcome.id)")
+            print("  kvitto grants --node \(dirB)")
             guard ok else { throw CLI.fail("the demo message was not delivered and accepted (status \(outcome.status.rawValue))", code: 1) }
         }
     }

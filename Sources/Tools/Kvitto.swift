@@ -7,7 +7,8 @@ struct Kvitto: AsyncParsableCommand {
         commandName: "kvitto",
         abstract: "Kvitto: an audit-first messaging node for SDK (Säker digital kommunikation).",
         subcommands: [
-            DemoCommand.self, InitCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self,
+            DemoCommand.self, InitCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self, ReadCommand.self,
+            GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
             AddressBookCommand.self, RouteCommand.self, ProjectionsCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
         ]
     )

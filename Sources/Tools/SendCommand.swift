@@ -39,7 +39,10 @@ struct SendCommand: AsyncParsableCommand {
             do {
                 let node = try Node.open(directory: location.node)
                 let id: String
-                do { id = try await node.submit(message, actor: OSUser.current()) } catch {
+                do {
+                    try await node.access.authorizeSend(from: message.from, as: OSUser.principal())
+                    id = try await node.submit(message, actor: OSUser.current())
+                } catch {
                     await node.close()
                     throw error
                 }

@@ -30,6 +30,31 @@ package struct NodeStateProjection: PersistedProjection {
         try NodeFold.apply(event, to: &persisted)
     }
 
+    /// One message's record, as of the projection's seq.
+    package static func message(_ id: String, in storage: any ProjectionStorage) throws -> MessageRecord? {
+        try storage.read { r in
+            try r.get("node." + Table.messages, ProjectionKey.of(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+        }
+    }
+
+    /// Every message record for which `include` is true, in key (message id) order.
+    package static func messages(in storage: any ProjectionStorage, where include: (MessageRecord) -> Bool) throws -> [MessageRecord] {
+        try storage.read { r in
+            var out: [MessageRecord] = []
+            try r.scan("node." + Table.messages, from: nil) { _, v in
+                let m = try MessageRecord(row: RecordCoding.decode(v, "message"))
+                if include(m) { out.append(m) }
+                return true
+            }
+            return out
+        }
+    }
+
+    /// The seq of the `blob.erased` event of `blob`, if it was erased.
+    package static func erasure(of blob: Digest32, in storage: any ProjectionStorage) throws -> UInt64? {
+        try storage.read { r in try r.get("node." + Table.erasures, blob.bytes).map(EventIndex.uint64) }
+    }
+
     /// The whole state read back as a ``NodeProjection`` at the projection's seq (for comparing
     /// with the in-memory fold, and for tools; the node itself reads rows by key).
     package static func load(from storage: any ProjectionStorage, seq: UInt64) throws -> NodeProjection {

@@ -7,10 +7,13 @@ package enum MessageTimeline {
     package struct Entry: Sendable {
         package var node: String
         package var event: Event
+        /// The payload as the reader may see it (``VisibleEvent``); the event's own by default.
+        package var payload: JSONValue
 
-        package init(node: String, event: Event) {
+        package init(node: String, event: Event, payload: JSONValue? = nil) {
             self.node = node
             self.event = event
+            self.payload = payload ?? event.payload
         }
     }
 
@@ -33,20 +36,20 @@ package enum MessageTimeline {
             let node = e.node.padding(toLength: width, withPad: " ", startingAt: 0)
             let type = e.event.type.padding(toLength: 27, withPad: " ", startingAt: 0)
             let seq = "#\(e.event.seq)".padding(toLength: 5, withPad: " ", startingAt: 0)
-            return "  \(e.event.time.rfc3339)  \(node)  \(seq) \(type) \(summary(e.event))"
+            return "  \(e.event.time.rfc3339)  \(node)  \(seq) \(type) \(summary(e.event, payload: e.payload))"
         }.joined(separator: "\n")
     }
 
     /// What an event says, in a few words.
-    package static func summary(_ e: Event) -> String {
-        let p = e.payload
+    package static func summary(_ e: Event, payload: JSONValue? = nil) -> String {
+        let p = payload ?? e.payload
         func s(_ k: String) -> String { p[k]?.stringValue ?? "?" }
         func attempt() -> String { "attempt \((p["attempt"]?.intValue ?? 0) + 1)" }
         func reason() -> String { "\(p["reason"]?["code"]?.stringValue ?? "?") \(p["reason"]?["detail"]?.stringValue ?? "")" }
         switch e.type {
         case NodeEventType.submitted:
-            let files = p["attachments"]?.arrayElements.count ?? 0
-            return "\(s("from")) → \(s("to")), \(p["texts"]?.intValue ?? 0) text part(s), \(files) attachment(s), signed + encrypted XHE"
+            let files = p["attachments"].map { "\($0.arrayElements.count)" } ?? "?"
+            return "\(s("from")) → \(s("to")), \(p["texts"]?.intValue.map { "\($0)" } ?? "?") text part(s), \(files) attachment(s), signed + encrypted XHE"
         case NodeEventType.dispatched:
             return "\(p["kind"]?.stringValue == "receipt" ? "Meddelandekvittens" : "message") \(attempt()) → \(s("endpoint"))"
         case NodeEventType.transportReceiptReceived:
@@ -72,6 +75,13 @@ package enum MessageTimeline {
             let why = s("reason")
             return "content \(s("blob").prefix(12))… (\(p["size"]?.intValue ?? 0) bytes) erased by \(e.actor) under \(s("rule"))"
                 + (why.isEmpty || why == "?" ? "" : ": \(why)")
+        case AccessEventType.accessed:
+            let what = s("part") == "attachment" ? "attachment \(p["attachment"]?.intValue ?? 0)" : "content"
+            let purpose = p["purpose"]?.stringValue.map { ", purpose: \($0)" } ?? ""
+            return "\(what) read by \(e.actor) through the \(s("interface"))\(purpose)"
+        case AccessEventType.denied:
+            let more = (p["coalesced"]?.intValue ?? 0) > 0 ? " (+\(p["coalesced"]?.intValue ?? 0) earlier refusals coalesced)" : ""
+            return "refused to \(e.actor): \(s("action")) (\(s("reason")))\(more)"
         default:
             return ""
         }

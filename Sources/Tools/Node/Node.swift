@@ -34,6 +34,8 @@ package final class Node: Sendable {
     let cooldown = Mutex<[String: Date]>([:])
     /// Spooled submission requests that failed on our side, with their next try.
     let spoolRetries = Mutex<SpoolRetries>(SpoolRetries())
+    /// Refusals of authenticated callers, recorded as `access.denied` (coalesced).
+    package let denials: AccessDenials
     /// Which refused inbound requests become ledger events (see ``RefusalPolicy``).
     let refusals = RefusalPolicy()
     /// Wakes the scheduler when work may have appeared.
@@ -64,6 +66,7 @@ package final class Node: Sendable {
         self.validator = validator
         self.client = client
         self.logger = logger
+        self.denials = AccessDenials { drafts in _ = try await ledger.append(drafts) }
         self.processing = AsyncLimiter(config.as4.processingBudgetMib ?? Self.defaultProcessingBudgetMiB)
         var pmode = PMode.sdk()
         let ra = config.receptionAwareness
@@ -118,19 +121,15 @@ package final class Node: Sendable {
     /// Whether this node serves `participant`.
     package func serves(_ participant: String) -> Bool { config.participants.contains { $0.id == participant } }
 
-    /// What `participant`'s users and auditors may read.
+    /// `participant`'s messages without authorisation or audit (the node's own checks and tests;
+    /// people and systems read through ``access``).
     package func view(participant: String) throws(NodeError) -> ParticipantView {
         guard serves(participant) else { throw NodeError(.notAParticipant, "this node does not serve \(participant)") }
         return ParticipantView(projector: projector, participant: participant)
     }
 
-    /// The view of the participant `identity` belongs to.
-    package func view(identity: String) throws(NodeError) -> ParticipantView {
-        guard let i = config.identities.first(where: { $0.name == identity }) else {
-            throw NodeError(.unknownIdentity, "no identity \(identity) in \(directory)/\(NodeConfig.fileName)")
-        }
-        return try view(participant: i.participant)
-    }
+    /// Reads of messages, authorised from the grants and audit-first (every interface uses it).
+    package var access: MessageAccess { MessageAccess(ledger: ledger, projections: projections, denials: denials) }
 
     /// Appends `drafts` and returns once they are durable.
     @discardableResult

@@ -16,7 +16,6 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var receptionAwareness: ReceptionAwareness
     package var participants: [Participant]
     package var routes: [Route]
-    package var identities: [Identity]
     /// A folder with the SDK XSDs (`Schemas/` of the release); default: the built-in one.
     package var schemas: String?
 
@@ -104,14 +103,6 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var o2oCertificate: String
     }
 
-    /// Who may read what: an identity belongs to one participant.
-    package struct Identity: Codable, Sendable, Equatable {
-        package var name: String
-        package var participant: String
-        /// `user` (reads the participant's mailboxes) or `auditor` (reads its ledger events).
-        package var role: String
-    }
-
     /// Reads `kvitto.json` from `directory`.
     package static func load(directory: String) throws(NodeError) -> NodeConfig {
         let path = directory + "/" + fileName
@@ -149,9 +140,6 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         var seen: Set<String> = []
         for p in participants where !seen.insert(p.id).inserted {
             throw NodeError(.configInvalid, "\(path): participant \(p.id) is listed twice")
-        }
-        for i in identities where !seen.contains(i.participant) {
-            throw NodeError(.configInvalid, "\(path): identity \(i.name) names \(i.participant), which this node does not serve")
         }
         try Self.check(receptionAwareness, in: path)
         for p in participants {

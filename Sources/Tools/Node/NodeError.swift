@@ -15,6 +15,14 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case storage = "node.storage"
         /// The node is running in another process (it holds the ledger).
         case running = "node.running"
+        /// The caller is known but its grants do not allow the request (recorded as `access.denied`).
+        case forbidden = "node.forbidden"
+        /// The content was erased under a retention rule; the `blob.erased` event says when and why.
+        case erased = "node.erased"
+        /// The read could not be recorded in the ledger, so nothing was returned (audit-first).
+        case auditUnavailable = "node.audit_unavailable"
+        /// A request that is malformed or names something inconsistent (a grant with no right, say).
+        case invalidRequest = "node.invalid_request"
     }
 
     package let code: Code

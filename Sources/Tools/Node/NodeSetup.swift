@@ -1,6 +1,6 @@
 import Foundation
 package import Ledger
-import Projections
+package import Projections
 package import Transport
 import X509
 import _CryptoExtras
@@ -32,6 +32,9 @@ package enum NodeSetup {
         /// issue this node's throwaway certificates from; default: a new CA of its own.
         package var ca: String?
         package var receptionAwareness = NodeConfig.ReceptionAwareness.sdk
+        /// Who administers the node (granted `manage` on the node scope in the ledger's first
+        /// events); default: the OS user running `kvitto init`.
+        package var administrator: PrincipalName = OSUser.principalName()
 
         package init(name: String, participants: [ParticipantSpec]) {
             self.name = name
@@ -74,14 +77,11 @@ package enum NodeSetup {
             let tls = try pki.issue(commonName: "localhost", organization: options.name, dnsNames: ["localhost"], ipAddresses: ips)
             try write(identity: tls, directory + "/pki/tls")
             var participants: [NodeConfig.Participant] = []
-            var identities: [NodeConfig.Identity] = []
             for p in options.participants {
                 let s = slugify(p.id)
                 try write(identity: try pki.issue(commonName: p.id, organization: p.name), directory + "/pki/o2o-\(s)")
                 participants.append(.init(id: p.id, name: p.name, o2oKey: "pki/o2o-\(s).key", o2oCertificate: "pki/o2o-\(s).crt",
                                           functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
-                identities.append(.init(name: "user@" + p.id, participant: p.id, role: "user"))
-                identities.append(.init(name: "auditor@" + p.id, participant: p.id, role: "auditor"))
             }
             let config = NodeConfig(
                 format: NodeConfig.formatName, name: options.name, ledger: "ledger",
@@ -91,13 +91,17 @@ package enum NodeSetup {
                            maxMessageBytes: nil, maxConcurrentRequests: nil, maxConcurrentRequestsPerPeer: nil, processingBudgetMib: nil,
                            sendTimeoutSeconds: nil, connectTimeoutSeconds: nil),
                 trust: .init(as4: "trust/as4", o2o: "trust/o2o", tls: "trust/tls", revocationRequired: false),
-                receptionAwareness: options.receptionAwareness, participants: participants, routes: [], identities: identities,
+                receptionAwareness: options.receptionAwareness, participants: participants, routes: [],
                 schemas: nil)
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
             defer { ledger.close() }
-            _ = try await ledger.append(options.participants.flatMap { addressBookDrafts(participant: $0.id, name: $0.name, functions: $0.functions, actor: "node") })
+            let administrator = Grant.draft(Grant.Request(grantee: options.administrator, scope: .node, rights: [.manage],
+                                                          reason: "created the node (kvitto init)"), actor: OSUser.current())
+            _ = try await ledger.append([administrator] + options.participants.flatMap {
+                addressBookDrafts(participant: $0.id, name: $0.name, functions: $0.functions, actor: "node")
+            })
             try config.save(directory: directory)
             return config
         } catch let e as NodeError {

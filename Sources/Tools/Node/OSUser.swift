@@ -1,4 +1,5 @@
 import Foundation
+package import Projections
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,11 +11,30 @@ package enum OSUser {
     /// The user running this process (its effective uid).
     package static func current() -> String { actor(uid: geteuid()) }
 
+    /// The user running this process as a grant names it (`os:<user>`).
+    package static func principalName() -> PrincipalName { name(uid: geteuid()) }
+
+    /// The user running this process as a principal of the CLI. The host login is taken as
+    /// strong authentication: whoever can run `kvitto` on the host can read the node's files.
+    package static func principal() -> Principal {
+        Principal(name: principalName(), strongAuthentication: true, interface: .cli)
+    }
+
+    /// The principal owning a spool file (see ``owner(ofFile:)``).
+    static func principal(uid: uid_t) -> Principal {
+        Principal(name: name(uid: uid), strongAuthentication: true, interface: .cli)
+    }
+
+    static func name(uid: uid_t) -> PrincipalName {
+        let actor = actor(uid: uid)
+        return PrincipalName(actor) ?? PrincipalName(kind: .os, value: "uid:\(uid)")
+    }
+
     /// The owner of the file at `path` (not following a symbolic link), nil when it cannot be read.
-    package static func owner(ofFile path: String) -> (actor: String, isRegularFile: Bool)? {
+    package static func owner(ofFile path: String) -> (actor: String, principal: Principal, isRegularFile: Bool)? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
-        return (actor(uid: st.st_uid), (st.st_mode & S_IFMT) == S_IFREG)
+        return (actor(uid: st.st_uid), principal(uid: st.st_uid), (st.st_mode & S_IFMT) == S_IFREG)
     }
 
     static func actor(uid: uid_t) -> String {

@@ -85,6 +85,7 @@ extension Node {
                         throw NodeError(.invalidMessage, "\(path) is not a regular file")
                     }
                     let m = try Self.parseRequest(path)
+                    try await access.authorizeSend(from: m.from, as: owner.principal)
                     result = ["message_id": try await submit(m, actor: owner.actor, submissionID: id)]
                 }
             } catch let e as NodeError where e.code != .storage {

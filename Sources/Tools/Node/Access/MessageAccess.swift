@@ -1,0 +1,198 @@
+package import Ledger
+package import Projections
+
+/// Every read of messages, for every interface (CLI, API, console): authorised from the
+/// principal's grants at the ledger's head, answered from the persisted projections, and for
+/// content audit-first — `message.accessed` is appended and durable before a byte is returned;
+/// if the append fails, the read fails. Refusals are recorded through ``AccessDenials``.
+///
+/// A message the principal may not see is "not found", exactly like a message that does not
+/// exist (same code, same text).
+package struct MessageAccess: Sendable {
+    package let ledger: Ledger
+    package let projections: ProjectionEngine
+    package let denials: AccessDenials
+
+    package init(ledger: Ledger, projections: ProjectionEngine, denials: AccessDenials) {
+        self.ledger = ledger
+        self.projections = projections
+        self.denials = denials
+    }
+
+    /// The principal's rights now: the projections are caught up with the ledger's durable head
+    /// first, so a grant or revocation just appended counts.
+    package func policy(for principal: Principal) throws(NodeError) -> AccessPolicy {
+        do {
+            let seq = try projections.catchUp()
+            let grants = try GrantsProjection.grants(to: principal.names, in: projections.storage)
+            return AccessPolicy(principal: principal, grants: grants, seq: seq, time: .now())
+        } catch {
+            throw NodeError(.storage, "reading the grants: \(error)")
+        }
+    }
+
+    /// Refuses (and records) a submission from `mailbox` unless the principal holds `send` on it.
+    package func authorizeSend(from mailbox: FunctionalAddress, as principal: Principal) async throws(NodeError) {
+        guard try policy(for: principal).maySend(from: mailbox) else {
+            await refuse(AccessDenial(reason: .noSendGrant, resource: "mailbox:\(mailbox)", action: "send"), principal)
+            throw NodeError(.forbidden, "you hold no send right on \(mailbox); the refusal was recorded")
+        }
+    }
+
+    /// A message and how much of it the principal sees.
+    package struct Visible: Sendable {
+        package let record: MessageRecord
+        package let visibility: AccessPolicy.Visibility
+
+        /// The subject line, when the principal may see it (never for the operator; for a
+        /// confidential message only with `read`).
+        package var label: String? {
+            switch visibility {
+            case .full: record.label
+            case .audit: record.confidential ? nil : record.label
+            case .transport, .none: nil
+            }
+        }
+    }
+
+    /// The messages the principal may see (in `mailbox` only, when given), newest first.
+    package func messages(mailbox: FunctionalAddress? = nil, as principal: Principal) async throws(NodeError) -> [Visible] {
+        let policy = try policy(for: principal)
+        if let mailbox, policy.visibility(of: mailbox) == .none {
+            await refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(mailbox)", action: "list"), principal)
+            throw Self.noMailbox(mailbox)
+        }
+        let records: [MessageRecord]
+        do {
+            records = try NodeStateProjection.messages(in: projections.storage) { r in
+                guard let m = r.mailbox, mailbox == nil || m == mailbox else { return false }
+                return policy.visibility(of: m) > .none
+            }
+        } catch {
+            throw NodeError(.storage, "reading the mailboxes: \(error)")
+        }
+        return records.map { Visible(record: $0, visibility: policy.visibility(of: $0.mailbox!)) }
+            .sorted { ($0.record.eventSeqs.first ?? 0) > ($1.record.eventSeqs.first ?? 0) }
+    }
+
+    /// One message, if the principal may see it; otherwise "not found" (recorded).
+    package func message(_ id: String, as principal: Principal) async throws(NodeError) -> Visible {
+        try await visible(id, principal, action: "metadata").0
+    }
+
+    /// The events of message `id` in order (its own and the erasures of content it references),
+    /// as the principal may see them.
+    package func trace(_ id: String, as principal: Principal) async throws(NodeError) -> [VisibleEvent] {
+        let (v, _) = try await visible(id, principal, action: "trace")
+        do {
+            var seqs = Set(v.record.eventSeqs)
+            var events: [Event] = []
+            for seq in v.record.eventSeqs.sorted() { if let e = try ledger.event(seq) { events.append(e) } }
+            for e in events {
+                for ref in BlobReferences.find(in: e.payload) {
+                    if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seqs.insert(seq).inserted,
+                       let erased = try ledger.event(seq) { events.append(erased) }
+                }
+            }
+            return events.sorted { $0.seq < $1.seq }.map { VisibleEvent($0, visibility: v.visibility) }
+        } catch {
+            throw NodeError(.storage, "reading the trace of \(id): \(error)")
+        }
+    }
+
+    /// Which part of a message's content.
+    package enum Part: Sendable, Equatable {
+        /// The SDK message (XML: texts and attachments as the sender wrote them).
+        case message
+        /// One attachment, by its position (0-based) in the message.
+        case attachment(Int)
+    }
+
+    /// Content returned after its reading was recorded.
+    package struct Content: Sendable {
+        package let bytes: [UInt8]
+        package let fileName: String
+        package let contentType: String
+        /// The seq of the `message.accessed` event that recorded this read.
+        package let accessSeq: UInt64
+    }
+
+    /// Reads content of message `id` audit-first: the principal needs `read` on the message's
+    /// mailbox and strong authentication; `message.accessed` (who, what, interface, purpose) is
+    /// durable before the bytes are returned. Throws (and returns nothing) when the append fails.
+    package func content(_ id: String, part: Part, purpose: String? = nil, as principal: Principal) async throws(NodeError) -> Content {
+        let action = part == .message ? "read_content" : "read_attachment"
+        let (v, policy) = try await visible(id, principal, action: action)
+        if let reason = policy.contentRefusal(mailbox: v.record.mailbox!) {
+            await refuse(AccessDenial(reason: reason, resource: "message:\(id)", action: action), principal)
+            throw NodeError(.forbidden, reason == .weakAuthentication
+                ? "reading content needs strong authentication (the configured acr/amr); the refusal was recorded"
+                : "you may see message \(id) but hold no read grant on its mailbox; the refusal was recorded")
+        }
+        let blob: BlobRef, fileName: String, contentType: String
+        switch part {
+        case .message:
+            guard let b = v.record.sdkMessage else { throw NodeError(.notFound, "message \(id) has no stored content") }
+            (blob, fileName, contentType) = (b, "\(Self.safeName(id)).xml", "application/xml")
+        case .attachment(let n):
+            guard v.record.attachments.indices.contains(n) else {
+                throw NodeError(.notFound, "message \(id) has \(v.record.attachments.count) attachment(s); there is no attachment \(n)")
+            }
+            let a = v.record.attachments[n]
+            (blob, fileName, contentType) = (a.blob, a.fileName, a.contentType)
+        }
+        let bytes: [UInt8]
+        do {
+            if let seq = try NodeStateProjection.erasure(of: blob.sha256, in: projections.storage) {
+                throw NodeError(.erased, "the content was erased (event \(seq)); the events keep its hash")
+            }
+            bytes = try ledger.blobs.read(blob.sha256)
+        } catch let e as NodeError {
+            throw e
+        } catch {
+            throw NodeError(.storage, "reading the content of \(id): \(error)")
+        }
+        var payload: [String: JSONValue] = [
+            "message": .string(id), "participant": .string(v.record.participant),
+            "mailbox": .string(v.record.mailbox!.description), "part": .string(part == .message ? "message" : "attachment"),
+            "blob": BlobField.json(blob), "interface": .string(principal.interface.rawValue),
+        ]
+        if case .attachment(let n) = part { payload["attachment"] = .int(Int64(n)); payload["file_name"] = .string(fileName) }
+        if let purpose, !purpose.isEmpty { payload["purpose"] = .string(String(purpose.prefix(500))) }
+        let event: Event
+        do {
+            event = try await ledger.append(EventDraft(type: AccessEventType.accessed, subject: NodeEventType.subject(message: id),
+                                                       actor: principal.actor, payload: .object(payload)))
+        } catch {
+            throw NodeError(.auditUnavailable, "the read could not be recorded in the ledger (\(error.code.rawValue)), so no content is returned; if the node is running, read through its API")
+        }
+        return Content(bytes: bytes, fileName: fileName, contentType: contentType, accessSeq: event.seq)
+    }
+
+    private func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {
+        let policy = try policy(for: principal)
+        let record: MessageRecord?
+        do { record = try NodeStateProjection.message(id, in: projections.storage) } catch {
+            throw NodeError(.storage, "reading message \(id): \(error)")
+        }
+        guard let record, let mailbox = record.mailbox, policy.visibility(of: mailbox) > .none else {
+            await refuse(AccessDenial(reason: .notVisible, resource: NodeEventType.subject(message: id), action: action), principal)
+            throw Self.notFound(id)
+        }
+        return (Visible(record: record, visibility: policy.visibility(of: mailbox)), policy)
+    }
+
+    /// Records a refusal; a failure to record does not change the answer (it stays a refusal).
+    private func refuse(_ denial: AccessDenial, _ principal: Principal) async {
+        _ = try? await denials.record(denial, by: principal)
+    }
+
+    /// The one answer for a message that is missing or not the caller's.
+    package static func notFound(_ id: String) -> NodeError { NodeError(.notFound, "no message \(id)") }
+    static func noMailbox(_ a: FunctionalAddress) -> NodeError { NodeError(.notFound, "no mailbox \(a)") }
+
+    /// A file name from an id a peer chose: only letters, digits, `-`, `_` and `.`.
+    private static func safeName(_ id: String) -> String {
+        String(id.prefix(100).map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
+    }
+}
