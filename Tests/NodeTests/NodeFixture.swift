@@ -45,6 +45,13 @@ enum NodeFixture {
         }
     }
 
+    /// Grants the OS user running the tests `rights` on `mailbox` (as the node administrator
+    /// `kvitto init` made it).
+    static func grant(_ node: Node, _ rights: Set<AccessRight>, on mailbox: FunctionalAddress) async throws {
+        _ = try await GrantAdministration(access: node.access).grant(
+            .init(grantee: OSUser.principalName(), scope: .mailbox(mailbox), rights: rights, reason: "test"), by: OSUser.principal())
+    }
+
     static let a = FunctionalAddress(participant: DemoNetwork.a.participant, function: DemoNetwork.a.function)
     static let b = FunctionalAddress(participant: DemoNetwork.b.participant, function: DemoNetwork.b.function)
 

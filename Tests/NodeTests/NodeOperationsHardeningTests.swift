@@ -37,8 +37,17 @@ final class NodeOperationsHardeningTests: XCTestCase {
         try await NodeFixture.with(dirA) { a in
             let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
                                            "actor": "generaldirektoren@0203:a.example.se"])
+            // Without a send grant the request is refused, and the refusal recorded.
             await a.processSubmissions()
-            let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
+            let refused = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(request).result.json"))
+            XCTAssertEqual((try JSONSerialization.jsonObject(with: refused) as? [String: String])?["code"], "node.forbidden")
+            XCTAssertEqual(try NodeFixture.events(a, AccessEventType.denied).last?.payload["reason"]?.stringValue, "no_send_grant")
+            try FileManager.default.removeItem(atPath: dirA + "/submissions/\(request).result.json")
+            try await NodeFixture.grant(a, [.send], on: NodeFixture.a)
+            let again = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
+                                         "actor": "generaldirektoren@0203:a.example.se"])
+            await a.processSubmissions()
+            let result = try XCTUnwrap(FileManager.default.contents(atPath: dirA + "/submissions/\(again).result.json"))
             let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: result) as? [String: String])?["message_id"],
                                    "\(String(decoding: result, as: UTF8.self))")
             let event = try XCTUnwrap(try NodeFixture.events(a, "message.submitted", message: id).first)
@@ -57,6 +66,7 @@ final class NodeOperationsHardeningTests: XCTestCase {
             let huge = String(repeating: "n", count: 300_000) + ".txt"
             let request = try spool(dirA, ["from": NodeFixture.a.description, "to": NodeFixture.b.description, "texts": ["Hej"],
                                            "attachments": [["file_name": huge, "content_type": "text/plain", "content_base64": "aGVq"]]])
+            try await NodeFixture.grant(a, [.send], on: NodeFixture.a)
             var now = Date()
             var rounds = 0
             while FileManager.default.fileExists(atPath: dirA + "/submissions/\(request).json"), rounds < 20 {

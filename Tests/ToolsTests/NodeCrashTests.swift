@@ -35,6 +35,8 @@ final class NodeCrashTests: XCTestCase {
                     "--retries", "200", "--retry-interval", "0.5"])
         try kvitto(["route", "add", "--node", a, "--peer", b])
         try kvitto(["route", "add", "--node", b, "--peer", a])
+        try kvitto(["grant", "--node", a, "--grantee", "os:\(NSUserName())", "--scope", "mailbox:socialtjansten@0203:a.example.se",
+                    "--rights", "send", "--reason", "the test sends"])
         let from = FunctionalAddress(participant: "0203:a.example.se", function: "socialtjansten")
         let to = FunctionalAddress(participant: "0203:b.example.se", function: "registrator")
         // 95 messages queued while the sender is stopped…

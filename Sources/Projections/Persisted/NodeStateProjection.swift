@@ -7,9 +7,10 @@ package import Ledger
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 1
+    package let version = 2
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
-                          Table.rejections, Table.submissions, Table.erasures, Table.organizations]
+                          Table.rejections, Table.submissions, Table.erasures, Table.organizations,
+                          MailboxIndex.mailboxTable, MailboxIndex.termsTable]
 
     enum Table {
         static let messages = "messages"
@@ -114,7 +115,10 @@ struct PersistedNodeRows: NodeStateRows {
     func message(_ id: String) throws -> MessageRecord? {
         try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
     }
-    func putMessage(_ r: MessageRecord) throws { try rows.put(Table.messages, Self.key(r.id), RecordCoding.encode(r.row)) }
+    func putMessage(_ r: MessageRecord) throws {
+        try MailboxIndex.update(old: try message(r.id), new: r, rows: rows)
+        try rows.put(Table.messages, Self.key(r.id), RecordCoding.encode(r.row))
+    }
 
     func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {
         try rows.get(Table.dispatches, Self.key(as4MessageId)).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }

@@ -41,13 +41,22 @@ struct MailboxCommand: AsyncParsableCommand {
 
     @OptionGroup var location: NodeLocation
     @Option(help: "Only this functional address (function@participant).") var address: String?
+    @Option(help: "Only messages whose subject or counterpart contains these words (needs --address; \"malmo\" finds \"Malmö\").") var search: String?
+    @Option(help: "Most messages to list with --address (newest first).") var limit = 50
 
     func run() async throws {
         try await NodeCLI.run {
             let reader = try NodeReader.open(node: location.node, needsWriting: false)
             defer { reader.close() }
             let mailbox = try address.map { try NodeCLI.address($0, "--address") }
-            for v in try await reader.access.messages(mailbox: mailbox, as: reader.principal) {
+            if search != nil && mailbox == nil { throw CLI.fail("--search needs --address (the mailbox to search)") }
+            let listed: [MessageAccess.Visible]
+            if let mailbox {
+                listed = try await reader.access.page(mailbox, search: search, limit: limit, as: reader.principal).messages
+            } else {
+                listed = try await reader.access.messages(as: reader.principal)
+            }
+            for v in listed {
                 let r = v.record
                 let peer = r.direction == .outbound ? "to \(r.to?.description ?? "?")" : "from \(r.from?.description ?? "?")"
                 var line = "\(r.createdAt.rfc3339)  \(r.id)  \(r.direction == .outbound ? "out" : "in ")  \(r.status.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(peer)"

@@ -75,6 +75,38 @@ package struct MessageAccess: Sendable {
             .sorted { ($0.record.eventSeqs.first ?? 0) > ($1.record.eventSeqs.first ?? 0) }
     }
 
+    /// One page of `mailbox`, newest first, or its messages whose subject or counterpart matches
+    /// every word of `search` (case- and diacritic-insensitive; words match as prefixes). Pass
+    /// the returned cursor for the next page. Searching needs the subjects to be visible: the
+    /// operator may not search, an auditor finds no confidential message.
+    package func page(_ mailbox: FunctionalAddress, search: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
+                      as principal: Principal) async throws(NodeError) -> (messages: [Visible], next: [UInt8]?) {
+        let policy = try policy(for: principal)
+        let visibility = policy.visibility(of: mailbox)
+        guard visibility > .none else {
+            await refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(mailbox)", action: "list"), principal)
+            throw Self.noMailbox(mailbox)
+        }
+        if search != nil, visibility == .transport {
+            await refuse(AccessDenial(reason: .noReadGrant, resource: "mailbox:\(mailbox)", action: "search"), principal)
+            throw NodeError(.forbidden, "searching reads subjects, which the operate right does not show; the refusal was recorded")
+        }
+        let bounded = max(1, min(limit, 1000))
+        do {
+            let ids: [String], next: [UInt8]?
+            if let search {
+                (ids, next) = (try MailboxIndex.search(mailbox, query: search, limit: bounded, in: projections.storage), nil)
+            } else {
+                (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, in: projections.storage)
+            }
+            let records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
+            let shown = records.filter { search == nil || visibility == .full || !$0.confidential }
+            return (shown.map { Visible(record: $0, visibility: visibility) }, next)
+        } catch {
+            throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
+        }
+    }
+
     /// One message, if the principal may see it; otherwise "not found" (recorded).
     package func message(_ id: String, as principal: Principal) async throws(NodeError) -> Visible {
         try await visible(id, principal, action: "metadata").0

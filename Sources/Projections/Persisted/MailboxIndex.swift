@@ -1,0 +1,85 @@
+package import Ledger
+
+/// Each functional mailbox's messages, newest first, and a word index of their subjects and
+/// counterparts for search — rows of ``NodeStateProjection``, updated whenever a message record
+/// is written, so they hold exactly what the records hold.
+///
+/// Keys start with the mailbox (``ProjectionKey``) and a zero byte; the seq of the message's first
+/// event is stored inverted (`UInt64.max - seq`), so a forward scan reads newest first and a page
+/// cursor is simply the last key read.
+/// - `mailbox`: `<mailbox> 0 <~seq> <id key>` → id
+/// - `terms`: `<mailbox> 0 <word> 0 <~seq> <id key>` → id
+package enum MailboxIndex {
+    static let mailboxTable = "mailbox"
+    static let termsTable = "terms"
+
+    /// Words indexed for a message: its subject (label) and its counterpart's functional address.
+    static func words(of r: MessageRecord) -> [String] {
+        let counterpart = r.direction == .outbound ? r.to : r.from
+        return SearchText.words([r.label ?? "", counterpart?.description ?? ""].joined(separator: " "))
+    }
+
+    /// Brings the rows of `new` (replacing `old`, if any) up to date.
+    static func update(old: MessageRecord?, new: MessageRecord, rows: ProjectionRows) throws {
+        let oldKeys = old.map(keys) ?? [], newKeys = keys(new)
+        for k in oldKeys where !newKeys.contains(where: { $0 == k }) { try rows.delete(k.table, k.key) }
+        for k in newKeys where !oldKeys.contains(where: { $0 == k }) { try rows.put(k.table, k.key, Array(new.id.utf8)) }
+    }
+
+    private struct Row: Equatable {
+        var table: String
+        var key: [UInt8]
+    }
+
+    private static func keys(_ r: MessageRecord) -> [Row] {
+        guard let mailbox = r.mailbox, let first = r.eventSeqs.first else { return [] }
+        let m = prefix(mailbox), tail = inverted(first) + ProjectionKey.of(r.id)
+        return [Row(table: mailboxTable, key: m + tail)] + words(of: r).map { Row(table: termsTable, key: m + Array($0.utf8) + [0] + tail) }
+    }
+
+    static func prefix(_ mailbox: FunctionalAddress) -> [UInt8] { ProjectionKey.of(mailbox.description) + [0] }
+    static func inverted(_ seq: UInt64) -> [UInt8] { withUnsafeBytes(of: (UInt64.max - seq).bigEndian) { Array($0) } }
+
+    /// One page of a mailbox, newest first: message ids and the cursor to pass for the next page
+    /// (nil at the end).
+    package static func page(_ mailbox: FunctionalAddress, after cursor: [UInt8]? = nil, limit: Int,
+                             in storage: any ProjectionStorage) throws -> (ids: [String], next: [UInt8]?) {
+        let p = prefix(mailbox)
+        var ids: [String] = [], last: [UInt8]?
+        try storage.read { r in
+            try r.scan("node." + mailboxTable, from: cursor.map { $0 + [0] } ?? p) { k, v in
+                guard k.starts(with: p) else { return false }
+                ids.append(String(decoding: v, as: UTF8.self))
+                last = k
+                return ids.count < limit
+            }
+        }
+        return (ids, ids.count == limit ? last : nil)
+    }
+
+    /// The ids of the mailbox's messages matching every word of `query` (each as a word prefix:
+    /// "malm" finds "Malmö"), newest first, at most `limit`.
+    package static func search(_ mailbox: FunctionalAddress, query: String, limit: Int,
+                               in storage: any ProjectionStorage) throws -> [String] {
+        let words = SearchText.words(query)
+        guard !words.isEmpty else { return [] }
+        let p = prefix(mailbox)
+        return try storage.read { r in
+            var result: [[UInt8]: String]?  // tail (~seq + id key) → id
+            for w in words {
+                var found: [[UInt8]: String] = [:]
+                let start = p + Array(w.utf8)
+                try r.scan("node." + termsTable, prefix: start) { k, v in
+                    // The word ends at the first zero byte after the mailbox prefix.
+                    guard let end = k[p.count...].firstIndex(of: 0) else { return true }
+                    let tail = Array(k[(end + 1)...])
+                    if result == nil || result![tail] != nil { found[tail] = String(decoding: v, as: UTF8.self) }
+                    return true
+                }
+                result = found
+                if found.isEmpty { break }
+            }
+            return (result ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }.prefix(limit).map(\.value)
+        }
+    }
+}
