@@ -58,6 +58,16 @@ final class AccessPolicyTests: XCTestCase {
         XCTAssertFalse(policy([someoneElse]).mayManage(.node), "another principal's grant does not count")
     }
 
+    func testAGrantMayNotOutlastTheGrantersManageRight() {
+        let until = Timestamp(nanoseconds: 5_000)
+        let limited = policy([grant(1, .participant(mailbox.participant), [.manage], until: until)])
+        XCTAssertTrue(limited.mayManage(.mailbox(mailbox)))
+        XCTAssertEqual(limited.manageEnds(on: .mailbox(mailbox)), .some(until))
+        let open = policy([grant(1, .participant(mailbox.participant), [.manage], until: until), grant(2, .node, [.manage])])
+        XCTAssertEqual(open.manageEnds(on: .mailbox(mailbox)), .some(nil), "one unlimited manage grant lifts the cap")
+        XCTAssertEqual(policy([]).manageEnds(on: .node), .none)
+    }
+
     func testRequestsAreCheckedAndNamesParsed() {
         XCTAssertNotNil(Grant.Request(grantee: anna, scope: .node, rights: [.read], reason: "x").problem, "no content rights on the node")
         XCTAssertNotNil(Grant.Request(grantee: anna, scope: .mailbox(mailbox), rights: [.operate], reason: "x").problem)

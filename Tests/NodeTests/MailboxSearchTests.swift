@@ -52,6 +52,13 @@ final class MailboxSearchTests: XCTestCase {
             XCTAssertTrue(none.isEmpty)
             let audited = try await search("malmo", as: auditor)
             XCTAssertEqual(audited, [ids[2], ids[0]], "an auditor finds no confidential message by its subject")
+            let limited = try await access.page(mailbox, search: "malmo", limit: 2, as: auditor).messages.map(\.record.id)
+            XCTAssertEqual(limited, [ids[2], ids[0]], "confidential hits are dropped before the limit")
+            let confidentialTrace = try await access.trace(ids[4], as: auditor)
+            XCTAssertFalse(confidentialTrace.isEmpty)
+            XCTAssertTrue(confidentialTrace.allSatisfy { $0.payload["label"] == nil }, "an auditor's trace hides a confidential subject")
+            let openTrace = try await access.trace(ids[2], as: auditor)
+            XCTAssertTrue(openTrace.contains { $0.payload["label"]?.stringValue == "Protokoll Malmö stad" })
             do { _ = try await access.page(mailbox, search: "malmo", as: op); XCTFail("the operator searched subjects") } catch {
                 XCTAssertEqual((error as? NodeError)?.code, .forbidden)
             }

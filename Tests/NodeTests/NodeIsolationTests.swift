@@ -109,9 +109,15 @@ final class NodeIsolationTests: XCTestCase {
         let operated = try await access.messages(as: op)
         XCTAssertEqual(Set(operated.map(\.record.id)), [inbound, outbound])
         XCTAssertTrue(operated.allSatisfy { $0.label == nil })
-        let operatorTrace = try await access.trace(outbound, as: op)
+        let operatorTrace = try await access.trace(outbound, as: op) + (try await access.trace(inbound, as: op))
+        XCTAssertTrue(operatorTrace.contains { $0.event.type == NodeEventType.receiptSent }, "a Meddelandekvittens we issued is traced")
         for e in operatorTrace {
-            for member in VisibleEvent.redactedMembers { XCTAssertNil(e.payload[member], "\(e.event.type) shows \(member) to the operator") }
+            for member in e.payload.objectValue?.keys.map({ $0 }) ?? [] {
+                XCTAssertTrue(VisibleEvent.operatorMembers.contains(member), "\(e.event.type) shows \(member) to the operator")
+            }
+            for member in ["label", "content", "texts", "attachments", "internal_detail", "purpose", "file_name"] {
+                XCTAssertNil(e.payload[member], "\(e.event.type) shows \(member) to the operator")
+            }
         }
         XCTAssertTrue(operatorTrace.contains { !$0.redacted.isEmpty })
         await assertCode(.forbidden) { _ = try await access.content(outbound, part: .attachment(0), as: op) }

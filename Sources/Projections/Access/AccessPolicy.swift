@@ -39,8 +39,20 @@ package struct AccessPolicy: Sendable {
         package static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     }
 
-    package func visibility(of mailbox: FunctionalAddress) -> Visibility {
-        let r = rights(on: .mailbox(mailbox))
+    package func visibility(of mailbox: FunctionalAddress) -> Visibility { visibility(on: .mailbox(mailbox)) }
+
+    /// How much of a message of `participant` filed under no mailbox (refused on arrival) the
+    /// principal may see: participant-wide rights and the operator's decide.
+    package func visibility(participant: String) -> Visibility { visibility(on: .participant(participant)) }
+
+    /// How much of a message the principal may see: by its mailbox, or by its participant when
+    /// it has none.
+    package func visibility(of record: MessageRecord) -> Visibility {
+        record.mailbox.map { visibility(of: $0) } ?? visibility(participant: record.participant)
+    }
+
+    private func visibility(on scope: AccessScope) -> Visibility {
+        let r = rights(on: scope)
         if r.contains(.read) { return .full }
         if r.contains(.audit) { return .audit }
         if rights(on: .node).contains(.operate) { return .transport }
@@ -48,8 +60,13 @@ package struct AccessPolicy: Sendable {
     }
 
     /// Why content may not be read, or nil when it may.
-    package func contentRefusal(mailbox: FunctionalAddress) -> AccessDenial.Reason? {
-        switch visibility(of: mailbox) {
+    package func contentRefusal(mailbox: FunctionalAddress) -> AccessDenial.Reason? { contentRefusal(visibility(of: mailbox)) }
+
+    /// Why content of `record` may not be read, or nil when it may.
+    package func contentRefusal(_ record: MessageRecord) -> AccessDenial.Reason? { contentRefusal(visibility(of: record)) }
+
+    private func contentRefusal(_ visibility: Visibility) -> AccessDenial.Reason? {
+        switch visibility {
         case .none: return .notVisible
         case .transport, .audit: return .noReadGrant
         case .full: return principal.strongAuthentication ? nil : .weakAuthentication
@@ -62,6 +79,15 @@ package struct AccessPolicy: Sendable {
     /// Whether the principal may grant (or revoke) rights on `scope`: it manages a scope that
     /// contains it.
     package func mayManage(_ scope: AccessScope) -> Bool { rights(on: scope).contains(.manage) }
+
+    /// The latest end of the principal's `manage` grants on `scope`: nil when one of them has no
+    /// end. A grant it makes may not outlast its own right to make it.
+    package func manageEnds(on scope: AccessScope) -> Timestamp?? {
+        let managing = effective.filter { $0.scope.contains(scope) && $0.rights.contains(.manage) }
+        guard !managing.isEmpty else { return .none }
+        if managing.contains(where: { $0.validUntil == nil }) { return .some(nil) }
+        return .some(managing.compactMap(\.validUntil).max())
+    }
 
     /// Whether the principal may see the grants on `scope` (it manages or audits it, or they are its own).
     package func maySeeGrants(on scope: AccessScope) -> Bool {

@@ -7,7 +7,7 @@ package import Ledger
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 2
+    package let version = 3
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
                           MailboxIndex.mailboxTable, MailboxIndex.termsTable]

@@ -114,6 +114,10 @@ package final class Node: Sendable {
 
     /// Stops the HTTP client and closes the ledger (queued appends are written first).
     package func close() async {
+        // Refusals counted but not yet written (see ``AccessDenials``) are recorded first.
+        do { try await denials.flush() } catch {
+            logger.error("counted refusals could not be recorded at shutdown", metadata: ["error": .string("\(error)")])
+        }
         try? await client.shutdown()
         ledger.close()
     }

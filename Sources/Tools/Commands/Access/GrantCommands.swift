@@ -84,8 +84,9 @@ struct GrantsCommand: AsyncParsableCommand {
             let reader = try NodeReader.open(node: location.node, needsWriting: false)
             defer { reader.close() }
             let position = try Self.position(asOf: asOf, at: at, ledger: reader.access.ledger)
+            let moment = try Self.time(at, "--at")
             let grants = try GrantAdministration(access: reader.access).grants(grantee: name, concerning: target, right: r,
-                                                                               asOf: position, by: reader.principal)
+                                                                               asOf: position, at: moment, by: reader.principal)
             for g in grants {
                 let text: String = json ? String(decoding: CanonicalJSON.encode(g.json), as: UTF8.self) : "\(g.id)  " + Self.line(g)
                 print(text)

@@ -12,8 +12,8 @@ struct NodeReader {
     let writable: Bool
 
     /// Opens `node`. With `needsWriting`, a running node is an error (`node.running`) that says
-    /// what to do instead; without, the ledger is opened read-only then, and refusals are not
-    /// recorded (the command says so).
+    /// what to do instead; without, the ledger is opened read-only then, and a refusal of this
+    /// command cannot be recorded (the refusal stands; the node's API records its own).
     static func open(node: String, needsWriting: Bool) throws -> NodeReader {
         let config = try NodeConfig.load(directory: node)
         let path = NodeConfig.resolve(config.ledger, in: node)

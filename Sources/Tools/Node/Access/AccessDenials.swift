@@ -7,7 +7,8 @@ package import Projections
 /// recorded at once; further refusals of the same actor and reason within ``window`` after a
 /// recorded one are only counted, and the count goes into the next recorded refusal of that actor
 /// and reason (`coalesced`, with `coalesced_since`), or into the one ``flush()`` writes at
-/// shutdown. So one actor adds at most one event per reason per window. Only authenticated
+/// shutdown. So one actor adds at most one event per reason per window in one process (the node;
+/// each CLI run is a process of its own and records its refusal). Only authenticated
 /// callers are principals: a request without valid credentials is answered 401 and logged, never
 /// written to the ledger.
 ///
@@ -61,9 +62,11 @@ package actor AccessDenials {
         do {
             try await append([denial.draft(principal: principal, coalesced: previous?.pending ?? 0, since: previous?.pendingSince)])
         } catch {
-            // Not recorded: keep the count so the next recording carries it.
+            // Not recorded: keep the count (with refusals counted while the append waited) so the
+            // next recording carries it.
+            let during = entries[key].map { $0.recordedAt == now ? $0.pending : 0 } ?? 0
             entries[key] = Entry(recordedAt: previous?.recordedAt ?? Timestamp(nanoseconds: 0),
-                                 pending: (previous?.pending ?? 0) + 1, pendingSince: previous?.pendingSince ?? now,
+                                 pending: (previous?.pending ?? 0) + 1 + during, pendingSince: previous?.pendingSince ?? now,
                                  last: denial, principal: principal)
             throw error
         }
@@ -75,7 +78,8 @@ package actor AccessDenials {
         let waiting = entries.filter { $0.value.pending > 0 }
         guard !waiting.isEmpty else { return }
         let drafts = waiting.sorted { ($0.key.actor, $0.key.reason.rawValue) < ($1.key.actor, $1.key.reason.rawValue) }.map {
-            $0.value.last.draft(principal: $0.value.principal, coalesced: $0.value.pending - 1, since: $0.value.pendingSince)
+            $0.value.last.draft(principal: $0.value.principal, coalesced: $0.value.pending - 1,
+                                since: $0.value.pending > 1 ? $0.value.pendingSince : nil)
         }
         try await append(drafts)
         let now = clock()

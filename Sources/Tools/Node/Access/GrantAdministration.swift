@@ -19,6 +19,10 @@ package struct GrantAdministration: Sendable {
                                                  by: principal)
             throw NodeError(.forbidden, "you hold no manage right on \(request.scope); the refusal was recorded")
         }
+        // A grant may not outlast the granter's own right to make it.
+        if case .some(.some(let end)) = policy.manageEnds(on: request.scope), request.validUntil.map({ $0 > end }) ?? true {
+            throw NodeError(.invalidRequest, "your manage right on \(request.scope) ends at \(end.rfc3339); give --valid-until at or before it")
+        }
         do {
             let event = try await access.ledger.append(Grant.draft(request, actor: principal.actor))
             guard let g = Grant(granted: event) else { throw NodeError(.storage, "the recorded grant \(event.seq) does not read back") }
@@ -63,8 +67,11 @@ package struct GrantAdministration: Sendable {
     /// at that seq (at the wall-clock time of that event) — "who could read this mailbox on
     /// 1 March?" is `concerning: .mailbox(m), right: .read, asOf: <last seq of 1 March>`.
     /// Authorisation is the principal's rights now, whatever `asOf` asks about.
+    /// `at` evaluates `valid_from`/`valid_until` at that time instead of the time of event `asOf`
+    /// (for "on 1 March": `asOf` = the last seq at or before it, `at` = the moment asked about).
     package func grants(grantee: PrincipalName? = nil, concerning scope: AccessScope? = nil, right: AccessRight? = nil,
-                        asOf: UInt64? = nil, by principal: Principal) throws(NodeError) -> [Grant] {
+                        asOf: UInt64? = nil, at: Timestamp? = nil, by principal: Principal) throws(NodeError) -> [Grant] {
+        if asOf == 0 { return [] }  // before the ledger's first event nothing was granted
         let policy = try access.policy(for: principal)
         let all: [Grant]
         let time: Timestamp?
@@ -72,7 +79,7 @@ package struct GrantAdministration: Sendable {
             all = try GrantsProjection.all(in: access.projections.storage)
             if let asOf {
                 guard let e = try access.ledger.event(asOf) else { throw NodeError(.notFound, "the ledger has no seq \(asOf) yet") }
-                time = e.time
+                time = at ?? e.time
             } else {
                 time = nil
             }

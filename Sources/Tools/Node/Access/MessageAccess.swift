@@ -65,13 +65,13 @@ package struct MessageAccess: Sendable {
         let records: [MessageRecord]
         do {
             records = try NodeStateProjection.messages(in: projections.storage) { r in
-                guard let m = r.mailbox, mailbox == nil || m == mailbox else { return false }
-                return policy.visibility(of: m) > .none
+                guard mailbox == nil || r.mailbox == mailbox else { return false }
+                return policy.visibility(of: r) > .none
             }
         } catch {
             throw NodeError(.storage, "reading the mailboxes: \(error)")
         }
-        return records.map { Visible(record: $0, visibility: policy.visibility(of: $0.mailbox!)) }
+        return records.map { Visible(record: $0, visibility: policy.visibility(of: $0)) }
             .sorted { ($0.record.eventSeqs.first ?? 0) > ($1.record.eventSeqs.first ?? 0) }
     }
 
@@ -95,12 +95,16 @@ package struct MessageAccess: Sendable {
         do {
             let ids: [String], next: [UInt8]?
             if let search {
-                (ids, next) = (try MailboxIndex.search(mailbox, query: search, limit: bounded, in: projections.storage), nil)
+                // Confidential messages are dropped before the limit, so the number of hits says
+                // nothing about subjects the principal may not see.
+                let matched = try MailboxIndex.search(mailbox, query: search, limit: visibility == .full ? bounded : .max,
+                                                      in: projections.storage)
+                (ids, next) = (matched, nil)
             } else {
                 (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, in: projections.storage)
             }
             let records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
-            let shown = records.filter { search == nil || visibility == .full || !$0.confidential }
+            let shown = records.filter { search == nil || visibility == .full || !$0.confidential }.prefix(bounded)
             return (shown.map { Visible(record: $0, visibility: visibility) }, next)
         } catch {
             throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
@@ -126,7 +130,7 @@ package struct MessageAccess: Sendable {
                        let erased = try ledger.event(seq) { events.append(erased) }
                 }
             }
-            return events.sorted { $0.seq < $1.seq }.map { VisibleEvent($0, visibility: v.visibility) }
+            return events.sorted { $0.seq < $1.seq }.map { VisibleEvent($0, visibility: v.visibility, confidential: v.record.confidential) }
         } catch {
             throw NodeError(.storage, "reading the trace of \(id): \(error)")
         }
@@ -155,7 +159,7 @@ package struct MessageAccess: Sendable {
     package func content(_ id: String, part: Part, purpose: String? = nil, as principal: Principal) async throws(NodeError) -> Content {
         let action = part == .message ? "read_content" : "read_attachment"
         let (v, policy) = try await visible(id, principal, action: action)
-        if let reason = policy.contentRefusal(mailbox: v.record.mailbox!) {
+        if let reason = policy.contentRefusal(v.record) {
             await refuse(AccessDenial(reason: reason, resource: "message:\(id)", action: action), principal)
             throw NodeError(.forbidden, reason == .weakAuthentication
                 ? "reading content needs strong authentication (the configured acr/amr); the refusal was recorded"
@@ -186,7 +190,7 @@ package struct MessageAccess: Sendable {
         }
         var payload: [String: JSONValue] = [
             "message": .string(id), "participant": .string(v.record.participant),
-            "mailbox": .string(v.record.mailbox!.description), "part": .string(part == .message ? "message" : "attachment"),
+            "mailbox": v.record.mailbox.map { .string($0.description) } ?? .null, "part": .string(part == .message ? "message" : "attachment"),
             "blob": BlobField.json(blob), "interface": .string(principal.interface.rawValue),
         ]
         if case .attachment(let n) = part { payload["attachment"] = .int(Int64(n)); payload["file_name"] = .string(fileName) }
@@ -207,11 +211,11 @@ package struct MessageAccess: Sendable {
         do { record = try NodeStateProjection.message(id, in: projections.storage) } catch {
             throw NodeError(.storage, "reading message \(id): \(error)")
         }
-        guard let record, let mailbox = record.mailbox, policy.visibility(of: mailbox) > .none else {
+        guard let record, policy.visibility(of: record) > .none else {
             await refuse(AccessDenial(reason: .notVisible, resource: NodeEventType.subject(message: id), action: action), principal)
             throw Self.notFound(id)
         }
-        return (Visible(record: record, visibility: policy.visibility(of: mailbox)), policy)
+        return (Visible(record: record, visibility: policy.visibility(of: record)), policy)
     }
 
     /// Records a refusal; a failure to record does not change the answer (it stays a refusal).

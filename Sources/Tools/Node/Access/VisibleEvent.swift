@@ -1,12 +1,23 @@
 package import Ledger
 package import Projections
 
-/// A ledger event as one principal may see it: whole for mailbox users and auditors; for the
-/// node operator (transport visibility) without the members that carry subjects or content
-/// (``redactedMembers``), and then no longer verifiable on its own.
+/// A ledger event as one principal may see it: whole for mailbox users; for auditors whole except
+/// the subject of a confidential message; for the node operator (transport visibility) only the
+/// members that describe transport (``operatorMembers``) — no subject, reference, text, attachment
+/// name, content summary or internal detail — and then no longer verifiable on its own.
 package struct VisibleEvent: Sendable {
-    /// Payload members an operator never sees: subjects, case references, texts, attachment names.
-    package static let redactedMembers: Set<String> = ["label", "reference", "texts", "attachments", "file_name", "purpose", "case"]
+    /// The payload members an operator sees (a keep-list: a member added to an event later stays
+    /// hidden until it is listed here). `reason` only when it is a `{code, detail}` object.
+    package static let operatorMembers: Set<String> = [
+        "participant", "as4_message_id", "kind", "attempt", "attempts", "endpoint", "signal_message_id", "receipt", "reason",
+        "errors", "response", "next_attempt_at", "from", "to", "addressed_function", "from_party", "original_sender",
+        "conversation_id", "status", "receipt_id", "xhe", "soap", "sdk_message", "dispatch", "confidential", "submission_id",
+        "message", "mailbox", "part", "attachment", "blob", "interface", "action", "resource", "coalesced", "coalesced_since",
+        "rule", "size", "grant", "scope", "grantee", "rights", "valid_from", "valid_until",
+    ]
+    /// What an auditor does not see of a confidential message: its subject, and the content
+    /// summary of a Meddelandekvittens event that repeats it.
+    package static let confidentialMembers: Set<String> = ["label", "content"]
 
     package let event: Event
     /// The payload as shown (redacted or whole).
@@ -14,15 +25,26 @@ package struct VisibleEvent: Sendable {
     /// The members removed (empty when whole).
     package let redacted: [String]
 
-    package init(_ event: Event, visibility: AccessPolicy.Visibility) {
+    package init(_ event: Event, visibility: AccessPolicy.Visibility, confidential: Bool) {
         self.event = event
-        guard visibility == .transport, let o = event.payload.objectValue else {
+        guard let o = event.payload.objectValue, visibility != .full else {
             payload = event.payload
             redacted = []
             return
         }
-        redacted = o.keys.filter { Self.redactedMembers.contains($0) }.sorted()
-        payload = .object(o.filter { !Self.redactedMembers.contains($0.key) })
+        let keep: (String, JSONValue) -> Bool
+        switch visibility {
+        case .audit:
+            keep = { key, _ in !confidential || !Self.confidentialMembers.contains(key) }
+        default:
+            keep = { key, value in
+                guard Self.operatorMembers.contains(key) else { return false }
+                return key != "reason" || value.objectValue != nil
+            }
+        }
+        let kept = o.filter { keep($0.key, $0.value) }
+        redacted = o.keys.filter { kept[$0] == nil }.sorted()
+        payload = redacted.isEmpty ? event.payload : .object(kept)
     }
 
     /// The redacted envelope as JSON (`payload` redacted, `"redacted": [...]`), or nil when the
