@@ -94,7 +94,4 @@ package struct AccessPolicy: Sendable {
         let r = rights(on: scope)
         return r.contains(.manage) || r.contains(.audit)
     }
-
-    /// Whether the principal may read the events and access log of `participant`.
-    package func mayAudit(participant: String) -> Bool { rights(on: .participant(participant)).contains(.audit) }
 }

@@ -15,8 +15,7 @@ package struct GrantAdministration: Sendable {
         if let problem = request.problem { throw NodeError(.invalidRequest, problem) }
         let policy = try access.policy(for: principal)
         guard policy.mayManage(request.scope) else {
-            _ = try? await access.denials.record(AccessDenial(reason: .noManageGrant, resource: request.scope.description, action: "grant"),
-                                                 by: principal)
+            await access.refuse(AccessDenial(reason: .noManageGrant, resource: request.scope.description, action: "grant"), principal)
             throw NodeError(.forbidden, "you hold no manage right on \(request.scope); the refusal was recorded")
         }
         // A grant may not outlast the granter's own right to make it.
@@ -43,12 +42,14 @@ package struct GrantAdministration: Sendable {
             throw NodeError(.storage, "reading grant \(id): \(error)")
         }
         // A grant on a scope the principal cannot see is "not found", like a missing one.
-        guard let grant, policy.maySeeGrants(on: grant.scope) || policy.mayManage(grant.scope) else {
-            _ = try? await access.denials.record(AccessDenial(reason: .noManageGrant, resource: "grant:\(id)", action: "revoke"), by: principal)
+        // (`manage` implies seeing the grants: maySeeGrants covers both.)
+        let refusal = AccessDenial(reason: .noManageGrant, resource: "grant:\(id)", action: "revoke")
+        guard let grant, policy.maySeeGrants(on: grant.scope) else {
+            await access.refuse(refusal, principal)
             throw NodeError(.notFound, "no grant \(id)")
         }
         guard policy.mayManage(grant.scope) else {
-            _ = try? await access.denials.record(AccessDenial(reason: .noManageGrant, resource: "grant:\(id)", action: "revoke"), by: principal)
+            await access.refuse(refusal, principal)
             throw NodeError(.forbidden, "you hold no manage right on \(grant.scope); the refusal was recorded")
         }
         if let r = grant.revocation { throw NodeError(.invalidRequest, "grant \(id) was already revoked (event \(r.seq))") }

@@ -219,7 +219,7 @@ package struct MessageAccess: Sendable {
     }
 
     /// Records a refusal; a failure to record does not change the answer (it stays a refusal).
-    private func refuse(_ denial: AccessDenial, _ principal: Principal) async {
+    package func refuse(_ denial: AccessDenial, _ principal: Principal) async {
         _ = try? await denials.record(denial, by: principal)
     }
 
