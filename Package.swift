@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         // OpenSSL libcrypto (Debian's libssl-dev): SHA-256 without per-call allocation on the
@@ -100,6 +101,20 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strict
         ),
+        // Who is calling: bearer JWTs verified against OpenID Connect issuers (discovery, JWKS,
+        // jwt-kit), claims mapped to principal names, the development issuer of demos and tests.
+        .target(
+            name: "Identity",
+            dependencies: [
+                "Projections",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Tools/Identity",
+            swiftSettings: strict
+        ),
         // The node: configuration, routing, the outbound and inbound message flows and the server,
         // composed from Ledger, Projections and Transport. The `kvitto` executable and the tests use it.
         .target(
@@ -108,6 +123,7 @@ let package = Package(
                 "Ledger",
                 "Projections",
                 "Transport",
+                "Identity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -124,12 +140,13 @@ let package = Package(
                 "Projections",
                 "Transport",
                 "Node",
+                "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Tools",
-            exclude: ["Node"],
+            exclude: ["Node", "Identity"],
             swiftSettings: strict
         ),
         // The libFuzzer harness for the inbound parsers (Tests/fuzz.sh builds it with
@@ -168,6 +185,11 @@ let package = Package(
                            .product(name: "X509", package: "swift-certificates"),
                            .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/NodeTests"
+        ),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity", "Projections"],
+            path: "Tests/IdentityTests"
         ),
         .testTarget(
             name: "ToolsTests",

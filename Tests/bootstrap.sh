@@ -37,3 +37,8 @@ if ! .venv/bin/python -c 'import as4, urllib3' >/dev/null 2>&1; then
   echo "bootstrap: installing the as4 package (interop peer) into .venv"
   .venv/bin/python -m pip install -q 'as4==0.2.0' urllib3
 fi
+# A real OpenID Provider for the identity tests (Tests/interop/oidc_provider.py).
+if ! .venv/bin/python -c 'import oidc_provider_mock' >/dev/null 2>&1; then
+  echo "bootstrap: installing oidc-provider-mock (OpenID Provider for the identity tests) into .venv"
+  .venv/bin/python -m pip install -q 'oidc-provider-mock==0.3.4'
+fi

@@ -46,6 +46,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "Seconds between AS4 attempts (SDK: 240).")
     var retryInterval: Double = 240
 
+    @Flag(help: "Enable the development issuer, so that `kvitto token` mints tokens this node accepts (demos and tests only).")
+    var developmentIssuer = false
+
     func run() async throws {
         var specs: [NodeSetup.ParticipantSpec] = []
         for p in participants {
@@ -66,6 +69,7 @@ struct InitCommand: AsyncParsableCommand {
         options.tls = !noTLS
         options.mutualTLS = !oneWayTLS
         options.ca = ca
+        options.developmentIssuer = developmentIssuer
         options.receptionAwareness = .init(retries: retries, intervalSeconds: retryInterval, strategy: "CONSTANT")
         let config = try await NodeCLI.run { try await NodeSetup.initialize(directory: directory, options: options) }
         print("Node \(config.name) created in \(directory)")

@@ -8,7 +8,7 @@ struct Kvitto: AsyncParsableCommand {
         abstract: "Kvitto: an audit-first messaging node for SDK (Säker digital kommunikation).",
         subcommands: [
             DemoCommand.self, InitCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self, ReadCommand.self,
-            GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
+            GrantCommand.self, RevokeCommand.self, GrantsCommand.self, TokenCommand.self, WhoamiCommand.self,
             AddressBookCommand.self, RouteCommand.self, ProjectionsCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
         ]
     )

@@ -60,16 +60,20 @@ package struct AccessPolicy: Sendable {
     }
 
     /// Why content may not be read, or nil when it may.
-    package func contentRefusal(mailbox: FunctionalAddress) -> AccessDenial.Reason? { contentRefusal(visibility(of: mailbox)) }
+    package func contentRefusal(mailbox: FunctionalAddress) -> AccessDenial.Reason? {
+        contentRefusal(visibility(of: mailbox), participant: mailbox.participant)
+    }
 
     /// Why content of `record` may not be read, or nil when it may.
-    package func contentRefusal(_ record: MessageRecord) -> AccessDenial.Reason? { contentRefusal(visibility(of: record)) }
+    package func contentRefusal(_ record: MessageRecord) -> AccessDenial.Reason? {
+        contentRefusal(visibility(of: record), participant: record.participant)
+    }
 
-    private func contentRefusal(_ visibility: Visibility) -> AccessDenial.Reason? {
+    private func contentRefusal(_ visibility: Visibility, participant: String) -> AccessDenial.Reason? {
         switch visibility {
         case .none: return .notVisible
         case .transport, .audit: return .noReadGrant
-        case .full: return principal.strongAuthentication ? nil : .weakAuthentication
+        case .full: return principal.assurance.isStrong(for: participant) ? nil : .weakAuthentication
         }
     }
 

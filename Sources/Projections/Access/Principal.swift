@@ -7,18 +7,38 @@ package struct Principal: Sendable, Hashable {
         case cli, api, console
     }
 
+    /// Whether an authentication meets the level content requires (SDK: strong authentication,
+    /// e.g. LoA 3). Each participant may require its own level, so a person's token may be strong
+    /// for one participant's content and not for another's. A weaker one may list, never read content.
+    package enum Assurance: Sendable, Hashable {
+        /// Strong for every participant: the kernel's word (CLI), a client credential, a certificate.
+        case strong
+        /// Strong for these participants' content only (possibly none).
+        case strongFor(Set<String>)
+
+        package func isStrong(for participant: String) -> Bool {
+            switch self {
+            case .strong: return true
+            case .strongFor(let p): return p.contains(participant)
+            }
+        }
+    }
+
     package let names: [PrincipalName]
-    /// Whether the authentication meets the level required for content (SDK: strong
-    /// authentication, e.g. LoA 3). A weaker one may list, never read content.
-    package let strongAuthentication: Bool
+    package let assurance: Assurance
     package let interface: Interface
 
     /// `name` is recorded as the actor; `otherNames` are further names the same verified
     /// credential carries (a person's `pnr:` and `sub:` names, say).
-    package init(name: PrincipalName, otherNames: [PrincipalName] = [], strongAuthentication: Bool, interface: Interface) {
+    package init(name: PrincipalName, otherNames: [PrincipalName] = [], assurance: Assurance, interface: Interface) {
         self.names = [name] + otherNames.filter { $0 != name }
-        self.strongAuthentication = strongAuthentication
+        self.assurance = assurance
         self.interface = interface
+    }
+
+    /// A principal strong for every participant, or for none.
+    package init(name: PrincipalName, otherNames: [PrincipalName] = [], strongAuthentication: Bool, interface: Interface) {
+        self.init(name: name, otherNames: otherNames, assurance: strongAuthentication ? .strong : .strongFor([]), interface: interface)
     }
 
     /// What the ledger records as the actor.

@@ -7,13 +7,14 @@
 /// | `hsa` | an HSA-ID | an OIDC token's HSA-ID claim |
 /// | `sub` | `<issuer>#<sub>` | any OIDC token of that issuer |
 /// | `client` | `<issuer>#<client id>` | a client-credentials token of that issuer |
+/// | `aff` | `<personal id>@<organisation number>` | an OIDC token's organisational affiliation (or personal identity number and organisation number) |
 /// | `cert` | SHA-256 of a TLS client certificate (64 hex digits) | mutual TLS with a function certificate |
 ///
 /// A name typed by a caller is never an identity: the API and the CLI derive names only from
 /// what they verified (a token's signature, the kernel, the TLS handshake).
 package struct PrincipalName: Sendable, Hashable, Comparable, CustomStringConvertible {
     package enum Kind: String, Sendable, CaseIterable {
-        case os, pnr, hsa, sub, client, cert
+        case os, pnr, hsa, sub, client, aff, cert
     }
 
     package let kind: Kind
@@ -50,6 +51,9 @@ package struct PrincipalName: Sendable, Hashable, Comparable, CustomStringConver
         case .sub, .client:
             guard let hash = v.lastIndex(of: "#") else { return false }
             return hash != v.startIndex && v.index(after: hash) != v.endIndex
+        case .aff:
+            guard let at = v.lastIndex(of: "@"), at != v.startIndex, v.index(after: at) != v.endIndex else { return false }
+            return v.count <= 128 && v.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "@-.".contains($0)) }
         case .cert: return v.count == 64 && v.allSatisfy { $0.isHexDigit && !$0.isUppercase }
         }
     }

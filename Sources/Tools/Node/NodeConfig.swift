@@ -1,4 +1,5 @@
 package import Foundation
+package import Identity
 
 /// The node's configuration: one JSON file, `kvitto.json`, in the node directory
 /// (`Schemas/node-config.md` documents every member). Relative paths are relative to the node
@@ -18,6 +19,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var routes: [Route]
     /// A folder with the SDK XSDs (`Schemas/` of the release); default: the built-in one.
     package var schemas: String?
+    /// How API callers are authenticated (`Schemas/identity.md`); absent: no token is accepted.
+    package var identity: IdentityConfig?
 
     package struct AS4: Codable, Sendable, Equatable {
         package var host: String
@@ -155,6 +158,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         }
         if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
             throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
+        }
+        if let problem = identity?.problems().first {
+            throw NodeError(.configInvalid, "\(path): \(problem)")
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")

@@ -23,6 +23,10 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case auditUnavailable = "node.audit_unavailable"
         /// A request that is malformed or names something inconsistent (a grant with no right, say).
         case invalidRequest = "node.invalid_request"
+        /// A bearer token could not be verified; the message starts with its `auth.*` code.
+        case unauthenticated = "node.unauthenticated"
+        /// `kvitto token` was asked for a token while the development issuer is off.
+        case developmentIssuerOff = "node.development_issuer_off"
     }
 
     package let code: Code

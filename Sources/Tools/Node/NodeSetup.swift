@@ -1,3 +1,4 @@
+import Identity
 import Foundation
 package import Ledger
 package import Projections
@@ -35,6 +36,8 @@ package enum NodeSetup {
         /// Who administers the node (granted `manage` on the node scope in the ledger's first
         /// events); default: the OS user running `kvitto init`.
         package var administrator: PrincipalName = OSUser.principalName()
+        /// Enable the development issuer (`kvitto token`): demos and tests only.
+        package var developmentIssuer = false
 
         package init(name: String, participants: [ParticipantSpec]) {
             self.name = name
@@ -92,7 +95,8 @@ package enum NodeSetup {
                            sendTimeoutSeconds: nil, connectTimeoutSeconds: nil),
                 trust: .init(as4: "trust/as4", o2o: "trust/o2o", tls: "trust/tls", revocationRequired: false),
                 receptionAwareness: options.receptionAwareness, participants: participants, routes: [],
-                schemas: nil)
+                schemas: nil,
+                identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil)
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
