@@ -32,7 +32,7 @@ final class OIDCProvider: @unchecked Sendable {
         let first = try readLine(timeout: 60)
         guard first.hasPrefix("port "), let p = Int(first.dropFirst(5)) else {
             stop()
-            throw XCTSkip("oidc_provider.py did not start (is oidc-provider-mock in .venv? Tests/bootstrap.sh installs it): \(first)")
+            throw ProviderError(text: "oidc_provider.py did not start (is oidc-provider-mock in .venv? Tests/bootstrap.sh installs it): \(first)")
         }
         port = p
     }

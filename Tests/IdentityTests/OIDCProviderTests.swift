@@ -10,10 +10,10 @@ final class OIDCProviderTests: XCTestCase {
     static let pnrClaim = "https://id.oidc.se/claim/personalIdentityNumber"
     static let a = "0203:a.example.se", b = "0203:b.example.se"
 
-    static func config(_ p: OIDCProvider, clientCredentials: Bool = false) -> IdentityConfig {
+    static func config(_ p: OIDCProvider, clients: [String]? = nil) -> IdentityConfig {
         var t = IssuerTrust(issuer: p.issuer, audiences: [OIDCProvider.client])
         t.claims = ClaimNames(hsaId: "https://example.se/claim/hsaId")
-        t.clientCredentials = clientCredentials
+        t.clients = clients
         return IdentityConfig(issuers: [t], participantStrongAuthentication: [
             ParticipantRule(participant: b, rule: StrongAuthenticationRule(acr: [loa4])),
         ])
@@ -78,6 +78,8 @@ final class OIDCProviderTests: XCTestCase {
             XCTAssertEqual(anna.actor, "pnr:197001011234", "the baseline token verifies")
             let skewed = try await v.verify(token: try p.sign("rs256", header: rs256, payload: payload(["exp": now - 30])), interface: .api)
             XCTAssertEqual(skewed.actor, "pnr:197001011234", "30 s past exp is within the default 60 s skew")
+            let odd = try await v.verify(token: try p.sign("rs256", header: rs256, payload: payload(["sub": "ä#b c"])), interface: .api)
+            XCTAssertTrue(odd.names.map(\.description).contains("sub:\(p.issuer)#%C3%A4%23b%20c"), "\(odd.names)")
 
             for header in [nil, "", "Basic YWxpY2U6c2VjcmV0", "Bearer"] as [String?] {
                 do {
@@ -92,6 +94,12 @@ final class OIDCProviderTests: XCTestCase {
                 .split(separator: ".")
             let cases: [(String, String, AuthenticationError.Code)] = [
                 ("expired", try p.sign("rs256", header: rs256, payload: payload(["iat": now - 7200, "exp": now - 3600])), .expired),
+                ("expired beyond the skew", try p.sign("rs256", header: rs256, payload: payload(["exp": now - 90])), .expired),
+                ("exp as a string", try p.sign("rs256", header: rs256, payload: payload(["exp": "\(now + 600)"])), .expired),
+                ("a logout token", try p.sign("rs256", header: ["alg": "RS256", "typ": "logout+jwt"], payload: payload()), .malformedToken),
+                ("kid not a string", try p.sign("rs256", header: ["alg": "RS256", "kid": 7], payload: payload()), .malformedToken),
+                ("malformed organisation number", try p.sign("rs256", header: rs256, payload: payload(["https://id.oidc.se/claim/orgNumber": "21200"])), .noIdentity),
+                ("two @ in an affiliation", try p.sign("rs256", header: rs256, payload: payload(["https://id.oidc.se/claim/orgAffiliation": "a@b@2120001234"])), .noIdentity),
                 ("no exp", try p.sign("rs256", header: rs256, payload: payload(removing: ["exp"])), .expired),
                 ("not yet valid", try p.sign("rs256", header: rs256, payload: payload(["nbf": now + 3600])), .notYetValid),
                 ("issued in the future", try p.sign("rs256", header: rs256, payload: payload(["iat": now + 3600])), .notYetValid),
@@ -104,7 +112,7 @@ final class OIDCProviderTests: XCTestCase {
                 ("another payload under the signature", "\(parts[0]).\(tampered[1]).\(parts[2])", .badSignature),
                 ("not a JWT", "abc.def", .malformedToken),
                 ("malformed personal identity number", try p.sign("rs256", header: rs256, payload: payload([Self.pnrClaim: "19700101"])), .noIdentity),
-                ("client credentials not accepted", try p.sign("rs256", header: rs256, payload: payload(["client_id": "anna"], removing: [Self.pnrClaim])), .noIdentity),
+                ("client credentials not accepted", try p.sign("rs256", header: rs256, payload: payload(["client_id": "anna"], removing: [Self.pnrClaim, "acr"])), .noIdentity),
             ]
             for (name, token, code) in cases {
                 await assertRefused(v, token, code, name)
@@ -114,7 +122,7 @@ final class OIDCProviderTests: XCTestCase {
                 await assertRefused(v, try p.sign("rs256", header: ["alg": "RS256", "kid": "k\(i)"], payload: payload()), .unknownKey)
             }
             let fetches = await v.keyFetches(issuer: p.issuer)
-            XCTAssertLessThanOrEqual(fetches, 2, "unknown kids are rate-limited")
+            XCTAssertEqual(fetches, 1, "unknown kids within the refresh interval cause no fetch")
         } catch {
             XCTFail("\(error)")
         }
@@ -124,19 +132,60 @@ final class OIDCProviderTests: XCTestCase {
     func testClientCredentialsAreASystemIdentityWhenTheIssuerAllowsThem() async throws {
         let p = try OIDCProvider()
         defer { p.stop() }
-        let v = TokenVerifier(config: Self.config(p, clientCredentials: true), participants: [Self.a])
+        let v = TokenVerifier(config: Self.config(p, clients: ["arendesystem"]), participants: [Self.a])
         let now = Int(Date().timeIntervalSince1970)
         do {
-            let token = try p.sign("rs256", header: ["alg": "RS256"], payload: [
-                "iss": p.issuer, "aud": OIDCProvider.client, "sub": "arendesystem", "client_id": "arendesystem", "iat": now, "exp": now + 300,
-            ])
-            let system = try await v.verify(token: token, interface: .api)
+            func client(_ id: String, _ extra: [String: Any] = [:]) throws -> String {
+                var claims: [String: Any] = ["iss": p.issuer, "aud": OIDCProvider.client, "sub": id, "client_id": id, "iat": now, "exp": now + 300]
+                for (k, value) in extra { claims[k] = value }
+                return try p.sign("rs256", header: ["alg": "RS256"], payload: claims)
+            }
+            let system = try await v.verify(token: try client("arendesystem"), interface: .api)
             XCTAssertEqual(system.actor, "client:\(p.issuer)#arendesystem")
             XCTAssertTrue(system.assurance.isStrong(for: Self.a))
+            await assertRefused(v, try client("annat-system"), .noIdentity, "a client not listed")
+            // A person whose sub happens to equal a client id is not that client.
+            let person = try await v.verify(token: try client("arendesystem", ["acr": Self.loa3]), interface: .api)
+            XCTAssertEqual(person.actor, "sub:\(p.issuer)#arendesystem")
+            XCTAssertFalse(person.names.contains { $0.kind == .client })
         } catch {
             XCTFail("\(error)")
         }
         await v.shutdown()
+    }
+}
+
+extension OIDCProviderTests {
+    /// The discovery document must name the configured issuer exactly; otherwise no key is used.
+    func testADiscoveryDocumentNamingAnotherIssuerIsRefused() async throws {
+        let p = try OIDCProvider()
+        defer { p.stop() }
+        let claimed = "http://localhost:\(p.port)"
+        var t = IssuerTrust(issuer: claimed, audiences: [OIDCProvider.client])
+        t.discovery = p.issuer + "/.well-known/openid-configuration"
+        let v = TokenVerifier(config: IdentityConfig(issuers: [t]), participants: [Self.a])
+        let now = Int(Date().timeIntervalSince1970)
+        let token = try p.sign("rs256", header: ["alg": "RS256"], payload: [
+            "iss": claimed, "aud": OIDCProvider.client, "sub": "anna", Self.pnrClaim: "197001011234", "iat": now, "exp": now + 300,
+        ])
+        await assertRefused(v, token, .issuerUnavailable)
+        await v.shutdown()
+    }
+
+    func testConfigurationProblemsAreNamed() {
+        var t = IssuerTrust(issuer: "https://idp.example.se#x", audiences: [])
+        t.algorithms = ["HS256", "none"]
+        t.clockSkewSeconds = 3600
+        var config = IdentityConfig(issuers: [t], participantStrongAuthentication: [
+            ParticipantRule(participant: "0203:typo.example.se", rule: StrongAuthenticationRule(acr: [])),
+        ], developmentIssuer: DevelopmentIssuerConfig(enabled: true))
+        let problems = config.problems(participants: [Self.a]).joined(separator: "\n")
+        for expected in ["fragment", "audiences", "HS256", "none", "clock_skew_seconds", "not a participant", "no acr", "together with real issuers"] {
+            XCTAssertTrue(problems.contains(expected), "missing \(expected) in:\n\(problems)")
+        }
+        config = IdentityConfig(issuers: [IssuerTrust(issuer: "http://idp.example.se", audiences: ["a"])])
+        XCTAssertTrue(config.problems(participants: []).joined().contains("only https"))
+        XCTAssertEqual(IdentityConfig(issuers: [IssuerTrust(issuer: "https://idp.example.se", audiences: ["a"])]).problems(participants: []), [])
     }
 }
 

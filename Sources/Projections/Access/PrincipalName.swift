@@ -49,11 +49,15 @@ package struct PrincipalName: Sendable, Hashable, Comparable, CustomStringConver
         case .pnr: return v.count == 12 && v.allSatisfy(\.isASCII) && v.allSatisfy(\.isNumber)
         case .hsa: return v.count <= 64 && v.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         case .sub, .client:
-            guard let hash = v.lastIndex(of: "#") else { return false }
+            // Printable ASCII only, so that names compare byte for byte (issuers percent-encode
+            // anything else in a subject); the issuer part holds no `#`.
+            guard v.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
+                  let hash = v.firstIndex(of: "#"), v[v.index(after: hash)...].firstIndex(of: "#") == nil else { return false }
             return hash != v.startIndex && v.index(after: hash) != v.endIndex
         case .aff:
-            guard let at = v.lastIndex(of: "@"), at != v.startIndex, v.index(after: at) != v.endIndex else { return false }
-            return v.count <= 128 && v.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "@-.".contains($0)) }
+            let parts = v.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].count == 10, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+            return v.count <= 128 && parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-.".contains($0)) }
         case .cert: return v.count == 64 && v.allSatisfy { $0.isHexDigit && !$0.isUppercase }
         }
     }

@@ -18,7 +18,7 @@ struct ClaimMapping: Sendable {
         guard let sub = claims["sub"]?.string, !sub.isEmpty else {
             throw AuthenticationError(.noIdentity, "no sub claim")
         }
-        let subName = try name(.sub, iss + "#" + sub, "sub")
+        let subName = try name(.sub, iss + "#" + Self.escaped(sub), "sub")
         var pnr: PrincipalName?
         if let v = claims[names.pnrClaim] {
             guard let s = v.string else { throw AuthenticationError(.noIdentity, "\(names.pnrClaim) is not a string") }
@@ -34,17 +34,22 @@ struct ClaimMapping: Sendable {
             guard let values = v.strings else { throw AuthenticationError(.noIdentity, "\(names.affiliationClaim) is not a string or list of strings") }
             for a in values { affiliations.append(try name(.aff, a, names.affiliationClaim)) }
         }
-        if let p = pnr, let org = claims[names.orgNumberClaim]?.string {
-            affiliations.append(try name(.aff, p.value + "@" + org, names.orgNumberClaim))
+        if let v = claims[names.orgNumberClaim] {
+            guard let org = v.string, org.count == 10, org.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw AuthenticationError(.noIdentity, "\(names.orgNumberClaim) is not a 10-digit organisation number")
+            }
+            if let p = pnr { affiliations.append(try name(.aff, p.value + "@" + org, names.orgNumberClaim)) }
         }
 
         let clientID = claims["client_id"]?.string ?? claims["azp"]?.string
-        let isClient = pnr == nil && hsa == nil && clientID != nil && clientID == sub
-        if isClient {
-            guard trust.acceptsClientCredentials, let clientID else {
-                throw AuthenticationError(.noIdentity, "a client-credentials token (client \(clientID ?? "")), and \(iss) is not configured with client_credentials: true")
+        let personClaims = [names.pnrClaim, names.hsaId, names.affiliationClaim, names.orgNumberClaim, "acr", "amr", "auth_time"]
+            .compactMap { $0 }.filter { claims[$0] != nil }
+        if let clientID, clientID == sub, personClaims.isEmpty {
+            // A client-credentials token: no person signed in, the client authenticated itself.
+            guard trust.accepts(client: clientID) else {
+                throw AuthenticationError(.noIdentity, "a client-credentials token of client \(clientID), which \(iss) is not configured to accept (clients)")
             }
-            let client = try name(.client, iss + "#" + clientID, "client_id")
+            let client = try name(.client, iss + "#" + Self.escaped(clientID), "client_id")
             return Principal(name: client, otherNames: [subName], assurance: .strong, interface: interface)
         }
 
@@ -56,10 +61,25 @@ struct ClaimMapping: Sendable {
         return Principal(name: actor, otherNames: others, assurance: .strongFor(strongFor), interface: interface)
     }
 
+    /// `text` with every byte outside printable ASCII, and `%` and `#`, percent-encoded: names
+    /// compare byte for byte and cannot be confused by look-alike characters.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for b in text.utf8 {
+            if b > 0x20, b < 0x7F, b != UInt8(ascii: "%"), b != UInt8(ascii: "#") { out.unicodeScalars.append(Unicode.Scalar(b)) }
+            else { out += "%" + String(b, radix: 16, uppercase: true).leftPadded }
+        }
+        return out
+    }
+
     private func name(_ kind: PrincipalName.Kind, _ value: String, _ claim: String) throws(AuthenticationError) -> PrincipalName {
         guard let n = PrincipalName(kind.rawValue + ":" + value) else {
             throw AuthenticationError(.noIdentity, "claim \(claim) does not hold a valid \(kind.rawValue) value")
         }
         return n
     }
+}
+
+private extension String {
+    var leftPadded: String { count == 1 ? "0" + self : self }
 }

@@ -2,6 +2,10 @@ import Crypto
 import Foundation
 import JWTKit
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The local development issuer: an ES256 key in the node directory that `kvitto token` signs
 /// development tokens with, and that the node trusts only while `identity.development_issuer.enabled`
 /// is true. Demos and tests only — its tokens name whoever `kvitto token` is told to name.
@@ -27,6 +31,10 @@ package struct DevelopmentIssuer: Sendable {
         let path = directory + "/" + keyFile
         let fm = FileManager.default
         if let data = fm.contents(atPath: path) {
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & 0o077 == 0, info.st_uid == geteuid() else {
+                throw Failure(description: "\(path) must be owned by you and readable by no one else (chmod 600)")
+            }
             guard let key = try? P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self)) else {
                 throw Failure(description: "\(path) is not a P-256 private key in PEM")
             }
@@ -35,14 +43,17 @@ package struct DevelopmentIssuer: Sendable {
         let key = P256.Signing.PrivateKey()
         do {
             try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            guard fm.createFile(atPath: path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw Failure(description: "cannot write \(path)")
-            }
-        } catch let f as Failure {
-            throw f
         } catch {
-            throw Failure(description: "cannot write \(path): \(error)")
+            throw Failure(description: "cannot create \(directory)/keys: \(error)")
         }
+        // Created exclusively with mode 0600 from the start: never readable by others, not even briefly.
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(path) (errno \(errno))") }
+        let pem = Array(key.pemRepresentation.utf8)
+        let written = pem.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == pem.count, synced else { throw Failure(description: "cannot write \(path)") }
         return DevelopmentIssuer(config: config, key: key)
     }
 
@@ -50,7 +61,7 @@ package struct DevelopmentIssuer: Sendable {
     package var trust: IssuerTrust {
         var t = IssuerTrust(issuer: config.issuer, audiences: [config.tokenAudience])
         t.algorithms = ["ES256"]
-        t.clientCredentials = true
+        t.anyClient = true
         t.claims = ClaimNames(hsaId: Self.hsaClaim)
         return t
     }

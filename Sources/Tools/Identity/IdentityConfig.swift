@@ -27,21 +27,25 @@ package struct IdentityConfig: Codable, Sendable, Equatable {
     }
 
     /// Problems in the section, each a sentence naming the member; empty when it is usable.
-    package func problems() -> [String] {
+    /// `participants` are the node's participant ids (rules must name one of them).
+    package func problems(participants: [String]) -> [String] {
         var out: [String] = []
         var seen: Set<String> = []
         for (i, issuer) in issuers.enumerated() {
             out += issuer.problems().map { "identity.issuers[\(i)]: " + $0 }
             if !seen.insert(issuer.issuer).inserted { out.append("identity.issuers[\(i)]: issuer \(issuer.issuer) is listed twice") }
         }
-        if let d = developmentIssuer, d.enabled, seen.contains(d.issuer) {
-            out.append("identity.development_issuer: its issuer \(d.issuer) is also a configured issuer")
+        if let d = developmentIssuer, d.enabled, !issuers.isEmpty {
+            out.append("identity.development_issuer: may not be enabled together with real issuers (its tokens name whoever kvitto token is told to name)")
         }
         if let d = developmentIssuer { out += d.problems().map { "identity.development_issuer: " + $0 } }
         var rules: [(String, StrongAuthenticationRule)] = strongAuthentication.map { [("strong_authentication", $0)] } ?? []
         var ruled: Set<String> = []
         for (i, r) in (participantStrongAuthentication ?? []).enumerated() {
             rules.append(("participant_strong_authentication[\(i)]", r.rule))
+            if !participants.contains(r.participant) {
+                out.append("identity.participant_strong_authentication[\(i)]: \(r.participant) is not a participant of this node")
+            }
             if !ruled.insert(r.participant).inserted {
                 out.append("identity.participant_strong_authentication[\(i)]: participant \(r.participant) has a rule already")
             }

@@ -22,9 +22,15 @@ package struct IssuerTrust: Codable, Sendable, Equatable {
     package var keyMaxAgeSeconds: Int?
     /// Claim names, as the Swedish OIDC profile names them unless set here.
     package var claims: ClaimNames?
-    /// Whether OAuth client-credentials tokens (`sub` equals `client_id`, no person claims) are
-    /// accepted as system identities `client:<issuer>#<client id>`. Default false.
-    package var clientCredentials: Bool?
+    /// Client ids whose OAuth client-credentials tokens (`sub` equals `client_id`, no person
+    /// claims) are accepted as system identities `client:<issuer>#<client id>`. Default: none.
+    package var clients: [String]?
+    /// The development issuer accepts any client id (not configurable).
+    package var anyClient = false
+
+    private enum CodingKeys: String, CodingKey {
+        case issuer, discovery, audiences, algorithms, clockSkewSeconds, keyRefreshSeconds, keyMaxAgeSeconds, claims, clients
+    }
 
     package init(issuer: String, audiences: [String]) {
         self.issuer = issuer
@@ -40,7 +46,7 @@ package struct IssuerTrust: Codable, Sendable, Equatable {
     package var refreshInterval: Double { Double(keyRefreshSeconds ?? 60) }
     package var maxKeyAge: Double { Double(keyMaxAgeSeconds ?? 3600) }
     package var claimNames: ClaimNames { claims ?? ClaimNames() }
-    package var acceptsClientCredentials: Bool { clientCredentials ?? false }
+    package func accepts(client: String) -> Bool { anyClient || (clients ?? []).contains(client) }
 
     package var discoveryURL: String {
         discovery ?? (issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer) + "/.well-known/openid-configuration"
@@ -48,7 +54,9 @@ package struct IssuerTrust: Codable, Sendable, Equatable {
 
     func problems() -> [String] {
         var out: [String] = []
-        if issuer.isEmpty { out.append("issuer is empty") }
+        if let why = FetchPolicy.problem(with: issuer) { out.append("issuer \(issuer): \(why)") }
+        if issuer.contains("#") || issuer.contains("?") { out.append("issuer \(issuer) may not have a query or fragment") }
+        if !issuer.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) { out.append("issuer must be printable ASCII") }
         if audiences.isEmpty || audiences.contains("") { out.append("audiences must list at least one non-empty value") }
         for a in acceptedAlgorithms where !Self.supportedAlgorithms.contains(a) {
             out.append("algorithm \(a) is not accepted (only \(Self.supportedAlgorithms.sorted().joined(separator: ", ")); never none or HMAC)")

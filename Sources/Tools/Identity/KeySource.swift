@@ -1,9 +1,17 @@
 import AsyncHTTPClient
 
+/// Why a key set could not be fetched: the issuer could not be reached (keep recent keys), or it
+/// answered something unusable (its answer is authoritative: drop the keys).
+struct KeyFetchFailure: Error, Sendable {
+    let error: AuthenticationError
+    /// True when the issuer answered, and what it answered cannot be used.
+    let authoritative: Bool
+}
+
 /// Where an issuer's current public keys come from.
 protocol KeySource: Sendable {
     /// The issuer's key set as a JWKS document.
-    func fetchKeySet() async throws(AuthenticationError) -> ClaimValue
+    func fetchKeySet() async throws(KeyFetchFailure) -> ClaimValue
 }
 
 /// OpenID Connect discovery: the discovery document (whose `issuer` must equal the configured
@@ -12,14 +20,14 @@ struct DiscoveryKeySource: KeySource {
     let trust: IssuerTrust
     let client: HTTPClient
 
-    func fetchKeySet() async throws(AuthenticationError) -> ClaimValue {
+    func fetchKeySet() async throws(KeyFetchFailure) -> ClaimValue {
         let document = try await FetchPolicy.fetchJSON(trust.discoveryURL, client: client)
         guard document["issuer"]?.string == trust.issuer else {
-            throw AuthenticationError(.issuerUnavailable,
-                "\(trust.discoveryURL) names issuer \(document["issuer"]?.string ?? "(none)"), not \(trust.issuer)")
+            throw KeyFetchFailure(error: AuthenticationError(.issuerUnavailable,
+                "\(trust.discoveryURL) names issuer \(document["issuer"]?.string ?? "(none)"), not \(trust.issuer)"), authoritative: true)
         }
         guard let jwksURI = document["jwks_uri"]?.string else {
-            throw AuthenticationError(.issuerUnavailable, "\(trust.discoveryURL) has no jwks_uri")
+            throw KeyFetchFailure(error: AuthenticationError(.issuerUnavailable, "\(trust.discoveryURL) has no jwks_uri"), authoritative: true)
         }
         return try await FetchPolicy.fetchJSON(jwksURI, client: client)
     }
@@ -29,5 +37,5 @@ struct DiscoveryKeySource: KeySource {
 struct StaticKeySource: KeySource {
     let keySet: ClaimValue
 
-    func fetchKeySet() async throws(AuthenticationError) -> ClaimValue { keySet }
+    func fetchKeySet() async throws(KeyFetchFailure) -> ClaimValue { keySet }
 }

@@ -30,6 +30,7 @@ package final class TokenVerifier: Sendable {
                  now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         var redirects = HTTPClient.Configuration()
         redirects.redirectConfiguration = .disallow
+        redirects.timeout = .init(connect: .seconds(5), read: .seconds(10))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: redirects)
         let rule: @Sendable (String) -> StrongAuthenticationRule = { config.strongRule(for: $0) }
         var table: [String: Issuer] = [:]
@@ -92,15 +93,15 @@ package final class TokenVerifier: Sendable {
         if let kid = header["kid"], kid.string == nil { throw AuthenticationError(.malformedToken, "kid is not a string") }
         let kid = header["kid"]?.string
 
-        var candidates = try await issuer.keys.candidates(kid: kid, algorithm: alg)
+        let (candidates, generation) = try await issuer.keys.candidates(kid: kid, algorithm: alg)
         guard !candidates.isEmpty else {
             throw AuthenticationError(.unknownKey, "\(iss) publishes no \(alg) key" + (kid.map { " with kid \($0)" } ?? ""))
         }
         var claims = try await Self.firstVerifying(token, with: candidates)
         if claims == nil, kid == nil {
             // A token without kid may be signed with a key the issuer has just rotated to.
-            candidates = try await issuer.keys.candidatesAfterRotation(algorithm: alg)
-            claims = try await Self.firstVerifying(token, with: candidates)
+            let rotated = try await issuer.keys.candidatesAfterRotation(algorithm: alg, seen: generation)
+            claims = try await Self.firstVerifying(token, with: rotated)
         }
         guard let claims else { throw AuthenticationError(.badSignature, "signature does not verify with \(iss)'s \(alg) key") }
 

@@ -159,7 +159,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
             throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
         }
-        if let problem = identity?.problems().first {
+        if let problem = identity?.problems(participants: participants.map(\.id)).first {
             throw NodeError(.configInvalid, "\(path): \(problem)")
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
