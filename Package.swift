@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // OpenSSL libcrypto (Debian's libssl-dev): SHA-256 without per-call allocation on the
@@ -133,6 +137,30 @@ let package = Package(
             path: "Sources/Tools/Node",
             swiftSettings: strict
         ),
+        // The HTTP API: Schemas/openapi.yaml is the contract; the server interface is generated from
+        // it at build time (swift-openapi-generator), so code and document cannot drift.
+        .target(
+            name: "API",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                "Node",
+                "Identity",
+                "Transport",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Sources/Tools/API",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         .executableTarget(
             name: "Tools",
             dependencies: [
@@ -141,12 +169,13 @@ let package = Package(
                 "Transport",
                 "Node",
                 "Identity",
+                "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Tools",
-            exclude: ["Node", "Identity"],
+            exclude: ["Node", "Identity", "API"],
             swiftSettings: strict
         ),
         // The libFuzzer harness for the inbound parsers (Tests/fuzz.sh builds it with
@@ -181,9 +210,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Projections", "Transport", "Ledger",
+            dependencies: ["Node", "Projections", "Transport", "Ledger", "API", "Identity",
                            .product(name: "X509", package: "swift-certificates"),
-                           .product(name: "NIOCore", package: "swift-nio")],
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/NodeTests"
         ),
         .testTarget(

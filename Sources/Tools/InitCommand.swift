@@ -46,6 +46,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "Seconds between AS4 attempts (SDK: 240).")
     var retryInterval: Double = 240
 
+    @Option(help: "Port of the HTTP API (default: the AS4 port + 1).")
+    var apiPort: Int?
+
     @Flag(help: "Enable the development issuer, so that `kvitto token` mints tokens this node accepts (demos and tests only).")
     var developmentIssuer = false
 
@@ -70,10 +73,14 @@ struct InitCommand: AsyncParsableCommand {
         options.mutualTLS = !oneWayTLS
         options.ca = ca
         options.developmentIssuer = developmentIssuer
+        options.apiPort = apiPort
         options.receptionAwareness = .init(retries: retries, intervalSeconds: retryInterval, strategy: "CONSTANT")
         let config = try await NodeCLI.run { try await NodeSetup.initialize(directory: directory, options: options) }
         print("Node \(config.name) created in \(directory)")
         print("  AS4 endpoint   \(config.as4.tls == nil ? "http" : "https")://\(config.as4.host):\(config.as4.port)\(config.as4.path)  party id \(config.as4.partyId)")
+        if let api = config.api {
+            print("  HTTP API       \(api.usesTLS ? "https" : "http")://\(api.host):\(api.port)/v1  (Schemas/openapi.yaml)")
+        }
         for p in config.participants {
             print("  participant    \(p.id) (\(p.name)): \(p.functions.map { $0.function + "@" + p.id }.joined(separator: ", "))")
         }

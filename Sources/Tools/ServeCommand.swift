@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import API
 import Node
 
 #if canImport(Glibc)
@@ -18,19 +19,34 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var location: NodeLocation
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
     @Option(help: "Write the bound port to this file once listening (for scripts and tests).") var portFile: String?
+    @Option(help: "Write the HTTP API's bound port to this file once listening.") var apiPortFile: String?
 
     func run() async throws {
         MemoryTuning.apply()
         try NodeCLI.bootstrapLogging(level: logLevel)
         try await NodeCLI.run {
             let node = try Node.open(directory: location.node)
-            let portFile = self.portFile
+            let portFile = self.portFile, apiPortFile = self.apiPortFile
+            let api: APIServer?
+            do { api = try APIServer.configured(for: node, logger: node.logger) } catch {
+                await node.close()
+                throw error
+            }
             let task = Task {
-                try await node.run { port in
-                    if let portFile {
-                        try? "\(port)\n".write(toFile: portFile + ".tmp", atomically: false, encoding: .utf8)
-                        _ = rename(portFile + ".tmp", portFile)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await node.run { port in Self.writePort(port, to: portFile) }
                     }
+                    if let api {
+                        group.addTask {
+                            try await api.run { port in
+                                node.logger.info("HTTP API listening", metadata: ["port": .stringConvertible(port), "tls": .stringConvertible(api.tls != nil)])
+                                Self.writePort(port, to: apiPortFile)
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
                 }
             }
             signal(SIGINT, SIG_IGN)
@@ -50,11 +66,18 @@ struct ServeCommand: AsyncParsableCommand {
             hangup.resume()
             defer { (sources + [hangup]).forEach { $0.cancel() } }
             let result = await task.result
+            await api?.verifier.shutdown()
             await node.close()
             node.logger.notice("stopped; the ledger is closed")
             if case .failure(let error) = result, !(error is CancellationError) {
                 throw CLI.fail("the node stopped: \(error)")
             }
         }
+    }
+
+    private static func writePort(_ port: Int, to file: String?) {
+        guard let file else { return }
+        try? "\(port)\n".write(toFile: file + ".tmp", atomically: false, encoding: .utf8)
+        _ = rename(file + ".tmp", file)
     }
 }

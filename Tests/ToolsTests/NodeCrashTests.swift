@@ -28,10 +28,10 @@ final class NodeCrashTests: XCTestCase {
         let a = dir.sub("node-a"), b = dir.sub("node-b")
         let ports = try await DemoNetwork.freePorts(2)
         try kvitto(["init", a, "--name", "node-a", "--participant", "0203:a.example.se=Kommun A",
-                    "--function", "socialtjansten@0203:a.example.se=Socialtjänsten", "--port", "\(ports[0])",
+                    "--function", "socialtjansten@0203:a.example.se=Socialtjänsten", "--port", "\(ports[0])", "--api-port", "0",
                     "--retries", "200", "--retry-interval", "0.5"])
         try kvitto(["init", b, "--name", "node-b", "--participant", "0203:b.example.se=Region B",
-                    "--function", "registrator@0203:b.example.se=Registraturen", "--port", "\(ports[1])", "--ca", a,
+                    "--function", "registrator@0203:b.example.se=Registraturen", "--port", "\(ports[1])", "--api-port", "0", "--ca", a,
                     "--retries", "200", "--retry-interval", "0.5"])
         try kvitto(["route", "add", "--node", a, "--peer", b])
         try kvitto(["route", "add", "--node", b, "--peer", a])

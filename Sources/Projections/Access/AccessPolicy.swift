@@ -9,11 +9,14 @@ package struct AccessPolicy: Sendable {
     package let principal: Principal
     /// The principal's grants in force at `seq`.
     package let effective: [Grant]
+    /// The ledger position the grants were evaluated at.
+    package let seq: UInt64
 
     /// `grants`: every grant to the principal's names (revoked ones included); `seq`, `time`:
     /// the position to evaluate them at.
     package init(principal: Principal, grants: [Grant], seq: UInt64, time: Timestamp) {
         self.principal = principal
+        self.seq = seq
         let names = Set(principal.names)
         effective = grants.filter { names.contains($0.grantee) && $0.isEffective(atSeq: seq, time: time) }
     }

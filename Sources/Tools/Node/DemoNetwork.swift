@@ -22,11 +22,13 @@ package enum DemoNetwork {
         let ports = try await freePorts(2)
         var optionsA = NodeSetup.Options(name: "node-a", participants: [.init(id: a.participant, name: a.name, functions: [(a.function, a.functionName)])])
         optionsA.port = ports[0]
+        optionsA.apiPort = 0
         optionsA.tls = settings.tls
         optionsA.receptionAwareness = settings.receptionAwareness
         _ = try await NodeSetup.initialize(directory: dirA, options: optionsA)
         var optionsB = NodeSetup.Options(name: "node-b", participants: [.init(id: b.participant, name: b.name, functions: [(b.function, b.functionName)])])
         optionsB.port = ports[1]
+        optionsB.apiPort = 0
         optionsB.tls = settings.tls
         optionsB.ca = dirA
         optionsB.receptionAwareness = settings.receptionAwareness

@@ -21,6 +21,24 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var schemas: String?
     /// How API callers are authenticated (`Schemas/identity.md`); absent: no token is accepted.
     package var identity: IdentityConfig?
+    /// The HTTP API's listener (`Schemas/openapi.yaml`); absent: `kvitto serve` runs no API.
+    package var api: APIListener?
+
+    /// Where the HTTP API listens. TLS uses the node's TLS identity (`as4.tls.key`/`certificate`).
+    package struct APIListener: Codable, Sendable, Equatable {
+        package var host: String
+        package var port: Int
+        /// HTTPS (default true); false only behind a TLS-terminating proxy on the same host.
+        package var tls: Bool?
+
+        package init(host: String, port: Int, tls: Bool? = nil) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+        }
+
+        package var usesTLS: Bool { tls ?? true }
+    }
 
     package struct AS4: Codable, Sendable, Equatable {
         package var host: String
@@ -161,6 +179,15 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         }
         if let problem = identity?.problems(participants: participants.map(\.id)).first {
             throw NodeError(.configInvalid, "\(path): \(problem)")
+        }
+        if let api {
+            if !(1...65535).contains(api.port) && api.port != 0 { throw NodeError(.configInvalid, "\(path): api.port \(api.port) is not a TCP port") }
+            if api.usesTLS && as4.tls == nil {
+                throw NodeError(.configInvalid, "\(path): api uses TLS with the node's TLS identity, but as4.tls is absent; add it or set api.tls to false")
+            }
+            if api.port != 0 && api.port == as4.port && api.host == as4.host {
+                throw NodeError(.configInvalid, "\(path): api and as4 listen on the same address")
+            }
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")

@@ -38,6 +38,8 @@ package enum NodeSetup {
         package var administrator: PrincipalName = OSUser.principalName()
         /// Enable the development issuer (`kvitto token`): demos and tests only.
         package var developmentIssuer = false
+        /// Port of the HTTP API (default: the AS4 port + 1; 0 picks a free one at start).
+        package var apiPort: Int?
 
         package init(name: String, participants: [ParticipantSpec]) {
             self.name = name
@@ -96,7 +98,8 @@ package enum NodeSetup {
                 trust: .init(as4: "trust/as4", o2o: "trust/o2o", tls: "trust/tls", revocationRequired: false),
                 receptionAwareness: options.receptionAwareness, participants: participants, routes: [],
                 schemas: nil,
-                identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil)
+                identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil,
+                api: .init(host: options.host, port: options.apiPort ?? (options.port == 0 ? 0 : options.port + 1), tls: options.tls))
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)

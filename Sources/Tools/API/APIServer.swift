@@ -1,0 +1,76 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+package import Identity
+package import Logging
+package import Node
+import NIOCore
+package import NIOSSL
+import OpenAPIHummingbird
+import Transport
+import ServiceLifecycle
+
+/// The node's HTTP API (`Schemas/openapi.yaml`) on its own listener: HTTPS with the node's TLS
+/// identity, bearer-token authentication on every route but `/health/*`, the generated routes
+/// bound to ``NodeAPI``.
+package struct APIServer: Sendable {
+    package let node: Node
+    package let verifier: TokenVerifier
+    package var host: String
+    package var port: Int
+    /// TLS identity; nil = plain HTTP (tests behind nothing, or a TLS proxy in front).
+    package var tls: TLSConfiguration?
+    package var logger: Logger
+
+    package init(node: Node, verifier: TokenVerifier, host: String, port: Int, tls: TLSConfiguration?, logger: Logger) {
+        self.node = node
+        self.verifier = verifier
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.logger = logger
+    }
+
+    /// The API of `node` as its `api` configuration describes it (nil when there is none): the
+    /// node's token verifier, HTTPS with the node's TLS identity. `port` overrides the configured one.
+    package static func configured(for node: Node, port: Int? = nil, logger: Logger) throws(NodeError) -> APIServer? {
+        guard let api = node.config.api else { return nil }
+        var tls: TLSConfiguration?
+        if api.usesTLS {
+            guard let identity = node.keys.tls else {
+                throw NodeError(.configInvalid, "api uses TLS, but the node has no TLS identity (as4.tls)")
+            }
+            do {
+                tls = try AS4TLS(identity: identity, trustAnchors: node.keys.tlsTrust.anchors, requireClientCertificate: false).serverConfiguration()
+            } catch {
+                throw NodeError(.keyUnusable, "the TLS identity cannot serve the API: \(error)")
+            }
+        }
+        let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory)
+        return APIServer(node: node, verifier: verifier, host: api.host, port: port ?? api.port, tls: tls, logger: logger)
+    }
+
+    /// Runs until the task is cancelled, then shuts down gracefully. `onRunning` receives the bound port.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
+        try NodeAPI(node: node).registerHandlers(on: router)
+        let server: HTTPServerBuilder = if let tls {
+            try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
+        } else {
+            .http1(configuration: .init(idleTimeout: .seconds(60)))
+        }
+        var quiet = logger
+        quiet.logLevel = .warning
+        let app = Application(router: router, server: server,
+                              configuration: .init(address: .hostname(host, port: port), serverName: "kvitto"),
+                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
+        let runner = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await runner.value
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import HTTPTypes
+import Ledger
+import Node
+import OpenAPIRuntime
+import Projections
+
+/// The operations of `Schemas/openapi.yaml` (the generated `APIProtocol`), each a projection of the
+/// ledger read through ``MessageAccess`` under the caller's grants.
+struct NodeAPI: APIProtocol {
+    let node: Node
+
+    private var access: MessageAccess { node.access }
+
+    /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
+    private func caller() throws(NodeError) -> Principal {
+        guard let p = CurrentCaller.principal else { throw NodeError(.unauthenticated, "no authenticated caller") }
+        return p
+    }
+
+    // MARK: health
+
+    func getLive(_ input: Operations.GetLive.Input) async throws -> Operations.GetLive.Output {
+        .ok(.init(body: .json(.init(status: .live))))
+    }
+
+    func getReady(_ input: Operations.GetReady.Input) async throws -> Operations.GetReady.Output {
+        do {
+            let head = try node.ledger.durableHead()
+            let projections = try node.projections.status().map {
+                Components.Schemas.Health.ProjectionsPayloadPayload(name: $0.name, seq: Int($0.appliedSeq), lag: Int(head - min(head, $0.appliedSeq)))
+            }
+            let ready = projections.allSatisfy { $0.lag == 0 }
+            let body = Components.Schemas.Health(status: ready ? .ready : .catchingUp, ledgerSeq: Int(head), projections: projections)
+            return ready ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+        } catch {
+            return .serviceUnavailable(.init(body: .json(.init(status: .catchingUp))))
+        }
+    }
+
+    // MARK: identity
+
+    func getWhoami(_ input: Operations.GetWhoami.Input) async throws -> Operations.GetWhoami.Output {
+        do {
+            let p = try caller()
+            let strong = node.config.participants.map(\.id).filter { p.assurance.isStrong(for: $0) }
+            return .ok(.init(body: .json(.init(actor: p.actor, names: p.names.map(\.description), strongFor: strong))))
+        } catch {
+            return .unauthorized(.init(body: .applicationProblemJson(Problem(status: 401, code: "auth.missing_token", detail: "").schema)))
+        }
+    }
+
+    // MARK: mailboxes
+
+    func listMailboxes(_ input: Operations.ListMailboxes.Input) async throws -> Operations.ListMailboxes.Output {
+        do throws(NodeError) {
+            let policy = try access.policy(for: try caller())
+            var out: [Components.Schemas.Mailbox] = []
+            for p in node.config.participants {
+                for f in p.functions {
+                    let address = FunctionalAddress(participant: p.id, function: f.function)
+                    guard policy.visibility(of: address) > .none else { continue }
+                    let rights = policy.rights(on: .mailbox(address)).map(\.rawValue).sorted()
+                        .compactMap(Components.Schemas.Mailbox.RightsPayloadPayload.init(rawValue:))
+                    out.append(.init(address: address.description, participant: p.id, name: f.name, rights: rights))
+                }
+            }
+            return .ok(.init(body: .json(.init(mailboxes: out, ledgerSeq: Int(policy.seq)))))
+        } catch {
+            return .serviceUnavailable(.init(body: .applicationProblemJson(Problem(error).schema)))
+        }
+    }
+
+    func listMessages(_ input: Operations.ListMessages.Input) async throws -> Operations.ListMessages.Output {
+        do throws(NodeError) {
+            guard let mailbox = FunctionalAddress(input.path.address) else {
+                throw NodeError(.invalidRequest, "\(input.path.address) is not a functional address (function@participant)")
+            }
+            var cursor: [UInt8]?
+            if let c = input.query.cursor {
+                guard let bytes = Representation.unhex(c) else { throw NodeError(.invalidRequest, "cursor is not one this API returned") }
+                cursor = bytes
+            }
+            let page = try await access.page(mailbox, search: input.query.q, after: cursor, limit: input.query.limit ?? 50, as: try caller())
+            return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Representation.hex)))))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
+            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
+
+    // MARK: messages
+
+    func getMessage(_ input: Operations.GetMessage.Input) async throws -> Operations.GetMessage.Output {
+        do throws(NodeError) {
+            let v = try await access.message(input.path.id, as: try caller())
+            return .ok(.init(body: .json(Representation.message(v))))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
+
+    func getTrace(_ input: Operations.GetTrace.Input) async throws -> Operations.GetTrace.Output {
+        do throws(NodeError) {
+            let events = try await access.trace(input.path.id, as: try caller())
+            var shown: [Components.Schemas.TraceEvent] = []
+            for e in events { shown.append(try Representation.event(e)) }
+            return .ok(.init(body: .json(.init(message: input.path.id, events: shown))))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
+
+    func getContent(_ input: Operations.GetContent.Input) async throws -> Operations.GetContent.Output {
+        do throws(NodeError) {
+            let c = try await access.content(input.path.id, part: .message, purpose: input.query.purpose, as: try caller())
+            return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
+                             body: .xml(HTTPBody(c.bytes))))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
+            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
+            case 410: return .gone(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
+
+    func getAttachment(_ input: Operations.GetAttachment.Input) async throws -> Operations.GetAttachment.Output {
+        do throws(NodeError) {
+            let c = try await access.content(input.path.id, part: .attachment(input.path.index), purpose: input.query.purpose, as: try caller())
+            return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
+                             body: .binary(HTTPBody(c.bytes))))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
+            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
+            case 410: return .gone(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
+
+    /// `attachment; filename*=UTF-8''…` (RFC 6266 / 8187), with an ASCII fallback name.
+    static func disposition(_ name: String) -> String {
+        let ascii = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ascii
+        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
+    }
+}

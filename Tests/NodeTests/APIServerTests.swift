@@ -1,0 +1,198 @@
+import API
+import AsyncHTTPClient
+import Foundation
+import Identity
+import Ledger
+import Node
+import NIOCore
+import NIOSSL
+import Projections
+import XCTest
+
+/// The HTTP API over real TLS on 127.0.0.1, with tokens from the node's development issuer: every
+/// request authenticated, every answer under the grants, content read audit-first, another
+/// participant's message answered exactly like a missing one.
+final class APIServerTests: XCTestCase {
+    static let p1 = FunctionalAddress(participant: "0203:one.example.se", function: "kansli")
+    static let p2 = FunctionalAddress(participant: "0203:two.example.se", function: "kansli")
+
+    struct Answer {
+        var status: UInt
+        var contentType: String
+        var headers: [String: String]
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+    }
+
+    func testTheAPIAuthenticatesAuthorisesAndRecordsReads() async throws {
+        let base = try NodeFixture.scratch("api")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let (p1, p2) = (Self.p1, Self.p2)
+        var shared = NodeSetup.Options(name: "shared", participants: [
+            .init(id: p1.participant, name: "Kommun Ett", functions: [(p1.function, "Kansliet")]),
+            .init(id: p2.participant, name: "Kommun Två", functions: [(p2.function, "Kansliet")]),
+        ])
+        shared.port = try await DemoNetwork.freePorts(1)[0]
+        shared.developmentIssuer = true
+        shared.apiPort = 0
+        _ = try await NodeSetup.initialize(directory: base + "/shared", options: shared)
+        var other = NodeSetup.Options(name: "other", participants: [.init(id: NodeFixture.b.participant, name: "Region B",
+                                                                          functions: [(NodeFixture.b.function, "Registraturen")])])
+        other.port = try await DemoNetwork.freePorts(1)[0]
+        other.apiPort = 0
+        other.ca = base + "/shared"
+        _ = try await NodeSetup.initialize(directory: base + "/other", options: other)
+        try await NodeSetup.addPeer(directory: base + "/shared", peer: base + "/other")
+        try await NodeSetup.addPeer(directory: base + "/other", peer: base + "/shared")
+        let node = try NodeFixture.open(base + "/shared")
+        let remote = try NodeFixture.open(base + "/other")
+        let (toOne, toTwo) = try await DemoNetwork.running([node, remote]) { _ in
+            let toOne = try await remote.submit(NodeFixture.message("Ansökan Malmö", from: NodeFixture.b, to: p1, attachment: Array("bilaga ett".utf8)), actor: "test")
+            let toTwo = try await remote.submit(NodeFixture.message("Hemligt för två", from: NodeFixture.b, to: p2), actor: "test")
+            let done = try await DemoNetwork.wait(timeout: 60) {
+                let s = try node.projector.snapshot()
+                return s.messages[toOne]?.status == .accepted && s.messages[toTwo]?.status == .accepted
+            }
+            XCTAssertTrue(done)
+            return (toOne, toTwo)
+        }
+        await remote.close()
+
+        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
+        let pnrClaim = "https://id.oidc.se/claim/personalIdentityNumber"
+        let loa3: ClaimValue = "http://id.elegnamnden.se/loa/1.0/loa3"
+        let anna = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234", "acr": loa3])
+        let annaWeak = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234"])
+        let drift = try await issuer.mint(subject: "drift", claims: [:])
+        let expired = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234", "acr": loa3], lifetime: 60,
+                                            now: Date().timeIntervalSince1970 - 3600)
+        let admin = GrantAdministration(access: node.access)
+        let annaGrant = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: .mailbox(p1),
+                                                    rights: [.read], reason: "handläggare"), by: OSUser.principal())
+        _ = try await admin.grant(.init(grantee: PrincipalName(kind: .sub, value: issuer.config.issuer + "#drift"), scope: .node,
+                                        rights: [.operate], reason: "drift"), by: OSUser.principal())
+
+        var logger = node.logger
+        logger.logLevel = .critical
+        let server = try XCTUnwrap(try APIServer.configured(for: node, port: 0, logger: logger))
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let serverTask = Task { try await server.run { port in portContinuation.yield(port) } }
+        var ports = portStream.makeAsyncIterator()
+        let first = await ports.next()
+        let port = try XCTUnwrap(first)
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(base + "/shared/pki/ca.crt")
+        tls.certificateVerification = .fullVerification
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        func get(_ path: String, _ token: String?) async throws -> Answer {
+            var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 10 << 20)
+            var headers: [String: String] = [:]
+            for h in response.headers { headers[h.name.lowercased()] = h.value }
+            return Answer(status: response.status.code, contentType: response.headers.first(name: "content-type") ?? "",
+                          headers: headers, body: Array(body.readableBytesView))
+        }
+        func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "@:"))) ?? s }
+
+        do {
+            // Health needs no token; everything else does, and a refused token is a problem document.
+            let live = try await get("/health/live", nil)
+            XCTAssertEqual(live.status, 200)
+            // Ready only once the projections have caught up with the ledger (here nothing runs
+            // the follower, so the test catches up by hand).
+            let behind = try await get("/health/ready", nil)
+            XCTAssertEqual(behind.status, 503, behind.text)
+            XCTAssertEqual(behind.json["status"] as? String, "catching_up")
+            _ = try node.projections.catchUp()
+            let ready = try await get("/health/ready", nil)
+            XCTAssertEqual(ready.status, 200, ready.text)
+            for (token, code) in [(nil, "auth.missing_token"), ("abc", "auth.malformed_token"), (expired, "auth.expired")] as [(String?, String)] {
+                let r = try await get("/v1/mailboxes", token)
+                XCTAssertEqual(r.status, 401, r.text)
+                XCTAssertEqual(r.contentType, "application/problem+json")
+                XCTAssertEqual(r.json["code"] as? String, code)
+                XCTAssertEqual(r.headers["www-authenticate"], "Bearer error=\"invalid_token\"")
+            }
+
+            let who = try await get("/v1/whoami", anna)
+            XCTAssertEqual(who.json["actor"] as? String, "pnr:197001011234", who.text)
+            let mailboxes = try await get("/v1/mailboxes", anna)
+            let listed = (mailboxes.json["mailboxes"] as? [[String: Any]] ?? []).compactMap { $0["address"] as? String }
+            XCTAssertEqual(listed, [p1.description], "anna's grants show her one mailbox only")
+
+            let page = try await get("/v1/mailboxes/\(escape(p1.description))/messages", anna)
+            let rows = page.json["messages"] as? [[String: Any]] ?? []
+            XCTAssertEqual(rows.map { $0["id"] as? String }, [toOne], page.text)
+            XCTAssertEqual(rows.first?["label"] as? String, "Ansökan Malmö")
+            let found = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=malmo", anna)
+            XCTAssertEqual((found.json["messages"] as? [[String: Any]])?.count, 1, found.text)
+
+            // Participant two's message and mailbox are "not found", word for word as a missing id.
+            let missing = "00000000-0000-0000-0000-000000000000"
+            for suffix in ["", "/trace", "/content", "/attachments/0"] {
+                let theirs = try await get("/v1/messages/\(toTwo)\(suffix)", anna)
+                let none = try await get("/v1/messages/\(missing)\(suffix)", anna)
+                XCTAssertEqual(theirs.status, 404, "\(suffix): \(theirs.text)")
+                XCTAssertEqual(none.status, 404, "\(suffix): \(none.text)")
+                XCTAssertEqual(theirs.text.replacingOccurrences(of: toTwo, with: missing), none.text, suffix)
+            }
+            let otherBox = try await get("/v1/mailboxes/\(escape(p2.description))/messages", anna)
+            let noBox = try await get("/v1/mailboxes/\(escape("kansli@0203:none.example.se"))/messages", anna)
+            XCTAssertEqual(otherBox.status, 404)
+            XCTAssertEqual(otherBox.text.replacingOccurrences(of: p2.participant, with: "0203:none.example.se"), noBox.text)
+
+            // Content: a weak login may list but not read; a strong one reads, recorded first.
+            let weak = try await get("/v1/messages/\(toOne)/content", annaWeak)
+            XCTAssertEqual(weak.status, 403, weak.text)
+            XCTAssertEqual(weak.json["code"] as? String, "node.forbidden")
+            let content = try await get("/v1/messages/\(toOne)/content?purpose=%C3%A4rende%202026-14", anna)
+            XCTAssertEqual(content.status, 200, content.text)
+            XCTAssertEqual(content.contentType, "application/xml")
+            XCTAssertTrue(content.text.contains("Ansökan Malmö"))
+            let accessSeq = try XCTUnwrap(content.headers["kvitto-access-seq"].flatMap(UInt64.init))
+            let accessed = try XCTUnwrap(try node.ledger.event(accessSeq))
+            XCTAssertEqual(accessed.type, "message.accessed")
+            XCTAssertEqual(accessed.actor, "pnr:197001011234")
+            XCTAssertEqual(accessed.payload["interface"], "api")
+            XCTAssertEqual(accessed.payload["purpose"], "ärende 2026-14")
+            let attachment = try await get("/v1/messages/\(toOne)/attachments/0", anna)
+            XCTAssertEqual(attachment.text, "bilaga ett")
+            XCTAssertTrue(attachment.headers["content-disposition"]?.contains("bilaga.txt") ?? false)
+            let trace = try await get("/v1/messages/\(toOne)/trace", anna)
+            let types = (trace.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            XCTAssertTrue(types.contains("message.received") && types.contains("message.accessed"), "\(types)")
+            XCTAssertTrue(try NodeFixture.events(node, "access.denied").contains { $0.actor == "pnr:197001011234" },
+                          "the weak read was refused and recorded")
+
+            // The operator sees transport metadata of every participant, never subjects or content.
+            let opView = try await get("/v1/messages/\(toTwo)", drift)
+            XCTAssertEqual(opView.status, 200, opView.text)
+            XCTAssertNil(opView.json["label"])
+            XCTAssertEqual(opView.json["visibility"] as? String, "transport")
+            let opTrace = try await get("/v1/messages/\(toTwo)/trace", drift)
+            XCTAssertFalse(opTrace.text.contains("Hemligt"), opTrace.text)
+            let opContent = try await get("/v1/messages/\(toTwo)/content", drift)
+            XCTAssertEqual(opContent.status, 403)
+            let opSearch = try await get("/v1/mailboxes/\(escape(p2.description))/messages?q=hemligt", drift)
+            XCTAssertEqual(opSearch.status, 403)
+
+            // A revoked grant stops access from the revocation on.
+            _ = try await admin.revoke(annaGrant.id, reason: "slutat", by: OSUser.principal())
+            let revokedView = try await get("/v1/messages/\(toOne)", anna)
+            XCTAssertEqual(revokedView.status, 404)
+            let revokedContent = try await get("/v1/messages/\(toOne)/content", anna)
+            XCTAssertEqual(revokedContent.status, 404)
+        } catch {
+            XCTFail("\(error)")
+        }
+        try? await client.shutdown()
+        serverTask.cancel()
+        _ = await serverTask.result
+        await server.verifier.shutdown()
+        await node.close()
+    }
+}
