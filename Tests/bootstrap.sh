@@ -16,6 +16,7 @@ command -v cc >/dev/null 2>&1 || need+=(gcc)   # builds a small LMDB test fixtur
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)   # the demo's API lines (Tests/api-conformance.sh)
 [ -f /usr/share/java/Saxon-HE.jar ] || need+=(libsaxonhe-java)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
@@ -41,4 +42,9 @@ fi
 if ! .venv/bin/python -c 'import oidc_provider_mock' >/dev/null 2>&1; then
   echo "bootstrap: installing oidc-provider-mock (OpenID Provider for the identity tests) into .venv"
   .venv/bin/python -m pip install -q 'oidc-provider-mock==0.3.4'
+fi
+# The API's independent checkers (Tests/api-conformance.sh).
+if ! .venv/bin/python -c 'import schemathesis, openapi_spec_validator' >/dev/null 2>&1; then
+  echo "bootstrap: installing schemathesis and openapi-spec-validator into .venv"
+  .venv/bin/python -m pip install -q 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0'
 fi

@@ -56,6 +56,9 @@ else
 fi
 rm -rf "$tmp"
 
+echo "== the HTTP API: openapi-spec-validator, the demo's curl lines, schemathesis (Tests/api-conformance.sh)"
+if bash Tests/api-conformance.sh "$bin"; then py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+
 echo "== the fuzz seed corpora replayed through the inbound parsers (no sanitizers)"
 for t in mime soap xhe signal; do
   if "$(dirname "$bin")/KvittoFuzz" "$t" "Tests/Fuzz/corpus/$t"; then py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi

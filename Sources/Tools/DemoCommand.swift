@@ -24,7 +24,9 @@ struct DemoCommand: AsyncParsableCommand {
         let started = Date()
         try await NodeCLI.run {
             try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-            let (dirA, dirB) = try await DemoNetwork.create(in: base)
+            var settings = DemoNetwork.Settings()
+            settings.developmentIssuer = true
+            let (dirA, dirB) = try await DemoNetwork.create(in: base, settings: settings)
             let nodeA = try Node.open(directory: dirA)
             let nodeB: Node
             do { nodeB = try Node.open(directory: dirB) } catch { await nodeA.close(); throw error }
@@ -49,6 +51,9 @@ struct DemoCommand: AsyncParsableCommand {
                     .init(grantee: me.names[0], scope: .mailbox(message.from), rights: [.send], reason: "kvitto demo: send the demo message"), by: me)
                 _ = try await GrantAdministration(access: nodeB.access).grant(
                     .init(grantee: me.names[0], scope: .mailbox(message.to), rights: [.read], reason: "kvitto demo: read the demo message"), by: me)
+                // …and a case officer at B, who signs in to the API with a (development) token.
+                _ = try await GrantAdministration(access: nodeB.access).grant(
+                    .init(grantee: Self.officer, scope: .mailbox(message.to), rights: [.read], reason: "kvitto demo: handläggare at B"), by: me)
                 outcome = try await DemoNetwork.running([nodeA, nodeB]) { _ in
                     try await nodeA.access.authorizeSend(from: message.from, as: me)
                     let id = try await nodeA.submit(message, actor: me.actor)
@@ -78,6 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
             print(MessageTimeline.render(entries))
             let record = try nodeA.projector.snapshot().messages[outcome.id]
             await nodeA.close()
+            let nodeBConfig = nodeB.config
             await nodeB.close()
             print("\nAt A the message is \(outcome.status.rawValue)" + (record?.verdict.map { " (Meddelandekvittens \($0.status))" } ?? ""))
             var ok = outcome.status == .accepted && outcome.answered
@@ -101,9 +107,22 @@ struct DemoCommand: AsyncParsableCommand {
             print("  kvitto read --node \(dirB) \(outcome.id) --attachment 0 --out kallelse-sip.pdf")
             print("  kvitto trace --node \(dirB) \(outcome.id)")
             print("  kvitto grants --node \(dirB)")
+            if let api = nodeBConfig.api {
+                let url = "https://127.0.0.1:\(api.port)"
+                let token = "\"Authorization: Bearer $(kvitto token --node \(dirB) --pnr \(Self.officer.value))\""
+                let curl = "curl -s --cacert \(dirB)/trust/tls/ca.crt -H \(token)"
+                print("\nOver the HTTP API (Schemas/openapi.yaml), as the case officer \(Self.officer) with a development token:")
+                print("  kvitto serve --node \(dirB) &")
+                print("  \(curl) \(url)/v1/mailboxes/\(b.function)@\(b.participant)/messages")
+                print("  \(curl) \(url)/v1/messages/\(outcome.id)/content")
+                print("  \(curl) \(url)/v1/messages/\(outcome.id)/trace")
+            }
             guard ok else { throw CLI.fail("the demo message was not delivered and accepted (status \(outcome.status.rawValue))", code: 1) }
         }
     }
+
+    /// The case officer at B the demo grants read to, who uses the API.
+    static let officer = PrincipalName(kind: .pnr, value: "197001011234")
 
     /// A tiny valid one-page PDF ("Kallelse").
     static let samplePDF = """

@@ -53,6 +53,7 @@ package struct APIServer: Sendable {
     /// Runs until the task is cancelled, then shuts down gracefully. `onRunning` receives the bound port.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router(context: APIRequestContext.self)
+        router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
         try NodeAPI(node: node).registerHandlers(on: router)
         let server: HTTPServerBuilder = if let tls {

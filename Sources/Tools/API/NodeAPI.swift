@@ -73,15 +73,9 @@ struct NodeAPI: APIProtocol {
 
     func listMessages(_ input: Operations.ListMessages.Input) async throws -> Operations.ListMessages.Output {
         do throws(NodeError) {
-            guard let mailbox = FunctionalAddress(input.path.address) else {
-                throw NodeError(.invalidRequest, "\(input.path.address) is not a functional address (function@participant)")
-            }
-            var cursor: [UInt8]?
-            if let c = input.query.cursor {
-                guard let bytes = Representation.unhex(c) else { throw NodeError(.invalidRequest, "cursor is not one this API returned") }
-                cursor = bytes
-            }
-            let page = try await access.page(mailbox, search: input.query.q, after: cursor, limit: input.query.limit ?? 50, as: try caller())
+            let mailbox = try Parameters.address(input.path.address)
+            let cursor = try Parameters.cursor(input.query.cursor), q = try Parameters.query(input.query.q), limit = try Parameters.limit(input.query.limit)
+            let page = try await access.page(mailbox, search: q, after: cursor, limit: limit, as: try caller())
             return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Representation.hex)))))
         } catch {
             let p = Problem(error)
@@ -98,7 +92,7 @@ struct NodeAPI: APIProtocol {
 
     func getMessage(_ input: Operations.GetMessage.Input) async throws -> Operations.GetMessage.Output {
         do throws(NodeError) {
-            let v = try await access.message(input.path.id, as: try caller())
+            let v = try await access.message(try Parameters.messageID(input.path.id), as: try caller())
             return .ok(.init(body: .json(Representation.message(v))))
         } catch {
             let p = Problem(error)
@@ -112,7 +106,7 @@ struct NodeAPI: APIProtocol {
 
     func getTrace(_ input: Operations.GetTrace.Input) async throws -> Operations.GetTrace.Output {
         do throws(NodeError) {
-            let events = try await access.trace(input.path.id, as: try caller())
+            let events = try await access.trace(try Parameters.messageID(input.path.id), as: try caller())
             var shown: [Components.Schemas.TraceEvent] = []
             for e in events { shown.append(try Representation.event(e)) }
             return .ok(.init(body: .json(.init(message: input.path.id, events: shown))))
@@ -128,7 +122,8 @@ struct NodeAPI: APIProtocol {
 
     func getContent(_ input: Operations.GetContent.Input) async throws -> Operations.GetContent.Output {
         do throws(NodeError) {
-            let c = try await access.content(input.path.id, part: .message, purpose: input.query.purpose, as: try caller())
+            let c = try await access.content(try Parameters.messageID(input.path.id), part: .message,
+                                             purpose: try Parameters.purpose(input.query.purpose), as: try caller())
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
                              body: .xml(HTTPBody(c.bytes))))
         } catch {
@@ -145,7 +140,8 @@ struct NodeAPI: APIProtocol {
 
     func getAttachment(_ input: Operations.GetAttachment.Input) async throws -> Operations.GetAttachment.Output {
         do throws(NodeError) {
-            let c = try await access.content(input.path.id, part: .attachment(input.path.index), purpose: input.query.purpose, as: try caller())
+            let c = try await access.content(try Parameters.messageID(input.path.id), part: .attachment(try Parameters.index(input.path.index)),
+                                             purpose: try Parameters.purpose(input.query.purpose), as: try caller())
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
                              body: .binary(HTTPBody(c.bytes))))
         } catch {

@@ -13,22 +13,26 @@ package enum DemoNetwork {
     package struct Settings: Sendable {
         package var tls = true
         package var receptionAwareness = NodeConfig.ReceptionAwareness.sdk
+        /// Enable the development issuer on both nodes (`kvitto token`): the demo's API tokens.
+        package var developmentIssuer = false
         package init() {}
     }
 
     /// Creates `<base>/node-a` and `<base>/node-b` on free ports; returns their directories.
     package static func create(in base: String, settings: Settings = Settings()) async throws -> (a: String, b: String) {
         let dirA = base + "/node-a", dirB = base + "/node-b"
-        let ports = try await freePorts(2)
+        let ports = try await freePorts(settings.developmentIssuer ? 4 : 2)
         var optionsA = NodeSetup.Options(name: "node-a", participants: [.init(id: a.participant, name: a.name, functions: [(a.function, a.functionName)])])
         optionsA.port = ports[0]
-        optionsA.apiPort = 0
+        optionsA.apiPort = settings.developmentIssuer ? ports[2] : 0
+        optionsA.developmentIssuer = settings.developmentIssuer
         optionsA.tls = settings.tls
         optionsA.receptionAwareness = settings.receptionAwareness
         _ = try await NodeSetup.initialize(directory: dirA, options: optionsA)
         var optionsB = NodeSetup.Options(name: "node-b", participants: [.init(id: b.participant, name: b.name, functions: [(b.function, b.functionName)])])
         optionsB.port = ports[1]
-        optionsB.apiPort = 0
+        optionsB.apiPort = settings.developmentIssuer ? ports[3] : 0
+        optionsB.developmentIssuer = settings.developmentIssuer
         optionsB.tls = settings.tls
         optionsB.ca = dirA
         optionsB.receptionAwareness = settings.receptionAwareness

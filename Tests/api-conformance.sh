@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The HTTP API against independent checkers, bounded:
+#  1. openapi-spec-validator (PyPI) accepts Schemas/openapi.yaml;
+#  2. the README's demo: after `kvitto demo`, node B runs with `kvitto serve` and the curl lines the
+#     demo printed list the recipient's mailbox, read the message (with a development token) and
+#     show the read as message.accessed in its trace;
+#  3. schemathesis (PyPI) runs every operation against the running node with that token for at most
+#     SCHEMATHESIS_SECONDS (default 120) and must find no 5xx and no answer that violates the document.
+# Usage: Tests/api-conformance.sh KVITTO_BINARY
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$1
+export PATH="$(dirname "$bin"):$PATH"
+tmp=$(mktemp -d)
+serve_pid=""
+cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+echo "-- openapi-spec-validator Schemas/openapi.yaml"
+.venv/bin/python -m openapi_spec_validator Schemas/openapi.yaml
+
+echo "-- kvitto demo, then kvitto serve on node B and the demo's curl lines"
+"$bin" demo --dir "$tmp/demo" > "$tmp/demo.out"
+node="$tmp/demo/node-b"
+"$bin" serve --node "$node" --log-level warning --api-port-file "$tmp/api.port" 2> "$tmp/serve.log" &
+serve_pid=$!
+for _ in $(seq 300); do [ -s "$tmp/api.port" ] && break; sleep 0.1; done
+[ -s "$tmp/api.port" ] || { echo "the API did not start:"; cat "$tmp/serve.log"; exit 1; }
+mapfile -t curls < <(grep '^  curl ' "$tmp/demo.out")
+[ "${#curls[@]}" -eq 3 ] || { echo "the demo printed ${#curls[@]} curl lines, expected 3"; exit 1; }
+listing=$(bash -c "${curls[0]}")
+grep -q '"label" : "Kallelse' <<<"$listing" || { echo "mailbox listing lacks the demo message: $listing"; exit 1; }
+content=$(bash -c "${curls[1]}")
+grep -q 'messagePayload' <<<"$content" || { echo "content read failed: ${content:0:400}"; exit 1; }
+trace=$(bash -c "${curls[2]}")
+.venv/bin/python - "$trace" <<'PY'
+import json, sys
+events = json.loads(sys.argv[1])["events"]
+reads = [e for e in events if e["type"] == "message.accessed" and e["actor"] == "pnr:197001011234" and e["payload"].get("interface") == "api"]
+assert reads, "no message.accessed by the API caller in the trace"
+print(f"   trace: {len(events)} events, the API read recorded at seq {reads[-1]['seq']}")
+PY
+
+echo "-- schemathesis against https://127.0.0.1:$(cat "$tmp/api.port") (${SCHEMATHESIS_SECONDS:-120} s)"
+token=$("$bin" token --node "$node" --pnr 197001011234 --lifetime 3600)
+.venv/bin/schemathesis run Schemas/openapi.yaml --url "https://127.0.0.1:$(cat "$tmp/api.port")" \
+  -H "Authorization: Bearer $token" --tls-verify "$node/trust/tls/ca.crt" --checks all \
+  --max-examples 20 --max-time "${SCHEMATHESIS_SECONDS:-120}" --workers 2 --generation-deterministic --no-color 2>&1 | tail -20
+status=${PIPESTATUS[0]}
+exit "$status"
