@@ -131,6 +131,23 @@ final class APIServerTests: XCTestCase {
             let found = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=malmo", anna)
             XCTAssertEqual((found.json["messages"] as? [[String: Any]])?.count, 1, found.text)
 
+            // asOf: the message as it stood when it was first received, and before it existed.
+            let now = try await get("/v1/messages/\(toOne)", anna)
+            let firstSeq = try XCTUnwrap((now.json["event_seqs"] as? [Int])?.first)
+            let then = try await get("/v1/messages/\(toOne)?asOf=\(firstSeq)", anna)
+            XCTAssertEqual(then.json["status"] as? String, "received", then.text)
+            XCTAssertEqual((then.json["event_seqs"] as? [Int]) ?? [], [firstSeq])
+            let thenTrace = try await get("/v1/messages/\(toOne)/trace?asOf=\(firstSeq)", anna)
+            XCTAssertEqual((thenTrace.json["events"] as? [[String: Any]])?.count, 1, thenTrace.text)
+            let before = try await get("/v1/messages/\(toOne)?asOf=\(firstSeq - 1)", anna)
+            XCTAssertEqual(before.status, 404)
+            let beforePage = try await get("/v1/mailboxes/\(escape(p1.description))/messages?asOf=\(firstSeq - 1)", anna)
+            XCTAssertEqual((beforePage.json["messages"] as? [[String: Any]])?.count, 0, beforePage.text)
+            let ahead = try await get("/v1/messages/\(toOne)?asOf=999999999", anna)
+            XCTAssertEqual(ahead.status, 400, ahead.text)
+            let theirsThen = try await get("/v1/messages/\(toTwo)?asOf=\(firstSeq + 5)", anna)
+            XCTAssertEqual(theirsThen.status, 404, "asOf does not open another participant's message")
+
             // Participant two's message and mailbox are "not found", word for word as a missing id.
             let missing = "00000000-0000-0000-0000-000000000000"
             for suffix in ["", "/trace", "/content", "/attachments/0"] {
@@ -186,6 +203,8 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(revokedView.status, 404)
             let revokedContent = try await get("/v1/messages/\(toOne)/content", anna)
             XCTAssertEqual(revokedContent.status, 404)
+            let revokedThen = try await get("/v1/messages/\(toOne)?asOf=\(firstSeq)", anna)
+            XCTAssertEqual(revokedThen.status, 404, "an asOf before the revocation does not resurrect the grant for reads today")
         } catch {
             XCTFail("\(error)")
         }

@@ -75,7 +75,8 @@ struct NodeAPI: APIProtocol {
         do throws(NodeError) {
             let mailbox = try Parameters.address(input.path.address)
             let cursor = try Parameters.cursor(input.query.cursor), q = try Parameters.query(input.query.q), limit = try Parameters.limit(input.query.limit)
-            let page = try await access.page(mailbox, search: q, after: cursor, limit: limit, as: try caller())
+            let page = try await access.page(mailbox, search: q, after: cursor, limit: limit, asOf: try Parameters.asOf(input.query.asOf),
+                                             as: try caller())
             return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Representation.hex)))))
         } catch {
             let p = Problem(error)
@@ -92,7 +93,7 @@ struct NodeAPI: APIProtocol {
 
     func getMessage(_ input: Operations.GetMessage.Input) async throws -> Operations.GetMessage.Output {
         do throws(NodeError) {
-            let v = try await access.message(try Parameters.messageID(input.path.id), as: try caller())
+            let v = try await access.message(try Parameters.messageID(input.path.id), asOf: try Parameters.asOf(input.query.asOf), as: try caller())
             return .ok(.init(body: .json(Representation.message(v))))
         } catch {
             let p = Problem(error)
@@ -106,7 +107,7 @@ struct NodeAPI: APIProtocol {
 
     func getTrace(_ input: Operations.GetTrace.Input) async throws -> Operations.GetTrace.Output {
         do throws(NodeError) {
-            let events = try await access.trace(try Parameters.messageID(input.path.id), as: try caller())
+            let events = try await access.trace(try Parameters.messageID(input.path.id), asOf: try Parameters.asOf(input.query.asOf), as: try caller())
             var shown: [Components.Schemas.TraceEvent] = []
             for e in events { shown.append(try Representation.event(e)) }
             return .ok(.init(body: .json(.init(message: input.path.id, events: shown))))

@@ -46,6 +46,12 @@ enum Parameters {
         return text
     }
 
+    static func asOf(_ value: Int?) throws(NodeError) -> UInt64? {
+        guard let value else { return nil }
+        guard value >= 1 else { throw NodeError(.invalidRequest, "asOf must be a ledger position, 1 or more") }
+        return UInt64(value)
+    }
+
     static func index(_ value: Int) throws(NodeError) -> Int {
         guard (0...10_000).contains(value) else { throw NodeError(.invalidRequest, "index must be 0–10000") }
         return value

@@ -79,9 +79,14 @@ package struct MessageAccess: Sendable {
     /// every word of `search` (case- and diacritic-insensitive; words match as prefixes). Pass
     /// the returned cursor for the next page. Searching needs the subjects to be visible: the
     /// operator may not search, an auditor finds no confidential message.
+    ///
+    /// With `asOf`, the page shows the mailbox as it stood at that ledger position: messages that
+    /// existed then, each as it was then (authorised by the grants in force now). Such a page may
+    /// hold fewer than `limit` messages and still have a next cursor.
     package func page(_ mailbox: FunctionalAddress, search: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
-                      as principal: Principal) async throws(NodeError) -> (messages: [Visible], next: [UInt8]?) {
+                      asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> (messages: [Visible], next: [UInt8]?) {
         let policy = try policy(for: principal)
+        try check(asOf: asOf)
         let visibility = policy.visibility(of: mailbox)
         guard visibility > .none else {
             await refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(mailbox)", action: "list"), principal)
@@ -101,32 +106,80 @@ package struct MessageAccess: Sendable {
                                                       in: projections.storage)
                 (ids, next) = (matched, nil)
             } else {
-                (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, in: projections.storage)
+                // As of a past position, messages newer than it are skipped: up to ten index reads
+                // per call, each for exactly the rows still needed, so the cursor stays exact.
+                var found: [String] = [], at = cursor, reads = 0
+                repeat {
+                    let (some, after) = try MailboxIndex.page(mailbox, after: at, limit: bounded - found.count, in: projections.storage)
+                    found += try some.filter { id in
+                        guard let asOf else { return true }
+                        return (try NodeStateProjection.message(id, in: projections.storage)?.eventSeqs.first ?? .max) <= asOf
+                    }
+                    at = after
+                    reads += 1
+                } while asOf != nil && at != nil && found.count < bounded && reads < 10
+                (ids, next) = (found, at)
             }
-            let records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
+            var records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
+            if let asOf { records = try records.compactMap { try record($0, asOf: asOf) } }
             let shown = records.filter { search == nil || visibility == .full || !$0.confidential }.prefix(bounded)
             return (shown.map { Visible(record: $0, visibility: visibility) }, next)
+        } catch let e as NodeError {
+            throw e
         } catch {
             throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
         }
     }
 
     /// One message, if the principal may see it; otherwise "not found" (recorded).
-    package func message(_ id: String, as principal: Principal) async throws(NodeError) -> Visible {
-        try await visible(id, principal, action: "metadata").0
+    ///
+    /// With `asOf`, the message as it stood at that ledger position (not found when it did not
+    /// exist yet), authorised by the grants in force now.
+    package func message(_ id: String, asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> Visible {
+        try check(asOf: asOf)
+        let v = try await visible(id, principal, action: "metadata").0
+        guard let asOf else { return v }
+        let then: MessageRecord?
+        do { then = try record(v.record, asOf: asOf) } catch { throw NodeError(.storage, "reading message \(id): \(error)") }
+        guard let then else { throw Self.notFound(id) }
+        return Visible(record: then, visibility: v.visibility)
+    }
+
+    /// `current` refolded from its own events up to `asOf`; nil when it had none by then.
+    private func record(_ current: MessageRecord, asOf: UInt64) throws -> MessageRecord? {
+        var state = NodeProjection()
+        for seq in current.eventSeqs.sorted() where seq <= asOf {
+            if let e = try ledger.event(seq) { NodeFold.apply(e, to: &state) }
+        }
+        return state.message(current.id)
+    }
+
+    /// Refuses a position beyond the ledger's durable head.
+    private func check(asOf: UInt64?) throws(NodeError) {
+        guard let asOf else { return }
+        let head: UInt64
+        do { head = try ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
+        guard asOf >= 1, asOf <= head else {
+            throw NodeError(.invalidRequest, "asOf \(asOf) is not a ledger position (1…\(head))")
+        }
     }
 
     /// The events of message `id` in order (its own and the erasures of content it references),
     /// as the principal may see them.
-    package func trace(_ id: String, as principal: Principal) async throws(NodeError) -> [VisibleEvent] {
+    ///
+    /// With `asOf`, only the events up to that ledger position (not found when there were none).
+    package func trace(_ id: String, asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> [VisibleEvent] {
+        try check(asOf: asOf)
         let (v, _) = try await visible(id, principal, action: "trace")
+        let limit = asOf ?? .max
+        if let first = v.record.eventSeqs.min(), first > limit { throw Self.notFound(id) }
         do {
             var seqs = Set(v.record.eventSeqs)
             var events: [Event] = []
-            for seq in v.record.eventSeqs.sorted() { if let e = try ledger.event(seq) { events.append(e) } }
+            for seq in v.record.eventSeqs.sorted() where seq <= limit { if let e = try ledger.event(seq) { events.append(e) } }
             for e in events {
                 for ref in BlobReferences.find(in: e.payload) {
-                    if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seqs.insert(seq).inserted,
+                    if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seq <= limit, seqs.insert(seq).inserted,
                        let erased = try ledger.event(seq) { events.append(erased) }
                 }
             }
