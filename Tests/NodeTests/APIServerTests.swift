@@ -63,6 +63,7 @@ final class APIServerTests: XCTestCase {
         let pnrClaim = "https://id.oidc.se/claim/personalIdentityNumber"
         let loa3: ClaimValue = "http://id.elegnamnden.se/loa/1.0/loa3"
         let anna = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234", "acr": loa3])
+        let bo = try await issuer.mint(subject: "bo", claims: [pnrClaim: "198002022345", "acr": loa3])
         let annaWeak = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234"])
         let drift = try await issuer.mint(subject: "drift", claims: [:])
         let expired = try await issuer.mint(subject: "anna", claims: [pnrClaim: "197001011234", "acr": loa3], lifetime: 60,
@@ -70,6 +71,8 @@ final class APIServerTests: XCTestCase {
         let admin = GrantAdministration(access: node.access)
         let annaGrant = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: .mailbox(p1),
                                                     rights: [.read], reason: "handläggare"), by: OSUser.principal())
+        _ = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "198002022345"), scope: .mailbox(p1),
+                                        rights: [.read], reason: "handläggare"), by: OSUser.principal())
         _ = try await admin.grant(.init(grantee: PrincipalName(kind: .sub, value: issuer.config.issuer + "#drift"), scope: .node,
                                         rights: [.operate], reason: "drift"), by: OSUser.principal())
 
@@ -208,10 +211,46 @@ final class APIServerTests: XCTestCase {
         } catch {
             XCTFail("\(error)")
         }
-        try? await client.shutdown()
         serverTask.cancel()
         _ = await serverTask.result
-        await server.verifier.shutdown()
+        let directory = node.directory, participants = node.config.participants
         await node.close()
+
+        // Audit-first over HTTP: with the ledger refusing appends (opened read-only), a content
+        // read by a reader in good standing answers 503 and not one byte of the content.
+        var options = LedgerOptions()
+        options.readOnly = true
+        let ledger = try Ledger.open(at: directory + "/ledger", options: options)
+        defer { ledger.close() }
+        let frozen = MessageAccess(ledger: ledger, projections: try NodeProjectionStore.open(node: directory, ledger: ledger),
+                                   denials: AccessDenials { _ in })
+        let frozenServer = APIServer(access: frozen, participants: participants, verifier: server.verifier, host: "127.0.0.1", port: 0,
+                                     tls: server.tls, logger: logger)
+        let (frozenPorts, frozenContinuation) = AsyncStream.makeStream(of: Int.self)
+        let frozenTask = Task { try await frozenServer.run { port in frozenContinuation.yield(port) } }
+        var frozenIterator = frozenPorts.makeAsyncIterator()
+        let frozenFirst = await frozenIterator.next()
+        let frozenPort = try XCTUnwrap(frozenFirst)
+        do {
+            let head = try ledger.durableHead()
+            var request = HTTPClientRequest(url: "https://127.0.0.1:\(frozenPort)/v1/messages/\(toOne)/attachments/0")
+            request.headers.add(name: "Authorization", value: "Bearer " + bo)
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = String(decoding: Array(try await response.body.collect(upTo: 1 << 20).readableBytesView), as: UTF8.self)
+            XCTAssertEqual(response.status.code, 503, body)
+            XCTAssertTrue(body.contains("node.audit_unavailable"), body)
+            XCTAssertFalse(body.contains("bilaga ett"))
+            XCTAssertEqual(try ledger.durableHead(), head, "nothing was appended")
+            var meta = HTTPClientRequest(url: "https://127.0.0.1:\(frozenPort)/v1/messages/\(toOne)")
+            meta.headers.add(name: "Authorization", value: "Bearer " + bo)
+            let metaAnswer = try await client.execute(meta, timeout: .seconds(30))
+            XCTAssertEqual(metaAnswer.status.code, 200, "metadata needs no append")
+        } catch {
+            XCTFail("\(error)")
+        }
+        frozenTask.cancel()
+        _ = await frozenTask.result
+        try? await client.shutdown()
+        await server.verifier.shutdown()
     }
 }

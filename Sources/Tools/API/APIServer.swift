@@ -14,7 +14,8 @@ import ServiceLifecycle
 /// identity, bearer-token authentication on every route but `/health/*`, the generated routes
 /// bound to ``NodeAPI``.
 package struct APIServer: Sendable {
-    package let node: Node
+    package let access: MessageAccess
+    package let participants: [NodeConfig.Participant]
     package let verifier: TokenVerifier
     package var host: String
     package var port: Int
@@ -22,8 +23,10 @@ package struct APIServer: Sendable {
     package var tls: TLSConfiguration?
     package var logger: Logger
 
-    package init(node: Node, verifier: TokenVerifier, host: String, port: Int, tls: TLSConfiguration?, logger: Logger) {
-        self.node = node
+    package init(access: MessageAccess, participants: [NodeConfig.Participant], verifier: TokenVerifier, host: String, port: Int,
+                 tls: TLSConfiguration?, logger: Logger) {
+        self.access = access
+        self.participants = participants
         self.verifier = verifier
         self.host = host
         self.port = port
@@ -47,7 +50,8 @@ package struct APIServer: Sendable {
             }
         }
         let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory)
-        return APIServer(node: node, verifier: verifier, host: api.host, port: port ?? api.port, tls: tls, logger: logger)
+        return APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
+                         port: port ?? api.port, tls: tls, logger: logger)
     }
 
     /// Runs until the task is cancelled, then shuts down gracefully. `onRunning` receives the bound port.
@@ -55,7 +59,7 @@ package struct APIServer: Sendable {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        try NodeAPI(node: node).registerHandlers(on: router)
+        try NodeAPI(access: access, participants: participants).registerHandlers(on: router)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
         } else {

@@ -8,9 +8,10 @@ import Projections
 /// The operations of `Schemas/openapi.yaml` (the generated `APIProtocol`), each a projection of the
 /// ledger read through ``MessageAccess`` under the caller's grants.
 struct NodeAPI: APIProtocol {
-    let node: Node
-
-    private var access: MessageAccess { node.access }
+    /// Every read goes through it (grants, audit-first content, recorded refusals).
+    let access: MessageAccess
+    /// The node's participants and their functional mailboxes.
+    let participants: [NodeConfig.Participant]
 
     /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
     private func caller() throws(NodeError) -> Principal {
@@ -26,8 +27,8 @@ struct NodeAPI: APIProtocol {
 
     func getReady(_ input: Operations.GetReady.Input) async throws -> Operations.GetReady.Output {
         do {
-            let head = try node.ledger.durableHead()
-            let projections = try node.projections.status().map {
+            let head = try access.ledger.durableHead()
+            let projections = try access.projections.status().map {
                 Components.Schemas.Health.ProjectionsPayloadPayload(name: $0.name, seq: Int($0.appliedSeq), lag: Int(head - min(head, $0.appliedSeq)))
             }
             let ready = projections.allSatisfy { $0.lag == 0 }
@@ -43,7 +44,7 @@ struct NodeAPI: APIProtocol {
     func getWhoami(_ input: Operations.GetWhoami.Input) async throws -> Operations.GetWhoami.Output {
         do {
             let p = try caller()
-            let strong = node.config.participants.map(\.id).filter { p.assurance.isStrong(for: $0) }
+            let strong = participants.map(\.id).filter { p.assurance.isStrong(for: $0) }
             return .ok(.init(body: .json(.init(actor: p.actor, names: p.names.map(\.description), strongFor: strong))))
         } catch {
             return .unauthorized(.init(body: .applicationProblemJson(Problem(status: 401, code: "auth.missing_token", detail: "").schema)))
@@ -56,7 +57,7 @@ struct NodeAPI: APIProtocol {
         do throws(NodeError) {
             let policy = try access.policy(for: try caller())
             var out: [Components.Schemas.Mailbox] = []
-            for p in node.config.participants {
+            for p in participants {
                 for f in p.functions {
                     let address = FunctionalAddress(participant: p.id, function: f.function)
                     guard policy.visibility(of: address) > .none else { continue }
