@@ -5,6 +5,7 @@ import Identity
 import Ledger
 import Node
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import Projections
 import XCTest
@@ -89,9 +90,11 @@ final class APIServerTests: XCTestCase {
         tls.trustRoots = .file(base + "/shared/pki/ca.crt")
         tls.certificateVerification = .fullVerification
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        func get(_ path: String, _ token: String?) async throws -> Answer {
+        func get(_ path: String, _ token: String?, method: HTTPMethod = .GET, accept: String? = nil) async throws -> Answer {
             var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
+            request.method = method
             if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+            if let accept { request.headers.add(name: "Accept", value: accept) }
             let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 10 << 20)
             var headers: [String: String] = [:]
@@ -133,6 +136,20 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(rows.first?["label"] as? String, "Ansökan Malmö")
             let found = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=malmo", anna)
             XCTAssertEqual((found.json["messages"] as? [[String: Any]])?.count, 1, found.text)
+            let notFound = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=lund", anna)
+            XCTAssertEqual((notFound.json["messages"] as? [[String: Any]])?.count, 0, notFound.text)
+
+            // Methods the document does not list are 405; an Accept the operation cannot answer is
+            // 406 before anything is read or recorded.
+            let post = try await get("/v1/mailboxes", anna, method: .POST)
+            XCTAssertEqual(post.status, 405)
+            XCTAssertEqual(post.headers["allow"], "GET")
+            let head = try await get("/v1/messages/\(toOne)/content", anna, method: .HEAD)
+            XCTAssertEqual(head.status, 405, "HEAD would record a read and send nothing")
+            let before406 = try node.ledger.durableHead()
+            let wrongAccept = try await get("/v1/messages/\(toOne)/content", anna, accept: "text/plain")
+            XCTAssertEqual(wrongAccept.status, 406, wrongAccept.text)
+            XCTAssertEqual(try node.ledger.durableHead(), before406, "no read was recorded")
 
             // asOf: the message as it stood when it was first received, and before it existed.
             let now = try await get("/v1/messages/\(toOne)", anna)
@@ -147,9 +164,17 @@ final class APIServerTests: XCTestCase {
             let beforePage = try await get("/v1/mailboxes/\(escape(p1.description))/messages?asOf=\(firstSeq - 1)", anna)
             XCTAssertEqual((beforePage.json["messages"] as? [[String: Any]])?.count, 0, beforePage.text)
             let ahead = try await get("/v1/messages/\(toOne)?asOf=999999999", anna)
-            XCTAssertEqual(ahead.status, 400, ahead.text)
-            let theirsThen = try await get("/v1/messages/\(toTwo)?asOf=\(firstSeq + 5)", anna)
+            XCTAssertEqual(ahead.status, 409, ahead.text)
+            let twoAsOperator = try await get("/v1/messages/\(toTwo)", drift)
+            let twoSeq = try XCTUnwrap((twoAsOperator.json["event_seqs"] as? [Int])?.last)
+            let theirsThen = try await get("/v1/messages/\(toTwo)?asOf=\(twoSeq)", anna)
+            let missingThen = try await get("/v1/messages/00000000-0000-0000-0000-000000000000?asOf=\(twoSeq)", anna)
             XCTAssertEqual(theirsThen.status, 404, "asOf does not open another participant's message")
+            XCTAssertEqual(theirsThen.text.replacingOccurrences(of: toTwo, with: "00000000-0000-0000-0000-000000000000"), missingThen.text)
+            let searchThen = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=malmo&asOf=\(firstSeq)", anna)
+            XCTAssertEqual((searchThen.json["messages"] as? [[String: Any]])?.first?["status"] as? String, "received", searchThen.text)
+            let searchBefore = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=malmo&asOf=\(firstSeq - 1)", anna)
+            XCTAssertEqual((searchBefore.json["messages"] as? [[String: Any]])?.count, 0, searchBefore.text)
 
             // Participant two's message and mailbox are "not found", word for word as a missing id.
             let missing = "00000000-0000-0000-0000-000000000000"
@@ -185,8 +210,9 @@ final class APIServerTests: XCTestCase {
             let trace = try await get("/v1/messages/\(toOne)/trace", anna)
             let types = (trace.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
             XCTAssertTrue(types.contains("message.received") && types.contains("message.accessed"), "\(types)")
-            XCTAssertTrue(try NodeFixture.events(node, "access.denied").contains { $0.actor == "pnr:197001011234" },
-                          "the weak read was refused and recorded")
+            XCTAssertTrue(try NodeFixture.events(node, "access.denied").contains {
+                $0.actor == "pnr:197001011234" && $0.subject == "message:\(toOne)" && $0.payload["reason"] == "weak_authentication"
+            }, "the weak read was refused and recorded")
 
             // The operator sees transport metadata of every participant, never subjects or content.
             let opView = try await get("/v1/messages/\(toTwo)", drift)
@@ -194,11 +220,22 @@ final class APIServerTests: XCTestCase {
             XCTAssertNil(opView.json["label"])
             XCTAssertEqual(opView.json["visibility"] as? String, "transport")
             let opTrace = try await get("/v1/messages/\(toTwo)/trace", drift)
+            XCTAssertEqual(opTrace.status, 200, opTrace.text)
+            XCTAssertFalse((opTrace.json["events"] as? [[String: Any]] ?? []).isEmpty)
             XCTAssertFalse(opTrace.text.contains("Hemligt"), opTrace.text)
             let opContent = try await get("/v1/messages/\(toTwo)/content", drift)
             XCTAssertEqual(opContent.status, 403)
             let opSearch = try await get("/v1/mailboxes/\(escape(p2.description))/messages?q=hemligt", drift)
             XCTAssertEqual(opSearch.status, 403)
+
+            // Metrics for the operator (operate on the node), refused to a mailbox user.
+            let metrics = try await get("/metrics", drift)
+            XCTAssertEqual(metrics.status, 200, metrics.text)
+            XCTAssertTrue(metrics.text.contains("kvitto_ledger_events_total{type=\"message.accessed\"}"), metrics.text)
+            XCTAssertTrue(metrics.text.contains("\nkvitto_retry_queue_depth "), metrics.text)
+            XCTAssertTrue(metrics.text.contains("kvitto_projection_lag_events{projection=\"node\"}"), metrics.text)
+            let annaMetrics = try await get("/metrics", anna)
+            XCTAssertEqual(annaMetrics.status, 403, annaMetrics.text)
 
             // A revoked grant stops access from the revocation on.
             _ = try await admin.revoke(annaGrant.id, reason: "slutat", by: OSUser.principal())

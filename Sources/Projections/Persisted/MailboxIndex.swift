@@ -42,12 +42,16 @@ package enum MailboxIndex {
 
     /// One page of a mailbox, newest first: message ids and the cursor to pass for the next page
     /// (nil at the end).
-    package static func page(_ mailbox: FunctionalAddress, after cursor: [UInt8]? = nil, limit: Int,
+    /// With `asOf`, only messages whose first event is at or before that seq (the scan starts
+    /// there: the keys are ordered by inverted first seq).
+    package static func page(_ mailbox: FunctionalAddress, after cursor: [UInt8]? = nil, limit: Int, asOf: UInt64? = nil,
                              in storage: any ProjectionStorage) throws -> (ids: [String], next: [UInt8]?) {
         let p = prefix(mailbox)
+        var start = cursor.map { $0 + [0] } ?? p
+        if let asOf, start.lexicographicallyPrecedes(p + inverted(asOf)) { start = p + inverted(asOf) }
         var ids: [String] = [], last: [UInt8]?
         try storage.read { r in
-            try r.scan("node." + mailboxTable, from: cursor.map { $0 + [0] } ?? p) { k, v in
+            try r.scan("node." + mailboxTable, from: start) { k, v in
                 guard k.starts(with: p) else { return false }
                 ids.append(String(decoding: v, as: UTF8.self))
                 last = k

@@ -16,6 +16,8 @@ import ServiceLifecycle
 package struct APIServer: Sendable {
     package let access: MessageAccess
     package let participants: [NodeConfig.Participant]
+    /// This process's ledger commit statistics (the metrics).
+    package var statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double) = { (0, 0, 0) }
     package let verifier: TokenVerifier
     package var host: String
     package var port: Int
@@ -50,8 +52,10 @@ package struct APIServer: Sendable {
             }
         }
         let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory)
-        return APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
-                         port: port ?? api.port, tls: tls, logger: logger)
+        var server = APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
+                               port: port ?? api.port, tls: tls, logger: logger)
+        server.statistics = { node.ledgerStatistics }
+        return server
     }
 
     /// Runs until the task is cancelled, then shuts down gracefully. `onRunning` receives the bound port.
@@ -59,7 +63,7 @@ package struct APIServer: Sendable {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        try NodeAPI(access: access, participants: participants).registerHandlers(on: router)
+        try NodeAPI(access: access, participants: participants, statistics: statistics).registerHandlers(on: router)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
         } else {

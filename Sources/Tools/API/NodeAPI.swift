@@ -12,6 +12,8 @@ struct NodeAPI: APIProtocol {
     let access: MessageAccess
     /// The node's participants and their functional mailboxes.
     let participants: [NodeConfig.Participant]
+    /// This process's commit statistics, for the metrics.
+    let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 
     /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
     private func caller() throws(NodeError) -> Principal {
@@ -28,14 +30,33 @@ struct NodeAPI: APIProtocol {
     func getReady(_ input: Operations.GetReady.Input) async throws -> Operations.GetReady.Output {
         do {
             let head = try access.ledger.durableHead()
-            let projections = try access.projections.status().map {
-                Components.Schemas.Health.ProjectionsPayloadPayload(name: $0.name, seq: Int($0.appliedSeq), lag: Int(head - min(head, $0.appliedSeq)))
-            }
-            let ready = projections.allSatisfy { $0.lag == 0 }
-            let body = Components.Schemas.Health(status: ready ? .ready : .catchingUp, ledgerSeq: Int(head), projections: projections)
+            let ready = try access.projections.status().allSatisfy { $0.appliedSeq >= head }
+            // No positions: without a token, the ledger head would show every participant's traffic
+            // (the metrics, for the operator, have the lag per projection).
+            let body = Components.Schemas.Health(status: ready ? .ready : .catchingUp)
             return ready ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
         } catch {
             return .serviceUnavailable(.init(body: .json(.init(status: .catchingUp))))
+        }
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        do throws(NodeError) {
+            let principal = try caller()
+            let policy = try access.policy(for: principal)
+            guard policy.rights(on: .node).contains(.operate) else {
+                await access.refuse(AccessDenial(reason: .notVisible, resource: "node:metrics", action: "metrics"), principal)
+                throw NodeError(.forbidden, "the metrics need the operate right on the node; the refusal was recorded")
+            }
+            let text: String
+            do { text = try NodeMetrics(access: access, statistics: statistics).render() } catch {
+                throw NodeError(.storage, "metrics: \(error)")
+            }
+            return .ok(.init(body: .plainText(HTTPBody(text))))
+        } catch {
+            let p = Problem(error)
+            return p.status == 403 ? .forbidden(.init(body: .applicationProblemJson(p.schema)))
+                : .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
         }
     }
 
@@ -84,6 +105,7 @@ struct NodeAPI: APIProtocol {
             switch p.status {
             case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
             case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
+            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
             case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
             default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
             }
@@ -100,6 +122,7 @@ struct NodeAPI: APIProtocol {
             let p = Problem(error)
             switch p.status {
             case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
             case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
             default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
             }
@@ -116,6 +139,7 @@ struct NodeAPI: APIProtocol {
             let p = Problem(error)
             switch p.status {
             case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
             case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
             default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
             }

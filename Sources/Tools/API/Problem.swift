@@ -17,6 +17,7 @@ struct Problem: Sendable {
         case 401: "Unauthorized"
         case 403: "Forbidden"
         case 404: "Not found"
+        case 409: "Conflict"
         case 410: "Gone"
         case 503: "Service unavailable"
         default: "Error"
@@ -34,6 +35,7 @@ struct Problem: Sendable {
         case .notFound: (status, detail) = (404, error.message)
         case .forbidden: (status, detail) = (403, error.message)
         case .erased: (status, detail) = (410, error.message)
+        case .positionNotReached: (status, detail) = (409, error.message)
         case .invalidRequest, .unknownAddress, .invalidMessage: (status, detail) = (400, error.message)
         case .auditUnavailable: (status, detail) = (503, "The read could not be recorded in the ledger, so nothing was returned; try again later.")
         default: (status, detail) = (503, "The node could not answer; try again later.")

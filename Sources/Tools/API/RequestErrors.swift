@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import OpenAPIRuntime
@@ -10,29 +11,56 @@ struct RequestErrors: RouterMiddleware {
     typealias Context = APIRequestContext
     let logger: Logger
 
-    /// The document's paths (`{name}` matches one segment) and their methods.
-    static let operations: [(path: [Substring], methods: [HTTPRequest.Method])] = [
-        "/health/live", "/health/ready", "/v1/whoami", "/v1/mailboxes", "/v1/mailboxes/{address}/messages",
-        "/v1/messages/{id}", "/v1/messages/{id}/trace", "/v1/messages/{id}/content", "/v1/messages/{id}/attachments/{index}",
-    ].map { ($0.split(separator: "/"), [.get, .head]) }
+    /// The document's paths (`{name}` matches one segment), their methods and the media type of
+    /// their successful answer.
+    static let operations: [(path: [Substring], methods: [HTTPRequest.Method], produces: String)] = [
+        ("/health/live", "application/json"), ("/health/ready", "application/json"), ("/metrics", "text/plain"),
+        ("/v1/whoami", "application/json"), ("/v1/mailboxes", "application/json"), ("/v1/mailboxes/{address}/messages", "application/json"),
+        ("/v1/messages/{id}", "application/json"), ("/v1/messages/{id}/trace", "application/json"),
+        ("/v1/messages/{id}/content", "application/xml"), ("/v1/messages/{id}/attachments/{index}", "application/octet-stream"),
+    ].map { ($0.0.split(separator: "/"), [.get], $0.1) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let segments = request.uri.path.split(separator: "/")
-        if let op = Self.operations.first(where: { Self.matches($0.path, segments) }), !op.methods.contains(request.method) {
-            var response = Problem(status: 405, code: "http.method_not_allowed", detail: "\(request.method) is not an operation of this path.").response()
-            response.headers[.allow] = op.methods.map(\.rawValue).joined(separator: ", ")
-            return response
+        if let op = Self.operations.first(where: { Self.matches($0.path, segments) }) {
+            guard op.methods.contains(request.method) else {
+                var response = Problem(status: 405, code: "http.method_not_allowed", detail: "This method is not an operation of this path.").response()
+                response.headers[.allow] = op.methods.map(\.rawValue).joined(separator: ", ")
+                return response
+            }
+            // Checked before the handler runs: a content read must not be recorded and then fail
+            // to be sent because the caller accepts no media type the operation produces.
+            if let accept = request.headers[.accept], !Self.accepts(accept, op.produces) {
+                return Problem(status: 406, code: "http.not_acceptable", detail: "The operation answers \(op.produces) (and application/problem+json).").response()
+            }
         }
         do {
             return try await next(request, context)
         } catch let error as ServerError where error.operationInput == nil {
-            return Problem(status: 400, code: "http.invalid_request", detail: "The request does not match the API document: \(error.causeDescription).").response()
+            return Problem(status: 400, code: "http.invalid_request", detail: "The request's parameters do not match the API document.").response()
         } catch let error as HTTPError {
             throw error
         } catch {
-            logger.error("unhandled error in the API", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
+            // Only the operation and the kind of error: a ServerError's description carries the
+            // request's headers (the bearer token) and the answer (subjects).
+            let operation = (error as? ServerError)?.operationID ?? "-"
+            logger.error("unhandled error in the API", metadata: ["operation": .string(operation), "error_type": .string("\(type(of: error))")])
             return Problem(status: 500, code: "http.internal", detail: "The node failed to answer; the cause is in its log.").response()
         }
+    }
+
+    /// Whether an `Accept` header value admits `type` (`*/*`, `type/*` or the type itself, q > 0).
+    static func accepts(_ header: String, _ type: String) -> Bool {
+        let major = type.split(separator: "/").first.map(String.init) ?? type
+        for range in header.split(separator: ",") {
+            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let media = parts.first else { continue }
+            if parts.dropFirst().contains(where: { $0.replacingOccurrences(of: " ", with: "") == "q=0" || $0.hasPrefix("q=0.0") && Double($0.dropFirst(2)) == 0 }) {
+                continue
+            }
+            if media == "*/*" || media == type || media == major + "/*" { return true }
+        }
+        return false
     }
 
     private static func matches(_ template: [Substring], _ path: [Substring]) -> Bool {

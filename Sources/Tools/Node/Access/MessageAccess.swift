@@ -102,23 +102,14 @@ package struct MessageAccess: Sendable {
             if let search {
                 // Confidential messages are dropped before the limit, so the number of hits says
                 // nothing about subjects the principal may not see.
-                let matched = try MailboxIndex.search(mailbox, query: search, limit: visibility == .full ? bounded : .max,
+                // Subjects and counterparts never change, so today's word index also finds what a
+                // search as of a past position finds; messages that did not exist then are dropped
+                // below (before the limit, which asOf lifts for the same reason).
+                let matched = try MailboxIndex.search(mailbox, query: search, limit: visibility == .full && asOf == nil ? bounded : .max,
                                                       in: projections.storage)
                 (ids, next) = (matched, nil)
             } else {
-                // As of a past position, messages newer than it are skipped: up to ten index reads
-                // per call, each for exactly the rows still needed, so the cursor stays exact.
-                var found: [String] = [], at = cursor, reads = 0
-                repeat {
-                    let (some, after) = try MailboxIndex.page(mailbox, after: at, limit: bounded - found.count, in: projections.storage)
-                    found += try some.filter { id in
-                        guard let asOf else { return true }
-                        return (try NodeStateProjection.message(id, in: projections.storage)?.eventSeqs.first ?? .max) <= asOf
-                    }
-                    at = after
-                    reads += 1
-                } while asOf != nil && at != nil && found.count < bounded && reads < 10
-                (ids, next) = (found, at)
+                (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, asOf: asOf, in: projections.storage)
             }
             var records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
             if let asOf { records = try records.compactMap { try record($0, asOf: asOf) } }
@@ -145,13 +136,17 @@ package struct MessageAccess: Sendable {
         return Visible(record: then, visibility: v.visibility)
     }
 
-    /// `current` refolded from its own events up to `asOf`; nil when it had none by then.
+    /// `current` refolded from its own events up to `asOf`; nil when it had none by then. The
+    /// confidentiality flag is today's: what may be shown of a message is decided by what it is,
+    /// not by how far its processing had come.
     private func record(_ current: MessageRecord, asOf: UInt64) throws -> MessageRecord? {
         var state = NodeProjection()
         for seq in current.eventSeqs.sorted() where seq <= asOf {
             if let e = try ledger.event(seq) { NodeFold.apply(e, to: &state) }
         }
-        return state.message(current.id)
+        guard var then = state.message(current.id) else { return nil }
+        then.confidential = current.confidential
+        return then
     }
 
     /// Refuses a position beyond the ledger's durable head.
@@ -159,9 +154,8 @@ package struct MessageAccess: Sendable {
         guard let asOf else { return }
         let head: UInt64
         do { head = try ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
-        guard asOf >= 1, asOf <= head else {
-            throw NodeError(.invalidRequest, "asOf \(asOf) is not a ledger position (1…\(head))")
-        }
+        guard asOf <= head else { throw NodeError(.positionNotReached, "asOf is ahead of the ledger; ask again later") }
+        guard asOf >= 1 else { throw NodeError(.invalidRequest, "asOf must be 1 or more") }
     }
 
     /// The events of message `id` in order (its own and the erasures of content it references),

@@ -15,9 +15,10 @@ package struct VisibleEvent: Sendable {
         "message", "mailbox", "part", "attachment", "blob", "interface", "action", "resource", "coalesced", "coalesced_since",
         "rule", "size", "grant", "scope", "grantee", "rights", "valid_from", "valid_until",
     ]
-    /// What an auditor does not see of a confidential message: its subject, and the content
-    /// summary of a Meddelandekvittens event that repeats it.
-    package static let confidentialMembers: Set<String> = ["label", "content"]
+    /// What an auditor does not see of a confidential message: its subject, its reference, the
+    /// names of its attachments, and the content summary of a Meddelandekvittens event that
+    /// repeats them.
+    package static let confidentialMembers: Set<String> = ["label", "content", "reference", "attachments", "file_name", "texts"]
 
     package let event: Event
     /// The payload as shown (redacted or whole).
