@@ -148,10 +148,10 @@ struct NodeAPI: APIProtocol {
 
     func getContent(_ input: Operations.GetContent.Input) async throws -> Operations.GetContent.Output {
         do throws(NodeError) {
-            let c = try await access.content(try Parameters.messageID(input.path.id), part: .message,
-                                             purpose: try Parameters.purpose(input.query.purpose), as: try caller())
+            let c = try await access.openContent(try Parameters.messageID(input.path.id), part: .message,
+                                                 purpose: try Parameters.purpose(input.query.purpose), as: try caller())
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
-                             body: .xml(HTTPBody(c.bytes))))
+                             body: .xml(ContentStream.body(c))))
         } catch {
             let p = Problem(error)
             switch p.status {
@@ -166,10 +166,10 @@ struct NodeAPI: APIProtocol {
 
     func getAttachment(_ input: Operations.GetAttachment.Input) async throws -> Operations.GetAttachment.Output {
         do throws(NodeError) {
-            let c = try await access.content(try Parameters.messageID(input.path.id), part: .attachment(try Parameters.index(input.path.index)),
-                                             purpose: try Parameters.purpose(input.query.purpose), as: try caller())
+            let c = try await access.openContent(try Parameters.messageID(input.path.id), part: .attachment(try Parameters.index(input.path.index)),
+                                                 purpose: try Parameters.purpose(input.query.purpose), as: try caller())
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
-                             body: .binary(HTTPBody(c.bytes))))
+                             body: .binary(ContentStream.body(c))))
         } catch {
             let p = Problem(error)
             switch p.status {

@@ -204,6 +204,31 @@ package struct MessageAccess: Sendable {
     /// mailbox and strong authentication; `message.accessed` (who, what, interface, purpose) is
     /// durable before the bytes are returned. Throws (and returns nothing) when the append fails.
     package func content(_ id: String, part: Part, purpose: String? = nil, as principal: Principal) async throws(NodeError) -> Content {
+        let opened = try await openContent(id, part: part, purpose: purpose, as: principal)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(opened.size))
+        do {
+            while let chunk = try opened.reader.next() { bytes += chunk }
+        } catch {
+            throw NodeError(.storage, "reading the content of \(id): \(error)")
+        }
+        return Content(bytes: bytes, fileName: opened.fileName, contentType: opened.contentType, accessSeq: opened.accessSeq)
+    }
+
+    /// Content opened for streaming after its reading was recorded: chunks from ``reader`` (which
+    /// checks the content's hash when it reaches the end and throws if it was altered).
+    package struct OpenedContent {
+        package let reader: BlobReader
+        package let size: Int64
+        package let fileName: String
+        package let contentType: String
+        package let accessSeq: UInt64
+    }
+
+    /// Like ``content(_:part:purpose:as:)``, but the bytes are streamed rather than held in
+    /// memory: the grants and the audit-first rule are the same (the blob is opened before the
+    /// read is recorded, so a missing blob records nothing).
+    package func openContent(_ id: String, part: Part, purpose: String? = nil, as principal: Principal) async throws(NodeError) -> OpenedContent {
         let action = part == .message ? "read_content" : "read_attachment"
         let (v, policy) = try await visible(id, principal, action: action)
         if let reason = policy.contentRefusal(v.record) {
@@ -224,12 +249,12 @@ package struct MessageAccess: Sendable {
             let a = v.record.attachments[n]
             (blob, fileName, contentType) = (a.blob, a.fileName, a.contentType)
         }
-        let bytes: [UInt8]
+        let reader: BlobReader
         do {
             if let seq = try NodeStateProjection.erasure(of: blob.sha256, in: projections.storage) {
                 throw NodeError(.erased, "the content was erased (event \(seq)); the events keep its hash")
             }
-            bytes = try ledger.blobs.read(blob.sha256)
+            reader = try ledger.blobs.open(blob.sha256)
         } catch let e as NodeError {
             throw e
         } catch {
@@ -249,7 +274,7 @@ package struct MessageAccess: Sendable {
         } catch {
             throw NodeError(.auditUnavailable, "the read could not be recorded in the ledger (\(error.code.rawValue)), so no content is returned; if the node is running, read through its API")
         }
-        return Content(bytes: bytes, fileName: fileName, contentType: contentType, accessSeq: event.seq)
+        return OpenedContent(reader: reader, size: blob.size, fileName: fileName, contentType: contentType, accessSeq: event.seq)
     }
 
     private func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {
