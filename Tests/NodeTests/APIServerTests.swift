@@ -237,6 +237,44 @@ final class APIServerTests: XCTestCase {
             let annaMetrics = try await get("/metrics", anna)
             XCTAssertEqual(annaMetrics.status, 403, annaMetrics.text)
 
+            // A case system submits with its own credential (client credentials) and a send grant;
+            // a retry with the same Idempotency-Key answers with the same message.
+            let system = try await issuer.mint(subject: "arende", claims: ["client_id": "arende"])
+            _ = try await admin.grant(.init(grantee: PrincipalName(kind: .client, value: issuer.config.issuer + "#arende"), scope: .mailbox(p1),
+                                            rights: [.send], reason: "ärendesystem"), by: OSUser.principal())
+            func submit(_ body: String, _ token: String, key: String?) async throws -> Answer {
+                var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)/v1/messages")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer " + token)
+                request.headers.add(name: "Content-Type", value: "application/json")
+                if let key { request.headers.add(name: "Idempotency-Key", value: key) }
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                let data = try await response.body.collect(upTo: 1 << 20)
+                return Answer(status: response.status.code, contentType: response.headers.first(name: "content-type") ?? "", headers: [:],
+                              body: Array(data.readableBytesView))
+            }
+            let submission = """
+                {"from": "\(p1)", "to": "\(NodeFixture.b)", "label": "Svar från ett", "texts": ["Hej"],
+                 "attachments": [{"file_name": "svar.txt", "content_type": "text/plain", "content_base64": "c3Zhcg=="}]}
+                """
+            let made = try await submit(submission, system, key: "ärende-14-svar")
+            XCTAssertEqual(made.status, 201, made.text)
+            let madeID = try XCTUnwrap(made.json["id"] as? String)
+            let again = try await submit(submission, system, key: "ärende-14-svar")
+            XCTAssertEqual(again.status, 200, again.text)
+            XCTAssertEqual(again.json["id"] as? String, madeID, "the retry made no second message")
+            XCTAssertEqual(try NodeFixture.events(node, "message.submitted").filter { $0.actor == "client:\(issuer.config.issuer)#arende" }.count, 1)
+            let other = try await submit(submission, system, key: "ärende-15")
+            XCTAssertEqual(other.status, 201)
+            XCTAssertNotEqual(other.json["id"] as? String, madeID)
+            let notAllowed = try await submit(submission, anna, key: "ärende-14-svar")
+            XCTAssertEqual(notAllowed.status, 403, "anna may read p1, not send from it")
+            let broken = try await submit("{\"from\": 1}", system, key: nil)
+            XCTAssertEqual(broken.status, 400, broken.text)
+            let submitted = try await get("/v1/messages/\(madeID)", anna)
+            XCTAssertEqual(submitted.json["label"] as? String, "Svar från ett", submitted.text)
+
             // Content is streamed and checked against its hash as it goes: an attachment altered
             // on disk is cut off, never delivered whole.
             let record = try XCTUnwrap(try NodeStateProjection.message(toOne, in: node.projections.storage))

@@ -16,6 +16,8 @@ import ServiceLifecycle
 package struct APIServer: Sendable {
     package let access: MessageAccess
     package let participants: [NodeConfig.Participant]
+    /// Submissions on callers' behalf; nil makes `POST /v1/messages` answer 503.
+    package var submission: MessageSubmission?
     /// This process's ledger commit statistics (the metrics).
     package var statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double) = { (0, 0, 0) }
     package let verifier: TokenVerifier
@@ -55,6 +57,7 @@ package struct APIServer: Sendable {
         var server = APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
                                port: port ?? api.port, tls: tls, logger: logger)
         server.statistics = { node.ledgerStatistics }
+        server.submission = MessageSubmission(node: node)
         return server
     }
 
@@ -63,7 +66,7 @@ package struct APIServer: Sendable {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        try NodeAPI(access: access, participants: participants, statistics: statistics).registerHandlers(on: router)
+        try NodeAPI(access: access, participants: participants, submission: submission, statistics: statistics).registerHandlers(on: router)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
         } else {

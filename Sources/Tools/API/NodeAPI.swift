@@ -12,6 +12,8 @@ struct NodeAPI: APIProtocol {
     let access: MessageAccess
     /// The node's participants and their functional mailboxes.
     let participants: [NodeConfig.Participant]
+    /// Submissions on callers' behalf (absent on a read-only API).
+    let submission: MessageSubmission?
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 
@@ -113,6 +115,36 @@ struct NodeAPI: APIProtocol {
     }
 
     // MARK: messages
+
+    func submitMessage(_ input: Operations.SubmitMessage.Input) async throws -> Operations.SubmitMessage.Output {
+        do throws(NodeError) {
+            let principal = try caller()
+            guard let submission else { throw NodeError(.storage, "this API does not take submissions") }
+            guard case .json(let body) = input.body else { throw NodeError(.invalidRequest, "a JSON body is required") }
+            if let key = input.headers.idempotencyKey, !(1...200).contains(key.count) {
+                throw NodeError(.invalidRequest, "Idempotency-Key must be 1–200 characters")
+            }
+            try Parameters.check(body)
+            var attachments: [OutboundMessage.Attachment] = []
+            for a in body.attachments ?? [] {
+                attachments.append(.init(fileName: a.fileName, contentType: a.contentType, content: Array(a.contentBase64.data)))
+            }
+            let m = OutboundMessage(from: try Parameters.address(body.from), to: try Parameters.address(body.to), label: body.label,
+                                    texts: body.texts ?? [], attachments: attachments, confidential: body.confidential ?? false,
+                                    reference: body.reference)
+            let (id, replayed) = try await submission.submit(m, idempotencyKey: input.headers.idempotencyKey, as: principal)
+            let answer = Components.Schemas.Submitted(id: id, status: .submitted)
+            return replayed ? .ok(.init(body: .json(answer))) : .created(.init(body: .json(answer)))
+        } catch {
+            let p = Problem(error)
+            switch p.status {
+            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
+            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
+            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
+            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            }
+        }
+    }
 
     func getMessage(_ input: Operations.GetMessage.Input) async throws -> Operations.GetMessage.Output {
         do throws(NodeError) {

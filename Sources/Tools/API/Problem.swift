@@ -19,6 +19,7 @@ struct Problem: Sendable {
         case 404: "Not found"
         case 409: "Conflict"
         case 410: "Gone"
+        case 413: "Content too large"
         case 503: "Service unavailable"
         default: "Error"
         }
@@ -35,7 +36,8 @@ struct Problem: Sendable {
         case .notFound: (status, detail) = (404, error.message)
         case .forbidden: (status, detail) = (403, error.message)
         case .erased: (status, detail) = (410, error.message)
-        case .positionNotReached: (status, detail) = (409, error.message)
+        case .positionNotReached, .conflict: (status, detail) = (409, error.message)
+        case .notAParticipant, .noRoute: (status, detail) = (400, error.message)
         case .invalidRequest, .unknownAddress, .invalidMessage: (status, detail) = (400, error.message)
         case .auditUnavailable: (status, detail) = (503, "The read could not be recorded in the ledger, so nothing was returned; try again later.")
         default: (status, detail) = (503, "The node could not answer; try again later.")

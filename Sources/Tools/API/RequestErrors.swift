@@ -18,7 +18,10 @@ struct RequestErrors: RouterMiddleware {
         ("/v1/whoami", "application/json"), ("/v1/mailboxes", "application/json"), ("/v1/mailboxes/{address}/messages", "application/json"),
         ("/v1/messages/{id}", "application/json"), ("/v1/messages/{id}/trace", "application/json"),
         ("/v1/messages/{id}/content", "application/xml"), ("/v1/messages/{id}/attachments/{index}", "application/octet-stream"),
-    ].map { ($0.0.split(separator: "/"), [.get], $0.1) }
+    ].map { ($0.0.split(separator: "/"), [.get], $0.1) } + [("/v1/messages".split(separator: "/"), [.post], "application/json")]
+
+    /// The largest request body read (a submission with its attachments as base64).
+    static let maxBody = 64 << 20
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let segments = request.uri.path.split(separator: "/")
@@ -32,6 +35,13 @@ struct RequestErrors: RouterMiddleware {
             // to be sent because the caller accepts no media type the operation produces.
             if let accept = request.headers[.accept], !Self.accepts(accept, op.produces) {
                 return Problem(status: 406, code: "http.not_acceptable", detail: "The operation answers \(op.produces) (and application/problem+json).").response()
+            }
+        }
+        var request = request
+        if request.method == .post {
+            // The generated layer would buffer any length: the body is read here, bounded.
+            do { _ = try await request.collectBody(upTo: Self.maxBody) } catch {
+                return Problem(status: 413, code: "http.too_large", detail: "The request body is larger than 64 MiB.").response()
             }
         }
         do {

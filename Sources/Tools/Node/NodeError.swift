@@ -23,6 +23,8 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case auditUnavailable = "node.audit_unavailable"
         /// A request that is malformed or names something inconsistent (a grant with no right, say).
         case invalidRequest = "node.invalid_request"
+        /// The request collides with one in progress (the same idempotency key, say); ask again later.
+        case conflict = "node.conflict"
         /// An `asOf` position the ledger has not reached yet.
         case positionNotReached = "node.position_not_reached"
         /// A bearer token could not be verified; the message starts with its `auth.*` code.
