@@ -1,9 +1,9 @@
 package import Ledger
 import Synchronization
 
-/// Keeps a ``NodeProjection`` up to date with a ledger. Every read first applies what was
-/// appended since the last read (reading the log, not trusting memory), so a caller that has just
-/// appended sees its own events, and a restarted process rebuilds the same state from seq 1.
+/// Folds a ledger into an in-memory ``NodeProjection`` from seq 1: the reference fold the tests
+/// compare the node's persisted state with (the node itself reads the persisted rows by key).
+/// Every read first applies what was appended since the last read.
 package final class Projector: Sendable {
     package let ledger: Ledger
     private let state = Mutex(NodeProjection())

@@ -43,7 +43,8 @@ struct AddressBookCommand: AsyncParsableCommand {
                 options.readOnly = true
                 let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: location.node), options: options)
                 defer { ledger.close() }
-                let book = try Projector(ledger: ledger).snapshot().addressBook
+                let projections = try NodeProjectionStore.open(node: location.node, ledger: ledger)
+                let book = try projections.currentNodeState { try $0.addressBook() }
                 for o in book.organizations.values.sorted(by: { $0.participant < $1.participant }) {
                     print("\(o.participant)  \(o.name)")
                     for (f, n) in o.functions.sorted(by: { $0.key < $1.key }) { print("    \(f)@\(o.participant)  \(n)") }

@@ -62,10 +62,9 @@ struct DemoCommand: AsyncParsableCommand {
                     var status = MessageStatus.submitted
                     var answered = false
                     _ = try await DemoNetwork.wait(timeout: 50) {
-                        let sa = try nodeA.projector.snapshot(), sb = try nodeB.projector.snapshot()
-                        status = sa.messages[id]?.status ?? .submitted
+                        status = try nodeA.read { try $0.message(id)?.status } ?? .submitted
                         // B's Meddelandekvittens has its own AS4 receipt from A: wait for that too.
-                        let receiptDispatch = sb.messages[id]?.receiptDispatch.flatMap { sb.dispatches[$0] }
+                        let receiptDispatch = try nodeB.read { b in try b.message(id)?.receiptDispatch.flatMap(b.dispatch) }
                         answered = receiptDispatch?.outcome == .delivered
                         return [.accepted, .rejected, .failed].contains(status) && answered
                     }
@@ -79,9 +78,9 @@ struct DemoCommand: AsyncParsableCommand {
             let opened = try await nodeB.access.content(outcome.id, part: .attachment(0), purpose: "kvitto demo", as: OSUser.principal())
             print("\nAt B, \(OSUser.current()) read \(opened.fileName) (\(opened.bytes.count) bytes) after the read was recorded as event \(opened.accessSeq)")
             print("\nTimeline of message \(outcome.id) from both ledgers:")
-            let entries = try MessageTimeline.entries(message: outcome.id, from: [("A", nodeA.projector), ("B", nodeB.projector)])
+            let entries = try MessageTimeline.entries(message: outcome.id, from: [("A", nodeA.projections), ("B", nodeB.projections)])
             print(MessageTimeline.render(entries))
-            let record = try nodeA.projector.snapshot().messages[outcome.id]
+            let record = try nodeA.read { try $0.message(outcome.id) }
             await nodeA.close()
             let nodeBConfig = nodeB.config
             await nodeB.close()

@@ -58,7 +58,7 @@ struct NodeBench: AsyncParsableCommand {
         }
         let (run, before, after) = result
         // A sample XHE of the same message, for the bare AS4 case.
-        let xheRef = try XCTUnwrapLike(try nodeA.projector.snapshot().messages.values.first?.xhe)
+        let xheRef = try XCTUnwrapLike(try nodeA.snapshot().messages.values.first?.xhe)
         let xhe = try nodeA.ledger.blobs.read(xheRef.sha256)
         await nodeA.close()
         await nodeB.close()
@@ -110,7 +110,7 @@ struct NodeBench: AsyncParsableCommand {
                         let t0 = Date()
                         let id = try await NodeCLI.run { try await a.submit(message, actor: "bench") }
                         let deadline = t0.addingTimeInterval(120)
-                        while try a.projector.read({ s in ![.accepted, .rejected].contains(s.messages[id]?.status) }) {
+                        while try a.read({ s in ![.accepted, .rejected].contains(try s.message(id)?.status) }) {
                             guard Date() < deadline else { throw CLI.fail("bench: message \(id) did not complete within 120 s") }
                             try await Task.sleep(for: .milliseconds(2))
                         }

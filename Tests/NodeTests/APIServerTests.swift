@@ -52,7 +52,7 @@ final class APIServerTests: XCTestCase {
             let toOne = try await remote.submit(NodeFixture.message("Ansökan Malmö", from: NodeFixture.b, to: p1, attachment: Array("bilaga ett".utf8)), actor: "test")
             let toTwo = try await remote.submit(NodeFixture.message("Hemligt för två", from: NodeFixture.b, to: p2), actor: "test")
             let done = try await DemoNetwork.wait(timeout: 60) {
-                let s = try node.projector.snapshot()
+                let s = try node.snapshot()
                 return s.messages[toOne]?.status == .accepted && s.messages[toTwo]?.status == .accepted
             }
             XCTAssertTrue(done)

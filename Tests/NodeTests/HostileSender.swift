@@ -96,9 +96,9 @@ struct HostileSender {
         XCTAssertEqual(reply.status, 200, String(decoding: reply.body, as: UTF8.self), file: file, line: line)
         XCTAssertFalse(String(decoding: reply.body, as: UTF8.self).contains("eb:Error"), String(decoding: reply.body, as: UTF8.self),
                        file: file, line: line)
-        let record = try XCTUnwrap(try b.projector.snapshot().messages[id], "B did not record \(id)", file: file, line: line)
+        let record = try XCTUnwrap(try b.snapshot().messages[id], "B did not record \(id)", file: file, line: line)
         try await b.answer(record)
-        return try XCTUnwrap(try b.projector.snapshot().messages[id], file: file, line: line)
+        return try XCTUnwrap(try b.snapshot().messages[id], file: file, line: line)
     }
 
     /// The `message.receipt.sent` event B appended for `id`.

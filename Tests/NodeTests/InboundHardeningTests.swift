@@ -43,7 +43,7 @@ final class InboundHardeningTests: XCTestCase {
         let id = UUID().uuidString.lowercased()
         let reply = try await h.post(try h.xhe(id: id, payload: receipt, documentType: .meddelandekvittens), conversationId: id)
         XCTAssertTrue(String(decoding: reply.body, as: UTF8.self).contains("EBMS:0003"))
-        XCTAssertNil(try h.b.projector.snapshot().messages[id])
+        XCTAssertNil(try h.b.snapshot().messages[id])
         // Declared as an SDK message, but the encrypted payload is a Meddelandekvittens: REJECTED.
         let id2 = UUID().uuidString.lowercased()
         let record = try await h.deliverAndAnswer(try h.xhe(id: id2, payload: receipt, documentType: .sdkMessage), id: id2)

@@ -18,10 +18,10 @@ final class NodeFaultTests: XCTestCase {
             // B is down: attempts fail and retries are scheduled in the ledger.
             let failed = try await DemoNetwork.wait(timeout: 30) { try NodeFixture.events(nodeA, "transport.attempt.failed", message: id).count >= 2 }
             XCTAssertTrue(failed)
-            XCTAssertEqual(try nodeA.projector.snapshot().messages[id]?.status, .dispatched)
+            XCTAssertEqual(try nodeA.snapshot().messages[id]?.status, .dispatched)
             // B comes back: the next retry delivers.
             return try await DemoNetwork.running([nodeB]) { _ in
-                let ok = try await DemoNetwork.wait(timeout: 30) { try nodeA.projector.snapshot().messages[id]?.status == .accepted }
+                let ok = try await DemoNetwork.wait(timeout: 30) { try nodeA.snapshot().messages[id]?.status == .accepted }
                 XCTAssertTrue(ok, "not accepted after B came back")
                 return id
             }
@@ -50,7 +50,7 @@ final class NodeFaultTests: XCTestCase {
         let nodeA = try NodeFixture.open(net.a)
         let id = try await DemoNetwork.running([nodeA]) { _ in
             let id = try await nodeA.submit(NodeFixture.message(), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.projector.snapshot().messages[id]?.status == .failed }
+            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.snapshot().messages[id]?.status == .failed }
             XCTAssertTrue(done)
             return id
         }
@@ -65,7 +65,7 @@ final class NodeFaultTests: XCTestCase {
         XCTAssertEqual(record.status, .failed)
         XCTAssertTrue(record.failure?.contains("EBMS:0301") == true, record.failure ?? "")
         // Nothing is due any more.
-        XCTAssertTrue(try nodeA.projector.snapshot().dueDispatches(at: Timestamp.now()).isEmpty)
+        XCTAssertTrue(try nodeA.snapshot().dueDispatches(at: Timestamp.now()).isEmpty)
         await nodeA.close()
         try NodeFixture.verify(net.a)
     }
@@ -88,7 +88,7 @@ final class NodeFaultTests: XCTestCase {
         let c = FunctionalAddress(participant: "0203:c.example.se", function: "kansli")
         let id = try await DemoNetwork.running([nodeA, nodeB]) { _ in
             let id = try await nodeA.submit(NodeFixture.message(to: c), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.projector.snapshot().messages[id]?.status == .failed }
+            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.snapshot().messages[id]?.status == .failed }
             XCTAssertTrue(done)
             return id
         }
@@ -98,7 +98,7 @@ final class NodeFaultTests: XCTestCase {
         XCTAssertEqual(error.payload["reason"]?["code"]?.stringValue, "EBMS:0004")
         XCTAssertEqual(try NodeFixture.events(nodeA, "message.dispatched", message: id).count, 1, "an error signal is final: no retry")
         // B recorded the refusal and stored nothing.
-        let rejections = try nodeB.projector.snapshot().rejections
+        let rejections = try nodeB.snapshot().rejections
         XCTAssertEqual(rejections.map(\.code), ["EBMS:0004"])
         XCTAssertNil(rejections.first?.participant, "not a participant of B")
         XCTAssertTrue(try NodeFixture.events(nodeB, "message.received").isEmpty)
@@ -133,18 +133,18 @@ final class NodeFaultTests: XCTestCase {
         // …sent anyway, the recipient answers REJECTED with the business-rule code.
         let id = try await DemoNetwork.running([nodeA, nodeB]) { _ in
             let id = try await nodeA.submit(tooLong, actor: "test", validate: false)
-            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.projector.snapshot().messages[id]?.status == .rejected }
+            let done = try await DemoNetwork.wait(timeout: 30) { try nodeA.snapshot().messages[id]?.status == .rejected }
             XCTAssertTrue(done)
             return id
         }
-        let verdict = try XCTUnwrap(try nodeA.projector.snapshot().messages[id]?.verdict)
+        let verdict = try XCTUnwrap(try nodeA.snapshot().messages[id]?.verdict)
         XCTAssertEqual(verdict.status, "REJECTED")
         XCTAssertEqual(verdict.lines.map(\.code), ["BV"])
         let received = try XCTUnwrap(try NodeFixture.events(nodeA, "message.receipt.received", message: id).first)
         XCTAssertEqual(received.payload["lines"]?.arrayElements.first?["reason_code"]?.stringValue, "subjectlabel")
         // The recipient keeps no content of a rejected message.
-        XCTAssertNil(try nodeB.projector.snapshot().messages[id]?.sdkMessage)
-        XCTAssertEqual(try nodeB.projector.snapshot().messages[id]?.status, .rejected)
+        XCTAssertNil(try nodeB.snapshot().messages[id]?.sdkMessage)
+        XCTAssertEqual(try nodeB.snapshot().messages[id]?.status, .rejected)
         await nodeA.close()
         await nodeB.close()
     }

@@ -104,7 +104,7 @@ final class NodeInteropTests: XCTestCase {
             XCTAssertTrue(r.output.contains("state: ACKNOWLEDGED"), r.output)
             // Recorded, validated, answered; the peer acknowledges the Meddelandekvittens.
             let done = try await DemoNetwork.wait(timeout: 60) {
-                let st = try node.projector.snapshot()
+                let st = try node.snapshot()
                 return st.messages[id]?.receiptDispatch.flatMap { st.dispatches[$0] }?.outcome == .delivered
             }
             XCTAssertTrue(done, "the Meddelandekvittens was not acknowledged by the peer: \(s.server.output)")
@@ -139,10 +139,10 @@ final class NodeInteropTests: XCTestCase {
         try await DemoNetwork.running([node]) { ports in
             let r = try await Self.postRemoteXHE(s, id: id, port: ports[0])
             XCTAssertEqual(r.status, 0, r.output)
-            let done = try await DemoNetwork.wait(timeout: 60) { try node.projector.snapshot().messages[id]?.status == .rejected }
+            let done = try await DemoNetwork.wait(timeout: 60) { try node.snapshot().messages[id]?.status == .rejected }
             XCTAssertTrue(done)
         }
-        let record = try XCTUnwrap(try node.projector.snapshot().messages[id])
+        let record = try XCTUnwrap(try node.snapshot().messages[id])
         XCTAssertEqual(record.verdict?.lines.map(\.code), ["SIG"])
         XCTAssertTrue(record.verdict?.lines.first?.reason.contains("not by its FromParty") == true, "\(String(describing: record.verdict))")
         XCTAssertNil(record.sdkMessage, "content of a rejected message is not kept")
@@ -155,7 +155,7 @@ final class NodeInteropTests: XCTestCase {
         let node = try NodeFixture.open(s.node)
         let id = try await DemoNetwork.running([node]) { _ in
             let id = try await node.submit(NodeFixture.message("Till as4-paketet", from: Self.local, to: Self.remote), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 60) { try node.projector.snapshot().messages[id]?.status == .delivered }
+            let done = try await DemoNetwork.wait(timeout: 60) { try node.snapshot().messages[id]?.status == .delivered }
             XCTAssertTrue(done, "not delivered: \(s.server.output)")
             return id
         }
@@ -165,7 +165,7 @@ final class NodeInteropTests: XCTestCase {
         // The peer decrypted and decompressed exactly the XHE we sent.
         let files = try FileManager.default.contentsOfDirectory(atPath: s.base + "/peer-payloads")
         XCTAssertEqual(files.count, 1)
-        let record = try XCTUnwrap(try node.projector.snapshot().messages[id])
+        let record = try XCTUnwrap(try node.snapshot().messages[id])
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: s.base + "/peer-payloads/" + files[0]))),
                        try node.ledger.blobs.read(try XCTUnwrap(record.xhe).sha256))
         await node.close()

@@ -41,7 +41,7 @@ final class NodeIsolationTests: XCTestCase {
             let inbound = try await remote.submit(NodeFixture.message("Till ett", from: NodeFixture.b, to: p1, attachment: secret), actor: "test")
             let outbound = try await node.submit(NodeFixture.message("Från ett", from: p1, to: NodeFixture.b, attachment: secret), actor: "test")
             let done = try await DemoNetwork.wait(timeout: 60) {
-                let s = try node.projector.snapshot()
+                let s = try node.snapshot()
                 return s.messages[inbound]?.status == .accepted && s.messages[outbound]?.status == .accepted
             }
             XCTAssertTrue(done)

@@ -43,8 +43,8 @@ final class NodeTrustReloadTests: XCTestCase {
         try await DemoNetwork.running([nodeA, nodeB]) { _ in
             func send(_ label: String, until status: MessageStatus) async throws -> MessageRecord {
                 let id = try await nodeA.submit(NodeFixture.message(label), actor: "user@" + NodeFixture.a.participant)
-                let done = try await DemoNetwork.wait(timeout: 60) { try nodeA.projector.snapshot().messages[id]?.status == status }
-                let record = try XCTUnwrap(try nodeA.projector.snapshot().messages[id])
+                let done = try await DemoNetwork.wait(timeout: 60) { try nodeA.snapshot().messages[id]?.status == status }
+                let record = try XCTUnwrap(try nodeA.snapshot().messages[id])
                 XCTAssertTrue(done, "\(label): \(record.status), not \(status), within 60 s: \(String(describing: record.verdict))")
                 return record
             }
@@ -76,7 +76,7 @@ final class NodeTrustReloadTests: XCTestCase {
             try fm.copyItem(atPath: net.base + "/as4.crl", toPath: net.b + "/trust/as4/demo.crl")
             guard case .reloaded? = nodeB.reloadTrust(force: false, reason: "test")[.as4] else { return XCTFail("as4 folder not reloaded") }
             let refused = try await send("Spärrad accesspunkt", until: .failed)
-            XCTAssertNil(try nodeB.projector.snapshot().messages[refused.id], "B stored a message from a revoked access point")
+            XCTAssertNil(try nodeB.snapshot().messages[refused.id], "B stored a message from a revoked access point")
         }
         await nodeA.close()
         await nodeB.close()

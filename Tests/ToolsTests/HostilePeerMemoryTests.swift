@@ -40,12 +40,12 @@ final class HostilePeerMemoryTests: XCTestCase {
         let start = Date()
         let done = try await DemoNetwork.running([nodeA]) { _ in
             try await DemoNetwork.wait(timeout: 600) {
-                let s = try nodeA.projector.snapshot()
+                let s = try nodeA.snapshot()
                 return wanted.allSatisfy { s.messages[$0]?.status == .accepted || s.messages[$0]?.status == .rejected || s.messages[$0]?.status == .failed }
             }
         }
         let elapsed = Date().timeIntervalSince(start)
-        let statuses = try ids.map { try nodeA.projector.snapshot().messages[$0]?.status }
+        let statuses = try ids.map { try nodeA.snapshot().messages[$0]?.status }
         let hwm = HostilePeerTests.peakResidentMiB(server.process.processIdentifier)
         print("maximal valid messages: \(Self.messages) × \(Self.attachmentBytes / 1_000_000) MB attachment in \(String(format: "%.1f", elapsed)) s; server VmHWM \(hwm) MiB")
         XCTAssertTrue(done, "not every message was answered: \(statuses)")

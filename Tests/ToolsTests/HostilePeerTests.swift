@@ -151,7 +151,7 @@ final class HostilePeerTests: XCTestCase {
             let id = try await node.submit(OutboundMessage(from: FunctionalAddress(participant: "0203:a.example.se", function: "socialtjansten"),
                                                            to: FunctionalAddress(participant: "0203:b.example.se", function: "registrator"),
                                                            label: "Efter angreppet", texts: ["Hej"], attachments: []), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 60) { try node.projector.snapshot().messages[id]?.status == .accepted }
+            let done = try await DemoNetwork.wait(timeout: 60) { try node.snapshot().messages[id]?.status == .accepted }
             XCTAssertTrue(done, "the valid message was not accepted")
             return Date().timeIntervalSince(start)
         }

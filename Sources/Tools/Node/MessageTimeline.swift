@@ -17,13 +17,13 @@ package enum MessageTimeline {
         }
     }
 
-    /// The events of message `id` in `ledgers` (label, projector), merged by event time.
-    package static func entries(message id: String, from ledgers: [(label: String, projector: Projector)]) throws -> [Entry] {
+    /// The events of message `id` in the nodes' ledgers (label, projections), merged by event time.
+    package static func entries(message id: String, from ledgers: [(label: String, projections: ProjectionEngine)]) throws -> [Entry] {
         var out: [Entry] = []
-        for (label, projector) in ledgers {
-            let seqs = try projector.read { $0.messages[id]?.eventSeqs ?? [] }
+        for (label, projections) in ledgers {
+            let seqs = try projections.currentNodeState { try $0.message(id)?.eventSeqs ?? [] }
             for seq in seqs {
-                if let e = try projector.ledger.event(seq) { out.append(Entry(node: label, event: e)) }
+                if let e = try projections.ledger.event(seq) { out.append(Entry(node: label, event: e)) }
             }
         }
         return out.sorted { ($0.event.time, $0.node, $0.event.seq) < ($1.event.time, $1.node, $1.event.seq) }

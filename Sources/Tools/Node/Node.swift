@@ -11,13 +11,13 @@ import X509
 ///
 /// Every step of a message is a ledger event, appended before the step is acknowledged to anyone;
 /// the retry schedule, in-flight dispatches, duplicate detection and receipt correlation are read
-/// from the ``Projector``, never kept only in memory. Open with ``open(directory:logger:)``, run
+/// by key from the persisted projections, never kept only in memory (so neither start-up time nor
+/// memory grows with the history). Open with ``open(directory:logger:)``, run
 /// the endpoint and the workers with ``run(onListening:)``, and ``close()`` when done.
 package final class Node: Sendable {
     package let directory: String
     package let config: NodeConfig
     package let ledger: Ledger
-    package let projector: Projector
     /// The persisted projections (`<node>/projections`), kept up with the ledger by ``run(onListening:)``.
     package let projections: ProjectionEngine
     package let keys: NodeKeys
@@ -60,7 +60,6 @@ package final class Node: Sendable {
         self.projections = projections
         self.config = config
         self.ledger = ledger
-        self.projector = Projector(ledger: ledger)
         self.keys = keys
         self.router = router
         self.validator = validator
@@ -129,7 +128,7 @@ package final class Node: Sendable {
     /// people and systems read through ``access``).
     package func view(participant: String) throws(NodeError) -> ParticipantView {
         guard serves(participant) else { throw NodeError(.notAParticipant, "this node does not serve \(participant)") }
-        return ParticipantView(projector: projector, participant: participant)
+        return ParticipantView(projections: projections, participant: participant)
     }
 
     /// Reads of messages, authorised from the grants and audit-first (every interface uses it).
@@ -170,10 +169,16 @@ package final class Node: Sendable {
         do { return try ledger.blobs.read(ref.sha256) } catch { throw NodeError(.storage, "\(error)") }
     }
 
-    /// Runs `body` on the up-to-date projection (without copying it: a copy kept while the fold
-    /// goes on would make the next event copy every dictionary).
-    func read<T>(_ body: (NodeProjection) throws -> T) throws(NodeError) -> T {
-        do { return try projector.read(body) } catch { throw NodeError(.storage, "\(error)") }
+    /// Runs `body` on the working state as of the ledger's durable head (the persisted
+    /// projections catch up first, so a caller sees its own appends).
+    package func read<T>(_ body: (NodeStateReader) throws -> T) throws(NodeError) -> T {
+        do { return try projections.currentNodeState(body) } catch { throw NodeError(.storage, "\(error)") }
+    }
+
+    /// The whole working state at the durable head, loaded from the persisted rows (tests and
+    /// tools; the node itself reads rows by key).
+    package func snapshot() throws(NodeError) -> NodeProjection {
+        do { return try projections.nodeStateSnapshot() } catch { throw NodeError(.storage, "\(error)") }
     }
 
     func claim(_ id: String) -> Bool { busy.withLock { $0.insert(id).inserted } }

@@ -14,7 +14,7 @@ extension Node {
               let participant = config.participants.first(where: { $0.id == r.participant }) else {
             throw NodeError(.storage, "message \(r.id) has no stored XHE or its participant has no O2O key")
         }
-        let book = try read { $0.addressBook }
+        let book = try read { try $0.addressBook(participants: [r.participant]) }
         let review = InboundReview(validator: validator, trust: keys.o2oTrust, decryption: o2o,
                                    mailboxes: MailboxResolution(participant: participant, addressBook: book))
         let (envelope, outcome) = try await review.review(loading: { () throws(NodeError) in try blob(xheRef) }, at: now)

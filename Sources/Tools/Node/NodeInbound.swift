@@ -23,7 +23,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             throw AS4TemporarilyUnavailable("message \(as4) is being stored by a parallel delivery")
         }
         defer { _ = node.receiving.withLock { $0.remove(as4) } }
-        if try node.read({ $0.inbound[as4] != nil }) { return }  // a resend: stored before, answered with the same receipt
+        if try node.read({ try $0.inbound(as4) != nil }) { return }  // a resend: stored before, answered with the same receipt
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
         }
@@ -47,14 +47,14 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         }
         switch user.action {
         case SDKAS4.messageAction:
-            if try node.read({ $0.messages[envelope.id] }) != nil {
+            if try node.read({ try $0.message(envelope.id) }) != nil {
                 throw EbMSError.valueInconsistent("the XHE ID \(envelope.id) is already used by another message on this access point")
             }
             var p = try evidence()
             // Filed under the addressed function when the participant has it (or its catch-all);
             // otherwise under no mailbox, and the Meddelandekvittens refuses it.
             if let participant = node.config.participants.first(where: { $0.id == recipient }) {
-                let book = try node.read { $0.addressBook }
+                let book = try node.read { try $0.addressBook(participants: [participant.id]) }
                 if case .mailbox(let address) = MailboxResolution(participant: participant, addressBook: book)
                     .resolve(function: envelope.payload.handlingServiceID) {
                     p["to"] = .string(address.description)
@@ -97,7 +97,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
             throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail("the decrypted payload is not a Meddelandekvittens: \(error)")
         }
-        guard let original = try node.read({ $0.messages[receipt.documentReference] }), original.direction == .outbound,
+        guard let original = try node.read({ try $0.message(receipt.documentReference) }), original.direction == .outbound,
               original.participant == recipient, original.to?.participant == opened.envelope.fromParty else {
             throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
         }
@@ -173,7 +173,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
     // MARK: DuplicateStore — answered from the ledger
 
     package func receipt(for messageId: String) async throws -> [UInt8]? {
-        guard let ref = try node.read({ $0.inbound[messageId]?.receipt }) else { return nil }
+        guard let ref = try node.read({ try $0.inbound(messageId)?.receipt }) else { return nil }
         return try node.blob(ref)
     }
 
@@ -181,10 +181,10 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
         let key = "receipt:" + messageId
         guard node.receiving.withLock({ $0.insert(key).inserted }) else { return false }
         defer { _ = node.receiving.withLock { $0.remove(key) } }
-        guard let known = try node.read({ $0.inbound[messageId] }) else { return true }
+        guard let known = try node.read({ try $0.inbound(messageId) }) else { return true }
         if known.receipt != nil { return false }
         var p: [String: JSONValue] = ["as4_message_id": .string(messageId), "receipt": BlobField.json(try node.putBlob(receipt))]
-        if let participant = try node.read({ $0.messages[known.messageId]?.participant }) { p["participant"] = .string(participant) }
+        if let participant = try node.read({ try $0.message(known.messageId)?.participant }) { p["participant"] = .string(participant) }
         try await node.append([EventDraft(type: NodeEventType.transportReceiptSent, subject: NodeEventType.subject(message: known.messageId),
                                           actor: "node", payload: .object(p))])
         return true

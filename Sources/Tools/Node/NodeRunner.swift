@@ -92,8 +92,8 @@ extension Node {
         let candidates: [Work]
         do {
             // Oldest first across both kinds, so neither starves the other under load.
-            candidates = try projector.read { s in
-                (s.unanswered.map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)).sorted { $0.order < $1.order }
+            candidates = try read { s in
+                (try s.unanswered().map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)).sorted { $0.order < $1.order }
             }
         } catch {
             logger.error("cannot read the ledger", metadata: ["error": .string("\(error)")])
@@ -107,10 +107,10 @@ extension Node {
             // (recording an outcome and a later retry time). Take it only if it is still due.
             let current: Work?
             do {
-                current = try projector.read { s -> Work? in
+                current = try read { s -> Work? in
                     switch w {
-                    case .dispatch(let d): s.dispatches[d.as4MessageId].flatMap { $0.isDue(at: stamp) ? .dispatch($0) : nil }
-                    case .answer(let r): s.messages[r.id].flatMap { $0.status == .received ? .answer($0) : nil }
+                    case .dispatch(let d): try s.dispatch(d.as4MessageId).flatMap { $0.isDue(at: stamp) ? .dispatch($0) : nil }
+                    case .answer(let r): try s.message(r.id).flatMap { $0.status == .received ? .answer($0) : nil }
                     }
                 }
             } catch { current = nil }

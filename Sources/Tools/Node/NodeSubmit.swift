@@ -18,7 +18,7 @@ extension Node {
         guard let o2o = keys.o2o[m.from.participant] else {
             throw NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(config.participants.map(\.id).joined(separator: ", "))")
         }
-        let book = try read { $0.addressBook }
+        let book = try read { try $0.addressBook(participants: [m.from.participant, m.to.participant]) }
         guard book.contains(m.from) else {
             throw NodeError(.unknownAddress, "\(m.from) is not a functional address of \(m.from.participant) in the address book")
         }

@@ -77,7 +77,7 @@ extension Node {
             if let due = spoolRetries.withLock({ $0.failures[id]?.next }), due > now { continue }
             var result: [String: String]
             do {
-                let done = try projector.read { $0.submissions[id] }
+                let done = try read { try $0.submission(id) }
                 if let done {
                     result = ["message_id": done]
                 } else {

@@ -37,6 +37,6 @@ package final class MessageSubmission: Sendable {
     }
 
     private func existing(_ submissionID: String) throws(NodeError) -> String? {
-        try node.read { $0.submissions[submissionID] }
+        try node.read { try $0.submission(submissionID) }
     }
 }

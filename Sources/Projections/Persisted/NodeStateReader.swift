@@ -1,0 +1,98 @@
+package import Ledger
+
+/// Reads of the node's working state (``NodeStateProjection``) inside one snapshot of its
+/// storage, by key: a message, a dispatch, an inbound AS4 MessageId, a submission, organisations
+/// of the address book, and the small working sets (pending dispatches, unanswered messages). No
+/// read loads the whole state, so what the node holds in memory does not grow with its history.
+package struct NodeStateReader {
+    let rows: any ProjectionReading
+    private typealias Table = NodeStateProjection.Table
+
+    package init(_ rows: any ProjectionReading) { self.rows = rows }
+
+    private func get(_ table: String, _ key: String) throws -> [UInt8]? {
+        try rows.get("node." + table, ProjectionKey.of(key))
+    }
+
+    package func message(_ id: String) throws -> MessageRecord? {
+        try get(Table.messages, id).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+    }
+
+    package func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {
+        try get(Table.dispatches, as4MessageId).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }
+    }
+
+    /// What the node knows about an inbound AS4 MessageId (stored, and the receipt answered).
+    package func inbound(_ as4MessageId: String) throws -> NodeProjection.Inbound? {
+        try get(Table.inbound, as4MessageId).map { try PersistedNodeRows.inbound($0).1 }
+    }
+
+    /// The message a submission request became, if it was submitted.
+    package func submission(_ submissionID: String) throws -> String? {
+        try get(Table.submissions, submissionID).map { v in
+            guard let m = try RecordCoding.decode(v, "submission")["message_id"]?.stringValue else { throw RecordCoding.corrupt("submission") }
+            return m
+        }
+    }
+
+    /// The seq of the first `blob.erased` event of `blob`, if it was erased.
+    package func erasure(of blob: Digest32) throws -> UInt64? {
+        try rows.get("node." + Table.erasures, blob.bytes).map(EventIndex.uint64)
+    }
+
+    /// The address book restricted to `participants` (the organisations a step needs).
+    package func addressBook(participants: some Sequence<String>) throws -> AddressBook {
+        var organizations: [String: AddressBook.Organization] = [:]
+        for p in Set(participants) {
+            if let v = try get(Table.organizations, p) { organizations[p] = try AddressBook.Organization(row: RecordCoding.decode(v, "address book")) }
+        }
+        return AddressBook(organizations: organizations)
+    }
+
+    /// The whole address book.
+    package func addressBook() throws -> AddressBook {
+        var organizations: [String: AddressBook.Organization] = [:]
+        try rows.scan("node." + Table.organizations, from: nil) { _, v in
+            let o = try AddressBook.Organization(row: RecordCoding.decode(v, "address book"))
+            organizations[o.participant] = o
+            return true
+        }
+        return AddressBook(organizations: organizations)
+    }
+
+    /// Inbound messages stored but not yet answered with a Meddelandekvittens, oldest first.
+    package func unanswered() throws -> [MessageRecord] {
+        var ids: [String] = []
+        try rows.scan("node." + Table.unanswered, from: nil) { _, v in ids.append(String(decoding: v, as: UTF8.self)); return true }
+        return try ids.compactMap(message).sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
+    }
+
+    /// Dispatches whose next attempt is due at `now`, oldest first.
+    package func dueDispatches(at now: Timestamp) throws -> [DispatchRecord] {
+        var ids: [String] = []
+        try rows.scan("node." + Table.pending, from: nil) { _, v in ids.append(String(decoding: v, as: UTF8.self)); return true }
+        return try ids.compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
+    }
+
+    /// Inbound messages refused at the AS4 layer, in seq order.
+    package func rejections() throws -> [NodeProjection.Rejection] {
+        var out: [NodeProjection.Rejection] = []
+        try rows.scan("node." + Table.rejections, from: nil) { _, v in out.append(try PersistedNodeRows.rejection(v)); return true }
+        return out
+    }
+}
+
+extension ProjectionEngine {
+    /// Runs `body` on the node's working state as of the ledger's durable head: applies what the
+    /// projections have not seen yet (so a caller sees its own appends), then reads one snapshot.
+    package func currentNodeState<T>(_ body: (NodeStateReader) throws -> T) throws -> T {
+        try catchUp()
+        return try storage.read { try body(NodeStateReader($0)) }
+    }
+
+    /// The whole working state, as a ``NodeProjection`` (tests and tools: it loads every row).
+    package func nodeStateSnapshot() throws -> NodeProjection {
+        let seq = try catchUp()
+        return try NodeStateProjection.load(from: storage, seq: seq)
+    }
+}
