@@ -163,6 +163,14 @@ let package = Package(
             swiftSettings: strict,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // Synthetic node histories (messages both ways, receipts, failures, grants, reads,
+        // erasures) for the projection tests and `kvitto bench query`.
+        .target(
+            name: "Workload",
+            dependencies: ["Ledger", "Projections"],
+            path: "Sources/Tools/Workload",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Tools",
             dependencies: [
@@ -172,12 +180,13 @@ let package = Package(
                 "Node",
                 "Identity",
                 "API",
+                "Workload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Tools",
-            exclude: ["Node", "Identity", "API"],
+            exclude: ["Node", "Identity", "API", "Workload"],
             swiftSettings: strict
         ),
         // The libFuzzer harness for the inbound parsers (Tests/fuzz.sh builds it with
@@ -227,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "Ledger", "Node", "Projections", "Transport",
+            dependencies: ["Tools", "Ledger", "Node", "Projections", "Transport", "Workload",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],

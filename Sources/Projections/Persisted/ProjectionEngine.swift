@@ -156,6 +156,16 @@ package final class ProjectionEngine: Sendable {
 
     // MARK: - Positions
 
+    /// The last applied seq of every projection stored in `storage` (by name), read without a
+    /// ledger: for watching a store another process keeps.
+    package static func appliedSeqs(in storage: any ProjectionStorage, of projections: [any PersistedProjection]) throws -> [String: UInt64] {
+        try storage.read { r in
+            var out: [String: UInt64] = [:]
+            for p in projections { out[p.name] = try position(of: p, in: r).seq }
+            return out
+        }
+    }
+
     private func select(_ names: [String]?) throws -> [any PersistedProjection] {
         guard let names else { return projections }
         return try names.map { n in
