@@ -61,6 +61,23 @@ package enum MailboxIndex {
         return (ids, ids.count == limit ? last : nil)
     }
 
+    /// The first page of a mailbox read raw: its index keys and each message's stored row, not
+    /// decoded — what the page costs LMDB alone (`kvitto bench query` compares with it). Returns
+    /// the bytes read.
+    package static func rawFirstPage(_ mailbox: FunctionalAddress, limit: Int, in storage: any ProjectionStorage) throws -> Int {
+        let p = prefix(mailbox)
+        return try storage.read { r in
+            var bytes = 0, ids: [[UInt8]] = []
+            try r.scan("node." + mailboxTable, from: p) { k, v in
+                guard k.starts(with: p) else { return false }
+                ids.append(ProjectionKey.of(String(decoding: v, as: UTF8.self)))
+                return ids.count < limit
+            }
+            for id in ids { bytes += try r.get("node." + NodeStateProjection.Table.messages, id)?.count ?? 0 }
+            return bytes
+        }
+    }
+
     /// The ids of the mailbox's messages matching every word of `query` (each as a word prefix:
     /// "malm" finds "Malmö"), newest first, at most `limit`.
     package static func search(_ mailbox: FunctionalAddress, query: String, limit: Int,
