@@ -15,12 +15,16 @@ package enum MailboxIndex {
 
     /// Words indexed for a message: its subject (label) and its counterpart's functional address.
     static func words(of r: MessageRecord) -> [String] {
-        let counterpart = r.direction == .outbound ? r.to : r.from
-        return SearchText.words([r.label ?? "", counterpart?.description ?? ""].joined(separator: " "))
+        SearchText.words([r.label ?? "", counterpart(r)?.description ?? ""].joined(separator: " "))
     }
+
+    private static func counterpart(_ r: MessageRecord) -> FunctionalAddress? { r.direction == .outbound ? r.to : r.from }
 
     /// Brings the rows of `new` (replacing `old`, if any) up to date.
     static func update(old: MessageRecord?, new: MessageRecord, rows: ProjectionRows) throws {
+        // Most events change a record's status or its events, not what it is indexed by.
+        if let old, old.id == new.id, old.mailbox == new.mailbox, old.eventSeqs.first == new.eventSeqs.first, old.label == new.label,
+           counterpart(old) == counterpart(new) { return }
         let oldKeys = old.map(keys) ?? [], newKeys = keys(new)
         for k in oldKeys where !newKeys.contains(where: { $0 == k }) { try rows.delete(k.table, k.key) }
         for k in newKeys where !oldKeys.contains(where: { $0 == k }) { try rows.put(k.table, k.key, Array(new.id.utf8)) }

@@ -103,27 +103,52 @@ package struct NodeStateProjection: PersistedProjection {
     }
 }
 
-/// ``NodeStateRows`` over one transaction's rows of ``NodeStateProjection``.
+/// ``NodeStateRows`` over one transaction's rows of ``NodeStateProjection``. Records read or
+/// written while one event is folded are kept decoded (the fold reads a message or a dispatch
+/// several times per event), so each is decoded at most once per event.
 struct PersistedNodeRows: NodeStateRows {
     typealias Failure = any Error
     typealias Table = NodeStateProjection.Table
     let rows: ProjectionRows
+    private let cache = Cache()
+
+    /// Decoded records of the event being folded (nil values: known absent).
+    private final class Cache {
+        var messages: [String: MessageRecord?] = [:]
+        var dispatches: [String: DispatchRecord?] = [:]
+    }
+
+    init(rows: ProjectionRows) { self.rows = rows }
 
     static func key(_ s: String) -> [UInt8] { ProjectionKey.of(s) }
     static func seq(_ n: UInt64) -> [UInt8] { withUnsafeBytes(of: n.bigEndian) { Array($0) } }
 
     func message(_ id: String) throws -> MessageRecord? {
-        try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+        if let known = cache.messages[id] { return known }
+        let r = try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+        cache.messages[id] = .some(r)
+        return r
     }
     func putMessage(_ r: MessageRecord) throws {
-        try MailboxIndex.update(old: try message(r.id), new: r, rows: rows)
+        let old = try message(r.id)
+        guard old != r else { return }
+        try MailboxIndex.update(old: old, new: r, rows: rows)
         try rows.put(Table.messages, Self.key(r.id), RecordCoding.encode(r.row))
+        cache.messages[r.id] = .some(r)
     }
 
     func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {
-        try rows.get(Table.dispatches, Self.key(as4MessageId)).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }
+        if let known = cache.dispatches[as4MessageId] { return known }
+        let d = try rows.get(Table.dispatches, Self.key(as4MessageId)).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }
+        cache.dispatches[as4MessageId] = .some(d)
+        return d
     }
-    func putDispatch(_ d: DispatchRecord) throws { try rows.put(Table.dispatches, Self.key(d.as4MessageId), RecordCoding.encode(d.row)) }
+    func putDispatch(_ d: DispatchRecord) throws {
+        let old = try dispatch(d.as4MessageId)
+        guard old != d else { return }
+        try rows.put(Table.dispatches, Self.key(d.as4MessageId), RecordCoding.encode(d.row))
+        cache.dispatches[d.as4MessageId] = .some(d)
+    }
 
     func inbound(_ as4MessageId: String) throws -> NodeProjection.Inbound? {
         try rows.get(Table.inbound, Self.key(as4MessageId)).map { try Self.inbound($0).1 }
@@ -139,11 +164,18 @@ struct PersistedNodeRows: NodeStateRows {
         return (as4, NodeProjection.Inbound(messageId: id, receipt: BlobField.parse(j["receipt"])))
     }
 
-    func setPending(_ as4MessageId: String, _ on: Bool) throws {
-        if on { try rows.put(Table.pending, Self.key(as4MessageId), Array(as4MessageId.utf8)) } else { try rows.delete(Table.pending, Self.key(as4MessageId)) }
-    }
-    func setUnanswered(_ messageId: String, _ on: Bool) throws {
-        if on { try rows.put(Table.unanswered, Self.key(messageId), Array(messageId.utf8)) } else { try rows.delete(Table.unanswered, Self.key(messageId)) }
+    func setPending(_ as4MessageId: String, _ on: Bool) throws { try mark(Table.pending, as4MessageId, on) }
+    func setUnanswered(_ messageId: String, _ on: Bool) throws { try mark(Table.unanswered, messageId, on) }
+
+    /// Puts or deletes a working-set row, writing only when that changes it (an unchanged put
+    /// would still copy its page).
+    private func mark(_ table: String, _ id: String, _ on: Bool) throws {
+        let key = Self.key(id)
+        if on {
+            if try rows.get(table, key) == nil { try rows.put(table, key, Array(id.utf8)) }
+        } else {
+            try rows.delete(table, key)
+        }
     }
 
     func addRejection(_ r: NodeProjection.Rejection) throws {

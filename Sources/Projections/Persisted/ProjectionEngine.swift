@@ -121,13 +121,17 @@ package final class ProjectionEngine: Sendable {
         }
     }
 
+    /// Events per transaction when rebuilding: rows touched by many events of one transaction are
+    /// written (and synced) once, so larger transactions write far less.
+    package static let rebuildBatch = 8192
+
     /// Clears `names` (all when nil) and folds the ledger into them again from seq 1.
     package func rebuild(_ names: [String]? = nil) throws {
         let chosen = try select(names)
         try catchingUp.withLock { _ in
             for p in chosen { try reset(p) }
         }
-        try catchUp()
+        try catchUp(batch: Self.rebuildBatch)
     }
 
     /// SHA-256 over one projection's rows (every table in order, every key and value with its
