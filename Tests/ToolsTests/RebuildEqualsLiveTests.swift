@@ -61,10 +61,13 @@ final class RebuildEqualsLiveTests: XCTestCase {
         let head = try await Self.append(to: node + "/ledger", &history, events: 0, addressBook: false)
         XCTAssertGreaterThanOrEqual(head, UInt64(rounds * perRound))
         let server = try Self.serve(node, log: dir.sub("serve.log"))
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } }
         XCTAssertTrue(try Self.waitForProgress(node: node, reaching: head, timeout: 300), "the node did not catch up")
         server.terminate()
-        server.waitUntilExit()
-        XCTAssertEqual(server.terminationStatus, 0, NodeCrashTests.tail(dir.sub("serve.log")))
+        let stopBy = Date().addingTimeInterval(30)
+        while server.isRunning, Date() < stopBy { usleep(20_000) }
+        XCTAssertFalse(server.isRunning, "kvitto serve did not stop within 30 s of SIGTERM")
+        if !server.isRunning { XCTAssertEqual(server.terminationStatus, 0, NodeCrashTests.tail(dir.sub("serve.log"))) }
 
         let live = try KvittoProcess.run(["projections", "digest", "--node", node])
         XCTAssertEqual(live.status, 0, live.stderr)
@@ -88,12 +91,28 @@ final class RebuildEqualsLiveTests: XCTestCase {
         XCTAssertEqual(try NodeStateProjection.load(from: kept.storage, seq: head), reference)
         // The history was what it claims: every kind of event, and enough of each.
         let counts = try EventIndex.counts(in: kept.storage)
-        for type in ["message.submitted", "message.received", "transport.attempt.failed", "message.delivery.failed",
+        for type in ["message.submitted", "message.received", "transport.attempt.failed", "transport.error.received",
+                     "message.rejected", "addressbook.function.removed", "message.delivery.failed",
                      "message.receipt.received", "message.receipt.sent", "access.granted", "access.revoked",
                      "message.accessed", "access.denied", "blob.erased", "addressbook.function.added"] {
             XCTAssertGreaterThan(counts[type] ?? 0, 20, "too few \(type) events in the history: \(counts)")
         }
         XCTAssertTrue(reference.pending.isEmpty && reference.unansweredIDs.isEmpty, "the history left work for the node")
+        XCTAssertFalse(reference.rejections.isEmpty)
+        // The mailbox index, which the live node and the rebuild fold alike, holds every message of
+        // the reference fold under its mailbox, newest first.
+        let mailbox = FunctionalAddress(participant: participant, function: "socialtjansten")
+        let expected = reference.messages.values.filter { $0.mailbox == mailbox }
+            .sorted { ($0.eventSeqs.first ?? 0) > ($1.eventSeqs.first ?? 0) }.map(\.id)
+        var listed: [String] = [], cursor: [UInt8]?
+        for _ in 0..<10_000 {
+            let page = try MailboxIndex.page(mailbox, after: cursor, limit: 500, in: kept.storage)
+            listed += page.ids
+            guard let next = page.next else { break }
+            cursor = next
+        }
+        XCTAssertGreaterThan(expected.count, 1000)
+        XCTAssertEqual(listed, expected, "the persisted mailbox index differs from the reference fold's records")
     }
 
     /// Starts `kvitto serve` on `node` without waiting for its listener (its catch-up may come first).

@@ -135,8 +135,9 @@ extension PhysicalLimits {
         let start = DispatchTime.now().uptimeNanoseconds
         try ledger.read { txn in
             try txn.scanInPlace(ledger.store.events) { value in
-                let n = min(value.count, buffer.count)
-                buffer.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: value[0..<n])) }
+                if value.count > buffer.count { buffer = [UInt8](repeating: 0, count: value.count) }
+                let n = value.count
+                buffer.withUnsafeMutableBytes { $0.copyMemory(from: value) }
                 if n > 0 { checksum &+= UInt64(buffer[n - 1]) }
                 records += 1
                 bytes += value.count

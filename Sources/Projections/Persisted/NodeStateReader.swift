@@ -85,9 +85,18 @@ package struct NodeStateReader {
 extension ProjectionEngine {
     /// Runs `body` on the node's working state as of the ledger's durable head: applies what the
     /// projections have not seen yet (so a caller sees its own appends), then reads one snapshot.
+    /// Fails closed when the snapshot is behind what was caught up to — another process reset the
+    /// store in between (`kvitto projections rebuild`): an empty state would, for one, let a resent
+    /// message through duplicate detection. The caller retries once the rebuild has caught up.
     package func currentNodeState<T>(_ body: (NodeStateReader) throws -> T) throws -> T {
-        try catchUp()
-        return try storage.read { try body(NodeStateReader($0)) }
+        let reached = try catchUp()
+        return try storage.read { r in
+            if let node = projections.first(where: { $0 is NodeStateProjection }),
+               try Self.position(of: node, in: r).seq < reached {
+                throw LedgerError(.storage, "the node's projections were reset while being read (is `kvitto projections rebuild` running?); the step is retried once they have caught up")
+            }
+            return try body(NodeStateReader(r))
+        }
     }
 
     /// The whole working state, as a ``NodeProjection`` (tests and tools: it loads every row).

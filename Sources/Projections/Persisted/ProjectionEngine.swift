@@ -188,7 +188,7 @@ package final class ProjectionEngine: Sendable {
         try storage.read { try Self.position(of: p, in: $0) }
     }
 
-    private static func position(of p: any PersistedProjection, in r: any ProjectionReading) throws -> (version: UInt64, seq: UInt64) {
+    static func position(of p: any PersistedProjection, in r: any ProjectionReading) throws -> (version: UInt64, seq: UInt64) {
         guard let v = try r.get(metaTable, Array(p.name.utf8)) else { return (UInt64(p.version), 0) }
         guard v.count == 16 else { throw LedgerError(.corrupt, "the stored position of projection \(p.name) is damaged; rebuild it") }
         func be(_ at: Int) -> UInt64 { v[at..<at + 8].reduce(0) { $0 << 8 | UInt64($1) } }

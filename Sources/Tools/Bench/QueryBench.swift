@@ -62,7 +62,9 @@ struct QueryBench: AsyncParsableCommand {
 
         // Rebuild from scratch vs the raw read of the same records.
         let node = try await NodeCLI.run { try Node.open(directory: nodeDir, logger: logger) }
-        let raw = try PhysicalLimits.lmdbCursorRead(node.ledger)
+        // Twice, keeping the faster: the first pass may find the page cache cold.
+        let raw = try [PhysicalLimits.lmdbCursorRead(node.ledger), PhysicalLimits.lmdbCursorRead(node.ledger)]
+            .max { $0.recordsPerSecond < $1.recordsPerSecond }!
         // For context: reading the same events as the fold gets them (hash checked, JSON parsed).
         let d0 = DispatchTime.now().uptimeNanoseconds
         var decoded = 0

@@ -127,8 +127,17 @@ package struct SyntheticHistory {
         while true {
             out.append(step(NodeEventType.dispatched, ["endpoint": endpoint]))
             if attempt < 3, random.chance(0.12) {
-                out.append(step(NodeEventType.attemptFailed, ["reason": ["code": "transport.unreachable", "detail": "connection refused"],
-                                                              "next_attempt_at": .string(Timestamp.now().rfc3339)]))
+                let next: JSONValue = .string(nextAttempt().rfc3339)
+                if random.chance(0.3) {
+                    out.append(step(NodeEventType.transportErrorReceived, [
+                        "reason": ["code": "EBMS:0005", "detail": "DeliveryFailure"], "next_attempt_at": next,
+                        "errors": [["code": "EBMS:0005", "short_description": "DeliveryFailure", "detail": "Mottagaren är tillfälligt otillgänglig"]],
+                        "response": BlobField.json(blob()),
+                    ]))
+                } else {
+                    out.append(step(NodeEventType.attemptFailed, ["reason": ["code": "transport.unreachable", "detail": "connection refused"],
+                                                                  "next_attempt_at": next]))
+                }
                 attempt += 1
                 continue
             }
@@ -223,10 +232,31 @@ package struct SyntheticHistory {
             return EventDraft(type: NodeEventType.blobErased, subject: "blob:" + r.blob.sha256.hex, actor: "os:arkivarie", payload: [
                 "blob": .string(r.blob.sha256.hex), "size": .int(r.blob.size), "rule": "Gallringsbeslut 2026:14", "reason": "gallring",
             ])
+        case 94..<96:
+            // An inbound message refused at the AS4 layer (an authenticated peer's bad request).
+            let as4 = uuid() + "@ap.example"
+            return EventDraft(type: NodeEventType.rejected, subject: "inbound:" + as4, actor: "ap:ap.example", payload: [
+                "reason": ["code": "EBMS:0004", "detail": "Other"], "internal_detail": "no route back",
+                "as4_message_id": .string(as4), "from_party": "ap.example", "action": "Message",
+                "participant": .string(settings.participant), "repeats_before": 0, "coalescing_seconds": 60,
+            ])
+        case 96..<98:
+            let c = counterpart(Int.random(in: 0..<settings.counterparts, using: &random))
+            if random.chance(0.5) {
+                return EventDraft(type: NodeEventType.functionRemoved, subject: "mailbox:ekonomi@\(c)", actor: "os:admin",
+                                  payload: ["participant": .string(c), "function": "ekonomi", "name": "Ekonomi"])
+            }
+            return EventDraft(type: NodeEventType.organizationUpdated, subject: "organization:" + c, actor: "os:admin",
+                              payload: ["participant": .string(c), "name": .string("Kommunförbundet \(c.prefix(12))")])
         default:
             let c = counterpart(Int.random(in: 0..<settings.counterparts, using: &random))
             return function("ekonomi", of: c)
         }
+    }
+
+    /// A retry time: fixed by the seed (not the clock), so a seed reproduces every payload.
+    private mutating func nextAttempt() -> Timestamp {
+        Timestamp(nanoseconds: 1_798_761_600_000_000_000 + Int64(serial) * 1_000_000_000)
     }
 
     private func organization(_ participant: String, name: String) -> EventDraft {
