@@ -33,9 +33,7 @@ package struct NodeStateProjection: PersistedProjection {
 
     /// One message's record, as of the projection's seq.
     package static func message(_ id: String, in storage: any ProjectionStorage) throws -> MessageRecord? {
-        try storage.read { r in
-            try r.get("node." + Table.messages, ProjectionKey.of(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
-        }
+        try storage.read { try NodeStateReader($0).message(id) }
     }
 
     /// Every message record for which `include` is true, in key (message id) order.
@@ -53,7 +51,7 @@ package struct NodeStateProjection: PersistedProjection {
 
     /// The seq of the `blob.erased` event of `blob`, if it was erased.
     package static func erasure(of blob: Digest32, in storage: any ProjectionStorage) throws -> UInt64? {
-        try storage.read { r in try r.get("node." + Table.erasures, blob.bytes).map(EventIndex.uint64) }
+        try storage.read { try NodeStateReader($0).erasure(of: blob) }
     }
 
     /// The whole state read back as a ``NodeProjection`` at the projection's seq (for comparing

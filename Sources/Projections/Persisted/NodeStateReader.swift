@@ -62,16 +62,19 @@ package struct NodeStateReader {
 
     /// Inbound messages stored but not yet answered with a Meddelandekvittens, oldest first.
     package func unanswered() throws -> [MessageRecord] {
-        var ids: [String] = []
-        try rows.scan("node." + Table.unanswered, from: nil) { _, v in ids.append(String(decoding: v, as: UTF8.self)); return true }
-        return try ids.compactMap(message).sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
+        try workingSet(Table.unanswered).compactMap(message).sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
     }
 
     /// Dispatches whose next attempt is due at `now`, oldest first.
     package func dueDispatches(at now: Timestamp) throws -> [DispatchRecord] {
+        try workingSet(Table.pending).compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
+    }
+
+    /// The identifiers in a working-set table (values are the identifiers; keys may be hashes).
+    private func workingSet(_ table: String) throws -> [String] {
         var ids: [String] = []
-        try rows.scan("node." + Table.pending, from: nil) { _, v in ids.append(String(decoding: v, as: UTF8.self)); return true }
-        return try ids.compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
+        try rows.scan("node." + table, from: nil) { _, v in ids.append(String(decoding: v, as: UTF8.self)); return true }
+        return ids
     }
 
     /// Inbound messages refused at the AS4 layer, in seq order.
