@@ -228,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Projections", "Transport", "Ledger", "API", "Identity",
+            dependencies: ["Node", "Projections", "Transport", "Ledger", "API", "Identity", "Workload",
                            .product(name: "X509", package: "swift-certificates"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -11,10 +11,20 @@ package struct FunctionalAddress: Sendable, Hashable, Comparable, CustomStringCo
 
     /// Parses `function@participant`.
     package init?(_ text: String) {
-        guard let at = text.lastIndex(of: "@") else { return nil }
-        let f = String(text[..<at]), p = String(text[text.index(after: at)...])
-        guard !f.isEmpty, !p.isEmpty, !f.contains(where: \.isWhitespace), !p.contains(where: \.isWhitespace) else { return nil }
+        guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        let f = String(text[..<at]), p = String(text[text.utf8.index(after: at)...])
+        guard !f.isEmpty, !p.isEmpty, !Self.hasWhitespace(f), !Self.hasWhitespace(p) else { return nil }
         self.init(participant: p, function: f)
+    }
+
+    /// Whether `s` holds whitespace (any Unicode whitespace; ASCII text is checked byte by byte).
+    private static func hasWhitespace(_ s: String) -> Bool {
+        var ascii = true
+        for b in s.utf8 {
+            if b >= 0x80 { ascii = false; break }
+            if b == 0x20 || (0x09...0x0D).contains(b) { return true }
+        }
+        return ascii ? false : s.contains(where: \.isWhitespace)
     }
 
     package var description: String { function + "@" + participant }

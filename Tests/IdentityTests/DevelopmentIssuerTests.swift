@@ -45,4 +45,36 @@ final class DevelopmentIssuerTests: XCTestCase {
         await v.shutdown()
         await production.shutdown()
     }
+
+    /// A token verified a moment ago is not verified again, but its time claims and audience are
+    /// checked on every use, and after ``VerifiedTokens/lifetime`` its signature is verified anew.
+    func testARememberedTokenStillExpiresAndIsForgottenAfterAMinute() async throws {
+        let dir = NSTemporaryDirectory() + "kvitto-dev-issuer-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let enabled = DevelopmentIssuerConfig(enabled: true)
+        let issuer = try DevelopmentIssuer.open(directory: dir, config: enabled)
+        let clock = TestClock()
+        let v = TokenVerifier(config: IdentityConfig(developmentIssuer: enabled), participants: ["0203:a.example.se"], development: issuer,
+                              now: clock.now)
+        let token = try await issuer.mint(subject: "anna", claims: ["https://id.oidc.se/claim/personalIdentityNumber": "197001011234"],
+                                          lifetime: 300, now: clock.read())
+        let first = try await v.verify(token: token, interface: .api)
+        let second = try await v.verify(token: token, interface: .cli)
+        XCTAssertEqual(first.actor, second.actor)
+        XCTAssertEqual(second.interface, .cli, "the principal is mapped for each request's interface")
+
+        // Tampering with the signature is never hidden by the remembered token.
+        var forged = token
+        forged.removeLast()
+        forged.append(token.last == "A" ? "B" : "A")
+        await assertRefused(v, forged, .badSignature)
+
+        // Past exp (300 s plus the issuer's skew) the remembered token is refused like any other.
+        clock.advance(30)
+        _ = try await v.verify(token: token, interface: .api)
+        clock.advance(1000)
+        await assertRefused(v, token, .expired)
+        await v.shutdown()
+    }
 }

@@ -3,11 +3,11 @@ package import Ledger
 /// The node's working state (``NodeProjection``: mailboxes, the retry schedule, inbound
 /// duplicates and receipt correlation, refusals, erasures, the address book) as persisted rows,
 /// folded by the same ``NodeFold`` as the in-memory one, so both hold the same state by
-/// construction. Rows are canonical JSON (see `RecordCoding`) keyed by message id, AS4
+/// construction. Rows are canonical JSON, message records binary (see `RecordCoding`), keyed by message id, AS4
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 3
+    package let version = 4
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
                           MailboxIndex.mailboxTable, MailboxIndex.termsTable]
@@ -36,12 +36,21 @@ package struct NodeStateProjection: PersistedProjection {
         try storage.read { try NodeStateReader($0).message(id) }
     }
 
+    /// The records of `ids` that exist, in the order of `ids`, read in one transaction (a
+    /// mailbox page).
+    package static func messages(_ ids: [String], in storage: any ProjectionStorage) throws -> [MessageRecord] {
+        try storage.read { r in
+            let reader = NodeStateReader(r)
+            return try ids.compactMap { try reader.message($0) }
+        }
+    }
+
     /// Every message record for which `include` is true, in key (message id) order.
     package static func messages(in storage: any ProjectionStorage, where include: (MessageRecord) -> Bool) throws -> [MessageRecord] {
         try storage.read { r in
             var out: [MessageRecord] = []
             try r.scan("node." + Table.messages, from: nil) { _, v in
-                let m = try MessageRecord(row: RecordCoding.decode(v, "message"))
+                let m = try MessageRecord(row: v)
                 if include(m) { out.append(m) }
                 return true
             }
@@ -66,7 +75,7 @@ package struct NodeStateProjection: PersistedProjection {
             var pending: Set<String> = [], unanswered: Set<String> = [], submissions: [String: String] = [:]
             var erasures: [Digest32: UInt64] = [:], organizations: [String: AddressBook.Organization] = [:]
             try all(Table.messages) { _, v in
-                let m = try MessageRecord(row: RecordCoding.decode(v, "message"))
+                let m = try MessageRecord(row: v)
                 messages[m.id] = m
             }
             try all(Table.dispatches) { _, v in
@@ -123,7 +132,7 @@ struct PersistedNodeRows: NodeStateRows {
 
     func message(_ id: String) throws -> MessageRecord? {
         if let known = cache.messages[id] { return known }
-        let r = try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+        let r = try rows.get(Table.messages, Self.key(id)).map { try MessageRecord(row: $0) }
         cache.messages[id] = .some(r)
         return r
     }
@@ -131,7 +140,7 @@ struct PersistedNodeRows: NodeStateRows {
         let old = try message(r.id)
         guard old != r else { return }
         try MailboxIndex.update(old: old, new: r, rows: rows)
-        try rows.put(Table.messages, Self.key(r.id), RecordCoding.encode(r.row))
+        try rows.put(Table.messages, Self.key(r.id), r.row)
         cache.messages[r.id] = .some(r)
     }
 

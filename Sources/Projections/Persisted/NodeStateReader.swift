@@ -15,7 +15,7 @@ package struct NodeStateReader {
     }
 
     package func message(_ id: String) throws -> MessageRecord? {
-        try get(Table.messages, id).map { try MessageRecord(row: RecordCoding.decode($0, "message")) }
+        try get(Table.messages, id).map { try MessageRecord(row: $0) }
     }
 
     package func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {

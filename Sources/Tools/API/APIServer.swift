@@ -7,6 +7,7 @@ package import Node
 import NIOCore
 package import NIOSSL
 import OpenAPIHummingbird
+import OpenAPIRuntime
 import Transport
 import ServiceLifecycle
 
@@ -61,12 +62,16 @@ package struct APIServer: Sendable {
         return server
     }
 
+    /// Compact JSON with sorted keys (the same bytes for the same answer), dates by ``TimestampTranscoder``.
+    static let coding = Configuration(dateTranscoder: TimestampTranscoder(), jsonEncodingOptions: [.sortedKeys])
+
     /// Runs until the task is cancelled, then shuts down gracefully. `onRunning` receives the bound port.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        try NodeAPI(access: access, participants: participants, submission: submission, statistics: statistics).registerHandlers(on: router)
+        try NodeAPI(access: access, participants: participants, submission: submission, statistics: statistics)
+            .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
         } else {

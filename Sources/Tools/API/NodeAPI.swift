@@ -101,7 +101,7 @@ struct NodeAPI: APIProtocol {
             let cursor = try Parameters.cursor(input.query.cursor), q = try Parameters.query(input.query.q), limit = try Parameters.limit(input.query.limit)
             let page = try await access.page(mailbox, search: q, after: cursor, limit: limit, asOf: try Parameters.asOf(input.query.asOf),
                                              as: try caller())
-            return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Representation.hex)))))
+            return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Hex.encode)))))
         } catch {
             let p = Problem(error)
             switch p.status {

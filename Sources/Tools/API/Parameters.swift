@@ -1,3 +1,4 @@
+import Ledger
 import Node
 import Projections
 
@@ -34,7 +35,7 @@ enum Parameters {
 
     static func cursor(_ text: String?) throws(NodeError) -> [UInt8]? {
         guard let text else { return nil }
-        guard (2...200).contains(text.count), let bytes = Representation.unhex(text) else {
+        guard (2...200).contains(text.count), let bytes = Hex.decode(text) else {
             throw NodeError(.invalidRequest, "cursor must be the next_cursor of a previous page")
         }
         return bytes

@@ -64,19 +64,4 @@ enum Representation {
         case .object(let o): o.mapValues(any)
         }
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    static func unhex(_ text: String) -> [UInt8]? {
-        guard text.count.isMultiple(of: 2) else { return nil }
-        var out: [UInt8] = []
-        var i = text.startIndex
-        while i < text.endIndex {
-            let j = text.index(i, offsetBy: 2)
-            guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
-            out.append(b)
-            i = j
-        }
-        return out
-    }
 }

@@ -7,7 +7,9 @@ package import Projections
 /// ones, checks the algorithm against the issuer's list (never `none` or HMAC), verifies the
 /// signature with the issuer's published key (jwt-kit), then `exp`, `nbf`, `iat` with the
 /// issuer's skew and `aud` against its audiences, and maps the claims to a ``Principal``
-/// (``ClaimMapping``). Every check fails closed with an ``AuthenticationError``.
+/// (``ClaimMapping``). Every check fails closed with an ``AuthenticationError``. A token whose
+/// signature verified in the last minute is not verified again (``VerifiedTokens``); its time
+/// claims and audience are.
 package final class TokenVerifier: Sendable {
     private struct Issuer: Sendable {
         let trust: IssuerTrust
@@ -18,6 +20,8 @@ package final class TokenVerifier: Sendable {
     private let issuers: [String: Issuer]
     private let client: HTTPClient
     private let now: @Sendable () -> Double
+    /// Tokens whose signatures verified within the last minute (see ``VerifiedTokens``).
+    private let verified = VerifiedTokens()
 
     /// Tokens longer than this are refused unread.
     package static let maxTokenBytes = 16 * 1024
@@ -70,6 +74,10 @@ package final class TokenVerifier: Sendable {
 
     /// The caller a bearer token names, after every check.
     package func verify(token: String, interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
+        if let known = verified.claims(of: token, now: now()), let issuer = issuers[known.issuer] {
+            try check(known.claims, of: issuer.trust)
+            return try issuer.mapping.principal(known.claims, interface: interface)
+        }
         guard token.utf8.count <= Self.maxTokenBytes else { throw AuthenticationError(.malformedToken, "longer than \(Self.maxTokenBytes) bytes") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
@@ -106,7 +114,9 @@ package final class TokenVerifier: Sendable {
         guard let claims else { throw AuthenticationError(.badSignature, "signature does not verify with \(iss)'s \(alg) key") }
 
         try check(claims, of: issuer.trust)
-        return try issuer.mapping.principal(claims, interface: interface)
+        let principal = try issuer.mapping.principal(claims, interface: interface)
+        verified.remember(token, claims: claims, issuer: iss, now: now())
+        return principal
     }
 
     private static func firstVerifying(_ token: String, with keys: [VerificationKey]) async throws(AuthenticationError) -> TokenClaims? {

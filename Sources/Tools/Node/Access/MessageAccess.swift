@@ -111,7 +111,7 @@ package struct MessageAccess: Sendable {
             } else {
                 (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, asOf: asOf, in: projections.storage)
             }
-            var records = try ids.compactMap { try NodeStateProjection.message($0, in: projections.storage) }
+            var records = try NodeStateProjection.messages(ids, in: projections.storage)
             if let asOf { records = try records.compactMap { try record($0, asOf: asOf) } }
             let shown = records.filter { search == nil || visibility == .full || !$0.confidential }.prefix(bounded)
             return (shown.map { Visible(record: $0, visibility: visibility) }, next)
