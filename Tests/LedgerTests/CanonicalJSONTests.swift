@@ -3,6 +3,22 @@ import Foundation
 @testable import Ledger
 
 final class CanonicalJSONTests: XCTestCase {
+    /// RFC 3339 §5.8's examples, offsets, leap days, leap seconds, long fractions; and refusals.
+    func testAnyRFC3339DateTimeIsRead() {
+        func at(_ t: String) -> [Int64]? { Timestamp.rfc3339Seconds(t).map { [$0.seconds, $0.nanoseconds] } }
+        XCTAssertEqual(at("1985-04-12T23:20:50.52Z"), [482_196_050, 520_000_000])
+        XCTAssertEqual(at("1996-12-19T16:39:57-08:00"), [851_042_397, 0])
+        XCTAssertEqual(at("1990-12-31T23:59:60Z"), [662_688_000, 0])
+        XCTAssertEqual(at("1937-01-01T12:00:27.87+00:20"), [-1_041_337_173, 870_000_000])
+        XCTAssertEqual(at("2024-02-29t00:00:00.1234567891z"), [1_709_164_800, 123_456_789])
+        XCTAssertEqual(at("2188-01-12T03:09:35.5905-22:05")?.first, 6_880_468_475)
+        XCTAssertNotNil(at("0598-04-23T15:28:48.3+16:09"))
+        for bad in ["2023-02-29T00:00:00Z", "2023-13-01T00:00:00Z", "2023-01-01T24:00:00Z", "2023-01-01T00:00:00", "2023-01-01T00:00:00.Z",
+                    "2023-01-01T00:00:00+2400", "2023-01-01 00:00:00Z", "2023-01-01T00:00:00Zx", "２023-01-01T00:00:00Z"] {
+            XCTAssertNil(at(bad), bad)
+        }
+    }
+
     func testSortsMembersByUTF16AndEscapesMinimally() throws {
         // RFC 8785 §3.2.3 ordering: by UTF-16 code units, so U+1F600 (surrogates D83D…) sorts before U+FB33.
         let v: JSONValue = ["\u{FB33}": 1, "\u{1F600}": 2, "b": 3, "a": ["x\n\"\\\u{01}/é": true, "z": nil]]

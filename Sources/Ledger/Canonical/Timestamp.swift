@@ -74,6 +74,53 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         nanoseconds = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + ns
     }
 
+    /// Any RFC 3339 `date-time` (`1996-12-19T16:39:57-08:00`, `t`/`z` in lower case, 1 to 9
+    /// fractional digits — more are cut — and a leap second `60`), as whole seconds since 1970 in
+    /// UTC and the nanoseconds beyond them; nil for anything else. Years 0000–9999, so the result
+    /// may lie outside the range of a ``Timestamp``.
+    public static func rfc3339Seconds(_ text: String) -> (seconds: Int64, nanoseconds: Int64)? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b.count <= 64 else { return nil }
+        func num(_ r: Range<Int>) -> Int64? {
+            var v: Int64 = 0
+            for i in r {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
+            }
+            return v
+        }
+        guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), [UInt8(ascii: "T"), UInt8(ascii: "t")].contains(b[10]),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13), let mi = num(14..<16), let s = num(17..<19),
+              (1...12).contains(mo), d >= 1, h < 24, mi < 60, s <= 60 else { return nil }
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        let monthDays: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard d <= monthDays[Int(mo - 1)] else { return nil }
+        var i = 19, nanos: Int64 = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            var digits = 0
+            while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) {
+                if digits < 9 { nanos = nanos * 10 + Int64(b[i] - UInt8(ascii: "0")) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 9) { nanos *= 10 }
+        }
+        guard i < b.count else { return nil }
+        var offset: Int64 = 0
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            guard i + 1 == b.count else { return nil }
+        } else {
+            guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
+                  let oh = num((i + 1)..<(i + 3)), let om = num((i + 4)..<(i + 6)), oh < 24, om < 60 else { return nil }
+            offset = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
+        }
+        let seconds = days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset
+        return (seconds, nanos)
+    }
+
     // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian calendar).
     static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0

@@ -2,15 +2,16 @@ package import Ledger
 
 /// The node's working state (``NodeProjection``: mailboxes, the retry schedule, inbound
 /// duplicates and receipt correlation, refusals, erasures, the address book) as persisted rows,
+/// with the mailbox index (``MailboxIndex``) and the audit index (``AuditIndex``),
 /// folded by the same ``NodeFold`` as the in-memory one, so both hold the same state by
 /// construction. Rows are canonical JSON, message records binary (see `RecordCoding`), keyed by message id, AS4
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 4
+    package let version = 5
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
-                          MailboxIndex.mailboxTable, MailboxIndex.termsTable]
+                          MailboxIndex.mailboxTable, MailboxIndex.termsTable, AuditIndex.table]
 
     enum Table {
         static let messages = "messages"
@@ -29,6 +30,7 @@ package struct NodeStateProjection: PersistedProjection {
     package func apply(_ event: Event, to rows: ProjectionRows) throws {
         var persisted = PersistedNodeRows(rows: rows)
         try NodeFold.apply(event, to: &persisted)
+        try AuditIndex.index(event, owner: AuditOwner.of(event, message: persisted.message), rows: rows)
     }
 
     /// One message's record, as of the projection's seq.

@@ -103,14 +103,7 @@ struct NodeAPI: APIProtocol {
                                              as: try caller())
             return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Hex.encode)))))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
-            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
-            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
-            }
+            return Problem(error).answer()
         }
     }
 
@@ -136,13 +129,7 @@ struct NodeAPI: APIProtocol {
             let answer = Components.Schemas.Submitted(id: id, status: .submitted)
             return replayed ? .ok(.init(body: .json(answer))) : .created(.init(body: .json(answer)))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
-            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
-            }
+            return Problem(error).answer()
         }
     }
 
@@ -151,13 +138,7 @@ struct NodeAPI: APIProtocol {
             let v = try await access.message(try Parameters.messageID(input.path.id), asOf: try Parameters.asOf(input.query.asOf), as: try caller())
             return .ok(.init(body: .json(Representation.message(v))))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
-            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
-            }
+            return Problem(error).answer()
         }
     }
 
@@ -168,13 +149,7 @@ struct NodeAPI: APIProtocol {
             for e in events { shown.append(try Representation.event(e)) }
             return .ok(.init(body: .json(.init(message: input.path.id, events: shown))))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 409: return .conflict(.init(body: .applicationProblemJson(p.schema)))
-            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
-            }
+            return Problem(error).answer()
         }
     }
 
@@ -185,14 +160,7 @@ struct NodeAPI: APIProtocol {
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
                              body: .xml(ContentStream.body(c))))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
-            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
-            case 410: return .gone(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
-            }
+            return Problem(error).answer()
         }
     }
 
@@ -203,14 +171,88 @@ struct NodeAPI: APIProtocol {
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
                              body: .binary(ContentStream.body(c))))
         } catch {
-            let p = Problem(error)
-            switch p.status {
-            case 400: return .badRequest(.init(body: .applicationProblemJson(p.schema)))
-            case 403: return .forbidden(.init(body: .applicationProblemJson(p.schema)))
-            case 404: return .notFound(.init(body: .applicationProblemJson(p.schema)))
-            case 410: return .gone(.init(body: .applicationProblemJson(p.schema)))
-            default: return .serviceUnavailable(.init(body: .applicationProblemJson(p.schema)))
+            return Problem(error).answer()
+        }
+    }
+
+    // MARK: audit
+
+    func auditEvents(_ input: Operations.AuditEvents.Input) async throws -> Operations.AuditEvents.Output {
+        do throws(NodeError) {
+            // An empty filter (`participant=`) is no filter.
+            var q = input.query
+            for key in [\Operations.AuditEvents.Input.Query.participant, \.mailbox, \.actor, \._type] where q[keyPath: key]?.isEmpty == true {
+                q[keyPath: key] = nil
             }
+            _ = try Parameters.bounded(q.participant, 1...300, "participant")
+            _ = try Parameters.bounded(q.mailbox, 1...300, "mailbox")
+            _ = try Parameters.bounded(q.actor, 1...600, "actor")
+            _ = try Parameters.bounded(q._type, 1...200, "type")
+            if let limit = q.limit, !(1...1000).contains(limit) { throw NodeError(.invalidRequest, "limit must be 1–1000") }
+            if let cursor = q.cursor, cursor < 0 { throw NodeError(.invalidRequest, "cursor must be a next_cursor") }
+            // A participant or mailbox that cannot exist is answered like one that does not.
+            if let m = q.mailbox, FunctionalAddress(m) == nil { throw NodeError(.notFound, "no mailbox \(m)") }
+            if let p = q.participant, p.isEmpty || p.contains(where: \.isWhitespace) { throw NodeError(.notFound, "no participant \(p)") }
+            var query = AuditLog.Query(participant: q.participant, mailbox: q.mailbox.flatMap(FunctionalAddress.init), actor: q.actor, type: q._type)
+            query.since = q.since.map(Parameters.moment)
+            query.until = q.until.map(Parameters.moment)
+            query.after = UInt64(max(0, q.cursor ?? 0))
+            query.limit = q.limit ?? 100
+            query.asOf = try Parameters.asOf(q.asOf)
+            let page = try await AuditLog(access: access).events(query, as: try caller())
+            var shown: [Components.Schemas.TraceEvent] = []
+            for e in page.events { shown.append(try Representation.event(e)) }
+            return .ok(.init(body: .json(.init(events: shown, nextCursor: page.next.map { Int($0) }, asOf: Int(page.seq)))))
+        } catch {
+            return Problem(error).answer()
+        }
+    }
+
+    // MARK: grants
+
+    func listGrants(_ input: Operations.ListGrants.Input) async throws -> Operations.ListGrants.Output {
+        do throws(NodeError) {
+            let q = input.query
+            guard q.asOf == nil || q.at == nil else { throw NodeError(.unprocessable, "give asOf or at, not both") }
+            var position = try Parameters.asOf(q.asOf)
+            if let at = q.at { position = try LedgerPosition.seq(atOrBefore: Parameters.moment(at), in: access.ledger) }
+            let grants = try GrantAdministration(access: access).grants(
+                grantee: try q.grantee.map(Parameters.principalName), concerning: try q.scope.map(Parameters.scope),
+                right: q.right.flatMap { AccessRight(rawValue: $0.rawValue) }, asOf: position, at: q.at.map(Parameters.moment),
+                by: try caller())
+            return .ok(.init(body: .json(.init(grants: grants.map(Representation.grant), asOf: position.map { Int($0) }))))
+        } catch {
+            return Problem(error).answer()
+        }
+    }
+
+    func createGrant(_ input: Operations.CreateGrant.Input) async throws -> Operations.CreateGrant.Output {
+        do throws(NodeError) {
+            guard case .json(let body) = input.body else { throw NodeError(.invalidRequest, "a JSON body is required") }
+            let rights = Set(body.rights.compactMap { AccessRight(rawValue: $0.rawValue) })
+            guard (1...5).contains(body.rights.count), rights.count == body.rights.count else {
+                throw NodeError(.invalidRequest, "rights must list 1–5 different rights")
+            }
+            let request = Grant.Request(grantee: try Parameters.principalName(body.grantee), scope: try Parameters.scope(body.scope),
+                                        rights: rights, reason: try Parameters.reason(body.reason),
+                                        validFrom: try body.validFrom.map { d throws(NodeError) in try Parameters.timestamp(d, "valid_from") },
+                                        validUntil: try body.validUntil.map { d throws(NodeError) in try Parameters.timestamp(d, "valid_until") })
+            let g = try await GrantAdministration(access: access).grant(request, by: try caller())
+            return .created(.init(body: .json(Representation.grant(g))))
+        } catch {
+            return Problem(error).answer()
+        }
+    }
+
+    func revokeGrant(_ input: Operations.RevokeGrant.Input) async throws -> Operations.RevokeGrant.Output {
+        do throws(NodeError) {
+            guard case .json(let body) = input.body else { throw NodeError(.invalidRequest, "a JSON body is required") }
+            guard input.path.grant >= 1 else { throw NodeError(.invalidRequest, "a grant id is 1 or more") }
+            let g = try await GrantAdministration(access: access).revoke(UInt64(input.path.grant), reason: try Parameters.reason(body.reason),
+                                                                         by: try caller())
+            return .ok(.init(body: .json(Representation.grant(g))))
+        } catch {
+            return Problem(error).answer()
         }
     }
 

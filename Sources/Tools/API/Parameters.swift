@@ -1,3 +1,4 @@
+import Foundation
 import Ledger
 import Node
 import Projections
@@ -69,5 +70,51 @@ enum Parameters {
     static func index(_ value: Int) throws(NodeError) -> Int {
         guard (0...10_000).contains(value) else { throw NodeError(.invalidRequest, "index must be 0–10000") }
         return value
+    }
+}
+
+extension Parameters {
+    static func principalName(_ text: String) throws(NodeError) -> PrincipalName {
+        guard (4...519).contains(text.count), let n = PrincipalName(text) else {
+            throw NodeError(.invalidRequest, "grantee must be a principal name: os:, pnr:, hsa:, sub:ISSUER#SUB, client:ISSUER#ID or cert:SHA256")
+        }
+        return n
+    }
+
+    static func scope(_ text: String) throws(NodeError) -> AccessScope {
+        guard (4...400).contains(text.count), let s = AccessScope(text) else {
+            throw NodeError(.invalidRequest, "scope must be node, participant:ID or mailbox:FUNCTION@PARTICIPANT")
+        }
+        return s
+    }
+
+    /// `text` when its length is in `range` (the document's minLength/maxLength).
+    static func bounded(_ text: String?, _ range: ClosedRange<Int>, _ name: String) throws(NodeError) -> String? {
+        guard let text else { return nil }
+        guard range.contains(text.count) else { throw NodeError(.invalidRequest, "\(name) must be \(range.lowerBound)–\(range.upperBound) characters") }
+        return text
+    }
+
+    static func reason(_ text: String) throws(NodeError) -> String {
+        guard (1...1000).contains(text.count) else { throw NodeError(.invalidRequest, "reason must be 1–1000 characters") }
+        return text
+    }
+
+    /// The earliest and latest moments a request may name (the document's date pattern).
+    static let earliest = Timestamp(rfc3339: "1970-01-01T00:00:00.000000000Z")!, latest = Timestamp(rfc3339: "2199-12-31T23:59:59.999999999Z")!
+
+    /// A moment a query asks about, to the microsecond (the nearest one: what a date-time
+    /// parameter carries beyond that is lost on the way), clamped to 1970–2199 (before 1970 the
+    /// ledger held nothing, after 2199 it holds what it holds now).
+    static func moment(_ date: Date) -> Timestamp {
+        let seconds = min(max(date.timeIntervalSince1970, 0), Double(latest.nanoseconds / 1_000_000_000))
+        return Timestamp(nanoseconds: Int64((seconds * 1_000_000).rounded()) * 1000)
+    }
+
+    /// A moment to record (a grant's validity): 1970–2199, or refused.
+    static func timestamp(_ date: Date, _ what: String) throws(NodeError) -> Timestamp {
+        let t = moment(date)
+        guard date.timeIntervalSince1970 >= 0, t < latest else { throw NodeError(.invalidRequest, "\(what) must lie in 1970–2199") }
+        return t
     }
 }

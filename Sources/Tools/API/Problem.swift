@@ -37,6 +37,7 @@ struct Problem: Sendable {
         case .forbidden: (status, detail) = (403, error.message)
         case .erased: (status, detail) = (410, error.message)
         case .positionNotReached, .conflict: (status, detail) = (409, error.message)
+        case .unprocessable: (status, detail) = (422, error.message)
         case .notAParticipant, .noRoute: (status, detail) = (400, error.message)
         case .invalidRequest, .unknownAddress, .invalidMessage: (status, detail) = (400, error.message)
         case .auditUnavailable: (status, detail) = (503, "The read could not be recorded in the ledger, so nothing was returned; try again later.")

@@ -64,4 +64,12 @@ enum Representation {
         case .object(let o): o.mapValues(any)
         }
     }
+
+    static func grant(_ g: Grant) -> Components.Schemas.Grant {
+        .init(id: Int(g.id), grantee: g.grantee.description, scope: g.scope.description,
+              rights: g.rights.sorted().compactMap { .init(rawValue: $0.rawValue) },
+              grantedBy: g.grantedBy, grantedAt: date(g.grantedAt), reason: g.reason,
+              validFrom: g.validFrom.map(date), validUntil: g.validUntil.map(date),
+              revocation: g.revocation.map { .init(seq: Int($0.seq), by: $0.by, at: date($0.at), reason: $0.reason) })
+    }
 }

@@ -18,7 +18,12 @@ struct RequestErrors: RouterMiddleware {
         ("/v1/whoami", "application/json"), ("/v1/mailboxes", "application/json"), ("/v1/mailboxes/{address}/messages", "application/json"),
         ("/v1/messages/{id}", "application/json"), ("/v1/messages/{id}/trace", "application/json"),
         ("/v1/messages/{id}/content", "application/xml"), ("/v1/messages/{id}/attachments/{index}", "application/octet-stream"),
-    ].map { ($0.0.split(separator: "/"), [.get], $0.1) } + [("/v1/messages".split(separator: "/"), [.post], "application/json")]
+    ].map { ($0.0.split(separator: "/"), [.get], $0.1) } + [
+        ("/v1/messages".split(separator: "/"), [.post], "application/json"),
+        ("/v1/grants".split(separator: "/"), [.get, .post], "application/json"),
+        ("/v1/audit/events".split(separator: "/"), [.get], "application/json"),
+        ("/v1/grants/{grant}/revocation".split(separator: "/"), [.post], "application/json"),
+    ]
 
     /// The largest request body read (a submission with its attachments as base64).
     static let maxBody = 64 << 20

@@ -4,7 +4,7 @@ import OpenAPIRuntime
 
 /// Dates in the API as RFC 3339 in UTC with milliseconds (`2026-03-01T09:30:00.125Z`), written
 /// without a date formatter (the runtime's default formats through ICU, which cost more than the
-/// rest of a mailbox page). Reading accepts any RFC 3339 date-time.
+/// rest of a mailbox page). Reading accepts any RFC 3339 date-time (``Timestamp/rfc3339Seconds(_:)``), years 0000–9999.
 struct TimestampTranscoder: DateTranscoder {
     func encode(_ date: Date) throws -> String {
         let ms = (date.timeIntervalSince1970 * 1000).rounded(.down)
@@ -15,7 +15,10 @@ struct TimestampTranscoder: DateTranscoder {
     }
 
     func decode(_ text: String) throws -> Date {
-        if let t = Timestamp(rfc3339: text) { return Date(timeIntervalSince1970: Double(t.nanoseconds) / 1_000_000_000) }
-        return try Date.ISO8601FormatStyle(includingFractionalSeconds: text.contains(".")).parse(text)
+        guard let (seconds, nanos) = Timestamp.rfc3339Seconds(text) else { throw Malformed() }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1_000_000_000)
     }
+
+    /// A value that is not an RFC 3339 date-time (the request is answered 400).
+    struct Malformed: Error {}
 }

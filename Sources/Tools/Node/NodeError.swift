@@ -25,6 +25,9 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case invalidRequest = "node.invalid_request"
         /// The request collides with one in progress (the same idempotency key, say); ask again later.
         case conflict = "node.conflict"
+        /// The request is well-formed, but the rules refuse it (a right that cannot be granted on
+        /// that scope, a period that ends before it begins).
+        case unprocessable = "node.unprocessable"
         /// An `asOf` position the ledger has not reached yet.
         case positionNotReached = "node.position_not_reached"
         /// A bearer token could not be verified; the message starts with its `auth.*` code.

@@ -12,15 +12,16 @@ package struct GrantAdministration: Sendable {
 
     /// Records `request` as `access.granted`; returns the grant.
     package func grant(_ request: Grant.Request, by principal: Principal) async throws(NodeError) -> Grant {
-        if let problem = request.problem { throw NodeError(.invalidRequest, problem) }
         let policy = try access.policy(for: principal)
         guard policy.mayManage(request.scope) else {
             await access.refuse(AccessDenial(reason: .noManageGrant, resource: request.scope.description, action: "grant"), principal)
             throw NodeError(.forbidden, "you hold no manage right on \(request.scope); the refusal was recorded")
         }
+        // The rules are checked for those who may grant (others learn nothing from them).
+        if let problem = request.problem { throw NodeError(.unprocessable, problem) }
         // A grant may not outlast the granter's own right to make it.
         if case .some(.some(let end)) = policy.manageEnds(on: request.scope), request.validUntil.map({ $0 > end }) ?? true {
-            throw NodeError(.invalidRequest, "your manage right on \(request.scope) ends at \(end.rfc3339); give --valid-until at or before it")
+            throw NodeError(.unprocessable, "your manage right on \(request.scope) ends at \(end.rfc3339); give --valid-until at or before it")
         }
         do {
             let event = try await access.ledger.append(Grant.draft(request, actor: principal.actor))
@@ -41,10 +42,10 @@ package struct GrantAdministration: Sendable {
         do { grant = try GrantsProjection.grant(id, in: access.projections.storage) } catch {
             throw NodeError(.storage, "reading grant \(id): \(error)")
         }
-        // A grant on a scope the principal cannot see is "not found", like a missing one.
-        // (`manage` implies seeing the grants: maySeeGrants covers both.)
+        // A grant the principal cannot see (not its own, not on a scope it manages or audits) is
+        // "not found", like a missing one. (`manage` implies seeing the grants: maySeeGrants covers both.)
         let refusal = AccessDenial(reason: .noManageGrant, resource: "grant:\(id)", action: "revoke")
-        guard let grant, policy.maySeeGrants(on: grant.scope) else {
+        guard let grant, policy.maySeeGrants(on: grant.scope) || principal.names.contains(grant.grantee) else {
             await access.refuse(refusal, principal)
             throw NodeError(.notFound, "no grant \(id)")
         }
@@ -52,7 +53,7 @@ package struct GrantAdministration: Sendable {
             await access.refuse(refusal, principal)
             throw NodeError(.forbidden, "you hold no manage right on \(grant.scope); the refusal was recorded")
         }
-        if let r = grant.revocation { throw NodeError(.invalidRequest, "grant \(id) was already revoked (event \(r.seq))") }
+        if let r = grant.revocation { throw NodeError(.conflict, "grant \(id) was already revoked (event \(r.seq))") }
         do {
             let event = try await access.ledger.append(grant.revocationDraft(actor: principal.actor, reason: reason))
             var revoked = grant
@@ -79,7 +80,7 @@ package struct GrantAdministration: Sendable {
         do {
             all = try GrantsProjection.all(in: access.projections.storage)
             if let asOf {
-                guard let e = try access.ledger.event(asOf) else { throw NodeError(.notFound, "the ledger has no seq \(asOf) yet") }
+                guard let e = try access.ledger.event(asOf) else { throw NodeError(.positionNotReached, "the ledger has no seq \(asOf) yet; ask again later") }
                 time = at ?? e.time
             } else {
                 time = nil
