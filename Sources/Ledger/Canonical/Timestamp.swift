@@ -53,25 +53,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses exactly the form ``rfc3339`` writes; anything else is nil.
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)
-        guard b.count == 30, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."),
-            b[29] == UInt8(ascii: "Z")
-        else { return nil }
-        func num(_ r: Range<Int>) -> Int64? {
-            var v: Int64 = 0
-            for i in r {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
-                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
-            }
-            return v
-        }
-        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
-            let mi = num(14..<16), let s = num(17..<19), let ns = num(20..<29),
-            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60
-        else { return nil }
-        let days = Self.days(fromCivil: y, mo, d)
-        guard Self.civil(fromDays: days) == (y, mo, d) else { return nil }
-        nanoseconds = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + ns
+        guard b.count == 30, b[10] == UInt8(ascii: "T"), b[19] == UInt8(ascii: "."), b[29] == UInt8(ascii: "Z"),
+              let (seconds, nanos) = Self.rfc3339Seconds(text), b[17] != UInt8(ascii: "6") else { return nil }
+        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, case let (total, false) = ns.addingReportingOverflow(nanos) else { return nil }
+        nanoseconds = total
     }
 
     /// Any RFC 3339 `date-time` (`1996-12-19T16:39:57-08:00`, `t`/`z` in lower case, 1 to 9
