@@ -60,6 +60,8 @@ final class AuditAPITests: XCTestCase {
                     XCTAssertEqual(r.status, 200, r.text)
                     out += r.json["events"] as? [[String: Any]] ?? []
                     cursor = r.json["next_cursor"] as? Int
+                    // Where a scan stopped is one of the auditor's events, never another's.
+                    if let c = cursor { XCTAssertFalse(theirs.contains(UInt64(c)), "next_cursor \(c) is the other participant's") }
                     if cursor == nil { return out }
                 }
                 XCTFail("more than 200 pages")

@@ -62,7 +62,7 @@ final class NodeIsolationTests: XCTestCase {
         _ = try await admin.grant(.init(grantee: auditor.names[0], scope: .participant(p1.participant), rights: [.audit], reason: "granskning"), by: root)
         _ = try await admin.grant(.init(grantee: operatorName, scope: .node, rights: [.operate], reason: "drift"), by: root)
         await assertCode(.forbidden) { _ = try await admin.grant(.init(grantee: user1.names[0], scope: .participant(p1.participant), rights: [.manage], reason: "själv"), by: user1) }
-        await assertCode(.invalidRequest) { _ = try await admin.grant(.init(grantee: user1.names[0], scope: .node, rights: [.read], reason: "allt"), by: root) }
+        await assertCode(.unprocessable) { _ = try await admin.grant(.init(grantee: user1.names[0], scope: .node, rights: [.read], reason: "allt"), by: root) }
 
         // The mailbox user sees both messages with subjects, and reads content — recorded first.
         let listed = try await access.messages(as: user1)

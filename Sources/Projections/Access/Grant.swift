@@ -67,7 +67,7 @@ package struct Grant: Sendable, Equatable {
             if !extra.isEmpty {
                 return "\(extra.listText) cannot be granted on \(scope) (allowed there: \(scope.allowedRights.listText))"
             }
-            if reason.isEmpty || reason.utf8.count > 1000 { return "a grant needs a reason (1 to 1000 bytes)" }
+            if reason.isEmpty || reason.unicodeScalars.count > 1000 { return "a grant needs a reason (1 to 1000 characters)" }
             if let f = validFrom, let u = validUntil, u <= f { return "valid_until must be after valid_from" }
             return nil
         }

@@ -1,25 +1,68 @@
 package import Ledger
 
-/// Every event by the participant and the functional mailbox it belongs to, in seq order: the
-/// audit log of a participant or of a mailbox is a range scan. Rows are keys only
-/// (`participant:ID 0x00 seq`, `mailbox:ADDRESS 0x00 seq`, `node 0x00 seq`), kept with the
-/// node's working state because a message's events belong to the message's mailbox, which the
-/// message record knows (``AuditOwner``).
+/// Every event by its owner (``AuditOwner``: a participant, or the node), and by owner and
+/// actor, owner and type, and functional mailbox, in seq order: each audit query is a range scan
+/// over rows of what the auditor audits only, so no answer — not even where a scan stopped —
+/// says anything about another participant's events. Rows are keys only (`<key> 0x00 <seq>`,
+/// the key's parts each written with its length, so no identifier can pose as another key),
+/// kept with the node's working state because a message's events belong to the message's
+/// mailbox, which the message record knows.
 package enum AuditIndex {
     static let table = "audit_scope"
 
-    /// The rows of `event`, whose owner is `owner`.
-    static func index(_ event: Event, owner: AuditOwner, rows: ProjectionRows) throws {
-        for key in owner.keys { try rows.put(table, EventIndex.key(key, event.seq), []) }
+    /// What a scan follows. `owner` is a participant id, nil for the node.
+    package enum Key: Sendable, Equatable {
+        /// Every event of the owner.
+        case all(owner: String?)
+        /// Every event of one functional mailbox.
+        case mailbox(FunctionalAddress)
+        /// The owner's events by one actor.
+        case actor(String, owner: String?)
+        /// The owner's events of one type.
+        case type(String, owner: String?)
+
+        var text: String {
+            func parts(_ p: String...) -> String { p.map { "\($0.utf8.count):\($0)" }.joined() }
+            return switch self {
+            case .all(let o): parts("all", o ?? "")
+            case .mailbox(let a): parts("mailbox", a.participant, a.function)
+            case .actor(let a, let o): parts("actor", o ?? "", a)
+            case .type(let t, let o): parts("type", o ?? "", t)
+            }
+        }
     }
 
-    /// Seqs of the events of `scope` with `after < seq <= upTo`, in seq order, at most `limit`.
-    package static func seqs(_ scope: AuditOwner.Scope, after: UInt64 = 0, upTo: UInt64 = .max, limit: Int,
+    /// The keys of `event`, whose owner is `owner`. The node's own events get none: only
+    /// auditors of the whole node see them, through the node-wide ``EventIndex``.
+    static func keys(_ event: Event, owner: AuditOwner) -> [Key] {
+        guard owner.participant != nil else { return [] }
+        var out: [Key] = [.all(owner: owner.participant), .actor(event.actor, owner: owner.participant), .type(event.type, owner: owner.participant)]
+        if let mailbox = owner.mailbox, mailbox.participant == owner.participant { out.append(.mailbox(mailbox)) }
+        return out
+    }
+
+    /// Writes the rows of `event`, whose owner is `owner`.
+    static func index(_ event: Event, owner: AuditOwner, rows: ProjectionRows) throws {
+        for key in keys(event, owner: owner) { try rows.put(table, EventIndex.key(key.text, event.seq), []) }
+    }
+
+    /// Files the events `seqs` of a message under `new` instead of `old` (an inbound message
+    /// refiled to another function of its participant).
+    static func move(_ seqs: [UInt64], from old: FunctionalAddress?, to new: FunctionalAddress?, rows: ProjectionRows) throws {
+        for seq in seqs {
+            if let old { try rows.delete(table, EventIndex.key(Key.mailbox(old).text, seq)) }
+            if let new { try rows.put(table, EventIndex.key(Key.mailbox(new).text, seq), []) }
+        }
+    }
+
+    /// Seqs of the events under `key` with `after < seq <= upTo`, in seq order, at most `limit`.
+    package static func seqs(_ key: Key, after: UInt64 = 0, upTo: UInt64 = .max, limit: Int,
                              in storage: any ProjectionStorage) throws -> [UInt64] {
-        let prefix = ProjectionKey.of(scope.key) + [0]
+        let text = key.text
+        let prefix = ProjectionKey.of(text) + [0]
         var out: [UInt64] = []
         try storage.read { r in
-            try r.scan(NodeStateProjection().name + "." + table, from: EventIndex.key(scope.key, after + 1)) { k, _ in
+            try r.scan(NodeStateProjection().name + "." + table, from: EventIndex.key(text, after + 1)) { k, _ in
                 guard k.starts(with: prefix) else { return false }
                 guard k.count == prefix.count + 8 else { return true }
                 let seq = EventIndex.uint64(Array(k[prefix.count...]))
@@ -40,29 +83,6 @@ package enum AuditIndex {
 package struct AuditOwner: Sendable, Equatable {
     package var participant: String?
     package var mailbox: FunctionalAddress?
-
-    /// What an audit query names.
-    package enum Scope: Sendable, Equatable {
-        case node
-        case participant(String)
-        case mailbox(FunctionalAddress)
-
-        var key: String {
-            switch self {
-            case .node: "node"
-            case .participant(let p): "participant:" + p
-            case .mailbox(let a): "mailbox:" + a.description
-            }
-        }
-    }
-
-    /// The index keys: the participant's and the mailbox's, or the node's.
-    var keys: [String] {
-        guard let participant else { return [Scope.node.key] }
-        var out = [Scope.participant(participant).key]
-        if let mailbox, mailbox.participant == participant { out.append(Scope.mailbox(mailbox).key) }
-        return out
-    }
 
     /// The owner of `event`; `message` reads a message record by id (as the event's fold left it).
     package static func of(_ event: Event, message: (String) throws -> MessageRecord?) rethrows -> AuditOwner {

@@ -8,7 +8,7 @@ package import Ledger
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 5
+    package let version = 6
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
                           MailboxIndex.mailboxTable, MailboxIndex.termsTable, AuditIndex.table]
@@ -29,8 +29,15 @@ package struct NodeStateProjection: PersistedProjection {
 
     package func apply(_ event: Event, to rows: ProjectionRows) throws {
         var persisted = PersistedNodeRows(rows: rows)
+        let id = event.subject.hasPrefix("message:") ? String(event.subject.dropFirst("message:".count)) : nil
+        let before = try id.flatMap(persisted.message)
         try NodeFold.apply(event, to: &persisted)
         try AuditIndex.index(event, owner: AuditOwner.of(event, message: persisted.message), rows: rows)
+        // A message refiled to another mailbox takes its earlier events along.
+        if let before, let id, let after = try persisted.message(id), before.participant == after.participant, before.mailbox != after.mailbox {
+            try AuditIndex.move(before.eventSeqs.filter { $0 < event.seq }, from: before.mailbox,
+                                to: after.mailbox?.participant == after.participant ? after.mailbox : nil, rows: rows)
+        }
     }
 
     /// One message's record, as of the projection's seq.

@@ -75,7 +75,7 @@ enum Parameters {
 
 extension Parameters {
     static func principalName(_ text: String) throws(NodeError) -> PrincipalName {
-        guard (4...519).contains(text.count), let n = PrincipalName(text) else {
+        guard (4...519).contains(text.unicodeScalars.count), let n = PrincipalName(text) else {
             throw NodeError(.invalidRequest, "grantee must be a principal name: os:, pnr:, hsa:, sub:ISSUER#SUB, client:ISSUER#ID or cert:SHA256")
         }
         return n
@@ -91,12 +91,12 @@ extension Parameters {
     /// `text` when its length is in `range` (the document's minLength/maxLength).
     static func bounded(_ text: String?, _ range: ClosedRange<Int>, _ name: String) throws(NodeError) -> String? {
         guard let text else { return nil }
-        guard range.contains(text.count) else { throw NodeError(.invalidRequest, "\(name) must be \(range.lowerBound)–\(range.upperBound) characters") }
+        guard range.contains(text.unicodeScalars.count) else { throw NodeError(.invalidRequest, "\(name) must be \(range.lowerBound)–\(range.upperBound) characters") }
         return text
     }
 
     static func reason(_ text: String) throws(NodeError) -> String {
-        guard (1...1000).contains(text.count) else { throw NodeError(.invalidRequest, "reason must be 1–1000 characters") }
+        guard (1...1000).contains(text.unicodeScalars.count) else { throw NodeError(.invalidRequest, "reason must be 1–1000 characters") }
         return text
     }
 
@@ -111,10 +111,13 @@ extension Parameters {
         return Timestamp(nanoseconds: Int64((seconds * 1_000_000).rounded()) * 1000)
     }
 
-    /// A moment to record (a grant's validity): 1970–2199, or refused.
+    /// A moment to record (a grant's validity): 1970–2199 as the document's pattern writes it
+    /// (a day of slack for the time offset, clamped to the range), or refused.
     static func timestamp(_ date: Date, _ what: String) throws(NodeError) -> Timestamp {
-        let t = moment(date)
-        guard date.timeIntervalSince1970 >= 0, t < latest else { throw NodeError(.invalidRequest, "\(what) must lie in 1970–2199") }
-        return t
+        let seconds = date.timeIntervalSince1970
+        guard seconds >= -86_400, seconds < Double(latest.nanoseconds / 1_000_000_000) + 86_400 else {
+            throw NodeError(.invalidRequest, "\(what) must lie in 1970–2199")
+        }
+        return moment(date)
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Synchronization
 
 /// Bearer tokens whose signatures verified a moment ago, with their claims, so that a client
@@ -22,14 +23,17 @@ final class VerifiedTokens: Sendable {
         let verifiedAt: Double
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    /// By the SHA-256 of the token's bytes (String equality would take canonically equivalent
+    /// texts for one token).
+    private let entries = Mutex<[SHA256Digest: Entry]>([:])
 
     /// The claims of `token` when its signature verified less than ``lifetime`` seconds before `now`.
     func claims(of token: String, now: Double) -> Entry? {
-        entries.withLock { table in
-            guard let e = table[token] else { return nil }
+        let key = SHA256.hash(data: Array(token.utf8))
+        return entries.withLock { table in
+            guard let e = table[key] else { return nil }
             guard now - e.verifiedAt < Self.lifetime, now >= e.verifiedAt else {
-                table[token] = nil
+                table[key] = nil
                 return nil
             }
             return e
@@ -38,12 +42,13 @@ final class VerifiedTokens: Sendable {
 
     /// Remembers that `token`'s signature verified at `now` with the key of `issuer`.
     func remember(_ token: String, claims: TokenClaims, issuer: String, now: Double) {
+        let key = SHA256.hash(data: Array(token.utf8))
         entries.withLock { table in
             if table.count >= Self.capacity {
                 table = table.filter { now - $0.value.verifiedAt < Self.lifetime }
                 if table.count >= Self.capacity { table.removeAll(keepingCapacity: true) }
             }
-            table[token] = Entry(claims: claims, issuer: issuer, verifiedAt: now)
+            table[key] = Entry(claims: claims, issuer: issuer, verifiedAt: now)
         }
     }
 

@@ -19,10 +19,10 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             throw EbMSError.notServiced
         }
         let as4 = user.messageId
-        guard node.receiving.withLock({ $0.insert(as4).inserted }) else {
+        guard node.receiving.withLock({ $0.insert("as4:" + as4).inserted }) else {
             throw AS4TemporarilyUnavailable("message \(as4) is being stored by a parallel delivery")
         }
-        defer { _ = node.receiving.withLock { $0.remove(as4) } }
+        defer { _ = node.receiving.withLock { $0.remove("as4:" + as4) } }
         if try node.read({ try $0.inbound(as4) != nil }) { return }  // a resend: stored before, answered with the same receipt
         guard let spool = inbound.payloads[SDKAS4.messagePartID] else {
             throw EbMSError.valueInconsistent("no cid:\(SDKAS4.messagePartID) payload (the XHE)")
@@ -45,6 +45,12 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
              "original_sender": .string(user.property("originalSender") ?? ""), "conversation_id": .string(user.conversationId),
              "xhe": BlobField.json(try node.putBlob(spool)), "soap": BlobField.json(try node.putBlob(inbound.soap))]
         }
+        // Two deliveries of one XHE ID under different AS4 MessageIds are stored one at a time,
+        // so the second finds the first's message and is refused.
+        guard node.receiving.withLock({ $0.insert("xhe:" + envelope.id).inserted }) else {
+            throw AS4TemporarilyUnavailable("XHE \(envelope.id) is being stored by a parallel delivery")
+        }
+        defer { _ = node.receiving.withLock { $0.remove("xhe:" + envelope.id) } }
         switch user.action {
         case SDKAS4.messageAction:
             if try node.read({ try $0.message(envelope.id) }) != nil {

@@ -4,7 +4,7 @@ package import Projections
 /// Audit queries for every interface: the events of a participant or a functional mailbox, or
 /// by one actor (an identity's access log), or of one type, within a period — for principals
 /// holding the `audit` right, and only the events that belong to what they audit
-/// (``AuditOwner``). Auditors see every event whole except what a confidential message hides
+/// (``AuditOwner``, decided when the event was indexed). Auditors see every event whole except what a confidential message hides
 /// from them (``VisibleEvent``); content is never part of an event.
 ///
 /// A participant or mailbox the principal may not see at all is "not found" (recorded, like a
@@ -66,37 +66,47 @@ package struct AuditLog: Sendable {
         func audits(_ participant: String?) -> Bool {
             policy.rights(on: participant.map(AccessScope.participant) ?? .node).contains(.audit)
         }
-        // The scope named must be audited; one not visible at all is not found.
-        let named: AuditOwner.Scope?
+        // What to scan: rows of audited owners only (``AuditIndex``), so that neither the events
+        // nor where a scan stopped say anything about what the principal does not audit.
+        let sources: [AuditIndex.Key]?  // nil: the node-wide index (the principal audits the node)
         if let mailbox = q.mailbox {
             if let p = q.participant, p != mailbox.participant { throw NodeError(.unprocessable, "the mailbox is not the participant's") }
             try await require(audits(mailbox.participant), visible: policy.visibility(of: mailbox) > .none, "mailbox:\(mailbox)", principal)
-            named = .mailbox(mailbox)
+            sources = [.mailbox(mailbox)]
         } else if let p = q.participant {
             // Visible when any grant of the principal lies on it, in it, or above it.
             let visible = policy.effective.contains { $0.scope.contains(.participant(p)) || AccessScope.participant(p).contains($0.scope) }
             try await require(audits(p), visible: visible, "participant:\(p)", principal)
-            named = .participant(p)
+            sources = [q.actor.map { AuditIndex.Key.actor($0, owner: p) } ?? q.type.map { AuditIndex.Key.type($0, owner: p) } ?? .all(owner: p)]
+        } else if audits(nil) {
+            sources = nil
         } else {
-            named = nil
+            let owners = Set(policy.effective.compactMap { g -> String? in
+                guard g.rights.contains(.audit), case .participant(let p) = g.scope else { return nil }
+                return p
+            }).sorted()
+            sources = owners.map { o in q.actor.map { AuditIndex.Key.actor($0, owner: o) } ?? AuditIndex.Key.type(q.type ?? "", owner: o) }
         }
         var after = q.after
         if let since = q.since, since.nanoseconds > 0 {
             after = max(after, try LedgerPosition.seq(atOrBefore: Timestamp(nanoseconds: since.nanoseconds - 1), in: access.ledger))
         }
         let storage = access.projections.storage
+        /// The next `n` candidates after `last` (the smallest `n` of the union of the sources).
+        func candidates(after last: UInt64, _ n: Int) throws -> [UInt64] {
+            guard let sources else {
+                let lookup = q.actor.map { EventIndex.Lookup.actor($0) } ?? EventIndex.Lookup.type(q.type ?? "")
+                return try EventIndex.seqs(lookup, after: last, upTo: upTo, limit: n, in: storage)
+            }
+            var union: [UInt64] = []
+            for key in sources { union += try AuditIndex.seqs(key, after: last, upTo: upTo, limit: n, in: storage) }
+            return Array(Set(union).sorted().prefix(n))
+        }
         var found: [VisibleEvent] = []
         var examined = 0, last = after, exhausted = false
         do {
             while found.count < q.limit, examined < Self.maxExamined {
-                let batch = min(Self.maxExamined - examined, 500)
-                let seqs: [UInt64] = if let named {
-                    try AuditIndex.seqs(named, after: last, upTo: upTo, limit: batch, in: storage)
-                } else if let actor = q.actor {
-                    try EventIndex.seqs(.actor(actor), after: last, upTo: upTo, limit: batch, in: storage)
-                } else {
-                    try EventIndex.seqs(.type(q.type ?? ""), after: last, upTo: upTo, limit: batch, in: storage)
-                }
+                let seqs = try candidates(after: last, min(Self.maxExamined - examined, 500))
                 if seqs.isEmpty { exhausted = true; break }
                 for seq in seqs {
                     examined += 1
@@ -105,12 +115,8 @@ package struct AuditLog: Sendable {
                     if let until = q.until, e.time >= until { exhausted = true; break }
                     if let t = q.type, e.type != t { continue }
                     if let a = q.actor, e.actor != a { continue }
-                    var record: MessageRecord?
-                    let owner = try AuditOwner.of(e) { id in
-                        record = try NodeStateProjection.message(id, in: storage)
-                        return record
-                    }
-                    guard audits(owner.participant) else { continue }
+                    let record = e.subject.hasPrefix("message:")
+                        ? try NodeStateProjection.message(String(e.subject.dropFirst("message:".count)), in: storage) : nil
                     found.append(VisibleEvent(e, visibility: .audit, confidential: record?.confidential ?? false))
                     if found.count == q.limit { break }
                 }

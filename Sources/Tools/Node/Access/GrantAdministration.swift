@@ -36,7 +36,7 @@ package struct GrantAdministration: Sendable {
 
     /// Records the revocation of grant `id`; returns the revoked grant.
     package func revoke(_ id: UInt64, reason: String, by principal: Principal) async throws(NodeError) -> Grant {
-        guard !reason.isEmpty, reason.utf8.count <= 1000 else { throw NodeError(.invalidRequest, "a revocation needs a reason (1 to 1000 bytes)") }
+        guard !reason.isEmpty, reason.unicodeScalars.count <= 1000 else { throw NodeError(.invalidRequest, "a revocation needs a reason (1 to 1000 characters)") }
         let policy = try access.policy(for: principal)
         let grant: Grant?
         do { grant = try GrantsProjection.grant(id, in: access.projections.storage) } catch {
