@@ -58,20 +58,7 @@ package enum AuditIndex {
     /// Seqs of the events under `key` with `after < seq <= upTo`, in seq order, at most `limit`.
     package static func seqs(_ key: Key, after: UInt64 = 0, upTo: UInt64 = .max, limit: Int,
                              in storage: any ProjectionStorage) throws -> [UInt64] {
-        let text = key.text
-        let prefix = ProjectionKey.of(text) + [0]
-        var out: [UInt64] = []
-        try storage.read { r in
-            try r.scan(NodeStateProjection().name + "." + table, from: EventIndex.key(text, after + 1)) { k, _ in
-                guard k.starts(with: prefix) else { return false }
-                guard k.count == prefix.count + 8 else { return true }
-                let seq = EventIndex.uint64(Array(k[prefix.count...]))
-                guard seq <= upTo else { return false }
-                out.append(seq)
-                return out.count < limit
-            }
-        }
-        return out
+        try EventIndex.seqs(of: key.text, in: NodeStateProjection().name + "." + table, after: after, upTo: upTo, limit: limit, storage: storage)
     }
 }
 

@@ -55,10 +55,17 @@ package struct EventIndex: PersistedProjection {
         case .actor(let a): (byActor, a)
         case .subject(let s): (bySubject, s)
         }
+        return try seqs(of: value, in: "events." + table, after: after, upTo: upTo, limit: limit, storage: storage)
+    }
+
+    /// Seqs in the `value 0x00 seq` rows of `table` (a full table name) with `after < seq <= upTo`,
+    /// in seq order, at most `limit`: the scan of every keys-only seq index.
+    static func seqs(of value: String, in table: String, after: UInt64, upTo: UInt64, limit: Int,
+                     storage: any ProjectionStorage) throws -> [UInt64] {
         let prefix = ProjectionKey.of(value) + [0]
         var out: [UInt64] = []
         try storage.read { r in
-            try r.scan("events." + table, from: key(value, after + 1)) { k, _ in
+            try r.scan(table, from: key(value, after + 1)) { k, _ in
                 guard k.starts(with: prefix) else { return false }
                 guard k.count == prefix.count + 8 else { return true }  // a longer value with this prefix
                 let seq = uint64(Array(k[prefix.count...]))
