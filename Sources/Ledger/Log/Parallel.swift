@@ -8,9 +8,9 @@ import Glibc
 /// Data-parallel loops over all cores with dynamic scheduling: workers take blocks of indices
 /// from a shared counter, so a worker slowed by another thread (the committer, the sequential
 /// verifier) does not hold up the others.
-enum Parallel {
+package enum Parallel {
     /// Cores available to this process.
-    static let cores: Int = {
+    package static let cores: Int = {
         #if canImport(Glibc)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
@@ -19,7 +19,7 @@ enum Parallel {
     }()
 
     /// Computes `out[i] = work(i)` for every index of `out`.
-    static func map<T>(into out: inout [T], block: Int = 32, _ work: (Int) -> T) {
+    package static func map<T>(into out: inout [T], block: Int = 32, _ work: (Int) -> T) {
         out.withUnsafeMutableBufferPointer { buffer in
             // Every index belongs to exactly one block, so writes are disjoint.
             nonisolated(unsafe) let shared = buffer

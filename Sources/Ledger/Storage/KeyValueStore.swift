@@ -110,6 +110,15 @@ package struct KeyValueWriter {
         try reader.txn.put(reader.table(table), key, value)
     }
 
+    /// Stores `value` under `key`, which must sort after every key already in `table` (LMDB's
+    /// `MDB_APPEND`: no page search; an out-of-order key is refused with a storage error).
+    package func append(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        guard !key.isEmpty, key.count <= Self.maxKeyBytes else {
+            throw LedgerError(.invalidDraft, "a key of \(key.count) bytes for table \(table); keys are 1 to \(Self.maxKeyBytes) bytes")
+        }
+        try reader.txn.put(reader.table(table), key, value, append: true)
+    }
+
     /// Deletes `key`; returns false when it was absent.
     @discardableResult
     package func delete(_ table: String, _ key: [UInt8]) throws -> Bool { try reader.txn.delete(reader.table(table), key) }

@@ -42,15 +42,53 @@ package enum DemoNetwork {
         return (dirA, dirB)
     }
 
-    /// `count` distinct TCP ports free on 127.0.0.1 right now.
+    /// `count` distinct TCP ports free on 127.0.0.1 right now, chosen below the kernel's ephemeral
+    /// range (`/proc/sys/net/ipv4/ip_local_port_range`). A port in that range can be taken at any
+    /// moment as the local end of some outgoing connection — including a peer's retry that connects
+    /// to the stopped node's own port and, by TCP simultaneous open, to itself — and then a node
+    /// restarted on its configured port fails with "address already in use". Below the range only
+    /// an explicit bind takes a port.
     package static func freePorts(_ count: Int) async throws -> [Int] {
+        let ephemeralLow = ephemeralRangeStart()
+        let candidates = 10_000..<max(10_001, min(ephemeralLow, 65_536))
         var channels: [any Channel] = []
-        for _ in 0..<count {
-            channels.append(try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get())
+        defer { for c in channels { c.close(promise: nil) } }
+        var ports: [Int] = []
+        var rng = SystemRandomNumberGenerator()
+        var tries = 0
+        while ports.count < count {
+            tries += 1
+            guard tries <= 2_000 else { throw DemoNetworkError.noFreePort(below: ephemeralLow) }
+            let port = Int.random(in: candidates, using: &rng)
+            guard !ports.contains(port) else { continue }
+            guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get() else { continue }
+            channels.append(channel)
+            ports.append(port)
         }
-        let ports = channels.compactMap { $0.localAddress?.port }
         for c in channels { try? await c.close() }
+        channels = []
         return ports
+    }
+
+    /// The first port of the kernel's ephemeral range; 32768 (Linux's default) when unreadable.
+    static func ephemeralRangeStart() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+              let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
+              let low = Int(first), low > 10_001 else { return 32_768 }
+        return low
+    }
+}
+
+/// Why `DemoNetwork` could not set up.
+package enum DemoNetworkError: Error, CustomStringConvertible {
+    case noFreePort(below: Int)
+
+    package var description: String {
+        switch self {
+        case .noFreePort(let low):
+            "no free TCP port on 127.0.0.1 between 10000 and \(low) after 2,000 tries; free some ports or widen the range below net.ipv4.ip_local_port_range"
+        }
     }
 }
 

@@ -1,19 +1,20 @@
 import Crypto
 import Dispatch
 import Foundation
+import Ledger
 
 /// Measurements of what the machine itself can do, taken in the same run as a benchmark so that
 /// every figure can be reported as a ratio to its physical limit.
-package enum PhysicalLimits {
+enum PhysicalLimits {
     /// Ed25519 signatures per second over 32-byte messages, on `threads` threads.
-    package static func ed25519SignsPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
+    static func ed25519SignsPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
         return parallelRate(threads: threads, seconds: seconds) { _ = try? key.signature(for: message) }
     }
 
     /// Ed25519 verifications per second, on `threads` threads.
-    package static func ed25519VerifiesPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
+    static func ed25519VerifiesPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
         let signature = (try? key.signature(for: message)) ?? Data()
@@ -22,13 +23,13 @@ package enum PhysicalLimits {
     }
 
     /// SHA-256 throughput in bytes per second on one core, over `blockSize`-byte inputs.
-    package static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> Double {
+    static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> Double {
         let block = [UInt8](repeating: 1, count: blockSize)
         return parallelRate(threads: 1, seconds: seconds) { _ = Digest32.sha256(block) } * Double(blockSize)
     }
 
     /// The number available cores.
-    package static var cores: Int { Parallel.cores }
+    static var cores: Int { Parallel.cores }
 
     static func parallelRate(threads: Int, seconds: Double, _ op: @escaping @Sendable () -> Void) -> Double {
         let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
@@ -54,13 +55,10 @@ package enum PhysicalLimits {
     /// Raw LMDB: `MDB_APPEND` puts of `valueSize`-byte values, `perTransaction` per durable
     /// (fully synced) transaction, in a fresh environment in `directory`. Returns puts per second
     /// and the commit latencies in seconds.
-    package static func lmdbAppend(directory: String, perTransaction: Int, valueSize: Int, seconds: Double)
+    static func lmdbAppend(directory: String, perTransaction: Int, valueSize: Int, seconds: Double)
         throws -> (putsPerSecond: Double, commitLatencies: [Double])
     {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let env = try LMDBEnvironment(path: directory, initialMapSize: 1 << 32, mapSizeLimit: 1 << 32,
-            maxDatabases: 2, readOnly: false)
-        let db = try env.openDatabase("raw", create: true)
+        let store = try KeyValueStore(path: directory, tables: ["raw"], initialMapSize: 1 << 32, mapSizeLimit: 1 << 32)
         let value = [UInt8](repeating: 0x5A, count: valueSize)
         var key: UInt64 = 0
         var latencies: [Double] = []
@@ -69,10 +67,10 @@ package enum PhysicalLimits {
         var puts = 0
         while DispatchTime.now().uptimeNanoseconds < deadline {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try env.write { txn in
+            try store.write { w in
                 for _ in 0..<perTransaction {
                     key += 1
-                    try txn.put(db, LedgerStore.seqKey(key), value, append: true)
+                    try w.append("raw", withUnsafeBytes(of: key.bigEndian) { Array($0) }, value)
                 }
             }
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
@@ -88,8 +86,7 @@ extension PhysicalLimits {
     /// cores, with nothing else done per event: the physical limit of verifying that ledger. Every
     /// signature is checked against the genesis key (a benchmark ledger has no rotation); returns
     /// the rate and how many signatures verified.
-    package static func ed25519VerifiesOfLedger(_ ledger: Ledger) throws -> (perSecond: Double, valid: Int) {
-        let store = ledger.store
+    static func ed25519VerifiesOfLedger(_ ledger: Ledger) throws -> (perSecond: Double, valid: Int) {
         guard let genesis = try ledger.event(1), let text = genesis.payload["public_key"]?.stringValue,
             let key = LedgerPublicKey(base64: text)
         else { return (0, 0) }
@@ -98,20 +95,12 @@ extension PhysicalLimits {
         var total = 0
         var valid = 0
         while true {
-            var records: [[UInt8]] = []
-            try store.env.read { txn in
-                try txn.scan(store.events, from: LedgerStore.seqKey(next)) { _, v in
-                    records.append(v)
-                    return records.count < 8192
-                }
-            }
-            if records.isEmpty { break }
-            let chunk = records
+            let chunk = try ledger.storedSignatures(from: next, limit: 8192)
+            if chunk.isEmpty { break }
             var ok = [Bool](repeating: false, count: chunk.count)
             Parallel.map(into: &ok, block: 16) { i in
-                let r = chunk[i]
-                guard r.count > 96 else { return false }
-                return key.isValidSignature(Array(r[32..<96]), for: Digest32(unchecked: Array(r[0..<32])))
+                guard let (hash, signature) = chunk[i] else { return false }
+                return key.isValidSignature(signature, for: hash)
             }
             valid += ok.filter { $0 }.count
             total += chunk.count
@@ -128,21 +117,19 @@ extension PhysicalLimits {
     /// decoded, hashed or allocated per record. Returns records and bytes per second over all
     /// `ledger`'s events (the fastest way to read them; what a rebuild is compared with), and a
     /// checksum of the last byte of each record (reported, so the copies cannot be optimised away).
-    package static func lmdbCursorRead(_ ledger: Ledger) throws -> (recordsPerSecond: Double, bytesPerSecond: Double, records: Int, checksum: UInt64) {
+    static func lmdbCursorRead(_ ledger: Ledger) throws -> (recordsPerSecond: Double, bytesPerSecond: Double, records: Int, checksum: UInt64) {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var records = 0, bytes = 0
         var checksum: UInt64 = 0
         let start = DispatchTime.now().uptimeNanoseconds
-        try ledger.read { txn in
-            try txn.scanInPlace(ledger.store.events) { value in
-                if value.count > buffer.count { buffer = [UInt8](repeating: 0, count: value.count) }
-                let n = value.count
-                buffer.withUnsafeMutableBytes { $0.copyMemory(from: value) }
-                if n > 0 { checksum &+= UInt64(buffer[n - 1]) }
-                records += 1
-                bytes += value.count
-                return true
-            }
+        try ledger.scanStoredRecords { value in
+            if value.count > buffer.count { buffer = [UInt8](repeating: 0, count: value.count) }
+            let n = value.count
+            buffer.withUnsafeMutableBytes { $0.copyMemory(from: value) }
+            if n > 0 { checksum &+= UInt64(buffer[n - 1]) }
+            records += 1
+            bytes += value.count
+            return true
         }
         let elapsed = max(1e-9, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         return (Double(records) / elapsed, Double(bytes) / elapsed, records, checksum)
