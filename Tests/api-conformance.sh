@@ -25,6 +25,10 @@ echo "-- openapi-spec-validator Schemas/openapi.yaml"
 echo "-- kvitto demo, then kvitto serve on node B and the demo's curl lines"
 "$bin" demo --dir "$tmp/demo" > "$tmp/demo.out"
 node="$tmp/demo/node-b"
+# The case officer also manages Region B, so that schemathesis reaches the granting and
+# address-book operations past their refusals.
+"$bin" grant --node "$node" --grantee pnr:197001011234 --scope participant:0203:b.example.se --rights manage \
+  --reason "schemathesis exercises the administration operations" > /dev/null
 "$bin" serve --node "$node" --log-level warning --api-port-file "$tmp/api.port" 2> "$tmp/serve.log" &
 serve_pid=$!
 for _ in $(seq 300); do [ -s "$tmp/api.port" ] && break; sleep 0.1; done

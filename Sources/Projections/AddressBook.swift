@@ -1,4 +1,4 @@
-import Ledger
+package import Ledger
 
 /// Organisations (participant ids) and their functional addresses, folded from the
 /// `addressbook.*` events.
@@ -27,13 +27,13 @@ package struct AddressBook: Sendable, Equatable {
         organizations.values.flatMap { o in o.functions.keys.map { FunctionalAddress(participant: o.participant, function: $0) } }.sorted()
     }
 
-    mutating func apply(_ event: Event) {
+    package mutating func apply(_ event: Event) {
         guard let participant = event.payload["participant"]?.stringValue else { return }
         Self.apply(event, to: &organizations[participant])
     }
 
     /// Applies an `addressbook.*` event to the organization it names (nil: not in the book).
-    static func apply(_ event: Event, to organization: inout Organization?) {
+    package static func apply(_ event: Event, to organization: inout Organization?) {
         let p = event.payload
         guard let participant = p["participant"]?.stringValue else { return }
         switch event.type {
@@ -54,6 +54,19 @@ package struct AddressBook: Sendable, Equatable {
         default:
             break
         }
+    }
+
+    /// The `addressbook.*` event of `type` (one of ``NodeEventType``'s address-book types) about
+    /// `participant`, or one of its functions when `function` is given; `name` is the display
+    /// name an added or updated entry gets.
+    package static func draft(_ type: String, participant: String, function: String? = nil, name: String? = nil,
+                              actor: String) -> EventDraft {
+        var payload: [String: JSONValue] = ["participant": .string(participant)]
+        if let function { payload["function"] = .string(function) }
+        if let name { payload["name"] = .string(name) }
+        let subject = function.map { "mailbox:" + FunctionalAddress(participant: participant, function: $0).description }
+            ?? "organization:" + participant
+        return EventDraft(type: type, subject: subject, actor: actor, payload: .object(payload))
     }
 
     /// A book of these organizations (for loading persisted rows).

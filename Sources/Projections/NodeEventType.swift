@@ -20,6 +20,8 @@ package enum NodeEventType {
     package static let functionAdded = "addressbook.function.added"
     package static let functionUpdated = "addressbook.function.updated"
     package static let functionRemoved = "addressbook.function.removed"
+    /// Every address-book type.
+    package static let addressBook = [organizationAdded, organizationUpdated, organizationRemoved, functionAdded, functionUpdated, functionRemoved]
 
     /// The subject of every event about message `id`.
     package static func subject(message id: String) -> String { "message:" + id }

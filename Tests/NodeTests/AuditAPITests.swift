@@ -17,15 +17,10 @@ final class AuditAPITests: XCTestCase {
         let base = try NodeFixture.scratch("audit-api")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let functions = ["socialtjansten", "registrator"]
-        var options = NodeSetup.Options(name: "shared", participants: [
+        let node = try await NodeFixture.apiNode(in: base, [
             .init(id: Self.one, name: "Kommun Ett", functions: functions.map { ($0, $0) }),
             .init(id: Self.two, name: "Kommun Två", functions: functions.map { ($0, $0) }),
         ])
-        options.port = try await DemoNetwork.freePorts(1)[0]
-        options.developmentIssuer = true
-        options.apiPort = 0
-        _ = try await NodeSetup.initialize(directory: base + "/node", options: options)
-        let node = try NodeFixture.open(base + "/node")
         let ledger = node.access.ledger
         // Two histories, one per participant, interleaved; the same people act in both.
         var histories = [SyntheticHistory(.init(participant: Self.one, functions: functions, counterparts: 20, seed: 11)),

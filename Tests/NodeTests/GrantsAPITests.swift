@@ -15,15 +15,10 @@ final class GrantsAPITests: XCTestCase {
     func testAdministratorsGrantAndRevokeOnlyInsideTheirParticipant() async throws {
         let base = try NodeFixture.scratch("grants-api")
         defer { try? FileManager.default.removeItem(atPath: base) }
-        var options = NodeSetup.Options(name: "shared", participants: [
+        let node = try await NodeFixture.apiNode(in: base, [
             .init(id: Self.one.participant, name: "Kommun Ett", functions: [(Self.one.function, "Kansliet")]),
             .init(id: Self.two.participant, name: "Kommun Två", functions: [(Self.two.function, "Kansliet")]),
         ])
-        options.port = try await DemoNetwork.freePorts(1)[0]
-        options.developmentIssuer = true
-        options.apiPort = 0
-        _ = try await NodeSetup.initialize(directory: base + "/node", options: options)
-        let node = try NodeFixture.open(base + "/node")
         let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
         let pnr = "https://id.oidc.se/claim/personalIdentityNumber"
         let admin = try await issuer.mint(subject: "admin", claims: [pnr: "196001011234"])

@@ -25,6 +25,17 @@ enum NodeFixture {
     }
 
     /// Opens a node with warnings-only logs.
+    /// One node in `base/node` serving `participants` with the development issuer on (API tests:
+    /// `kvitto token`'s tokens), opened.
+    static func apiNode(in base: String, _ participants: [NodeSetup.ParticipantSpec]) async throws -> Node {
+        var options = NodeSetup.Options(name: "shared", participants: participants)
+        options.port = try await DemoNetwork.freePorts(1)[0]
+        options.developmentIssuer = true
+        options.apiPort = 0
+        _ = try await NodeSetup.initialize(directory: base + "/node", options: options)
+        return try open(base + "/node")
+    }
+
     static func open(_ directory: String) throws -> Node {
         var logger = Logger(label: "kvitto.test")
         logger.logLevel = .warning

@@ -16,6 +16,9 @@ package struct AccessDenial: Sendable, Equatable {
         case noManageGrant = "no_manage_grant"
         /// The caller may not audit that scope.
         case noAuditGrant = "no_audit_grant"
+        /// The caller holds no grant at all on this node (what every identity needs before it
+        /// may even search the address book).
+        case noGrant = "no_grant"
     }
 
     package var reason: Reason

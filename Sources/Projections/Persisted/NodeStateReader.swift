@@ -92,13 +92,21 @@ extension ProjectionEngine {
     /// store in between (`kvitto projections rebuild`): an empty state would, for one, let a resent
     /// message through duplicate detection. The caller retries once the rebuild has caught up.
     package func currentNodeState<T>(_ body: (NodeStateReader) throws -> T) throws -> T {
+        try currentNodeState { reader, _ in try body(reader) }
+    }
+
+    /// ``currentNodeState(_:)``, also passing the ledger position the snapshot reflects.
+    package func currentNodeState<T>(_ body: (NodeStateReader, UInt64) throws -> T) throws -> T {
         let reached = try catchUp()
         return try storage.read { r in
-            if let node = projections.first(where: { $0 is NodeStateProjection }),
-               try Self.position(of: node, in: r).seq < reached {
-                throw LedgerError(.storage, "the node's projections were reset while being read (is `kvitto projections rebuild` running?); the step is retried once they have caught up")
+            var seq = reached
+            if let node = projections.first(where: { $0 is NodeStateProjection }) {
+                seq = try Self.position(of: node, in: r).seq
+                if seq < reached {
+                    throw LedgerError(.storage, "the node's projections were reset while being read (is `kvitto projections rebuild` running?); the step is retried once they have caught up")
+                }
             }
-            return try body(NodeStateReader(r))
+            return try body(NodeStateReader(r), seq)
         }
     }
 

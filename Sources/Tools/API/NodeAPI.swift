@@ -18,7 +18,7 @@ struct NodeAPI: APIProtocol {
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 
     /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
-    private func caller() throws(NodeError) -> Principal {
+    func caller() throws(NodeError) -> Principal {
         guard let p = CurrentCaller.principal else { throw NodeError(.unauthenticated, "no authenticated caller") }
         return p
     }

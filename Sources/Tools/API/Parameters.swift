@@ -7,7 +7,9 @@ import Projections
 /// (the generated layer decodes types, not lengths, patterns or ranges).
 enum Parameters {
     static func address(_ text: String) throws(NodeError) -> FunctionalAddress {
-        guard (3...300).contains(text.count), text.filter({ $0 == "@" }).count == 1, !text.contains("/"),
+        // Counted in code points, as the document counts (a combining mark after `@` is no new character).
+        let scalars = text.unicodeScalars
+        guard (3...300).contains(scalars.count), scalars.filter({ $0 == "@" }).count == 1, !scalars.contains("/"),
               let a = FunctionalAddress(text), !a.function.isEmpty, !a.participant.isEmpty else {
             throw NodeError(.invalidRequest, "address must be function@participant, e.g. registrator@0203:b.example.se")
         }

@@ -72,4 +72,10 @@ enum Representation {
               validFrom: g.validFrom.map(date), validUntil: g.validUntil.map(date),
               revocation: g.revocation.map { .init(seq: Int($0.seq), by: $0.by, at: date($0.at), reason: $0.reason) })
     }
+
+    static func organization(_ o: AddressBook.Organization) -> Components.Schemas.Organization {
+        .init(participant: o.participant, name: o.name, functions: o.functions.sorted { $0.key < $1.key }.map {
+            .init(address: FunctionalAddress(participant: o.participant, function: $0.key).description, function: $0.key, name: $0.value)
+        })
+    }
 }

@@ -13,17 +13,22 @@ struct RequestErrors: RouterMiddleware {
 
     /// The document's paths (`{name}` matches one segment), their methods and the media type of
     /// their successful answer.
-    static let operations: [(path: [Substring], methods: [HTTPRequest.Method], produces: String)] = [
-        ("/health/live", "application/json"), ("/health/ready", "application/json"), ("/metrics", "text/plain"),
-        ("/v1/whoami", "application/json"), ("/v1/mailboxes", "application/json"), ("/v1/mailboxes/{address}/messages", "application/json"),
-        ("/v1/messages/{id}", "application/json"), ("/v1/messages/{id}/trace", "application/json"),
-        ("/v1/messages/{id}/content", "application/xml"), ("/v1/messages/{id}/attachments/{index}", "application/octet-stream"),
-    ].map { ($0.0.split(separator: "/"), [.get], $0.1) } + [
-        ("/v1/messages".split(separator: "/"), [.post], "application/json"),
-        ("/v1/grants".split(separator: "/"), [.get, .post], "application/json"),
-        ("/v1/audit/events".split(separator: "/"), [.get], "application/json"),
-        ("/v1/grants/{grant}/revocation".split(separator: "/"), [.post], "application/json"),
-    ]
+    static let operations: [(path: [Substring], methods: [HTTPRequest.Method], produces: String)] = {
+        typealias Row = (path: String, methods: [HTTPRequest.Method], produces: String)
+        let json = "application/json"
+        let rows: [Row] = [
+            ("/health/live", [.get], json), ("/health/ready", [.get], json), ("/metrics", [.get], "text/plain"),
+            ("/v1/whoami", [.get], json), ("/v1/mailboxes", [.get], json), ("/v1/mailboxes/{address}/messages", [.get], json),
+            ("/v1/messages", [.post], json), ("/v1/messages/{id}", [.get], json), ("/v1/messages/{id}/trace", [.get], json),
+            ("/v1/messages/{id}/content", [.get], "application/xml"),
+            ("/v1/messages/{id}/attachments/{index}", [.get], "application/octet-stream"),
+            ("/v1/grants", [.get, .post], json), ("/v1/grants/{grant}/revocation", [.post], json),
+            ("/v1/audit/events", [.get], json),
+            ("/v1/address-book", [.get], json), ("/v1/address-book/{participant}", [.put, .delete], json),
+            ("/v1/address-book/{participant}/functions/{function}", [.put, .delete], json),
+        ]
+        return rows.map { ($0.path.split(separator: "/"), $0.methods, $0.produces) }
+    }()
 
     /// The largest request body read (a submission with its attachments as base64).
     static let maxBody = 64 << 20
@@ -43,7 +48,7 @@ struct RequestErrors: RouterMiddleware {
             }
         }
         var request = request
-        if request.method == .post {
+        if request.method == .post || request.method == .put {
             // The generated layer would buffer any length: the body is read here, bounded.
             do { _ = try await request.collectBody(upTo: Self.maxBody) } catch {
                 return Problem(status: 413, code: "http.too_large", detail: "The request body is larger than 64 MiB.").response()

@@ -166,11 +166,9 @@ package enum NodeSetup {
     /// The `addressbook.organization.added` and `addressbook.function.added` events for one organisation.
     package static func addressBookDrafts(participant: String, name: String, functions: [(function: String, name: String)],
                                           actor: String) -> [EventDraft] {
-        [EventDraft(type: NodeEventType.organizationAdded, subject: "organization:" + participant, actor: actor,
-                    payload: ["participant": .string(participant), "name": .string(name)])]
+        [AddressBook.draft(NodeEventType.organizationAdded, participant: participant, name: name, actor: actor)]
             + functions.map {
-                EventDraft(type: NodeEventType.functionAdded, subject: "mailbox:" + FunctionalAddress(participant: participant, function: $0.function).description,
-                           actor: actor, payload: ["participant": .string(participant), "function": .string($0.function), "name": .string($0.name)])
+                AddressBook.draft(NodeEventType.functionAdded, participant: participant, function: $0.function, name: $0.name, actor: actor)
             }
     }
 

@@ -3,7 +3,8 @@ import Ledger
 import Node
 import Projections
 
-/// `kvitto addressbook add|list`: organisations and functional addresses, as ledger events.
+/// `kvitto addressbook add|list`: organisations and functional addresses, as ledger events (the API
+/// also renames and removes them: `/v1/address-book`).
 struct AddressBookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "addressbook", abstract: "Add and list organisations and functional addresses (recorded as ledger events).",
@@ -35,6 +36,8 @@ struct AddressBookCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the address book.")
 
         @OptionGroup var location: NodeLocation
+        @Option(help: "Only organisations and functions matching these words (case- and diacritic-insensitive: \"malmo\" finds \"Malmö\").")
+        var search: String?
 
         func run() async throws {
             try await NodeCLI.run {
@@ -45,7 +48,8 @@ struct AddressBookCommand: AsyncParsableCommand {
                 defer { ledger.close() }
                 let projections = try NodeProjectionStore.open(node: location.node, ledger: ledger)
                 let book = try projections.currentNodeState { try $0.addressBook() }
-                for o in book.organizations.values.sorted(by: { $0.participant < $1.participant }) {
+                let words = search.map(SearchText.words) ?? []
+                for o in book.organizations.values.sorted(by: { $0.participant < $1.participant }).compactMap({ AddressDirectory.match($0, words) }) {
                     print("\(o.participant)  \(o.name)")
                     for (f, n) in o.functions.sorted(by: { $0.key < $1.key }) { print("    \(f)@\(o.participant)  \(n)") }
                 }

@@ -86,7 +86,7 @@ package struct MessageAccess: Sendable {
     package func page(_ mailbox: FunctionalAddress, search: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
                       asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> (messages: [Visible], next: [UInt8]?) {
         let policy = try policy(for: principal)
-        try check(asOf: asOf)
+        try checkPosition(asOf)
         let visibility = policy.visibility(of: mailbox)
         guard visibility > .none else {
             await refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(mailbox)", action: "list"), principal)
@@ -127,7 +127,7 @@ package struct MessageAccess: Sendable {
     /// With `asOf`, the message as it stood at that ledger position (not found when it did not
     /// exist yet), authorised by the grants in force now.
     package func message(_ id: String, asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> Visible {
-        try check(asOf: asOf)
+        try checkPosition(asOf)
         let v = try await visible(id, principal, action: "metadata").0
         guard let asOf else { return v }
         let then: MessageRecord?
@@ -150,7 +150,7 @@ package struct MessageAccess: Sendable {
     }
 
     /// Refuses a position beyond the ledger's durable head.
-    private func check(asOf: UInt64?) throws(NodeError) {
+    package func checkPosition(_ asOf: UInt64?) throws(NodeError) {
         guard let asOf else { return }
         let head: UInt64
         do { head = try ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
@@ -163,7 +163,7 @@ package struct MessageAccess: Sendable {
     ///
     /// With `asOf`, only the events up to that ledger position (not found when there were none).
     package func trace(_ id: String, asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> [VisibleEvent] {
-        try check(asOf: asOf)
+        try checkPosition(asOf)
         let (v, _) = try await visible(id, principal, action: "trace")
         let limit = asOf ?? .max
         if let first = v.record.eventSeqs.min(), first > limit { throw Self.notFound(id) }
