@@ -190,6 +190,18 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(otherBox.status, 404)
             XCTAssertEqual(otherBox.text.replacingOccurrences(of: p2.participant, with: "0203:none.example.se"), noBox.text)
 
+            // Read or unread is per person: nobody has read the message yet.
+            func readSeq(_ token: String, asOf: UInt64? = nil) async throws -> (listed: Int?, metadata: Int?) {
+                let position = asOf.map { "?asOf=\($0)" } ?? ""
+                let page = try await get("/v1/mailboxes/\(escape(p1.description))/messages" + position, token)
+                let row = (page.json["messages"] as? [[String: Any]])?.first { $0["id"] as? String == toOne }
+                XCTAssertNotNil(row, page.text)
+                let metadata = try await get("/v1/messages/\(toOne)" + position, token)
+                XCTAssertEqual(metadata.status, 200, metadata.text)
+                return (row?["read_seq"] as? Int, metadata.json["read_seq"] as? Int)
+            }
+            do { let unread = try await readSeq(anna); XCTAssertNil(unread.listed); XCTAssertNil(unread.metadata) }
+
             // Content: a weak login may list but not read; a strong one reads, recorded first.
             let weak = try await get("/v1/messages/\(toOne)/content", annaWeak)
             XCTAssertEqual(weak.status, 403, weak.text)
@@ -204,6 +216,18 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(accessed.actor, "pnr:197001011234")
             XCTAssertEqual(accessed.payload["interface"], "api")
             XCTAssertEqual(accessed.payload["purpose"], "ärende 2026-14")
+            // Now read by Anna (from that seq on), still unread by Bo.
+            do {
+                let read = try await readSeq(anna)
+                XCTAssertEqual(read.listed, Int(accessSeq))
+                XCTAssertEqual(read.metadata, Int(accessSeq))
+                let before = try await readSeq(anna, asOf: accessSeq - 1)
+                XCTAssertNil(before.listed, "as of before the read it was unread")
+                XCTAssertNil(before.metadata)
+                let bos = try await readSeq(bo)
+                XCTAssertNil(bos.listed, "another person's read is not Bo's")
+                XCTAssertNil(bos.metadata)
+            }
             let attachment = try await get("/v1/messages/\(toOne)/attachments/0", anna)
             XCTAssertEqual(attachment.text, "bilaga ett")
             XCTAssertTrue(attachment.headers["content-disposition"]?.contains("bilaga.txt") ?? false)

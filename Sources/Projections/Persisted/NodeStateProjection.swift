@@ -2,16 +2,17 @@ package import Ledger
 
 /// The node's working state (``NodeProjection``: mailboxes, the retry schedule, inbound
 /// duplicates and receipt correlation, refusals, erasures, the address book) as persisted rows,
-/// with the mailbox index (``MailboxIndex``) and the audit index (``AuditIndex``),
+/// with the mailbox index (``MailboxIndex``), the audit index (``AuditIndex``) and who read what
+/// (``ReadMarks``),
 /// folded by the same ``NodeFold`` as the in-memory one, so both hold the same state by
 /// construction. Rows are canonical JSON, message records binary (see `RecordCoding`), keyed by message id, AS4
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 6
+    package let version = 7
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
-                          MailboxIndex.mailboxTable, MailboxIndex.termsTable, AuditIndex.table]
+                          MailboxIndex.mailboxTable, MailboxIndex.termsTable, AuditIndex.table, ReadMarks.table]
 
     enum Table {
         static let messages = "messages"
@@ -33,6 +34,7 @@ package struct NodeStateProjection: PersistedProjection {
         let before = try id.flatMap(persisted.message)
         try NodeFold.apply(event, to: &persisted)
         try AuditIndex.index(event, owner: AuditOwner.of(event, message: persisted.message), rows: rows)
+        if event.type == AccessEventType.accessed, let id { try ReadMarks.mark(event, message: id, rows: rows) }
         // A message refiled to another mailbox takes its earlier events along.
         if let before, let id, let after = try persisted.message(id), before.participant == after.participant, before.mailbox != after.mailbox {
             try AuditIndex.move(before.eventSeqs.filter { $0 < event.seq }, from: before.mailbox,

@@ -25,7 +25,21 @@ struct ServeCommand: AsyncParsableCommand {
         MemoryTuning.apply()
         try NodeCLI.bootstrapLogging(level: logLevel)
         try await NodeCLI.run {
+            // SIGINT and SIGTERM are caught before anything starts: one that arrives while the node
+            // opens or catches up stops it cleanly as soon as it runs (never the default action,
+            // which would end the process in the middle of a step).
+            let stop = StopRequest()
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            let sources = [SIGINT, SIGTERM].map { sig in
+                let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                s.setEventHandler { stop.request(signal: sig) }
+                s.resume()
+                return s
+            }
+            defer { sources.forEach { $0.cancel() } }
             let node = try Node.open(directory: location.node)
+            stop.logger = node.logger
             let portFile = self.portFile, apiPortFile = self.apiPortFile
             let api: APIServer?
             do { api = try APIServer.configured(for: node, logger: node.logger) } catch {
@@ -49,22 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
                     group.cancelAll()
                 }
             }
-            signal(SIGINT, SIG_IGN)
-            signal(SIGTERM, SIG_IGN)
-            let sources = [SIGINT, SIGTERM].map { sig in
-                let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                s.setEventHandler {
-                    node.logger.notice("stopping", metadata: ["signal": .stringConvertible(sig)])
-                    task.cancel()
-                }
-                s.resume()
-                return s
-            }
+            stop.attach(task)
             signal(SIGHUP, SIG_IGN)
             let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
             hangup.setEventHandler { node.reloadTrust(force: true, reason: "SIGHUP") }
             hangup.resume()
-            defer { (sources + [hangup]).forEach { $0.cancel() } }
+            defer { hangup.cancel() }
             let result = await task.result
             await api?.verifier.shutdown()
             await node.close()

@@ -43,6 +43,9 @@ package struct MessageAccess: Sendable {
     package struct Visible: Sendable {
         package let record: MessageRecord
         package let visibility: AccessPolicy.Visibility
+        /// The seq of the principal's own first read of the message's content or an attachment
+        /// (by the position asked about); nil while it has not read it.
+        package var readSeq: UInt64? = nil
 
         /// The subject line, when the principal may see it (never for the operator; for a
         /// confidential message only with `read`).
@@ -114,7 +117,8 @@ package struct MessageAccess: Sendable {
             var records = try NodeStateProjection.messages(ids, in: projections.storage)
             if let asOf { records = try records.compactMap { try record($0, asOf: asOf) } }
             let shown = records.filter { search == nil || visibility == .full || !$0.confidential }.prefix(bounded)
-            return (shown.map { Visible(record: $0, visibility: visibility) }, next)
+            let reads = try ReadMarks.firstReads(by: principal.actor, of: shown.map(\.id), upTo: asOf ?? .max, in: projections.storage)
+            return (shown.map { Visible(record: $0, visibility: visibility, readSeq: reads[$0.id]) }, next)
         } catch let e as NodeError {
             throw e
         } catch {
@@ -128,12 +132,17 @@ package struct MessageAccess: Sendable {
     /// exist yet), authorised by the grants in force now.
     package func message(_ id: String, asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> Visible {
         try checkPosition(asOf)
-        let v = try await visible(id, principal, action: "metadata").0
+        var v = try await visible(id, principal, action: "metadata").0
+        do {
+            v.readSeq = try ReadMarks.firstReads(by: principal.actor, of: [id], upTo: asOf ?? .max, in: projections.storage)[id]
+        } catch {
+            throw NodeError(.storage, "reading message \(id): \(error)")
+        }
         guard let asOf else { return v }
         let then: MessageRecord?
         do { then = try record(v.record, asOf: asOf) } catch { throw NodeError(.storage, "reading message \(id): \(error)") }
         guard let then else { throw Self.notFound(id) }
-        return Visible(record: then, visibility: v.visibility)
+        return Visible(record: then, visibility: v.visibility, readSeq: v.readSeq)
     }
 
     /// `current` refolded from its own events up to `asOf`; nil when it had none by then. The
