@@ -90,11 +90,12 @@ final class APIServerTests: XCTestCase {
         tls.trustRoots = .file(base + "/shared/pki/ca.crt")
         tls.certificateVerification = .fullVerification
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        func get(_ path: String, _ token: String?, method: HTTPMethod = .GET, accept: String? = nil) async throws -> Answer {
+        func get(_ path: String, _ token: String?, method: HTTPMethod = .GET, accept: String? = nil, range: String? = nil) async throws -> Answer {
             var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
             request.method = method
             if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
             if let accept { request.headers.add(name: "Accept", value: accept) }
+            if let range { request.headers.add(name: "Range", value: range) }
             let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 10 << 20)
             var headers: [String: String] = [:]
@@ -230,7 +231,36 @@ final class APIServerTests: XCTestCase {
             }
             let attachment = try await get("/v1/messages/\(toOne)/attachments/0", anna)
             XCTAssertEqual(attachment.text, "bilaga ett")
-            XCTAssertTrue(attachment.headers["content-disposition"]?.contains("bilaga.txt") ?? false)
+            // As written (the generated layer would send header values percent-encoded).
+            XCTAssertEqual(attachment.headers["content-disposition"], "attachment; filename=\"bilaga.txt\"; filename*=UTF-8''bilaga.txt")
+            XCTAssertEqual(attachment.headers["accept-ranges"], "bytes")
+            // Byte ranges of an attachment: one range is answered 206 and recorded with the range.
+            for (asked, bytes, contentRange) in [("bytes=2-4", "lag", "bytes 2-4/10"), ("bytes=-3", "ett", "bytes 7-9/10"),
+                                                 ("bytes=7-", "ett", "bytes 7-9/10"), ("bytes=8-99", "tt", "bytes 8-9/10")] {
+                let part = try await get("/v1/messages/\(toOne)/attachments/0", anna, range: asked)
+                XCTAssertEqual(part.status, 206, "\(asked): \(part.text)")
+                XCTAssertEqual(part.text, bytes, asked)
+                XCTAssertEqual(part.headers["content-range"], contentRange, asked)
+                let seq = try XCTUnwrap(part.headers["kvitto-access-seq"].flatMap(UInt64.init))
+                XCTAssertEqual(try node.ledger.event(seq)?.payload["range"]?.stringValue,
+                               String(contentRange.dropFirst(6).prefix { $0 != "/" }), asked)
+            }
+            // A list of ranges or another unit is ignored: the whole attachment.
+            for ignored in ["bytes=0-1,3-4", "items=0-1", "bytes=4-2"] {
+                let whole = try await get("/v1/messages/\(toOne)/attachments/0", anna, range: ignored)
+                XCTAssertEqual(whole.status, 200, ignored)
+                XCTAssertEqual(whole.text, "bilaga ett", ignored)
+            }
+            // Beyond the end: 416 with the size, nothing read or recorded.
+            let reads = try NodeFixture.events(node, "message.accessed").count
+            let beyond = try await get("/v1/messages/\(toOne)/attachments/0", anna, range: "bytes=10-")
+            XCTAssertEqual(beyond.status, 416, beyond.text)
+            XCTAssertEqual(beyond.headers["content-range"], "bytes */10")
+            XCTAssertEqual(try NodeFixture.events(node, "message.accessed").count, reads)
+            // …and a caller who may not read learns nothing of the size.
+            let boRange = try await get("/v1/messages/\(toOne)/attachments/0", annaWeak, range: "bytes=10-")
+            XCTAssertEqual(boRange.status, 403, boRange.text)
+            XCTAssertNil(boRange.headers["content-range"])
             let trace = try await get("/v1/messages/\(toOne)/trace", anna)
             let types = (trace.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
             XCTAssertTrue(types.contains("message.received") && types.contains("message.accessed"), "\(types)")
@@ -312,6 +342,12 @@ final class APIServerTests: XCTestCase {
                 XCTAssertNotEqual(cut.body, Array(altered), "an altered attachment was delivered whole")
             } catch {
                 // The connection was closed before the end: what a client must see.
+            }
+            do {
+                let cutRange = try await get("/v1/messages/\(toOne)/attachments/0", bo, range: "bytes=0-2")
+                XCTAssertNotEqual(cutRange.body, Array(altered[0...2]), "a range of an altered attachment was delivered whole")
+            } catch {
+                // Cut off too: the whole attachment is checked before the range's last byte leaves.
             }
 
             // A revoked grant stops access from the revocation on.

@@ -69,6 +69,7 @@ package struct APIServer: Sendable {
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
+        router.add(middleware: HeaderValues())
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
         try NodeAPI(access: access, participants: participants, submission: submission, statistics: statistics)
             .registerHandlers(on: router, configuration: Self.coding)

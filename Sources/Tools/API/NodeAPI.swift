@@ -166,9 +166,29 @@ struct NodeAPI: APIProtocol {
 
     func getAttachment(_ input: Operations.GetAttachment.Input) async throws -> Operations.GetAttachment.Output {
         do throws(NodeError) {
-            let c = try await access.openContent(try Parameters.messageID(input.path.id), part: .attachment(try Parameters.index(input.path.index)),
-                                                 purpose: try Parameters.purpose(input.query.purpose), as: try caller())
-            return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
+            let id = try Parameters.messageID(input.path.id), index = try Parameters.index(input.path.index)
+            // One byte range is honoured; any other Range header is ignored (RFC 9110 allows it).
+            let range = try Parameters.bounded(input.headers.range, 0...200, "Range").flatMap(ByteRangeRequest.init(header:))
+            let principal = try caller()
+            let c: MessageAccess.OpenedContent
+            do {
+                c = try await access.openContent(id, part: .attachment(index), purpose: try Parameters.purpose(input.query.purpose),
+                                                 range: range, as: principal)
+            } catch where error.code == .rangeNotSatisfiable {
+                // Only a reader gets here: the size is the metadata it may see.
+                let attachments = try await access.message(id, as: principal).record.attachments
+                guard attachments.indices.contains(index) else { throw NodeError(.notFound, "message \(id) has no attachment \(index)") }
+                let size = attachments[index].blob.size
+                return .rangeNotSatisfiable(.init(headers: .init(contentRange: "bytes */\(size)"),
+                                                  body: .applicationProblemJson(Problem(error).schema)))
+            }
+            let disposition = Self.disposition(c.fileName)
+            if let r = c.range {
+                return .partialContent(.init(headers: .init(contentDisposition: disposition, kvittoAccessSeq: Int(c.accessSeq),
+                                                            contentRange: "bytes \(r.lowerBound)-\(r.upperBound)/\(c.size)"),
+                                             body: .binary(ContentStream.body(c))))
+            }
+            return .ok(.init(headers: .init(contentDisposition: disposition, kvittoAccessSeq: Int(c.accessSeq), acceptRanges: "bytes"),
                              body: .binary(ContentStream.body(c))))
         } catch {
             return Problem(error).answer()

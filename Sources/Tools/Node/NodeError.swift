@@ -28,6 +28,8 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         /// The request is well-formed, but the rules refuse it (a right that cannot be granted on
         /// that scope, a period that ends before it begins).
         case unprocessable = "node.unprocessable"
+        /// A byte range that selects nothing of the content (it starts at or beyond its end).
+        case rangeNotSatisfiable = "node.range_not_satisfiable"
         /// An `asOf` position the ledger has not reached yet.
         case positionNotReached = "node.position_not_reached"
         /// A bearer token could not be verified; the message starts with its `auth.*` code.

@@ -228,7 +228,10 @@ package struct MessageAccess: Sendable {
     /// checks the content's hash when it reaches the end and throws if it was altered).
     package struct OpenedContent {
         package let reader: BlobReader
+        /// The whole content's size.
         package let size: Int64
+        /// The bytes to send, when a range was asked for (the reader still reads them all).
+        package let range: ClosedRange<Int64>?
         package let fileName: String
         package let contentType: String
         package let accessSeq: UInt64
@@ -237,7 +240,12 @@ package struct MessageAccess: Sendable {
     /// Like ``content(_:part:purpose:as:)``, but the bytes are streamed rather than held in
     /// memory: the grants and the audit-first rule are the same (the blob is opened before the
     /// read is recorded, so a missing blob records nothing).
-    package func openContent(_ id: String, part: Part, purpose: String? = nil, as principal: Principal) async throws(NodeError) -> OpenedContent {
+    ///
+    /// With `range`, only those bytes are to be sent (``OpenedContent/range``), and the event
+    /// records them; a range that selects nothing is refused (`node.range_not_satisfiable`)
+    /// before anything is read or recorded.
+    package func openContent(_ id: String, part: Part, purpose: String? = nil, range: ByteRangeRequest? = nil,
+                             as principal: Principal) async throws(NodeError) -> OpenedContent {
         let action = part == .message ? "read_content" : "read_attachment"
         let (v, policy) = try await visible(id, principal, action: action)
         if let reason = policy.contentRefusal(v.record) {
@@ -258,6 +266,13 @@ package struct MessageAccess: Sendable {
             let a = v.record.attachments[n]
             (blob, fileName, contentType) = (a.blob, a.fileName, a.contentType)
         }
+        var bytes: ClosedRange<Int64>?
+        if let range {
+            guard let r = range.resolved(size: blob.size) else {
+                throw NodeError(.rangeNotSatisfiable, "the range starts beyond the content's \(blob.size) bytes")
+            }
+            bytes = r
+        }
         let reader: BlobReader
         do {
             if let seq = try NodeStateProjection.erasure(of: blob.sha256, in: projections.storage) {
@@ -276,6 +291,7 @@ package struct MessageAccess: Sendable {
         ]
         if case .attachment(let n) = part { payload["attachment"] = .int(Int64(n)); payload["file_name"] = .string(fileName) }
         if let purpose, !purpose.isEmpty { payload["purpose"] = .string(String(purpose.prefix(500))) }
+        if let bytes { payload["range"] = .string("\(bytes.lowerBound)-\(bytes.upperBound)") }
         let event: Event
         do {
             event = try await ledger.append(EventDraft(type: AccessEventType.accessed, subject: NodeEventType.subject(message: id),
@@ -283,7 +299,8 @@ package struct MessageAccess: Sendable {
         } catch {
             throw NodeError(.auditUnavailable, "the read could not be recorded in the ledger (\(error.code.rawValue)), so no content is returned; if the node is running, read through its API")
         }
-        return OpenedContent(reader: reader, size: blob.size, fileName: fileName, contentType: contentType, accessSeq: event.seq)
+        return OpenedContent(reader: reader, size: blob.size, range: bytes, fileName: fileName, contentType: contentType,
+                             accessSeq: event.seq)
     }
 
     private func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {
