@@ -27,6 +27,14 @@ package struct FunctionalAddress: Sendable, Hashable, Comparable, CustomStringCo
         return ascii ? false : s.contains(where: \.isWhitespace)
     }
 
+    /// Whether `scalar` may not appear in a participant id or a function written by a caller:
+    /// `@`, `/`, control characters, whitespace and U+FEFF (the API document's
+    /// `[^@/\s\x00-\x1f\x7f\u0085\ufeff]`, whichever regex dialect reads it).
+    package static func refusedInIdentifiers(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "@" || scalar == "/" || scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
+            || scalar.value == 0xFEFF || scalar.properties.isWhitespace
+    }
+
     package var description: String { function + "@" + participant }
 
     package static func < (a: Self, b: Self) -> Bool { (a.participant, a.function) < (b.participant, b.function) }

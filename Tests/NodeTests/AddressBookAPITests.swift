@@ -85,6 +85,8 @@ final class AddressBookAPITests: XCTestCase {
             XCTAssertEqual(found4, [Self.one.participant])
             let found5 = try await search("goteborg")
             XCTAssertEqual(found5, [])
+            let punctuation = try await search("!!")
+            XCTAssertEqual(punctuation, [], "a text without words finds nothing")
             // Pages in participant order.
             var seen: [String] = []
             var cursor: String?
@@ -132,6 +134,10 @@ final class AddressBookAPITests: XCTestCase {
             for (method, path, body, status) in [
                 (HTTPMethod.PUT, "/v1/address-book/\(APITestClient.escape("0203:x.example.se"))", #"{"name": ""}"#, UInt(400)),
                 (.PUT, "/v1/address-book/\(APITestClient.escape("0203:x.example.se"))", #"{"name": "a\u0007b"}"#, 400),
+                // Ids must be in NFC (so that two spellings of one id are not stored apart) and free
+                // of control characters.
+                (.PUT, "/v1/address-book/\(APITestClient.escape("0203:mo\u{308}lndal.example.se"))", #"{"name": "Mölndal"}"#, 400),
+                (.PUT, "/v1/address-book/\(APITestClient.escape("0203:malmo.example.se"))/functions/\(APITestClient.escape("a\u{1C}"))", #"{"name": "A"}"#, 400),
                 (.PUT, "/v1/address-book/\(APITestClient.escape("0203:nowhere.example.se"))/functions/kansli", #"{"name": "K"}"#, 404),
                 (.DELETE, "/v1/address-book/\(APITestClient.escape("0203:nowhere.example.se"))", nil, 404),
                 (.DELETE, "/v1/address-book/\(APITestClient.escape("0203:malmo.example.se"))/functions/nothing", nil, 404),

@@ -9,7 +9,9 @@ enum Parameters {
     static func address(_ text: String) throws(NodeError) -> FunctionalAddress {
         // Counted in code points, as the document counts (a combining mark after `@` is no new character).
         let scalars = text.unicodeScalars
-        guard (3...300).contains(scalars.count), scalars.filter({ $0 == "@" }).count == 1, !scalars.contains("/"),
+        let parts = scalars.split(separator: "@", omittingEmptySubsequences: false)
+        guard (3...300).contains(scalars.count), parts.count == 2,
+              parts.allSatisfy({ !$0.isEmpty && !$0.contains(where: FunctionalAddress.refusedInIdentifiers) }),
               let a = FunctionalAddress(text), !a.function.isEmpty, !a.participant.isEmpty else {
             throw NodeError(.invalidRequest, "address must be function@participant, e.g. registrator@0203:b.example.se")
         }

@@ -42,8 +42,8 @@ extension Operations.AuditEvents.Output: AnswersUnavailable, AnswersBadRequest, 
 extension Operations.ListGrants.Output: AnswersUnavailable, AnswersBadRequest, AnswersNotReached, AnswersUnprocessable {}
 extension Operations.CreateGrant.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersUnprocessable {}
 extension Operations.SearchAddressBook.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotReached {}
-extension Operations.PutOrganization.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden {}
-extension Operations.DeleteOrganization.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound {}
-extension Operations.PutFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound {}
-extension Operations.DeleteFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound {}
+extension Operations.PutOrganization.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersConflict {}
+extension Operations.DeleteOrganization.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
+extension Operations.PutFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
+extension Operations.DeleteFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
 extension Operations.RevokeGrant.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}

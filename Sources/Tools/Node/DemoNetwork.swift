@@ -49,8 +49,16 @@ package enum DemoNetwork {
     /// restarted on its configured port fails with "address already in use". Below the range only
     /// an explicit bind takes a port.
     package static func freePorts(_ count: Int) async throws -> [Int] {
-        let ephemeralLow = ephemeralRangeStart()
-        let candidates = 10_000..<max(10_001, min(ephemeralLow, 65_536))
+        let ephemeral = ephemeralRange()
+        // Below the range when there is room there, otherwise above it.
+        let candidates: ClosedRange<Int>
+        if ephemeral.lowerBound > 10_100 {
+            candidates = 10_000...(ephemeral.lowerBound - 1)
+        } else if ephemeral.upperBound < 65_000 {
+            candidates = (ephemeral.upperBound + 1)...65_535
+        } else {
+            throw DemoNetworkError.noFreePort(outside: ephemeral)
+        }
         var channels: [any Channel] = []
         defer { for c in channels { c.close(promise: nil) } }
         var ports: [Int] = []
@@ -58,7 +66,7 @@ package enum DemoNetwork {
         var tries = 0
         while ports.count < count {
             tries += 1
-            guard tries <= 2_000 else { throw DemoNetworkError.noFreePort(below: ephemeralLow) }
+            guard tries <= 2_000 else { throw DemoNetworkError.noFreePort(outside: ephemeral) }
             let port = Int.random(in: candidates, using: &rng)
             guard !ports.contains(port) else { continue }
             guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -71,23 +79,23 @@ package enum DemoNetwork {
         return ports
     }
 
-    /// The first port of the kernel's ephemeral range; 32768 (Linux's default) when unreadable.
-    static func ephemeralRangeStart() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
-              let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
-              let low = Int(first), low > 10_001 else { return 32_768 }
-        return low
+    /// The kernel's ephemeral port range; 32768–60999 (Linux's default) when unreadable.
+    static func ephemeralRange() -> ClosedRange<Int> {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else { return 32_768...60_999 }
+        let numbers = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard numbers.count == 2, 1...65_535 ~= numbers[0], numbers[0] <= numbers[1], numbers[1] <= 65_535 else { return 32_768...60_999 }
+        return numbers[0]...numbers[1]
     }
 }
 
 /// Why `DemoNetwork` could not set up.
 package enum DemoNetworkError: Error, CustomStringConvertible {
-    case noFreePort(below: Int)
+    case noFreePort(outside: ClosedRange<Int>)
 
     package var description: String {
         switch self {
-        case .noFreePort(let low):
-            "no free TCP port on 127.0.0.1 between 10000 and \(low) after 2,000 tries; free some ports or widen the range below net.ipv4.ip_local_port_range"
+        case .noFreePort(let ephemeral):
+            "no free TCP port on 127.0.0.1 outside the kernel's ephemeral range \(ephemeral.lowerBound)–\(ephemeral.upperBound) after 2,000 tries; free some ports or narrow net.ipv4.ip_local_port_range"
         }
     }
 }

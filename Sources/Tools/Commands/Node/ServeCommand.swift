@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
             let stop = StopRequest()
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_IGN)
+            signal(SIGHUP, SIG_IGN)  // handled once the node runs (a reload before that has nothing to reload)
             let sources = [SIGINT, SIGTERM].map { sig in
                 let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 s.setEventHandler { stop.request(signal: sig) }

@@ -1,6 +1,10 @@
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A request to stop `kvitto serve` (SIGINT or SIGTERM), which may arrive before the node's task
 /// exists: the task is cancelled when it is attached, or at once if it already is.
 final class StopRequest: Sendable {
@@ -16,12 +20,20 @@ final class StopRequest: Sendable {
         set { state.withLock { $0.logger = newValue } }
     }
 
-    func request(signal: Int32) {
-        let (task, logger) = state.withLock { s in
-            s.signal = signal
-            return (s.task, s.logger)
+    /// A second signal before the node's task exists (an open that hangs) ends the process by
+    /// the signal's default action, as Ctrl-C twice is expected to.
+    func request(signal sig: Int32) {
+        let (task, logger, again) = state.withLock { s in
+            let again = s.signal != nil && s.task == nil
+            s.signal = sig
+            return (s.task, s.logger, again)
         }
-        logger?.notice("stopping", metadata: ["signal": .stringConvertible(signal)])
+        if again {
+            signal(sig, SIG_DFL)
+            raise(sig)
+            return
+        }
+        logger?.notice("stopping", metadata: ["signal": .stringConvertible(sig)])
         task?.cancel()
     }
 

@@ -1,5 +1,7 @@
 package import Ledger
 package import Projections
+import Foundation
+import Synchronization
 
 /// The address book for every interface: searching it (any identity holding a grant on the node)
 /// and changing it (the `manage` right on the organisation's participant, or on the node). Every
@@ -51,6 +53,8 @@ package struct AddressDirectory: Sendable {
         guard (1...500).contains(query.limit) else { throw NodeError(.invalidRequest, "limit must be 1–500") }
         let (book, seq) = try self.book(asOf: query.asOf)
         let words = query.text.map(SearchText.words) ?? []
+        // A text with no words (punctuation only) finds nothing, as a mailbox search does.
+        if query.text != nil, words.isEmpty { return Page(organizations: [], next: nil, seq: seq) }
         var out: [AddressBook.Organization] = []
         var next: String?
         for o in book.organizations.values.sorted(by: { $0.participant < $1.participant }) {
@@ -83,6 +87,10 @@ package struct AddressDirectory: Sendable {
     private func book(asOf: UInt64?) throws(NodeError) -> (AddressBook, UInt64) {
         try access.checkPosition(asOf)
         do {
+            // The event index must have reached the position (a later append may not be folded yet).
+            if let asOf, try access.projections.catchUp() < asOf {
+                throw NodeError(.positionNotReached, "the projections have not reached seq \(asOf) yet; ask again later")
+            }
             guard let asOf else {
                 return try access.projections.currentNodeState { reader, seq in (try reader.addressBook(), seq) }
             }
@@ -102,6 +110,8 @@ package struct AddressDirectory: Sendable {
                 if let e = try access.ledger.event(seq) { book.apply(e) }
             }
             return (book, asOf)
+        } catch let e as NodeError {
+            throw e
         } catch {
             throw NodeError(.storage, "reading the address book: \(error)")
         }
@@ -116,11 +126,13 @@ package struct AddressDirectory: Sendable {
         try Self.check(participant: participant)
         try Self.check(name: name)
         try await authorize(participant, action: "addressbook_put", principal)
-        let current = try organization(participant)
-        if current?.name == name, let current { return (current, .unchanged) }
-        let type = current == nil ? NodeEventType.organizationAdded : NodeEventType.organizationUpdated
-        let after = try await record(AddressBook.draft(type, participant: participant, name: name, actor: principal.actor), to: current)
-        return (after, current == nil ? .added : .updated)
+        return try await exclusively(participant) { () async throws(NodeError) in
+            let current = try organization(participant)
+            if current?.name == name, let current { return (current, .unchanged) }
+            let type = current == nil ? NodeEventType.organizationAdded : NodeEventType.organizationUpdated
+            let after = try await record(AddressBook.draft(type, participant: participant, name: name, actor: principal.actor), to: current)
+            return (after, current == nil ? .added : .updated)
+        }
     }
 
     /// Adds the functional address `function@participant` named `name`, or renames it. The
@@ -132,15 +144,17 @@ package struct AddressDirectory: Sendable {
         try Self.check(function: function)
         try Self.check(name: name)
         try await authorize(participant, action: "addressbook_put", principal)
-        guard let current = try organization(participant) else {
-            throw NodeError(.notFound, "no organisation \(participant) in the address book; add it first")
+        return try await exclusively(participant) { () async throws(NodeError) in
+            guard let current = try organization(participant) else {
+                throw NodeError(.notFound, "no organisation \(participant) in the address book; add it first")
+            }
+            let existing = current.functions[function]
+            if existing == name { return (current, .unchanged) }
+            let type = existing == nil ? NodeEventType.functionAdded : NodeEventType.functionUpdated
+            let after = try await record(AddressBook.draft(type, participant: participant, function: function, name: name, actor: principal.actor),
+                                         to: current)
+            return (after, existing == nil ? .added : .updated)
         }
-        let existing = current.functions[function]
-        if existing == name { return (current, .unchanged) }
-        let type = existing == nil ? NodeEventType.functionAdded : NodeEventType.functionUpdated
-        let after = try await record(AddressBook.draft(type, participant: participant, function: function, name: name, actor: principal.actor),
-                                     to: current)
-        return (after, existing == nil ? .added : .updated)
     }
 
     /// Removes the functional address `function@participant`; returns the organisation after.
@@ -150,22 +164,43 @@ package struct AddressDirectory: Sendable {
         try Self.check(participant: participant)
         try Self.check(function: function)
         try await authorize(participant, action: "addressbook_delete", principal)
-        guard let current = try organization(participant), current.functions[function] != nil else {
-            throw NodeError(.notFound, "no functional address \(function)@\(participant) in the address book")
+        return try await exclusively(participant) { () async throws(NodeError) in
+            guard let current = try organization(participant), current.functions[function] != nil else {
+                throw NodeError(.notFound, "no functional address \(function)@\(participant) in the address book")
+            }
+            return try await record(AddressBook.draft(NodeEventType.functionRemoved, participant: participant, function: function,
+                                                      actor: principal.actor), to: current)
         }
-        return try await record(AddressBook.draft(NodeEventType.functionRemoved, participant: participant, function: function,
-                                                  actor: principal.actor), to: current)
     }
 
     /// Removes the organisation `participant` and all its functional addresses.
     package func removeOrganization(_ participant: String, by principal: Principal) async throws(NodeError) {
         try Self.check(participant: participant)
         try await authorize(participant, action: "addressbook_delete", principal)
-        guard let current = try organization(participant) else {
-            throw NodeError(.notFound, "no organisation \(participant) in the address book")
+        return try await exclusively(participant) { () async throws(NodeError) in
+            guard let current = try organization(participant) else {
+                throw NodeError(.notFound, "no organisation \(participant) in the address book")
+            }
+            _ = try await record(AddressBook.draft(NodeEventType.organizationRemoved, participant: participant, actor: principal.actor),
+                                 to: current)
         }
-        _ = try await record(AddressBook.draft(NodeEventType.organizationRemoved, participant: participant, actor: principal.actor),
-                             to: current)
+    }
+
+    /// Entries being changed, by ledger and participant: a change reads the entry and appends
+    /// its event as one step, so two changes of one entry never interleave (a function added
+    /// after its organisation was removed would bring the organisation back). Only the one
+    /// process that holds a ledger for writing appends to it, so a process-wide set suffices.
+    private static let changing = Mutex<Set<String>>([])
+
+    /// Runs `change` while no other change of `participant`'s entry runs; a concurrent one is
+    /// refused (`node.conflict`: ask again).
+    private func exclusively<T>(_ participant: String, _ change: () async throws(NodeError) -> T) async throws(NodeError) -> T {
+        let key = access.ledger.path + "\u{0}" + participant
+        guard Self.changing.withLock({ $0.insert(key).inserted }) else {
+            throw NodeError(.conflict, "the address book entry of \(participant) is being changed by another request; ask again")
+        }
+        defer { _ = Self.changing.withLock { $0.remove(key) } }
+        return try await change()
     }
 
     /// Refuses (and records the refusal) unless the principal manages `participant`.
@@ -204,14 +239,14 @@ package struct AddressDirectory: Sendable {
     /// A participant id: 1–190 characters, no whitespace, `@` or `/`.
     static func check(participant: String) throws(NodeError) {
         guard identifier(participant, 190) else {
-            throw NodeError(.invalidRequest, "a participant id is 1–190 characters without whitespace, @ or /, e.g. 0203:b.example.se")
+            throw NodeError(.invalidRequest, "a participant id is 1–190 characters in Unicode NFC without whitespace, control characters, @ or /, e.g. 0203:b.example.se")
         }
     }
 
     /// A function: 1–200 characters, no whitespace, `@` or `/`.
     static func check(function: String) throws(NodeError) {
         guard identifier(function, 200) else {
-            throw NodeError(.invalidRequest, "a function is 1–200 characters without whitespace, @ or /, e.g. registrator")
+            throw NodeError(.invalidRequest, "a function is 1–200 characters in Unicode NFC without whitespace, control characters, @ or /, e.g. registrator")
         }
     }
 
@@ -223,9 +258,13 @@ package struct AddressDirectory: Sendable {
         }
     }
 
+    /// 1 to `max` code points, none of them `@`, `/`, a control character, whitespace or U+FEFF
+    /// (what the document's `[^@/\s\x00-\x1f\x7f\u0085\ufeff]` excludes in every regex dialect),
+    /// and already in Unicode NFC, so that no two ids that Swift compares equal are stored apart.
     private static func identifier(_ text: String, _ max: Int) -> Bool {
         let scalars = text.unicodeScalars
         return (1...max).contains(scalars.count)
-            && !scalars.contains { $0 == "@" || $0 == "/" || $0.properties.isWhitespace || $0.value == 0x85 }
+            && !scalars.contains { FunctionalAddress.refusedInIdentifiers($0) }
+            && text.utf8.elementsEqual(text.precomposedStringWithCanonicalMapping.utf8)
     }
 }
