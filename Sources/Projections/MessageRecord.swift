@@ -87,6 +87,11 @@ package struct MessageRecord: Sendable, Equatable {
     package var attachments: [Attachment] = []
     /// Inbound: our Meddelandekvittens's AS4 MessageId.
     package var receiptDispatch: String?
+    /// The SDK conversation the message belongs to (its header's `conversationId`; a new
+    /// outbound message starts its own, named by its id). Nil for an inbound message not yet opened.
+    package var conversation: String?
+    /// The case or reference number the sender gave (the recipient attention's first reference).
+    package var reference: String?
 
     package init(id: String, participant: String, direction: Direction, status: MessageStatus, createdAt: Timestamp) {
         self.id = id

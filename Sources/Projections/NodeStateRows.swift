@@ -82,6 +82,8 @@ package enum NodeFold {
             r.to = p["to"]?.stringValue.flatMap(FunctionalAddress.init)
             r.label = p["label"]?.stringValue
             r.confidential = p["confidential"]?.boolValue ?? false
+            r.conversation = p["conversation_id"]?.stringValue
+            r.reference = p["reference"]?.stringValue
             r.sdkMessage = BlobField.parse(p["sdk_message"])
             r.xhe = BlobField.parse(p["xhe"])
             r.attachments = MessageRecord.attachments(p["attachments"])
@@ -157,6 +159,8 @@ package enum NodeFold {
                     r.from = content["from"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.from
                     r.to = content["to"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.to
                     r.confidential = content["confidential"]?.boolValue ?? false
+                    r.conversation = content["conversation_id"]?.stringValue
+                    r.reference = content["reference"]?.stringValue
                 }
             }
         case NodeEventType.receiptReceived:

@@ -328,6 +328,29 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(broken.status, 400, broken.text)
             let submitted = try await get("/v1/messages/\(madeID)", anna)
             XCTAssertEqual(submitted.json["label"] as? String, "Svar från ett", submitted.text)
+            // Conversations and references: a new message starts its own conversation; an answer in it
+            // with a case number is listed with it and found by the number.
+            XCTAssertEqual(submitted.json["conversation_id"] as? String, madeID, submitted.text)
+            let reply = try await submit("""
+                {"from": "\(p1)", "to": "\(NodeFixture.b)", "label": "Komplettering", "texts": ["Bifogas"],
+                 "reference": "Dnr 2026/714", "conversation_id": "\(madeID)"}
+                """, system, key: "ärende-14-komplettering")
+            XCTAssertEqual(reply.status, 201, reply.text)
+            let replyID = try XCTUnwrap(reply.json["id"] as? String)
+            let thread = try await get("/v1/mailboxes/\(escape(p1.description))/messages?conversation=\(madeID)", anna)
+            XCTAssertEqual(thread.status, 200, thread.text)
+            XCTAssertEqual((thread.json["messages"] as? [[String: Any]])?.compactMap { $0["id"] as? String }, [replyID, madeID], thread.text)
+            let byNumber = try await get("/v1/mailboxes/\(escape(p1.description))/messages?q=2026%2F714", anna)
+            XCTAssertEqual((byNumber.json["messages"] as? [[String: Any]])?.compactMap { $0["id"] as? String }, [replyID], byNumber.text)
+            let replyView = try await get("/v1/messages/\(replyID)", anna)
+            XCTAssertEqual(replyView.json["reference"] as? String, "Dnr 2026/714", replyView.text)
+            XCTAssertEqual(replyView.json["conversation_id"] as? String, madeID)
+            let inboundView = try await get("/v1/messages/\(toOne)", anna)
+            XCTAssertEqual(inboundView.json["conversation_id"] as? String, toOne, "an opened inbound message has the sender's conversation")
+            let both = try await get("/v1/mailboxes/\(escape(p1.description))/messages?conversation=\(madeID)&q=svar", anna)
+            XCTAssertEqual(both.status, 422, both.text)
+            let opThread = try await get("/v1/messages/\(replyID)", drift)
+            XCTAssertNil(opThread.json["reference"], "the operator sees no case numbers")
 
             // Content is streamed and checked against its hash as it goes: an attachment altered
             // on disk is cut off, never delivered whole.

@@ -41,6 +41,8 @@ final class MessageRowTests: XCTestCase {
             r.sdkMessage = maybe(blob)
             r.attachments = (0..<Int(rng.next() % 4)).map { _ in .init(fileName: text(12), contentType: text(10), blob: blob()) }
             r.receiptDispatch = maybe { text(30) }
+            r.conversation = maybe { text(36) }
+            r.reference = maybe { text(Int(rng.next() % 40)) }
 
             let row = r.row
             XCTAssertEqual(try MessageRecord(row: row), r, "round \(round)")

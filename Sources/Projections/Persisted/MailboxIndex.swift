@@ -9,13 +9,16 @@ package import Ledger
 /// cursor is simply the last key read.
 /// - `mailbox`: `<mailbox> 0 <~seq> <id key>` → id
 /// - `terms`: `<mailbox> 0 <word> 0 <~seq> <id key>` → id
+/// - `conversations`: `<mailbox> 0 <conversation key> 0 <~seq> <id key>` → id
 package enum MailboxIndex {
     static let mailboxTable = "mailbox"
     static let termsTable = "terms"
+    static let conversationsTable = "conversations"
 
-    /// Words indexed for a message: its subject (label) and its counterpart's functional address.
+    /// Words indexed for a message: its subject (label), its reference (case number) and its
+    /// counterpart's functional address.
     static func words(of r: MessageRecord) -> [String] {
-        SearchText.words([r.label ?? "", counterpart(r)?.description ?? ""].joined(separator: " "))
+        SearchText.words([r.label ?? "", r.reference ?? "", counterpart(r)?.description ?? ""].joined(separator: " "))
     }
 
     private static func counterpart(_ r: MessageRecord) -> FunctionalAddress? { r.direction == .outbound ? r.to : r.from }
@@ -24,7 +27,7 @@ package enum MailboxIndex {
     static func update(old: MessageRecord?, new: MessageRecord, rows: ProjectionRows) throws {
         // Most events change a record's status or its events, not what it is indexed by.
         if let old, old.id == new.id, old.mailbox == new.mailbox, old.eventSeqs.first == new.eventSeqs.first, old.label == new.label,
-           counterpart(old) == counterpart(new) { return }
+           old.reference == new.reference, old.conversation == new.conversation, counterpart(old) == counterpart(new) { return }
         let oldKeys = old.map(keys) ?? [], newKeys = keys(new)
         for k in oldKeys where !newKeys.contains(where: { $0 == k }) { try rows.delete(k.table, k.key) }
         for k in newKeys where !oldKeys.contains(where: { $0 == k }) { try rows.put(k.table, k.key, Array(new.id.utf8)) }
@@ -38,8 +41,14 @@ package enum MailboxIndex {
     private static func keys(_ r: MessageRecord) -> [Row] {
         guard let mailbox = r.mailbox, let first = r.eventSeqs.first else { return [] }
         let m = prefix(mailbox), tail = inverted(first) + ProjectionKey.of(r.id)
-        return [Row(table: mailboxTable, key: m + tail)] + words(of: r).map { Row(table: termsTable, key: m + Array($0.utf8) + [0] + tail) }
+        let conversation = r.conversation.map { [Row(table: conversationsTable, key: m + conversationPrefix($0) + tail)] } ?? []
+        return [Row(table: mailboxTable, key: m + tail)] + conversation
+            + words(of: r).map { Row(table: termsTable, key: m + Array($0.utf8) + [0] + tail) }
     }
+
+    /// A conversation's part of its keys: the id as a key (``ProjectionKey``: inline bytes, or
+    /// 0x01 and a hash — never a zero byte inside an inline id, as ids are checked), then 0.
+    static func conversationPrefix(_ conversation: String) -> [UInt8] { ProjectionKey.of(conversation) + [0] }
 
     static func prefix(_ mailbox: FunctionalAddress) -> [UInt8] { ProjectionKey.of(mailbox.description) + [0] }
     static func inverted(_ seq: UInt64) -> [UInt8] { withUnsafeBytes(of: (UInt64.max - seq).bigEndian) { Array($0) } }
@@ -48,15 +57,21 @@ package enum MailboxIndex {
     /// (nil at the end).
     /// With `asOf`, only messages whose first event is at or before that seq (the scan starts
     /// there: the keys are ordered by inverted first seq).
-    package static func page(_ mailbox: FunctionalAddress, after cursor: [UInt8]? = nil, limit: Int, asOf: UInt64? = nil,
-                             in storage: any ProjectionStorage) throws -> (ids: [String], next: [UInt8]?) {
-        let p = prefix(mailbox)
+    /// With `conversation`, only that conversation's messages.
+    package static func page(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
+                             asOf: UInt64? = nil, in storage: any ProjectionStorage) throws -> (ids: [String], next: [UInt8]?) {
+        let p = prefix(mailbox) + (conversation.map(conversationPrefix) ?? [])
+        let table = conversation == nil ? mailboxTable : conversationsTable
         var start = cursor.map { $0 + [0] } ?? p
         if let asOf, start.lexicographicallyPrecedes(p + inverted(asOf)) { start = p + inverted(asOf) }
         var ids: [String] = [], last: [UInt8]?
         try storage.read { r in
-            try r.scan("node." + mailboxTable, from: start) { k, v in
+            try r.scan("node." + table, from: start) { k, v in
                 guard k.starts(with: p) else { return false }
+                // A longer conversation id that starts with this one has more bytes before the seq.
+                if conversation != nil, k.count != p.count + 8 + ProjectionKey.of(String(decoding: v, as: UTF8.self)).count {
+                    return true
+                }
                 ids.append(String(decoding: v, as: UTF8.self))
                 last = k
                 return ids.count < limit

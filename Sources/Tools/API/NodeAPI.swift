@@ -99,8 +99,10 @@ struct NodeAPI: APIProtocol {
         do throws(NodeError) {
             let mailbox = try Parameters.address(input.path.address)
             let cursor = try Parameters.cursor(input.query.cursor), q = try Parameters.query(input.query.q), limit = try Parameters.limit(input.query.limit)
-            let page = try await access.page(mailbox, search: q, after: cursor, limit: limit, asOf: try Parameters.asOf(input.query.asOf),
-                                             as: try caller())
+            let conversation = try input.query.conversation.map { c throws(NodeError) in try Parameters.messageID(c) }
+            if q != nil, conversation != nil { throw NodeError(.unprocessable, "give q or conversation, not both") }
+            let page = try await access.page(mailbox, search: q, conversation: conversation, after: cursor, limit: limit,
+                                             asOf: try Parameters.asOf(input.query.asOf), as: try caller())
             return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Hex.encode)))))
         } catch {
             return Problem(error).answer()
@@ -124,7 +126,8 @@ struct NodeAPI: APIProtocol {
             }
             let m = OutboundMessage(from: try Parameters.address(body.from), to: try Parameters.address(body.to), label: body.label,
                                     texts: body.texts ?? [], attachments: attachments, confidential: body.confidential ?? false,
-                                    reference: body.reference)
+                                    reference: body.reference,
+                                    conversation: try body.conversationId.map { c throws(NodeError) in try Parameters.messageID(c) })
             let (id, replayed) = try await submission.submit(m, idempotencyKey: input.headers.idempotencyKey, as: principal)
             let answer = Components.Schemas.Submitted(id: id, status: .submitted)
             return replayed ? .ok(.init(body: .json(answer))) : .created(.init(body: .json(answer)))

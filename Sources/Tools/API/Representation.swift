@@ -21,7 +21,8 @@ enum Representation {
         return .init(id: r.id, direction: r.direction == .inbound ? .inbound : .outbound,
                      status: .init(rawValue: r.status.rawValue) ?? .failed,
                      from: r.from?.description, to: r.to?.description, label: v.label, confidential: r.confidential,
-                     createdAt: date(r.createdAt), visibility: visibility(v.visibility), readSeq: v.readSeq.map { Int($0) })
+                     createdAt: date(r.createdAt), visibility: visibility(v.visibility), readSeq: v.readSeq.map { Int($0) },
+                     conversationId: r.conversation, reference: v.reference)
     }
 
     static func message(_ v: MessageAccess.Visible) -> Components.Schemas.Message {
@@ -39,7 +40,8 @@ enum Representation {
                      from: r.from?.description, to: r.to?.description, label: v.label, confidential: r.confidential,
                      createdAt: date(r.createdAt), visibility: .init(rawValue: visibility(v.visibility).rawValue) ?? .transport,
                      as4MessageId: r.as4MessageId, failure: v.visibility == .transport ? nil : r.failure,
-                     attachments: attachments, eventSeqs: r.eventSeqs.map { Int($0) }, readSeq: v.readSeq.map { Int($0) })
+                     attachments: attachments, eventSeqs: r.eventSeqs.map { Int($0) }, readSeq: v.readSeq.map { Int($0) },
+                     conversationId: r.conversation, reference: v.reference)
     }
 
     static func event(_ e: VisibleEvent) throws(NodeError) -> Components.Schemas.TraceEvent {

@@ -75,6 +75,8 @@ extension Node {
                                       "confidential": .bool(message.header.confidentiality),
                                       "texts": .int(Int64(message.documents.reduce(0) { $0 + $1.texts.count }))]
         if let label = message.header.label { c["label"] = .string(label) }
+        c["conversation_id"] = .string(message.header.conversationId)
+        if let reference = message.header.recipient.attention.references.first?.id.extension { c["reference"] = .string(reference) }
         let sender = message.header.sender
         if sender.id.root == SDKAS4.participantScheme {
             let fn = sender.attention?.subOrganization.id.extension ?? ""

@@ -34,10 +34,15 @@ extension Node {
         if m.texts.isEmpty && m.attachments.isEmpty {
             throw NodeError(.invalidMessage, "a message needs a text part or an attachment")
         }
+        if let c = m.conversation, !(1...200).contains(c.utf8.count)
+            || !c.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._:@-".unicodeScalars.contains($0)) }) {
+            throw NodeError(.invalidMessage, "a conversation id is 1–200 letters, digits and ._:@- (the conversation_id of an earlier message)")
+        }
         let id = UUID().uuidString.lowercased()
+        let conversation = m.conversation ?? id
         let created = SDKMessage.timestamp(now)
         let message = SDKMessage(
-            header: .init(creationDateTime: created, messageId: id, conversationId: id, label: m.label, confidentiality: m.confidential,
+            header: .init(creationDateTime: created, messageId: id, conversationId: conversation, label: m.label, confidentiality: m.confidential,
                           recipient: .init(id: .participant(m.to.participant), label: book.organization(m.to.participant)?.name,
                                            attention: .init(subOrganization: .init(id: .functionalAddress(m.to.function)),
                                                             references: m.reference.map { [.init(id: .init(root: "reference", extension: $0))] } ?? [])),
@@ -63,7 +68,7 @@ extension Node {
         do { xhe = try XHESecurity.seal(envelope, model: .signedAndEncrypted, signer: o2o, recipient: route.o2oCertificate) } catch {
             throw NodeError(.keyUnusable, "sealing the XHE for \(m.to.participant): \(error)")
         }
-        let dispatch = try seal(xhe: xhe, conversationId: id, messageId: id, from: m.from.participant, to: m.to.participant, route: route,
+        let dispatch = try seal(xhe: xhe, conversationId: conversation, messageId: id, from: m.from.participant, to: m.to.participant, route: route,
                                 action: SDKAS4.messageAction, kind: .message, now: now)
         var attachments: [JSONValue] = []
         for a in m.attachments {
@@ -76,6 +81,8 @@ extension Node {
             "dispatch": dispatch.json,
         ]
         if let label = m.label { payload["label"] = .string(label) }
+        payload["conversation_id"] = .string(conversation)
+        if let reference = m.reference { payload["reference"] = .string(reference) }
         if let submissionID { payload["submission_id"] = .string(submissionID) }
         try await append([EventDraft(type: NodeEventType.submitted, subject: NodeEventType.subject(message: id), actor: actor,
                                      payload: .object(payload))])

@@ -24,9 +24,12 @@ package struct OutboundMessage: Sendable {
     package var confidential: Bool
     /// A case or reference number to help handling (SDK attention reference).
     package var reference: String?
+    /// The SDK conversation to answer in (a conversation id of an earlier message); nil starts a
+    /// new one, named by the message's id.
+    package var conversation: String?
 
     package init(from: FunctionalAddress, to: FunctionalAddress, label: String? = nil, texts: [String] = [], attachments: [Attachment] = [],
-                 confidential: Bool = false, reference: String? = nil) {
+                 confidential: Bool = false, reference: String? = nil, conversation: String? = nil) {
         self.from = from
         self.to = to
         self.label = label
@@ -34,5 +37,6 @@ package struct OutboundMessage: Sendable {
         self.attachments = attachments
         self.confidential = confidential
         self.reference = reference
+        self.conversation = conversation
     }
 }

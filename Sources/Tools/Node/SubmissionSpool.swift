@@ -25,7 +25,7 @@ package enum SubmissionSpool {
         let id = UUID().uuidString.lowercased()
         let object: [String: Any] = [
             "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts,
-            "confidential": m.confidential, "reference": m.reference as Any,
+            "confidential": m.confidential, "reference": m.reference as Any, "conversation": m.conversation as Any,
             "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
                                                 "content_base64": Data($0.content).base64EncodedString()] },
         ]
@@ -147,6 +147,6 @@ extension Node {
         }
         return OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
                                attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
-                               reference: o["reference"] as? String)
+                               reference: o["reference"] as? String, conversation: o["conversation"] as? String)
     }
 }

@@ -23,6 +23,8 @@ struct SendCommand: AsyncParsableCommand {
     @Option(name: .customLong("attach"), help: "A file to attach. Repeatable.") var files: [String] = []
     @Flag(help: "Mark the message confidential.") var confidential = false
     @Option(help: "A case or reference number for the recipient.") var reference: String?
+    @Option(help: "Answer in this SDK conversation (the conversation id of an earlier message); without it the message starts its own.")
+    var conversation: String?
     @Option(help: "Seconds to wait for a running node to take the message.") var timeout: Double = 30
 
     func run() async throws {
@@ -33,7 +35,8 @@ struct SendCommand: AsyncParsableCommand {
                 attachments.append(.init(fileName: URL(fileURLWithPath: f).lastPathComponent, contentType: Self.contentType(f), content: Array(data)))
             }
             return OutboundMessage(from: try NodeCLI.address(from, "--from"), to: try NodeCLI.address(to, "--to"), label: label,
-                                   texts: texts, attachments: attachments, confidential: confidential, reference: reference)
+                                   texts: texts, attachments: attachments, confidential: confidential, reference: reference,
+                                   conversation: conversation)
         }
         try await NodeCLI.run {
             do {

@@ -56,6 +56,15 @@ package struct MessageAccess: Sendable {
             case .transport, .none: nil
             }
         }
+
+        /// The sender's reference (case number), shown as the subject is.
+        package var reference: String? {
+            switch visibility {
+            case .full: record.reference
+            case .audit: record.confidential ? nil : record.reference
+            case .transport, .none: nil
+            }
+        }
     }
 
     /// The messages the principal may see (in `mailbox` only, when given), newest first.
@@ -86,7 +95,7 @@ package struct MessageAccess: Sendable {
     /// With `asOf`, the page shows the mailbox as it stood at that ledger position: messages that
     /// existed then, each as it was then (authorised by the grants in force now). Such a page may
     /// hold fewer than `limit` messages and still have a next cursor.
-    package func page(_ mailbox: FunctionalAddress, search: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
+    package func page(_ mailbox: FunctionalAddress, search: String? = nil, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
                       asOf: UInt64? = nil, as principal: Principal) async throws(NodeError) -> (messages: [Visible], next: [UInt8]?) {
         let policy = try policy(for: principal)
         try checkPosition(asOf)
@@ -112,7 +121,8 @@ package struct MessageAccess: Sendable {
                                                       in: projections.storage)
                 (ids, next) = (matched, nil)
             } else {
-                (ids, next) = try MailboxIndex.page(mailbox, after: cursor, limit: bounded, asOf: asOf, in: projections.storage)
+                (ids, next) = try MailboxIndex.page(mailbox, conversation: conversation, after: cursor, limit: bounded, asOf: asOf,
+                                                    in: projections.storage)
             }
             var records = try NodeStateProjection.messages(ids, in: projections.storage)
             if let asOf { records = try records.compactMap { try record($0, asOf: asOf) } }
