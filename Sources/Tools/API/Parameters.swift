@@ -19,8 +19,7 @@ enum Parameters {
     }
 
     static func messageID(_ text: String) throws(NodeError) -> String {
-        guard (1...200).contains(text.count),
-              text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._:@-".unicodeScalars.contains($0)) }) else {
+        guard MessageIdentifier.isValid(text) else {
             throw NodeError(.invalidRequest, "a message id is 1–200 characters of letters, digits and ._:@-")
         }
         return text

@@ -34,8 +34,7 @@ extension Node {
         if m.texts.isEmpty && m.attachments.isEmpty {
             throw NodeError(.invalidMessage, "a message needs a text part or an attachment")
         }
-        if let c = m.conversation, !(1...200).contains(c.utf8.count)
-            || !c.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._:@-".unicodeScalars.contains($0)) }) {
+        if let c = m.conversation, !MessageIdentifier.isValid(c) {
             throw NodeError(.invalidMessage, "a conversation id is 1–200 letters, digits and ._:@- (the conversation_id of an earlier message)")
         }
         let id = UUID().uuidString.lowercased()
