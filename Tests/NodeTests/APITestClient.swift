@@ -58,6 +58,14 @@ final class APITestClient {
 
     func get(_ path: String, token: String?) async throws -> Answer { try await send(.GET, path, token: token) }
 
+    /// `GET path` with the response body left to stream (an event stream), within `seconds`.
+    func open(_ path: String, token: String, headers: [(String, String)] = [], seconds: Int64 = 300) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
+        request.headers.add(name: "Authorization", value: "Bearer " + token)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return try await client.execute(request, timeout: .seconds(seconds))
+    }
+
     /// A query parameter's value, percent-encoded.
     static func escape(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s

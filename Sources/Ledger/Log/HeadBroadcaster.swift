@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Tells subscribers that the durable head moved. Waiters are resumed, never polled.
-final class HeadBroadcaster: Sendable {
+/// Tells subscribers that a head (the ledger's durable head, or any position that only grows)
+/// moved. Waiters are resumed, never polled.
+package final class HeadBroadcaster: Sendable {
     private struct State {
         var head: UInt64
         var closed = false
@@ -11,13 +12,13 @@ final class HeadBroadcaster: Sendable {
 
     private let state: Mutex<State>
 
-    init(head: UInt64) {
+    package init(head: UInt64) {
         state = Mutex(State(head: head))
     }
 
-    var head: UInt64 { state.withLock { $0.head } }
+    package var head: UInt64 { state.withLock { $0.head } }
 
-    func publish(_ seq: UInt64) {
+    package func publish(_ seq: UInt64) {
         let ready = state.withLock { s -> [CheckedContinuation<UInt64, any Error>] in
             s.head = max(s.head, seq)
             let due = s.waiters.filter { $0.value.after < s.head }
@@ -27,7 +28,7 @@ final class HeadBroadcaster: Sendable {
         for c in ready { c.resume(returning: seq) }
     }
 
-    func close() {
+    package func close() {
         let all = state.withLock { s -> [CheckedContinuation<UInt64, any Error>] in
             s.closed = true
             defer { s.waiters.removeAll() }
@@ -38,7 +39,7 @@ final class HeadBroadcaster: Sendable {
 
     /// Returns the head once it is greater than `seq`; throws if the ledger closes or the task is
     /// cancelled.
-    func wait(after seq: UInt64) async throws -> UInt64 {
+    package func wait(after seq: UInt64) async throws -> UInt64 {
         let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<UInt64, any Error>) in

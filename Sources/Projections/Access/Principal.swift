@@ -27,6 +27,10 @@ package struct Principal: Sendable, Hashable {
     package let names: [PrincipalName]
     package let assurance: Assurance
     package let interface: Interface
+    /// When the credential it authenticated with stops being valid (a bearer token's `exp`, in
+    /// seconds since 1970); nil when it does not expire (the CLI's OS user). Long-lived answers
+    /// (event streams) end there.
+    package var credentialExpiry: Double?
 
     /// `name` is recorded as the actor; `otherNames` are further names the same verified
     /// credential carries (a person's `pnr:` and `sub:` names, say).

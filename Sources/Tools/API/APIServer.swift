@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -22,6 +23,8 @@ package struct APIServer: Sendable {
     /// This process's ledger commit statistics (the metrics).
     package var statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double) = { (0, 0, 0) }
     package let verifier: TokenVerifier
+    /// The CloudEvents `source` of the streamed events (the node's name as a URN).
+    package var eventSource = "urn:kvitto:node"
     package var host: String
     package var port: Int
     /// TLS identity; nil = plain HTTP (tests behind nothing, or a TLS proxy in front).
@@ -59,6 +62,7 @@ package struct APIServer: Sendable {
                                port: port ?? api.port, tls: tls, logger: logger)
         server.statistics = { node.ledgerStatistics }
         server.submission = MessageSubmission(node: node)
+        server.eventSource = EventFeed.source(forNode: node.config.name)
         return server
     }
 
@@ -71,7 +75,11 @@ package struct APIServer: Sendable {
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: HeaderValues())
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        try NodeAPI(access: access, participants: participants, submission: submission, statistics: statistics)
+        let feed: EventFeed
+        do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource) } catch {
+            throw NodeError(.storage, "the event feed cannot start: \(error)")
+        }
+        try NodeAPI(access: access, participants: participants, submission: submission, feed: feed, statistics: statistics)
             .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
@@ -83,11 +91,18 @@ package struct APIServer: Sendable {
         let app = Application(router: router, server: server,
                               configuration: .init(address: .hostname(host, port: port), serverName: "kvitto"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
+        var lifecycle = ServiceGroupConfiguration(services: [app], logger: quiet)
+        // A client that stopped reading a stream would hold a graceful shutdown for ever.
+        lifecycle.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: lifecycle)
         let runner = Task { try await group.run() }
+        let following = Task { await feed.run() }
+        defer { following.cancel() }
         try await withTaskCancellationHandler {
             try await runner.value
         } onCancel: {
+            // Streams end when their feed stops (they would keep a graceful shutdown waiting).
+            following.cancel()
             Task { await group.triggerGracefulShutdown() }
         }
     }

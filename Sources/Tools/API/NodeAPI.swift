@@ -14,6 +14,8 @@ struct NodeAPI: APIProtocol {
     let participants: [NodeConfig.Participant]
     /// Submissions on callers' behalf (absent on a read-only API).
     let submission: MessageSubmission?
+    /// The events the streams publish (absent: `GET /v1/events` answers 503).
+    var feed: EventFeed? = nil
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 

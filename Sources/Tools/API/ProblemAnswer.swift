@@ -47,3 +47,4 @@ extension Operations.DeleteOrganization.Output: AnswersUnavailable, AnswersBadRe
 extension Operations.PutFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
 extension Operations.DeleteFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
 extension Operations.RevokeGrant.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
+extension Operations.StreamEvents.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached {}

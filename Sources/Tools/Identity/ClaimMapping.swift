@@ -50,7 +50,9 @@ struct ClaimMapping: Sendable {
                 throw AuthenticationError(.noIdentity, "a client-credentials token of client \(clientID), which \(iss) is not configured to accept (clients)")
             }
             let client = try name(.client, iss + "#" + Self.escaped(clientID), "client_id")
-            return Principal(name: client, otherNames: [subName], assurance: .strong, interface: interface)
+            var principal = Principal(name: client, otherNames: [subName], assurance: .strong, interface: interface)
+            principal.credentialExpiry = claims["exp"]?.number
+            return principal
         }
 
         let acr = claims["acr"]?.string
@@ -58,7 +60,9 @@ struct ClaimMapping: Sendable {
         let strongFor = Set(participants.filter { strongRule($0).isMet(acr: acr, amr: amr) })
         let actor = pnr ?? hsa ?? subName
         let others = [pnr, hsa].compactMap { $0 } + affiliations + [subName]
-        return Principal(name: actor, otherNames: others, assurance: .strongFor(strongFor), interface: interface)
+        var principal = Principal(name: actor, otherNames: others, assurance: .strongFor(strongFor), interface: interface)
+        principal.credentialExpiry = claims["exp"]?.number
+        return principal
     }
 
     /// `text` with every byte outside printable ASCII, and `%` and `#`, percent-encoded: names

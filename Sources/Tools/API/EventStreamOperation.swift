@@ -1,0 +1,94 @@
+import Foundation
+import Ledger
+import Node
+import OpenAPIRuntime
+import Projections
+
+extension NodeAPI {
+    /// `GET /v1/events`: the caller's Server-Sent Events (``EventSubscription`` over the node's
+    /// ``EventFeed``), from `Last-Event-ID`, `after`, or the ledger's head.
+    func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
+        do throws(NodeError) {
+            let principal = try caller()
+            guard let feed else { throw NodeError(.storage, "this API does not stream events") }
+            var mailboxes = Set<FunctionalAddress>()
+            for m in input.query.mailbox ?? [] { mailboxes.insert(try Parameters.address(m)) }
+            var types = Set<PublicEventType>()
+            for t in input.query._type ?? [] {
+                guard let type = PublicEventType(rawValue: t.rawValue) else { throw NodeError(.invalidRequest, "unknown event type \(t.rawValue)") }
+                types.insert(type)
+            }
+            let after: UInt64
+            if let last = input.headers.lastEventID {
+                guard last.utf8.count <= 16, let n = UInt64(last) else { throw NodeError(.invalidRequest, "Last-Event-ID must be a ledger seq") }
+                after = n
+            } else if let a = input.query.after {
+                guard a >= 0 else { throw NodeError(.invalidRequest, "after must be 0 or more") }
+                after = UInt64(a)
+            } else {
+                do { after = try access.ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
+            }
+            let subscription = try await EventSubscription(feed: feed, access: access, principal: principal,
+                                                           filter: .init(mailboxes: mailboxes, types: types), after: after)
+            let heartbeat = input.query.heartbeat ?? 15
+            guard (1...300).contains(heartbeat) else { throw NodeError(.invalidRequest, "heartbeat must be 1 to 300 seconds") }
+            let stream = ServerSentEvents(subscription, heartbeatSeconds: heartbeat)
+            let chunks = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try await stream.next() })
+            return .ok(.init(headers: .init(cacheControl: "no-store"),
+                             body: .textEventStream(HTTPBody(chunks, length: .unknown, iterationBehavior: .single))))
+        } catch {
+            return Problem(error).answer()
+        }
+    }
+}
+
+/// One subscriber's `text/event-stream`, pulled by the HTTP writer one chunk at a time (so a
+/// consumer that stops reading stops the pulling: nothing accumulates for it). A chunk is either
+/// the frames of the events it may see from one page of the feed, or a heartbeat comment after
+/// `heartbeatSeconds` without one. Ends (nil) when the caller's token expires.
+actor ServerSentEvents {
+    private var subscription: EventSubscription
+    private let heartbeat: UInt64
+    private var started = false
+    /// When the last chunk left (uptime nanoseconds).
+    private var lastSent: UInt64 = 0
+
+    init(_ subscription: EventSubscription, heartbeatSeconds: Int) {
+        self.subscription = subscription
+        heartbeat = UInt64(heartbeatSeconds) * 1_000_000_000
+    }
+
+    func next() async throws -> ArraySlice<UInt8>? {
+        if !started {
+            started = true
+            return sent(": kvitto events after seq \(subscription.position)\nretry: 2000\n\n")
+        }
+        while true {
+            if let expiry = subscription.principal.credentialExpiry, Date().timeIntervalSince1970 >= expiry { return nil }
+            let before = subscription.position
+            let batch = try subscription.next()
+            if !batch.deliveries.isEmpty {
+                var frames: [UInt8] = []
+                for d in batch.deliveries { d.event.appendFrame(for: d.visibility, to: &frames) }
+                return sent(frames)
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now - lastSent >= heartbeat { return sent(": heartbeat\n\n") }
+            if batch.position > before { continue }
+            let sub = subscription, remaining = heartbeat - (now - lastSent)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await sub.waitForEvents() }
+                group.addTask { try await Task.sleep(nanoseconds: remaining) }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func sent(_ text: String) -> ArraySlice<UInt8> { sent(Array(text.utf8)) }
+
+    private func sent(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        lastSent = DispatchTime.now().uptimeNanoseconds
+        return ArraySlice(bytes)
+    }
+}

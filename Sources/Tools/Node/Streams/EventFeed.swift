@@ -1,0 +1,129 @@
+package import Ledger
+package import Projections
+import Synchronization
+
+/// The events every stream subscriber reads, prepared once (``StreamEvent``) and shared: one
+/// task follows the ledger (``run()``) and keeps the most recent ``capacity`` entries in a
+/// window; a subscriber at or near the head reads from the window, one further behind reads the
+/// ledger itself from its own position (``events(after:limit:)``), so a consumer far behind
+/// simply catches up and a stalled one holds nothing — the window does not grow with it.
+///
+/// Entries are prepared after the persisted projections have applied their events, so the
+/// message and mailbox of every event are known.
+package final class EventFeed: Sendable {
+    private struct Window {
+        /// Entries (published events and grant changes) of seqs `coveredFrom...coveredTo`, in order.
+        var entries: [StreamEvent] = []
+        /// The first entry still held (``entries`` is a ring from here).
+        var start = 0
+        var coveredFrom: UInt64
+        var coveredTo: UInt64
+
+        var count: Int { entries.count - start }
+    }
+
+    private let ledger: Ledger
+    private let projections: ProjectionEngine
+    /// The CloudEvents `source` of every event.
+    package let source: String
+    private let window: Mutex<Window>
+    /// The last seq the window covers.
+    private let covered: HeadBroadcaster
+
+    /// Entries kept in memory; a subscriber further behind reads the ledger.
+    package static let capacity = 8192
+    /// Events read from the ledger per step.
+    static let page = 512
+
+    /// A feed starting at the ledger's durable head (earlier events are read from the ledger).
+    package init(ledger: Ledger, projections: ProjectionEngine, source: String) throws(LedgerError) {
+        self.ledger = ledger
+        self.projections = projections
+        self.source = source
+        let head = try ledger.durableHead()
+        window = Mutex(Window(coveredFrom: head + 1, coveredTo: head))
+        covered = HeadBroadcaster(head: head)
+    }
+
+    /// The CloudEvents `source` of a node named `name`: `urn:kvitto:node:` and the name, percent-encoded.
+    package static func source(forNode name: String) -> String {
+        "urn:kvitto:node:" + StreamEvent.percentEncoded(name)
+    }
+
+    /// The last seq the feed has prepared.
+    package var head: UInt64 { covered.head }
+
+    /// Follows the ledger until the task is cancelled (or the ledger closes), preparing each page
+    /// of new events once the projections have applied it. A storage error is retried after a
+    /// second; subscribers wait meanwhile.
+    package func run() async {
+        defer { covered.close() }
+        while !Task.isCancelled {
+            do {
+                let at = covered.head
+                _ = try await ledger.waitForHead(after: at)
+                let prepared = try prepare(from: at + 1)
+                window.withLock { w in
+                    w.entries += prepared.entries
+                    w.coveredTo = prepared.through
+                    let excess = w.count - Self.capacity
+                    if excess > 0 {
+                        w.start += excess
+                        w.coveredFrom = w.entries[w.start].seq
+                        if w.start > Self.capacity {
+                            w.entries.removeFirst(w.start)
+                            w.start = 0
+                        }
+                    }
+                }
+                covered.publish(prepared.through)
+            } catch {
+                if Task.isCancelled { return }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+    }
+
+    /// Up to `limit` entries after `seq`, and the seq they cover up to (equal to `seq` when there
+    /// is nothing new yet). Reads the ledger when `seq` is older than the window.
+    package func events(after seq: UInt64, limit: Int = 1024) throws -> (entries: [StreamEvent], through: UInt64) {
+        let held: (entries: [StreamEvent], through: UInt64)? = window.withLock { w in
+            guard seq + 1 >= w.coveredFrom else { return nil }
+            guard seq < w.coveredTo else { return ([], max(seq, w.coveredTo)) }
+            // The first entry after seq (entries are in seq order).
+            var low = w.start, high = w.entries.count
+            while low < high {
+                let mid = (low + high) / 2
+                if w.entries[mid].seq <= seq { low = mid + 1 } else { high = mid }
+            }
+            let end = min(w.entries.count, low + limit)
+            let slice = Array(w.entries[low..<end])
+            return (slice, end == w.entries.count ? w.coveredTo : slice[slice.count - 1].seq)
+        }
+        if let held { return held }
+        return try prepare(from: seq + 1)
+    }
+
+    /// Returns once the feed has prepared beyond `seq`; throws when the task is cancelled or the
+    /// feed stops.
+    package func wait(after seq: UInt64) async throws -> UInt64 {
+        try await covered.wait(after: seq)
+    }
+
+    /// Prepares one page of the ledger from `seq`: the entries and the last seq read.
+    private func prepare(from seq: UInt64) throws -> (entries: [StreamEvent], through: UInt64) {
+        let page = try ledger.events(from: seq, limit: Self.page)
+        guard let last = page.last else { return ([], seq - 1) }
+        if try projections.catchUp() < last.seq {
+            throw LedgerError(.storage, "the projections have not reached seq \(last.seq)")
+        }
+        var out: [StreamEvent] = []
+        try projections.storage.read { r in
+            let reader = NodeStateReader(r)
+            for e in page {
+                if let s = try StreamEvent.prepare(e, source: source, message: { try reader.message($0) }) { out.append(s) }
+            }
+        }
+        return (out, last.seq)
+    }
+}

@@ -1,0 +1,99 @@
+package import Ledger
+package import Projections
+
+/// One subscriber's stream: a position in the ledger, the mailboxes and types it asked for, and
+/// the principal whose grants decide — as of each event's seq and time — whether it may see an
+/// event and how much of it. An event it may not see is skipped without a trace (the position
+/// moves past it), so a revocation ends delivery at the revocation's seq and a grant starts it at
+/// the grant's. The grants are read again whenever a grant event passes.
+package struct EventSubscription: Sendable {
+    /// What a subscriber asks for. Empty sets mean everything it may see.
+    package struct Filter: Sendable {
+        package var mailboxes: Set<FunctionalAddress>
+        package var types: Set<PublicEventType>
+
+        package init(mailboxes: Set<FunctionalAddress> = [], types: Set<PublicEventType> = []) {
+            self.mailboxes = mailboxes
+            self.types = types
+        }
+
+        func admits(_ e: StreamEvent, _ type: PublicEventType) -> Bool {
+            (types.isEmpty || types.contains(type)) && (mailboxes.isEmpty || e.mailbox.map(mailboxes.contains) == true)
+        }
+    }
+
+    /// One event the subscriber may see, and how much of it.
+    package struct Delivery: Sendable {
+        package let event: StreamEvent
+        package let visibility: AccessPolicy.Visibility
+    }
+
+    /// One step's result: the events to deliver (possibly none), and the position they bring the
+    /// subscriber to.
+    package struct Batch: Sendable {
+        package var deliveries: [Delivery]
+        package var position: UInt64
+    }
+
+    private let feed: EventFeed
+    private let access: MessageAccess
+    package let principal: Principal
+    package let filter: Filter
+    /// The last seq delivered or skipped.
+    package private(set) var position: UInt64
+    /// Every grant to the principal's names (revoked ones too), as read at ``grantsRead``.
+    private var grants: [Grant]
+
+    /// Starts after `position`; refuses (and records) a mailbox in `filter` the principal cannot
+    /// see now, and a principal holding no grant at all.
+    package init(feed: EventFeed, access: MessageAccess, principal: Principal, filter: Filter, after position: UInt64) async throws(NodeError) {
+        let policy = try access.policy(for: principal)
+        guard !policy.effective.isEmpty else {
+            await access.refuse(AccessDenial(reason: .noGrant, resource: "events", action: "subscribe"), principal)
+            throw NodeError(.forbidden, "you hold no grant on any mailbox, so there is nothing to stream; the refusal was recorded")
+        }
+        for m in filter.mailboxes.sorted(by: { $0.description < $1.description }) where policy.visibility(of: m) == .none {
+            await access.refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(m)", action: "subscribe"), principal)
+            throw NodeError(.notFound, "no mailbox \(m)")
+        }
+        try access.checkPosition(position == 0 ? nil : position)
+        self.feed = feed
+        self.access = access
+        self.principal = principal
+        self.filter = filter
+        self.position = position
+        self.grants = try Self.readGrants(principal, access)
+    }
+
+    /// The next events after ``position`` that the principal may see (at most a page of ledger
+    /// events is looked at): empty when the feed has nothing new yet.
+    package mutating func next() throws(NodeError) -> Batch {
+        let page: (entries: [StreamEvent], through: UInt64)
+        do { page = try feed.events(after: position) } catch { throw NodeError(.storage, "reading the event stream: \(error)") }
+        var out = Batch(deliveries: [], position: page.through)
+        for e in page.entries {
+            guard let type = e.type else {
+                grants = try Self.readGrants(principal, access)
+                continue
+            }
+            guard filter.admits(e, type) else { continue }
+            let policy = AccessPolicy(principal: principal, grants: grants, seq: e.seq, time: e.time)
+            let visibility = e.mailbox.map { policy.visibility(of: $0) } ?? policy.visibility(participant: e.participant)
+            guard visibility >= type.needs else { continue }
+            out.deliveries.append(Delivery(event: e, visibility: visibility))
+        }
+        position = page.through
+        return out
+    }
+
+    /// Returns once the feed holds events after ``position``.
+    package func waitForEvents() async throws {
+        _ = try await feed.wait(after: position)
+    }
+
+    private static func readGrants(_ principal: Principal, _ access: MessageAccess) throws(NodeError) -> [Grant] {
+        do { return try GrantsProjection.grants(to: principal.names, in: access.projections.storage) } catch {
+            throw NodeError(.storage, "reading the grants: \(error)")
+        }
+    }
+}

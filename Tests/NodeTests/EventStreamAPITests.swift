@@ -1,0 +1,292 @@
+import AsyncHTTPClient
+import Foundation
+import Identity
+import Ledger
+import Node
+import Projections
+import Synchronization
+import Workload
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `GET /v1/events` over real HTTPS on 127.0.0.1, on a node serving two participants with
+/// randomised histories: a subscriber receives exactly the public events of the mailboxes its
+/// grants show, as of each event's seq (so a revocation ends delivery at its seq), in ledger order,
+/// resumable by `Last-Event-ID`; the other participant's events never arrive; the operator gets
+/// transport members only. An independent Python subscriber (httpx-sse, the CloudEvents SDK,
+/// the JSON Schema), killed at random moments during a 10k-event burst, ends with every event once.
+final class EventStreamAPITests: XCTestCase {
+    static let one = "0203:one.example.se", two = "0203:two.example.se"
+    static let registrator = FunctionalAddress(participant: one, function: "registrator")
+    static let pnrClaim = "https://id.oidc.se/claim/personalIdentityNumber"
+    static let functions = ["registrator", "socialtjansten"]
+    static let participants: [NodeSetup.ParticipantSpec] = [
+        .init(id: one, name: "Kommun Ett", functions: functions.map { ($0, $0) }),
+        .init(id: two, name: "Kommun Två", functions: functions.map { ($0, $0) }),
+    ]
+
+    struct Frame {
+        var id: UInt64?
+        var event: String?
+        var data: [String: Any]?
+        var comment: String?
+    }
+
+    /// Reads frames of `response` until `done` says so (after each frame) or `seconds` pass.
+    static func frames(_ response: HTTPClientResponse, seconds: Double = 60, until done: ([Frame]) -> Bool) async throws -> [Frame] {
+        var out: [Frame] = [], buffer: [UInt8] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        for try await chunk in response.body {
+            buffer += chunk.readableBytesView
+            while let end = buffer.indices.dropLast().first(where: { buffer[$0] == 0x0A && buffer[$0 + 1] == 0x0A }) {
+                var f = Frame()
+                for line in String(decoding: buffer[..<end], as: UTF8.self).split(separator: "\n") {
+                    if line.hasPrefix(":") { f.comment = line.dropFirst().trimmingCharacters(in: .whitespaces) }
+                    if line.hasPrefix("id: ") { f.id = UInt64(line.dropFirst(4)) }
+                    if line.hasPrefix("event: ") { f.event = String(line.dropFirst(7)) }
+                    if line.hasPrefix("data: ") {
+                        f.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+                    }
+                }
+                buffer.removeSubrange(...(end + 1))
+                out.append(f)
+                if done(out) { return out }
+            }
+            if Date() > deadline { break }
+        }
+        return out
+    }
+
+    /// The ledger events of the documented public types.
+    static func isPublic(_ e: Event) -> Bool {
+        switch e.type {
+        case "message.submitted", "message.received", "message.receipt.received", "message.receipt.sent", "message.delivery.failed",
+             "message.accessed": true
+        case "transport.receipt.received": e.payload["kind"]?.stringValue == "message"
+        default: false
+        }
+    }
+
+    /// The seqs in `range` of public events of a message (one of its folded events) that `visible`
+    /// admits, read from the ledger and the projection.
+    static func expected(_ node: Node, _ range: ClosedRange<UInt64>, _ visible: (MessageRecord, Event) -> Bool) throws -> [UInt64] {
+        _ = try node.projections.catchUp()
+        var out: [UInt64] = []
+        for seq in range {
+            guard let e = try node.ledger.event(seq), isPublic(e), e.subject.hasPrefix("message:"),
+                  let r = try NodeStateProjection.message(String(e.subject.dropFirst(8)), in: node.projections.storage),
+                  r.eventSeqs.contains(seq), visible(r, e) else { continue }
+            out.append(seq)
+        }
+        return out
+    }
+
+    func testStreamsShowWhatTheGrantsShowAsOfEachEvent() async throws {
+        let base = try NodeFixture.scratch("events-api")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, Self.participants)
+        let admin = GrantAdministration(access: node.access)
+        func grant(_ pnr: String, _ scope: AccessScope, _ rights: Set<AccessRight>) async throws -> Grant {
+            try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: pnr), scope: scope, rights: rights, reason: "test"),
+                                  by: OSUser.principal())
+        }
+        let clerkGrant = try await grant("197001011234", .mailbox(Self.registrator), [.read])
+        _ = try await grant("197101011234", .participant(Self.two), [.read])
+        _ = try await grant("195501011234", .node, [.operate])
+        _ = try await grant("195001011234", .participant(Self.one), [.audit])
+        let ledger = node.ledger
+        var histories = [SyntheticHistory(.init(participant: Self.one, functions: Self.functions, counterparts: 10, seed: 5)),
+                         SyntheticHistory(.init(participant: Self.two, functions: Self.functions, counterparts: 10, seed: 6))]
+        func burst(_ rounds: Int) async throws {
+            for _ in 0..<rounds {
+                for i in histories.indices {
+                    let events = try await ledger.append(histories[i].next(200))
+                    histories[i].appended(events)
+                }
+            }
+        }
+        try await burst(3)
+        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
+        func token(_ pnr: String) async throws -> String { try await issuer.mint(subject: pnr, claims: [Self.pnrClaim: .string(pnr)]) }
+        let clerk = try await token("197001011234"), clerkTwo = try await token("197101011234")
+        let operatorToken = try await token("195501011234"), stranger = try await token("198001011234")
+        let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt")
+        do {
+            let head = try ledger.durableHead()
+            // The clerk of participant one's registrator, from the beginning: exactly its mailbox's events, in order.
+            let mine = try Self.expected(node, 1...head) { r, _ in r.mailbox == Self.registrator }
+            XCTAssertGreaterThan(mine.count, 100)
+            let stream = try await api.open("/v1/events?after=0&heartbeat=1", token: clerk)
+            XCTAssertEqual(stream.status.code, 200)
+            XCTAssertEqual(stream.headers.first(name: "content-type"), "text/event-stream")
+            XCTAssertEqual(stream.headers.first(name: "cache-control"), "no-store")
+            let got = try await Self.frames(stream) { $0.last?.id == mine.last }
+            let events = got.filter { $0.id != nil }
+            XCTAssertEqual(events.compactMap(\.id), mine, "every event of the mailbox once, in ledger order, nothing else")
+            XCTAssertEqual(got.first?.comment, "kvitto events after seq 0")
+            for f in events {
+                let data = try XCTUnwrap(f.data)
+                XCTAssertEqual(data["specversion"] as? String, "1.0")
+                XCTAssertEqual(data["id"] as? String, String(f.id!))
+                XCTAssertEqual(data["type"] as? String, f.event)
+                let d = try XCTUnwrap(data["data"] as? [String: Any])
+                XCTAssertEqual(d["participant"] as? String, Self.one)
+                XCTAssertEqual(d["mailbox"] as? String, Self.registrator.description)
+                XCTAssertNil(d["content"])
+            }
+            XCTAssertTrue(events.contains { ($0.data?["data"] as? [String: Any])?["label"] != nil }, "the reader sees subjects")
+
+            // Resuming: Last-Event-ID takes over from after=.
+            let middle = mine[mine.count / 2]
+            let resumed = try await api.open("/v1/events?after=0&heartbeat=1", token: clerk, headers: [("Last-Event-ID", String(middle))])
+            let rest = try await Self.frames(resumed) { $0.last?.id == mine.last }.compactMap(\.id)
+            XCTAssertEqual(rest, Array(mine.drop { $0 <= middle }))
+
+            // Filters: one type; a mailbox it may not see is not found (recorded), like one that does not exist.
+            let received = try Self.expected(node, 1...head) { r, e in r.mailbox == Self.registrator && e.type == "message.received" }
+            let typed = try await api.open("/v1/events?after=0&heartbeat=1&type=se.sdk.message.received", token: clerk)
+            let typedIDs = try await Self.frames(typed) { $0.last?.id == received.last }.compactMap(\.id)
+            XCTAssertEqual(typedIDs, received)
+            for mailbox in ["registrator@\(Self.two)", "registrator@0203:nobody.example.se"] {
+                let r = try await api.get("/v1/events?mailbox=\(APITestClient.escape(mailbox))", token: clerk)
+                XCTAssertEqual(r.status, 404, r.text)
+                XCTAssertEqual(r.code, "node.not_found")
+            }
+            let refused = try await api.get("/v1/events", token: stranger)
+            XCTAssertEqual(refused.status, 403, "no grant at all: nothing to stream")
+            let ahead = try await api.get("/v1/events?after=\(head + 1000)", token: clerk)
+            XCTAssertEqual(ahead.status, 409, ahead.text)
+            let unauthenticated = try await api.get("/v1/events", token: nil)
+            XCTAssertEqual(unauthenticated.status, 401)
+
+            // The other participant's clerk never receives participant one's events.
+            let theirs = try Self.expected(node, 1...head) { r, _ in r.participant == Self.two }
+            let other = try await api.open("/v1/events?after=0&heartbeat=1", token: clerkTwo)
+            let otherIDs = try await Self.frames(other) { $0.last?.id == theirs.last }.compactMap(\.id)
+            XCTAssertEqual(otherIDs, theirs)
+            XCTAssertTrue(Set(otherIDs).isDisjoint(with: mine))
+
+            // The operator: every participant's transport events, never a subject or a reference,
+            // and no access events.
+            let transport = try Self.expected(node, 1...head) { _, e in e.type != "message.accessed" }
+            let op = try await api.open("/v1/events?after=0&heartbeat=1", token: operatorToken)
+            let opFrames = try await Self.frames(op) { $0.last?.id == transport.last }.filter { $0.id != nil }
+            XCTAssertEqual(opFrames.compactMap(\.id), transport)
+            for f in opFrames {
+                let d = try XCTUnwrap(f.data?["data"] as? [String: Any])
+                XCTAssertNil(d["label"], "event \(f.id!)")
+                XCTAssertNil(d["reference"], "event \(f.id!)")
+            }
+
+            // Live: the clerk's stream is open while more happens; the grant is revoked halfway.
+            let live = try await api.open("/v1/events?heartbeat=1", token: clerk)
+            let opened = try ledger.durableHead()
+            try await burst(2)
+            let revocation = try await admin.revoke(clerkGrant.id, reason: "slutat", by: OSUser.principal())
+            let revokedAt = try XCTUnwrap(revocation.revocation?.seq)
+            try await burst(2)
+            let end = try ledger.durableHead()
+            let before = try Self.expected(node, (opened + 1)...end) { r, e in r.mailbox == Self.registrator && e.seq < revokedAt }
+            XCTAssertFalse(before.isEmpty)
+            var heartbeatsAfterLast = 0
+            let liveFrames = try await Self.frames(live) { frames in
+                if frames.last?.comment == "heartbeat", frames.contains(where: { $0.id == before.last }) { heartbeatsAfterLast += 1 }
+                return heartbeatsAfterLast >= 2
+            }
+            XCTAssertEqual(liveFrames.compactMap(\.id), before, "delivery ends at the revocation (seq \(revokedAt))")
+        } catch {
+            await api.stop()
+            await node.close()
+            throw error
+        }
+        await api.stop()
+        await node.close()
+    }
+
+    /// Acceptance: an independent subscriber, SIGKILLed at random moments during a 10k-event
+    /// burst and started again each time, ends with every event it may see exactly once, in order.
+    func testAnIndependentSubscriberKilledDuringABurstEndsWithEveryEventOnce() async throws {
+        let base = try NodeFixture.scratch("events-resume")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, Self.participants)
+        _ = try await GrantAdministration(access: node.access).grant(
+            .init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: .participant(Self.one), rights: [.read], reason: "test"),
+            by: OSUser.principal())
+        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
+        let token = try await issuer.mint(subject: "case-system", claims: [Self.pnrClaim: "197001011234"])
+        let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt")
+        let record = base + "/received.txt", until = base + "/until.txt", log = base + "/subscriber.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let python = NodeFixture.projectRoot.appendingPathComponent(".venv/bin/python").path
+        let script = NodeFixture.projectRoot.appendingPathComponent("Tests/interop/sse_subscriber.py").path
+        let schema = NodeFixture.projectRoot.appendingPathComponent("Schemas/event-data.schema.json").path
+        func start() throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [script, "--url", "https://127.0.0.1:\(api.port)/v1/events?heartbeat=1", "--token", token,
+                           "--ca", base + "/node/pki/ca.crt", "--record", record, "--until", until, "--schema", schema, "--seconds", "180"]
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            handle.seekToEndOfFile()
+            p.standardOutput = handle
+            p.standardError = handle
+            try p.run()
+            return p
+        }
+        var subscriber = try start()
+        var kills = 0
+        do {
+            let first = try node.ledger.durableHead()
+            var histories = [SyntheticHistory(.init(participant: Self.one, functions: Self.functions, counterparts: 10, seed: 7)),
+                             SyntheticHistory(.init(participant: Self.two, functions: Self.functions, counterparts: 10, seed: 8))]
+            var random = SeededRandom(seed: 99)
+            var appended = 0
+            while appended < 10_000 {
+                for i in histories.indices {
+                    let events = try await node.ledger.append(histories[i].next(100))
+                    histories[i].appended(events)
+                    appended += events.count
+                }
+                if random.chance(0.08), kills < 25 {
+                    kill(subscriber.processIdentifier, SIGKILL)
+                    subscriber.waitUntilExit()
+                    kills += 1
+                    subscriber = try start()
+                }
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            let end = try node.ledger.durableHead()
+            let expected = try Self.expected(node, (first + 1)...end) { r, _ in r.participant == Self.one }
+            XCTAssertGreaterThan(expected.count, 2000)
+            try String(try XCTUnwrap(expected.last)).write(toFile: until, atomically: true, encoding: .utf8)
+            // Bounded: the subscriber is started again whenever its stream ends early.
+            let deadline = Date().addingTimeInterval(180)
+            while true {
+                while subscriber.isRunning, Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+                if subscriber.isRunning { kill(subscriber.processIdentifier, SIGKILL); subscriber.waitUntilExit() }
+                let status = subscriber.terminationStatus
+                if status == 0 { break }
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                guard status == 3, Date() < deadline else { throw NodeError(.storage, "subscriber exit \(status): \(output.suffix(3000))") }
+                subscriber = try start()
+            }
+            let lines = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+            let ids = lines.compactMap { UInt64($0.split(separator: " ")[0]) }
+            let missing = try Set(expected).subtracting(ids).sorted().prefix(10).map { s in try node.ledger.event(s).map { "\($0.seq) \($0.type) \($0.subject)" } ?? "" }
+            let extra = Set(ids).subtracting(expected).sorted().prefix(10)
+            let connects = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("connecting") }
+            XCTAssertTrue(missing.isEmpty && extra.isEmpty, "missing \(missing), extra \(Array(extra)); \(connects)")
+            XCTAssertEqual(ids, expected, "every event once, in ledger order, after \(kills) kills")
+            XCTAssertGreaterThan(kills, 3)
+        } catch {
+            if subscriber.isRunning { kill(subscriber.processIdentifier, SIGKILL) }
+            await api.stop()
+            await node.close()
+            throw error
+        }
+        await api.stop()
+        await node.close()
+    }
+}
