@@ -25,10 +25,12 @@ final class APITestClient {
     private let client: HTTPClient
 
     /// Serves the API of `node` (whose TLS CA is `caFile`).
-    init(node: Node, caFile: String) async throws {
+    init(node: Node, caFile: String, configure: (inout APIServer) -> Void = { _ in }) async throws {
         var logger = node.logger
         logger.logLevel = .critical
-        server = try XCTUnwrap(try APIServer.configured(for: node, port: 0, logger: logger))
+        var configured = try XCTUnwrap(try APIServer.configured(for: node, port: 0, logger: logger))
+        configure(&configured)
+        server = configured
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = server
         task = Task { try await server.run { continuation.yield($0) } }

@@ -35,29 +35,46 @@ final class EventStreamAPITests: XCTestCase {
         var comment: String?
     }
 
-    /// Reads frames of `response` until `done` says so (after each frame) or `seconds` pass.
-    static func frames(_ response: HTTPClientResponse, seconds: Double = 60, until done: ([Frame]) -> Bool) async throws -> [Frame] {
-        var out: [Frame] = [], buffer: [UInt8] = []
-        let deadline = Date().addingTimeInterval(seconds)
-        for try await chunk in response.body {
-            buffer += chunk.readableBytesView
-            while let end = buffer.indices.dropLast().first(where: { buffer[$0] == 0x0A && buffer[$0 + 1] == 0x0A }) {
-                var f = Frame()
-                for line in String(decoding: buffer[..<end], as: UTF8.self).split(separator: "\n") {
-                    if line.hasPrefix(":") { f.comment = line.dropFirst().trimmingCharacters(in: .whitespaces) }
-                    if line.hasPrefix("id: ") { f.id = UInt64(line.dropFirst(4)) }
-                    if line.hasPrefix("event: ") { f.event = String(line.dropFirst(7)) }
-                    if line.hasPrefix("data: ") {
-                        f.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+    /// Reads an event stream frame by frame; `read(until:)` may be called again to go on.
+    final class Reader {
+        private var body: HTTPClientResponse.Body.AsyncIterator
+        private var buffer: [UInt8] = []
+        /// Every frame read so far.
+        private(set) var frames: [Frame] = []
+
+        init(_ response: HTTPClientResponse) { body = response.body.makeAsyncIterator() }
+
+        /// The ids of the event frames (those with data) read so far.
+        var eventIDs: [UInt64] { frames.filter { $0.data != nil }.compactMap(\.id) }
+        var events: [Frame] { frames.filter { $0.data != nil } }
+
+        /// Reads until `done` says so (after each frame), the stream ends, or `seconds` pass.
+        func read(seconds: Double = 60, until done: (Reader) -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                while let end = buffer.indices.dropLast().first(where: { buffer[$0] == 0x0A && buffer[$0 + 1] == 0x0A }) {
+                    var f = Frame()
+                    for line in String(decoding: buffer[..<end], as: UTF8.self).split(separator: "\n") {
+                        if line.hasPrefix(":") { f.comment = line.dropFirst().trimmingCharacters(in: .whitespaces) }
+                        if line.hasPrefix("id: ") { f.id = UInt64(line.dropFirst(4)) }
+                        if line.hasPrefix("event: ") { f.event = String(line.dropFirst(7)) }
+                        if line.hasPrefix("data: ") {
+                            f.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+                        }
                     }
+                    buffer.removeSubrange(...(end + 1))
+                    frames.append(f)
+                    if done(self) { return }
                 }
-                buffer.removeSubrange(...(end + 1))
-                out.append(f)
-                if done(out) { return out }
+                guard let chunk = try await body.next() else { return }
+                buffer += chunk.readableBytesView
             }
-            if Date() > deadline { break }
         }
-        return out
+
+        /// Reads until the event `id` has arrived.
+        func read(through id: UInt64?, seconds: Double = 60) async throws {
+            try await read(seconds: seconds) { r in r.frames.last.map { $0.data != nil && $0.id == id } ?? false }
+        }
     }
 
     /// The ledger events of the documented public types.
@@ -113,21 +130,28 @@ final class EventStreamAPITests: XCTestCase {
         func token(_ pnr: String) async throws -> String { try await issuer.mint(subject: pnr, claims: [Self.pnrClaim: .string(pnr)]) }
         let clerk = try await token("197001011234"), clerkTwo = try await token("197101011234")
         let operatorToken = try await token("195501011234"), stranger = try await token("198001011234")
+        let auditor = try await token("195001011234")
         let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt")
         do {
             let head = try ledger.durableHead()
+            func open(_ query: String, _ token: String, headers: [(String, String)] = []) async throws -> Reader {
+                let r = try await api.open("/v1/events?heartbeat=1" + query, token: token, headers: headers)
+                XCTAssertEqual(r.status.code, 200, query)
+                return Reader(r)
+            }
             // The clerk of participant one's registrator, from the beginning: exactly its mailbox's events, in order.
             let mine = try Self.expected(node, 1...head) { r, _ in r.mailbox == Self.registrator }
             XCTAssertGreaterThan(mine.count, 100)
-            let stream = try await api.open("/v1/events?after=0&heartbeat=1", token: clerk)
-            XCTAssertEqual(stream.status.code, 200)
-            XCTAssertEqual(stream.headers.first(name: "content-type"), "text/event-stream")
-            XCTAssertEqual(stream.headers.first(name: "cache-control"), "no-store")
-            let got = try await Self.frames(stream) { $0.last?.id == mine.last }
-            let events = got.filter { $0.id != nil }
-            XCTAssertEqual(events.compactMap(\.id), mine, "every event of the mailbox once, in ledger order, nothing else")
-            XCTAssertEqual(got.first?.comment, "kvitto events after seq 0")
-            for f in events {
+            let response = try await api.open("/v1/events?after=0&heartbeat=1", token: clerk)
+            XCTAssertEqual(response.headers.first(name: "content-type"), "text/event-stream")
+            XCTAssertEqual(response.headers.first(name: "cache-control"), "no-store")
+            let stream = Reader(response)
+            try await stream.read(through: mine.last)
+            XCTAssertEqual(stream.eventIDs, mine, "every event of the mailbox once, in ledger order, nothing else")
+            XCTAssertEqual(stream.frames.first?.comment, "kvitto events after seq 0")
+            XCTAssertEqual(stream.frames.first?.id, 0, "the opening frame names the position")
+            var labelled = 0
+            for f in stream.events {
                 let data = try XCTUnwrap(f.data)
                 XCTAssertEqual(data["specversion"] as? String, "1.0")
                 XCTAssertEqual(data["id"] as? String, String(f.id!))
@@ -136,20 +160,24 @@ final class EventStreamAPITests: XCTestCase {
                 XCTAssertEqual(d["participant"] as? String, Self.one)
                 XCTAssertEqual(d["mailbox"] as? String, Self.registrator.description)
                 XCTAssertNil(d["content"])
+                // An arrival is shown as it arrived: no subject before the message is opened.
+                if f.event == "se.sdk.message.received" { XCTAssertNil(d["label"], "event \(f.id!)") }
+                if d["label"] != nil { labelled += 1 }
             }
-            XCTAssertTrue(events.contains { ($0.data?["data"] as? [String: Any])?["label"] != nil }, "the reader sees subjects")
+            XCTAssertGreaterThan(labelled, 10, "the reader sees subjects")
 
             // Resuming: Last-Event-ID takes over from after=.
             let middle = mine[mine.count / 2]
-            let resumed = try await api.open("/v1/events?after=0&heartbeat=1", token: clerk, headers: [("Last-Event-ID", String(middle))])
-            let rest = try await Self.frames(resumed) { $0.last?.id == mine.last }.compactMap(\.id)
-            XCTAssertEqual(rest, Array(mine.drop { $0 <= middle }))
+            let resumed = try await open("&after=0", clerk, headers: [("Last-Event-ID", String(middle))])
+            try await resumed.read(through: mine.last)
+            XCTAssertEqual(resumed.eventIDs, Array(mine.drop { $0 <= middle }))
 
             // Filters: one type; a mailbox it may not see is not found (recorded), like one that does not exist.
             let received = try Self.expected(node, 1...head) { r, e in r.mailbox == Self.registrator && e.type == "message.received" }
-            let typed = try await api.open("/v1/events?after=0&heartbeat=1&type=se.sdk.message.received", token: clerk)
-            let typedIDs = try await Self.frames(typed) { $0.last?.id == received.last }.compactMap(\.id)
-            XCTAssertEqual(typedIDs, received)
+            XCTAssertGreaterThan(received.count, 10)
+            let typed = try await open("&after=0&type=se.sdk.message.received", clerk)
+            try await typed.read(through: received.last)
+            XCTAssertEqual(typed.eventIDs, received)
             for mailbox in ["registrator@\(Self.two)", "registrator@0203:nobody.example.se"] {
                 let r = try await api.get("/v1/events?mailbox=\(APITestClient.escape(mailbox))", token: clerk)
                 XCTAssertEqual(r.status, 404, r.text)
@@ -159,44 +187,78 @@ final class EventStreamAPITests: XCTestCase {
             XCTAssertEqual(refused.status, 403, "no grant at all: nothing to stream")
             let ahead = try await api.get("/v1/events?after=\(head + 1000)", token: clerk)
             XCTAssertEqual(ahead.status, 409, ahead.text)
+            let badHeartbeat = try await api.get("/v1/events?heartbeat=0", token: clerk)
+            XCTAssertEqual(badHeartbeat.status, 400, badHeartbeat.text)
             let unauthenticated = try await api.get("/v1/events", token: nil)
             XCTAssertEqual(unauthenticated.status, 401)
 
             // The other participant's clerk never receives participant one's events.
             let theirs = try Self.expected(node, 1...head) { r, _ in r.participant == Self.two }
-            let other = try await api.open("/v1/events?after=0&heartbeat=1", token: clerkTwo)
-            let otherIDs = try await Self.frames(other) { $0.last?.id == theirs.last }.compactMap(\.id)
-            XCTAssertEqual(otherIDs, theirs)
-            XCTAssertTrue(Set(otherIDs).isDisjoint(with: mine))
+            let other = try await open("&after=0", clerkTwo)
+            try await other.read(through: theirs.last)
+            XCTAssertEqual(other.eventIDs, theirs)
+            XCTAssertTrue(Set(other.eventIDs).isDisjoint(with: mine))
 
             // The operator: every participant's transport events, never a subject or a reference,
             // and no access events.
             let transport = try Self.expected(node, 1...head) { _, e in e.type != "message.accessed" }
-            let op = try await api.open("/v1/events?after=0&heartbeat=1", token: operatorToken)
-            let opFrames = try await Self.frames(op) { $0.last?.id == transport.last }.filter { $0.id != nil }
-            XCTAssertEqual(opFrames.compactMap(\.id), transport)
-            for f in opFrames {
+            let op = try await open("&after=0", operatorToken)
+            try await op.read(through: transport.last)
+            XCTAssertEqual(op.eventIDs, transport)
+            for f in op.events {
                 let d = try XCTUnwrap(f.data?["data"] as? [String: Any])
                 XCTAssertNil(d["label"], "event \(f.id!)")
                 XCTAssertNil(d["reference"], "event \(f.id!)")
             }
 
-            // Live: the clerk's stream is open while more happens; the grant is revoked halfway.
-            let live = try await api.open("/v1/events?heartbeat=1", token: clerk)
+            // The auditor of participant one: all of it, reads included; no subject of a confidential message.
+            let audited = try Self.expected(node, 1...head) { r, _ in r.participant == Self.one }
+            let audit = try await open("&after=0", auditor)
+            try await audit.read(through: audited.last)
+            XCTAssertEqual(audit.eventIDs, audited)
+            XCTAssertTrue(audit.events.contains { $0.event == "se.sdk.message.accessed" })
+            var confidential = 0
+            for f in audit.events {
+                let d = try XCTUnwrap(f.data?["data"] as? [String: Any])
+                let record = try XCTUnwrap(try NodeStateProjection.message(try XCTUnwrap(d["message_id"] as? String), in: node.projections.storage))
+                if record.confidential {
+                    confidential += 1
+                    XCTAssertNil(d["label"], "confidential message \(record.id), event \(f.id!)")
+                    XCTAssertNil(d["reference"])
+                }
+            }
+            XCTAssertGreaterThan(confidential, 0)
+
+            // Live: the clerk's stream is open while more happens; it reads everything up to now,
+            // then the grant is revoked and nothing more arrives.
+            _ = try await grant("197001011234", .mailbox(FunctionalAddress(participant: Self.one, function: "socialtjansten")), [.read])
             let opened = try ledger.durableHead()
+            let live = try await open("", clerk)
             try await burst(2)
+            let now = try ledger.durableHead()
+            let before = try Self.expected(node, (opened + 1)...now) { r, _ in r.participant == Self.one }
+            XCTAssertFalse(before.isEmpty)
+            try await live.read(through: before.last)
+            XCTAssertEqual(live.eventIDs, before)
             let revocation = try await admin.revoke(clerkGrant.id, reason: "slutat", by: OSUser.principal())
             let revokedAt = try XCTUnwrap(revocation.revocation?.seq)
             try await burst(2)
             let end = try ledger.durableHead()
-            let before = try Self.expected(node, (opened + 1)...end) { r, e in r.mailbox == Self.registrator && e.seq < revokedAt }
-            XCTAssertFalse(before.isEmpty)
-            var heartbeatsAfterLast = 0
-            let liveFrames = try await Self.frames(live) { frames in
-                if frames.last?.comment == "heartbeat", frames.contains(where: { $0.id == before.last }) { heartbeatsAfterLast += 1 }
-                return heartbeatsAfterLast >= 2
+            let after = try Self.expected(node, (revokedAt + 1)...end) { r, _ in r.mailbox?.function == "socialtjansten" && r.participant == Self.one }
+            XCTAssertFalse(after.isEmpty)
+            var heartbeats = 0
+            try await live.read { r in
+                if r.frames.last?.comment == "heartbeat", r.eventIDs.last == after.last { heartbeats += 1 }
+                return heartbeats >= 2
             }
-            XCTAssertEqual(liveFrames.compactMap(\.id), before, "delivery ends at the revocation (seq \(revokedAt))")
+            XCTAssertEqual(live.eventIDs, before + after, "registrator's events end at the revocation (seq \(revokedAt)); the other grant goes on")
+            // Replaying the past after the revocation shows nothing of the revoked mailbox.
+            let replay = try await open("&after=0", clerk)
+            let social = try Self.expected(node, 1...end) { r, e in
+                r.mailbox?.function == "socialtjansten" && r.participant == Self.one && e.seq > opened - 1
+            }
+            try await replay.read(through: social.last)
+            XCTAssertEqual(replay.eventIDs, social, "only the grant in force now, from its seq on")
         } catch {
             await api.stop()
             await node.close()
@@ -217,7 +279,9 @@ final class EventStreamAPITests: XCTestCase {
             by: OSUser.principal())
         let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
         let token = try await issuer.mint(subject: "case-system", claims: [Self.pnrClaim: "197001011234"])
-        let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt")
+        // A small window: a resumed subscriber often starts behind it and reads the ledger, and
+        // the window is trimmed all the time.
+        let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt") { $0.eventWindow = 64 }
         let record = base + "/received.txt", until = base + "/until.txt", log = base + "/subscriber.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let python = NodeFixture.projectRoot.appendingPathComponent(".venv/bin/python").path

@@ -54,12 +54,21 @@ package struct AccessPolicy: Sendable {
         record.mailbox.map { visibility(of: $0) } ?? visibility(participant: record.participant)
     }
 
-    private func visibility(on scope: AccessScope) -> Visibility {
-        let r = rights(on: scope)
-        if r.contains(.read) { return .full }
-        if r.contains(.audit) { return .audit }
-        if rights(on: .node).contains(.operate) { return .transport }
-        return .none
+    private func visibility(on scope: AccessScope) -> Visibility { Self.visibility(on: scope, granting: effective) }
+
+    /// How much of what lies in `scope` the grants `effective` (those in force, to the
+    /// principal's names) show: `read` there shows everything, `audit` all but content, `operate`
+    /// on the node transport metadata. Allocates nothing (event streams ask it per event).
+    package static func visibility(on scope: AccessScope, granting effective: some Sequence<Grant>) -> Visibility {
+        var read = false, audit = false, operate = false
+        for g in effective {
+            if g.scope.contains(scope) {
+                if g.rights.contains(.read) { read = true }
+                if g.rights.contains(.audit) { audit = true }
+            }
+            if g.scope.contains(.node), g.rights.contains(.operate) { operate = true }
+        }
+        return read ? .full : audit ? .audit : operate ? .transport : .none
     }
 
     /// Why content may not be read, or nil when it may.

@@ -24,7 +24,14 @@ package struct APIServer: Sendable {
     package var statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double) = { (0, 0, 0) }
     package let verifier: TokenVerifier
     /// The CloudEvents `source` of the streamed events (the node's name as a URN).
-    package var eventSource = "urn:kvitto:node"
+    package var eventSource = EventFeed.source(forNode: "node")
+    /// Events the stream keeps in memory for subscribers near the head.
+    package var eventWindow = EventFeed.defaultCapacity
+    /// Whether `GET /v1/events` is served (its feed follows the ledger and catches the
+    /// projections up as it goes); off, the operation answers 503.
+    package var streamsEnabled = true
+    /// Event streams one caller may hold open at once (all callers: 8,192).
+    package var streamsPerCaller = 64
     package var host: String
     package var port: Int
     /// TLS identity; nil = plain HTTP (tests behind nothing, or a TLS proxy in front).
@@ -75,11 +82,14 @@ package struct APIServer: Sendable {
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: HeaderValues())
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
-        let feed: EventFeed
-        do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource) } catch {
-            throw NodeError(.storage, "the event feed cannot start: \(error)")
+        var feed: EventFeed?
+        if streamsEnabled {
+            do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource, capacity: eventWindow) } catch {
+                throw NodeError(.storage, "the event feed cannot start: \(error)")
+            }
         }
-        try NodeAPI(access: access, participants: participants, submission: submission, feed: feed, statistics: statistics)
+        try NodeAPI(access: access, participants: participants, submission: submission, feed: feed,
+                    streams: StreamSlots(perCaller: streamsPerCaller), statistics: statistics)
             .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
@@ -96,14 +106,17 @@ package struct APIServer: Sendable {
         lifecycle.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: lifecycle)
         let runner = Task { try await group.run() }
-        let following = Task { await feed.run() }
-        defer { following.cancel() }
-        try await withTaskCancellationHandler {
-            try await runner.value
+        let following = Task { await feed?.run() }
+        let outcome = await withTaskCancellationHandler {
+            await runner.result
         } onCancel: {
             // Streams end when their feed stops (they would keep a graceful shutdown waiting).
             following.cancel()
             Task { await group.triggerGracefulShutdown() }
         }
+        // The feed reads the ledger: it has stopped before the caller closes the node.
+        following.cancel()
+        await following.value
+        try outcome.get()
     }
 }

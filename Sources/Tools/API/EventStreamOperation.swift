@@ -28,11 +28,14 @@ extension NodeAPI {
             } else {
                 do { after = try access.ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
             }
-            let subscription = try await EventSubscription(feed: feed, access: access, principal: principal,
-                                                           filter: .init(mailboxes: mailboxes, types: types), after: after)
             let heartbeat = input.query.heartbeat ?? 15
             guard (1...300).contains(heartbeat) else { throw NodeError(.invalidRequest, "heartbeat must be 1 to 300 seconds") }
-            let stream = ServerSentEvents(subscription, heartbeatSeconds: heartbeat)
+            let subscription = try await EventSubscription(feed: feed, access: access, principal: principal,
+                                                           filter: .init(mailboxes: mailboxes, types: types), after: after)
+            guard let slot = streams.take(principal.actor) else {
+                throw NodeError(.tooManyStreams, "you hold \(streams.perCaller) event streams open (or the node holds as many as it allows); close one and ask again")
+            }
+            let stream = ServerSentEvents(subscription, heartbeatSeconds: heartbeat, slot: slot)
             let chunks = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try await stream.next() })
             return .ok(.init(headers: .init(cacheControl: "no-store"),
                              body: .textEventStream(HTTPBody(chunks, length: .unknown, iterationBehavior: .single))))
@@ -45,26 +48,34 @@ extension NodeAPI {
 /// One subscriber's `text/event-stream`, pulled by the HTTP writer one chunk at a time (so a
 /// consumer that stops reading stops the pulling: nothing accumulates for it). A chunk is either
 /// the frames of the events it may see from one page of the feed, or a heartbeat comment after
-/// `heartbeatSeconds` without one. Ends (nil) when the caller's token expires.
+/// `heartbeatSeconds` without one. The opening comment and every heartbeat carry `id:` with the
+/// position reached (no `data:`, so no event is dispatched): a client that reconnects resumes
+/// there, past the events it could not see. Ends (nil) when the caller's token expires.
 actor ServerSentEvents {
     private var subscription: EventSubscription
     private let heartbeat: UInt64
     private var started = false
     /// When the last chunk left (uptime nanoseconds).
     private var lastSent: UInt64 = 0
+    /// The stream's place among the open ones, given back when the stream is released.
+    private let slot: StreamSlots.Slot
 
-    init(_ subscription: EventSubscription, heartbeatSeconds: Int) {
+    init(_ subscription: EventSubscription, heartbeatSeconds: Int, slot: StreamSlots.Slot) {
         self.subscription = subscription
+        self.slot = slot
         heartbeat = UInt64(heartbeatSeconds) * 1_000_000_000
     }
 
     func next() async throws -> ArraySlice<UInt8>? {
         if !started {
             started = true
-            return sent(": kvitto events after seq \(subscription.position)\nretry: 2000\n\n")
+            let at = subscription.position
+            return sent(": kvitto events after seq \(at)\nretry: 2000\nid: \(at)\n\n")
         }
         while true {
-            if let expiry = subscription.principal.credentialExpiry, Date().timeIntervalSince1970 >= expiry { return nil }
+            try Task.checkCancellation()
+            let left = subscription.principal.credentialExpiry.map { $0 - Date().timeIntervalSince1970 }
+            if let left, left <= 0 { return nil }
             let before = subscription.position
             let batch = try subscription.next()
             if !batch.deliveries.isEmpty {
@@ -73,9 +84,15 @@ actor ServerSentEvents {
                 return sent(frames)
             }
             let now = DispatchTime.now().uptimeNanoseconds
-            if now - lastSent >= heartbeat { return sent(": heartbeat\n\n") }
-            if batch.position > before { continue }
-            let sub = subscription, remaining = heartbeat - (now - lastSent)
+            if now - lastSent >= heartbeat { return sent(": heartbeat\nid: \(subscription.position)\n\n") }
+            if batch.position > before {
+                // Catching up through events it may not see: let other tasks run between pages.
+                await Task.yield()
+                continue
+            }
+            let sub = subscription
+            let untilHeartbeat = heartbeat - (now - lastSent)
+            let remaining = left.map { min(untilHeartbeat, UInt64($0 * 1e9) + 1) } ?? untilHeartbeat
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await sub.waitForEvents() }
                 group.addTask { try await Task.sleep(nanoseconds: remaining) }

@@ -16,6 +16,8 @@ struct NodeAPI: APIProtocol {
     let submission: MessageSubmission?
     /// The events the streams publish (absent: `GET /v1/events` answers 503).
     var feed: EventFeed? = nil
+    /// Bounds on open event streams.
+    var streams = StreamSlots()
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 

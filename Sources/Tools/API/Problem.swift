@@ -22,6 +22,7 @@ struct Problem: Sendable {
         case 413: "Content too large"
         case 416: "Range not satisfiable"
         case 422: "Unprocessable content"
+        case 429: "Too many requests"
         case 503: "Service unavailable"
         default: "Error"
         }
@@ -41,6 +42,7 @@ struct Problem: Sendable {
         case .positionNotReached, .conflict: (status, detail) = (409, error.message)
         case .unprocessable: (status, detail) = (422, error.message)
         case .rangeNotSatisfiable: (status, detail) = (416, error.message)
+        case .tooManyStreams: (status, detail) = (429, error.message)
         case .notAParticipant, .noRoute: (status, detail) = (400, error.message)
         case .invalidRequest, .unknownAddress, .invalidMessage: (status, detail) = (400, error.message)
         case .auditUnavailable: (status, detail) = (503, "The read could not be recorded in the ledger, so nothing was returned; try again later.")

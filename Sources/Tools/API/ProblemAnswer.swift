@@ -12,6 +12,7 @@ protocol AnswersNotReached { static func conflict(_ r: Components.Responses.NotR
 /// 409 for a request colliding with the resource's state.
 protocol AnswersConflict { static func conflict(_ r: Components.Responses.Conflict) -> Self }
 protocol AnswersGone { static func gone(_ r: Components.Responses.Gone) -> Self }
+protocol AnswersTooMany { static func tooManyRequests(_ r: Components.Responses.TooMany) -> Self }
 protocol AnswersUnprocessable { static func unprocessableContent(_ r: Components.Responses.Unprocessable) -> Self }
 
 extension Problem {
@@ -26,6 +27,7 @@ extension Problem {
             ?? (Output.self as? any AnswersConflict.Type)?.conflict(.init(body: .applicationProblemJson(body)))
         case 410: (Output.self as? any AnswersGone.Type)?.gone(.init(body: .applicationProblemJson(body)))
         case 422: (Output.self as? any AnswersUnprocessable.Type)?.unprocessableContent(.init(body: .applicationProblemJson(body)))
+        case 429: (Output.self as? any AnswersTooMany.Type)?.tooManyRequests(.init(body: .applicationProblemJson(body)))
         default: nil
         }
         return answer as? Output ?? .serviceUnavailable(.init(body: .applicationProblemJson(body)))
@@ -47,4 +49,4 @@ extension Operations.DeleteOrganization.Output: AnswersUnavailable, AnswersBadRe
 extension Operations.PutFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
 extension Operations.DeleteFunction.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
 extension Operations.RevokeGrant.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersConflict {}
-extension Operations.StreamEvents.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached {}
+extension Operations.StreamEvents.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached, AnswersTooMany {}

@@ -32,6 +32,8 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case rangeNotSatisfiable = "node.range_not_satisfiable"
         /// An `asOf` position the ledger has not reached yet.
         case positionNotReached = "node.position_not_reached"
+        /// The caller (or the node) holds as many event streams open as allowed; close one first.
+        case tooManyStreams = "node.too_many_streams"
         /// A bearer token could not be verified; the message starts with its `auth.*` code.
         case unauthenticated = "node.unauthenticated"
         /// `kvitto token` was asked for a token while the development issuer is off.

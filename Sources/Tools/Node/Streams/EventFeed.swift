@@ -30,19 +30,26 @@ package final class EventFeed: Sendable {
     /// The last seq the window covers.
     private let covered: HeadBroadcaster
 
-    /// Entries kept in memory; a subscriber further behind reads the ledger.
-    package static let capacity = 8192
+    /// Entries kept in memory by default; a subscriber further behind reads the ledger.
+    package static let defaultCapacity = 8192
+    /// Entries kept in memory.
+    private let capacity: Int
     /// Events read from the ledger per step.
     static let page = 512
 
-    /// A feed starting at the ledger's durable head (earlier events are read from the ledger).
-    package init(ledger: Ledger, projections: ProjectionEngine, source: String) throws(LedgerError) {
+    /// A feed whose window starts `backfill` events before the ledger's durable head (so the
+    /// subscribers that reconnect after a restart, slightly behind, share it); ``run()`` prepares
+    /// those first. Earlier events are read from the ledger.
+    package init(ledger: Ledger, projections: ProjectionEngine, source: String, capacity: Int = defaultCapacity,
+                 backfill: UInt64 = 4096) throws(LedgerError) {
+        self.capacity = max(1, capacity)
         self.ledger = ledger
         self.projections = projections
         self.source = source
         let head = try ledger.durableHead()
-        window = Mutex(Window(coveredFrom: head + 1, coveredTo: head))
-        covered = HeadBroadcaster(head: head)
+        let start = head > backfill ? head - backfill : 0
+        window = Mutex(Window(coveredFrom: start + 1, coveredTo: start))
+        covered = HeadBroadcaster(head: start)
     }
 
     /// The CloudEvents `source` of a node named `name`: `urn:kvitto:node:` and the name, percent-encoded.
@@ -66,11 +73,11 @@ package final class EventFeed: Sendable {
                 window.withLock { w in
                     w.entries += prepared.entries
                     w.coveredTo = prepared.through
-                    let excess = w.count - Self.capacity
+                    let excess = w.count - capacity
                     if excess > 0 {
                         w.start += excess
                         w.coveredFrom = w.entries[w.start].seq
-                        if w.start > Self.capacity {
+                        if w.start > capacity {
                             w.entries.removeFirst(w.start)
                             w.start = 0
                         }
@@ -101,7 +108,7 @@ package final class EventFeed: Sendable {
             return (slice, end == w.entries.count ? w.coveredTo : slice[slice.count - 1].seq)
         }
         if let held { return held }
-        return try prepare(from: seq + 1)
+        return try prepare(from: seq + 1, limit: limit)
     }
 
     /// Returns once the feed has prepared beyond `seq`; throws when the task is cancelled or the
@@ -110,13 +117,14 @@ package final class EventFeed: Sendable {
         try await covered.wait(after: seq)
     }
 
-    /// Prepares one page of the ledger from `seq`: the entries and the last seq read.
-    private func prepare(from seq: UInt64) throws -> (entries: [StreamEvent], through: UInt64) {
-        let page = try ledger.events(from: seq, limit: Self.page)
+    /// Prepares at most a page of the ledger from `seq`, no further than the projections have
+    /// applied (caught up first): the entries and the last seq read.
+    private func prepare(from seq: UInt64, limit: Int = EventFeed.page) throws -> (entries: [StreamEvent], through: UInt64) {
+        // A page at a time: a long catch-up (after a rebuild) never holds a thread for long.
+        let applied = try projections.catchUp(limit: Self.page)
+        guard applied >= seq else { return ([], seq - 1) }
+        let page = try ledger.events(from: seq, limit: Int(min(UInt64(min(limit, Self.page)), applied - seq + 1)))
         guard let last = page.last else { return ([], seq - 1) }
-        if try projections.catchUp() < last.seq {
-            throw LedgerError(.storage, "the projections have not reached seq \(last.seq)")
-        }
         var out: [StreamEvent] = []
         try projections.storage.read { r in
             let reader = NodeStateReader(r)

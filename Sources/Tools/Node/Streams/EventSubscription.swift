@@ -2,10 +2,11 @@ package import Ledger
 package import Projections
 
 /// One subscriber's stream: a position in the ledger, the mailboxes and types it asked for, and
-/// the principal whose grants decide — as of each event's seq and time — whether it may see an
-/// event and how much of it. An event it may not see is skipped without a trace (the position
-/// moves past it), so a revocation ends delivery at the revocation's seq and a grant starts it at
-/// the grant's. The grants are read again whenever a grant event passes.
+/// the principal whose grants decide whether it may see an event and how much of it — those in
+/// force at the event's seq and time, bounded by those in force now. An event it may not see is
+/// skipped without a trace (the position moves past it): a revocation ends delivery at the
+/// revocation's seq, a grant starts it at the grant's, and replaying the past after a revocation
+/// shows nothing the revoked grant showed. The grants are read again whenever a grant event passes.
 package struct EventSubscription: Sendable {
     /// What a subscriber asks for. Empty sets mean everything it may see.
     package struct Filter: Sendable {
@@ -45,18 +46,21 @@ package struct EventSubscription: Sendable {
     private var grants: [Grant]
 
     /// Starts after `position`; refuses (and records) a mailbox in `filter` the principal cannot
-    /// see now, and a principal holding no grant at all.
+    /// see now, and a principal holding no grant that shows anything (read, audit or operate).
+    /// A position beyond the ledger's head is refused.
     package init(feed: EventFeed, access: MessageAccess, principal: Principal, filter: Filter, after position: UInt64) async throws(NodeError) {
         let policy = try access.policy(for: principal)
-        guard !policy.effective.isEmpty else {
+        guard policy.effective.contains(where: { !$0.rights.isDisjoint(with: [.read, .audit, .operate]) }) else {
             await access.refuse(AccessDenial(reason: .noGrant, resource: "events", action: "subscribe"), principal)
-            throw NodeError(.forbidden, "you hold no grant on any mailbox, so there is nothing to stream; the refusal was recorded")
+            throw NodeError(.forbidden, "you hold no grant that shows a mailbox's events (read, audit or operate); the refusal was recorded")
         }
         for m in filter.mailboxes.sorted(by: { $0.description < $1.description }) where policy.visibility(of: m) == .none {
             await access.refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(m)", action: "subscribe"), principal)
             throw NodeError(.notFound, "no mailbox \(m)")
         }
-        try access.checkPosition(position == 0 ? nil : position)
+        guard position <= policy.seq else {
+            throw NodeError(.positionNotReached, "the stream position (after or Last-Event-ID) is ahead of the ledger; ask again later")
+        }
         self.feed = feed
         self.access = access
         self.principal = principal
@@ -71,14 +75,21 @@ package struct EventSubscription: Sendable {
         let page: (entries: [StreamEvent], through: UInt64)
         do { page = try feed.events(after: position) } catch { throw NodeError(.storage, "reading the event stream: \(error)") }
         var out = Batch(deliveries: [], position: page.through)
+        // The grants in force now also bound what is shown: a revoked grant does not come back by
+        // replaying the past (AccessPolicy's rule for every read).
+        let time = Timestamp.now()
+        var now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
         for e in page.entries {
             guard let type = e.type else {
                 grants = try Self.readGrants(principal, access)
+                now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
                 continue
             }
             guard filter.admits(e, type) else { continue }
-            let policy = AccessPolicy(principal: principal, grants: grants, seq: e.seq, time: e.time)
-            let visibility = e.mailbox.map { policy.visibility(of: $0) } ?? policy.visibility(participant: e.participant)
+            let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
+            let then = AccessPolicy.visibility(on: scope, granting: grants.lazy.filter { $0.isEffective(atSeq: e.seq, time: e.time) })
+            guard then >= type.needs else { continue }
+            let visibility = min(then, AccessPolicy.visibility(on: scope, granting: now))
             guard visibility >= type.needs else { continue }
             out.deliveries.append(Delivery(event: e, visibility: visibility))
         }
@@ -91,8 +102,10 @@ package struct EventSubscription: Sendable {
         _ = try await feed.wait(after: position)
     }
 
+    /// Every grant to the principal's names (revoked and expired ones too: they answer for the past).
     private static func readGrants(_ principal: Principal, _ access: MessageAccess) throws(NodeError) -> [Grant] {
-        do { return try GrantsProjection.grants(to: principal.names, in: access.projections.storage) } catch {
+        let names = Set(principal.names)
+        do { return try GrantsProjection.grants(to: principal.names, in: access.projections.storage).filter { names.contains($0.grantee) } } catch {
             throw NodeError(.storage, "reading the grants: \(error)")
         }
     }

@@ -20,15 +20,18 @@ package struct StreamEvent: Sendable {
     /// The message's participant and mailbox (nil mailbox: filed under none).
     package let participant: String
     package let mailbox: FunctionalAddress?
-    /// The CloudEvent JSON for a subscriber who sees the message whole (read right), for auditors
-    /// (no subject or reference of a confidential message) and for the operator (transport
-    /// members only). Auditors of a message that is not confidential share the whole one.
+    /// The SSE frame (`id:` the seq, `event:` the type, `data:` the CloudEvent, a blank line) for
+    /// a subscriber who sees the message whole (read right), for auditors (no subject or
+    /// reference of a confidential message) and for the operator (transport members only).
+    /// Auditors of a message that is not confidential share the whole one. Whole frames, so a
+    /// subscriber's delivery is a copy of bytes.
     private let full: [UInt8]
     private let audit: [UInt8]
     private let transport: [UInt8]
+    /// The length of the frame's head (`id: …\nevent: …\ndata: `).
+    private let head: Int
 
-    /// The CloudEvent JSON for a subscriber who sees the message with `visibility` (empty for `.none`).
-    package func cloudEvent(for visibility: AccessPolicy.Visibility) -> [UInt8] {
+    private func frame(_ visibility: AccessPolicy.Visibility) -> [UInt8] {
         switch visibility {
         case .full: full
         case .audit: audit
@@ -37,13 +40,15 @@ package struct StreamEvent: Sendable {
         }
     }
 
-    /// Appends the SSE frame (`id:` the seq, `event:` the type, `data:` the CloudEvent) for
-    /// `visibility` to `out`.
+    /// The CloudEvent JSON for a subscriber who sees the message with `visibility` (empty for `.none`).
+    package func cloudEvent(for visibility: AccessPolicy.Visibility) -> [UInt8] {
+        let f = frame(visibility)
+        return f.isEmpty ? [] : Array(f[head..<(f.count - 2)])
+    }
+
+    /// Appends the SSE frame for `visibility` to `out`.
     package func appendFrame(for visibility: AccessPolicy.Visibility, to out: inout [UInt8]) {
-        guard let type, visibility > .none else { return }
-        out += "id: \(seq)\nevent: \(type.rawValue)\ndata: ".utf8
-        out += cloudEvent(for: visibility)
-        out += [0x0A, 0x0A]
+        out += frame(visibility)
     }
 
     /// The public type, when the entry is published.
@@ -54,7 +59,7 @@ package struct StreamEvent: Sendable {
 
     static func grantsChanged(_ event: Event) -> StreamEvent {
         StreamEvent(seq: event.seq, time: event.time, kind: .grantsChanged, participant: "", mailbox: nil,
-                    full: [], audit: [], transport: [])
+                    full: [], audit: [], transport: [], head: 0)
     }
 
     /// Prepares `event`: nil when it is neither published nor a grant change (or is not one of
@@ -66,12 +71,26 @@ package struct StreamEvent: Sendable {
         // Only events folded into the message: the same answer whenever the entry is prepared
         // (a record's events only grow), so a subscriber resuming from the ledger sees what one
         // reading the window saw.
-        guard let record = try message(id), record.eventSeqs.contains(event.seq) else { return nil }
-        let full = render(event, type, record, source: source, subjectLine: true)
-        let transport = render(event, type, record, source: source, subjectLine: false)
+        guard var record = try message(id), record.eventSeqs.contains(event.seq) else { return nil }
+        if type == .messageReceived {
+            // The message as it stood when it arrived, before it was opened: its mailbox and
+            // addresses from the AS4 level; subject, reference, conversation and confidentiality
+            // are known only from the opening (`message.receipt.sent`) on. So the same event reads
+            // the same however late it is prepared.
+            let p = event.payload
+            record.to = p["to"]?.stringValue.flatMap(FunctionalAddress.init)
+            record.from = p["from"]?.stringValue.flatMap(FunctionalAddress.init)
+            record.label = nil
+            record.reference = nil
+            record.conversation = nil
+            record.confidential = false
+        }
+        let head = Array("id: \(event.seq)\nevent: \(type.rawValue)\ndata: ".utf8)
+        let full = head + render(event, type, record, source: source, subjectLine: true) + [0x0A, 0x0A]
+        let transport = head + render(event, type, record, source: source, subjectLine: false) + [0x0A, 0x0A]
         let audit = record.confidential ? transport : full
         return StreamEvent(seq: event.seq, time: event.time, kind: .published(type), participant: record.participant,
-                           mailbox: record.mailbox, full: full, audit: audit, transport: transport)
+                           mailbox: record.mailbox, full: full, audit: audit, transport: transport, head: head.count)
     }
 
     /// The CloudEvent (structured mode, JSON): metadata and links, never content. The subject line
@@ -94,7 +113,7 @@ package struct StreamEvent: Sendable {
         }
         switch type {
         case .receiptReceived, .receiptSent:
-            if let s = p["status"]?.stringValue { data["receipt_status"] = .string(s) }
+            data["receipt_status"] = .string(p["status"]?.stringValue == "ACCEPTED" ? "ACCEPTED" : "REJECTED")
             if let id = p["receipt_id"]?.stringValue { data["receipt_id"] = .string(id) }
         case .deliveryFailed:
             data["kind"] = .string(p["kind"]?.stringValue ?? "message")
