@@ -231,7 +231,7 @@ final class EventStreamAPITests: XCTestCase {
 
             // Live: the clerk's stream is open while more happens; it reads everything up to now,
             // then the grant is revoked and nothing more arrives.
-            _ = try await grant("197001011234", .mailbox(FunctionalAddress(participant: Self.one, function: "socialtjansten")), [.read])
+            let socialGrant = try await grant("197001011234", .mailbox(FunctionalAddress(participant: Self.one, function: "socialtjansten")), [.read])
             let opened = try ledger.durableHead()
             let live = try await open("", clerk)
             try await burst(2)
@@ -251,14 +251,63 @@ final class EventStreamAPITests: XCTestCase {
                 if r.frames.last?.comment == "heartbeat", r.eventIDs.last == after.last { heartbeats += 1 }
                 return heartbeats >= 2
             }
+            // A heartbeat names the position reached: the ledger's head, past the events it could not see.
+            XCTAssertEqual(live.frames.last?.comment, "heartbeat")
+            XCTAssertEqual(live.frames.last?.id, end)
             XCTAssertEqual(live.eventIDs, before + after, "registrator's events end at the revocation (seq \(revokedAt)); the other grant goes on")
             // Replaying the past after the revocation shows nothing of the revoked mailbox.
             let replay = try await open("&after=0", clerk)
             let social = try Self.expected(node, 1...end) { r, e in
-                r.mailbox?.function == "socialtjansten" && r.participant == Self.one && e.seq > opened - 1
+                r.mailbox?.function == "socialtjansten" && r.participant == Self.one && e.seq > socialGrant.id
             }
             try await replay.read(through: social.last)
             XCTAssertEqual(replay.eventIDs, social, "only the grant in force now, from its seq on")
+        } catch {
+            await api.stop()
+            await node.close()
+            throw error
+        }
+        await api.stop()
+        await node.close()
+    }
+
+    /// Streams are bounded per caller (429 beyond, and the place is given back when a stream is
+    /// released), and a caller whose grants show no events (send only) is refused.
+    func testStreamLimitsAndRefusals() async throws {
+        let base = try NodeFixture.scratch("events-limits")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, Self.participants)
+        let admin = GrantAdministration(access: node.access)
+        _ = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: .mailbox(Self.registrator), rights: [.read],
+                                        reason: "test"), by: OSUser.principal())
+        _ = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "196001011234"), scope: .mailbox(Self.registrator), rights: [.send],
+                                        reason: "test"), by: OSUser.principal())
+        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
+        let clerk = try await issuer.mint(subject: "clerk", claims: [Self.pnrClaim: .string("197001011234")])
+        let sender = try await issuer.mint(subject: "sender", claims: [Self.pnrClaim: .string("196001011234")])
+        let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt") { $0.streamsPerCaller = 2 }
+        do {
+            let refused = try await api.get("/v1/events", token: sender)
+            XCTAssertEqual(refused.status, 403, "send only shows no events: \(refused.text)")
+            let first = Reader(try await api.open("/v1/events?heartbeat=1", token: clerk))
+            var second: Reader? = Reader(try await api.open("/v1/events?heartbeat=1", token: clerk))
+            try await first.read { $0.frames.count >= 1 }
+            try await second!.read { $0.frames.count >= 1 }
+            let third = try await api.get("/v1/events", token: clerk)
+            XCTAssertEqual(third.status, 429, third.text)
+            XCTAssertEqual(third.code, "node.too_many_streams")
+            XCTAssertTrue(third.contentType.hasPrefix("application/problem+json"))
+            // The second stream goes away: its place is free once the node notices (at its next
+            // heartbeat write, within a second here).
+            second = nil
+            var status: UInt = 0
+            for _ in 0..<50 where status != 200 {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                let r = try await api.open("/v1/events?heartbeat=1", token: clerk, seconds: 5)
+                status = r.status.code
+            }
+            XCTAssertEqual(status, 200, "a released stream gives its place back")
+            _ = first
         } catch {
             await api.stop()
             await node.close()

@@ -29,7 +29,7 @@ extension NodeAPI {
                 do { after = try access.ledger.durableHead() } catch { throw NodeError(.storage, "reading the ledger head: \(error)") }
             }
             let heartbeat = input.query.heartbeat ?? 15
-            guard (1...300).contains(heartbeat) else { throw NodeError(.invalidRequest, "heartbeat must be 1 to 300 seconds") }
+            guard (1...60).contains(heartbeat) else { throw NodeError(.invalidRequest, "heartbeat must be 1 to 60 seconds") }
             let subscription = try await EventSubscription(feed: feed, access: access, principal: principal,
                                                            filter: .init(mailboxes: mailboxes, types: types), after: after)
             guard let slot = streams.take(principal.actor) else {
@@ -90,9 +90,13 @@ actor ServerSentEvents {
                 await Task.yield()
                 continue
             }
+            // Nothing new: let other tasks run before waiting (the wait may return at once while
+            // the projections catch up).
+            await Task.yield()
             let sub = subscription
             let untilHeartbeat = heartbeat - (now - lastSent)
-            let remaining = left.map { min(untilHeartbeat, UInt64($0 * 1e9) + 1) } ?? untilHeartbeat
+            // In Double first: a token valid for centuries must not overflow the conversion.
+            let remaining = left.map { $0 * 1e9 >= Double(untilHeartbeat) ? untilHeartbeat : UInt64($0 * 1e9) + 1 } ?? untilHeartbeat
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await sub.waitForEvents() }
                 group.addTask { try await Task.sleep(nanoseconds: remaining) }

@@ -75,8 +75,11 @@ package struct EventSubscription: Sendable {
         let page: (entries: [StreamEvent], through: UInt64)
         do { page = try feed.events(after: position) } catch { throw NodeError(.storage, "reading the event stream: \(error)") }
         var out = Batch(deliveries: [], position: page.through)
+        guard !page.entries.isEmpty else { return out }
         // The grants in force now also bound what is shown: a revoked grant does not come back by
-        // replaying the past (AccessPolicy's rule for every read).
+        // replaying the past (AccessPolicy's rule for every read). Read again for every page: a
+        // revocation ahead of the page counts at once.
+        grants = try Self.readGrants(principal, access)
         let time = Timestamp.now()
         var now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
         for e in page.entries {
