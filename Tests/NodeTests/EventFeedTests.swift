@@ -29,6 +29,10 @@ final class EventFeedTests: XCTestCase {
                 }
                 try await Task.sleep(nanoseconds: 10_000_000)
             }
+            // The OS user may read a mailbox (for the subscriber below); then a tail of events no
+            // stream publishes (address-book changes).
+            try await NodeFixture.grant(node, [.read], on: EventStreamAPITests.registrator)
+            _ = try await ledger.append(histories[0].addressBook())
             let head = try ledger.durableHead()
             let deadline = Date().addingTimeInterval(30)
             while small.head < head || large.head < head {
@@ -62,6 +66,15 @@ final class EventFeedTests: XCTestCase {
                     XCTAssertEqual(try all(large, after: start, page: page), expected, "whole window, from \(start), pages of \(page)")
                 }
                 XCTAssertEqual(try all(direct, after: start, page: 7), expected, "ledger only, from \(start)")
+            }
+            // A subscriber past the last published entry moves on to the head through pages with
+            // nothing in them (its heartbeats name that position).
+            let last = try XCTUnwrap(everything.last)
+            for feed in [small, large, direct] {
+                var subscription = try await EventSubscription(feed: feed, access: node.access, principal: OSUser.principal(),
+                                                               filter: .init(), after: last)
+                for _ in 0..<100 where subscription.position < head { _ = try subscription.next() }
+                XCTAssertEqual(subscription.position, head)
             }
         } catch {
             for t in following { t.cancel() }

@@ -6,7 +6,7 @@ package import Projections
 /// force at the event's seq and time, bounded by those in force now. An event it may not see is
 /// skipped without a trace (the position moves past it): a revocation ends delivery at the
 /// revocation's seq, a grant starts it at the grant's, and replaying the past after a revocation
-/// shows nothing the revoked grant showed. The grants are read again whenever a grant event passes.
+/// shows nothing the revoked grant showed. The grants are read again for every page of events.
 package struct EventSubscription: Sendable {
     /// What a subscriber asks for. Empty sets mean everything it may see.
     package struct Filter: Sendable {
@@ -42,8 +42,8 @@ package struct EventSubscription: Sendable {
     package let filter: Filter
     /// The last seq delivered or skipped.
     package private(set) var position: UInt64
-    /// Every grant to the principal's names (revoked ones too), as read at ``grantsRead``.
-    private var grants: [Grant]
+    /// Every grant to the principal's names (revoked ones too), as read for the last page.
+    private var grants: [Grant] = []
 
     /// Starts after `position`; refuses (and records) a mailbox in `filter` the principal cannot
     /// see now, and a principal holding no grant that shows anything (read, audit or operate).
@@ -66,7 +66,6 @@ package struct EventSubscription: Sendable {
         self.principal = principal
         self.filter = filter
         self.position = position
-        self.grants = try Self.readGrants(principal, access)
     }
 
     /// The next events after ``position`` that the principal may see (at most a page of ledger
@@ -75,19 +74,19 @@ package struct EventSubscription: Sendable {
         let page: (entries: [StreamEvent], through: UInt64)
         do { page = try feed.events(after: position) } catch { throw NodeError(.storage, "reading the event stream: \(error)") }
         var out = Batch(deliveries: [], position: page.through)
-        guard !page.entries.isEmpty else { return out }
-        // The grants in force now also bound what is shown: a revoked grant does not come back by
-        // replaying the past (AccessPolicy's rule for every read). Read again for every page: a
-        // revocation ahead of the page counts at once.
+        guard !page.entries.isEmpty else {
+            position = page.through
+            return out
+        }
+        // Read for every page, after the projections applied it (the feed prepares only applied
+        // events): the grants of every event in the page are known, and a revocation ahead of the
+        // page counts at once — the grants in force now also bound what is shown, so a revoked
+        // grant does not come back by replaying the past (AccessPolicy's rule for every read).
         grants = try Self.readGrants(principal, access)
         let time = Timestamp.now()
-        var now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
+        let now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
         for e in page.entries {
-            guard let type = e.type else {
-                grants = try Self.readGrants(principal, access)
-                now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
-                continue
-            }
+            guard let type = e.type else { continue }
             guard filter.admits(e, type) else { continue }
             let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
             let then = AccessPolicy.visibility(on: scope, granting: grants.lazy.filter { $0.isEffective(atSeq: e.seq, time: e.time) })
