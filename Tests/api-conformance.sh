@@ -31,6 +31,16 @@ node="$tmp/demo/node-b"
 # address-book operations past their refusals.
 "$bin" grant --node "$node" --grantee pnr:197001011234 --scope participant:0203:b.example.se --rights manage \
   --reason "schemathesis exercises the administration operations" > /dev/null
+# Webhooks on, to 127.0.0.1 only (schemathesis creates webhooks with made-up URLs; none leaves the host).
+.venv/bin/python - "$node/kvitto.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    config = json.load(f)
+config["api"]["webhooks"] = {"allowed_hosts": ["127.0.0.1"], "trust_roots": "trust/tls/ca.crt", "timeout_seconds": 2}
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+PY
 "$bin" serve --node "$node" --log-level warning --api-port-file "$tmp/api.port" 2> "$tmp/serve.log" &
 serve_pid=$!
 for _ in $(seq 300); do [ -s "$tmp/api.port" ] && break; sleep 0.1; done

@@ -49,7 +49,7 @@ if ! .venv/bin/python -c 'import schemathesis, openapi_spec_validator' >/dev/nul
   .venv/bin/python -m pip install -q 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0'
 fi
 # The event streams' independent consumers (EventStreamAPITests, Tests/api-conformance.sh).
-if ! .venv/bin/python -c 'import httpx_sse, cloudevents.core.formats.json' >/dev/null 2>&1; then
-  echo "bootstrap: installing httpx-sse and cloudevents into .venv"
-  .venv/bin/python -m pip install -q 'httpx-sse==0.4.3' 'cloudevents==2.2.0'
+if ! .venv/bin/python -c 'import httpx_sse, cloudevents.core.formats.json, standardwebhooks' >/dev/null 2>&1; then
+  echo "bootstrap: installing httpx-sse, cloudevents and standardwebhooks into .venv"
+  .venv/bin/python -m pip install -q 'httpx-sse==0.4.3' 'cloudevents==2.2.0' 'standardwebhooks==1.1.0'
 fi

@@ -77,6 +77,15 @@ final class EventStreamAPITests: XCTestCase {
         }
     }
 
+    /// Grants the clerk (personal identity number 197001011234) `rights` on `scope`, by the node's
+    /// administrator, and returns a development token of theirs.
+    static func clerkToken(_ node: Node, _ scope: AccessScope, _ rights: Set<AccessRight> = [.read]) async throws -> String {
+        _ = try await GrantAdministration(access: node.access).grant(
+            .init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: scope, rights: rights, reason: "test"), by: OSUser.principal())
+        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
+        return try await issuer.mint(subject: "case-system", claims: [pnrClaim: "197001011234"])
+    }
+
     /// The ledger events of the documented public types.
     static func isPublic(_ e: Event) -> Bool {
         switch e.type {
@@ -323,11 +332,7 @@ final class EventStreamAPITests: XCTestCase {
         let base = try NodeFixture.scratch("events-resume")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let node = try await NodeFixture.apiNode(in: base, Self.participants)
-        _ = try await GrantAdministration(access: node.access).grant(
-            .init(grantee: PrincipalName(kind: .pnr, value: "197001011234"), scope: .participant(Self.one), rights: [.read], reason: "test"),
-            by: OSUser.principal())
-        let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
-        let token = try await issuer.mint(subject: "case-system", claims: [Self.pnrClaim: "197001011234"])
+        let token = try await Self.clerkToken(node, .participant(Self.one))
         // A small window: a resumed subscriber often starts behind it and reads the ledger, and
         // the window is trimmed all the time.
         let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt") { $0.eventWindow = 64 }

@@ -44,7 +44,7 @@ final class ProjectionsCLITests: XCTestCase {
             interrupted.append(try Self.statusLines(status.stdout).map { $0["applied_seq"] as? Int ?? -1 }.min() ?? -1)
         }
         let lines = try Self.statusLines(try KvittoProcess.run(["projections", "status", "--node", node, "--json"]).stdout)
-        XCTAssertEqual(lines.compactMap { $0["projection"] as? String }, ["events", "node", "grants"])
+        XCTAssertEqual(lines.compactMap { $0["projection"] as? String }, ["events", "node", "grants", "webhooks"])
         let total = lines.first?["ledger_seq"] as? Int ?? 0
         print("projections: rebuild killed at applied seqs \(interrupted) of \(total)")
         XCTAssertTrue(interrupted.contains { $0 > 0 && $0 < total }, "no kill landed during a catch-up: \(interrupted)")

@@ -27,6 +27,8 @@ public struct EventType: Sendable, Hashable {
             "addressbook.function.added", "addressbook.function.updated", "addressbook.function.removed",
             // Node and storage
             "node.certificate.changed", "blob.erased",
+            // Webhook subscriptions
+            "webhook.created", "webhook.secret.rotated", "webhook.disabled", "webhook.resumed", "webhook.deleted",
         ]
         var all: [String: EventType] = [:]
         for name in reserved { all[name] = EventType(name: name, versions: [1], reserved: true) }

@@ -32,6 +32,12 @@ package struct APIServer: Sendable {
     package var streamsEnabled = true
     /// Event streams one caller may hold open at once (all callers: 8,192).
     package var streamsPerCaller = 64
+    /// Webhook deliveries (`api.webhooks`); nil: webhooks cannot be created (503).
+    package var webhooks: NodeConfig.Webhooks?
+    /// Where webhook secrets and positions are kept (the node's).
+    package var webhookStore: WebhookStore?
+    /// The PEM file of CAs webhook endpoints must chain to (resolved `api.webhooks.trust_roots`).
+    package var webhookTrustRoots: String?
     package var host: String
     package var port: Int
     /// TLS identity; nil = plain HTTP (tests behind nothing, or a TLS proxy in front).
@@ -70,6 +76,9 @@ package struct APIServer: Sendable {
         server.statistics = { node.ledgerStatistics }
         server.submission = MessageSubmission(node: node)
         server.eventSource = EventFeed.source(forNode: node.config.name)
+        server.webhooks = api.webhooks
+        server.webhookStore = node.webhooks
+        server.webhookTrustRoots = api.webhooks?.trustRoots.map { NodeConfig.resolve($0, in: node.directory) }
         return server
     }
 
@@ -83,13 +92,20 @@ package struct APIServer: Sendable {
         router.add(middleware: HeaderValues())
         router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
         var feed: EventFeed?
-        if streamsEnabled {
+        if streamsEnabled || webhooks != nil {
             do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource, capacity: eventWindow) } catch {
                 throw NodeError(.storage, "the event feed cannot start: \(error)")
             }
         }
-        try NodeAPI(access: access, participants: participants, submission: submission, feed: feed,
-                    streams: StreamSlots(perCaller: streamsPerCaller), statistics: statistics)
+        var administration: WebhookAdministration?
+        var dispatcher: WebhookDispatcher?
+        if let webhooks, let webhookStore, let feed {
+            administration = WebhookAdministration(access: access, store: webhookStore, settings: webhooks)
+            dispatcher = try WebhookDispatcher(access: access, feed: feed, store: webhookStore, settings: webhooks,
+                                               trustRoots: webhookTrustRoots, logger: logger)
+        }
+        try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
+                    streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics)
             .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
@@ -107,13 +123,18 @@ package struct APIServer: Sendable {
         let group = ServiceGroup(configuration: lifecycle)
         let runner = Task { try await group.run() }
         let following = Task { await feed?.run() }
+        let delivering = Task { await dispatcher?.run() }
         let outcome = await withTaskCancellationHandler {
             await runner.result
         } onCancel: {
             // Streams end when their feed stops (they would keep a graceful shutdown waiting).
+            delivering.cancel()
             following.cancel()
             Task { await group.triggerGracefulShutdown() }
         }
+        // Webhook workers write their positions as they stop, before the feed they read stops.
+        delivering.cancel()
+        await delivering.value
         // The feed reads the ledger: it has stopped before the caller closes the node.
         following.cancel()
         await following.value

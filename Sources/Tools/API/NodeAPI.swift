@@ -18,6 +18,8 @@ struct NodeAPI: APIProtocol {
     var feed: EventFeed? = nil
     /// Bounds on open event streams.
     var streams = StreamSlots()
+    /// Webhook subscriptions (absent: the webhook operations answer 503).
+    var webhooks: WebhookAdministration? = nil
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
 

@@ -24,6 +24,8 @@ struct RequestErrors: RouterMiddleware {
             ("/v1/messages/{id}/attachments/{index}", [.get], "application/octet-stream"),
             ("/v1/grants", [.get, .post], json), ("/v1/grants/{grant}/revocation", [.post], json),
             ("/v1/audit/events", [.get], json), ("/v1/events", [.get], "text/event-stream"),
+            ("/v1/webhooks", [.get, .post], json), ("/v1/webhooks/{webhook}", [.get, .delete], json),
+            ("/v1/webhooks/{webhook}/secret", [.post], json), ("/v1/webhooks/{webhook}/resumption", [.post], json),
             ("/v1/address-book", [.get], json), ("/v1/address-book/{participant}", [.put, .delete], json),
             ("/v1/address-book/{participant}/functions/{function}", [.put, .delete], json),
         ]

@@ -20,6 +20,8 @@ package final class Node: Sendable {
     package let ledger: Ledger
     /// The persisted projections (`<node>/projections`), kept up with the ledger by ``run(onListening:)``.
     package let projections: ProjectionEngine
+    /// Webhook secrets and delivery positions (`<node>/webhooks`), kept outside the ledger.
+    package let webhooks: WebhookStore
     package let keys: NodeKeys
     package let router: any Router
     package let validator: SDKValidator
@@ -54,10 +56,11 @@ package final class Node: Sendable {
     /// beside small ones, which keeps a node under 300 MB resident.
     package static let defaultProcessingBudgetMiB = 48
 
-    private init(directory: String, config: NodeConfig, ledger: Ledger, projections: ProjectionEngine, keys: NodeKeys, router: any Router,
-                 validator: SDKValidator, client: AS4HTTPClient, logger: Logger) {
+    private init(directory: String, config: NodeConfig, ledger: Ledger, projections: ProjectionEngine, webhooks: WebhookStore, keys: NodeKeys,
+                 router: any Router, validator: SDKValidator, client: AS4HTTPClient, logger: Logger) {
         self.directory = directory
         self.projections = projections
+        self.webhooks = webhooks
         self.config = config
         self.ledger = ledger
         self.keys = keys
@@ -96,6 +99,11 @@ package final class Node: Sendable {
             ledger.close()
             throw NodeError(.storage, "the projection store in \(directory)/\(NodeProjectionStore.folder) cannot be opened: \(error)")
         }
+        let webhooks: WebhookStore
+        do { webhooks = try WebhookStore(node: directory) } catch {
+            ledger.close()
+            throw NodeError(.storage, "the webhook store in \(directory)/\(WebhookStore.folder) cannot be opened: \(error)")
+        }
         let client: AS4HTTPClient
         do {
             client = try AS4HTTPClient(tls: keys.tls.map { AS4TLS(identity: $0, trustAnchors: keys.tlsTrust.anchors) },
@@ -107,7 +115,8 @@ package final class Node: Sendable {
         }
         var l = logger
         l[metadataKey: "node"] = .string(config.name)
-        return Node(directory: directory, config: config, ledger: ledger, projections: projections, keys: keys, router: routes, validator: validator,
+        return Node(directory: directory, config: config, ledger: ledger, projections: projections, webhooks: webhooks, keys: keys, router: routes,
+                    validator: validator,
                     client: client, logger: l)
     }
 

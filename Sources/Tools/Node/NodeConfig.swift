@@ -30,6 +30,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var port: Int
         /// HTTPS (default true); false only behind a TLS-terminating proxy on the same host.
         package var tls: Bool?
+        /// Webhook deliveries (`Schemas/webhooks.md`); absent: no webhook can be created.
+        package var webhooks: Webhooks?
 
         package init(host: String, port: Int, tls: Bool? = nil) {
             self.host = host
@@ -188,6 +190,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             if api.port != 0 && api.port == as4.port && api.host == as4.host {
                 throw NodeError(.configInvalid, "\(path): api and as4 listen on the same address")
             }
+            if let problem = api.webhooks?.problem { throw NodeError(.configInvalid, "\(path): api.webhooks: \(problem)") }
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")

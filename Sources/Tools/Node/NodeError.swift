@@ -38,6 +38,8 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case unauthenticated = "node.unauthenticated"
         /// `kvitto token` was asked for a token while the development issuer is off.
         case developmentIssuerOff = "node.development_issuer_off"
+        /// Webhooks were asked for, but the node's configuration has no `api.webhooks`.
+        case webhooksOff = "node.webhooks_off"
     }
 
     package let code: Code

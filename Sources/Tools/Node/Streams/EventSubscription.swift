@@ -68,6 +68,16 @@ package struct EventSubscription: Sendable {
         self.position = position
     }
 
+    /// A subscription made earlier on the principal's behalf and checked then (a webhook): what
+    /// it may see is decided per event, as for every subscription; nothing is refused here.
+    package init(resuming feed: EventFeed, access: MessageAccess, principal: Principal, filter: Filter, after position: UInt64) {
+        self.feed = feed
+        self.access = access
+        self.principal = principal
+        self.filter = filter
+        self.position = position
+    }
+
     /// The next events after ``position`` that the principal may see (at most a page of ledger
     /// events is looked at): empty when the feed has nothing new yet.
     package mutating func next() throws(NodeError) -> Batch {
