@@ -14,7 +14,7 @@ package struct Webhook: Sendable, Equatable {
 
     package enum State: Sendable, Equatable {
         case active
-        /// Stopped at event `seq`: `reason` (`failing` or `by_request`).
+        /// Stopped at event `seq` for `reason` (`failing`: no success for the configured time).
         case disabled(seq: UInt64, reason: String)
         case deleted(seq: UInt64)
     }
@@ -129,7 +129,7 @@ package struct Webhook: Sendable, Equatable {
                 return end > e.time ? Secret(sha256: s.sha256, validUntil: end) : nil
             }
         case WebhookEventType.disabled:
-            if case .active = state { state = .disabled(seq: e.seq, reason: e.payload["reason"]?.stringValue ?? "by_request") }
+            if case .active = state { state = .disabled(seq: e.seq, reason: e.payload["reason"]?.stringValue ?? "failing") }
         case WebhookEventType.resumed:
             if case .disabled = state {
                 state = .active

@@ -98,11 +98,8 @@ package struct APIServer: Sendable {
             }
         }
         var administration: WebhookAdministration?
-        var dispatcher: WebhookDispatcher?
-        if let webhooks, let webhookStore, let feed {
+        if let webhooks, let webhookStore, feed != nil {
             administration = WebhookAdministration(access: access, store: webhookStore, settings: webhooks)
-            dispatcher = try WebhookDispatcher(access: access, feed: feed, store: webhookStore, settings: webhooks,
-                                               trustRoots: webhookTrustRoots, logger: logger)
         }
         try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
                     streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics)
@@ -121,6 +118,12 @@ package struct APIServer: Sendable {
         // A client that stopped reading a stream would hold a graceful shutdown for ever.
         lifecycle.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: lifecycle)
+        // Made last (its HTTP client must be shut down, which its run does): nothing throws after it.
+        var dispatcher: WebhookDispatcher?
+        if let webhooks, let webhookStore, let feed {
+            dispatcher = try WebhookDispatcher(access: access, feed: feed, store: webhookStore, settings: webhooks,
+                                               trustRoots: webhookTrustRoots, logger: logger)
+        }
         let runner = Task { try await group.run() }
         let following = Task { await feed?.run() }
         let delivering = Task { await dispatcher?.run() }

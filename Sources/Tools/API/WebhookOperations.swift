@@ -23,11 +23,7 @@ extension NodeAPI {
             let admin = try administration()
             let hooks = try admin.list(by: try caller())
             var out: [Components.Schemas.Webhook] = []
-            for w in hooks {
-                let progress: WebhookProgress?
-                do { progress = try admin.store.progress(w.id) } catch { throw NodeError(.storage, "reading webhook \(w.id): \(error)") }
-                out.append(Self.representation(w, progress))
-            }
+            for w in hooks { out.append(try Self.representation(w, admin)) }
             return .ok(.init(body: .json(.init(webhooks: out))))
         } catch {
             return .serviceUnavailable(.init(body: .applicationProblemJson(Problem(error).schema)))
@@ -46,7 +42,7 @@ extension NodeAPI {
             let request = Webhook.Request(url: body.url, mailboxes: mailboxes, types: (body.types ?? []).map(\.rawValue),
                                           description: body.description ?? "")
             let (w, secret) = try await admin.create(request, by: try caller())
-            return .created(.init(body: .json(.init(webhook: Self.representation(w, nil), secret: secret.text))))
+            return .created(.init(body: .json(.init(webhook: try Self.representation(w, admin), secret: secret.text))))
         } catch {
             return Problem(error).answer()
         }
@@ -63,8 +59,9 @@ extension NodeAPI {
 
     func deleteWebhook(_ input: Operations.DeleteWebhook.Input) async throws -> Operations.DeleteWebhook.Output {
         do throws(NodeError) {
-            let w = try await administration().delete(try Self.webhookID(input.path.webhook), by: try caller())
-            return .ok(.init(body: .json(Self.representation(w, nil))))
+            let admin = try administration()
+            let w = try await admin.delete(try Self.webhookID(input.path.webhook), by: try caller())
+            return .ok(.init(body: .json(try Self.representation(w, admin))))
         } catch {
             return Problem(error).answer()
         }
@@ -73,9 +70,10 @@ extension NodeAPI {
     func rotateWebhookSecret(_ input: Operations.RotateWebhookSecret.Input) async throws -> Operations.RotateWebhookSecret.Output {
         do throws(NodeError) {
             guard case .json(let body) = input.body else { throw NodeError(.invalidRequest, "a JSON body is required") }
-            let (w, secret) = try await administration().rotateSecret(try Self.webhookID(input.path.webhook),
-                                                                      overlap: Double(body.overlapSeconds ?? 86_400), by: try caller())
-            return .ok(.init(body: .json(.init(webhook: Self.representation(w, nil), secret: secret.text))))
+            let admin = try administration()
+            let (w, secret) = try await admin.rotateSecret(try Self.webhookID(input.path.webhook),
+                                                           overlap: Double(body.overlapSeconds ?? 86_400), by: try caller())
+            return .ok(.init(body: .json(.init(webhook: try Self.representation(w, admin), secret: secret.text))))
         } catch {
             return Problem(error).answer()
         }
@@ -83,11 +81,19 @@ extension NodeAPI {
 
     func resumeWebhook(_ input: Operations.ResumeWebhook.Input) async throws -> Operations.ResumeWebhook.Output {
         do throws(NodeError) {
-            let w = try await administration().resume(try Self.webhookID(input.path.webhook), by: try caller())
-            return .ok(.init(body: .json(Self.representation(w, nil))))
+            let admin = try administration()
+            let w = try await admin.resume(try Self.webhookID(input.path.webhook), by: try caller())
+            return .ok(.init(body: .json(try Self.representation(w, admin))))
         } catch {
             return Problem(error).answer()
         }
+    }
+
+    /// `w` with where its deliveries stand (read from the store).
+    static func representation(_ w: Webhook, _ admin: WebhookAdministration) throws(NodeError) -> Components.Schemas.Webhook {
+        let progress: WebhookProgress?
+        do { progress = try admin.store.progress(w.id) } catch { throw NodeError(.storage, "reading webhook \(w.id): \(error)") }
+        return representation(w, progress)
     }
 
     static func representation(_ w: Webhook, _ p: WebhookProgress?) -> Components.Schemas.Webhook {
@@ -97,13 +103,14 @@ extension NodeAPI {
         case .active: state = .active
         case .disabled(_, let r):
             state = .disabled
-            reason = .init(rawValue: r) ?? .byRequest
+            reason = .init(rawValue: r)
         case .deleted: state = .deleted
         }
+        let now = Timestamp.now()
         func date(_ seconds: Double?) -> Date? { seconds.map { Date(timeIntervalSince1970: $0) } }
         return .init(id: Int(w.id), owner: w.owner[0].description, url: w.url, mailboxes: w.mailboxes.map(\.description), types: w.types,
                      description: w.description, createdAt: Representation.date(w.createdAt), state: state, disabledReason: reason,
-                     secrets: w.secrets.map { .init(sha256: $0.sha256, validUntil: $0.validUntil.map(Representation.date)) },
+                     secrets: w.signingSecrets(at: now).map { .init(sha256: $0.sha256, validUntil: $0.validUntil.map(Representation.date)) },
                      delivery: p.map { p in
                          .init(position: Int(p.position), delivered: Int(p.delivered), attempts: p.attempts, failingSince: date(p.failingSince),
                                nextAttempt: date(p.nextAttempt), lastError: p.lastError, lastSuccess: date(p.lastSuccess))

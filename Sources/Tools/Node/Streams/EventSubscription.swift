@@ -96,17 +96,29 @@ package struct EventSubscription: Sendable {
         let time = Timestamp.now()
         let now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
         for e in page.entries {
-            guard let type = e.type else { continue }
-            guard filter.admits(e, type) else { continue }
-            let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
-            let then = AccessPolicy.visibility(on: scope, granting: grants.lazy.filter { $0.isEffective(atSeq: e.seq, time: e.time) })
-            guard then >= type.needs else { continue }
-            let visibility = min(then, AccessPolicy.visibility(on: scope, granting: now))
-            guard visibility >= type.needs else { continue }
-            out.deliveries.append(Delivery(event: e, visibility: visibility))
+            guard let type = e.type, filter.admits(e, type) else { continue }
+            if let d = Self.delivery(e, type, grants: grants, now: now) { out.deliveries.append(d) }
         }
         position = page.through
         return out
+    }
+
+    /// `d` as the principal may see it now, its grants read again (a delivery that waited — for a
+    /// slow or failing receiver — is judged at the moment it is sent); nil when it may not any more.
+    package func recheck(_ d: Delivery) throws(NodeError) -> Delivery? {
+        guard let type = d.event.type else { return nil }
+        let grants = try Self.readGrants(principal, access)
+        let time = Timestamp.now()
+        return Self.delivery(d.event, type, grants: grants, now: grants.filter { $0.isEffective(atSeq: .max, time: time) })
+    }
+
+    /// The rule: grants in force at the event's seq and time show it, bounded by those in force now.
+    private static func delivery(_ e: StreamEvent, _ type: PublicEventType, grants: [Grant], now: [Grant]) -> Delivery? {
+        let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
+        let then = AccessPolicy.visibility(on: scope, granting: grants.lazy.filter { $0.isEffective(atSeq: e.seq, time: e.time) })
+        guard then >= type.needs else { return nil }
+        let visibility = min(then, AccessPolicy.visibility(on: scope, granting: now))
+        return visibility >= type.needs ? Delivery(event: e, visibility: visibility) : nil
     }
 
     /// Returns once the feed holds events after ``position``.

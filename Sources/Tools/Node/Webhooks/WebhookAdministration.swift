@@ -18,12 +18,22 @@ package struct WebhookAdministration: Sendable {
         self.settings = settings
     }
 
+    /// The names a webhook keeps of its creator: every name of the credential but affiliations
+    /// (`aff:`), which state a role the identity provider vouches for at sign-in only — a webhook
+    /// outlives the token, so grants to a role must not keep feeding it after the person left it.
+    package static func ownerNames(_ principal: Principal) -> [PrincipalName] {
+        principal.names.filter { $0.kind != .aff }
+    }
+
     /// A new webhook and its secret (shown this once).
     package func create(_ request: Webhook.Request, by principal: Principal) async throws(NodeError) -> (Webhook, WebhookSecret) {
-        let policy = try access.policy(for: principal)
-        guard policy.effective.contains(where: { !$0.rights.isDisjoint(with: [.read, .audit, .operate]) }) else {
+        let names = Self.ownerNames(principal)
+        // What the webhook will be sent is decided by the grants to the names it keeps.
+        let owner = names.first.map { Principal(name: $0, otherNames: Array(names.dropFirst()), assurance: principal.assurance, interface: principal.interface) }
+        let policy = try access.policy(for: owner ?? principal)
+        guard owner != nil, policy.effective.contains(where: { !$0.rights.isDisjoint(with: [.read, .audit, .operate]) }) else {
             await access.refuse(AccessDenial(reason: .noGrant, resource: "webhooks", action: "create"), principal)
-            throw NodeError(.forbidden, "you hold no grant that shows a mailbox's events (read, audit or operate); the refusal was recorded")
+            throw NodeError(.forbidden, "you hold no grant that shows a mailbox's events (read, audit or operate; grants to an affiliation do not count for webhooks); the refusal was recorded")
         }
         for m in request.mailboxes where policy.visibility(of: m) == .none {
             await access.refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(m)", action: "create_webhook"), principal)
@@ -48,7 +58,7 @@ package struct WebhookAdministration: Sendable {
         let secret = WebhookSecret.generate()
         do {
             try store.put(secret)
-            let event = try await access.ledger.append(Webhook.draft(clean, owner: principal.names, secretSHA256: secret.sha256))
+            let event = try await access.ledger.append(Webhook.draft(clean, owner: names, secretSHA256: secret.sha256))
             guard let w = Webhook(created: event) else { throw NodeError(.storage, "the recorded webhook \(event.seq) does not read back") }
             return (w, secret)
         } catch let e as NodeError {
@@ -80,8 +90,10 @@ package struct WebhookAdministration: Sendable {
         } catch {
             throw NodeError(.storage, "reading webhook \(id): \(error)")
         }
-        guard let w, !w.isDeleted, policy.rights(on: .node).contains(.operate) || principal.names.contains(w.owner[0]) else {
-            await access.refuse(AccessDenial(reason: .notVisible, resource: "webhook:\(id)", action: action), principal)
+        let mine = w.map { principal.names.contains($0.owner[0]) } ?? false
+        guard let w, !w.isDeleted, mine || policy.rights(on: .node).contains(.operate) else {
+            // Asking about one's own deleted webhook is no refusal worth recording.
+            if !mine { await access.refuse(AccessDenial(reason: .notVisible, resource: "webhook:\(id)", action: action), principal) }
             throw NodeError(.notFound, "no webhook \(id)")
         }
         return (w, progress)

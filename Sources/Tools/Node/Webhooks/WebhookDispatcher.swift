@@ -35,6 +35,9 @@ package final class WebhookDispatcher: Sendable {
                                                      timeout: .init(connect: .seconds(Int64(min(settings.timeout, 10))), read: .seconds(Int64(settings.timeout))),
                                                      decompression: .disabled)
         configuration.httpVersion = .http1Only
+        // One connection per webhook at most (each sends one request at a time): webhooks to the
+        // same host never queue behind one another's slow answers.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 100_000)
         self.access = access
         self.feed = feed
         self.store = store
@@ -49,43 +52,48 @@ package final class WebhookDispatcher: Sendable {
         var workers: [UInt64: (resumedAt: Timestamp?, task: Task<Void, Never>)] = [:]
         var forgotten: Set<String> = []
         while !Task.isCancelled {
-            do {
-                let hooks = try WebhooksProjection.all(in: access.projections.storage)
-                var active: Set<UInt64> = []
-                // Secrets no delivery will be signed with any more: a deleted webhook's, and those
-                // whose overlap ended.
-                let now = Timestamp.now()
-                let unused = hooks.flatMap { w in w.isDeleted ? w.secrets : w.secrets.filter { s in s.validUntil.map { $0 <= now } ?? false } }
-                    .map(\.sha256).filter { !forgotten.contains($0) }
-                if !unused.isEmpty {
-                    try store.removeSecrets(unused)
-                    forgotten.formUnion(unused)
-                }
-                for w in hooks {
-                    switch w.state {
-                    case .active:
-                        active.insert(w.id)
-                        // A running worker goes on: what changes while it runs (a rotated secret)
-                        // it reads for each attempt. One that stopped when the webhook was
-                        // disabled is replaced once it is resumed (even if this loop never saw it disabled).
-                        if let running = workers[w.id] {
-                            if running.resumedAt == w.resumedAt { continue }
-                            running.task.cancel()
-                            await running.task.value
-                        }
-                        let worker = WebhookWorker(webhook: w, feed: feed, access: access, store: store, settings: settings, client: client, logger: logger)
-                        workers[w.id] = (w.resumedAt, Task { await worker.run() })
-                    case .deleted, .disabled:
-                        break
-                    }
-                }
-                for (id, running) in workers where !active.contains(id) {
+            let hooks: [Webhook]
+            do { hooks = try WebhooksProjection.all(in: access.projections.storage) } catch {
+                // Fails closed: without the list no worker can tell it should stop, so all stop.
+                logger.error("reading the webhooks failed; deliveries pause until it reads again", metadata: ["error": .string("\(error)")])
+                for (_, running) in workers { running.task.cancel() }
+                for (_, running) in workers { await running.task.value }
+                workers = [:]
+                try? await Task.sleep(nanoseconds: 500_000_000)
+                continue
+            }
+            var active: Set<UInt64> = []
+            for w in hooks {
+                guard case .active = w.state else { continue }
+                active.insert(w.id)
+                // A running worker goes on: what changes while it runs (a rotated secret) it
+                // reads for each attempt. One that stopped when the webhook was disabled is
+                // replaced once it is resumed (even if this loop never saw it disabled).
+                if let running = workers[w.id] {
+                    if running.resumedAt == w.resumedAt { continue }
                     running.task.cancel()
                     await running.task.value
-                    workers[id] = nil
                 }
-            } catch {
-                logger.error("reading the webhooks failed; retrying", metadata: ["error": .string("\(error)")])
+                let worker = WebhookWorker(webhook: w, feed: feed, access: access, store: store, settings: settings, client: client, logger: logger)
+                workers[w.id] = (w.resumedAt, Task { await worker.run() })
+            }
+            for (id, running) in workers where !active.contains(id) {
+                running.task.cancel()
+                await running.task.value
+                workers[id] = nil
+            }
+            // Secrets no delivery will be signed with any more: a deleted webhook's, and those
+            // whose overlap ended.
+            let now = Timestamp.now()
+            let unused = hooks.flatMap { w in w.isDeleted ? w.secrets : w.secrets.filter { s in s.validUntil.map { $0 <= now } ?? false } }
+                .map(\.sha256).filter { !forgotten.contains($0) }
+            if !unused.isEmpty {
+                do {
+                    try store.removeSecrets(unused)
+                    forgotten.formUnion(unused)
+                } catch {
+                    logger.error("removing unused webhook secrets failed; retrying", metadata: ["error": .string("\(error)")])
+                }
             }
             try? await Task.sleep(nanoseconds: 500_000_000)
         }

@@ -24,9 +24,12 @@ struct WebhookWorker: Sendable {
     /// Seconds since 1970 (injected by tests of the schedule).
     var now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
-    /// Positions are written this often while deliveries succeed (and whenever idle).
+    /// Positions are written after this many deliveries or this many seconds, whichever comes
+    /// first (and whenever idle): what a crash makes the node send again.
+    static let saveEvery = 64
     static let saveInterval = 0.25
 
+    /// The webhook is no longer active (disabled or deleted): the worker ends.
     private enum Stop: Error { case disabled }
 
     private enum Outcome {
@@ -63,29 +66,61 @@ struct WebhookWorker: Sendable {
 
     private func follow(_ progress: inout WebhookProgress) async throws {
         let owner = Principal(name: webhook.owner[0], otherNames: Array(webhook.owner.dropFirst()), assurance: .strongFor([]), interface: .api)
-        let filter = EventSubscription.Filter(mailboxes: Set(webhook.mailboxes), types: Set(webhook.types.compactMap(PublicEventType.init(rawValue:))))
-        var subscription = EventSubscription(resuming: feed, access: access, principal: owner, filter: filter, after: progress.position)
+        let types = webhook.types.compactMap(PublicEventType.init(rawValue:))
+        guard types.count == webhook.types.count else {
+            // Fails closed: a type this build does not know must not widen the filter to every type.
+            logger.error("the webhook names an event type this build does not know; nothing is delivered to it",
+                         metadata: ["webhook": .stringConvertible(webhook.id), "types": .string(webhook.types.joined(separator: ","))])
+            while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+        }
+        let filter = EventSubscription.Filter(mailboxes: Set(webhook.mailboxes), types: Set(types))
         var secrets: [String: WebhookSecret] = [:]
         var saved = progress
         var savedAt = now()
+        var unsaved = 0
         do {
             while true {
                 try Task.checkCancellation()
-                let before = subscription.position
+                // After a failure, the next attempt's time comes before its page is read.
+                if let next = progress.nextAttempt {
+                    let wait = next - now()
+                    if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+                }
+                // A page from the position, the owner's grants read for it: a page is given up after
+                // a failure and after a second of deliveries, so what a revocation ends is never
+                // sent from an old page, and a retried event is rendered as the grants show it now.
+                var subscription = EventSubscription(resuming: feed, access: access, principal: owner, filter: filter, after: progress.position)
+                let before = progress.position
+                let pageAt = now()
                 let batch = try subscription.next()
-                for d in batch.deliveries {
-                    try await deliver(d, secrets: &secrets, &progress)
+                var whole = true
+                for page in batch.deliveries {
+                    // Judged again just before it is sent: a revocation since the page was read counts.
+                    guard let d = try subscription.recheck(page) else {
+                        progress.position = page.event.seq
+                        continue
+                    }
+                    guard try await attempt(d, secrets: &secrets, &progress) else {
+                        whole = false
+                        break
+                    }
                     progress.position = d.event.seq
-                    if now() - savedAt >= Self.saveInterval {
+                    unsaved += 1
+                    if unsaved >= Self.saveEvery || now() - savedAt >= Self.saveInterval {
                         try store.save(progress, for: webhook.id)
-                        (saved, savedAt) = (progress, now())
+                        (saved, savedAt, unsaved) = (progress, now(), 0)
+                    }
+                    if now() - pageAt >= 1 {
+                        whole = false
+                        break
                     }
                 }
+                guard whole else { continue }
                 progress.position = batch.position
                 if batch.deliveries.isEmpty && batch.position == before {
                     if progress != saved {
                         try store.save(progress, for: webhook.id)
-                        (saved, savedAt) = (progress, now())
+                        (saved, savedAt, unsaved) = (progress, now(), 0)
                     }
                     try await subscription.waitForEvents()
                 }
@@ -96,38 +131,33 @@ struct WebhookWorker: Sendable {
         }
     }
 
-    /// Delivers one event, retrying until it is accepted; throws ``Stop/disabled`` or on cancellation.
-    private func deliver(_ d: EventSubscription.Delivery, secrets: inout [String: WebhookSecret], _ progress: inout WebhookProgress) async throws {
-        let body = d.event.cloudEvent(for: d.visibility)
+    /// One attempt to deliver `d`: true when it was accepted; false after a failure (recorded,
+    /// the next attempt scheduled). Throws ``Stop`` when the webhook was disabled (by this failure,
+    /// or by someone) or deleted, and on cancellation.
+    private func attempt(_ d: EventSubscription.Delivery, secrets: inout [String: WebhookSecret], _ progress: inout WebhookProgress) async throws -> Bool {
         let id = "kvitto-\(webhook.id)-\(d.event.seq)"
-        let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
-        while true {
-            if let next = progress.nextAttempt {
-                let wait = next - now()
-                if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+        let outcome = try await post(id: id, body: d.event.cloudEvent(for: d.visibility), secrets: &secrets)
+        try Task.checkCancellation()
+        var r = progress.retry
+        switch outcome {
+        case .delivered:
+            r.succeeded()
+            progress.retry = r
+            progress.delivered += 1
+            progress.lastSuccess = now()
+            return true
+        case .failed(let reason):
+            let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
+            let decision = r.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1))
+            progress.retry = r
+            try store.save(progress, for: webhook.id)
+            logger.warning("webhook delivery failed", metadata: ["webhook": .stringConvertible(webhook.id), "webhook_id": .string(id),
+                                                                 "attempts": .stringConvertible(r.attempts), "error": .string(reason)])
+            if decision == .disable {
+                try await disable(progress)
+                throw Stop.disabled
             }
-            let outcome = await post(id: id, body: body, secrets: &secrets)
-            try Task.checkCancellation()
-            switch outcome {
-            case .delivered:
-                var r = progress.retry
-                r.succeeded()
-                progress.retry = r
-                progress.delivered += 1
-                progress.lastSuccess = now()
-                return
-            case .failed(let reason):
-                var r = progress.retry
-                let decision = r.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1))
-                progress.retry = r
-                try store.save(progress, for: webhook.id)
-                logger.warning("webhook delivery failed", metadata: ["webhook": .stringConvertible(webhook.id), "webhook_id": .string(id),
-                                                                     "attempts": .stringConvertible(r.attempts), "error": .string(reason)])
-                if decision == .disable {
-                    try await disable(progress)
-                    throw Stop.disabled
-                }
-            }
+            return false
         }
     }
 
@@ -138,17 +168,21 @@ struct WebhookWorker: Sendable {
         ]
         if let since = progress.failingSince { details["failing_since"] = .string(Timestamp(nanoseconds: Int64(since * 1e9)).rfc3339) }
         _ = try await access.ledger.append(webhook.draft(WebhookEventType.disabled, actor: "node", details: details))
-        logger.error("webhook disabled after failing for too long; an administrator resumes it",
-                     metadata: ["webhook": .stringConvertible(webhook.id), "url": .string(webhook.url)])
+        logger.error("webhook disabled after failing for too long; its owner or an operator resumes it",
+                     metadata: ["webhook": .stringConvertible(webhook.id)])
     }
 
     /// One attempt, signed with every secret valid now (the webhook's row is read again for each,
     /// so a rotation counts from the moment it is recorded). Never sent unsigned: without a
     /// usable secret it fails.
-    private func post(id: String, body: [UInt8], secrets: inout [String: WebhookSecret]) async -> Outcome {
+    private func post(id: String, body: [UInt8], secrets: inout [String: WebhookSecret]) async throws -> Outcome {
         let time = now()
         let timestamp = Int64(time)
-        let current = (try? WebhooksProjection.webhook(webhook.id, in: access.projections.storage)) ?? webhook
+        // Fails closed: an unreadable record is a failed attempt, never a stale secret.
+        let read: Webhook??
+        do { read = .some(try WebhooksProjection.webhook(webhook.id, in: access.projections.storage)) } catch { read = nil }
+        guard let found = read else { return .failed("the webhook's record cannot be read") }
+        guard let current = found, case .active = current.state else { throw Stop.disabled }
         var signing: [WebhookSecret] = []
         for s in current.signingSecrets(at: Timestamp(nanoseconds: Int64(time * 1e9))) {
             if secrets[s.sha256] == nil, let loaded = try? store.secret(s.sha256) { secrets[s.sha256] = loaded }
