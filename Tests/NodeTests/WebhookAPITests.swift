@@ -433,4 +433,52 @@ final class WebhookAPITests: XCTestCase {
         }
         receiver.stop()
     }
+    /// A webhook gets only the mailboxes and types it asked for; one whose secret is missing from
+    /// the store sends nothing (never unsigned) and says why.
+    func testFiltersAndNoDeliveryWithoutASecret() async throws {
+        let base = try NodeFixture.scratch("webhooks-filters")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, EventStreamAPITests.participants)
+        let token = try await EventStreamAPITests.clerkToken(node, .participant(Self.one))
+        let filtered = try Receiver(base + "/filtered", pki: base + "/node/pki")
+        let unsigned = try Receiver(base + "/unsigned", pki: base + "/node/pki")
+        let api = try await Self.apiWithWebhooks(node, base)
+        do {
+            let registrator = FunctionalAddress(participant: Self.one, function: "registrator")
+            let f = try await Self.create(api, token: token, url: filtered.url,
+                                          extra: #", "mailboxes": ["\#(registrator)"], "types": ["se.sdk.message.received", "se.sdk.receipt.sent"]"#)
+            try (f.secret + "\n").write(toFile: filtered.secrets, atomically: true, encoding: .utf8)
+            let u = try await Self.create(api, token: token, url: unsigned.url)
+            try (u.secret + "\n").write(toFile: unsigned.secrets, atomically: true, encoding: .utf8)
+            let key = try XCTUnwrap(Data(base64Encoded: String(u.secret.dropFirst(6))))
+            try node.webhooks.removeSecrets([WebhookSecret(key: Array(key)).sha256])
+
+            let start = try node.ledger.durableHead()
+            var history = SyntheticHistory(.init(participant: Self.one, functions: Self.functions, counterparts: 5, seed: 41))
+            let events = try await node.ledger.append(history.next(400))
+            history.appended(events)
+            let expected = try EventStreamAPITests.expected(node, (start + 1)...(try node.ledger.durableHead())) { r, e in
+                r.mailbox == registrator && [.messageReceived, .receiptSent].contains(PublicEventType(e))
+            }
+            XCTAssertGreaterThan(expected.count, 5)
+            try await Self.eventually(30, "the filtered webhook has its events") { Set(expected).isSubset(of: Set(filtered.firstSeqs())) }
+            XCTAssertEqual(filtered.firstSeqs(), expected, "only registrator's arrivals and receipts sent")
+            try await Self.eventually(30, "the webhook without a secret reports why") {
+                let answer = try await api.send(.GET, "/v1/webhooks/\(u.id)", token: token)
+                let delivery = answer.json["delivery"] as? [String: Any]
+                return (delivery?["last_error"] as? String)?.contains("no signing secret") == true && (delivery?["attempts"] as? Int ?? 0) > 1
+            }
+            XCTAssertTrue(unsigned.lines().isEmpty && unsigned.refusals().isEmpty, "nothing was posted unsigned")
+        } catch {
+            filtered.stop()
+            unsigned.stop()
+            await api.stop()
+            await node.close()
+            throw error
+        }
+        filtered.stop()
+        unsigned.stop()
+        await api.stop()
+        await node.close()
+    }
 }
