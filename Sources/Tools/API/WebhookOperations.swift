@@ -112,8 +112,8 @@ extension NodeAPI {
                      description: w.description, createdAt: Representation.date(w.createdAt), state: state, disabledReason: reason,
                      secrets: w.signingSecrets(at: now).map { .init(sha256: $0.sha256, validUntil: $0.validUntil.map(Representation.date)) },
                      delivery: p.map { p in
-                         .init(position: Int(p.position), delivered: Int(p.delivered), attempts: p.attempts, failingSince: date(p.failingSince),
-                               nextAttempt: date(p.nextAttempt), lastError: p.lastError, lastSuccess: date(p.lastSuccess))
+                         .init(position: Int(p.position), delivered: Int(p.delivered), attempts: p.retry.attempts, failingSince: date(p.retry.failingSince),
+                               nextAttempt: date(p.retry.nextAttempt), lastError: p.retry.lastError, lastSuccess: date(p.lastSuccess))
                      })
     }
 }

@@ -5,35 +5,12 @@
 /// same `webhook-id`).
 package struct WebhookProgress: Codable, Sendable, Equatable {
     package var position: UInt64
-    package var attempts: Int
-    package var failingSince: Double?
-    package var nextAttempt: Double?
-    package var lastError: String?
+    /// Failed attempts since the last success, the failing period and the next attempt's time.
+    package var retry = WebhookRetry()
     /// Deliveries that succeeded (this store's count; redeliveries count again).
-    package var delivered: UInt64
+    package var delivered: UInt64 = 0
     /// When the last delivery succeeded (seconds since 1970).
     package var lastSuccess: Double?
 
-    package init(position: UInt64) {
-        self.position = position
-        attempts = 0
-        delivered = 0
-    }
-
-    package var retry: WebhookRetry {
-        get {
-            var r = WebhookRetry()
-            r.attempts = attempts
-            r.failingSince = failingSince
-            r.nextAttempt = nextAttempt
-            r.lastError = lastError
-            return r
-        }
-        set {
-            attempts = newValue.attempts
-            failingSince = newValue.failingSince
-            nextAttempt = newValue.nextAttempt
-            lastError = newValue.lastError
-        }
-    }
+    package init(position: UInt64) { self.position = position }
 }

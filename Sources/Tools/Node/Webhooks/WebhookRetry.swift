@@ -6,7 +6,7 @@ import Foundation
 /// After a failure the next attempt waits `first × 2^(attempts−1)`, at most `max`, times a jitter
 /// factor in [0.5, 1) ("equal jitter": endpoints that failed together do not retry together). A
 /// webhook failing without a success for `disableAfter` seconds is disabled.
-package struct WebhookRetry: Sendable, Equatable {
+package struct WebhookRetry: Codable, Sendable, Equatable {
     package struct Policy: Sendable, Equatable {
         package var first: Double
         package var max: Double

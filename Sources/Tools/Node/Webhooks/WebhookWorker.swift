@@ -43,12 +43,10 @@ struct WebhookWorker: Sendable {
         while !Task.isCancelled {
             do {
                 progress = try store.progress(webhook.id) ?? WebhookProgress(position: webhook.startAfter)
-                if let since = progress.failingSince, let resumed = webhook.resumedAt,
+                if let since = progress.retry.failingSince, let resumed = webhook.resumedAt,
                    since < Double(resumed.nanoseconds) / 1e9 {
                     // Resumed by a person after it was disabled: a new failing period starts.
-                    var r = progress.retry
-                    r.succeeded()
-                    progress.retry = r
+                    progress.retry.succeeded()
                 }
                 try await follow(&progress)
             } catch is Stop {
@@ -82,7 +80,7 @@ struct WebhookWorker: Sendable {
             while true {
                 try Task.checkCancellation()
                 // After a failure, the next attempt's time comes before its page is read.
-                if let next = progress.nextAttempt {
+                if let next = progress.retry.nextAttempt {
                     let wait = next - now()
                     if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
                 }
@@ -138,21 +136,18 @@ struct WebhookWorker: Sendable {
         let id = "kvitto-\(webhook.id)-\(d.event.seq)"
         let outcome = try await post(id: id, body: d.event.cloudEvent(for: d.visibility), secrets: &secrets)
         try Task.checkCancellation()
-        var r = progress.retry
         switch outcome {
         case .delivered:
-            r.succeeded()
-            progress.retry = r
+            progress.retry.succeeded()
             progress.delivered += 1
             progress.lastSuccess = now()
             return true
         case .failed(let reason):
             let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
-            let decision = r.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1))
-            progress.retry = r
+            let decision = progress.retry.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1))
             try store.save(progress, for: webhook.id)
             logger.warning("webhook delivery failed", metadata: ["webhook": .stringConvertible(webhook.id), "webhook_id": .string(id),
-                                                                 "attempts": .stringConvertible(r.attempts), "error": .string(reason)])
+                                                                 "attempts": .stringConvertible(progress.retry.attempts), "error": .string(reason)])
             if decision == .disable {
                 try await disable(progress)
                 throw Stop.disabled
@@ -163,10 +158,10 @@ struct WebhookWorker: Sendable {
 
     private func disable(_ progress: WebhookProgress) async throws {
         var details: [String: JSONValue] = [
-            "reason": "failing", "attempts": .int(Int64(progress.attempts)), "position": .int(Int64(progress.position)),
-            "last_error": .string(progress.lastError ?? ""),
+            "reason": "failing", "attempts": .int(Int64(progress.retry.attempts)), "position": .int(Int64(progress.position)),
+            "last_error": .string(progress.retry.lastError ?? ""),
         ]
-        if let since = progress.failingSince { details["failing_since"] = .string(Timestamp(nanoseconds: Int64(since * 1e9)).rfc3339) }
+        if let since = progress.retry.failingSince { details["failing_since"] = .string(Timestamp(nanoseconds: Int64(since * 1e9)).rfc3339) }
         _ = try await access.ledger.append(webhook.draft(WebhookEventType.disabled, actor: "node", details: details))
         logger.error("webhook disabled after failing for too long; its owner or an operator resumes it",
                      metadata: ["webhook": .stringConvertible(webhook.id)])
