@@ -60,9 +60,15 @@ final class RebuildEqualsLiveTests: XCTestCase {
         // and stopped cleanly, catches up to the head.
         let head = try await Self.append(to: node + "/ledger", &history, events: 0, addressBook: false)
         XCTAssertGreaterThanOrEqual(head, UInt64(rounds * perRound))
-        let server = try Self.serve(node, log: dir.sub("serve.log"))
+        let portFile = dir.sub("port")
+        let server = try Self.serve(node, log: dir.sub("serve.log"), portFile: portFile)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } }
         XCTAssertTrue(try Self.waitForProgress(node: node, reaching: head, timeout: 300), "the node did not catch up")
+        // SIGTERM once the node runs (its port written): the history may already be caught up when
+        // the process starts, and a signal before its handlers exist would end it by default action.
+        let listening = Date().addingTimeInterval(60)
+        while server.isRunning, !FileManager.default.fileExists(atPath: portFile), Date() < listening { usleep(20_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: portFile), "kvitto serve did not listen within 60 s")
         server.terminate()
         let stopBy = Date().addingTimeInterval(30)
         while server.isRunning, Date() < stopBy { usleep(20_000) }
@@ -116,10 +122,10 @@ final class RebuildEqualsLiveTests: XCTestCase {
     }
 
     /// Starts `kvitto serve` on `node` without waiting for its listener (its catch-up may come first).
-    static func serve(_ node: String, log: String) throws -> Process {
+    static func serve(_ node: String, log: String, portFile: String? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: KvittoProcess.binary)
-        p.arguments = ["serve", "--node", node, "--log-level", "warning"]
+        p.arguments = ["serve", "--node", node, "--log-level", "warning"] + (portFile.map { ["--port-file", $0] } ?? [])
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
