@@ -6,6 +6,7 @@ import Node
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Transport
 import XCTest
 
 /// A node's API served over real TLS on 127.0.0.1 for one test, and an HTTPS client for it.
@@ -24,8 +25,9 @@ final class APITestClient {
     private let task: Task<Void, any Error>
     private let client: HTTPClient
 
-    /// Serves the API of `node` (whose TLS CA is `caFile`).
-    init(node: Node, caFile: String, configure: (inout APIServer) -> Void = { _ in }) async throws {
+    /// Serves the API of `node` (whose TLS CA is `caFile`); the client presents `clientIdentity`'s
+    /// certificate when given (mutual TLS).
+    init(node: Node, caFile: String, clientIdentity: SigningIdentity? = nil, configure: (inout APIServer) -> Void = { _ in }) async throws {
         var logger = node.logger
         logger.logLevel = .critical
         var configured = try XCTUnwrap(try APIServer.configured(for: node, port: 0, logger: logger))
@@ -40,6 +42,10 @@ final class APITestClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(caFile)
         tls.certificateVerification = .fullVerification
+        if let clientIdentity {
+            tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: CertificateFile.der(clientIdentity.certificate), format: .der))]
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientIdentity.privateKey.derRepresentation), format: .der))
+        }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 

@@ -1,12 +1,16 @@
 import Hummingbird
+import NIOCore
 import Projections
 
-/// The request context of the API server: Hummingbird's core context.
+/// The request context of the API server: Hummingbird's core context and the connection's channel
+/// (whose TLS handler holds a client certificate, when the caller presented one).
 struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 }
 

@@ -9,7 +9,7 @@ import NIOCore
 package import NIOSSL
 import OpenAPIHummingbird
 import OpenAPIRuntime
-import Transport
+package import Transport
 import ServiceLifecycle
 
 /// The node's HTTP API (`Schemas/openapi.yaml`) on its own listener: HTTPS with the node's TLS
@@ -42,6 +42,9 @@ package struct APIServer: Sendable {
     package var port: Int
     /// TLS identity; nil = plain HTTP (tests behind nothing, or a TLS proxy in front).
     package var tls: TLSConfiguration?
+    /// The trust client certificates must chain to when case systems authenticate by mutual TLS
+    /// (`api.client_certificates`; `tls` then asks for a certificate); nil: certificates name nobody.
+    package var clientCertificateTrust: TrustStore?
     package var logger: Logger
 
     package init(access: MessageAccess, participants: [NodeConfig.Participant], verifier: TokenVerifier, host: String, port: Int,
@@ -65,7 +68,9 @@ package struct APIServer: Sendable {
                 throw NodeError(.configInvalid, "api uses TLS, but the node has no TLS identity (as4.tls)")
             }
             do {
-                tls = try AS4TLS(identity: identity, trustAnchors: node.keys.tlsTrust.anchors, requireClientCertificate: false).serverConfiguration()
+                var settings = AS4TLS(identity: identity, trustAnchors: node.keys.tlsTrust.anchors, requireClientCertificate: false)
+                settings.requestClientCertificate = api.takesClientCertificates
+                tls = try settings.serverConfiguration()
             } catch {
                 throw NodeError(.keyUnusable, "the TLS identity cannot serve the API: \(error)")
             }
@@ -77,6 +82,7 @@ package struct APIServer: Sendable {
         server.submission = MessageSubmission(node: node)
         server.eventSource = EventFeed.source(forNode: node.config.name)
         server.webhooks = api.webhooks
+        if api.takesClientCertificates { server.clientCertificateTrust = node.keys.tlsTrustStore }
         server.webhookStore = node.webhooks
         server.webhookTrustRoots = api.webhooks?.trustRoots.map { NodeConfig.resolve($0, in: node.directory) }
         return server
@@ -90,7 +96,8 @@ package struct APIServer: Sendable {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: HeaderValues())
-        router.add(middleware: BearerAuthentication(verifier: verifier, logger: logger))
+        router.add(middleware: BearerAuthentication(verifier: verifier, certificates: clientCertificateTrust.map(ClientCertificateAuthentication.init),
+                                                    logger: logger))
         var feed: EventFeed?
         if streamsEnabled || webhooks != nil {
             do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource, capacity: eventWindow) } catch {

@@ -26,6 +26,9 @@ package struct AuthenticationError: Error, Sendable, Equatable, CustomStringConv
         case noIdentity = "auth.no_identity"
         /// The issuer's discovery document or key set could not be fetched or used.
         case issuerUnavailable = "auth.issuer_unavailable"
+        /// The TLS client certificate (mutual TLS, no bearer token) does not chain to the TLS trust
+        /// now: expired, revoked, not yet valid, or not from a trusted issuer.
+        case certificateRefused = "auth.certificate_refused"
     }
 
     package let code: Code
@@ -53,6 +56,7 @@ package struct AuthenticationError: Error, Sendable, Equatable, CustomStringConv
         case .wrongAudience: return "The token is not meant for this node."
         case .noIdentity: return "The token carries no identity this node accepts."
         case .issuerUnavailable: return "The token's issuer cannot be reached; try again later."
+        case .certificateRefused: return "The client certificate is not trusted by this node."
         }
     }
 

@@ -32,6 +32,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var tls: Bool?
         /// Webhook deliveries (`Schemas/webhooks.md`); absent: no webhook can be created.
         package var webhooks: Webhooks?
+        /// Mutual TLS for case systems: the listener asks for a client certificate (optional), and a
+        /// request without a bearer token whose certificate chains to `trust.tls` is the caller
+        /// `cert:<sha256>` (`Schemas/identity.md`). Default false: certificates name nobody.
+        package var clientCertificates: Bool?
 
         package init(host: String, port: Int, tls: Bool? = nil) {
             self.host = host
@@ -40,6 +44,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         }
 
         package var usesTLS: Bool { tls ?? true }
+        package var takesClientCertificates: Bool { clientCertificates ?? false }
     }
 
     package struct AS4: Codable, Sendable, Equatable {
@@ -189,6 +194,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             }
             if api.port != 0 && api.port == as4.port && api.host == as4.host {
                 throw NodeError(.configInvalid, "\(path): api and as4 listen on the same address")
+            }
+            if api.takesClientCertificates && !api.usesTLS {
+                throw NodeError(.configInvalid, "\(path): api.client_certificates needs the API's own TLS (api.tls is false)")
             }
             if let problem = api.webhooks?.problem { throw NodeError(.configInvalid, "\(path): api.webhooks: \(problem)") }
         }

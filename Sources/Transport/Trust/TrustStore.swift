@@ -59,6 +59,8 @@ package final class TrustStore: Sendable {
     private struct Loaded: Sendable {
         var trust: CertificateTrust
         var summary: Summary
+        /// Counts the loads: 0 for the first, one more for each reload that took effect.
+        var generation: UInt64 = 0
     }
 
     /// Size, modification time and inode of one file: a change to any of them is a change.
@@ -91,6 +93,12 @@ package final class TrustStore: Sendable {
     /// The trust to evaluate with now.
     package var current: CertificateTrust { state.withLock { $0.trust } }
 
+    /// The current trust with its generation, which changes at every reload that takes effect (a
+    /// verdict kept from an older generation must be reached again).
+    package var currentWithGeneration: (trust: CertificateTrust, generation: UInt64) {
+        state.withLock { ($0.trust, $0.generation) }
+    }
+
     /// What the current trust holds.
     package var summary: Summary { state.withLock { $0.summary } }
 
@@ -111,8 +119,11 @@ package final class TrustStore: Sendable {
             // change of the files, not on every poll.
             last = stamp
             do throws(LoadError) {
-                let loaded = try Self.load(role: role, directory: directory, revocationRequired: revocationRequired)
-                state.withLock { $0 = loaded }
+                var loaded = try Self.load(role: role, directory: directory, revocationRequired: revocationRequired)
+                state.withLock {
+                    loaded.generation = $0.generation &+ 1
+                    $0 = loaded
+                }
                 return .reloaded(loaded.summary)
             } catch {
                 return .failed(error, keeping: summary)

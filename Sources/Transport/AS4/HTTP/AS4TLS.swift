@@ -12,6 +12,9 @@ package struct AS4TLS: Sendable {
     package var trustAnchors: [Certificate]
     /// Server side: require and verify a client certificate.
     package var requireClientCertificate: Bool
+    /// Server side, when a certificate is not required: ask for one and verify it when the client
+    /// presents it (a client without one still connects).
+    package var requestClientCertificate = false
 
     package init(identity: SigningIdentity, trustAnchors: [Certificate], requireClientCertificate: Bool = true) {
         self.identity = identity
@@ -39,6 +42,9 @@ package struct AS4TLS: Sendable {
         c.minimumTLSVersion = .tlsv12
         if requireClientCertificate {
             c.certificateVerification = .noHostnameVerification
+            c.trustRoots = try roots()
+        } else if requestClientCertificate {
+            c.certificateVerification = .optionalVerification
             c.trustRoots = try roots()
         }
         return c
