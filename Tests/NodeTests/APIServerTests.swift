@@ -125,7 +125,8 @@ final class APIServerTests: XCTestCase {
                 XCTAssertEqual(r.status, 401, r.text)
                 XCTAssertEqual(r.contentType, "application/problem+json")
                 XCTAssertEqual(r.json["code"] as? String, code)
-                XCTAssertEqual(r.headers["www-authenticate"], "Bearer error=\"invalid_token\"")
+                // RFC 6750: no error code when the request carried no token.
+                XCTAssertEqual(r.headers["www-authenticate"], token == nil ? "Bearer" : "Bearer error=\"invalid_token\"")
             }
 
             let who = try await get("/v1/whoami", anna)
@@ -329,6 +330,58 @@ final class APIServerTests: XCTestCase {
             XCTAssertEqual(notAllowed.status, 403, "anna may read p1, not send from it")
             let broken = try await submit("{\"from\": 1}", system, key: nil)
             XCTAssertEqual(broken.status, 400, broken.text)
+
+            // Multipart: the attachments as files, sent by curl (a client we did not write). Binary
+            // bytes that look like boundaries and line ends arrive exactly; a request whose parts do
+            // not match the message part is refused whole (422, nothing recorded).
+            var generator = SystemRandomNumberGenerator()
+            var pdf = (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for at in stride(from: 1000, to: pdf.count - 100, by: 65_537) { pdf.replaceSubrange(at..<(at + 6), with: Array("\r\n--\r\n".utf8)) }
+            try Data(pdf).write(to: URL(fileURLWithPath: base + "/beslut.pdf"))
+            try Data("Kort text\n".utf8).write(to: URL(fileURLWithPath: base + "/tom.txt"))
+            func curl(_ message: String, _ files: [String], token: String) throws -> (status: Int, body: String) {
+                try message.write(toFile: base + "/message.json", atomically: true, encoding: .utf8)
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+                p.arguments = ["-sS", "--max-time", "60", "--cacert", base + "/shared/pki/ca.crt", "-H", "Authorization: Bearer " + token,
+                               "-F", "message=<\(base)/message.json;type=application/json"] + files.flatMap { ["-F", $0] }
+                    + ["-w", "\n%{http_code}", "https://127.0.0.1:\(port)/v1/messages"]
+                let out = Pipe()
+                p.standardOutput = out
+                try p.run()
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                let text = String(decoding: data, as: UTF8.self)
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
+            }
+            let withFiles = #"{"from": "\#(p1)", "to": "\#(NodeFixture.b)", "label": "Beslut med bilagor", "attachments": [{"file_name": "beslut.pdf", "content_type": "application/pdf"}, {"file_name": "tom.txt", "content_type": "text/plain"}]}"#
+            let submittedBefore = try NodeFixture.events(node, "message.submitted").count
+            for (files, why) in [([base + "/beslut.pdf"], "one part for two listed attachments"),
+                                 ([base + "/tom.txt", base + "/beslut.pdf"], "parts in another order than listed"),
+                                 ([base + "/beslut.pdf", base + "/tom.txt", base + "/tom.txt"], "a part too many")] {
+                let r = try curl(withFiles, files.map { "attachment=@" + $0 }, token: system)
+                XCTAssertEqual(r.status, 422, "\(why): \(r.body)")
+            }
+            do {
+                let r = try curl(withFiles, ["attachment=@\(base)/beslut.pdf", "attachment=@\(base)/tom.txt", "extra=x"], token: system)
+                XCTAssertEqual(r.status, 400, "an undocumented part: \(r.body)")
+                XCTAssertTrue(r.body.contains("http.invalid_request") || r.body.contains("node.invalid_request"), r.body)
+            }
+            XCTAssertEqual(try NodeFixture.events(node, "message.submitted").count, submittedBefore, "a refused multipart submission recorded nothing")
+            let multipart = try curl(withFiles, ["attachment=@\(base)/beslut.pdf;type=application/pdf", "attachment=@\(base)/tom.txt;type=text/plain"],
+                                     token: system)
+            XCTAssertEqual(multipart.status, 201, multipart.body)
+            let multipartID = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(multipart.body.utf8)) as? [String: Any])?["id"] as? String)
+            let first = try await get("/v1/messages/\(multipartID)/attachments/0", anna)
+            XCTAssertEqual(first.status, 200)
+            XCTAssertTrue(first.body == pdf, "the 3 MiB file arrived altered (\(first.body.count) bytes)")
+            let second = try await get("/v1/messages/\(multipartID)/attachments/1", anna)
+            XCTAssertEqual(second.status, 200)
+            XCTAssertEqual(second.text, "Kort text\n")
+            let view = try await get("/v1/messages/\(multipartID)", anna)
+            let listedFiles = (view.json["attachments"] as? [[String: Any]])?.map { "\($0["file_name"] ?? "")|\($0["content_type"] ?? "")" }
+            XCTAssertEqual(listedFiles, ["beslut.pdf|application/pdf", "tom.txt|text/plain"], view.text)
             let submitted = try await get("/v1/messages/\(madeID)", anna)
             XCTAssertEqual(submitted.json["label"] as? String, "Svar från ett", submitted.text)
             // Conversations and references: a new message starts its own conversation; an answer in it

@@ -1,5 +1,7 @@
+import API
 import Foundation
 import Identity
+import NIOSSL
 import Ledger
 import Node
 import Projections
@@ -42,6 +44,11 @@ final class ClientCertificateAPITests: XCTestCase {
         try CertificateFile.pem(caseSystem.certificate).write(toFile: certificateFile, atomically: true, encoding: .utf8)
         let name = "cert:" + Digest32.sha256(CertificateFile.der(caseSystem.certificate)).hex
         let stranger = try ThrowawayPKI(commonName: "Någon annans CA").issue(commonName: "Ärendesystem", organization: "Någon")
+        // Another case system's certificate from an issuing CA under the root (as SITHS issues),
+        // whose certificate the operator placed in the TLS trust folder beside the root.
+        let issuing = try pki.intermediate(commonName: "Utfärdande CA")
+        try CertificateFile.pem(issuing.root).write(toFile: base + "/node/trust/tls/issuing.crt", atomically: true, encoding: .utf8)
+        let viaIntermediate = try issuing.issue(commonName: "Ärendesystem Socialtjänsten", organization: "Kommun Ett")
 
         let node = try NodeFixture.open(base + "/node")
         var history = SyntheticHistory(.init(participant: Self.one, functions: ["registrator"], counterparts: 5, seed: 11))
@@ -54,12 +61,13 @@ final class ClientCertificateAPITests: XCTestCase {
         let withCertificate = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt", clientIdentity: caseSystem)
         let withoutCertificate = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt")
         let foreign = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt", clientIdentity: stranger)
+        let issued = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt", clientIdentity: viaIntermediate)
         // The same node's API where certificates name nobody (api.client_certificates off).
         let ignoring = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt", clientIdentity: caseSystem) {
             $0.clientCertificateTrust = nil
         }
         func stopAll() async {
-            for c in [withCertificate, withoutCertificate, foreign, ignoring] { await c.stop() }
+            for c in [withCertificate, withoutCertificate, foreign, ignoring, issued] { await c.stop() }
             await node.close()
         }
         do {
@@ -93,9 +101,23 @@ final class ClientCertificateAPITests: XCTestCase {
             let otherMailbox = "/v1/mailboxes/\(APITestClient.escape(Self.elsewhere.description))/messages"
             do { let r = try await withCertificate.get(otherMailbox, token: nil); XCTAssertEqual(r.status, 404, r.text) }
 
-            // A bearer token decides when one is sent, certificate or not.
+            // A bearer token decides when one is sent, certificate or not: a bad one is refused,
+            // never passed over for the certificate.
             let asClerk = try await withCertificate.get("/v1/whoami", token: clerk)
             XCTAssertEqual(asClerk.json["actor"] as? String, "pnr:197001011234", asClerk.text)
+            let badToken = try await withCertificate.get("/v1/whoami", token: String(clerk.dropLast(4)) + "AAAA")
+            XCTAssertEqual(badToken.status, 401, badToken.text)
+            XCTAssertEqual(badToken.code, "auth.bad_signature", badToken.text)
+            // A certificate from the issuing CA, sent without its chain: the folder completes it.
+            let viaIssuing = try await issued.get("/v1/whoami", token: nil)
+            XCTAssertEqual(viaIssuing.status, 200, viaIssuing.text)
+            XCTAssertEqual(viaIssuing.json["actor"] as? String, "cert:" + Digest32.sha256(CertificateFile.der(viaIntermediate.certificate)).hex)
+            // Its credential ends within five minutes (streams reconnect and are checked again);
+            // webhooks are not fed by grants to a certificate's name.
+            let principal = try await ClientCertificateAuthentication(trust: node.keys.tlsTrustStore)
+                .principal(certificateDER: CertificateFile.der(caseSystem.certificate), interface: .api)
+            XCTAssertLessThanOrEqual(try XCTUnwrap(principal.credentialExpiry), Date().timeIntervalSince1970 + 301)
+            XCTAssertEqual(WebhookAdministration.ownerNames(principal), [])
             // No certificate and no token; a certificate where the API takes none.
             for (client, what) in [(withoutCertificate, "no certificate"), (ignoring, "client_certificates off")] {
                 let r = try await client.get(mailbox, token: nil)
@@ -106,7 +128,11 @@ final class ClientCertificateAPITests: XCTestCase {
             do {
                 let r = try await foreign.get("/v1/whoami", token: nil)
                 XCTFail("a certificate of another CA was let in: \(r.status) \(r.text)")
-            } catch {}
+            } catch {
+                XCTAssertTrue(String(describing: error).lowercased().contains("ssl") || String(describing: error).lowercased().contains("tls")
+                              || error is NIOSSLError, "refused at the handshake, not by something else: \(error)")
+            }
+            do { let r = try await withCertificate.get("/v1/whoami", token: nil); XCTAssertEqual(r.status, 200, "the server still serves: \(r.text)") }
 
             // A CRL revoking the case system's certificate, placed in the TLS trust folder: from
             // the reload on, the certificate authenticates nobody (the handshake cannot know).

@@ -68,7 +68,11 @@ package struct APIServer: Sendable {
                 throw NodeError(.configInvalid, "api uses TLS, but the node has no TLS identity (as4.tls)")
             }
             do {
-                var settings = AS4TLS(identity: identity, trustAnchors: node.keys.tlsTrust.anchors, requireClientCertificate: false)
+                // With client certificates, the folder's intermediates too: a case system may send its
+                // leaf alone (the chain must still end at one of the folder's self-signed anchors).
+                let tlsTrust = node.keys.tlsTrust
+                let roots = api.takesClientCertificates ? tlsTrust.anchors + tlsTrust.intermediates : tlsTrust.anchors
+                var settings = AS4TLS(identity: identity, trustAnchors: roots, requireClientCertificate: false)
                 settings.requestClientCertificate = api.takesClientCertificates
                 tls = try settings.serverConfiguration()
             } catch {

@@ -18,7 +18,9 @@ import X509
 /// listener started with; this check adds what the handshake cannot know — the trust folder as
 /// reloaded since (a new CRL, a removed anchor) and the time of the request. A verdict is kept
 /// for at most 60 seconds, never past the certificate's notAfter and never across a reload of the
-/// folder; any error in the check refuses.
+/// folder, past the earliest nextUpdate of its CRLs or past the certificate's notAfter; any
+/// error in the check refuses. An event stream opened with a certificate ends after
+/// ``streamLifetime`` (or at notAfter), so the client reconnects and is checked again.
 package struct ClientCertificateAuthentication: Sendable {
     package let trust: TrustStore
     var now: @Sendable () -> Date = { Date() }
@@ -26,6 +28,9 @@ package struct ClientCertificateAuthentication: Sendable {
 
     /// How long a verdict is reused within one generation of the trust folder.
     static let verdictLifetime: TimeInterval = 60
+    /// The longest an event stream opened with a certificate runs before the client must reconnect
+    /// (and its certificate is checked again).
+    static let streamLifetime: TimeInterval = 300
     /// Verdicts kept at most (all are dropped when it is reached).
     static let maxVerdicts = 4096
 
@@ -68,14 +73,14 @@ package struct ClientCertificateAuthentication: Sendable {
             } catch {
                 verdict = .failure(AuthenticationError(.certificateRefused, "the client certificate does not parse: \(error)"))
             }
-            verdicts.keep(hash, verdict, generation: generation, at: time)
+            verdicts.keep(hash, verdict, generation: generation, at: time, crlsDue: trust.earliestNextUpdate)
             expiry = try verdict.get()
         }
         guard let name = PrincipalName("cert:" + hash) else {
             throw AuthenticationError(.certificateRefused, "no principal name for certificate \(hash)")
         }
         var principal = Principal(name: name, assurance: .strong, interface: interface)
-        principal.credentialExpiry = expiry.timeIntervalSince1970
+        principal.credentialExpiry = min(expiry, time.addingTimeInterval(Self.streamLifetime)).timeIntervalSince1970
         return principal
     }
 
@@ -95,8 +100,9 @@ package struct ClientCertificateAuthentication: Sendable {
             }
         }
 
-        func keep(_ hash: String, _ verdict: Result<Date, AuthenticationError>, generation: UInt64, at time: Date) {
+        func keep(_ hash: String, _ verdict: Result<Date, AuthenticationError>, generation: UInt64, at time: Date, crlsDue: Date?) {
             var until = time.addingTimeInterval(ClientCertificateAuthentication.verdictLifetime)
+            if let crlsDue { until = min(until, crlsDue) }
             if case .success(let notAfter) = verdict { until = min(until, notAfter) }
             kept.withLock { k in
                 if k.count >= ClientCertificateAuthentication.maxVerdicts { k.removeAll() }

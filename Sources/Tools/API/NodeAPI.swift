@@ -121,19 +121,14 @@ struct NodeAPI: APIProtocol {
         do throws(NodeError) {
             let principal = try caller()
             guard let submission else { throw NodeError(.storage, "this API does not take submissions") }
-            guard case .json(let body) = input.body else { throw NodeError(.invalidRequest, "a JSON body is required") }
             if let key = input.headers.idempotencyKey, !(1...200).contains(key.count) {
                 throw NodeError(.invalidRequest, "Idempotency-Key must be 1–200 characters")
             }
-            try Parameters.check(body)
-            var attachments: [OutboundMessage.Attachment] = []
-            for a in body.attachments ?? [] {
-                attachments.append(.init(fileName: a.fileName, contentType: a.contentType, content: Array(a.contentBase64.data)))
-            }
+            let body = try await SubmissionBody.read(input.body)
             let m = OutboundMessage(from: try Parameters.address(body.from), to: try Parameters.address(body.to), label: body.label,
-                                    texts: body.texts ?? [], attachments: attachments, confidential: body.confidential ?? false,
+                                    texts: body.texts, attachments: body.attachments, confidential: body.confidential,
                                     reference: body.reference,
-                                    conversation: try body.conversationId.map { c throws(NodeError) in try Parameters.messageID(c) })
+                                    conversation: try body.conversationID.map { c throws(NodeError) in try Parameters.messageID(c) })
             let (id, replayed) = try await submission.submit(m, idempotencyKey: input.headers.idempotencyKey, as: principal)
             let answer = Components.Schemas.Submitted(id: id, status: .submitted)
             return replayed ? .ok(.init(body: .json(answer))) : .created(.init(body: .json(answer)))

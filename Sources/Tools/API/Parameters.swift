@@ -58,18 +58,6 @@ enum Parameters {
     }
 
     /// The document's bounds on a submission's members.
-    static func check(_ s: Components.Schemas.Submission) throws(NodeError) {
-        func bound(_ ok: Bool, _ what: String) throws(NodeError) { if !ok { throw NodeError(.invalidRequest, what) } }
-        try bound((s.label?.count ?? 0) <= 255, "label is at most 255 characters")
-        try bound((s.reference?.count ?? 0) <= 255, "reference is at most 255 characters")
-        try bound((s.texts?.count ?? 0) <= 100 && (s.texts ?? []).allSatisfy { $0.count <= 1_000_000 }, "at most 100 texts of at most 1,000,000 characters")
-        try bound((s.attachments?.count ?? 0) <= 100, "at most 100 attachments")
-        for a in s.attachments ?? [] {
-            try bound((1...255).contains(a.fileName.count) && (3...255).contains(a.contentType.count),
-                      "an attachment's file_name is 1–255 characters and its content_type 3–255")
-        }
-    }
-
     static func index(_ value: Int) throws(NodeError) -> Int {
         guard (0...10_000).contains(value) else { throw NodeError(.invalidRequest, "index must be 0–10000") }
         return value

@@ -64,7 +64,11 @@ struct Problem: Sendable {
     func response() -> Response {
         let data = (try? JSONEncoder().encode(schema)) ?? Data()
         var headers: HTTPFields = [.contentType: "application/problem+json"]
-        if status == 401 { headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\"" }
+        if status == 401 {
+            // RFC 6750: no error code when the request carried no token (none, or a client certificate).
+            let noToken = [AuthenticationError.Code.missingToken.rawValue, AuthenticationError.Code.certificateRefused.rawValue].contains(code)
+            headers[.wwwAuthenticate] = noToken ? "Bearer" : "Bearer error=\"invalid_token\""
+        }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

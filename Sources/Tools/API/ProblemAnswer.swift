@@ -35,7 +35,7 @@ extension Problem {
 }
 
 extension Operations.ListMessages.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached, AnswersUnprocessable {}
-extension Operations.SubmitMessage.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersConflict {}
+extension Operations.SubmitMessage.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersConflict, AnswersUnprocessable {}
 extension Operations.GetMessage.Output: AnswersUnavailable, AnswersBadRequest, AnswersNotFound, AnswersNotReached {}
 extension Operations.GetTrace.Output: AnswersUnavailable, AnswersBadRequest, AnswersNotFound, AnswersNotReached {}
 extension Operations.GetContent.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersGone {}

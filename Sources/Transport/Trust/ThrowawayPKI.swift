@@ -60,6 +60,26 @@ package struct ThrowawayPKI: Sendable {
         return SigningIdentity(privateKey: key, certificate: cert)
     }
 
+    /// An issuing CA under this one (as SITHS issues through an intermediate): a PKI whose
+    /// ``root`` is the intermediate's certificate, signed by this PKI's root.
+    package func intermediate(commonName: String, days: Int = 365) throws -> ThrowawayPKI {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let name = try DistinguishedName { CommonName(commonName); OrganizationName("Kvitto throwaway PKI") }
+        let notBefore = Date().addingTimeInterval(-3600)
+        let cert = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: notBefore, notValidAfter: notBefore.addingTimeInterval(Double(days) * 86_400),
+            issuer: root.subject, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
+                AuthorityKeyIdentifier(keyIdentifier: try root.extensions.subjectKeyIdentifier?.keyIdentifier)
+            },
+            issuerPrivateKey: Certificate.PrivateKey(rootKey))
+        return ThrowawayPKI(rootKey: key, root: cert)
+    }
+
     /// Trust anchors of this PKI for `role`.
     package func trust(_ role: CertificateTrust.Role) -> CertificateTrust {
         CertificateTrust(role: role, anchors: [root])

@@ -19,10 +19,12 @@ package struct WebhookAdministration: Sendable {
     }
 
     /// The names a webhook keeps of its creator: every name of the credential but affiliations
-    /// (`aff:`), which state a role the identity provider vouches for at sign-in only — a webhook
-    /// outlives the token, so grants to a role must not keep feeding it after the person left it.
+    /// (`aff:`), which state a role the identity provider vouches for at sign-in only, and client
+    /// certificates (`cert:`), which a CRL can withdraw without the ledger knowing — a webhook
+    /// outlives the connection, so grants to such a name must not keep feeding it after the
+    /// person left the role or the certificate was revoked.
     package static func ownerNames(_ principal: Principal) -> [PrincipalName] {
-        principal.names.filter { $0.kind != .aff }
+        principal.names.filter { $0.kind != .aff && $0.kind != .cert }
     }
 
     /// A new webhook and its secret (shown this once).
@@ -33,7 +35,7 @@ package struct WebhookAdministration: Sendable {
         let policy = try access.policy(for: owner ?? principal)
         guard owner != nil, policy.effective.contains(where: { !$0.rights.isDisjoint(with: [.read, .audit, .operate]) }) else {
             await access.refuse(AccessDenial(reason: .noGrant, resource: "webhooks", action: "create"), principal)
-            throw NodeError(.forbidden, "you hold no grant that shows a mailbox's events (read, audit or operate; grants to an affiliation do not count for webhooks); the refusal was recorded")
+            throw NodeError(.forbidden, "you hold no grant that shows a mailbox's events (read, audit or operate; grants to an affiliation or a client certificate do not count for webhooks: use a token); the refusal was recorded")
         }
         for m in request.mailboxes where policy.visibility(of: m) == .none {
             await access.refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(m)", action: "create_webhook"), principal)

@@ -46,6 +46,8 @@ package struct AS4TLS: Sendable {
         } else if requestClientCertificate {
             c.certificateVerification = .optionalVerification
             c.trustRoots = try roots()
+            // Clients holding several certificates (smart cards, OS stores) pick one these CAs issued.
+            c.sendCANameList = true
         }
         return c
     }
