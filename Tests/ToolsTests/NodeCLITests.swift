@@ -4,26 +4,37 @@ import XCTest
 /// The node commands through the binary, without a running node: init, route add, address book,
 /// grants, send (queued in the ledger), mailbox, trace and audited reads as the OS user, and their errors.
 final class NodeCLITests: XCTestCase {
+    /// Runs `kvitto args`, which must succeed; its standard output.
+    private func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try KvittoProcess.run(args)
+        XCTAssertEqual(r.status, 0, "kvitto \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r.stdout
+    }
+
+    /// Runs `kvitto args`, which must fail with exit status 2 and the error `code`.
+    private func fails(_ args: [String], code: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try KvittoProcess.run(args)
+        XCTAssertEqual(r.status, 2, r.stdout, file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("kvitto: \(code)"), r.stderr, file: file, line: line)
+    }
+
+    /// Node a (Kommun A, kansli) with its AS4 endpoint on `port` and its API on `port + 1`, node b
+    /// (Region B, registrator) on `port + 5` with a's CA, and a route from a to b.
+    private func twoNodes(in dir: ScratchDir, port: Int) throws -> (a: String, b: String) {
+        let a = dir.sub("a"), b = dir.sub("b")
+        _ = try ok(["init", a, "--name", "a", "--participant", "0203:a.example.se=Kommun A", "--function", "kansli@0203:a.example.se=Kansliet",
+                    "--port", "\(port)"])
+        _ = try ok(["init", b, "--name", "b", "--participant", "0203:b.example.se=Region B", "--function", "registrator@0203:b.example.se",
+                    "--port", "\(port + 5)", "--ca", a])
+        _ = try ok(["route", "add", "--node", a, "--peer", b])
+        return (a, b)
+    }
+
     func testInitRouteSendMailboxTraceWithoutARunningNode() throws {
         let dir = ScratchDir("node-cli")
         defer { dir.remove() }
-        let a = dir.sub("a"), b = dir.sub("b")
-        func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-            let r = try KvittoProcess.run(args)
-            XCTAssertEqual(r.status, 0, "kvitto \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-            return r.stdout
-        }
-        func fails(_ args: [String], code: String, file: StaticString = #filePath, line: UInt = #line) throws {
-            let r = try KvittoProcess.run(args)
-            XCTAssertEqual(r.status, 2, r.stdout, file: file, line: line)
-            XCTAssertTrue(r.stderr.hasPrefix("kvitto: \(code)"), r.stderr, file: file, line: line)
-        }
-        _ = try ok(["init", a, "--name", "a", "--participant", "0203:a.example.se=Kommun A", "--function", "kansli@0203:a.example.se=Kansliet",
-                    "--port", "18501"])
-        _ = try ok(["init", b, "--name", "b", "--participant", "0203:b.example.se=Region B", "--function", "registrator@0203:b.example.se",
-                    "--port", "18502", "--ca", a])
+        let (a, b) = try twoNodes(in: dir, port: 18501)
         try fails(["init", a, "--participant", "0203:x.se"], code: "node.exists")
-        _ = try ok(["route", "add", "--node", a, "--peer", b])
         XCTAssertTrue(try ok(["addressbook", "list", "--node", a]).contains("registrator@0203:b.example.se"))
         let file = dir.sub("bilaga.txt")
         try "bilaga".write(toFile: file, atomically: true, encoding: .utf8)
@@ -80,4 +91,41 @@ final class NodeCLITests: XCTestCase {
         // The ledger records it all and verifies.
         XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", a + "/ledger"]).status, 0)
     }
+
+    /// While `kvitto serve` holds the ledger, `kvitto read` goes through the node's read socket:
+    /// the node records the read (actor from the kernel, interface cli, purpose) before sending the
+    /// bytes; a refusal is recorded by the node too; `--out` gets nothing when the read is refused.
+    func testReadWhileTheNodeRuns() throws {
+        let dir = ScratchDir("node-read-socket")
+        defer { dir.remove() }
+        let (a, _) = try twoNodes(in: dir, port: 18511)
+        let me = "os:\(NSUserName())"
+        _ = try ok(["grant", "--node", a, "--grantee", me, "--scope", "participant:0203:a.example.se", "--rights", "read,send", "--reason", "x"])
+        let file = dir.sub("bilaga.bin")
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let id = try ok(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:b.example.se",
+                         "--label", "Beslut", "--text", "Hej", "--attach", file]).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let server = try NodeCrashTests.Server(node: a, log: dir.sub("serve.log"))
+        defer { server.kill() }
+        let out = dir.sub("read.bin")
+        let read = try KvittoProcess.run(["read", "--node", a, id, "--attachment", "0", "--purpose", "KS 2026/7", "--out", out])
+        XCTAssertEqual(read.status, 0, read.stderr)
+        XCTAssertTrue(read.stderr.contains("read recorded by the running node"), read.stderr)
+        XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(bytes), "the attachment arrived altered")
+        let refused = try KvittoProcess.run(["read", "--node", a, "00000000-0000-4000-8000-000000000000", "--out", dir.sub("none.bin")])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.hasPrefix("kvitto: node.not_found"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.sub("none.bin")), "a refused read left a file")
+        XCTAssertTrue(server.stop(), "kvitto serve did not stop cleanly: \(NodeCrashTests.tail(dir.sub("serve.log")))")
+        // The node recorded both, with the kernel's user as the actor.
+        XCTAssertTrue(try ok(["trace", "--node", a, id]).contains("attachment 0 read by \(me) through the cli, purpose: KS 2026/7"))
+        let events = try ok(["ledger", "show", "--ledger", a + "/ledger", "--json"])
+        XCTAssertTrue(events.split(separator: "\n").contains { $0.contains("\"type\":\"access.denied\"") && $0.contains("\"actor\":\"\(me)\"") },
+                      "the refused read is not recorded")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: a + "/run/read.sock"), "the socket outlived the node")
+    }
 }
+

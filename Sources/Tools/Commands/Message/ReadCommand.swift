@@ -11,8 +11,9 @@ struct ReadCommand: AsyncParsableCommand {
         discussion: """
             You are the OS user running the command (os:<user>) and need a read grant on the message's mailbox. \
             The read is appended as message.accessed and is durable before a byte is written; if it cannot be \
-            recorded (the node is running and holds the ledger, say), nothing is returned. A refusal is recorded \
-            as access.denied.
+            recorded, nothing is returned. A refusal is recorded as access.denied. While kvitto serve runs (it holds \
+            the ledger), the read goes through the node's read socket (<node>/run/read.sock): the node records it, \
+            knowing you from the kernel, and sends the bytes.
             """)
 
     @OptionGroup var location: NodeLocation
@@ -24,10 +25,17 @@ struct ReadCommand: AsyncParsableCommand {
     func run() async throws {
         try await NodeCLI.run {
             if let out, FileManager.default.fileExists(atPath: out) { throw CLI.fail("\(out) exists; choose a new file") }
-            let reader = try NodeReader.open(node: location.node, needsWriting: true)
-            defer { reader.close() }
             let part: MessageAccess.Part
             if let attachment { part = .attachment(attachment) } else { part = .message }
+            let reader: NodeReader
+            do {
+                reader = try NodeReader.open(node: location.node, needsWriting: true)
+            } catch let error as NodeError where error.code == .running {
+                // The node holds the ledger: it records the read and sends the bytes (read socket).
+                try await readFromRunningNode(part: part)
+                return
+            }
+            defer { reader.close() }
             let content = try await reader.access.content(message, part: part, purpose: purpose, as: reader.principal)
             if let out {
                 guard FileManager.default.createFile(atPath: out, contents: Data(content.bytes), attributes: [.posixPermissions: 0o600]) else {
@@ -38,5 +46,32 @@ struct ReadCommand: AsyncParsableCommand {
             }
             FileHandleOutput.stderr("kvitto: \(content.fileName) (\(content.contentType), \(content.bytes.count) bytes); read recorded as event \(content.accessSeq)\n")
         }
+    }
+
+    /// The read through the running node's read socket; `--out` is removed again when the content
+    /// does not arrive whole.
+    private func readFromRunningNode(part: MessageAccess.Part) async throws {
+        let sink: FileHandle
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: out) else { throw CLI.fail("cannot write \(out)") }
+            sink = handle
+        } else {
+            sink = FileHandle.standardOutput
+        }
+        let header: ReadSocketClient.Header
+        do {
+            header = try await ReadSocketClient.read(node: location.node, message: message, part: part, purpose: purpose) { bytes in
+                try sink.write(contentsOf: Data(bytes))
+            }
+        } catch {
+            if let out {
+                try? sink.close()
+                try? FileManager.default.removeItem(atPath: out)
+            }
+            throw error
+        }
+        if out != nil { try sink.close() }
+        FileHandleOutput.stderr("kvitto: \(header.fileName) (\(header.contentType), \(header.size) bytes); read recorded by the running node as event \(header.accessSeq)\n")
     }
 }

@@ -52,6 +52,11 @@ struct ServeCommand: AsyncParsableCommand {
                     group.addTask {
                         try await node.run { port in Self.writePort(port, to: portFile) }
                     }
+                    // `kvitto read` while the node holds the ledger.
+                    group.addTask {
+                        await ReadSocket(access: node.access, node: node.directory, logger: node.logger).runUntilCancelled()
+                        try Task.checkCancellation()
+                    }
                     if let api {
                         group.addTask {
                             try await api.run { port in

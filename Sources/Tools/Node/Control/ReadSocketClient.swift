@@ -1,0 +1,85 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// `kvitto read` while the node runs: asks the node's ``ReadSocket`` for the content, so the read
+/// is recorded by the node that holds the ledger. The node learns who is asking from the kernel.
+package enum ReadSocketClient {
+    /// What the node says about the content before sending it.
+    package struct Header: Sendable {
+        package var fileName: String
+        package var contentType: String
+        package var size: Int
+        package var accessSeq: UInt64
+    }
+
+    /// Reads `part` of message `id` from the node in `node`; `sink` receives the bytes as they
+    /// arrive. Throws the node's refusal as it gave it, or `node.storage` when the content was cut
+    /// off (its hash check failed on the node, or the connection broke): bytes already given to
+    /// `sink` must then be discarded.
+    package static func read(node: String, message id: String, part: MessageAccess.Part, purpose: String?,
+                             into sink: @escaping ([UInt8]) throws -> Void) async throws -> Header {
+        let path = ReadSocket.path(node: node)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NodeError(.running, "the node is running and holds the ledger, and its read socket \(path) is missing; read through the node's API, or stop the node")
+        }
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: path) { ch in
+                    ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+                }
+        } catch {
+            throw NodeError(.running, "the node's read socket \(path) does not answer (\(error)); is kvitto serve running?")
+        }
+        var request: [String: Any] = ["message": id]
+        if case .attachment(let n) = part { request["attachment"] = n }
+        if let purpose { request["purpose"] = purpose }
+        var line = try JSONSerialization.data(withJSONObject: request)
+        line.append(UInt8(ascii: "\n"))
+        let bytes = line
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: bytes))
+            var headerLine: [UInt8] = []
+            var header: Header?
+            var received = 0
+            for try await chunk in inbound {
+                var view = chunk.readableBytesView[...]
+                if header == nil {
+                    guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+                        headerLine += view
+                        if headerLine.count > 64 * 1024 { throw NodeError(.storage, "the node's answer has no header line") }
+                        continue
+                    }
+                    headerLine += view[..<newline]
+                    view = view[view.index(after: newline)...]
+                    header = try Self.header(headerLine)
+                }
+                if !view.isEmpty {
+                    received += view.count
+                    try sink(Array(view))
+                }
+            }
+            guard let header else { throw NodeError(.storage, "the node closed the read socket without an answer") }
+            guard received == header.size else {
+                throw NodeError(.storage, "the content was cut off after \(received) of \(header.size) bytes (it failed its hash check on the node, or the connection broke); discard what was received")
+            }
+            return header
+        }
+    }
+
+    private static func header(_ line: [UInt8]) throws -> Header {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], let ok = object["ok"] as? Bool else {
+            throw NodeError(.storage, "the node's answer is not a JSON header")
+        }
+        guard ok else {
+            let code = (object["code"] as? String).flatMap(NodeError.Code.init(rawValue:)) ?? .storage
+            throw NodeError(code, object["message"] as? String ?? "refused")
+        }
+        guard let fileName = object["file_name"] as? String, let contentType = object["content_type"] as? String,
+              let size = object["size"] as? Int, let seq = (object["access_seq"] as? NSNumber)?.uint64Value else {
+            throw NodeError(.storage, "the node's header lacks file_name, content_type, size or access_seq")
+        }
+        return Header(fileName: fileName, contentType: contentType, size: size, accessSeq: seq)
+    }
+}
