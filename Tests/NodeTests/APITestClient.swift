@@ -10,7 +10,7 @@ import Transport
 import XCTest
 
 /// A node's API served over real TLS on 127.0.0.1 for one test, and an HTTPS client for it.
-final class APITestClient {
+final class APITestClient: Sendable {
     struct Answer {
         var status: UInt
         var contentType: String

@@ -481,4 +481,54 @@ final class WebhookAPITests: XCTestCase {
         await api.stop()
         await node.close()
     }
+
+    /// The per-owner limit holds for creations that arrive at once (counted and recorded one at a
+    /// time): of 12 concurrent requests with a limit of 3, exactly 3 are created, the rest 422.
+    func testThePerOwnerLimitHoldsUnderConcurrentCreations() async throws {
+        let base = try NodeFixture.scratch("webhooks-limit")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, EventStreamAPITests.participants)
+        let token = try await EventStreamAPITests.clerkToken(node, .participant(Self.one))
+        var settings = Self.settings()
+        settings.maxPerOwner = 3
+        let api = try await Self.apiWithWebhooks(node, base, settings)
+        do {
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        try await api.send(.POST, "/v1/webhooks", token: token,
+                                           json: #"{"url": "https://127.0.0.1:9/hook\#(i)", "description": "samtidigt"}"#).status
+                    }
+                }
+                return try await group.reduce(into: [UInt]()) { $0.append($1) }
+            }
+            XCTAssertEqual(statuses.filter { $0 == 201 }.count, 3, "created: \(statuses.sorted())")
+            XCTAssertEqual(statuses.filter { $0 == 422 }.count, 9, "\(statuses.sorted())")
+            let listed = try await api.get("/v1/webhooks", token: token)
+            XCTAssertEqual((listed.json["webhooks"] as? [[String: Any]])?.count, 3, listed.text)
+            // Without HTTP in between (the most concurrency there can be): another owner, limit 3.
+            _ = try await GrantAdministration(access: node.access).grant(
+                .init(grantee: PrincipalName(kind: .pnr, value: "196501011234"), scope: .participant(Self.one), rights: [.read], reason: "test"),
+                by: OSUser.principal())
+            let other = Principal(name: PrincipalName(kind: .pnr, value: "196501011234"), strongAuthentication: true, interface: .api)
+            let administration = WebhookAdministration(access: node.access, store: node.webhooks, settings: settings)
+            let created = await withTaskGroup(of: Bool.self) { group in
+                for i in 0..<48 {
+                    group.addTask {
+                        let request = Webhook.Request(url: "https://127.0.0.1:9/other\(i)", mailboxes: [], types: [], description: "samtidigt")
+                        do { _ = try await administration.create(request, by: other); return true } catch { return false }
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            XCTAssertEqual(created, 3, "48 creations at once under a limit of 3")
+        } catch {
+            await api.stop()
+            await node.close()
+            throw error
+        }
+        await api.stop()
+        await node.close()
+    }
 }
+

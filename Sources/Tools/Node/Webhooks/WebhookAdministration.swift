@@ -11,6 +11,8 @@ package struct WebhookAdministration: Sendable {
     package let access: MessageAccess
     package let store: WebhookStore
     package let settings: NodeConfig.Webhooks
+    /// Creations one at a time, so that two cannot both pass the per-owner limit.
+    private let creating = SerialGate()
 
     package init(access: MessageAccess, store: WebhookStore, settings: NodeConfig.Webhooks) {
         self.access = access
@@ -46,27 +48,34 @@ package struct WebhookAdministration: Sendable {
         if let bad = request.types.first(where: { PublicEventType(rawValue: $0) == nil }) {
             throw NodeError(.invalidRequest, "\(bad) is not a public event type (Schemas/events.md lists them)")
         }
-        let owned = try all().filter { w in
-            if case .deleted = w.state { return false }
-            return w.owner[0] == principal.names[0]
-        }
-        guard owned.count < settings.perOwner else {
-            throw NodeError(.unprocessable, "you have \(owned.count) webhooks, as many as this node allows one owner; delete one first")
-        }
-        var clean = request
-        clean.url = endpoint.url
-        clean.mailboxes = Array(Set(request.mailboxes)).sorted { $0.description < $1.description }
-        clean.types = Array(Set(request.types)).sorted()
-        let secret = WebhookSecret.generate()
-        do {
-            try store.put(secret)
-            let event = try await access.ledger.append(Webhook.draft(clean, owner: names, secretSHA256: secret.sha256))
-            guard let w = Webhook(created: event) else { throw NodeError(.storage, "the recorded webhook \(event.seq) does not read back") }
-            return (w, secret)
-        } catch let e as NodeError {
-            throw e
-        } catch {
-            throw NodeError(.storage, "recording the webhook: \(error)")
+        // Counted and recorded under the gate, from projections caught up with the ledger: two
+        // creations at once cannot both pass the limit.
+        return try await creating.serially { () async throws(NodeError) -> (Webhook, WebhookSecret) in
+            do { _ = try access.projections.catchUp() } catch {
+                throw NodeError(.storage, "catching up the webhooks projection: \(error)")
+            }
+            let owned = try all().filter { w in
+                if case .deleted = w.state { return false }
+                return w.owner[0] == names[0]
+            }
+            guard owned.count < settings.perOwner else {
+                throw NodeError(.unprocessable, "you have \(owned.count) webhooks, as many as this node allows one owner; delete one first")
+            }
+            var clean = request
+            clean.url = endpoint.url
+            clean.mailboxes = Array(Set(request.mailboxes)).sorted { $0.description < $1.description }
+            clean.types = Array(Set(request.types)).sorted()
+            let secret = WebhookSecret.generate()
+            do {
+                try store.put(secret)
+                let event = try await access.ledger.append(Webhook.draft(clean, owner: names, secretSHA256: secret.sha256))
+                guard let w = Webhook(created: event) else { throw NodeError(.storage, "the recorded webhook \(event.seq) does not read back") }
+                return (w, secret)
+            } catch let e as NodeError {
+                throw e
+            } catch {
+                throw NodeError(.storage, "recording the webhook: \(error)")
+            }
         }
     }
 
