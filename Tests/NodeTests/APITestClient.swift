@@ -86,3 +86,19 @@ final class APITestClient: Sendable {
         await server.verifier.shutdown()
     }
 }
+
+extension APITestClient {
+    /// Runs `body`, then stops the server and closes `node` whether `body` threw or not (a node
+    /// left open would stop the test process when its HTTP client is released).
+    func closing(_ node: Node, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await stop()
+            await node.close()
+            throw error
+        }
+        await stop()
+        await node.close()
+    }
+}

@@ -492,7 +492,7 @@ final class WebhookAPITests: XCTestCase {
         var settings = Self.settings()
         settings.maxPerOwner = 3
         let api = try await Self.apiWithWebhooks(node, base, settings)
-        do {
+        try await api.closing(node) {
             let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
                 for i in 0..<12 {
                     group.addTask {
@@ -522,13 +522,7 @@ final class WebhookAPITests: XCTestCase {
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             XCTAssertEqual(created, 3, "48 creations at once under a limit of 3")
-        } catch {
-            await api.stop()
-            await node.close()
-            throw error
         }
-        await api.stop()
-        await node.close()
     }
 }
 
