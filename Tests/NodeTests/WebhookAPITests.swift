@@ -524,5 +524,39 @@ final class WebhookAPITests: XCTestCase {
             XCTAssertEqual(created, 3, "48 creations at once under a limit of 3")
         }
     }
+
+    /// An endpoint answering 410 Gone is disabled at once (`reason: gone`); one answering 503 with
+    /// `Retry-After: 2` is tried again no sooner than that, though the backoff would be 50 ms.
+    func testGoneDisablesAtOnceAndRetryAfterIsHonoured() async throws {
+        let base = try NodeFixture.scratch("webhooks-gone")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try await NodeFixture.apiNode(in: base, EventStreamAPITests.participants)
+        let token = try await EventStreamAPITests.clerkToken(node, .participant(Self.one))
+        let gone = try Receiver(base + "/gone", pki: base + "/node/pki", extra: ["--fail", "1000", "--fail-status", "410"])
+        let later = try Receiver(base + "/later", pki: base + "/node/pki", extra: ["--fail", "2", "--retry-after", "2"])
+        var settings = Self.settings()
+        settings.retryMaxSeconds = 10  // Retry-After is honoured up to retry_max
+        let api = try await Self.apiWithWebhooks(node, base, settings)
+        defer { gone.stop(); later.stop() }
+        try await api.closing(node) {
+            let g = try await Self.create(api, token: token, url: gone.url)
+            try (g.secret + "\n").write(toFile: gone.secrets, atomically: true, encoding: .utf8)
+            let l = try await Self.create(api, token: token, url: later.url)
+            try (l.secret + "\n").write(toFile: later.secrets, atomically: true, encoding: .utf8)
+            var history = SyntheticHistory(.init(participant: Self.one, functions: Self.functions, counterparts: 5, seed: 43))
+            let start = Date()
+            history.appended(try await node.ledger.append(history.next(60)))
+            try await Self.eventually(30, "the 410 endpoint's webhook disabled") {
+                let answer = try await api.send(.GET, "/v1/webhooks/\(g.id)", token: token)
+                return answer.json["state"] as? String == "disabled"
+            }
+            let disabled = try await api.send(.GET, "/v1/webhooks/\(g.id)", token: token)
+            XCTAssertEqual(disabled.json["disabled_reason"] as? String, "gone", disabled.text)
+            XCTAssertEqual((disabled.json["delivery"] as? [String: Any])?["attempts"] as? Int, 1, "disabled at the first 410: \(disabled.text)")
+            try await Self.eventually(60, "the Retry-After endpoint gets its first event") { !later.firstSeqs().isEmpty }
+            let waited = Date().timeIntervalSince(start)
+            XCTAssertGreaterThanOrEqual(waited, 3.9, "two 503s with Retry-After: 2 were retried after \(waited) s")
+        }
+    }
 }
 

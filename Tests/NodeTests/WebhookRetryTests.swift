@@ -51,4 +51,15 @@ final class WebhookRetryTests: XCTestCase {
         guard case .retry = r.failed(at: now + 10, error: "x", policy: policy, jitter: 0) else { return XCTFail("a new period starts") }
         XCTAssertEqual(r.failingSince, now + 10)
     }
+
+    func testRetryAfterLengthensTheWaitUpToTheMaximum() {
+        var r = WebhookRetry()
+        guard case .retry(let at) = r.failed(at: 0, error: "HTTP 429", policy: policy, jitter: 0.999_999, retryAfter: 120) else { return XCTFail() }
+        XCTAssertEqual(at, 120, accuracy: 0.001, "the endpoint's Retry-After outweighs a 5 s backoff")
+        guard case .retry(let capped) = r.failed(at: at, error: "HTTP 503", policy: policy, jitter: 0.999_999, retryAfter: 86_400) else { return XCTFail() }
+        XCTAssertEqual(capped - at, 3600, accuracy: 0.001, "never longer than retry_max")
+        guard case .retry(let shorter) = r.failed(at: capped, error: "HTTP 503", policy: policy, jitter: 0.999_999, retryAfter: 1) else { return XCTFail() }
+        XCTAssertEqual(shorter - capped, 20, accuracy: 0.001, "a shorter Retry-After does not shorten the backoff")
+    }
 }
+

@@ -11,7 +11,7 @@ when it starts, so it may be SIGKILLed and started again on the same port). A de
 not verify is answered 401 and recorded in --refused as `<webhook-id> <reason>`. The secrets are
 read from --secrets (one `whsec_…` per line) on every request, so a rotation is just a new line.
 
---fail N answers 503 to the first N deliveries; --delay S waits S seconds before answering
+--fail N answers 503 (--fail-status S; with --retry-after T a Retry-After header) to the first N deliveries; --delay S waits S seconds before answering
 (a slow endpoint). The port is written to --port-file once listening. --seconds bounds the run."""
 import argparse
 import http.server
@@ -38,6 +38,8 @@ def main():
     p.add_argument("--refused", required=True)
     p.add_argument("--schema", required=True)
     p.add_argument("--fail", type=int, default=0)
+    p.add_argument("--fail-status", type=int, default=503)
+    p.add_argument("--retry-after", type=int, default=None)
     p.add_argument("--delay", type=float, default=0)
     p.add_argument("--seconds", type=float, default=300)
     a = p.parse_args()
@@ -64,8 +66,10 @@ def main():
         def log_message(self, *args):
             pass
 
-        def answer(self, status):
+        def answer(self, status, retry_after=None):
             self.send_response(status)
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -98,7 +102,7 @@ def main():
             with lock:
                 if state["failed"] < a.fail:
                     state["failed"] += 1
-                    return self.answer(503)
+                    return self.answer(a.fail_status, a.retry_after)
             try:
                 if self.headers.get("Content-Type") != "application/cloudevents+json":
                     raise ValueError(f"content type {self.headers.get('Content-Type')}")

@@ -37,8 +37,9 @@ package struct WebhookRetry: Codable, Sendable, Equatable {
 
     package init() {}
 
-    /// Records a failure at `now`; `jitter` is a number in [0, 1).
-    package mutating func failed(at now: Double, error: String, policy: Policy, jitter: Double) -> Decision {
+    /// Records a failure at `now`; `jitter` is a number in [0, 1). `retryAfter` (seconds, from the
+    /// endpoint's `Retry-After`) makes the wait at least that long, still at most `policy.max`.
+    package mutating func failed(at now: Double, error: String, policy: Policy, jitter: Double, retryAfter: Double? = nil) -> Decision {
         attempts += 1
         lastError = error
         let since = failingSince ?? now
@@ -48,7 +49,8 @@ package struct WebhookRetry: Codable, Sendable, Equatable {
             return .disable
         }
         let exponent = Double(Swift.min(attempts - 1, 60))
-        let delay = Swift.min(policy.max, policy.first * pow(2, exponent)) * (0.5 + 0.5 * Swift.min(Swift.max(jitter, 0), 1))
+        var delay = Swift.min(policy.max, policy.first * pow(2, exponent)) * (0.5 + 0.5 * Swift.min(Swift.max(jitter, 0), 1))
+        if let retryAfter, retryAfter > delay { delay = Swift.min(retryAfter, policy.max) }
         // Never past the moment it would be disabled: the last try is made then.
         let at = Swift.min(now + delay, since + policy.disableAfter)
         nextAttempt = at

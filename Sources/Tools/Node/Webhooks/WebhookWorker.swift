@@ -34,7 +34,10 @@ struct WebhookWorker: Sendable {
 
     private enum Outcome {
         case delivered
-        case failed(String)
+        /// `retryAfter`: seconds the endpoint asked to wait (`Retry-After` on 429 or 503).
+        case failed(String, retryAfter: Double? = nil)
+        /// 410 Gone: the endpoint asks for no more deliveries (Standard Webhooks).
+        case gone
     }
 
     func run() async {
@@ -142,28 +145,39 @@ struct WebhookWorker: Sendable {
             progress.delivered += 1
             progress.lastSuccess = now()
             return true
-        case .failed(let reason):
+        case .gone:
             let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
-            let decision = progress.retry.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1))
+            _ = progress.retry.failed(at: now(), error: "HTTP 410", policy: policy, jitter: 0)
+            progress.retry.nextAttempt = nil
+            try store.save(progress, for: webhook.id)
+            try await disable(progress, reason: "gone")
+            throw Stop.disabled
+        case .failed(let reason, let retryAfter):
+            let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
+            let decision = progress.retry.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1),
+                                                 retryAfter: retryAfter)
             try store.save(progress, for: webhook.id)
             logger.warning("webhook delivery failed", metadata: ["webhook": .stringConvertible(webhook.id), "webhook_id": .string(id),
                                                                  "attempts": .stringConvertible(progress.retry.attempts), "error": .string(reason)])
             if decision == .disable {
-                try await disable(progress)
+                try await disable(progress, reason: "failing")
                 throw Stop.disabled
             }
             return false
         }
     }
 
-    private func disable(_ progress: WebhookProgress) async throws {
+    /// Records `webhook.disabled` by the node: `failing` for too long, or `gone` (the endpoint
+    /// answered 410).
+    private func disable(_ progress: WebhookProgress, reason: String) async throws {
         var details: [String: JSONValue] = [
-            "reason": "failing", "attempts": .int(Int64(progress.retry.attempts)), "position": .int(Int64(progress.position)),
+            "reason": .string(reason), "attempts": .int(Int64(progress.retry.attempts)), "position": .int(Int64(progress.position)),
             "last_error": .string(progress.retry.lastError ?? ""),
         ]
         if let since = progress.retry.failingSince { details["failing_since"] = .string(Timestamp(nanoseconds: Int64(since * 1e9)).rfc3339) }
         _ = try await access.ledger.append(webhook.draft(WebhookEventType.disabled, actor: "node", details: details))
-        logger.error("webhook disabled after failing for too long; its owner or an operator resumes it",
+        logger.error(reason == "gone" ? "webhook disabled: its endpoint answered 410 Gone; its owner or an operator resumes it"
+                                      : "webhook disabled after failing for too long; its owner or an operator resumes it",
                      metadata: ["webhook": .stringConvertible(webhook.id)])
     }
 
@@ -201,10 +215,27 @@ struct WebhookWorker: Sendable {
                 if read > 65_536 { break }
             }
             let code = response.status.code
-            return (200..<300).contains(code) ? .delivered : .failed("HTTP \(code)")
+            if (200..<300).contains(code) { return .delivered }
+            if code == 410 { return .gone }
+            let retryAfter = [429, 503].contains(code) ? response.headers.first(name: "Retry-After").flatMap(Self.retryAfter) : nil
+            return .failed("HTTP \(code)", retryAfter: retryAfter)
         } catch {
             return .failed(Self.describe(error))
         }
+    }
+
+    /// `Retry-After` as seconds from now: delta-seconds, or an HTTP date; nil when it is neither
+    /// or lies in the past.
+    static func retryAfter(_ value: String) -> Double? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(text) { return seconds > 0 ? Double(seconds) : nil }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = format.date(from: text) else { return nil }
+        let seconds = date.timeIntervalSinceNow
+        return seconds > 0 ? seconds : nil
     }
 
     /// A short description of a transport failure (no response bodies, no secrets).
