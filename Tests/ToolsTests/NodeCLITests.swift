@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import XCTest
 
 /// The node commands through the binary, without a running node: init, route add, address book,
@@ -119,6 +120,19 @@ final class NodeCLITests: XCTestCase {
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.hasPrefix("kvitto: node.not_found"), refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.sub("none.bin")), "a refused read left a file")
+        // The attachment altered on disk (same size): the read is cut off, nothing is kept.
+        let hex = Digest32.sha256(bytes).hex
+        let blob = a + "/ledger/blobs/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+        var altered = bytes
+        altered[1000] ^= 0x01
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: blob)
+        try Data(altered).write(to: URL(fileURLWithPath: blob))
+        for target in [["--out", dir.sub("altered.bin")], []] {
+            let cut = try KvittoProcess.run(["read", "--node", a, id, "--attachment", "0"] + target)
+            XCTAssertEqual(cut.status, 2, "an altered attachment was read: \(cut.stderr)")
+            XCTAssertTrue(cut.stdout.isEmpty, "bytes of an altered attachment reached standard output")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.sub("altered.bin")), "an altered read left its file")
         XCTAssertTrue(server.stop(), "kvitto serve did not stop cleanly: \(NodeCrashTests.tail(dir.sub("serve.log")))")
         // The node recorded both, with the kernel's user as the actor.
         XCTAssertTrue(try ok(["trace", "--node", a, id]).contains("attachment 0 read by \(me) through the cli, purpose: KS 2026/7"))

@@ -37,8 +37,25 @@ package enum OSUser {
         return (actor(uid: st.st_uid), principal(uid: st.st_uid), (st.st_mode & S_IFMT) == S_IFREG)
     }
 
+    /// `getpwuid_r` with a buffer of its own (`getpwuid`'s static buffer could be overwritten by a
+    /// lookup on another thread between the call and the copy, naming another user).
     static func actor(uid: uid_t) -> String {
-        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return "os:" + String(cString: name) }
+        var size = 1024
+        while size <= 1 << 20 {
+            var entry = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            let name: String?? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: size) { buffer -> String?? in
+                let rc = getpwuid_r(uid, &entry, buffer.baseAddress!, size, &found)
+                if rc == ERANGE { return nil }
+                guard rc == 0, found != nil, let n = entry.pw_name else { return .some(nil) }
+                return .some(String(cString: n))
+            }
+            switch name {
+            case .none: size *= 4
+            case .some(let n?): return "os:" + n
+            case .some(nil): return "os:uid:\(uid)"
+            }
+        }
         return "os:uid:\(uid)"
     }
 }

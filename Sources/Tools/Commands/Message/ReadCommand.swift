@@ -3,6 +3,10 @@ import Foundation
 import Ledger
 import Node
 import Projections
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `kvitto read`: the content or one attachment of a message, audit-first.
 struct ReadCommand: AsyncParsableCommand {
@@ -27,14 +31,15 @@ struct ReadCommand: AsyncParsableCommand {
             if let out, FileManager.default.fileExists(atPath: out) { throw CLI.fail("\(out) exists; choose a new file") }
             let part: MessageAccess.Part
             if let attachment { part = .attachment(attachment) } else { part = .message }
-            let reader: NodeReader
-            do {
-                reader = try NodeReader.open(node: location.node, needsWriting: true)
-            } catch let error as NodeError where error.code == .running {
-                // The node holds the ledger: it records the read and sends the bytes (read socket).
-                try await readFromRunningNode(part: part)
-                return
+            // While the node runs it holds the ledger: it records the read and sends the bytes
+            // through its read socket. A socket nobody answers on was left by a stopped node.
+            if FileManager.default.fileExists(atPath: ReadSocket.path(node: location.node)) {
+                do {
+                    try await readFromRunningNode(part: part)
+                    return
+                } catch is ReadSocketClient.NotListening {}
             }
+            let reader = try NodeReader.open(node: location.node, needsWriting: true)
             defer { reader.close() }
             let content = try await reader.access.content(message, part: part, purpose: purpose, as: reader.principal)
             if let out {
@@ -48,30 +53,38 @@ struct ReadCommand: AsyncParsableCommand {
         }
     }
 
-    /// The read through the running node's read socket; `--out` is removed again when the content
-    /// does not arrive whole.
+    /// The read through the running node's read socket. Standard output gets the bytes only once
+    /// they arrived whole and with their recorded SHA-256; `--out` (made new, mode 0600, not
+    /// through a symbolic link) is emptied and removed when they did not.
     private func readFromRunningNode(part: MessageAccess.Part) async throws {
-        let sink: FileHandle
+        var file: FileHandle?
         if let out {
-            guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let handle = FileHandle(forWritingAtPath: out) else { throw CLI.fail("cannot write \(out)") }
-            sink = handle
-        } else {
-            sink = FileHandle.standardOutput
+            let fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw CLI.fail("cannot create \(out): \(String(cString: strerror(errno)))") }
+            file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
+        let buffer = Buffer()
         let header: ReadSocketClient.Header
         do {
             header = try await ReadSocketClient.read(node: location.node, message: message, part: part, purpose: purpose) { bytes in
-                try sink.write(contentsOf: Data(bytes))
+                if let file { try file.write(contentsOf: Data(bytes)) } else { buffer.append(bytes) }
             }
         } catch {
-            if let out {
-                try? sink.close()
+            if let file, let out {
+                try? file.truncate(atOffset: 0)
+                try? file.close()
                 try? FileManager.default.removeItem(atPath: out)
             }
             throw error
         }
-        if out != nil { try sink.close() }
+        if let file { try file.close() } else { FileHandle.standardOutput.write(buffer.data) }
         FileHandleOutput.stderr("kvitto: \(header.fileName) (\(header.contentType), \(header.size) bytes); read recorded by the running node as event \(header.accessSeq)\n")
+    }
+
+    /// Bytes collected for standard output until they are known to be whole.
+    private final class Buffer: Sendable {
+        private let bytes = Mutex(Data())
+        func append(_ more: [UInt8]) { bytes.withLock { $0.append(contentsOf: more) } }
+        var data: Data { bytes.withLock { $0 } }
     }
 }

@@ -245,6 +245,8 @@ package struct MessageAccess: Sendable {
         package let fileName: String
         package let contentType: String
         package let accessSeq: UInt64
+        /// The whole content's SHA-256 (lower-case hex), as its events record it.
+        package var sha256: String = ""
     }
 
     /// Like ``content(_:part:purpose:as:)``, but the bytes are streamed rather than held in
@@ -309,8 +311,10 @@ package struct MessageAccess: Sendable {
         } catch {
             throw NodeError(.auditUnavailable, "the read could not be recorded in the ledger (\(error.code.rawValue)), so no content is returned; if the node is running, read through its API")
         }
-        return OpenedContent(reader: reader, size: blob.size, range: bytes, fileName: fileName, contentType: contentType,
-                             accessSeq: event.seq)
+        var opened = OpenedContent(reader: reader, size: blob.size, range: bytes, fileName: fileName, contentType: contentType,
+                                   accessSeq: event.seq)
+        opened.sha256 = blob.sha256.hex
+        return opened
     }
 
     private func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {

@@ -9,24 +9,25 @@ import Glibc
 #endif
 
 /// Audited content reads for the CLI while `kvitto serve` holds the ledger: a Unix domain socket
-/// at `<node>/run/read.sock`. The caller is the user the kernel reports for the connection
-/// (`SO_PEERCRED`: `os:<user>`), never a name the request carries; what it may read is decided
-/// by the grants, and the read is recorded (`message.accessed`, interface `cli`) before the first
-/// byte is sent — exactly as for `kvitto read` on a stopped node. Who can connect is decided by
-/// the node directory's permissions (the socket itself is open to every user who can reach it).
+/// at `<node>/run/read.sock` (`Schemas/read-socket.md`). The caller is the user the kernel reports
+/// for the connection (`SO_PEERCRED`: `os:<user>`), never a name the request carries; what it may
+/// read is decided by the grants, and the read is recorded (`message.accessed`, interface `cli`)
+/// before the first byte is sent — exactly as for `kvitto read` on a stopped node. Who can
+/// connect is decided by the node directory's permissions (the socket itself is open to every
+/// user who can reach it).
 ///
-/// The protocol (`Schemas/read-socket.md`): the client sends one line of JSON,
-/// `{"message": ID, "attachment": N?, "purpose": TEXT?}`, at most 4 KiB; the node answers one
-/// line of JSON — `{"ok": true, "file_name", "content_type", "size", "access_seq"}` followed by
-/// exactly `size` bytes, or `{"ok": false, "code", "message"}` — and closes. A content that fails
-/// its hash check on the way is cut off: the client gets fewer than `size` bytes and must
-/// discard them.
+/// The client sends one line of JSON, `{"message": ID, "attachment": N?, "purpose": TEXT?}` ended
+/// by a newline, at most 4 KiB; the node answers one line of JSON — `{"ok": true, "file_name",
+/// "content_type", "size", "sha256", "access_seq"}` followed by exactly `size` bytes, or
+/// `{"ok": false, "code", "message"}` — and ends the stream. The last chunk is sent only after the
+/// content passed its hash check, and the client checks `sha256` itself.
 package struct ReadSocket: Sendable {
     package let access: MessageAccess
     package let path: String
     package let logger: Logger
-    /// Connections served at once; more are closed at once.
+    /// Connections served at once, in all and per user; more are closed at once.
     package var maxConnections = 64
+    package var maxConnectionsPerUser = 4
     /// A client must send its request within this time.
     package var requestTimeout: TimeAmount = .seconds(10)
 
@@ -42,47 +43,70 @@ package struct ReadSocket: Sendable {
     /// Largest request line.
     static let maxRequest = 4096
 
-    /// Serves until the task is cancelled. A socket that cannot be made (a node path longer than a
-    /// socket path may be, say) is logged once and the node runs without it: `kvitto read` then
-    /// says to use the API.
+    /// Serves until the task is cancelled. When the socket cannot be made or stops accepting, the
+    /// node logs it and tries again (after 1 s, doubling to a minute) — it never ends the node.
     package func runUntilCancelled() async {
-        do { try await run() } catch {
-            guard !Task.isCancelled else { return }
-            logger.error("the read socket is not available; kvitto read works only through the API while the node runs",
-                         metadata: ["path": .string(path), "error": .string("\(error)")])
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        var wait = 1.0
+        while !Task.isCancelled {
+            do {
+                try await run()
+                guard !Task.isCancelled else { return }
+                logger.error("the read socket stopped accepting; it is made again", metadata: ["path": .string(path)])
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.error("the read socket is not available; kvitto read works only through the API while the node runs",
+                             metadata: ["path": .string(path), "error": .string("\(error)")])
+            }
+            try? await Task.sleep(for: .seconds(wait))
+            wait = min(wait * 2, 60)
         }
     }
 
-    /// Serves until the task is cancelled; the socket file is removed at the end.
+    /// Serves until the task is cancelled (or the listener ends); the socket file is removed at
+    /// the end when it is still ours.
     package func run() async throws {
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try Self.checkDirectory(directory)
+        // Bound under a name of our own, made accessible, then renamed into place: nobody can
+        // substitute the file between the bind and the chmod.
+        let temporary = directory + "/.read-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+            .bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: false) { channel in
                 Self.peer(of: channel).flatMapThrowing { uid in
                     // Half-closure: the answer ends with the node's end of the stream once every
                     // byte is out (closing at once could drop bytes still queued).
                     (try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel,
                                                                  configuration: .init(isOutboundHalfClosureEnabled: true)), uid)
+                }.flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        // Who may connect is the directory's business; the caller's identity is the kernel's.
-        _ = chmod(path, 0o666)
-        defer { _ = unlink(path) }
-        let slots = Slots(max: maxConnections)
+        var st = stat()
+        guard chmod(temporary, 0o666) == 0, lstat(temporary, &st) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = unlink(temporary)
+            try? await server.channel.close()
+            throw NodeError(.storage, "the read socket cannot be put in place at \(path): \(reason)")
+        }
+        let inode = st.st_ino
+        defer {
+            // Removed only while it is still the socket this node made.
+            var now = stat()
+            if lstat(path, &now) == 0, now.st_ino == inode { _ = unlink(path) }
+        }
+        let slots = Slots(max: maxConnections, perUser: maxConnectionsPerUser)
         try await withTaskCancellationHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await (connection, uid) in connections {
-                        guard slots.take() else {
+                        guard slots.take(uid) else {
                             try? await connection.channel.close()
                             continue
                         }
                         group.addTask {
-                            defer { slots.give() }
+                            defer { slots.give(uid) }
                             await serve(connection, uid: uid)
                         }
                     }
@@ -90,6 +114,20 @@ package struct ReadSocket: Sendable {
             }
         } onCancel: {
             server.channel.close(promise: nil)
+        }
+    }
+
+    /// `directory` made when missing; refused unless it is a real directory of this user that
+    /// nobody else may write to (where another user could replace the socket).
+    private static func checkDirectory(_ directory: String) throws {
+        var st = stat()
+        if lstat(directory, &st) != 0 {
+            guard mkdir(directory, 0o755) == 0 || errno == EEXIST, lstat(directory, &st) == 0 else {
+                throw NodeError(.storage, "\(directory) cannot be made: \(String(cString: strerror(errno)))")
+            }
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+            throw NodeError(.storage, "\(directory) must be a directory of the node's user that no other user may write to (mode 0755)")
         }
     }
 
@@ -106,8 +144,8 @@ package struct ReadSocket: Sendable {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, uid: uid_t) async {
         let principal = OSUser.principal(uid: uid)
+        let channel = connection.channel
         do {
-            let channel = connection.channel
             try await connection.executeThenClose { inbound, outbound in
                 // One iterator for the whole connection (the stream allows only one). A client that
                 // does not send its request in time is disconnected.
@@ -129,17 +167,28 @@ package struct ReadSocket: Sendable {
                     try await outbound.write(Self.header(["ok": false, "code": error.code.rawValue, "message": error.message]))
                     return
                 }
+                // A client that stops reading is disconnected: a minute, plus a second per MiB.
+                let seconds = 60 + opened.size / (1 << 20)
+                let stalled = channel.eventLoop.scheduleTask(in: .seconds(seconds)) { channel.close(promise: nil) }
+                defer { stalled.cancel() }
                 try await outbound.write(Self.header(["ok": true, "file_name": opened.fileName, "content_type": opened.contentType,
-                                                      "size": opened.size, "access_seq": opened.accessSeq]))
-                // Each chunk is sent as it is read; the reader checks the hash at the end and
-                // throws before the last chunk when the content was altered (the client is cut off).
-                while let chunk = try opened.reader.next() {
-                    try await outbound.write(ByteBuffer(bytes: chunk))
+                                                      "size": opened.size, "sha256": opened.sha256, "access_seq": opened.accessSeq]))
+                // One chunk is held back: the reader checks the hash when it reaches the end, so
+                // the last chunk leaves only after the whole content passed (an altered one is cut).
+                var held: [UInt8]?
+                do {
+                    while let chunk = try opened.reader.next() {
+                        if let previous = held { try await outbound.write(ByteBuffer(bytes: previous)) }
+                        held = chunk
+                    }
+                } catch {
+                    logger.error("read socket: the content failed its check and was cut off",
+                                 metadata: ["message": .string(request.message), "error": .string("\(error)")])
+                    throw error
                 }
-                // The end of the answer; the client closes once it has read it (at most a minute).
+                if let last = held { try await outbound.write(ByteBuffer(bytes: last)) }
+                // The end of the answer; the client closes once it has read it.
                 outbound.finish()
-                let linger = channel.eventLoop.scheduleTask(in: .seconds(60)) { channel.close(promise: nil) }
-                defer { linger.cancel() }
                 while try await incoming.next() != nil {}
             }
         } catch {
@@ -153,16 +202,19 @@ package struct ReadSocket: Sendable {
         var purpose: String?
     }
 
-    /// The first line the client sends, parsed; at most ``maxRequest`` bytes.
+    /// The first line the client sends, parsed; at most ``maxRequest`` bytes, ended by a newline
+    /// (a line cut off — the client gone, the deadline passed — is no request).
     private static func readRequest(_ incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> Request {
         var line: [UInt8] = []
+        var ended = false
         reading: while let chunk = try await incoming.next() {
             for byte in chunk.readableBytesView {
-                if byte == UInt8(ascii: "\n") { break reading }
+                if byte == UInt8(ascii: "\n") { ended = true; break reading }
                 line.append(byte)
                 if line.count > maxRequest { throw NodeError(.invalidRequest, "the request is longer than \(maxRequest) bytes") }
             }
         }
+        guard ended else { throw CancellationError() }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
               let message = object["message"] as? String, !message.isEmpty, message.count <= 200 else {
             throw NodeError(.invalidRequest, "the request is not one line of JSON naming a message")
@@ -183,15 +235,32 @@ package struct ReadSocket: Sendable {
         return ByteBuffer(bytes: data)
     }
 
-    /// Counts the connections being served.
+    /// Counts the connections being served, in all and per user.
     private final class Slots: Sendable {
-        private let used: Mutex<Int>
+        private let used = Mutex<(all: Int, byUser: [uid_t: Int])>((0, [:]))
         private let max: Int
-        init(max: Int) {
+        private let perUser: Int
+
+        init(max: Int, perUser: Int) {
             self.max = max
-            used = Mutex(0)
+            self.perUser = perUser
         }
-        func take() -> Bool { used.withLock { n in guard n < max else { return false }; n += 1; return true } }
-        func give() { used.withLock { $0 -= 1 } }
+
+        func take(_ uid: uid_t) -> Bool {
+            used.withLock { u in
+                guard u.all < max, u.byUser[uid, default: 0] < perUser else { return false }
+                u.all += 1
+                u.byUser[uid, default: 0] += 1
+                return true
+            }
+        }
+
+        func give(_ uid: uid_t) {
+            used.withLock { u in
+                u.all -= 1
+                u.byUser[uid, default: 1] -= 1
+                if u.byUser[uid] == 0 { u.byUser[uid] = nil }
+            }
+        }
     }
 }

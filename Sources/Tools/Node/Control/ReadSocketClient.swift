@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,27 +11,31 @@ package enum ReadSocketClient {
         package var fileName: String
         package var contentType: String
         package var size: Int
+        package var sha256: String
         package var accessSeq: UInt64
     }
 
+    /// Nothing listens on the socket (a file left by a node that is not running): the caller may
+    /// read the ledger itself.
+    package struct NotListening: Error {}
+
     /// Reads `part` of message `id` from the node in `node`; `sink` receives the bytes as they
     /// arrive. Throws the node's refusal as it gave it, or `node.storage` when the content was cut
-    /// off (its hash check failed on the node, or the connection broke): bytes already given to
-    /// `sink` must then be discarded.
+    /// off or does not have the SHA-256 the node announced (its hash check failed, or the connection
+    /// broke): bytes already given to `sink` must then be discarded. Throws ``NotListening`` when no
+    /// node answers on the socket.
     package static func read(node: String, message id: String, part: MessageAccess.Part, purpose: String?,
                              into sink: @escaping ([UInt8]) throws -> Void) async throws -> Header {
         let path = ReadSocket.path(node: node)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw NodeError(.running, "the node is running and holds the ledger, and its read socket \(path) is missing; read through the node's API, or stop the node")
-        }
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
                 .connect(unixDomainSocketPath: path) { ch in
                     ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
                 }
         } catch {
-            throw NodeError(.running, "the node's read socket \(path) does not answer (\(error)); is kvitto serve running?")
+            throw NotListening()
         }
         var request: [String: Any] = ["message": id]
         if case .attachment(let n) = part { request["attachment"] = n }
@@ -43,6 +48,7 @@ package enum ReadSocketClient {
             var headerLine: [UInt8] = []
             var header: Header?
             var received = 0
+            var hash = SHA256()
             for try await chunk in inbound {
                 var view = chunk.readableBytesView[...]
                 if header == nil {
@@ -57,12 +63,18 @@ package enum ReadSocketClient {
                 }
                 if !view.isEmpty {
                     received += view.count
-                    try sink(Array(view))
+                    let bytes = Array(view)
+                    hash.update(data: bytes)
+                    try sink(bytes)
                 }
             }
             guard let header else { throw NodeError(.storage, "the node closed the read socket without an answer") }
             guard received == header.size else {
                 throw NodeError(.storage, "the content was cut off after \(received) of \(header.size) bytes (it failed its hash check on the node, or the connection broke); discard what was received")
+            }
+            let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+            guard digest == header.sha256 else {
+                throw NodeError(.storage, "the content received does not have the SHA-256 its events record; discard it")
             }
             return header
         }
@@ -77,9 +89,10 @@ package enum ReadSocketClient {
             throw NodeError(code, object["message"] as? String ?? "refused")
         }
         guard let fileName = object["file_name"] as? String, let contentType = object["content_type"] as? String,
-              let size = object["size"] as? Int, let seq = (object["access_seq"] as? NSNumber)?.uint64Value else {
-            throw NodeError(.storage, "the node's header lacks file_name, content_type, size or access_seq")
+              let size = object["size"] as? Int, let sha256 = object["sha256"] as? String, sha256.count == 64,
+              let seq = (object["access_seq"] as? NSNumber)?.uint64Value else {
+            throw NodeError(.storage, "the node's header lacks file_name, content_type, size, sha256 or access_seq")
         }
-        return Header(fileName: fileName, contentType: contentType, size: size, accessSeq: seq)
+        return Header(fileName: fileName, contentType: contentType, size: size, sha256: sha256, accessSeq: seq)
     }
 }
