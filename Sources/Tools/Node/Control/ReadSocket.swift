@@ -157,14 +157,14 @@ package struct ReadSocket: Sendable {
                     deadline.cancel()
                 } catch let error as NodeError {
                     deadline.cancel()
-                    try await outbound.write(Self.header(["ok": false, "code": error.code.rawValue, "message": error.message]))
+                    try await outbound.write(Self.refusal(error))
                     return
                 }
                 let opened: MessageAccess.OpenedContent
                 do throws(NodeError) {
                     opened = try await access.openContent(request.message, part: request.part, purpose: request.purpose, as: principal)
                 } catch {
-                    try await outbound.write(Self.header(["ok": false, "code": error.code.rawValue, "message": error.message]))
+                    try await outbound.write(Self.refusal(error))
                     return
                 }
                 // A client that stops reading is disconnected: a minute, plus a second per MiB.
@@ -227,6 +227,11 @@ package struct ReadSocket: Sendable {
         let purpose = object["purpose"] as? String
         if let purpose, purpose.count > 200 { throw NodeError(.invalidRequest, "purpose is at most 200 characters") }
         return Request(message: message, part: part, purpose: purpose)
+    }
+
+    /// The answer line of a refused read.
+    private static func refusal(_ error: NodeError) throws -> ByteBuffer {
+        try header(["ok": false, "code": error.code.rawValue, "message": error.message])
     }
 
     private static func header(_ object: [String: Any]) throws -> ByteBuffer {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Ledger
 import NIOCore
 import NIOPosix
 
@@ -72,7 +73,7 @@ package enum ReadSocketClient {
             guard received == header.size else {
                 throw NodeError(.storage, "the content was cut off after \(received) of \(header.size) bytes (it failed its hash check on the node, or the connection broke); discard what was received")
             }
-            let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.encode(hash.finalize())
             guard digest == header.sha256 else {
                 throw NodeError(.storage, "the content received does not have the SHA-256 its events record; discard it")
             }

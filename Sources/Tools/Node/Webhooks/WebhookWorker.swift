@@ -139,6 +139,7 @@ struct WebhookWorker: Sendable {
         let id = "kvitto-\(webhook.id)-\(d.event.seq)"
         let outcome = try await post(id: id, body: d.event.cloudEvent(for: d.visibility), secrets: &secrets)
         try Task.checkCancellation()
+        let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
         switch outcome {
         case .delivered:
             progress.retry.succeeded()
@@ -146,14 +147,12 @@ struct WebhookWorker: Sendable {
             progress.lastSuccess = now()
             return true
         case .gone:
-            let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
             _ = progress.retry.failed(at: now(), error: "HTTP 410", policy: policy, jitter: 0)
             progress.retry.nextAttempt = nil
             try store.save(progress, for: webhook.id)
             try await disable(progress, reason: "gone")
             throw Stop.disabled
         case .failed(let reason, let retryAfter):
-            let policy = WebhookRetry.Policy(first: settings.retryFirst, max: settings.retryMax, disableAfter: settings.disableAfter)
             let decision = progress.retry.failed(at: now(), error: reason, policy: policy, jitter: Double.random(in: 0..<1),
                                                  retryAfter: retryAfter)
             try store.save(progress, for: webhook.id)
