@@ -40,6 +40,9 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case developmentIssuerOff = "node.development_issuer_off"
         /// Webhooks were asked for, but the node's configuration has no `api.webhooks`.
         case webhooksOff = "node.webhooks_off"
+        /// No checkpoint covers what was asked for yet, and this process cannot write one (the
+        /// node holds the ledger and writes them periodically); ask again after its next one.
+        case noCheckpoint = "node.no_checkpoint"
     }
 
     package let code: Code

@@ -10,6 +10,8 @@ struct NodeReader {
     let access: MessageAccess
     /// Whether this process holds the ledger for writing (false: the node runs and holds it).
     let writable: Bool
+    /// The node's name (`kvitto.json`).
+    let name: String
 
     /// Opens `node`. With `needsWriting`, a running node is an error (`node.running`) that says
     /// what to do instead; without, the ledger is opened read-only then, and a refusal of this
@@ -27,7 +29,8 @@ struct NodeReader {
             guard writable else { throw NodeError(.running, "read-only") }
             _ = try await ledger.append(drafts)
         }
-        return NodeReader(access: MessageAccess(ledger: ledger, projections: projections, denials: denials), writable: writable)
+        return NodeReader(access: MessageAccess(ledger: ledger, projections: projections, denials: denials), writable: writable,
+                          name: config.name)
     }
 
     /// The ledger for writing, or read-only when the node holds it and `needsWriting` is false.

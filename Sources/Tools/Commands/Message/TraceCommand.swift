@@ -13,8 +13,19 @@ struct TraceCommand: AsyncParsableCommand {
     @OptionGroup var location: NodeLocation
     @Argument(help: "The message id (the SDK message id = XHE ID).") var message: String
     @Flag(help: "Print the events as JSON lines.") var json = false
+    @Option(help: ArgumentHelp("Write the message's evidence bundle (Schemas/evidence-bundle.md) to this file instead; check it with `kvitto audit verify`.", valueName: "file"))
+    var evidence: String?
+    @Flag(help: "With --evidence: include the SDK message and attachments (recorded as your reads; needs a read grant).") var content = false
+    @Option(help: "With --evidence --content: why you read it (recorded), e.g. a case number.") var purpose: String?
+    @Option(help: ArgumentHelp("With --evidence: a checkpoint you keep outside the node (the JSON line `kvitto ledger checkpoint` printed, or its seq); the bundle then carries what `kvitto audit verify --witness` needs. Repeatable.", valueName: "file|seq"))
+    var witness: [String] = []
 
     func run() async throws {
+        if evidence == nil, content || purpose != nil || !witness.isEmpty { throw CLI.fail("--content, --purpose and --witness go with --evidence FILE") }
+        if let evidence {
+            try await writeEvidence(to: evidence)
+            return
+        }
         try await NodeCLI.run {
             let reader = try NodeReader.open(node: location.node, needsWriting: false)
             defer { reader.close() }
@@ -32,6 +43,35 @@ struct TraceCommand: AsyncParsableCommand {
                 print(MessageTimeline.render(entries))
             }
         }
+    }
+}
+
+extension TraceCommand {
+    /// `--evidence FILE`: the bundle, written to a temporary file beside FILE and renamed into
+    /// place when complete (never a partial bundle under FILE), readable by the owner only.
+    private func writeEvidence(to file: String) async throws {
+        let seqs = try witness.map(Self.witnessSeq)
+        try await NodeCLI.run {
+            let reader = try NodeReader.open(node: location.node, needsWriting: content)
+            defer { reader.close() }
+            let producer = EvidenceProducer(access: reader.access, node: reader.name, writesCheckpoints: reader.writable)
+            let stream = try await producer.bundle(message, EvidenceRequest(content: content, purpose: purpose, witnesses: seqs), as: reader.principal)
+            try EvidenceFile.write(stream, to: file)
+        }
+    }
+
+    /// A witness as its seq: a number, or the seq of the checkpoint event in a file.
+    static func witnessSeq(_ text: String) throws -> UInt64 {
+        if let seq = UInt64(text), seq >= 1 { return seq }
+        guard let data = FileManager.default.contents(atPath: text) else {
+            throw CLI.fail("--witness \(text) is neither a seq nor a readable file")
+        }
+        let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let value = try? JSONParser.parse(line), value["type"]?.stringValue == EventType.checkpoint,
+              let seq = value["seq"]?.intValue, seq >= 1 else {
+            throw CLI.fail("--witness \(text) is not a checkpoint event (the JSON line `kvitto ledger checkpoint` printed)")
+        }
+        return UInt64(seq)
     }
 }
 

@@ -186,19 +186,25 @@ package struct MessageAccess: Sendable {
         let (v, _) = try await visible(id, principal, action: "trace")
         let limit = asOf ?? .max
         if let first = v.record.eventSeqs.min(), first > limit { throw Self.notFound(id) }
+        return try traceEvents(of: v.record, upTo: limit).map { VisibleEvent($0, visibility: v.visibility, confidential: v.record.confidential) }
+    }
+
+    /// The events of `record` with seq ≤ `limit`, and the erasures (by then) of the blobs they
+    /// reference, in seq order: what a trace shows, before redaction.
+    func traceEvents(of record: MessageRecord, upTo limit: UInt64) throws(NodeError) -> [Event] {
         do {
-            var seqs = Set(v.record.eventSeqs)
+            var seqs = Set(record.eventSeqs)
             var events: [Event] = []
-            for seq in v.record.eventSeqs.sorted() where seq <= limit { if let e = try ledger.event(seq) { events.append(e) } }
+            for seq in record.eventSeqs.sorted() where seq <= limit { if let e = try ledger.event(seq) { events.append(e) } }
             for e in events {
                 for ref in BlobReferences.find(in: e.payload) {
                     if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seq <= limit, seqs.insert(seq).inserted,
                        let erased = try ledger.event(seq) { events.append(erased) }
                 }
             }
-            return events.sorted { $0.seq < $1.seq }.map { VisibleEvent($0, visibility: v.visibility, confidential: v.record.confidential) }
+            return events.sorted { $0.seq < $1.seq }
         } catch {
-            throw NodeError(.storage, "reading the trace of \(id): \(error)")
+            throw NodeError(.storage, "reading the trace of \(record.id): \(error)")
         }
     }
 
@@ -317,7 +323,7 @@ package struct MessageAccess: Sendable {
         return opened
     }
 
-    private func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {
+    func visible(_ id: String, _ principal: Principal, action: String) async throws(NodeError) -> (Visible, AccessPolicy) {
         let policy = try policy(for: principal)
         let record: MessageRecord?
         do { record = try NodeStateProjection.message(id, in: projections.storage) } catch {

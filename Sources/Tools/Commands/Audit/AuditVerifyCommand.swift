@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Node
+
+/// `kvitto audit verify`: checks an evidence bundle without the node (Schemas/evidence-bundle.md §10).
+struct AuditVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check an evidence bundle offline: events, proofs, keys, blobs, content, AS4 and SDK evidence, witnesses.",
+        discussion: """
+            Needs nothing but the file: no node, no ledger. Exit status 0 when nothing failed, 1 naming the first failure \
+            (its code, region and where), 2 when the file cannot be read. Without --trust-key the key chain is anchored in \
+            the bundle's own genesis event ("genesis key not pinned"); with --witness the ledger is also checked not to have \
+            been rewritten up to a checkpoint you kept.
+            """)
+
+    @Argument(help: "The bundle (from `kvitto trace --evidence` or the API).") var file: String
+    @Option(help: "Base64 Ed25519 public key the ledger's genesis event must name (held outside the node).") var trustKey: String?
+    @Option(help: ArgumentHelp("A checkpoint you kept (the JSON line `kvitto ledger checkpoint` printed). Repeatable.", valueName: "file"))
+    var witness: [String] = []
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        var verifier = EvidenceVerifier()
+        if let trustKey {
+            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
+            verifier.trustedKey = k
+        }
+        for path in witness {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLI.fail("cannot read the witness file \(path)") }
+            guard let value = try? JSONParser.parse([UInt8](data).trimmingWhitespace()) else {
+                throw CLI.fail("the witness file \(path) is not JSON (expected the line `kvitto ledger checkpoint` printed)")
+            }
+            verifier.witnesses.append(value)
+        }
+        guard let data = FileManager.default.contents(atPath: file) else { throw CLI.fail("cannot read \(file)") }
+        let report = verifier.verify([UInt8](data))
+        print(json ? String(decoding: CanonicalJSON.encode(report.json), as: UTF8.self) : report.text)
+        if !report.ok { throw ExitCode(1) }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Without leading and trailing ASCII white space.
+    func trimmingWhitespace() -> ArraySlice<UInt8> {
+        let space: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09]
+        guard let start = firstIndex(where: { !space.contains($0) }), let end = lastIndex(where: { !space.contains($0) }) else { return [] }
+        return self[start...end]
+    }
+}

@@ -1,0 +1,233 @@
+import Crypto
+import Foundation
+import Ledger
+import Transport
+import X509
+
+/// The checks of an evidence bundle that read its XML evidence (Schemas/evidence-bundle.md
+/// §10.7–§10.9): the AS4 receipts against what the node recorded as signed, the XHEs and
+/// Meddelandekvittens against the events, and the XML signatures.
+enum EvidenceTransportChecks {
+    typealias Failure = EvidenceReport.Failure
+    typealias State = EvidenceVerifier.State
+
+    /// How a check's inputs stood: all full and included (proven), something redacted (stated),
+    /// or a blob it needs not included (not checked).
+    struct Tally {
+        var stated = false
+        var missing: [String] = []
+
+        func result(_ state: inout State, region: String) {
+            state.report.notChecked += missing
+            state.report.checks[region] = !missing.isEmpty ? .notChecked : stated ? .stated : .proven
+        }
+    }
+
+    /// Payload of every events entry with its seq, in order.
+    private static func entries(_ state: State) -> [(seq: UInt64, type: String, payload: JSONValue, full: Bool)] {
+        state.bundle.events.map { e in
+            let p = state.payloads[e.seq]!
+            return (e.seq, p.type, p.payload, p.full)
+        }
+    }
+
+    /// The included bytes of the blob `ref` names (`{sha256, size}`), or nil.
+    private static func data(_ state: State, _ ref: JSONValue?) -> [UInt8]? {
+        guard let sha = ref?["sha256"]?.stringValue?.lowercased() else { return nil }
+        return state.bundle.blobs.first { $0.sha256 == sha && $0.state == "included" }?.data
+    }
+
+    private static func referenceKey(_ r: SignedReference) -> String {
+        r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Data(r.digest).base64EncodedString()
+    }
+
+    /// Two reference lists match: equal length, equal sets of keys (the rule the node applied).
+    private static func match(_ a: [SignedReference], _ b: [SignedReference]) -> Bool {
+        a.count == b.count && Set(a.map(referenceKey)) == Set(b.map(referenceKey))
+    }
+
+    private static func recorded(_ dispatch: JSONValue?) -> [SignedReference] {
+        (dispatch?["signed_references"]?.arrayElements ?? []).compactMap { v in
+            guard let uri = v["uri"]?.stringValue, let method = v["digest_method"]?.stringValue,
+                  let digest = v["digest"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else { return nil }
+            return SignedReference(uri: uri, transforms: (v["transforms"]?.arrayElements ?? []).compactMap(\.stringValue),
+                                   inclusivePrefixes: (v["inclusive_prefixes"]?.arrayElements ?? []).compactMap(\.stringValue),
+                                   digestMethod: method, digest: [UInt8](digest))
+        }
+    }
+
+    // MARK: 10.7
+
+    static func transport(_ state: inout State) throws(Failure) {
+        var tally = Tally()
+        let all = entries(state)
+        for t in all where t.full && t.type == "transport.receipt.received" {
+            let id = t.payload["as4_message_id"]?.stringValue
+            guard let d = all.first(where: { ["message.submitted", "message.receipt.sent"].contains($0.type) && $0.payload["dispatch"]?["as4_message_id"]?.stringValue == id }) else {
+                throw Failure("receipt_unmatched", "transport", seq: t.seq, "no dispatch in the bundle has AS4 MessageId \(id ?? "?")")
+            }
+            if !d.full { tally.stated = true }
+            let dispatch = d.payload["dispatch"]
+            let signed = recorded(dispatch)
+            if let receipt = data(state, t.payload["receipt"]) {
+                let e: AS4Evidence
+                do { e = try AS4Evidence(receipt) } catch {
+                    throw Failure("receipt_mismatch", "transport", seq: t.seq, "the AS4 receipt is not an acceptable envelope: \(error.detail)")
+                }
+                guard e.signals.count == 1, let signal = e.signals.first, signal.messageId == t.payload["signal_message_id"]?.stringValue,
+                      signal.refToMessageId == id, case .receipt(let nri) = signal.content else {
+                    throw Failure("receipt_mismatch", "transport", seq: t.seq, "the AS4 receipt is not one SignalMessage with a Receipt for \(id ?? "?")")
+                }
+                guard match(nri, signed) else {
+                    throw Failure("nri_mismatch", "transport", seq: t.seq, "the receipt's non-repudiation information differs from what the node recorded as signed")
+                }
+                if let der = data(state, dispatch?["recipient_certificate"]) {
+                    guard let expected = try? Certificate(derEncoded: der), e.signer == expected else {
+                        throw Failure("signer_mismatch", "transport", seq: t.seq, "the receipt's signing token is not the certificate the node sent to")
+                    }
+                } else {
+                    tally.missing.append("transport: the recipient certificate of event \(d.seq) is not included")
+                }
+            } else {
+                tally.missing.append("transport: the AS4 receipt of event \(t.seq) is not included")
+            }
+            if let soap = data(state, dispatch?["soap"]) {
+                let e: AS4Evidence
+                do { e = try AS4Evidence(soap) } catch {
+                    throw Failure("as4_message_mismatch", "transport", seq: d.seq, "the kept AS4 message is not an acceptable envelope: \(error.detail)")
+                }
+                guard e.signedReferences == signed, e.userMessageID == id else {
+                    throw Failure("as4_message_mismatch", "transport", seq: d.seq, "the kept AS4 message's signed references or MessageId differ from the event")
+                }
+            } else {
+                tally.missing.append("transport: the AS4 message of event \(d.seq) is not included")
+            }
+        }
+        for s in all where s.full && s.type == "transport.receipt.sent" {
+            let id = s.payload["as4_message_id"]?.stringValue
+            guard let m = all.first(where: { ["message.received", "message.receipt.received"].contains($0.type) && $0.payload["as4_message_id"]?.stringValue == id }) else {
+                throw Failure("receipt_unmatched", "transport", seq: s.seq, "no received message in the bundle has AS4 MessageId \(id ?? "?")")
+            }
+            if !m.full { tally.stated = true }
+            guard let receipt = data(state, s.payload["receipt"]) else {
+                tally.missing.append("transport: the AS4 receipt of event \(s.seq) is not included")
+                continue
+            }
+            let e: AS4Evidence
+            do { e = try AS4Evidence(receipt) } catch {
+                throw Failure("receipt_mismatch", "transport", seq: s.seq, "the AS4 receipt is not an acceptable envelope: \(error.detail)")
+            }
+            guard e.signals.count == 1, let signal = e.signals.first, signal.refToMessageId == id, case .receipt(let nri) = signal.content else {
+                throw Failure("receipt_mismatch", "transport", seq: s.seq, "the AS4 receipt is not one SignalMessage with a Receipt for \(id ?? "?")")
+            }
+            guard let soap = data(state, m.payload["soap"]) else {
+                tally.missing.append("transport: the received AS4 message of event \(m.seq) is not included")
+                continue
+            }
+            guard let received = try? AS4Evidence(soap), match(nri, received.signedReferences) else {
+                throw Failure("nri_mismatch", "transport", seq: s.seq, "the receipt's non-repudiation information differs from what the sender signed")
+            }
+        }
+        for x in all where x.full && x.type == "transport.error.received" {
+            guard let response = data(state, x.payload["response"]) else {
+                tally.missing.append("transport: the AS4 error of event \(x.seq) is not included")
+                continue
+            }
+            guard let e = try? AS4Evidence(response), e.signals.count == 1, let signal = e.signals.first,
+                  signal.refToMessageId == x.payload["as4_message_id"]?.stringValue, case .errors(let errors) = signal.content, !errors.isEmpty else {
+                throw Failure("receipt_mismatch", "transport", seq: x.seq, "the AS4 error is not a SignalMessage with errors about this message")
+            }
+        }
+        tally.result(&state, region: "transport")
+    }
+
+    // MARK: 10.8
+
+    static let xheNamespace = "http://docs.oasis-open.org/bdxr/ns/XHE/1/ExchangeHeaderEnvelope"
+    static let xha = "http://docs.oasis-open.org/bdxr/ns/XHE/1/AggregateComponents"
+    static let xhb = "http://docs.oasis-open.org/bdxr/ns/XHE/1/BasicComponents"
+    static let ar = "urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2"
+    static let cac = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+    static let cbc = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+
+    static func documents(_ state: inout State) throws(Failure) {
+        var tally = Tally()
+        let id = state.bundle.messageID
+        for e in entries(state) {
+            if !e.full { if e.payload["xhe"] != nil || e.payload["receipt"] != nil { tally.stated = true } }
+            if ["message.submitted", "message.received", "message.receipt.sent", "message.receipt.received"].contains(e.type),
+               let xhe = data(state, e.payload["xhe"]) {
+                let expected = e.type == "message.submitted" || e.type == "message.received" ? id : e.payload["receipt_id"]?.stringValue
+                guard let doc = try? XMLDocument(bytes: xhe, limits: .sdk), doc.root.isNamed(xheNamespace, "XHE"),
+                      doc.root.element(xha, "Header")?.element(xhb, "ID")?.normalizedValue == expected else {
+                    throw Failure("xhe_mismatch", "documents", seq: e.seq, "the XHE of event \(e.seq) is not an XHE with ID \(expected ?? "?")")
+                }
+                if let dispatch = e.payload["dispatch"] { digest(&state, xhe: xhe, dispatch: dispatch, seq: e.seq) }
+            }
+            if ["message.receipt.sent", "message.receipt.received"].contains(e.type), let receipt = data(state, e.payload["receipt"]) {
+                guard let doc = try? XMLDocument(bytes: receipt, limits: .sdk), doc.root.isNamed(ar, "ApplicationResponse"),
+                      doc.root.element(cbc, "ID")?.normalizedValue == e.payload["receipt_id"]?.stringValue,
+                      let response = doc.root.element(cac, "DocumentResponse"),
+                      response.element(cac, "Response")?.element(cbc, "ResponseCode")?.normalizedValue == e.payload["status"]?.stringValue,
+                      response.element(cac, "DocumentReference")?.element(cbc, "ID")?.normalizedValue == id else {
+                    throw Failure("meddelandekvittens_mismatch", "documents", seq: e.seq, "the Meddelandekvittens of event \(e.seq) does not match its event")
+                }
+            }
+        }
+        tally.result(&state, region: "documents")
+    }
+
+    /// The payload digest: the gzip of the XHE (zlib level 6, as the sealer makes it) against
+    /// the dispatch's `cid:` reference. Only a match is conclusive (deflate output is not
+    /// canonical), so a difference is a note, not a failure.
+    private static func digest(_ state: inout State, xhe: [UInt8], dispatch: JSONValue, seq: UInt64) {
+        let cids = recorded(dispatch).filter { $0.uri.hasPrefix("cid:") }
+        guard !cids.isEmpty else { return }
+        var compressed: [UInt8] = []
+        do {
+            let z = try Gzip(.compress)
+            try xhe.withUnsafeBytes { buffer in try z.update(buffer) { compressed += $0 } }
+            try z.finish { compressed += $0 }
+        } catch {
+            state.report.notes.append("documents: the XHE of event \(seq) could not be compressed (\(error))")
+            return
+        }
+        let sha = Array(SHA256.hash(data: compressed))
+        if cids.contains(where: { $0.digest == sha }) {
+            state.report.notes.append("documents: the AS4 payload of event \(seq) is proven to be this XHE (digest reproduced)")
+        } else {
+            state.report.notes.append("documents: the AS4 payload digest of event \(seq) was not reproduced from the XHE (not a failure)")
+        }
+    }
+
+    // MARK: 10.9
+
+    static func signatures(_ state: inout State, enabled: Bool) throws(Failure) {
+        guard enabled else {
+            state.report.checks["signatures"] = .notChecked
+            state.report.notChecked.append("signatures: XML signature checks were turned off")
+            return
+        }
+        var tally = Tally()
+        for blob in state.bundle.blobs where blob.state == "included" {
+            guard let bytes = blob.data else { continue }
+            switch blob.kind {
+            case "xhe":
+                do {
+                    let doc = try XMLDocument(bytes: bytes, limits: .sdk)
+                    _ = try XMLSignatureVerifier.verifySignature(doc)
+                } catch {
+                    throw Failure("signature_invalid", "signatures", sha256: blob.sha256, "the XHE's signature does not verify: \(error)")
+                }
+            case "as4_receipt", "as4_message":
+                do { _ = try AS4Evidence(bytes).verifySignature() } catch {
+                    throw Failure("signature_invalid", "signatures", sha256: blob.sha256, "the \(blob.kind)'s WS-Security signature does not verify: \(error.detail)")
+                }
+            default:
+                break
+            }
+        }
+        state.report.notes.append("signatures: checked cryptographically with the certificates the documents carry; certificate chains and revocation are not checked offline")
+        tally.result(&state, region: "signatures")
+    }
+}
