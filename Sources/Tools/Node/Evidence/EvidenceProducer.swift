@@ -109,7 +109,7 @@ package struct EvidenceProducer: Sendable {
     private func recordContent(_ record: MessageRecord, purpose: String?, _ principal: Principal) async throws(NodeError) -> ([UInt64], [JSONValue]) {
         var text = "evidence bundle"
         if let purpose, !purpose.isEmpty { text += ": " + purpose }
-        text = String(text.prefix(500))
+        text = EvidenceFormat.cut(text)
         var drafts: [EventDraft] = [], parts: [JSONValue] = []
         func erased(_ b: BlobRef) throws(NodeError) -> Bool {
             try run("reading erasures") { try NodeStateProjection.erasure(of: b.sha256, in: storage) != nil }
@@ -224,7 +224,7 @@ package struct EvidenceProducer: Sendable {
             "actor": .string(principal.actor), "interface": .string(principal.interface.rawValue),
             "visibility": .string(visibility == .full ? "full" : visibility == .audit ? "audit" : "transport"),
         ]
-        if let purpose, !purpose.isEmpty { o["purpose"] = .string(String(purpose.prefix(500))) }
+        if let purpose, !purpose.isEmpty { o["purpose"] = .string(EvidenceFormat.cut(purpose)) }
         return .object(o)
     }
 

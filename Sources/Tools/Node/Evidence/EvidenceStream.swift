@@ -5,6 +5,14 @@ package import Ledger
 package enum EvidenceFormat {
     /// The `format` member this build writes and reads.
     package static let version = "kvitto-evidence/1"
+
+    /// A purpose as recorded: its first 500 Unicode scalars (code points, so that every
+    /// language's verifier cuts it at the same place).
+    package static func cut(_ text: String) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: text.unicodeScalars.prefix(500))
+        return String(view)
+    }
 }
 
 /// An evidence bundle written as its canonical JSON (RFC 8785) and a final LF, chunk by chunk:

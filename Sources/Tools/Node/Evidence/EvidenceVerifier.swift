@@ -296,6 +296,7 @@ package struct EvidenceVerifier {
                 guard members == (false, false, true), ["not_requested", "no_read_grant", "weak_authentication"].contains(e.reason!) else {
                     throw fail("a withheld blob has a reason and nothing else")
                 }
+                state.report.stated.append("blob \(e.sha256) withheld: \(e.reason!)")
             default: guard members == (false, false, false) else { throw fail("an \(expected) blob has no data, erased_by or reason") }
             }
             let proven = d.references.contains { fullSeqs.contains($0.seq) }
@@ -339,7 +340,9 @@ package struct EvidenceVerifier {
                 throw fail("access event \(seq) is not a full message.accessed entry of the bundle")
             }
             let p = d.payload
+            let purpose = EvidenceFormat.cut(b.purpose.map { "evidence bundle: " + $0 } ?? "evidence bundle")
             guard d.actor == b.actor, p["interface"]?.stringValue == b.interface, p["message"]?.stringValue == b.messageID,
+                  p["purpose"]?.stringValue == purpose,
                   p["part"]?.stringValue == part.part, p["attachment"]?.intValue == part.attachment,
                   p["blob"]?["sha256"]?.stringValue?.lowercased() == part.sha256
             else { throw fail("access event \(seq) does not record this requester receiving part \(i)") }
@@ -348,7 +351,11 @@ package struct EvidenceVerifier {
             throw fail("content blob \(blob.sha256) is included but not listed in parts")
         }
         // The parts are the creation event's content, minus what was erased.
-        guard let creation = state.decoded[b.events[0].seq] else { throw fail("the creation event is not a full entry") }
+        // Outbound: the submission lists the content; inbound: the Meddelandekvittens we issued.
+        let creation = b.direction == "outbound"
+            ? state.decoded[b.events[0].seq]
+            : b.events.compactMap { [decoded = state.decoded] in decoded[$0.seq] }.first { $0.type == "message.receipt.sent" && $0.payload["content"] != nil }
+        guard let creation else { throw fail("no full event of the bundle lists the message's content") }
         let source: JSONValue? = creation.type == "message.submitted" ? creation.payload : creation.payload["content"]
         var expected: [EvidenceBundle.Part] = []
         let erased = Set(b.blobs.filter { $0.state == "erased" }.map(\.sha256))
@@ -364,7 +371,8 @@ package struct EvidenceVerifier {
         }
         guard expected == parts else { throw fail("the parts are not the message's content as its creation event lists it") }
         state.report.checks["content"] = .proven
-        state.report.stated.removeAll { $0 == "requester" }
+        // The reads recorded who received the content, through which interface and why.
+        state.report.stated.removeAll { $0 == "requester" || $0 == "requester.purpose" }
         state.report.stated.append("requester.visibility")
     }
 
