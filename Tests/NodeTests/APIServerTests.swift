@@ -295,6 +295,39 @@ final class APIServerTests: XCTestCase {
             let annaMetrics = try await get("/metrics", anna)
             XCTAssertEqual(annaMetrics.status, 403, annaMetrics.text)
 
+            // Evidence bundles: the bytes as written (they verify offline), content only with a
+            // read grant and strong authentication, recorded as reads; the operator's redacted.
+            let bundle = try await get("/v1/messages/\(toOne)/evidence?witness=1", anna)
+            XCTAssertEqual(bundle.status, 200, bundle.text)
+            XCTAssertEqual(bundle.contentType, "application/octet-stream")
+            XCTAssertEqual(bundle.headers["content-disposition"]?.contains("evidence-\(toOne).json"), true)
+            let verified = EvidenceVerifier().verify(bundle.body)
+            XCTAssertTrue(verified.ok, verified.text)
+            XCTAssertTrue(bundle.text.contains("\"requester\":{\"actor\":\"pnr:197001011234\",\"interface\":\"api\",\"visibility\":\"full\"}"), bundle.text)
+            let readsBefore = try NodeFixture.events(node, "message.accessed").count
+            let withContent = try await get("/v1/messages/\(toOne)/evidence?content=true&purpose=tillsyn", anna)
+            XCTAssertEqual(withContent.status, 200, withContent.text)
+            let contentReport = EvidenceVerifier().verify(withContent.body)
+            XCTAssertTrue(contentReport.ok, contentReport.text)
+            XCTAssertEqual(contentReport.checks["content"], .proven)
+            XCTAssertTrue(withContent.text.contains(Data("bilaga ett".utf8).base64EncodedString()), "the attachment is in the bundle")
+            XCTAssertEqual(try NodeFixture.events(node, "message.accessed").count, readsBefore + 2, "message and attachment recorded as reads")
+            let weakContent = try await get("/v1/messages/\(toOne)/evidence?content=true", annaWeak)
+            XCTAssertEqual(weakContent.status, 403, weakContent.text)
+            XCTAssertTrue((weakContent.json["detail"] as? String)?.contains("strong authentication") == true, weakContent.text)
+            let weakBundle = try await get("/v1/messages/\(toOne)/evidence", annaWeak)
+            XCTAssertEqual(weakBundle.status, 200)
+            let hidden = try await get("/v1/messages/\(toTwo)/evidence", anna)
+            XCTAssertEqual(hidden.status, 404, "another mailbox's message is not found")
+            let badWitness = try await get("/v1/messages/\(toOne)/evidence?witness=0", anna)
+            XCTAssertEqual(badWitness.status, 400)
+            let opBundle = try await get("/v1/messages/\(toTwo)/evidence", drift)
+            XCTAssertEqual(opBundle.status, 200, opBundle.text)
+            XCTAssertFalse(opBundle.text.contains("Hemligt"), "no subject for the operator")
+            let opReport = EvidenceVerifier().verify(opBundle.body)
+            XCTAssertTrue(opReport.ok, opReport.text)
+            XCTAssertEqual(opReport.checks["events"], .stated, "the operator's entries are redacted, so stated")
+
             // A case system submits with its own credential (client credentials) and a send grant;
             // a retry with the same Idempotency-Key answers with the same message.
             let system = try await issuer.mint(subject: "arende", claims: ["client_id": "arende"])

@@ -25,6 +25,8 @@ package struct APIServer: Sendable {
     package let verifier: TokenVerifier
     /// The CloudEvents `source` of the streamed events (the node's name as a URN).
     package var eventSource = EventFeed.source(forNode: "node")
+    /// The node's name, stated in evidence bundles.
+    package var nodeName = "node"
     /// Events the stream keeps in memory for subscribers near the head.
     package var eventWindow = EventFeed.defaultCapacity
     /// Whether `GET /v1/events` is served (its feed follows the ledger and catches the
@@ -85,6 +87,7 @@ package struct APIServer: Sendable {
         server.statistics = { node.ledgerStatistics }
         server.submission = MessageSubmission(node: node)
         server.eventSource = EventFeed.source(forNode: node.config.name)
+        server.nodeName = node.config.name
         server.webhooks = api.webhooks
         if api.takesClientCertificates { server.clientCertificateTrust = node.keys.tlsTrustStore }
         server.webhookStore = node.webhooks
@@ -113,7 +116,8 @@ package struct APIServer: Sendable {
             administration = WebhookAdministration(access: access, store: webhookStore, settings: webhooks)
         }
         try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
-                    streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics)
+                    streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics,
+                    evidence: EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true))
             .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)

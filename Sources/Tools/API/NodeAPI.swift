@@ -22,6 +22,8 @@ struct NodeAPI: APIProtocol {
     var webhooks: WebhookAdministration? = nil
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
+    /// Evidence bundles (this process holds the ledger, so it writes the checkpoints they need).
+    let evidence: EvidenceProducer
 
     /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
     func caller() throws(NodeError) -> Principal {
@@ -163,6 +165,24 @@ struct NodeAPI: APIProtocol {
                                                  purpose: try Parameters.purpose(input.query.purpose), as: try caller())
             return .ok(.init(headers: .init(contentDisposition: Self.disposition(c.fileName), kvittoAccessSeq: Int(c.accessSeq)),
                              body: .xml(ContentStream.body(c))))
+        } catch {
+            return Problem(error).answer()
+        }
+    }
+
+    func getEvidence(_ input: Operations.GetEvidence.Input) async throws -> Operations.GetEvidence.Output {
+        do throws(NodeError) {
+            let id = try Parameters.messageID(input.path.id)
+            let witnesses = try (input.query.witness ?? []).map { w throws(NodeError) in
+                guard w >= 1 else { throw NodeError(.invalidRequest, "witness is the seq of a checkpoint you kept, 1 or more") }
+                return UInt64(w)
+            }
+            guard witnesses.count <= 20 else { throw NodeError(.invalidRequest, "at most 20 witnesses") }
+            let request = EvidenceRequest(content: input.query.content ?? false, purpose: try Parameters.purpose(input.query.purpose),
+                                          witnesses: witnesses)
+            let stream = try await evidence.bundle(id, request, as: try caller())
+            return .ok(.init(headers: .init(contentDisposition: Self.disposition("evidence-\(id).json")),
+                             body: .binary(EvidenceBody.body(stream))))
         } catch {
             return Problem(error).answer()
         }
