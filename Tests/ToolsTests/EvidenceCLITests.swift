@@ -37,7 +37,7 @@ final class EvidenceCLITests: XCTestCase {
         return (dir.sub("demo"), id)
     }
 
-    func testDemoBundlesVerifyOfflineAndAChangedByteInAnyRegionIsNamedByBothVerifiers() throws {
+    func testDemoBundlesVerifyOfflineAndAChangedByteInAnyRegionIsNamedByBothVerifiers() async throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.python), "run Tests/bootstrap.sh first (it makes .venv)")
         let dir = ScratchDir("evidence")
         defer { dir.remove() }
@@ -64,6 +64,19 @@ final class EvidenceCLITests: XCTestCase {
             XCTAssertEqual(status, 0, "independent verifier: \(independent)")
             XCTAssertEqual(independent["ok"], .bool(true), "\(independent)")
         }
+        // The XML signatures' certificates chain to the demo's CA, at the documents' times — and
+        // not to an SDK test CA that did not issue them.
+        let cas = ["--ca", b + "/trust/o2o/ca.crt", "--ca", b + "/trust/as4/ca.crt"]
+        let chained = try json(ok(["audit", "verify", bundleB, "--json"] + cas))
+        XCTAssertEqual(chained["checks"]?["signatures"], "proven", "\(chained)")
+        let foreignCA = Self.root.deletingLastPathComponent().appendingPathComponent("shared/reference/sdk/ca/opentest/o2o/testsithseidrootcav2.cer").path
+        let foreign = try KvittoProcess.run(["audit", "verify", bundleB, "--json", "--ca", foreignCA])
+        XCTAssertEqual(foreign.status, 1, foreign.stdout)
+        XCTAssertEqual(try json(foreign.stdout)["failure"]?["code"], "signature_invalid", foreign.stdout)
+        let (foreignStatus, foreignIndependent) = try python([bundleB, "--ca", foreignCA])
+        XCTAssertEqual(foreignStatus, 1)
+        XCTAssertEqual(foreignIndependent["failure"]?["code"], "signature_invalid", "\(foreignIndependent)")
+
         // The sender's bundle: evidence included, content withheld; the recipient's: content
         // included, each part recorded as a read by this requester.
         let a0 = try json(String(contentsOfFile: bundleA, encoding: .utf8))
@@ -93,7 +106,7 @@ final class EvidenceCLITests: XCTestCase {
             let changed = CanonicalJSON.encode(try Self.changeOneCharacter(value, at: t.pointer[...])) + [0x0A]
             XCTAssertEqual(changed.count, original.count)
             XCTAssertEqual(zip(changed, original).filter { $0 != $1 }.count, 1, "\(t.pointer): one byte changed")
-            let report = EvidenceVerifier().verify(changed)
+            let report = await EvidenceVerifier().verify(changed)
             XCTAssertFalse(report.ok, "\(t.pointer) went unnoticed")
             XCTAssertTrue(t.region.contains(report.failure?.region ?? ""), "\(t.pointer): \(report.failure?.description ?? "-")")
             let path = dir.sub("region-\(n).json")
@@ -111,7 +124,7 @@ final class EvidenceCLITests: XCTestCase {
         for (n, p) in flips.enumerated() {
             var changed = original
             changed[p] ^= 0x01
-            let report = EvidenceVerifier().verify(changed)
+            let report = await EvidenceVerifier().verify(changed)
             XCTAssertFalse(report.ok, "flipping byte \(p) (\(UnicodeScalar(original[p]))) went unnoticed")
             let path = dir.sub("flip-\(n).json")
             try Data(changed).write(to: URL(fileURLWithPath: path))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Node
+import Transport
 
 /// `kvitto audit verify`: checks an evidence bundle without the node (Schemas/evidence-bundle.md §10).
 struct AuditVerifyCommand: AsyncParsableCommand {
@@ -18,6 +19,8 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     @Option(help: "Base64 Ed25519 public key the ledger's genesis event must name (held outside the node).") var trustKey: String?
     @Option(help: ArgumentHelp("A checkpoint you kept (the JSON line `kvitto ledger checkpoint` printed). Repeatable.", valueName: "file"))
     var witness: [String] = []
+    @Option(help: ArgumentHelp("CA certificates (PEM or DER) the XML signatures' certificates must chain to: O2O for XHEs, AS4 for receipts. Repeatable; without, signers are listed for you to judge.", valueName: "file"))
+    var ca: [String] = []
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() async throws {
@@ -33,8 +36,11 @@ struct AuditVerifyCommand: AsyncParsableCommand {
             }
             verifier.witnesses.append(value)
         }
+        for path in ca {
+            do { verifier.cas += try CertificateFile.read(path: path) } catch { throw CLI.fail("cannot read the CA certificates in \(path): \(error)") }
+        }
         guard let data = FileManager.default.contents(atPath: file) else { throw CLI.fail("cannot read \(file)") }
-        let report = verifier.verify([UInt8](data))
+        let report = await verifier.verify([UInt8](data))
         print(json ? String(decoding: CanonicalJSON.encode(report.json), as: UTF8.self) : report.text)
         if !report.ok { throw ExitCode(1) }
     }

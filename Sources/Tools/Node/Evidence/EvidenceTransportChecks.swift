@@ -211,23 +211,47 @@ enum EvidenceTransportChecks {
         var tally = Tally()
         for blob in state.bundle.blobs where blob.state == "included" {
             guard let bytes = blob.data else { continue }
+            // The time of the event that first records the document: its certificate is judged then.
+            let time = blob.references.first.flatMap { state.decoded[$0.seq]?.time }
             switch blob.kind {
             case "xhe":
                 do {
                     let doc = try XMLDocument(bytes: bytes, limits: .sdk)
-                    _ = try XMLSignatureVerifier.verifySignature(doc)
+                    let (signer, extra) = try XMLSignatureVerifier.verifySignature(doc)
+                    state.signers.append(.init(sha256: blob.sha256, what: "XHE", signer: signer, extra: extra, role: .o2o, time: time))
                 } catch {
                     throw Failure("signature_invalid", "signatures", sha256: blob.sha256, "the XHE's signature does not verify: \(error)")
                 }
             case "as4_receipt", "as4_message":
-                do { _ = try AS4Evidence(bytes).verifySignature() } catch {
+                do {
+                    let signer = try AS4Evidence(bytes).verifySignature()
+                    state.signers.append(.init(sha256: blob.sha256, what: blob.kind, signer: signer, extra: [], role: .as4, time: time))
+                } catch {
                     throw Failure("signature_invalid", "signatures", sha256: blob.sha256, "the \(blob.kind)'s WS-Security signature does not verify: \(error.detail)")
                 }
             default:
                 break
             }
         }
-        state.report.notes.append("signatures: checked cryptographically with the certificates the documents carry; certificate chains and revocation are not checked offline")
         tally.result(&state, region: "signatures")
+    }
+
+    /// With CA certificates (`--ca`): each signer's chain to them at the time of the event that
+    /// recorded the document (O2O for XHEs, AS4 for envelopes); without, each signer is listed
+    /// as stated, for a person to judge. Revocation is not checked offline.
+    static func chains(_ state: inout State, cas: [Certificate]) async throws(Failure) {
+        guard !cas.isEmpty else {
+            for s in state.signers { state.report.stated.append("signatures: \(s.what) \(s.sha256) signed by \(s.signer.subject) (no --ca: certificate not checked)") }
+            if !state.signers.isEmpty, state.report.checks["signatures"] == .proven { state.report.checks["signatures"] = .stated }
+            return
+        }
+        let anchors = cas.filter { $0.subject == $0.issuer }, intermediates = cas.filter { $0.subject != $0.issuer }
+        for s in state.signers {
+            let trust = CertificateTrust(role: s.role, anchors: anchors, intermediates: intermediates)
+            do { try await trust.evaluate(s.signer, extra: s.extra, at: s.time.map { Date(timeIntervalSince1970: Double($0.nanoseconds) / 1e9) } ?? Date()) } catch {
+                throw Failure("signature_invalid", "signatures", sha256: s.sha256, "the \(s.what)'s signer \(s.signer.subject) does not chain to the given CAs: \(error)")
+            }
+        }
+        state.report.notes.append("signatures: certificate chains checked against the given CAs at each document's time; revocation is not checked offline")
     }
 }

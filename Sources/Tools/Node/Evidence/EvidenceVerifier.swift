@@ -1,5 +1,7 @@
 import Foundation
 package import Ledger
+import Transport
+package import X509
 
 /// Checks an evidence bundle offline, without the node (Schemas/evidence-bundle.md §10): the
 /// form, the checkpoint, the key chain from genesis, every full event (canonical bytes, hash,
@@ -14,6 +16,9 @@ package struct EvidenceVerifier {
     package var witnesses: [JSONValue] = []
     /// Whether to check the XML signatures (XHE, AS4 receipt) cryptographically.
     package var xmlSignatures = true
+    /// CA certificates the XML signatures' certificates must chain to (`--ca`): O2O for XHEs,
+    /// AS4 for receipts. The bundle carries no trust anchors: the node's own copy proves nothing.
+    package var cas: [Certificate] = []
 
     package init(trustedKey: LedgerPublicKey? = nil, witnesses: [JSONValue] = []) {
         self.trustedKey = trustedKey
@@ -42,10 +47,21 @@ package struct EvidenceVerifier {
         var decoded: [UInt64: Decoded] = [:]
         /// The payload of every events entry by seq (shown payload for redacted ones).
         var payloads: [UInt64: (type: String, payload: JSONValue, full: Bool)] = [:]
+        /// The signers of the XML signatures that verified, for the chain check.
+        var signers: [Signer] = []
+    }
+
+    struct Signer {
+        let sha256: String
+        let what: String
+        let signer: Certificate
+        let extra: [Certificate]
+        let role: CertificateTrust.Role
+        let time: Timestamp?
     }
 
     /// Verifies `bytes`.
-    package func verify(_ bytes: [UInt8]) -> EvidenceReport {
+    package func verify(_ bytes: [UInt8]) async -> EvidenceReport {
         var state = State()
         var region = "bundle"
         do {
@@ -63,6 +79,7 @@ package struct EvidenceVerifier {
             region = "transport"; try EvidenceTransportChecks.transport(&state)
             region = "documents"; try EvidenceTransportChecks.documents(&state)
             region = "signatures"; try EvidenceTransportChecks.signatures(&state, enabled: xmlSignatures)
+            try await EvidenceTransportChecks.chains(&state, cas: cas)
             region = "witness"; try checkWitnesses(&state)
         } catch {
             state.report.failure = error
