@@ -19,6 +19,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)   # the demo's API lines (Tests/api-conformance.sh)
 [ -f /usr/share/java/Saxon-HE.jar ] || need+=(libsaxonhe-java)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# Printable audit reports (PDF) and the console's browser tests: headless Chromium, its WebDriver, pdftotext.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -147,6 +147,27 @@ final class AuditAPITests: XCTestCase {
             XCTAssertEqual((byClerk.json["events"] as? [Any])?.count, 0, "no audit right: no events")
             let nothing = try await api.get("/v1/audit/events", token: auditor)
             XCTAssertEqual(nothing.status, 422, nothing.text)
+
+            // The report: the same events, complete, at one checkpoint it names; recomputed at that
+            // checkpoint, the same document in every format; the same grants.
+            let reportPath = "/v1/audit/report?participant=\(APITestClient.escape(Self.one))"
+            let report = try await api.get(reportPath, token: auditor)
+            XCTAssertEqual(report.status, 200, String(report.text.prefix(300)))
+            let checkpoint = try XCTUnwrap((report.json["checkpoint"] as? [String: Any])?["seq"] as? Int)
+            XCTAssertEqual(report.json["format"] as? String, "kvitto-audit-report/1")
+            // What the pages held (and the refusals recorded since, as the report is computed later).
+            XCTAssertEqual(Array(seqs(report.json["events"] as? [[String: Any]] ?? []).prefix(found.count)), found, "the report holds what the pages held")
+            for format in ["json", "csv", "html"] {
+                let once = try await api.get(reportPath + "&checkpoint=\(checkpoint)&format=\(format)", token: auditor)
+                let twice = try await api.get(reportPath + "&checkpoint=\(checkpoint)&format=\(format)", token: auditor)
+                XCTAssertEqual(once.status, 200, format)
+                XCTAssertEqual(once.body, twice.body, format)
+                XCTAssertTrue(once.contentType.hasPrefix(format == "json" ? "application/json" : "text/\(format)"), once.contentType)
+            }
+            let refusedReport = try await api.get(reportPath, token: clerk)
+            XCTAssertEqual(refusedReport.status, 403, refusedReport.text)
+            let notACheckpoint = try await api.get(reportPath + "&checkpoint=1", token: auditor)
+            XCTAssertEqual(notACheckpoint.status, 404, notACheckpoint.text)
         } catch {
             XCTFail("\(error)")
         }

@@ -117,7 +117,8 @@ package struct APIServer: Sendable {
         }
         try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
                     streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics,
-                    evidence: EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true))
+                    evidence: EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true),
+                    reporter: AuditReporter(log: AuditLog(access: access), node: nodeName, writesCheckpoints: true))
             .registerHandlers(on: router, configuration: Self.coding)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)

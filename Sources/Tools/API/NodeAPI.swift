@@ -24,6 +24,8 @@ struct NodeAPI: APIProtocol {
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
     /// Evidence bundles (this process holds the ledger, so it writes the checkpoints they need).
     let evidence: EvidenceProducer
+    /// Audit reports (likewise).
+    let reporter: AuditReporter
 
     /// The caller; ``BearerAuthentication`` has set it for every operation but the health checks.
     func caller() throws(NodeError) -> Principal {
@@ -220,6 +222,39 @@ struct NodeAPI: APIProtocol {
     }
 
     // MARK: audit
+
+    func auditReport(_ input: Operations.AuditReport.Input) async throws -> Operations.AuditReport.Output {
+        do throws(NodeError) {
+            var q = input.query
+            for key in [\Operations.AuditReport.Input.Query.participant, \.mailbox, \.actor, \._type] where q[keyPath: key]?.isEmpty == true {
+                q[keyPath: key] = nil
+            }
+            _ = try Parameters.bounded(q.participant, 1...300, "participant")
+            _ = try Parameters.bounded(q.mailbox, 1...300, "mailbox")
+            _ = try Parameters.bounded(q.actor, 1...600, "actor")
+            _ = try Parameters.bounded(q._type, 1...200, "type")
+            if let m = q.mailbox, FunctionalAddress(m) == nil { throw NodeError(.notFound, "no mailbox \(m)") }
+            if let p = q.participant, p.contains(where: \.isWhitespace) { throw NodeError(.notFound, "no participant \(p)") }
+            if let c = q.checkpoint, c < 1 { throw NodeError(.invalidRequest, "checkpoint is the seq of a checkpoint event") }
+            var query = AuditLog.Query(participant: q.participant, mailbox: q.mailbox.flatMap(FunctionalAddress.init), actor: q.actor, type: q._type)
+            query.since = q.since.map(Parameters.moment)
+            query.until = q.until.map(Parameters.moment)
+            let report = try await reporter.report(query, checkpoint: q.checkpoint.map(UInt64.init), as: try caller())
+            let language = AuditReportFormat.Language(rawValue: q.lang?.rawValue ?? "sv") ?? .sv
+            switch q.format ?? .json {
+            case .json:
+                let bytes = AuditReportFormat.json.render(report)
+                guard let object = try? JSONDecoder().decode(Operations.AuditReport.Output.Ok.Body.JsonPayload.self, from: Data(bytes)) else {
+                    throw NodeError(.storage, "the report could not be encoded")
+                }
+                return .ok(.init(body: .json(object)))
+            case .csv: return .ok(.init(body: .csv(HTTPBody(AuditReportFormat.csv.render(report)))))
+            case .html: return .ok(.init(body: .html(HTTPBody(AuditReportFormat.html.render(report, language: language)))))
+            }
+        } catch {
+            return Problem(error).answer()
+        }
+    }
 
     func auditEvents(_ input: Operations.AuditEvents.Input) async throws -> Operations.AuditEvents.Output {
         do throws(NodeError) {

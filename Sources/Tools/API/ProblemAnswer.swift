@@ -39,6 +39,7 @@ extension Operations.SubmitMessage.Output: AnswersUnavailable, AnswersBadRequest
 extension Operations.GetMessage.Output: AnswersUnavailable, AnswersBadRequest, AnswersNotFound, AnswersNotReached {}
 extension Operations.GetTrace.Output: AnswersUnavailable, AnswersBadRequest, AnswersNotFound, AnswersNotReached {}
 extension Operations.GetContent.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersGone {}
+extension Operations.AuditReport.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersUnprocessable {}
 extension Operations.GetEvidence.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached {}
 extension Operations.GetAttachment.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersGone {}
 extension Operations.AuditEvents.Output: AnswersUnavailable, AnswersBadRequest, AnswersForbidden, AnswersNotFound, AnswersNotReached, AnswersUnprocessable {}
