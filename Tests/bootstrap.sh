@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kvitto needs on a fresh Debian machine, only what is missing:
 # the C libraries it links (liblmdb-dev, libxml2-dev, libssl-dev, zlib1g-dev), the independent tools its tests compare
-# against (xmlsec1, xmllint from libxml2-utils, Saxon-HE with a Java runtime, openssl) and a Python
+# against (xmlsec1, xmllint from libxml2-utils, Saxon-HE with a Java runtime, openssl, chromium and pdftotext) and a Python
 # venv with `cryptography` and `jsonschema` for the independent ledger checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
