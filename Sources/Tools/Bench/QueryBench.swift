@@ -101,7 +101,7 @@ struct QueryBench: AsyncParsableCommand {
 
     /// Appends the address book, the reader's grant and `messages` messages' events from four
     /// interleaved generators (as concurrent writers would); returns the events appended.
-    static func generate(messages: Int, node: String) async throws -> Int {
+    static func generate(messages: Int, node: String, busyReader: String? = nil) async throws -> Int {
         let config = try NodeConfig.load(directory: node)
         let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: node))
         defer { ledger.close() }
@@ -114,7 +114,9 @@ struct QueryBench: AsyncParsableCommand {
         let counts = try await withThrowingTaskGroup(of: Int.self) { group in
             for w in 0..<writers {
                 group.addTask {
-                    var h = SyntheticHistory(.init(participant: mailbox.participant, functions: functions, seed: UInt64(w + 1)))
+                    var settings = SyntheticHistory.Settings(participant: mailbox.participant, functions: functions, seed: UInt64(w + 1))
+                    settings.busyReader = busyReader
+                    var h = SyntheticHistory(settings)
                     var appended = 0
                     let share = messages / writers + (w < messages % writers ? 1 : 0)
                     while h.messages < share {

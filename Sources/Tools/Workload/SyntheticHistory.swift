@@ -20,6 +20,10 @@ package struct SyntheticHistory {
         package var seed: UInt64
         /// The most messages in progress at once (their events interleave).
         package var inFlight: Int
+        /// One person who makes `busyShare` of all reads (an officer's heaviest access log);
+        /// nil: every read is by a random person.
+        package var busyReader: String?
+        package var busyShare = 0.1
 
         package init(participant: String, functions: [String], counterparts: Int = 200, seed: UInt64, inFlight: Int = 64) {
             self.participant = participant
@@ -211,7 +215,8 @@ package struct SyntheticHistory {
         switch roll {
         case 0..<55 where !readable.isEmpty:
             let r = readable.randomElement(using: &random)!
-            return EventDraft(type: AccessEventType.accessed, subject: "message:" + r.id, actor: person(), payload: [
+            let actor = if let busy = settings.busyReader, random.chance(settings.busyShare) { busy } else { person() }
+            return EventDraft(type: AccessEventType.accessed, subject: "message:" + r.id, actor: actor, payload: [
                 "mailbox": .string(r.mailbox), "part": "message", "blob": BlobField.json(r.blob), "interface": "api",
                 "purpose": .string("Ärende \(Int.random(in: 1000..<9999, using: &random))"),
             ])
