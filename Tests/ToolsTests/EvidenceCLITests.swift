@@ -197,6 +197,53 @@ final class EvidenceCLITests: XCTestCase {
         return start..<(end + 1)
     }
 
+    func testErasedContentIsShownErasedAndTheOperatorsRedactedBundleVerifies() throws {
+        let dir = ScratchDir("evidence-erased")
+        defer { dir.remove() }
+        let (demo, id) = try demo(dir)
+        let a = demo + "/node-a"
+        try ok(["grant", "--node", a, "--grantee", "os:root", "--scope", "node", "--rights", "audit,operate", "--reason", "tillsyn och drift"])
+        let before = dir.sub("before.json")
+        try ok(["trace", "--node", a, id, "--evidence", before])
+        let attachment = try XCTUnwrap(try json(String(contentsOfFile: before, encoding: .utf8))["blobs"]?.arrayElements
+            .first { $0["kind"] == "attachment" }?["sha256"]?.stringValue)
+        try ok(["ledger", "erase-blob", "--ledger", a + "/ledger", "--sha256", attachment, "--actor", "os:arkivarie",
+                "--rule", "Gallringsbeslut 2026:14", "--reason", "gallring"])
+        // The auditor (audit on the node sees every event whole): the erasure is an event of the
+        // bundle, and the blob is shown erased by it.
+        let audited = dir.sub("audited.json")
+        try ok(["trace", "--node", a, id, "--evidence", audited])
+        let bundle = try json(String(contentsOfFile: audited, encoding: .utf8))
+        let erased = try XCTUnwrap(bundle["blobs"]?.arrayElements.first { $0["sha256"]?.stringValue == attachment })
+        XCTAssertEqual(erased["state"], "erased")
+        let erasure = try XCTUnwrap(erased["erased_by"]?.intValue)
+        XCTAssertTrue((bundle["events"]?.arrayElements ?? []).contains { $0["seq"]?.intValue == erasure })
+        XCTAssertEqual(try json(ok(["audit", "verify", audited, "--json"]))["ok"], .bool(true))
+        XCTAssertEqual(try python([audited]).0, 0)
+        // The operator (operate without audit) sees transport members only: redacted entries,
+        // stated, and still a bundle both verifiers accept.
+        try ok(["revoke", "--node", a, "\(try grantID(a, rights: "audit,operate"))", "--reason", "byte av roll"])
+        try ok(["grant", "--node", a, "--grantee", "os:root", "--scope", "node", "--rights", "operate", "--reason", "drift"])
+        let operated = dir.sub("operated.json")
+        try ok(["trace", "--node", a, id, "--evidence", operated])
+        let report = try json(ok(["audit", "verify", operated, "--json"]))
+        XCTAssertEqual(report["ok"], .bool(true), "\(report)")
+        XCTAssertEqual(report["checks"]?["events"], "stated")
+        XCTAssertFalse(try String(contentsOfFile: operated, encoding: .utf8).contains("kallelse"), "no file names for the operator")
+        XCTAssertEqual(try python([operated]).0, 0)
+    }
+
+    /// The id of the grant to os:root with exactly `rights`, from `kvitto grants --json`.
+    private func grantID(_ node: String, rights: String) throws -> Int64 {
+        let lines = try ok(["grants", "--node", node, "--json"]).split(separator: "\n")
+        for line in lines {
+            let g = try json(String(line))
+            let r = (g["rights"]?.arrayElements ?? []).compactMap(\.stringValue).sorted().joined(separator: ",")
+            if g["grantee"] == "os:root", r == rights.split(separator: ",").sorted().joined(separator: ","), let id = g["id"]?.intValue { return id }
+        }
+        throw NodeError(.notFound, "no grant of \(rights) to os:root")
+    }
+
     /// `value` with one character of the string at `pointer` replaced by another of the same
     /// alphabet (hex or base64), so the canonical encoding changes in exactly one byte.
     static func changeOneCharacter(_ value: JSONValue, at pointer: ArraySlice<String>) throws -> JSONValue {

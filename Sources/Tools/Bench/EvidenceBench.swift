@@ -19,7 +19,7 @@ struct EvidenceBench: AsyncParsableCommand {
     @Flag(help: "Print JSON lines.") var json = false
     @Option(help: "Events in the ledger (a synthetic history is added after the real exchange).") var events = 1_000_000
     @Option(help: "Seconds per throughput case.") var seconds: Double = 5
-    @Option(help: "Audit reports to time (distinct people, the busiest first).") var samples = 200
+    @Option(help: "Times the heaviest audit report is computed.") var samples = 50
 
     static let reader = PrincipalName(kind: .pnr, value: "197001011234")
     static let auditor = PrincipalName(kind: .pnr, value: "195001011234")
@@ -47,7 +47,8 @@ struct EvidenceBench: AsyncParsableCommand {
         if wanted > 0 {
             let t0 = Date()
             // One officer-like person makes a tenth of the reads: the heaviest access log.
-            let appended = try await QueryBench.generate(messages: max(1, wanted / 6), node: dirA, busyReader: Self.busy.description)
+            // About five events per synthetic message.
+            let appended = try await QueryBench.generate(messages: max(1, wanted / 5 + 100), node: dirA, busyReader: Self.busy.description)
             Self.note("history: \(appended) events appended in \(format(Date().timeIntervalSince(t0), digits: 1)) s")
         }
         let node = try await NodeCLI.run { try Node.open(directory: dirA, logger: logger) }
@@ -85,29 +86,30 @@ struct EvidenceBench: AsyncParsableCommand {
                                  limit: raw.recordsPerSecond / Double(traceEvents), limitWhat: rawWhat + ", ÷ \(traceEvents) events",
                                  extra: ["ed25519_verifies_per_s": .int(Int64(PhysicalLimits.ed25519VerifiesPerSecond(threads: 1)))]))
 
-        // The heaviest audit query: one person's every access over a year, complete, as a report.
+        // The heaviest audit query: the busiest reader's every access over a year, complete, as a
+        // report (rendered as JSON), run `samples` times.
         let reporter = AuditReporter(log: AuditLog(access: node.access), node: "node-a", writesCheckpoints: true)
-        let accessors = try Self.busiestAccessors(node, limit: samples)
+        guard let person = try Self.busiestAccessors(node, limit: 1).first else { throw CLI.fail("the history holds no reads") }
         let year = Timestamp(nanoseconds: Timestamp.now().nanoseconds - 365 * 86_400 * 1_000_000_000)
-        var ms: [Double] = [], rows: [Int] = []
+        var ms: [Double] = []
+        var rows = 0
         _ = try await node.ledger.checkpoint()
-        for person in accessors {
+        for _ in 0..<samples {
             var q = AuditLog.Query(actor: person, type: "message.accessed")
             q.since = year
             let t = DispatchTime.now().uptimeNanoseconds
             let r = try await reporter.report(q, as: officer)
             _ = AuditReportFormat.json.render(r)
             ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
-            rows.append(r.rows.count)
+            rows = r.rows.count
         }
-        let maxRows = rows.max() ?? 0
         // The same number of records read raw, at the rate measured above.
-        let rawMS = Double(max(1, maxRows)) / raw.recordsPerSecond * 1000
-        printer.emit(BenchResult(name: "audit report: one person's accesses over a year", value: percentile(ms, 0.99), unit: "ms p99",
-                                 limit: rawMS, limitWhat: "raw LMDB read of as many records as the largest report (\(maxRows)), ms",
+        let rawMS = Double(max(1, rows)) / raw.recordsPerSecond * 1000
+        printer.emit(BenchResult(name: "audit report: the busiest reader's year of accesses", value: percentile(ms, 0.99), unit: "ms p99",
+                                 limit: rawMS, limitWhat: "raw LMDB read of as many records as the report holds (\(rows)), ms",
                                  lowerIsBetter: true,
                                  extra: ["p50_ms": .string(format(percentile(ms, 0.5), digits: 3)), "samples": .int(Int64(ms.count)),
-                                         "ledger_events": .int(Int64(head)), "largest_report_events": .int(Int64(maxRows))]))
+                                         "ledger_events": .int(Int64(head)), "report_events": .int(Int64(rows))]))
         printer.emit(BenchResult(name: "raw LMDB cursor read", value: raw.recordsPerSecond, unit: "records/s", limit: raw.recordsPerSecond,
                                  limitWhat: "itself"))
         await node.close()

@@ -198,7 +198,8 @@ package struct MessageAccess: Sendable {
             for seq in record.eventSeqs.sorted() where seq <= limit { if let e = try ledger.event(seq) { events.append(e) } }
             for e in events {
                 for ref in BlobReferences.find(in: e.payload) {
-                    if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seq <= limit, seqs.insert(seq).inserted,
+                    // An erasure before this event erased an earlier copy of the same bytes, not this one.
+                    if let seq = try NodeStateProjection.erasure(of: ref.sha256, in: projections.storage), seq > e.seq, seq <= limit, seqs.insert(seq).inserted,
                        let erased = try ledger.event(seq) { events.append(erased) }
                 }
             }

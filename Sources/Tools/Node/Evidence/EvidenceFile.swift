@@ -9,8 +9,9 @@ import Glibc
 package enum EvidenceFile {
     package static func write(_ stream: EvidenceStream, to path: String) throws(NodeError) {
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial").path
+        // A fresh file of our own: never through a planted link or into someone else's file.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw NodeError(.invalidRequest, "cannot create \(temporary) (errno \(errno)); choose a writable directory") }
         var done = false
         defer {

@@ -57,9 +57,14 @@ package struct EvidenceProducer: Sendable {
             }
             (accessSeqs, parts) = try await recordContent(visible.record, purpose: request.purpose, principal)
         }
+        // Content ships only when its reading was recorded above: a part that appears later (an
+        // inbound message's content stored meanwhile) or a reference no part names stays withheld.
+        let recorded = Set(parts.compactMap { $0["sha256"]?.stringValue })
         let withheldReason = request.content ? nil : (policy.contentRefusal(visible.record)?.rawValue ?? "not_requested")
-        var minimum = max(visible.record.eventSeqs.max() ?? 0, accessSeqs.max() ?? 0)
         let head = try run("reading the ledger head") { try ledger.durableHead() }
+        // The message's last event, its erasures included.
+        let last = try access.traceEvents(of: visible.record, upTo: head).last?.seq ?? 0
+        var minimum = max(last, accessSeqs.max() ?? 0)
         for w in request.witnesses where w >= 1 && w <= head { minimum = max(minimum, w - 1) }
         // A blob erased after the chosen checkpoint sends us back for a newer one (bounded: each
         // round moves the minimum past an erasure that exists).
@@ -74,7 +79,7 @@ package struct EvidenceProducer: Sendable {
             } catch let e as NodeError { throw e } catch { throw NodeError(.storage, "reading message \(id): \(error)") }
             let events = try access.traceEvents(of: record, upTo: position)
             let shown = events.map { VisibleEvent($0, visibility: visible.visibility, confidential: record.confidential) }
-            let blobs = try blobs(of: shown, contentIncluded: request.content, withheldReason: withheldReason, position: position)
+            let blobs = try blobs(of: shown, recordedContent: recorded, withheldReason: withheldReason, position: position)
             guard case .ready(let blobEntries) = blobs else {
                 if case .erasedAfter(let seq) = blobs { minimum = max(minimum, seq) }
                 continue
@@ -131,7 +136,11 @@ package struct EvidenceProducer: Sendable {
         for (n, a) in record.attachments.enumerated() where try !erased(a.blob) {
             add("attachment", n, a.blob, fileName: a.fileName, contentType: a.contentType)
         }
-        guard !drafts.isEmpty else { return ([], []) }
+        guard !drafts.isEmpty else {
+            throw record.sdkMessage == nil
+                ? NodeError(.notFound, "message \(record.id) has no stored content (yet); ask for the bundle without content")
+                : NodeError(.erased, "the message's content was erased; ask for the bundle without content")
+        }
         do {
             return (try await ledger.append(drafts).map(\.seq), parts)
         } catch {
@@ -187,7 +196,14 @@ package struct EvidenceProducer: Sendable {
     /// as it is (never judged here: a rewritten ledger yields entries that fail at the verifier).
     private func witnesses(_ seqs: [UInt64], _ checkpoint: Checkpoint) throws(NodeError) -> [JSONValue] {
         let n = checkpoint.treeSize
-        return try Set(seqs).sorted().filter { $0 >= 1 && $0 <= checkpoint.event.seq }.map { w throws(NodeError) in
+        // Only checkpoint events: the hash of any other event could confirm a guess of an event the
+        // requester may not see. A named seq that holds no checkpoint gets no entry (the verifier
+        // then reports the witness not covered).
+        var checkpoints: [UInt64] = []
+        for w in Set(seqs).sorted() where w >= 2 && w <= checkpoint.event.seq {
+            if try run("reading event \(w)", { try ledger.event(w)?.type == EventType.checkpoint }) { checkpoints.append(w) }
+        }
+        return try checkpoints.map { w throws(NodeError) in
             if w == checkpoint.event.seq {
                 return ["seq": .int(Int64(w)), "hash": .string(checkpoint.event.hash.hex), "old_size": .int(Int64(n)),
                         "old_root": .string(checkpoint.root.hex), "consistency": []]
@@ -236,7 +252,7 @@ package struct EvidenceProducer: Sendable {
 
     /// The `blobs` entries (§6), with the readers of the included ones opened now: an erasure
     /// after this point cannot take their bytes away mid-bundle.
-    private func blobs(of shown: [VisibleEvent], contentIncluded: Bool, withheldReason: String?, position: UInt64) throws(NodeError) -> BlobPlan {
+    private func blobs(of shown: [VisibleEvent], recordedContent: Set<String>, withheldReason: String?, position: UInt64) throws(NodeError) -> BlobPlan {
         var references: [EvidenceBlobCatalog.Reference] = []
         var erasures: [String: UInt64] = [:]
         for v in shown {
@@ -255,7 +271,7 @@ package struct EvidenceProducer: Sendable {
                 o["erased_by"] = .int(Int64(seq))
             } else if e.role == .ciphertext {
                 o["state"] = "omitted"
-            } else if e.role == .content && !contentIncluded {
+            } else if e.role == .content && !recordedContent.contains(e.sha256.hex) {
                 o["state"] = "withheld"
                 o["reason"] = .string(withheldReason ?? "not_requested")
             } else {
@@ -265,6 +281,8 @@ package struct EvidenceProducer: Sendable {
                         if let after = try laterErasure(e.sha256, position) { return .erasedAfter(after) }
                         throw NodeError(.storage, "opening blob \(e.sha256): \(error)")
                     }
+                    // Erased after the checkpoint but not yet removed: erased content never ships.
+                    if let after = try laterErasure(e.sha256, position) { return .erasedAfter(after) }
                     o["state"] = "included"
                 case .erased, .absent:
                     if let after = try laterErasure(e.sha256, position) { return .erasedAfter(after) }

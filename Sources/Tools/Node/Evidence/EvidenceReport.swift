@@ -86,6 +86,21 @@ package struct EvidenceReport: Sendable {
         return .object(o)
     }
 
+    /// `s` with control characters shown as `\u{…}`: a bundle's strings (member names, subjects)
+    /// must not be able to move the cursor or fake a line of the report.
+    static func printable(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            if c.value < 0x20 || (0x7F...0x9F).contains(c.value) || c == "\u{2028}" || c == "\u{2029}" || (0x202A...0x202E).contains(c.value)
+                || (0x2066...0x2069).contains(c.value) {
+                out += "\\u{\(String(c.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
     /// The report for a person.
     package var text: String {
         var lines: [String] = []
@@ -96,6 +111,6 @@ package struct EvidenceReport: Sendable {
         for n in notChecked { lines.append("not checked: \(n)") }
         for n in notes { lines.append("note: \(n)") }
         lines.append(failure.map { "FAILED: \($0)" } ?? "verified")
-        return lines.joined(separator: "\n")
+        return lines.map(Self.printable).joined(separator: "\n")
     }
 }

@@ -152,6 +152,7 @@ enum EvidenceTransportChecks {
 
     static func documents(_ state: inout State) throws(Failure) {
         var tally = Tally()
+        tally.missing += absent(state, kinds: ["xhe", "meddelandekvittens"], region: "documents")
         let id = state.bundle.messageID
         for e in entries(state) {
             if !e.full { if e.payload["xhe"] != nil || e.payload["receipt"] != nil { tally.stated = true } }
@@ -202,6 +203,14 @@ enum EvidenceTransportChecks {
 
     // MARK: 10.9
 
+    /// Evidence of `kinds` that a full entry references but the bundle does not include: the
+    /// checks that need it are "not checked", never "proven".
+    private static func absent(_ state: State, kinds: Set<String>, region: String) -> [String] {
+        let full = Set(state.payloads.filter { $0.value.full }.keys)
+        return state.bundle.blobs.filter { kinds.contains($0.kind) && $0.state != "included" && $0.references.contains { full.contains($0.seq) } }
+            .map { "\(region): \($0.kind) \($0.sha256) is \($0.state)" }
+    }
+
     static func signatures(_ state: inout State, enabled: Bool) throws(Failure) {
         guard enabled else {
             state.report.checks["signatures"] = .notChecked
@@ -209,10 +218,11 @@ enum EvidenceTransportChecks {
             return
         }
         var tally = Tally()
+        tally.missing += absent(state, kinds: ["xhe", "as4_receipt", "as4_message"], region: "signatures")
         for blob in state.bundle.blobs where blob.state == "included" {
             guard let bytes = blob.data else { continue }
             // The time of the event that first records the document: its certificate is judged then.
-            let time = blob.references.first.flatMap { state.decoded[$0.seq]?.time }
+            let time = blob.references.first.flatMap { state.times[$0.seq] }
             switch blob.kind {
             case "xhe":
                 do {

@@ -47,6 +47,8 @@ package struct EvidenceVerifier {
         var decoded: [UInt64: Decoded] = [:]
         /// The payload of every events entry by seq (shown payload for redacted ones).
         var payloads: [UInt64: (type: String, payload: JSONValue, full: Bool)] = [:]
+        /// The time of every events entry by seq (shown time for redacted ones).
+        var times: [UInt64: Timestamp] = [:]
         /// The signers of the XML signatures that verified, for the chain check.
         var signers: [Signer] = []
     }
@@ -150,7 +152,7 @@ package struct EvidenceVerifier {
         else {
             throw Failure("checkpoint_mismatch", "checkpoint", seq: b.checkpoint.seq, pointer: "/checkpoint", "not a ledger.checkpoint event")
         }
-        guard size >= 0, UInt64(size) == b.checkpoint.seq - 1, UInt64(size) == b.position else {
+        guard size >= 0, b.checkpoint.seq >= 2, UInt64(size) == b.checkpoint.seq - 1, UInt64(size) == b.position else {
             throw Failure("checkpoint_mismatch", "checkpoint", seq: b.checkpoint.seq, pointer: "/position", "tree_size, the checkpoint's seq − 1 and position differ")
         }
         state.root = root
@@ -219,12 +221,14 @@ package struct EvidenceVerifier {
                 try Self.included(state, f)
                 state.decoded[f.seq] = d
                 state.payloads[f.seq] = (d.type, d.payload, true)
+                state.times[f.seq] = d.time
             case .redacted(let r):
                 anyRedacted = true
                 guard r.seq >= 2, r.seq <= n else {
                     throw Failure("malformed_bundle", "bundle", seq: r.seq, pointer: r.pointer + "/seq", "a redacted entry outside the checkpoint's tree")
                 }
                 state.payloads[r.seq] = (r.type, r.payload, false)
+                state.times[r.seq] = r.time
                 state.report.stated.append("event \(r.seq) (redacted: \(r.removed.joined(separator: ", ")))")
             }
         }
@@ -239,6 +243,12 @@ package struct EvidenceVerifier {
                     state.payloads[entry.seq].map { EvidenceBlobCatalog.references(seq: entry.seq, type: $0.type, payload: $0.payload) } ?? []
                 }
                 guard let ref = earlier.first(where: { $0.sha256.hex == blob }) else {
+                    // The reference may be in a member redaction removed (an operator does not see
+                    // a submission's attachments): then the binding is only stated.
+                    if b.events.contains(where: { if case .redacted(let r) = $0 { r.seq < f.seq } else { false } }) {
+                        state.report.stated.append("erasure \(f.seq) (the reference it erases is in a redacted entry)")
+                        continue
+                    }
                     throw Failure("erasure_mismatch", "events", seq: f.seq, pointer: f.pointer, "the erased blob is referenced by no earlier event in the bundle")
                 }
                 guard d.payload["size"]?.intValue == ref.size else {
@@ -282,6 +292,7 @@ package struct EvidenceVerifier {
             references += EvidenceBlobCatalog.references(seq: e.seq, type: type, payload: payload)
             if type == "blob.erased", let blob = payload["blob"]?.stringValue?.lowercased(), erasures[blob] == nil { erasures[blob] = e.seq }
         }
+        let redactedSeqs = Set(b.events.compactMap { if case .redacted(let r) = $0 { r.seq } else { nil } })
         let derived = EvidenceBlobCatalog.entries(references)
         let fullSeqs = Set(b.events.compactMap { if case .full(let f) = $0 { f.seq } else { nil } })
         let parts = Set((b.parts ?? []).map(\.sha256))
@@ -316,8 +327,11 @@ package struct EvidenceVerifier {
                 state.report.stated.append("blob \(e.sha256) withheld: \(e.reason!)")
             default: guard members == (false, false, false) else { throw fail("an \(expected) blob has no data, erased_by or reason") }
             }
-            let proven = d.references.contains { fullSeqs.contains($0.seq) }
-            if !proven { anyStated = true; state.report.stated.append("blob \(e.sha256) (referenced by redacted entries only)") }
+            // Proven only when nothing unproven decided it: a reference or an erasure from a
+            // redacted entry (which could have been added or changed) makes the entry stated.
+            let proven = d.references.contains { fullSeqs.contains($0.seq) } && !d.references.contains { redactedSeqs.contains($0.seq) }
+                && erasures[e.sha256].map { !redactedSeqs.contains($0) } ?? true
+            if !proven { anyStated = true; state.report.stated.append("blob \(e.sha256) (its references or erasure are in redacted entries)") }
             switch expected {
             case "included":
                 guard e.data!.count == Int(e.size), Digest32.sha256(e.data!).hex == e.sha256 else {
@@ -372,8 +386,7 @@ package struct EvidenceVerifier {
         let creation = b.direction == "outbound"
             ? state.decoded[b.events[0].seq]
             : b.events.compactMap { [decoded = state.decoded] in decoded[$0.seq] }.first { $0.type == "message.receipt.sent" && $0.payload["content"] != nil }
-        guard let creation else { throw fail("no full event of the bundle lists the message's content") }
-        let source: JSONValue? = creation.type == "message.submitted" ? creation.payload : creation.payload["content"]
+        let source: JSONValue? = creation.flatMap { $0.type == "message.submitted" ? $0.payload : $0.payload["content"] }
         var expected: [EvidenceBundle.Part] = []
         let erased = Set(b.blobs.filter { $0.state == "erased" }.map(\.sha256))
         if let source {
@@ -441,7 +454,7 @@ package struct EvidenceVerifier {
             guard entry.hash == hash, entry.oldRoot == root else {
                 throw fail("witness_rewritten", entry, "the ledger no longer holds the witnessed checkpoint: history up to it was rewritten")
             }
-            guard wseq == b.checkpoint.seq || MerkleProofs.verifyConsistency(oldSize: UInt64(size), newSize: n, oldRoot: root, newRoot: r, proof: entry.consistency) else {
+            guard entry.oldSize == UInt64(size), wseq == b.checkpoint.seq || MerkleProofs.verifyConsistency(oldSize: UInt64(size), newSize: n, oldRoot: root, newRoot: r, proof: entry.consistency) else {
                 throw fail("witness_inconsistent", entry, "the bundle's tree does not extend the witnessed tree")
             }
         }
