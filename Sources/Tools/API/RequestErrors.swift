@@ -13,17 +13,19 @@ struct RequestErrors: RouterMiddleware {
 
     /// The document's paths (`{name}` matches one segment), their methods and the media type of
     /// their successful answer.
-    static let operations: [(path: [Substring], methods: [HTTPRequest.Method], produces: String)] = {
-        typealias Row = (path: String, methods: [HTTPRequest.Method], produces: String)
-        let json = "application/json"
+    static let operations: [(path: [Substring], methods: [HTTPRequest.Method], produces: [String])] = {
+        typealias Row = (path: String, methods: [HTTPRequest.Method], produces: [String])
+        let json = ["application/json"]
         let rows: [Row] = [
-            ("/health/live", [.get], json), ("/health/ready", [.get], json), ("/metrics", [.get], "text/plain"),
+            ("/health/live", [.get], json), ("/health/ready", [.get], json), ("/metrics", [.get], ["text/plain"]),
             ("/v1/whoami", [.get], json), ("/v1/mailboxes", [.get], json), ("/v1/mailboxes/{address}/messages", [.get], json),
             ("/v1/messages", [.post], json), ("/v1/messages/{id}", [.get], json), ("/v1/messages/{id}/trace", [.get], json),
-            ("/v1/messages/{id}/content", [.get], "application/xml"),
-            ("/v1/messages/{id}/attachments/{index}", [.get], "application/octet-stream"),
+            ("/v1/messages/{id}/evidence", [.get], ["application/octet-stream"]),
+            ("/v1/messages/{id}/content", [.get], ["application/xml"]),
+            ("/v1/messages/{id}/attachments/{index}", [.get], ["application/octet-stream"]),
             ("/v1/grants", [.get, .post], json), ("/v1/grants/{grant}/revocation", [.post], json),
-            ("/v1/audit/events", [.get], json), ("/v1/events", [.get], "text/event-stream"),
+            ("/v1/audit/events", [.get], json), ("/v1/audit/report", [.get], ["application/json", "text/csv", "text/html"]),
+            ("/v1/events", [.get], ["text/event-stream"]),
             ("/v1/webhooks", [.get, .post], json), ("/v1/webhooks/{webhook}", [.get, .delete], json),
             ("/v1/webhooks/{webhook}/secret", [.post], json), ("/v1/webhooks/{webhook}/resumption", [.post], json),
             ("/v1/address-book", [.get], json), ("/v1/address-book/{participant}", [.put, .delete], json),
@@ -45,8 +47,9 @@ struct RequestErrors: RouterMiddleware {
             }
             // Checked before the handler runs: a content read must not be recorded and then fail
             // to be sent because the caller accepts no media type the operation produces.
-            if let accept = request.headers[.accept], !Self.accepts(accept, op.produces) {
-                return Problem(status: 406, code: "http.not_acceptable", detail: "The operation answers \(op.produces) (and application/problem+json).").response()
+            if let accept = request.headers[.accept], !op.produces.contains(where: { Self.accepts(accept, $0) }) {
+                return Problem(status: 406, code: "http.not_acceptable",
+                               detail: "The operation answers \(op.produces.joined(separator: ", ")) (and application/problem+json).").response()
             }
         }
         var request = request
