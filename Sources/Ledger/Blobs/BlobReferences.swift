@@ -5,12 +5,24 @@
 public enum BlobReferences {
     /// The references in `value`, depth first, in document order (member names sorted).
     public static func find(in value: JSONValue) -> [BlobRef] {
-        var found: [BlobRef] = []
-        collect(value, into: &found, depth: 0)
+        located(in: value, at: "").map(\.ref)
+    }
+
+    /// The references in `value` with where they are: an RFC 6901 JSON Pointer, `base` followed
+    /// by the path inside `value` (e.g. base `/payload` gives `/payload/dispatch/soap`). Same order
+    /// as ``find(in:)``.
+    public static func located(in value: JSONValue, at base: String) -> [(ref: BlobRef, pointer: String)] {
+        var found: [(BlobRef, String)] = []
+        collect(value, pointer: base, into: &found, depth: 0)
         return found
     }
 
-    private static func collect(_ value: JSONValue, into found: inout [BlobRef], depth: Int) {
+    /// RFC 6901: `~` as `~0`, `/` as `~1`.
+    public static func escape(_ token: String) -> String {
+        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    private static func collect(_ value: JSONValue, pointer: String, into found: inout [(BlobRef, String)], depth: Int) {
         // Payloads are bounded in size and nesting by the ledger; the guard keeps this walk
         // bounded for any value handed to it.
         guard depth < 64 else { return }
@@ -19,11 +31,11 @@ public enum BlobReferences {
             if let hex = o["sha256"]?.stringValue, hex.utf8.count == 64, let digest = Digest32(hex: hex),
                 let size = o["size"]?.intValue, size >= 0
             {
-                found.append(BlobRef(sha256: digest, size: size))
+                found.append((BlobRef(sha256: digest, size: size), pointer))
             }
-            for key in o.keys.sorted() { collect(o[key]!, into: &found, depth: depth + 1) }
+            for key in o.keys.sorted() { collect(o[key]!, pointer: pointer + "/" + escape(key), into: &found, depth: depth + 1) }
         case .array(let a):
-            for element in a { collect(element, into: &found, depth: depth + 1) }
+            for (i, element) in a.enumerated() { collect(element, pointer: pointer + "/\(i)", into: &found, depth: depth + 1) }
         default:
             break
         }

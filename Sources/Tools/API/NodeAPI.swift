@@ -225,20 +225,10 @@ struct NodeAPI: APIProtocol {
 
     func auditReport(_ input: Operations.AuditReport.Input) async throws -> Operations.AuditReport.Output {
         do throws(NodeError) {
-            var q = input.query
-            for key in [\Operations.AuditReport.Input.Query.participant, \.mailbox, \.actor, \._type] where q[keyPath: key]?.isEmpty == true {
-                q[keyPath: key] = nil
-            }
-            _ = try Parameters.bounded(q.participant, 1...300, "participant")
-            _ = try Parameters.bounded(q.mailbox, 1...300, "mailbox")
-            _ = try Parameters.bounded(q.actor, 1...600, "actor")
-            _ = try Parameters.bounded(q._type, 1...200, "type")
-            if let m = q.mailbox, FunctionalAddress(m) == nil { throw NodeError(.notFound, "no mailbox \(m)") }
-            if let p = q.participant, p.contains(where: \.isWhitespace) { throw NodeError(.notFound, "no participant \(p)") }
+            let q = input.query
             if let c = q.checkpoint, c < 1 { throw NodeError(.invalidRequest, "checkpoint is the seq of a checkpoint event") }
-            var query = AuditLog.Query(participant: q.participant, mailbox: q.mailbox.flatMap(FunctionalAddress.init), actor: q.actor, type: q._type)
-            query.since = q.since.map(Parameters.moment)
-            query.until = q.until.map(Parameters.moment)
+            let query = try Parameters.auditQuery(participant: q.participant, mailbox: q.mailbox, actor: q.actor, type: q._type,
+                                                  since: q.since, until: q.until)
             let report = try await reporter.report(query, checkpoint: q.checkpoint.map(UInt64.init), as: try caller())
             let language = AuditReportFormat.Language(rawValue: q.lang?.rawValue ?? "sv") ?? .sv
             switch q.format ?? .json {
@@ -258,23 +248,11 @@ struct NodeAPI: APIProtocol {
 
     func auditEvents(_ input: Operations.AuditEvents.Input) async throws -> Operations.AuditEvents.Output {
         do throws(NodeError) {
-            // An empty filter (`participant=`) is no filter.
-            var q = input.query
-            for key in [\Operations.AuditEvents.Input.Query.participant, \.mailbox, \.actor, \._type] where q[keyPath: key]?.isEmpty == true {
-                q[keyPath: key] = nil
-            }
-            _ = try Parameters.bounded(q.participant, 1...300, "participant")
-            _ = try Parameters.bounded(q.mailbox, 1...300, "mailbox")
-            _ = try Parameters.bounded(q.actor, 1...600, "actor")
-            _ = try Parameters.bounded(q._type, 1...200, "type")
+            let q = input.query
             if let limit = q.limit, !(1...1000).contains(limit) { throw NodeError(.invalidRequest, "limit must be 1–1000") }
             if let cursor = q.cursor, cursor < 0 { throw NodeError(.invalidRequest, "cursor must be a next_cursor") }
-            // A participant or mailbox that cannot exist is answered like one that does not.
-            if let m = q.mailbox, FunctionalAddress(m) == nil { throw NodeError(.notFound, "no mailbox \(m)") }
-            if let p = q.participant, p.isEmpty || p.contains(where: \.isWhitespace) { throw NodeError(.notFound, "no participant \(p)") }
-            var query = AuditLog.Query(participant: q.participant, mailbox: q.mailbox.flatMap(FunctionalAddress.init), actor: q.actor, type: q._type)
-            query.since = q.since.map(Parameters.moment)
-            query.until = q.until.map(Parameters.moment)
+            var query = try Parameters.auditQuery(participant: q.participant, mailbox: q.mailbox, actor: q.actor, type: q._type,
+                                                  since: q.since, until: q.until)
             query.after = UInt64(max(0, q.cursor ?? 0))
             query.limit = q.limit ?? 100
             query.asOf = try Parameters.asOf(q.asOf)

@@ -91,6 +91,22 @@ extension Parameters {
         return text
     }
 
+    /// An audit query's filters (`GET /v1/audit/events`, `/v1/audit/report`): an empty one
+    /// (`participant=`) is no filter; lengths are bounded; a participant or mailbox that cannot
+    /// exist is answered like one that does not ("not found").
+    static func auditQuery(participant: String?, mailbox: String?, actor: String?, type: String?,
+                           since: Date?, until: Date?) throws(NodeError) -> AuditLog.Query {
+        func given(_ s: String?) -> String? { s?.isEmpty == true ? nil : s }
+        let participant = try bounded(given(participant), 1...300, "participant"), mailbox = try bounded(given(mailbox), 1...300, "mailbox")
+        let actor = try bounded(given(actor), 1...600, "actor"), type = try bounded(given(type), 1...200, "type")
+        if let m = mailbox, FunctionalAddress(m) == nil { throw NodeError(.notFound, "no mailbox \(m)") }
+        if let p = participant, p.contains(where: \.isWhitespace) { throw NodeError(.notFound, "no participant \(p)") }
+        var query = AuditLog.Query(participant: participant, mailbox: mailbox.flatMap(FunctionalAddress.init), actor: actor, type: type)
+        query.since = since.map(moment)
+        query.until = until.map(moment)
+        return query
+    }
+
     /// The earliest and latest moments a request may name (the document's date pattern).
     static let earliest = Timestamp(rfc3339: "1970-01-01T00:00:00.000000000Z")!, latest = Timestamp(rfc3339: "2199-12-31T23:59:59.999999999Z")!
 

@@ -64,10 +64,7 @@ package struct AS4ResponseVerifier: Sendable {
         }
         if case .errors(let errors) = signal.content { return (.errors(errors), check.signer, what) }
         guard case .receipt(let nri) = signal.content else { throw .invalidReceipt("not a receipt") }
-        func key(_ r: SignedReference) -> String {
-            r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Base64.encode(r.digest)
-        }
-        guard Set(nri.map(key)) == Set(sent.signedReferences.map(key)), nri.count == sent.signedReferences.count else {
+        guard SignedReference.sameSigned(nri, sent.signedReferences) else {
             throw .invalidReceipt("the receipt's non-repudiation information does not match what was signed")
         }
         return (.receipt(signal), check.signer, what)

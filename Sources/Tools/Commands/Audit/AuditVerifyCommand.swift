@@ -31,7 +31,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         }
         for path in witness {
             guard let data = FileManager.default.contents(atPath: path) else { throw CLI.fail("cannot read the witness file \(path)") }
-            guard let value = try? JSONParser.parse([UInt8](data).trimmingWhitespace()) else {
+            guard let value = try? JSONParser.parse(Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)) else {
                 throw CLI.fail("the witness file \(path) is not JSON (expected the line `kvitto ledger checkpoint` printed)")
             }
             verifier.witnesses.append(value)
@@ -43,14 +43,5 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         let report = await verifier.verify([UInt8](data))
         print(json ? String(decoding: CanonicalJSON.encode(report.json), as: UTF8.self) : report.text)
         if !report.ok { throw ExitCode(1) }
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Without leading and trailing ASCII white space.
-    func trimmingWhitespace() -> ArraySlice<UInt8> {
-        let space: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09]
-        guard let start = firstIndex(where: { !space.contains($0) }), let end = lastIndex(where: { !space.contains($0) }) else { return [] }
-        return self[start...end]
     }
 }

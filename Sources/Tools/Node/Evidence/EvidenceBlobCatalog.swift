@@ -42,12 +42,10 @@ package enum EvidenceBlobCatalog {
     /// array elements in order. `blob.erased` has none (its `blob` member names, not references).
     package static func references(seq: UInt64, type: String, payload: JSONValue) -> [Reference] {
         guard type != "blob.erased" else { return [] }
-        var out: [Reference] = []
-        collect(payload, pointer: "/payload", depth: 0) { pointer, sha, size in
+        return BlobReferences.located(in: payload, at: "/payload").map { ref, pointer in
             let (kind, role) = classify(type: type, pointer: pointer, payload: payload)
-            out.append(Reference(seq: seq, pointer: pointer, sha256: sha, size: size, kind: kind, role: role))
+            return Reference(seq: seq, pointer: pointer, sha256: ref.sha256, size: ref.size, kind: kind, role: role)
         }
-        return out
     }
 
     /// Groups references by SHA-256, ordered by first reference.
@@ -104,27 +102,5 @@ package enum EvidenceBlobCatalog {
         default: break
         }
         return ("other", .content)
-    }
-
-    /// RFC 6901: `~` as `~0`, `/` as `~1`.
-    package static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-
-    private static func collect(_ value: JSONValue, pointer: String, depth: Int, _ found: (String, Digest32, Int64) -> Void) {
-        guard depth < 64 else { return }
-        switch value {
-        case .object(let o):
-            if let hex = o["sha256"]?.stringValue, hex.utf8.count == 64, let digest = Digest32(hex: hex),
-               let size = o["size"]?.intValue, size >= 0
-            {
-                found(pointer, digest, size)
-            }
-            for key in o.keys.sorted() { collect(o[key]!, pointer: pointer + "/" + escape(key), depth: depth + 1, found) }
-        case .array(let a):
-            for (i, element) in a.enumerated() { collect(element, pointer: pointer + "/\(i)", depth: depth + 1, found) }
-        default:
-            break
-        }
     }
 }

@@ -194,7 +194,7 @@ package struct EvidenceBundle {
         func object(_ v: JSONValue, _ p: String, required: Set<String>, optional: Set<String> = []) throws(Failure) -> [String: JSONValue] {
             guard case .object(let o) = v else { throw malformed(p.isEmpty ? "/" : p, "must be an object") }
             for name in o.keys.sorted() where !required.contains(name) && !optional.contains(name) {
-                throw malformed(p + "/" + EvidenceBlobCatalog.escape(name), "unknown member \(name)")
+                throw malformed(p + "/" + BlobReferences.escape(name), "unknown member \(name)")
             }
             for name in required.sorted() where o[name] == nil { throw malformed(p + "/" + name, "missing member \(name)") }
             return o

@@ -37,23 +37,9 @@ enum EvidenceTransportChecks {
         return state.bundle.blobs.first { $0.sha256 == sha && $0.state == "included" }?.data
     }
 
-    private static func referenceKey(_ r: SignedReference) -> String {
-        r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Data(r.digest).base64EncodedString()
-    }
-
-    /// Two reference lists match: equal length, equal sets of keys (the rule the node applied).
-    private static func match(_ a: [SignedReference], _ b: [SignedReference]) -> Bool {
-        a.count == b.count && Set(a.map(referenceKey)) == Set(b.map(referenceKey))
-    }
-
+    /// The signed references a dispatch recorded.
     private static func recorded(_ dispatch: JSONValue?) -> [SignedReference] {
-        (dispatch?["signed_references"]?.arrayElements ?? []).compactMap { v in
-            guard let uri = v["uri"]?.stringValue, let method = v["digest_method"]?.stringValue,
-                  let digest = v["digest"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else { return nil }
-            return SignedReference(uri: uri, transforms: (v["transforms"]?.arrayElements ?? []).compactMap(\.stringValue),
-                                   inclusivePrefixes: (v["inclusive_prefixes"]?.arrayElements ?? []).compactMap(\.stringValue),
-                                   digestMethod: method, digest: [UInt8](digest))
-        }
+        (dispatch?["signed_references"]?.arrayElements ?? []).compactMap(SignedReferenceJSON.parse)
     }
 
     // MARK: 10.7
@@ -78,7 +64,7 @@ enum EvidenceTransportChecks {
                       signal.refToMessageId == id, case .receipt(let nri) = signal.content else {
                     throw Failure("receipt_mismatch", "transport", seq: t.seq, "the AS4 receipt is not one SignalMessage with a Receipt for \(id ?? "?")")
                 }
-                guard match(nri, signed) else {
+                guard SignedReference.sameSigned(nri, signed) else {
                     throw Failure("nri_mismatch", "transport", seq: t.seq, "the receipt's non-repudiation information differs from what the node recorded as signed")
                 }
                 if let der = data(state, dispatch?["recipient_certificate"]) {
@@ -124,7 +110,7 @@ enum EvidenceTransportChecks {
                 tally.missing.append("transport: the received AS4 message of event \(m.seq) is not included")
                 continue
             }
-            guard let received = try? AS4Evidence(soap), match(nri, received.signedReferences) else {
+            guard let received = try? AS4Evidence(soap), SignedReference.sameSigned(nri, received.signedReferences) else {
                 throw Failure("nri_mismatch", "transport", seq: s.seq, "the receipt's non-repudiation information differs from what the sender signed")
             }
         }

@@ -18,6 +18,16 @@ package struct SignedReference: Sendable, Equatable {
         self.digest = digest
     }
 
+    /// Whether two reference lists acknowledge the same signature: equal length and equal sets of
+    /// (URI, sorted transforms, digest method, digest) — how a receipt's NonRepudiationInformation
+    /// is compared with what was signed.
+    package static func sameSigned(_ a: [SignedReference], _ b: [SignedReference]) -> Bool {
+        func key(_ r: SignedReference) -> String {
+            r.uri + "|" + r.transforms.sorted().joined(separator: ",") + "|" + r.digestMethod + "|" + Base64.encode(r.digest)
+        }
+        return a.count == b.count && Set(a.map(key)) == Set(b.map(key))
+    }
+
     /// Serialized with the `ds` prefix (declared by an ancestor).
     package func write(to w: inout XMLWriter) {
         w.start("ds:Reference", ["URI": uri])
