@@ -52,6 +52,11 @@ if ! .venv/bin/python -c 'import schemathesis, openapi_spec_validator' >/dev/nul
   echo "bootstrap: installing schemathesis and openapi-spec-validator into .venv"
   .venv/bin/python -m pip install -q 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0'
 fi
+# The web console's browser tests drive chromium through chromium-driver (Tests/console/).
+if ! .venv/bin/python -c 'import selenium' >/dev/null 2>&1; then
+  echo "bootstrap: installing selenium (drives chromium for the console tests) into .venv"
+  .venv/bin/python -m pip install -q 'selenium==4.51.0'
+fi
 # The event streams' independent consumers (EventStreamAPITests, Tests/api-conformance.sh).
 if ! .venv/bin/python -c 'import httpx_sse, cloudevents.core.formats.json, standardwebhooks' >/dev/null 2>&1; then
   echo "bootstrap: installing httpx-sse, cloudevents and standardwebhooks into .venv"

@@ -30,22 +30,7 @@ final class APIServerTests: XCTestCase {
         let base = try NodeFixture.scratch("api")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let (p1, p2) = (Self.p1, Self.p2)
-        var shared = NodeSetup.Options(name: "shared", participants: [
-            .init(id: p1.participant, name: "Kommun Ett", functions: [(p1.function, "Kansliet")]),
-            .init(id: p2.participant, name: "Kommun Två", functions: [(p2.function, "Kansliet")]),
-        ])
-        shared.port = try await DemoNetwork.freePorts(1)[0]
-        shared.developmentIssuer = true
-        shared.apiPort = 0
-        _ = try await NodeSetup.initialize(directory: base + "/shared", options: shared)
-        var other = NodeSetup.Options(name: "other", participants: [.init(id: NodeFixture.b.participant, name: "Region B",
-                                                                          functions: [(NodeFixture.b.function, "Registraturen")])])
-        other.port = try await DemoNetwork.freePorts(1)[0]
-        other.apiPort = 0
-        other.ca = base + "/shared"
-        _ = try await NodeSetup.initialize(directory: base + "/other", options: other)
-        try await NodeSetup.addPeer(directory: base + "/shared", peer: base + "/other")
-        try await NodeSetup.addPeer(directory: base + "/other", peer: base + "/shared")
+        try await NodeFixture.sharedAndOther(in: base, p1, p2)
         let node = try NodeFixture.open(base + "/shared")
         let remote = try NodeFixture.open(base + "/other")
         let (toOne, toTwo) = try await DemoNetwork.running([node, remote]) { _ in

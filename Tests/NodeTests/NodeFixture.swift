@@ -36,6 +36,28 @@ enum NodeFixture {
         return try open(base + "/node")
     }
 
+    /// Two nodes in `base`, peers of each other over AS4: `shared` serving `p1` and `p2` (two
+    /// participants, one functional address each) and `other` serving Region B (``b``).
+    static func sharedAndOther(in base: String, _ p1: FunctionalAddress, _ p2: FunctionalAddress, developmentIssuer: Bool = true,
+                               apiPort: Int = 0) async throws {
+        var shared = NodeSetup.Options(name: "shared", participants: [
+            .init(id: p1.participant, name: "Kommun Ett", functions: [(p1.function, "Kansliet")]),
+            .init(id: p2.participant, name: "Kommun Två", functions: [(p2.function, "Kansliet")]),
+        ])
+        shared.port = try await DemoNetwork.freePorts(1)[0]
+        shared.developmentIssuer = developmentIssuer
+        shared.apiPort = apiPort
+        _ = try await NodeSetup.initialize(directory: base + "/shared", options: shared)
+        var other = NodeSetup.Options(name: "other", participants: [.init(id: b.participant, name: "Region B",
+                                                                          functions: [(b.function, "Registraturen")])])
+        other.port = try await DemoNetwork.freePorts(1)[0]
+        other.apiPort = 0
+        other.ca = base + "/shared"
+        _ = try await NodeSetup.initialize(directory: base + "/other", options: other)
+        try await NodeSetup.addPeer(directory: base + "/shared", peer: base + "/other")
+        try await NodeSetup.addPeer(directory: base + "/other", peer: base + "/shared")
+    }
+
     static func open(_ directory: String) throws -> Node {
         var logger = Logger(label: "kvitto.test")
         logger.logLevel = .warning

@@ -47,7 +47,50 @@ package struct APIServer: Sendable {
     /// The trust client certificates must chain to when case systems authenticate by mutual TLS
     /// (`api.client_certificates`; `tls` then asks for a certificate); nil: certificates name nobody.
     package var clientCertificateTrust: TrustStore?
+    /// The web console (`api.console`); nil: nothing is served under `/console/`.
+    package var console: ConsoleSetup?
     package var logger: Logger
+
+    /// What the console needs beyond the API's own parts.
+    package struct ConsoleSetup: Sendable {
+        package var settings: NodeConfig.Console
+        /// The entry of `settings.issuer` in `identity.issuers`.
+        package var trust: IssuerTrust
+        /// The confidential client's secret, or nil (a public client).
+        package var clientSecret: String?
+
+        package init(settings: NodeConfig.Console, trust: IssuerTrust, clientSecret: String?) {
+            self.settings = settings
+            self.trust = trust
+            self.clientSecret = clientSecret
+        }
+
+        /// The setup `api.console` of `config` describes (nil when absent); the secret file is read
+        /// now and must be readable by its owner only.
+        package static func configured(_ config: NodeConfig, directory: String) throws(NodeError) -> ConsoleSetup? {
+            guard let settings = config.api?.console else { return nil }
+            guard let trust = config.identity?.issuers.first(where: { $0.issuer == settings.issuer }) else {
+                throw NodeError(.configInvalid, "api.console: issuer \(settings.issuer) is not one of identity.issuers")
+            }
+            var secret: String?
+            if let file = settings.clientSecretFile {
+                let path = NodeConfig.resolve(file, in: directory)
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                      let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
+                    throw NodeError(.configInvalid, "api.console.client_secret_file \(path) cannot be read")
+                }
+                guard mode & 0o077 == 0 else {
+                    throw NodeError(.configInvalid, "api.console.client_secret_file \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
+                }
+                guard let data = FileManager.default.contents(atPath: path), data.count <= 4096,
+                      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+                    throw NodeError(.configInvalid, "api.console.client_secret_file \(path) holds no secret (one line of text, at most 4 KiB)")
+                }
+                secret = text
+            }
+            return ConsoleSetup(settings: settings, trust: trust, clientSecret: secret)
+        }
+    }
 
     package init(access: MessageAccess, participants: [NodeConfig.Participant], verifier: TokenVerifier, host: String, port: Int,
                  tls: TLSConfiguration?, logger: Logger) {
@@ -92,6 +135,7 @@ package struct APIServer: Sendable {
         if api.takesClientCertificates { server.clientCertificateTrust = node.keys.tlsTrustStore }
         server.webhookStore = node.webhooks
         server.webhookTrustRoots = api.webhooks?.trustRoots.map { NodeConfig.resolve($0, in: node.directory) }
+        server.console = try ConsoleSetup.configured(node.config, directory: node.directory)
         return server
     }
 
@@ -115,11 +159,17 @@ package struct APIServer: Sendable {
         if let webhooks, let webhookStore, feed != nil {
             administration = WebhookAdministration(access: access, store: webhookStore, settings: webhooks)
         }
+        let evidence = EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true)
+        let reporter = AuditReporter(log: AuditLog(access: access), node: nodeName, writesCheckpoints: true)
         try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
                     streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics,
-                    evidence: EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true),
-                    reporter: AuditReporter(log: AuditLog(access: access), node: nodeName, writesCheckpoints: true))
+                    evidence: evidence, reporter: reporter)
             .registerHandlers(on: router, configuration: Self.coding)
+        let console = self.console.map {
+            Console(settings: $0.settings, trust: $0.trust, clientSecret: $0.clientSecret, access: access, participants: participants,
+                    verifier: verifier, evidence: evidence, reporter: reporter, logger: logger)
+        }
+        console?.register(on: router)
         let server: HTTPServerBuilder = if let tls {
             try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls)
         } else {
@@ -157,6 +207,7 @@ package struct APIServer: Sendable {
         // The feed reads the ledger: it has stopped before the caller closes the node.
         following.cancel()
         await following.value
+        await console?.shutdown()
         try outcome.get()
     }
 }

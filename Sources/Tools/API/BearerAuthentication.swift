@@ -3,7 +3,7 @@ import Identity
 import Logging
 import Projections
 
-/// Authenticates every request but the health checks and runs the rest of the chain with the
+/// Authenticates every request but the health checks and the console's and runs the rest of the chain with the
 /// caller in ``CurrentCaller``: by its bearer token, or — when the request has no Authorization
 /// header and the API takes client certificates — by the certificate its TLS connection presented.
 /// A refused credential is answered 401 (503 when the issuer cannot be reached) with a problem
@@ -16,7 +16,10 @@ struct BearerAuthentication: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
+        // The console authenticates its own way (sign-in and session cookie, `Schemas/console.md`);
+        // without a console nothing is routed there (404).
+        let path = request.uri.path
+        if path.hasPrefix("/health/") || path == "/console" || path.hasPrefix("/console/") { return try await next(request, context) }
         let principal: Principal
         do throws(AuthenticationError) {
             let authorization = request.headers[.authorization]

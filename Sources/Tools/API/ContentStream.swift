@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Node
+import NIOCore
 import OpenAPIRuntime
 
 /// A read of content sent as it is read from the blob store, chunk by chunk, with its length
@@ -17,6 +18,12 @@ enum ContentStream {
         let chunks = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try source.next().map { ArraySlice($0) } })
         return HTTPBody(chunks, length: .known(opened.range.map { $0.upperBound - $0.lowerBound + 1 } ?? opened.size),
                         iterationBehavior: .single)
+    }
+
+    /// The same chunks as buffers (the console's downloads; no range).
+    static func buffers(_ opened: MessageAccess.OpenedContent) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let source = Source(opened.reader, range: opened.range)
+        return AsyncThrowingStream(unfolding: { try source.next().map { ByteBuffer(bytes: $0) } })
     }
 
     /// The blob reader, read by one consumer at a time.

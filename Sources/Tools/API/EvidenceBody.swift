@@ -1,5 +1,6 @@
 import Foundation
 import Node
+import NIOCore
 import OpenAPIRuntime
 
 /// An evidence bundle sent as it is written (``EvidenceStream``): blobs are read and encoded
@@ -11,6 +12,12 @@ enum EvidenceBody {
         let source = Source(stream)
         let chunks = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try source.next().map { ArraySlice($0) } })
         return HTTPBody(chunks, length: .unknown, iterationBehavior: .single)
+    }
+
+    /// The same chunks as buffers (the console's downloads).
+    static func buffers(_ stream: EvidenceStream) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let source = Source(stream)
+        return AsyncThrowingStream(unfolding: { try source.next().map { ByteBuffer(bytes: $0) } })
     }
 
     /// The stream, read by one consumer at a time.

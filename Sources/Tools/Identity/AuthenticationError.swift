@@ -29,6 +29,9 @@ package struct AuthenticationError: Error, Sendable, Equatable, CustomStringConv
         /// The TLS client certificate (mutual TLS, no bearer token) does not chain to the TLS trust
         /// now: expired, revoked, not yet valid, or not from a trusted issuer.
         case certificateRefused = "auth.certificate_refused"
+        /// A console sign-in did not complete: no or a used login, a `state` or `nonce` that does
+        /// not match, or a token endpoint that refused the code (`Schemas/console.md`).
+        case signInFailed = "auth.sign_in_failed"
     }
 
     package let code: Code
@@ -57,6 +60,7 @@ package struct AuthenticationError: Error, Sendable, Equatable, CustomStringConv
         case .noIdentity: return "The token carries no identity this node accepts."
         case .issuerUnavailable: return "The token's issuer cannot be reached; try again later."
         case .certificateRefused: return "The client certificate is not trusted by this node."
+        case .signInFailed: return "Signing in did not complete; start again."
         }
     }
 

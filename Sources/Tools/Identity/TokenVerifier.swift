@@ -119,6 +119,28 @@ package final class TokenVerifier: Sendable {
         return principal
     }
 
+    /// The person an ID token of a console sign-in names: every check of ``verify(token:interface:)``
+    /// (its `aud` is the console's client id, which the issuer's entry lists), then its `nonce`
+    /// equal to the sign-in's, compared in constant time.
+    package func verify(idToken: String, nonce: String, interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
+        let principal = try await verify(token: idToken, interface: interface)
+        // The token verified: its payload is the one the issuer signed.
+        let parts = idToken.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Self.object(parts[1]), let said = payload["nonce"]?.string,
+              Self.sameBytes(Array(said.utf8), Array(nonce.utf8)) else {
+            throw AuthenticationError(.signInFailed, "the ID token's nonce is missing or not the sign-in's")
+        }
+        return principal
+    }
+
+    /// Equal byte strings, in time independent of where they differ.
+    package static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var d: UInt8 = 0
+        for i in a.indices { d |= a[i] ^ b[i] }
+        return d == 0
+    }
+
     private static func firstVerifying(_ token: String, with keys: [VerificationKey]) async throws(AuthenticationError) -> TokenClaims? {
         for key in keys {
             do {

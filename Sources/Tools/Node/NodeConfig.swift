@@ -36,6 +36,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         /// request without a bearer token whose certificate chains to `trust.tls` is the caller
         /// `cert:<sha256>` (`Schemas/identity.md`). Default false: certificates name nobody.
         package var clientCertificates: Bool?
+        /// The web console (`Schemas/console.md`); absent: `/console/` answers 404.
+        package var console: Console?
 
         package init(host: String, port: Int, tls: Bool? = nil) {
             self.host = host
@@ -199,6 +201,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
                 throw NodeError(.configInvalid, "\(path): api.client_certificates needs the API's own TLS (api.tls is false)")
             }
             if let problem = api.webhooks?.problem { throw NodeError(.configInvalid, "\(path): api.webhooks: \(problem)") }
+            if let problem = api.console?.problem(in: self) { throw NodeError(.configInvalid, "\(path): api.console: \(problem)") }
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")
