@@ -7,6 +7,8 @@ package enum NodeEventType {
     package static let transportErrorReceived = "transport.error.received"
     package static let attemptFailed = "transport.attempt.failed"
     package static let deliveryFailed = "message.delivery.failed"
+    /// An operator asked for a waiting delivery's next attempt now (the console's "retry now").
+    package static let retryRequested = "message.retry.requested"
     package static let received = "message.received"
     package static let transportReceiptSent = "transport.receipt.sent"
     package static let rejected = "message.rejected"

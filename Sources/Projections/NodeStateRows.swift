@@ -116,6 +116,13 @@ package enum NodeFold {
                 $0.lastError = text
             }
             if let messageId { try touch(messageId, event, &rows) }
+        case NodeEventType.retryRequested:
+            // Brings a waiting attempt forward; an attempt under way or a final outcome is left as it is.
+            _ = try dispatch(event, &rows) {
+                guard $0.outcome == .pending, $0.attemptsStarted == $0.attemptsFinished, $0.nextAttemptAt != nil else { return }
+                $0.nextAttemptAt = event.time
+            }
+            if let messageId { try touch(messageId, event, &rows) }
         case NodeEventType.deliveryFailed:
             let code = p["reason"]?["code"]?.stringValue ?? "?"
             let detail = p["reason"]?["detail"]?.stringValue ?? ""

@@ -73,6 +73,8 @@ final class ConsoleBrowserTests: XCTestCase {
         _ = try await admin.grant(.init(grantee: anna, scope: .participant(p1.participant), rights: [.audit], reason: "informationssäkerhet"),
                                   by: OSUser.principal())
         _ = try await admin.grant(.init(grantee: bo, scope: .mailbox(p2), rights: [.read], reason: "handläggare"), by: OSUser.principal())
+        let drift = PrincipalName(kind: .pnr, value: "196505051234")
+        _ = try await admin.grant(.init(grantee: drift, scope: .node, rights: [.operate], reason: "drift"), by: OSUser.principal())
 
         var logger = node.logger
         logger.logLevel = ProcessInfo.processInfo.environment["KVITTO_CONSOLE_LOG"] != nil ? .info : .critical
@@ -89,11 +91,28 @@ final class ConsoleBrowserTests: XCTestCase {
         let users: [String: [String: Any]] = [
             "anna": [Self.pnrClaim: "197001011234", "acr": Self.loa3, "name": "Anna Andersson"],
             "bo": [Self.pnrClaim: "198002022345", "acr": Self.loa3, "name": "Bo Berg"],
+            "drift": [Self.pnrClaim: "196505051234", "acr": Self.loa3, "name": "Drift Driftsson"],
         ]
-        let request: [String: Any] = ["console": console, "users": users, "reader": "anna", "outsider": "bo",
-                                      "search": "malmo", "label": "Ansökan Malmö", "out": Self.artefacts]
-        try browser.send(String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self))
-        let line = try browser.readLine(timeout: 280)
+        // The node runs (its scheduler too) while the browser works: a message to the other node,
+        // which is down, waits for its next attempt on the operator's page.
+        let waiting = try await node.submit(NodeFixture.message("Svar till Region B", from: p1, to: NodeFixture.b), actor: "test")
+        let request = String(decoding: try JSONSerialization.data(withJSONObject: [
+                                      "console": console, "waiting": waiting, "users": users, "reader": "anna", "outsider": "bo", "operator": "drift",
+                                      "search": "malmo", "label": "Ansökan Malmö", "out": Self.artefacts] as [String: Any]), as: UTF8.self)
+        let line = try await DemoNetwork.running([node]) { _ in
+            let failed = try await DemoNetwork.wait(timeout: 30) {
+                !(try NodeFixture.events(node, "transport.attempt.failed", message: waiting)).isEmpty
+            }
+            XCTAssertTrue(failed, "the first attempt to the stopped node did not fail")
+            try browser.send(request)
+            let line = try browser.readLine(timeout: 280)
+            // "Retry now": the scheduler starts the next attempt at once, not 240 s later.
+            let retried = try await DemoNetwork.wait(timeout: 20) {
+                try NodeFixture.events(node, "message.dispatched", message: waiting).count >= 2
+            }
+            XCTAssertTrue(retried || !line.contains("\"ok\": true"), "no second attempt after retry now")
+            return line
+        }
         serverTask.cancel()
         _ = await serverTask.result
         await server.verifier.shutdown()
@@ -148,7 +167,22 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertEqual(result["outsider_evidence_title"] as? String, "Hittades inte")
         XCTAssertTrue(try NodeFixture.events(node, "message.accessed", message: toTwo).isEmpty)
 
-        for page in ["sign-in", "mailboxes", "search", "message", "audit", "reports", "report", "address-book", "outsider"] {
+        // The operator's "retry now": recorded with the reason, then honoured by the scheduler.
+        XCTAssertEqual(result["outsider_deliveries"] as? String, "403")
+        XCTAssertEqual(result["operator_actor"] as? String, drift.description)
+        XCTAssertTrue((result["pending"] as? [String] ?? []).contains(waiting), "\(result["pending"] ?? "")")
+        XCTAssertEqual(result["retry_notice"] as? String, "Ett nytt försök är begärt och registrerat.")
+        let requests = try NodeFixture.events(node, "message.retry.requested", message: waiting)
+        XCTAssertEqual(requests.count, 1)
+        XCTAssertEqual(requests.first?.actor, drift.description)
+        XCTAssertEqual(requests.first?.payload["reason"]?["detail"]?.stringValue, "Mottagaren är tillbaka")
+        let attempts = try NodeFixture.events(node, "message.dispatched", message: waiting)
+        XCTAssertEqual(attempts.count, 2)
+        XCTAssertGreaterThan(attempts.last?.seq ?? 0, requests.first?.seq ?? .max)
+        let operatorRefusals = try NodeFixture.events(node, "access.denied").filter { $0.payload["action"]?.stringValue == "list" && $0.subject == "deliveries" }
+        XCTAssertEqual(operatorRefusals.map(\.actor), [bo.description])
+
+        for page in ["deliveries", "sign-in", "mailboxes", "search", "message", "audit", "reports", "report", "address-book", "outsider"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.artefacts + "/screenshots/\(page).png"), page)
         }
     }

@@ -280,6 +280,23 @@ class Scenario:
         time.sleep(1.0)
         result["outsider_downloads"] = sorted(set(os.listdir(self.downloads)) - before)
         result["outsider_evidence_title"] = self.find("h1").text
+        self.driver.get(self.base + "/console/deliveries")
+        result["outsider_deliveries"] = "403" if not self.finds("#pending") and self.find("h1").text == "Leveranser" else "shown"
+        self.find("#sign-out").click()
+        self.wait_for("the sign-in page", lambda: self.finds("#sign-in"))
+
+        self.step = "operator"
+        self.sign_in(c["operator"])
+        result["operator_actor"] = self.find("#who").text
+        self.driver.get(self.base + "/console/deliveries")
+        self.wait_for("the waiting delivery", lambda: self.finds("#pending button.retry"))
+        result["pending"] = [a.text for a in self.finds("#pending td a")]
+        self.shot("deliveries")
+        row = [tr for tr in self.finds("#pending tbody tr") if c["waiting"] in tr.text][0]
+        row.find_element("css selector", "input[name=reason]").send_keys("Mottagaren är tillbaka")
+        row.find_element("css selector", "button.retry").click()
+        self.wait_for("the notice", lambda: self.finds("#notice"))
+        result["retry_notice"] = self.find("#notice").text
         result["ok"] = True
         return result
 

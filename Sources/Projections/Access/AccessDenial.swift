@@ -19,6 +19,8 @@ package struct AccessDenial: Sendable, Equatable {
         /// The caller holds no grant at all on this node (what every identity needs before it
         /// may even search the address book).
         case noGrant = "no_grant"
+        /// The caller holds no `operate` right on the node (deliveries and their retries).
+        case noOperateGrant = "no_operate_grant"
         /// A console form arrived without the session's CSRF token, or from another origin
         /// (`Schemas/console.md`); nothing it asked for was done.
         case forgedRequest = "forged_request"

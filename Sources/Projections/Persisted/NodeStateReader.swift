@@ -70,6 +70,11 @@ package struct NodeStateReader {
         try workingSet(Table.pending).compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
     }
 
+    /// Every dispatch still pending (waiting for its next attempt, or under way), oldest first.
+    package func pendingDispatches() throws -> [DispatchRecord] {
+        try workingSet(Table.pending).compactMap(dispatch).sorted { $0.createdSeq < $1.createdSeq }
+    }
+
     /// The identifiers in a working-set table (values are the identifiers; keys may be hashes).
     private func workingSet(_ table: String) throws -> [String] {
         var ids: [String] = []

@@ -61,6 +61,8 @@ package enum MessageTimeline {
             return "\(attempt()) failed: \(reason()); no retry left"
         case NodeEventType.deliveryFailed:
             return "not delivered: \(reason())"
+        case NodeEventType.retryRequested:
+            return "next attempt asked for now by \(e.actor) through the \(s("interface")): \(p["reason"]?["detail"]?.stringValue ?? "?")"
         case NodeEventType.received:
             return "from access point \(s("from_party")) for \(p["to"]?.stringValue ?? s("participant")), AS4 \(s("as4_message_id"))"
         case NodeEventType.transportReceiptSent:

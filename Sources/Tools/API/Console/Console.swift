@@ -87,6 +87,14 @@ package struct Console: Sendable {
         }
         group.get("audit") { request, _ in await self.page(request) { visit in try await self.auditLog(request, visit) } }
         group.get("reports") { request, _ in await self.page(request) { visit in try await self.reports(request, visit) } }
+        group.get("deliveries") { request, _ in
+            await self.page(request) { visit in
+                try await self.deliveries(request, visit, notice: Self.query(request)["done"] == "retry" ? .retryRequested : nil)
+            }
+        }
+        group.post("deliveries/retry") { request, _ in
+            await self.posted(request) { form, visit in await self.answer(visit) { try await self.retry(form, visit) } }
+        }
         group.get("address-book") { request, _ in await self.page(request) { visit in try await self.addressBook(request, visit) } }
     }
 
@@ -165,10 +173,11 @@ package struct Console: Sendable {
             var page = HTML()
             page.raw("<p>"); page.add(error.message); page.raw("</p><p class=\"code\">"); page.add(error.code.rawValue); page.raw("</p>")
             return ConsolePage.render(status: .forbidden, title: ConsoleText.refused.text(visit.language), body: page, visit: visit)
-        case .invalidRequest, .unprocessable, .positionNotReached:
+        case .invalidRequest, .unprocessable, .positionNotReached, .conflict:
             var page = HTML()
             page.raw("<p role=\"alert\">"); page.add(error.message); page.raw("</p><p class=\"code\">"); page.add(error.code.rawValue); page.raw("</p>")
-            return ConsolePage.render(status: .badRequest, title: ConsoleText.badInput.text(visit.language), body: page, visit: visit)
+            return ConsolePage.render(status: error.code == .conflict ? .conflict : .badRequest, title: ConsoleText.badInput.text(visit.language),
+                                      body: page, visit: visit)
         default:
             logger.error("console page failed", metadata: ["code": .string(error.code.rawValue), "detail": .string(error.message)])
             return ConsolePage.message(status: .serviceUnavailable, title: .unavailable, text: .unavailableText, visit: visit, language: visit.language)

@@ -18,7 +18,7 @@ enum ConsolePage {
         if let visit {
             page.raw("<nav aria-label=\"\(t(.product))\"><ul>")
             for (path, key) in [("/console/", ConsoleText.navMailboxes), ("/console/audit", .navAudit), ("/console/reports", .navReports),
-                                ("/console/address-book", .navAddressBook)] {
+                                ("/console/address-book", .navAddressBook), ("/console/deliveries", .navDeliveries)] {
                 page.raw("<li><a href=\"\(path)\">\(t(key))</a></li>")
             }
             page.raw("</ul></nav><div class=\"who\"><span>\(t(.signedInAs)) <span id=\"who\">")

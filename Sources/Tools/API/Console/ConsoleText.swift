@@ -15,7 +15,7 @@ enum ConsoleText: String, Sendable, CaseIterable {
          readContent, purpose, purposeHelp, attachments, notFound, notFoundText, failure, redacted
     case audit, auditIntro, auditActor, auditMailbox, auditType, since, until, show, noEvents, auditNeedsQuery, asOf
     case reports, reportsIntro, format, makeReport
-    case deliveries, deliveriesIntro, noDeliveries, attempt, lastError, nextAttempt, retryNow, reason, retryRequested, needsOperate
+    case deliveries, deliveriesIntro, deliveriesWaiting, deliveriesFailed, noDeliveries, noFailures, attempt, lastError, nextAttempt, retryNow, reason, retryRequested, needsOperate
     case addressBook, noOrganizations, functions
     case refused, refusedText, badInput, unavailable, unavailableText
 
@@ -49,7 +49,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .reports: "Rapporter", .reportsIntro: "En granskningsrapport beräknas vid en signerad kontrollpunkt och kan räknas om och jämföras senare.",
         .format: "Format", .makeReport: "Skapa rapport",
         .deliveries: "Leveranser", .deliveriesIntro: "Utgående leveranser som väntar på nytt försök eller har misslyckats.",
-        .noDeliveries: "Inga leveranser väntar eller har misslyckats.", .attempt: "Försök", .lastError: "Senaste fel",
+        .deliveriesWaiting: "Väntar på nästa försök", .deliveriesFailed: "Misslyckade de senaste 30 dagarna",
+        .noDeliveries: "Inga leveranser väntar.", .noFailures: "Inga leveranser har misslyckats de senaste 30 dagarna.", .attempt: "Försök", .lastError: "Senaste fel",
         .nextAttempt: "Nästa försök", .retryNow: "Försök nu", .reason: "Anledning",
         .retryRequested: "Ett nytt försök är begärt och registrerat.", .needsOperate: "Du behöver rättigheten operate för att se leveranser.",
         .addressBook: "Adressbok", .noOrganizations: "Inga organisationer.", .functions: "Funktionsadresser",
@@ -83,7 +84,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .reports: "Reports", .reportsIntro: "An audit report is computed at a signed checkpoint and can be recomputed and compared later.",
         .format: "Format", .makeReport: "Make report",
         .deliveries: "Deliveries", .deliveriesIntro: "Outbound deliveries waiting for another attempt or failed.",
-        .noDeliveries: "No delivery is waiting or has failed.", .attempt: "Attempt", .lastError: "Last error",
+        .deliveriesWaiting: "Waiting for the next attempt", .deliveriesFailed: "Failed in the last 30 days",
+        .noDeliveries: "No delivery is waiting.", .noFailures: "No delivery failed in the last 30 days.", .attempt: "Attempt", .lastError: "Last error",
         .nextAttempt: "Next attempt", .retryNow: "Retry now", .reason: "Reason",
         .retryRequested: "A new attempt is requested and recorded.", .needsOperate: "You need the operate right to see deliveries.",
         .addressBook: "Address book", .noOrganizations: "No organisations.", .functions: "Functional addresses",
