@@ -121,6 +121,30 @@ final class ConsoleBrowserTests: XCTestCase {
             return XCTFail("the browser scenario failed at \(result["step"] ?? "?"): \(result["error"] ?? "?")\n\(result["trace"] ?? "")\n\(result["url"] ?? "")\n\(result["page"] ?? "")")
         }
 
+        // Every console answer carries the policy headers, a missing page too.
+        let headers = result["headers"] as? [String: String] ?? [:]
+        XCTAssertEqual(headers["content-security-policy"],
+                       "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        XCTAssertEqual(headers["x-content-type-options"], "nosniff")
+        XCTAssertEqual(headers["cache-control"], "no-store")
+        XCTAssertEqual(headers["referrer-policy"], "same-origin")
+        XCTAssertEqual(headers["x-frame-options"], "DENY")
+        XCTAssertEqual(result["not_found"] as? [AnyHashable], [404, "csp"])
+        // Sign-in: PKCE S256 and a nonce asked for, the login cookie __Host- and locked down; a
+        // callback without it, with another state, or with a used one fails; the provider itself
+        // refuses a code without PKCE and a wrong or missing verifier.
+        let login = result["login"] as? [String: Any] ?? [:]
+        XCTAssertEqual(login["status"] as? Int, 303)
+        XCTAssertEqual(login["challenge_method"] as? String, "S256")
+        XCTAssertEqual(login["has_challenge"] as? Bool, true)
+        XCTAssertEqual(login["has_nonce"] as? Bool, true)
+        XCTAssertEqual(login["cookie"] as? [String], ["__Host-kvitto-login;HttpOnly;Max-Age=600;Path=/;SameSite=Lax;Secure"])
+        XCTAssertEqual(result["callback_refusals"] as? [Int], [400, 400, 400])
+        let pkce = result["pkce_at_provider"] as? [String: Any] ?? [:]
+        XCTAssertEqual(pkce["without_challenge"] as? String, "refused")
+        XCTAssertEqual(pkce["wrong_verifier"] as? Int, 400)
+        XCTAssertEqual(pkce["no_verifier"] as? Int, 400)
+
         // Signed in as the person the ID token proved; found by a search without diacritics.
         XCTAssertEqual(result["actor"] as? String, anna.description)
         XCTAssertEqual(result["mailboxes"] as? [String], [p1.description])
@@ -153,6 +177,14 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertEqual(result["forged_other_origin"] as? Int, 403)
         XCTAssertEqual(result["still_signed_in"] as? Bool, true)
         XCTAssertEqual(result["after_sign_out"] as? String, "sign-in page")
+        XCTAssertEqual(result["signed_out_notice"] as? Bool, true)
+        XCTAssertEqual(result["provider_sign_out"] as? Bool, true)
+        // The server ended the session: its old cookie, replayed, is sent to sign in.
+        XCTAssertEqual(result["old_session_replayed"] as? [AnyHashable], [303, "/console/"])
+        // A page another site links to does not run in the person's name; a read needs a purpose.
+        XCTAssertEqual(result["cross_site_get"] as? Int, 303)
+        XCTAssertEqual(result["same_origin_get"] as? Int, 200)
+        XCTAssertEqual(result["read_without_purpose"] as? Int, 400)
         let refusals = try NodeFixture.events(node, "access.denied").filter { $0.payload["action"]?.stringValue == "console_csrf" }
         XCTAssertFalse(refusals.isEmpty)
         XCTAssertTrue(refusals.allSatisfy { $0.actor == anna.description && $0.payload["reason"]?.stringValue == "forged_request" })
@@ -187,11 +219,12 @@ final class ConsoleBrowserTests: XCTestCase {
         }
     }
 
-    /// The provider as the node's only issuer (audience: the console's client id), and the console.
+    /// The provider as the node's only issuer (API audience `kvitto-api`), and the console (client
+    /// `kvitto-console`, the audience of its ID tokens).
     static func configure(_ directory: String, issuer: String, publicURL: String) throws {
         let path = directory + "/kvitto.json"
         var config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
-        config["identity"] = ["issuers": [["issuer": issuer, "audiences": ["kvitto-console"]]]]
+        config["identity"] = ["issuers": [["issuer": issuer, "audiences": ["kvitto-api"]]]]
         var api = try XCTUnwrap(config["api"] as? [String: Any])
         api["console"] = ["issuer": issuer, "client_id": "kvitto-console", "client_secret_file": "console-secret",
                           "public_url": publicURL, "session_minutes": 60, "idle_minutes": 15]

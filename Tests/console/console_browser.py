@@ -161,6 +161,19 @@ class Scenario:
             time.sleep(0.1)
         raise AssertionError(f"no download {prefix}* within {seconds} s: {os.listdir(self.downloads)}")
 
+    def request(self, method, path, headers=None, body=None, cookies=True):
+        """A request outside the browser (with the browser's cookies unless told otherwise)."""
+        u = urllib.parse.urlparse(self.base)
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=10, context=ssl._create_unverified_context())
+        h = dict(headers or {})
+        if cookies and "Cookie" not in h:
+            h["Cookie"] = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
+        conn.request(method, path, body, h)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, resp.headers.get_all("Set-Cookie") or []
+
     def post(self, path, fields, origin=None):
         """A POST outside the browser, with the browser's session cookie: what a forged form sends."""
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
@@ -185,6 +198,32 @@ class Scenario:
         self.step = "headers"
         self.driver.get(self.base + "/console/")
         self.shot("sign-in")
+        status, headers, _, _ = self.request("GET", "/console/", cookies=False)
+        result["headers"] = {k: headers.get(k) for k in ["content-security-policy", "x-content-type-options", "cache-control",
+                                                          "referrer-policy", "x-frame-options"]}
+        status, headers, _, _ = self.request("GET", "/console/no-such-page", cookies=False)
+        result["not_found"] = [status, "csp" if headers.get("content-security-policy") else "no csp"]
+
+        self.step = "sign-in refusals"
+        status, headers, _, set_cookies = self.request("GET", "/console/login", cookies=False)
+        location = urllib.parse.urlparse(headers.get("location", ""))
+        asked = urllib.parse.parse_qs(location.query)
+        result["login"] = {"status": status, "challenge_method": asked.get("code_challenge_method", [""])[0],
+                           "has_challenge": bool(asked.get("code_challenge")), "has_nonce": bool(asked.get("nonce")),
+                           "cookie": [c.split("=", 1)[0] + ";" + ";".join(sorted(p.strip() for p in c.split(";")[1:]))
+                                      for c in set_cookies]}
+        login_cookie = set_cookies[0].split(";", 1)[0]
+        state = asked.get("state", [""])[0]
+        refusals = []
+        refusals.append(self.request("GET", "/console/callback?" + urllib.parse.urlencode({"code": "x", "state": state}),
+                                     cookies=False)[0])
+        refusals.append(self.request("GET", "/console/callback?" + urllib.parse.urlencode({"code": "x", "state": "wrong"}),
+                                     headers={"Cookie": login_cookie})[0])
+        # The same login cookie again, now with its right state: used once already.
+        refusals.append(self.request("GET", "/console/callback?" + urllib.parse.urlencode({"code": "x", "state": state}),
+                                     headers={"Cookie": login_cookie})[0])
+        result["callback_refusals"] = refusals
+        result["pkce_at_provider"] = self.provider_pkce_checks()
 
         self.step = "sign in"
         self.sign_in(c["reader"])
@@ -251,6 +290,14 @@ class Scenario:
         result["english_title"] = self.find("h1").text
         self.driver.get(self.base + "/console/?lang=sv")
 
+        self.step = "cross-site pages"
+        result["cross_site_get"] = self.request("GET", "/console/audit", headers={"Sec-Fetch-Site": "cross-site"})[:2][0]
+        result["same_origin_get"] = self.request("GET", "/console/audit", headers={"Sec-Fetch-Site": "same-origin"})[0]
+        path = urllib.parse.urlparse(result["message_url"]).path
+        self.driver.get(self.base + "/console/")
+        token = self.find("input[name=csrf]").get_attribute("value")
+        result["read_without_purpose"] = self.post(path + "/content", {"csrf": token})[0]
+
         self.step = "forged posts"
         csrf = self.find("input[name=csrf]").get_attribute("value")
         result["forged_no_token"] = self.post("/console/logout", {})[0]
@@ -260,10 +307,15 @@ class Scenario:
         result["still_signed_in"] = bool(self.finds("#who"))
 
         self.step = "sign out"
+        old_session = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
         self.find("#sign-out").click()
         self.wait_for("the sign-in page", lambda: self.finds("#sign-in"))
+        result["signed_out_notice"] = bool(self.finds("#signed-out"))
+        result["provider_sign_out"] = bool(self.finds("#provider-sign-out"))
         self.driver.get(self.base + "/console/audit")
         result["after_sign_out"] = "signed-in" if self.finds("#who") else "sign-in page"
+        status, headers, _, _ = self.request("GET", "/console/audit", headers={"Cookie": old_session})
+        result["old_session_replayed"] = [status, headers.get("location")]
 
         self.step = "outsider"
         self.sign_in(c["outsider"])
@@ -299,6 +351,46 @@ class Scenario:
         result["retry_notice"] = self.find("#notice").text
         result["ok"] = True
         return result
+
+    def provider_pkce_checks(self):
+        """The provider refuses a code without PKCE, and a code redeemed with the wrong verifier."""
+        import base64
+        import hashlib
+        out = {}
+        verifier = "v" * 50
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        redirect = self.base + "/console/callback"
+
+        def authorize(extra):
+            query = urllib.parse.urlencode({"response_type": "code", "client_id": "kvitto-console", "redirect_uri": redirect,
+                                            "scope": "openid", "state": "s", "nonce": "n", **extra})
+            status, data = None, None
+            conn = http.client.HTTPConnection("127.0.0.1", self.provider, timeout=10)
+            conn.request("POST", "/oauth2/authorize?" + query, urllib.parse.urlencode({"sub": "anna"}),
+                         {"Content-Type": "application/x-www-form-urlencoded"})
+            resp = conn.getresponse()
+            resp.read()
+            location = resp.getheader("Location", "")
+            conn.close()
+            return resp.status, urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+
+        status, params = authorize({})
+        out["without_challenge"] = "refused" if "code" not in params else "code issued"
+        status, params = authorize({"code_challenge": challenge, "code_challenge_method": "S256"})
+        code = params.get("code", [""])[0]
+
+        def redeem(v):
+            form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": "kvitto-console",
+                    "client_secret": "console-test-secret"}
+            if v is not None:
+                form["code_verifier"] = v
+            status, _ = provider_request(self.provider, "POST", "/oauth2/token", urllib.parse.urlencode(form),
+                                         {"Content-Type": "application/x-www-form-urlencoded"})
+            return status
+
+        out["wrong_verifier"] = redeem("w" * 50)
+        out["no_verifier"] = redeem(None)
+        return out
 
     def close(self):
         try:

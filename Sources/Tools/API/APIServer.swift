@@ -147,6 +147,7 @@ package struct APIServer: Sendable {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestErrors(logger: logger))
         router.add(middleware: HeaderValues())
+        if console != nil { router.add(middleware: ConsoleHeaders()) }
         router.add(middleware: BearerAuthentication(verifier: verifier, certificates: clientCertificateTrust.map(ClientCertificateAuthentication.init),
                                                     logger: logger))
         var feed: EventFeed?

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Identity
 import Ledger
 import Node
 import OpenAPIRuntime
@@ -316,7 +317,9 @@ struct NodeAPI: APIProtocol {
     /// `attachment; filename*=UTF-8''…` (RFC 6266 / 8187), with an ASCII fallback name.
     static func disposition(_ name: String) -> String {
         let ascii = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
-        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ascii
+        // Every byte outside the unreserved ASCII set (CharacterSet.alphanumerics would let
+        // non-ASCII letters through, and a header value is ASCII).
+        let encoded = FormEncoding.encode(name)
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
 }

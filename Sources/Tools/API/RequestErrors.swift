@@ -53,7 +53,8 @@ struct RequestErrors: RouterMiddleware {
             }
         }
         var request = request
-        if request.method == .post || request.method == .put {
+        // The console reads its own (small) forms, bounded there.
+        if (request.method == .post || request.method == .put) && !request.uri.path.hasPrefix("/console") {
             // The generated layer would buffer any length: the body is read here, bounded.
             do { _ = try await request.collectBody(upTo: Self.maxBody) } catch {
                 return Problem(status: 413, code: "http.too_large", detail: "The request body is larger than 64 MiB.").response()

@@ -23,6 +23,12 @@ package final class OIDCSignIn: Sendable {
         package let nonce: String
         package let verifier: String
 
+        package init(state: String, nonce: String, verifier: String) {
+            self.state = state
+            self.nonce = nonce
+            self.verifier = verifier
+        }
+
         /// Fresh random values: 32 bytes each, base64url.
         package static func fresh() -> Attempt {
             Attempt(state: Self.random(), nonce: Self.random(), verifier: Self.random())

@@ -74,8 +74,14 @@ package final class TokenVerifier: Sendable {
 
     /// The caller a bearer token names, after every check.
     package func verify(token: String, interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
+        try await verify(token: token, interface: interface, audience: nil)
+    }
+
+    /// `audience`: the one `aud` value required instead of the issuer's audiences (an ID token's
+    /// client id).
+    private func verify(token: String, interface: Principal.Interface, audience: String?) async throws(AuthenticationError) -> Principal {
         if let known = verified.claims(of: token, now: now()), let issuer = issuers[known.issuer] {
-            try check(known.claims, of: issuer.trust)
+            try check(known.claims, of: issuer.trust, audience: audience)
             return try issuer.mapping.principal(known.claims, interface: interface)
         }
         guard token.utf8.count <= Self.maxTokenBytes else { throw AuthenticationError(.malformedToken, "longer than \(Self.maxTokenBytes) bytes") }
@@ -113,21 +119,32 @@ package final class TokenVerifier: Sendable {
         }
         guard let claims else { throw AuthenticationError(.badSignature, "signature does not verify with \(iss)'s \(alg) key") }
 
-        try check(claims, of: issuer.trust)
+        try check(claims, of: issuer.trust, audience: audience)
         let principal = try issuer.mapping.principal(claims, interface: interface)
         verified.remember(token, claims: claims, issuer: iss, now: now())
         return principal
     }
 
-    /// The person an ID token of a console sign-in names: every check of ``verify(token:interface:)``
-    /// (its `aud` is the console's client id, which the issuer's entry lists), then its `nonce`
-    /// equal to the sign-in's, compared in constant time.
-    package func verify(idToken: String, nonce: String, interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
-        let principal = try await verify(token: idToken, interface: interface)
+    /// The person an ID token of a console sign-in names: signature, `exp`, `nbf`, `iat` as for
+    /// ``verify(token:interface:)``, but `aud` must hold `clientID` (not an API audience: an ID
+    /// token is no API token, and the console's client id is kept out of the API's audiences),
+    /// `iss` must be `issuer`, `azp` (when present) the client, and `nonce` the sign-in's,
+    /// compared in constant time.
+    package func verify(idToken: String, issuer: String, clientID: String, nonce: String,
+                        interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
+        let principal = try await verify(token: idToken, interface: interface, audience: clientID)
         // The token verified: its payload is the one the issuer signed.
         let parts = idToken.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let payload = Self.object(parts[1]), let said = payload["nonce"]?.string,
-              Self.sameBytes(Array(said.utf8), Array(nonce.utf8)) else {
+        guard parts.count == 3, let payload = Self.object(parts[1]) else {
+            throw AuthenticationError(.malformedToken, "the ID token's payload is not a JSON object")
+        }
+        guard payload["iss"]?.string == issuer else {
+            throw AuthenticationError(.signInFailed, "the ID token's iss is not the console's issuer \(issuer)")
+        }
+        if let azp = payload["azp"], azp.string != clientID {
+            throw AuthenticationError(.signInFailed, "the ID token's azp is not the console's client id")
+        }
+        guard let said = payload["nonce"]?.string, Self.sameBytes(Array(said.utf8), Array(nonce.utf8)) else {
             throw AuthenticationError(.signInFailed, "the ID token's nonce is missing or not the sign-in's")
         }
         return principal
@@ -154,7 +171,7 @@ package final class TokenVerifier: Sendable {
         return nil
     }
 
-    private func check(_ claims: TokenClaims, of trust: IssuerTrust) throws(AuthenticationError) {
+    private func check(_ claims: TokenClaims, of trust: IssuerTrust, audience: String?) throws(AuthenticationError) {
         let t = now(), skew = trust.skew
         guard let exp = claims["exp"]?.number else { throw AuthenticationError(.expired, "no exp") }
         if t >= exp + skew { throw AuthenticationError(.expired, "exp \(Int(exp)) is past (now \(Int(t)), skew \(Int(skew)) s)") }
@@ -166,8 +183,9 @@ package final class TokenVerifier: Sendable {
             guard let i = iat.number else { throw AuthenticationError(.malformedToken, "iat is not a number") }
             if i > t + skew { throw AuthenticationError(.notYetValid, "iat \(Int(i)) is ahead (now \(Int(t)))") }
         }
-        guard let aud = claims["aud"]?.strings, aud.contains(where: trust.audiences.contains) else {
-            throw AuthenticationError(.wrongAudience, "aud \(claims["aud"].map { "\($0)" } ?? "(none)") names none of \(trust.audiences)")
+        let accepted = audience.map { [$0] } ?? trust.audiences
+        guard let aud = claims["aud"]?.strings, aud.contains(where: accepted.contains) else {
+            throw AuthenticationError(.wrongAudience, "aud \(claims["aud"].map { "\($0)" } ?? "(none)") names none of \(accepted)")
         }
     }
 

@@ -25,6 +25,7 @@ package struct Console: Sendable {
     static let sessionCookie = "__Host-kvitto-session"
     static let loginCookie = "__Host-kvitto-login"
     static let languageCookie = "kvitto-lang"
+    static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
     /// - Parameters:
     ///   - trust: the entry of `settings.issuer` in `identity.issuers`.
@@ -58,7 +59,7 @@ package struct Console: Sendable {
     // MARK: routes
 
     func register(on router: Hummingbird.Router<APIRequestContext>) {
-        let group = router.group("console").add(middleware: ConsoleHeaders())
+        let group = router.group("console")
         group.get { request, _ in await self.home(request) }
         group.get("style.css") { _, _ in ConsoleStyle.response() }
         group.get("login") { request, _ in await self.login(request) }
@@ -118,8 +119,15 @@ package struct Console: Sendable {
         return Visit(principal: s.principal, csrf: s.csrf, session: String(id), language: Self.language(request))
     }
 
-    /// A GET page: signed in, or sent to the sign-in page.
+    /// A GET page: signed in, or sent to the sign-in page. A page another site sent the browser to
+    /// (`Sec-Fetch-Site` cross-site or same-site) is not run: the session cookie is `SameSite=Lax`,
+    /// so a link elsewhere would otherwise act — record refusals, build bundles — in the person's
+    /// name. It goes to the console's start page instead.
     func page(_ request: Request, _ body: @Sendable (Visit) async throws -> Response) async -> Response {
+        if let site = request.headers[Self.fetchSite], site != "same-origin", site != "none" {
+            logger.notice("console page asked for from another site", metadata: ["path": .string(request.uri.path), "site": .string(site)])
+            return Self.redirect("/console/")
+        }
         guard let visit = await visit(request) else { return Self.redirect("/console/") }
         var response = await answer(visit) { try await body(visit) }
         Self.keepLanguage(request, &response)
@@ -150,7 +158,7 @@ package struct Console: Sendable {
             form = ConsoleForm(Substring(String(buffer: buffer)))
         }
         let origin = request.headers[.origin]
-        let originOK = origin == nil || origin == settings.origin
+        let originOK = origin == nil || origin.flatMap(NodeConfig.Console.origin) == settings.origin
         let tokenOK = visit.map { v in form?["csrf"].map { TokenVerifier.sameBytes(Array($0.utf8), Array(v.csrf.utf8)) } ?? false } ?? false
         guard let visit, let form, tokenOK, originOK else {
             logger.notice("console form refused", metadata: ["path": .string(request.uri.path), "signed_in": .string(visit == nil ? "no" : "yes"),
@@ -195,9 +203,8 @@ package struct Console: Sendable {
         }
     }
 
-    /// A download: `bytes` streamed as an attachment named `fileName` (letters, digits, `-_.`).
+    /// A download: `body` streamed as an attachment named `fileName` (as the API names it).
     static func download(_ body: ResponseBody, type: String, fileName: String) -> Response {
-        let safe = String(fileName.prefix(120).map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
-        return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(safe)\""], body: body)
+        Response(status: .ok, headers: [.contentType: type, .contentDisposition: NodeAPI.disposition(String(fileName.prefix(200)))], body: body)
     }
 }

@@ -9,9 +9,11 @@ import Projections
 /// The officers' pages: the access log (``AuditLog``) and audit reports (``AuditReporter``).
 extension Console {
     /// The audit query a form names, or nil when it names nothing.
-    private func auditQuery(_ q: ConsoleForm) throws -> AuditLog.Query? {
-        guard ["participant", "mailbox", "actor", "type"].contains(where: { q.text($0) != nil }) else { return nil }
-        return try Parameters.auditQuery(participant: q.text("participant"), mailbox: q.text("mailbox"), actor: q.text("actor"),
+    /// A period alone (`since`, `until`) is the person's own events in it.
+    private func auditQuery(_ q: ConsoleForm, ownActor: String? = nil) throws -> AuditLog.Query? {
+        let named = ["participant", "mailbox", "actor", "type"].contains { q.text($0) != nil }
+        guard named || (ownActor != nil && (q.text("since") != nil || q.text("until") != nil)) else { return nil }
+        return try Parameters.auditQuery(participant: q.text("participant"), mailbox: q.text("mailbox"), actor: q.text("actor") ?? (named ? nil : ownActor),
                                          type: q.text("type"), since: try Self.date(q.text("since"), "since"),
                                          until: try Self.date(q.text("until"), "until"))
     }
@@ -44,7 +46,7 @@ extension Console {
     func auditLog(_ request: Request, _ visit: Visit) async throws -> Response {
         let l = visit.language
         let q = Self.query(request)
-        var query = try auditQuery(q) ?? AuditLog.Query(actor: visit.principal.actor.description)
+        var query = try auditQuery(q, ownActor: visit.principal.actor.description) ?? AuditLog.Query(actor: visit.principal.actor.description)
         if let c = q.text("cursor") {
             guard let after = UInt64(c) else { throw NodeError(.invalidRequest, "cursor is a next page's position") }
             query.after = after
@@ -133,7 +135,7 @@ extension Console {
         let q = Self.query(request)
         var query = AddressDirectory.Query()
         query.text = try Parameters.query(q.text("q"))
-        query.after = q.text("after")
+        query.after = try Parameters.bounded(q.text("after"), 1...200, "after")
         query.limit = 100
         let page = try await AddressDirectory(access: access).search(query, as: visit.principal)
         var body = HTML()

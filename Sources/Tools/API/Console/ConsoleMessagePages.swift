@@ -98,11 +98,11 @@ extension Console {
         row(t(.subject), v.label ?? t(.hidden))
         row(t(.status), r.status.rawValue)
         row(t(.direction), (r.direction == .inbound ? ConsoleText.inbound : .outbound).text(l))
-        row("Från / From", r.from?.description)
-        row("Till / To", r.to?.description)
+        row(t(.from), r.from?.description)
+        row(t(.to), r.to?.description)
         row(t(.participant), r.participant)
         row(t(.created), r.createdAt.rfc3339)
-        if v.visibility != .transport { row("Referens / Reference", v.reference) }
+        if v.visibility != .transport { row(t(.reference), v.reference) }
         row("AS4 MessageId", r.as4MessageId)
         if r.confidential { row(t(.confidential), "✓") }
         if v.visibility != .transport { row(t(.failure), r.failure) }
@@ -147,7 +147,9 @@ extension Console {
     /// The evidence bundle as a download; with content, the reads are recorded first.
     func evidenceDownload(_ rawID: String, content: Bool, purpose: String?, _ visit: Visit) async throws -> Response {
         let id = try Parameters.messageID(rawID)
-        let stream = try await evidence.bundle(id, EvidenceRequest(content: content, purpose: try Parameters.purpose(purpose)), as: visit.principal)
+        let purpose = try Parameters.purpose(purpose)
+        if content, purpose == nil { throw NodeError(.invalidRequest, ConsoleText.purposeRequired.text(visit.language)) }
+        let stream = try await evidence.bundle(id, EvidenceRequest(content: content, purpose: purpose), as: visit.principal)
         return Self.download(.init(asyncSequence: EvidenceBody.buffers(stream)), type: "application/octet-stream",
                              fileName: "evidence-\(id).json")
     }
@@ -162,7 +164,8 @@ extension Console {
         case let n: guard let i = Int(n), i >= 0, i < 10_000 else { throw NodeError(.invalidRequest, "part is message or an attachment number") }
             part = .attachment(i)
         }
-        let opened = try await access.openContent(id, part: part, purpose: try Parameters.purpose(form.text("purpose")), as: visit.principal)
+        guard let purpose = try Parameters.purpose(form.text("purpose")) else { throw NodeError(.invalidRequest, ConsoleText.purposeRequired.text(visit.language)) }
+        let opened = try await access.openContent(id, part: part, purpose: purpose, as: visit.principal)
         var response = Self.download(.init(asyncSequence: ContentStream.buffers(opened)),
                                      type: part == .message ? "application/xml" : "application/octet-stream", fileName: opened.fileName)
         response.headers[.contentLength] = String(opened.size)

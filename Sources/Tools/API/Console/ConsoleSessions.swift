@@ -3,9 +3,12 @@ import Foundation
 import Identity
 import Projections
 
-/// The console's server-side state: sign-ins under way (between the redirect to the provider and
-/// its callback) and open sessions. Both live in memory only, bounded, over an injected clock: a
-/// restart ends every session. Ids are 32 random bytes; only their SHA-256 is kept as a key.
+/// The console's server-side state: open sessions, in memory only, bounded, over an injected
+/// clock (a restart ends every session; ids are 32 random bytes, only their SHA-256 is kept).
+/// A sign-in under way is not kept here: its state, nonce and PKCE verifier travel sealed
+/// (AES-256-GCM under a key of this process) in the login cookie, so no number of started
+/// sign-ins can push a real one out. The login ids used are remembered for their ten minutes
+/// (bounded), so a login cookie works once.
 actor ConsoleSessions {
     struct Session: Sendable {
         let principal: Principal
@@ -15,8 +18,11 @@ actor ConsoleSessions {
         var lastSeen: Double
     }
 
-    private struct Login {
-        let attempt: OIDCSignIn.Attempt
+    private struct SealedLogin: Codable {
+        let id: String
+        let state: String
+        let nonce: String
+        let verifier: String
         let created: Double
     }
 
@@ -26,36 +32,43 @@ actor ConsoleSessions {
     private let sessionSeconds: Double
     private let idleSeconds: Double
     private let maxSessions: Int
-    private let maxLogins: Int
+    private let maxUsedLogins: Int
     private let now: @Sendable () -> Double
+    private let loginKey = SymmetricKey(size: .bits256)
     private var sessions: [Data: Session] = [:]
-    private var logins: [Data: Login] = [:]
+    private var usedLogins: [String: Double] = [:]
 
-    init(sessionSeconds: Double, idleSeconds: Double, maxSessions: Int = 10_000, maxLogins: Int = 10_000,
+    init(sessionSeconds: Double, idleSeconds: Double, maxSessions: Int = 10_000, maxUsedLogins: Int = 10_000,
          now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.sessionSeconds = sessionSeconds
         self.idleSeconds = idleSeconds
         self.maxSessions = maxSessions
-        self.maxLogins = maxLogins
+        self.maxUsedLogins = maxUsedLogins
         self.now = now
     }
 
-    /// Keeps `attempt` and returns the login id for the browser's login cookie.
+    /// The login cookie's value for `attempt`: the attempt and its time, sealed.
     func startLogin(_ attempt: OIDCSignIn.Attempt) -> String {
-        let t = now()
-        logins = logins.filter { t - $0.value.created < Self.loginSeconds }
-        if logins.count >= maxLogins, let oldest = logins.min(by: { $0.value.created < $1.value.created }) {
-            logins[oldest.key] = nil
-        }
-        let id = OIDCSignIn.Attempt.random()
-        logins[Self.key(id)] = Login(attempt: attempt, created: t)
-        return id
+        let login = SealedLogin(id: OIDCSignIn.Attempt.random(), state: attempt.state, nonce: attempt.nonce, verifier: attempt.verifier,
+                                created: now())
+        // Encoding four strings and a number cannot fail; sealing with a 256-bit key neither.
+        let plain = (try? JSONEncoder().encode(login)) ?? Data()
+        let sealed = (try? AES.GCM.seal(plain, using: loginKey).combined) ?? Data()
+        return Base64URL.encode(sealed)
     }
 
-    /// The sign-in a login id names, removed: a login id is used at most once.
-    func takeLogin(_ id: String) -> OIDCSignIn.Attempt? {
-        guard let login = logins.removeValue(forKey: Self.key(id)), now() - login.created < Self.loginSeconds else { return nil }
-        return login.attempt
+    /// The sign-in a login cookie holds, when it was sealed here less than ten minutes ago and has
+    /// not been used; it is then marked used.
+    func takeLogin(_ cookie: String) -> OIDCSignIn.Attempt? {
+        guard cookie.utf8.count <= 1024, let sealed = Base64URL.decode(Substring(cookie)),
+              let box = try? AES.GCM.SealedBox(combined: sealed), let plain = try? AES.GCM.open(box, using: loginKey),
+              let login = try? JSONDecoder().decode(SealedLogin.self, from: plain) else { return nil }
+        let t = now()
+        guard t - login.created < Self.loginSeconds, t >= login.created - 60, usedLogins[login.id] == nil else { return nil }
+        usedLogins = usedLogins.filter { t - $0.value < Self.loginSeconds }
+        if usedLogins.count >= maxUsedLogins, let oldest = usedLogins.min(by: { $0.value < $1.value }) { usedLogins[oldest.key] = nil }
+        usedLogins[login.id] = login.created
+        return OIDCSignIn.Attempt(state: login.state, nonce: login.nonce, verifier: login.verifier)
     }
 
     /// Opens a session for `principal`: its id (for the session cookie) and CSRF token.

@@ -15,6 +15,14 @@ extension Console {
             response = await answer(visit) { try await mailboxes(visit) }
         } else {
             var body = HTML()
+            if Self.query(request)["signed_out"] == "1" {
+                body.raw("<p role=\"status\" id=\"signed-out\">"); body.add(ConsoleText.signedOut.text(language)); body.raw("</p>")
+                if let end = try? await signIn.endpoints().endSession {
+                    let url = end + (end.contains("?") ? "&" : "?") + ConsoleForm.query([("client_id", settings.clientId)]).dropFirst()
+                    body.raw("<p><a id=\"provider-sign-out\" href=\""); body.add(url); body.raw("\">")
+                    body.add(ConsoleText.providerSignOut.text(language)); body.raw("</a></p>")
+                }
+            }
             body.raw("<p>"); body.add(ConsoleText.signInIntro.text(language)); body.raw("</p>")
             body.raw("<p><a class=\"button\" id=\"sign-in\" href=\"/console/login\">"); body.add(ConsoleText.signIn.text(language)); body.raw("</a></p>")
             response = ConsolePage.render(title: ConsoleText.signIn.text(language), body: body, visit: nil, language: language)
@@ -34,9 +42,9 @@ extension Console {
             logger.notice("console sign-in cannot start", metadata: ["code": .string(error.code.rawValue), "detail": .string(error.detail)])
             return signInFailed(Self.language(request))
         }
-        let id = await sessions.startLogin(attempt)
+        let sealed = await sessions.startLogin(attempt)
         var response = Self.redirect(location)
-        response.headers.append(HTTPField(name: .setCookie, value: "\(Self.loginCookie)=\(id); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600"))
+        response.headers.append(HTTPField(name: .setCookie, value: "\(Self.loginCookie)=\(sealed); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600"))
         return response
     }
 
@@ -45,8 +53,8 @@ extension Console {
     func callback(_ request: Request) async -> Response {
         let language = Self.language(request)
         let q = Self.query(request)
-        guard let id = request.cookies[Self.loginCookie]?.value, !id.isEmpty, id.count <= 100,
-              let attempt = await sessions.takeLogin(String(id)) else {
+        guard let sealed = request.cookies[Self.loginCookie]?.value, !sealed.isEmpty,
+              let attempt = await sessions.takeLogin(String(sealed)) else {
             logger.notice("console sign-in refused", metadata: ["code": "auth.sign_in_failed", "detail": "no login cookie, or one used or expired"])
             return signInFailed(language)
         }
@@ -59,11 +67,14 @@ extension Console {
         let principal: Principal
         do {
             let idToken = try await signIn.exchange(code: code, attempt: attempt, redirectURI: settings.redirectURI)
-            principal = try await verifier.verify(idToken: idToken, nonce: attempt.nonce, interface: .console)
+            principal = try await verifier.verify(idToken: idToken, issuer: settings.issuer, clientID: settings.clientId, nonce: attempt.nonce,
+                                                 interface: .console)
         } catch {
             logger.notice("console sign-in refused", metadata: ["code": .string(error.code.rawValue), "detail": .string(error.detail)])
             return signInFailed(language)
         }
+        // A session this browser still had ends: the new sign-in replaces it.
+        if let old = request.cookies[Self.sessionCookie]?.value, !old.isEmpty, old.count <= 100 { await sessions.close(String(old)) }
         let session = await sessions.open(principal)
         logger.info("console session opened", metadata: ["actor": .string(principal.actor.description)])
         var response = Self.redirect("/console/")
@@ -72,10 +83,11 @@ extension Console {
         return response
     }
 
-    /// `POST /console/logout` (CSRF-checked): the session ends.
+    /// `POST /console/logout` (CSRF-checked): the session ends; the sign-in page then offers the
+    /// provider's own sign-out (its `end_session_endpoint`, when it has one).
     func logout(_ visit: Visit) async -> Response {
         await sessions.close(visit.session)
-        var response = Self.redirect("/console/")
+        var response = Self.redirect("/console/?signed_out=1")
         response.headers.append(HTTPField(name: .setCookie, value: "\(Self.sessionCookie)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"))
         return response
     }

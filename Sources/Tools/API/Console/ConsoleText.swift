@@ -6,7 +6,7 @@ enum ConsoleLanguage: String, Sendable, CaseIterable {
 
 /// Every fixed string of the console, one table per language (a test checks that both are whole).
 enum ConsoleText: String, Sendable, CaseIterable {
-    case product, skip, signIn, signOut, signInIntro, signInFailed, signedInAs, navMailboxes, navAudit, navReports,
+    case product, skip, signIn, signOut, signInIntro, signInFailed, signedInAs, signedOut, providerSignOut, from, to, reference, purposeRequired, navMailboxes, navAudit, navReports,
          navDeliveries, navAddressBook, language
     case mailboxes, mailbox, rights, noMailboxes, participant, address, name
     case search, searchLabel, messages, noMessages, next, status, direction, counterpart, subject, created, inbound, outbound,
@@ -27,6 +27,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .product: "Kvitto", .skip: "Hoppa till innehållet", .signIn: "Logga in", .signOut: "Logga ut",
         .signInIntro: "Logga in med din organisations inloggning för att se brevlådor, meddelanden och spårbarhet.",
         .signInFailed: "Inloggningen blev inte klar. Försök igen.", .signedInAs: "Inloggad som",
+        .signedOut: "Du är utloggad från Kvitto.", .providerSignOut: "Logga ut även hos identitetsleverantören",
+        .from: "Från", .to: "Till", .reference: "Referens", .purposeRequired: "Ange ett syfte; det registreras med läsningen.",
         .navMailboxes: "Brevlådor", .navAudit: "Åtkomstlogg", .navReports: "Rapporter", .navDeliveries: "Leveranser",
         .navAddressBook: "Adressbok", .language: "In English",
         .mailboxes: "Brevlådor", .mailbox: "Brevlåda", .rights: "Rättigheter", .noMailboxes: "Du har inga brevlådor här.",
@@ -62,6 +64,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .product: "Kvitto", .skip: "Skip to content", .signIn: "Sign in", .signOut: "Sign out",
         .signInIntro: "Sign in with your organisation's identity provider to see mailboxes, messages and traceability.",
         .signInFailed: "Signing in did not complete. Try again.", .signedInAs: "Signed in as",
+        .signedOut: "You are signed out of Kvitto.", .providerSignOut: "Sign out at the identity provider too",
+        .from: "From", .to: "To", .reference: "Reference", .purposeRequired: "Give a purpose; it is recorded with the read.",
         .navMailboxes: "Mailboxes", .navAudit: "Access log", .navReports: "Reports", .navDeliveries: "Deliveries",
         .navAddressBook: "Address book", .language: "På svenska",
         .mailboxes: "Mailboxes", .mailbox: "Mailbox", .rights: "Rights", .noMailboxes: "You have no mailboxes here.",

@@ -7,7 +7,8 @@ extension NodeConfig {
     package struct Console: Codable, Sendable, Equatable {
         /// The issuer people sign in with: one of `identity.issuers[].issuer`.
         package var issuer: String
-        /// The console's client id at the issuer; also an audience the issuer's entry accepts.
+        /// The console's client id at the issuer: the `aud` of its ID tokens, never one of the
+        /// issuer's API audiences (an ID token is not an API token).
         package var clientId: String
         /// A file holding the client secret (a confidential client, `client_secret_basic`); absent:
         /// a public client, PKCE alone.
@@ -28,9 +29,18 @@ extension NodeConfig {
 
         package var sessionSeconds: Double { Double(sessionMinutes ?? 480) * 60 }
         package var idleSeconds: Double { Double(idleMinutes ?? 30) * 60 }
-        /// `public_url` without a trailing slash: what a browser sends as `Origin`.
-        package var origin: String { publicUrl.hasSuffix("/") ? String(publicUrl.dropLast()) : publicUrl }
+        /// `public_url` as a browser sends it in `Origin`: scheme and host in lower case, the port
+        /// only when it is not 443.
+        package var origin: String { Self.origin(publicUrl) ?? publicUrl }
         package var redirectURI: String { origin + "/console/callback" }
+
+        /// The serialised origin of an https URL (RFC 6454 §6.1), or nil when it has none.
+        package static func origin(_ url: String) -> String? {
+            guard let u = URLComponents(string: url), u.scheme?.lowercased() == "https", let host = u.host?.lowercased(), !host.isEmpty else {
+                return nil
+            }
+            return "https://" + host + (u.port.map { $0 == 443 ? "" : ":\($0)" } ?? "")
+        }
 
         /// What is wrong with the settings within `config`, or nil.
         package func problem(in config: NodeConfig) -> String? {
@@ -45,8 +55,8 @@ extension NodeConfig {
                 return "issuer \(issuer) is not one of identity.issuers (the console's ID tokens are verified as API tokens are)"
             }
             if clientId.isEmpty { return "client_id is empty" }
-            if !trust.audiences.contains(clientId) {
-                return "client_id \(clientId) is not among the audiences of \(issuer) in identity.issuers (an ID token's aud is the client id)"
+            if trust.audiences.contains(clientId) {
+                return "client_id \(clientId) is one of the API audiences of \(issuer) in identity.issuers; keep it out, so that the console's ID tokens are not API tokens"
             }
             return nil
         }
