@@ -124,7 +124,7 @@ final class ConsoleBrowserTests: XCTestCase {
         // Every console answer carries the policy headers, a missing page too.
         let headers = result["headers"] as? [String: String] ?? [:]
         XCTAssertEqual(headers["content-security-policy"],
-                       "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+                       "default-src 'none'; style-src 'self'; script-src 'none'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         XCTAssertEqual(headers["x-content-type-options"], "nosniff")
         XCTAssertEqual(headers["cache-control"], "no-store")
         XCTAssertEqual(headers["referrer-policy"], "same-origin")

@@ -100,7 +100,7 @@ final class RebuildEqualsLiveTests: XCTestCase {
         for type in ["message.submitted", "message.received", "transport.attempt.failed", "transport.error.received",
                      "message.rejected", "addressbook.function.removed", "message.delivery.failed",
                      "message.receipt.received", "message.receipt.sent", "access.granted", "access.revoked",
-                     "message.accessed", "access.denied", "blob.erased", "addressbook.function.added"] {
+                     "message.accessed", "access.denied", "blob.erased", "addressbook.function.added", "message.retry.requested"] {
             XCTAssertGreaterThan(counts[type] ?? 0, 20, "too few \(type) events in the history: \(counts)")
         }
         XCTAssertTrue(reference.pending.isEmpty && reference.unansweredIDs.isEmpty, "the history left work for the node")

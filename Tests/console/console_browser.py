@@ -219,7 +219,7 @@ class Scenario:
                                      cookies=False)[0])
         refusals.append(self.request("GET", "/console/callback?" + urllib.parse.urlencode({"code": "x", "state": "wrong"}),
                                      headers={"Cookie": login_cookie})[0])
-        # The same login cookie again, now with its right state: used once already.
+        # The same login cookie again, with its right state, and a code the provider never issued.
         refusals.append(self.request("GET", "/console/callback?" + urllib.parse.urlencode({"code": "x", "state": state}),
                                      headers={"Cookie": login_cookie})[0])
         result["callback_refusals"] = refusals

@@ -16,7 +16,7 @@ struct HeaderValues: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         // The console writes its headers itself, not through the generated layer.
-        if request.uri.path.hasPrefix("/console") { return response }
+        if request.uri.path == "/console" || request.uri.path.hasPrefix("/console/") { return response }
         for name in Self.plain {
             guard let value = response.headers[name], value.contains("%"), let decoded = value.removingPercentEncoding else { continue }
             response.headers[name] = decoded

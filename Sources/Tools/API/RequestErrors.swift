@@ -54,7 +54,8 @@ struct RequestErrors: RouterMiddleware {
         }
         var request = request
         // The console reads its own (small) forms, bounded there.
-        if (request.method == .post || request.method == .put) && !request.uri.path.hasPrefix("/console") {
+        let console = request.uri.path == "/console" || request.uri.path.hasPrefix("/console/")
+        if (request.method == .post || request.method == .put) && !console {
             // The generated layer would buffer any length: the body is read here, bounded.
             do { _ = try await request.collectBody(upTo: Self.maxBody) } catch {
                 return Problem(status: 413, code: "http.too_large", detail: "The request body is larger than 64 MiB.").response()

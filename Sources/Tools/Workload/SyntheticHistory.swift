@@ -127,9 +127,19 @@ package struct SyntheticHistory {
             for (k, v) in extra { q[k] = v }
             return EventDraft(type: type, subject: subject, actor: "node", payload: .object(q))
         }
+        func retryRequest() -> EventDraft {
+            EventDraft(type: NodeEventType.retryRequested, subject: subject, actor: person(), payload: [
+                "participant": .string(settings.participant), "as4_message_id": .string(as4), "kind": "message",
+                "reason": ["code": "retry_requested", "detail": "Mottagaren är tillbaka"], "interface": "console",
+            ])
+        }
         let endpoint: JSONValue = .string("https://ap.example/as4")
         while true {
             out.append(step(NodeEventType.dispatched, ["endpoint": endpoint]))
+            if random.chance(0.02) {
+                // One that comes while the attempt is under way: recorded, and left alone by the fold.
+                out.append(retryRequest())
+            }
             if attempt < 3, random.chance(0.12) {
                 let next: JSONValue = .string(nextAttempt().rfc3339)
                 if random.chance(0.3) {
@@ -141,6 +151,10 @@ package struct SyntheticHistory {
                 } else {
                     out.append(step(NodeEventType.attemptFailed, ["reason": ["code": "transport.unreachable", "detail": "connection refused"],
                                                                   "next_attempt_at": next]))
+                }
+                if random.chance(0.3) {
+                    // An operator's "retry now" while the attempt waits (the fold brings it forward).
+                    out.append(retryRequest())
                 }
                 attempt += 1
                 continue

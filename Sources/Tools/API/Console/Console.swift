@@ -54,6 +54,8 @@ package struct Console: Sendable {
         let csrf: String
         let session: String
         let language: ConsoleLanguage
+        /// Whether the person holds `operate` on the node (the deliveries page is offered).
+        var operates = false
     }
 
     // MARK: routes
@@ -116,7 +118,9 @@ package struct Console: Sendable {
     func visit(_ request: Request) async -> Visit? {
         guard let id = request.cookies[Self.sessionCookie]?.value, !id.isEmpty, id.count <= 100,
               let s = await sessions.session(String(id)) else { return nil }
-        return Visit(principal: s.principal, csrf: s.csrf, session: String(id), language: Self.language(request))
+        var visit = Visit(principal: s.principal, csrf: s.csrf, session: String(id), language: Self.language(request))
+        visit.operates = (try? access.policy(for: s.principal).rights(on: .node).contains(.operate)) ?? false
+        return visit
     }
 
     /// A GET page: signed in, or sent to the sign-in page. A page another site sent the browser to

@@ -50,7 +50,11 @@ extension Console {
                 body.raw("</td></tr>")
             }
             body.raw("</tbody></table>")
+            if overview.pendingCount > overview.pending.count {
+                body.raw("<p class=\"muted\">"); body.add("\(overview.pending.count) / \(overview.pendingCount)"); body.raw("</p>")
+            }
         }
+        body.raw("<p class=\"muted\">"); body.add(t(.retryHelp)); body.raw("</p>")
         body.raw("<h2>"); body.add(t(.deliveriesFailed)); body.raw("</h2>")
         if overview.failures.isEmpty {
             body.raw("<p>"); body.add(t(.noFailures)); body.raw("</p>")

@@ -17,8 +17,10 @@ enum ConsolePage {
         page.raw("<a class=\"skip\" href=\"#main\">\(t(.skip))</a><header><a class=\"product\" href=\"/console/\">Kvitto</a>")
         if let visit {
             page.raw("<nav aria-label=\"\(t(.product))\"><ul>")
-            for (path, key) in [("/console/", ConsoleText.navMailboxes), ("/console/audit", .navAudit), ("/console/reports", .navReports),
-                                ("/console/address-book", .navAddressBook), ("/console/deliveries", .navDeliveries)] {
+            var links = [("/console/", ConsoleText.navMailboxes), ("/console/audit", .navAudit), ("/console/reports", .navReports),
+                         ("/console/address-book", .navAddressBook)]
+            if visit.operates { links.append(("/console/deliveries", .navDeliveries)) }
+            for (path, key) in links {
                 page.raw("<li><a href=\"\(path)\">\(t(key))</a></li>")
             }
             page.raw("</ul></nav><div class=\"who\"><span>\(t(.signedInAs)) <span id=\"who\">")

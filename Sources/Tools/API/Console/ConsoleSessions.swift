@@ -7,8 +7,8 @@ import Projections
 /// clock (a restart ends every session; ids are 32 random bytes, only their SHA-256 is kept).
 /// A sign-in under way is not kept here: its state, nonce and PKCE verifier travel sealed
 /// (AES-256-GCM under a key of this process) in the login cookie, so no number of started
-/// sign-ins can push a real one out. The login ids used are remembered for their ten minutes
-/// (bounded), so a login cookie works once.
+/// sign-ins can push a real one out. The ids of logins that signed someone in are remembered for
+/// their ten minutes (bounded), so a login cookie signs in once.
 actor ConsoleSessions {
     struct Session: Sendable {
         let principal: Principal
@@ -57,18 +57,28 @@ actor ConsoleSessions {
         return Base64URL.encode(sealed)
     }
 
-    /// The sign-in a login cookie holds, when it was sealed here less than ten minutes ago and has
-    /// not been used; it is then marked used.
-    func takeLogin(_ cookie: String) -> OIDCSignIn.Attempt? {
+    /// The sign-in a login cookie holds, when it was sealed here less than ten minutes ago and its
+    /// id has not completed a sign-in yet; `id` is what ``markUsed(_:)`` takes once it has.
+    func takeLogin(_ cookie: String) -> (attempt: OIDCSignIn.Attempt, id: String)? {
         guard cookie.utf8.count <= 1024, let sealed = Base64URL.decode(Substring(cookie)),
               let box = try? AES.GCM.SealedBox(combined: sealed), let plain = try? AES.GCM.open(box, using: loginKey),
               let login = try? JSONDecoder().decode(SealedLogin.self, from: plain) else { return nil }
         let t = now()
         guard t - login.created < Self.loginSeconds, t >= login.created - 60, usedLogins[login.id] == nil else { return nil }
-        usedLogins = usedLogins.filter { t - $0.value < Self.loginSeconds }
-        if usedLogins.count >= maxUsedLogins, let oldest = usedLogins.min(by: { $0.value < $1.value }) { usedLogins[oldest.key] = nil }
-        usedLogins[login.id] = login.created
-        return OIDCSignIn.Attempt(state: login.state, nonce: login.nonce, verifier: login.verifier)
+        return (OIDCSignIn.Attempt(state: login.state, nonce: login.nonce, verifier: login.verifier), login.id)
+    }
+
+    /// Remembers that login `id` signed someone in, for the ten minutes its cookie could still be
+    /// shown. Only completed sign-ins are remembered, so nobody can fill the table without signing
+    /// in; when it is full all the same, the oldest goes (its cookie then also needs a code the
+    /// provider has not redeemed yet, which it never has twice).
+    func markUsed(_ id: String) {
+        let t = now()
+        if usedLogins.count >= maxUsedLogins {
+            usedLogins = usedLogins.filter { t - $0.value < Self.loginSeconds }
+            if usedLogins.count >= maxUsedLogins, let oldest = usedLogins.min(by: { $0.value < $1.value }) { usedLogins[oldest.key] = nil }
+        }
+        usedLogins[id] = t
     }
 
     /// Opens a session for `principal`: its id (for the session cookie) and CSRF token.

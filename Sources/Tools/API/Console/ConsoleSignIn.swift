@@ -54,7 +54,7 @@ extension Console {
         let language = Self.language(request)
         let q = Self.query(request)
         guard let sealed = request.cookies[Self.loginCookie]?.value, !sealed.isEmpty,
-              let attempt = await sessions.takeLogin(String(sealed)) else {
+              let (attempt, loginID) = await sessions.takeLogin(String(sealed)) else {
             logger.notice("console sign-in refused", metadata: ["code": "auth.sign_in_failed", "detail": "no login cookie, or one used or expired"])
             return signInFailed(language)
         }
@@ -73,6 +73,7 @@ extension Console {
             logger.notice("console sign-in refused", metadata: ["code": .string(error.code.rawValue), "detail": .string(error.detail)])
             return signInFailed(language)
         }
+        await sessions.markUsed(loginID)
         // A session this browser still had ends: the new sign-in replaces it.
         if let old = request.cookies[Self.sessionCookie]?.value, !old.isEmpty, old.count <= 100 { await sessions.close(String(old)) }
         let session = await sessions.open(principal)

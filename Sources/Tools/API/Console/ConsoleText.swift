@@ -15,7 +15,7 @@ enum ConsoleText: String, Sendable, CaseIterable {
          readContent, purpose, purposeHelp, attachments, notFound, notFoundText, failure, redacted
     case audit, auditIntro, auditActor, auditMailbox, auditType, since, until, show, noEvents, auditNeedsQuery, asOf
     case reports, reportsIntro, format, makeReport
-    case deliveries, deliveriesIntro, deliveriesWaiting, deliveriesFailed, noDeliveries, noFailures, attempt, lastError, nextAttempt, retryNow, reason, retryRequested, needsOperate
+    case deliveries, deliveriesIntro, retryHelp, deliveriesWaiting, deliveriesFailed, noDeliveries, noFailures, attempt, lastError, nextAttempt, retryNow, reason, retryRequested, needsOperate
     case addressBook, noOrganizations, functions
     case refused, refusedText, badInput, unavailable, unavailableText
 
@@ -51,6 +51,7 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .reports: "Rapporter", .reportsIntro: "En granskningsrapport beräknas vid en signerad kontrollpunkt och kan räknas om och jämföras senare.",
         .format: "Format", .makeReport: "Skapa rapport",
         .deliveries: "Leveranser", .deliveriesIntro: "Utgående leveranser som väntar på nytt försök eller har misslyckats.",
+        .retryHelp: "”Försök nu” tidigarelägger nästa försök; det räknas som ett av leveransens försök och registreras med din anledning.",
         .deliveriesWaiting: "Väntar på nästa försök", .deliveriesFailed: "Misslyckade de senaste 30 dagarna",
         .noDeliveries: "Inga leveranser väntar.", .noFailures: "Inga leveranser har misslyckats de senaste 30 dagarna.", .attempt: "Försök", .lastError: "Senaste fel",
         .nextAttempt: "Nästa försök", .retryNow: "Försök nu", .reason: "Anledning",
@@ -88,6 +89,7 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .reports: "Reports", .reportsIntro: "An audit report is computed at a signed checkpoint and can be recomputed and compared later.",
         .format: "Format", .makeReport: "Make report",
         .deliveries: "Deliveries", .deliveriesIntro: "Outbound deliveries waiting for another attempt or failed.",
+        .retryHelp: "“Retry now” brings the next attempt forward; it counts as one of the delivery's attempts and is recorded with your reason.",
         .deliveriesWaiting: "Waiting for the next attempt", .deliveriesFailed: "Failed in the last 30 days",
         .noDeliveries: "No delivery is waiting.", .noFailures: "No delivery failed in the last 30 days.", .attempt: "Attempt", .lastError: "Last error",
         .nextAttempt: "Next attempt", .retryNow: "Retry now", .reason: "Reason",

@@ -12,10 +12,9 @@ package struct Deliveries: Sendable {
 
     package init(access: MessageAccess) { self.access = access }
 
-    /// A delivery and the message it belongs to (nil for a message the projections do not hold).
+    /// A pending delivery.
     package struct Item: Sendable {
         package let dispatch: DispatchRecord
-        package let message: MessageRecord?
         /// Whether "retry now" applies: pending, no attempt under way, a next attempt scheduled.
         package var waiting: Bool {
             dispatch.outcome == .pending && dispatch.attemptsStarted == dispatch.attemptsFinished && dispatch.nextAttemptAt != nil
@@ -25,12 +24,13 @@ package struct Deliveries: Sendable {
     /// A final failure (`message.delivery.failed`).
     package struct Failure: Sendable {
         package let event: Event
-        package let message: MessageRecord?
     }
 
     /// What the deliveries page shows, as of the ledger position ``seq``.
     package struct Overview: Sendable {
         package let pending: [Item]
+        /// How many deliveries are pending in all (``pending`` holds the oldest ``maxPending``).
+        package let pendingCount: Int
         package let failures: [Failure]
         package let seq: UInt64
     }
@@ -38,6 +38,10 @@ package struct Deliveries: Sendable {
     /// How far back the failures reach, and how many are shown at most.
     package static let failureDays = 30.0
     package static let maxFailures = 200
+    /// Pending deliveries shown at most (the oldest).
+    package static let maxPending = 500
+    /// Failure index entries read at most to find the newest ones.
+    static let maxFailuresExamined = 100_000
 
     /// Pending deliveries (oldest first) and the final failures of the last ``failureDays`` days
     /// (newest first, at most ``maxFailures``).
@@ -45,20 +49,23 @@ package struct Deliveries: Sendable {
         let policy = try await require(principal, action: "list")
         let storage = access.projections.storage
         do {
-            let pending = try access.projections.currentNodeState { reader in
-                try reader.pendingDispatches().map { Item(dispatch: $0, message: try reader.message($0.messageId)) }
-            }
+            let all = try access.projections.currentNodeState { reader in try reader.pendingDispatches() }
             let since = Timestamp(nanoseconds: Timestamp.now().nanoseconds - Int64(Self.failureDays * 86_400 * 1e9))
-            let after = try LedgerPosition.seq(atOrBefore: since, in: access.ledger)
-            var seqs = try EventIndex.seqs(.type(NodeEventType.deliveryFailed), after: after, upTo: policy.seq, limit: 10_000, in: storage)
-            seqs = Array(seqs.suffix(Self.maxFailures).reversed())
-            var failures: [Failure] = []
-            for seq in seqs {
-                guard let e = try access.ledger.event(seq) else { continue }
-                let id = e.subject.hasPrefix("message:") ? String(e.subject.dropFirst("message:".count)) : nil
-                failures.append(Failure(event: e, message: try id.flatMap { try NodeStateProjection.message($0, in: storage) }))
+            // The index reads forward: page through the period, keeping the newest.
+            var after = try LedgerPosition.seq(atOrBefore: since, in: access.ledger), newest: [UInt64] = [], examined = 0
+            while examined < Self.maxFailuresExamined {
+                let page = try EventIndex.seqs(.type(NodeEventType.deliveryFailed), after: after, upTo: policy.seq, limit: 5000, in: storage)
+                guard let last = page.last else { break }
+                newest = Array((newest + page).suffix(Self.maxFailures))
+                examined += page.count
+                after = last
             }
-            return Overview(pending: pending, failures: failures, seq: policy.seq)
+            var failures: [Failure] = []
+            for seq in newest.reversed() {
+                guard let e = try access.ledger.event(seq) else { continue }
+                failures.append(Failure(event: e))
+            }
+            return Overview(pending: all.prefix(Self.maxPending).map(Item.init), pendingCount: all.count, failures: failures, seq: policy.seq)
         } catch let e as NodeError {
             throw e
         } catch {
@@ -69,14 +76,16 @@ package struct Deliveries: Sendable {
     /// Asks for the next attempt of the waiting delivery `as4MessageId` now: appends
     /// `message.retry.requested` (actor, reason, interface) and returns its seq.
     package func requestRetry(_ as4MessageId: String, reason: String, as principal: Principal) async throws(NodeError) -> UInt64 {
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(reason.count) else { throw NodeError(.invalidRequest, "give a reason of 1–500 characters (it is recorded)") }
-        guard (1...300).contains(as4MessageId.utf8.count) else { throw NodeError(.notFound, "no delivery \(as4MessageId)") }
         _ = try await require(principal, action: "retry")
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...500).contains(reason.count), reason.utf8.count <= 2000 else {
+            throw NodeError(.invalidRequest, "give a reason of 1–500 characters (it is recorded)")
+        }
+        guard (1...300).contains(as4MessageId.utf8.count) else { throw NodeError(.notFound, "no delivery \(as4MessageId)") }
         let item: Item?
         do {
             item = try access.projections.currentNodeState { reader in
-                try reader.dispatch(as4MessageId).map { Item(dispatch: $0, message: try reader.message($0.messageId)) }
+                try reader.dispatch(as4MessageId).map(Item.init)
             }
         } catch let e as NodeError {
             throw e
