@@ -33,17 +33,7 @@ final class APIServerTests: XCTestCase {
         try await NodeFixture.sharedAndOther(in: base, p1, p2)
         let node = try NodeFixture.open(base + "/shared")
         let remote = try NodeFixture.open(base + "/other")
-        let (toOne, toTwo) = try await DemoNetwork.running([node, remote]) { _ in
-            let toOne = try await remote.submit(NodeFixture.message("Ansökan Malmö", from: NodeFixture.b, to: p1, attachment: Array("bilaga ett".utf8)), actor: "test")
-            let toTwo = try await remote.submit(NodeFixture.message("Hemligt för två", from: NodeFixture.b, to: p2), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 60) {
-                let s = try node.snapshot()
-                return s.messages[toOne]?.status == .accepted && s.messages[toTwo]?.status == .accepted
-            }
-            XCTAssertTrue(done)
-            return (toOne, toTwo)
-        }
-        await remote.close()
+        let (toOne, toTwo) = try await NodeFixture.deliverOneEach(node, from: remote, p1, p2, attachment: Array("bilaga ett".utf8))
 
         let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
         let pnrClaim = "https://id.oidc.se/claim/personalIdentityNumber"

@@ -56,17 +56,7 @@ final class ConsoleBrowserTests: XCTestCase {
     private func scenario(_ node: Node, base: String, browser: LineProcess, console: String, apiPort: Int) async throws {
         let (p1, p2) = (Self.p1, Self.p2)
         let remote = try NodeFixture.open(base + "/other")
-        let (toOne, toTwo) = try await DemoNetwork.running([node, remote]) { _ in
-            let toOne = try await remote.submit(NodeFixture.message("Ansökan Malmö", from: NodeFixture.b, to: p1), actor: "test")
-            let toTwo = try await remote.submit(NodeFixture.message("Hemligt för två", from: NodeFixture.b, to: p2), actor: "test")
-            let done = try await DemoNetwork.wait(timeout: 60) {
-                let s = try node.snapshot()
-                return s.messages[toOne]?.status == .accepted && s.messages[toTwo]?.status == .accepted
-            }
-            XCTAssertTrue(done)
-            return (toOne, toTwo)
-        }
-        await remote.close()
+        let (toOne, toTwo) = try await NodeFixture.deliverOneEach(node, from: remote, p1, p2)
         let admin = GrantAdministration(access: node.access)
         let anna = PrincipalName(kind: .pnr, value: "197001011234"), bo = PrincipalName(kind: .pnr, value: "198002022345")
         _ = try await admin.grant(.init(grantee: anna, scope: .mailbox(p1), rights: [.read], reason: "registrator"), by: OSUser.principal())

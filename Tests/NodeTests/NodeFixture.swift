@@ -58,6 +58,25 @@ enum NodeFixture {
         try await NodeSetup.addPeer(directory: base + "/other", peer: base + "/shared")
     }
 
+    /// Runs `node` and `remote` (``sharedAndOther(in:_:_:developmentIssuer:apiPort:)``) until
+    /// Region B's messages "Ansökan Malmö" to `p1` (with `attachment`) and "Hemligt för två" to `p2`
+    /// are accepted; closes `remote` and returns the two message ids.
+    static func deliverOneEach(_ node: Node, from remote: Node, _ p1: FunctionalAddress, _ p2: FunctionalAddress,
+                               attachment: [UInt8] = Array("bilaga".utf8)) async throws -> (toOne: String, toTwo: String) {
+        let ids = try await DemoNetwork.running([node, remote]) { _ in
+            let toOne = try await remote.submit(message("Ansökan Malmö", from: b, to: p1, attachment: attachment), actor: "test")
+            let toTwo = try await remote.submit(message("Hemligt för två", from: b, to: p2), actor: "test")
+            let done = try await DemoNetwork.wait(timeout: 60) {
+                let s = try node.snapshot()
+                return s.messages[toOne]?.status == .accepted && s.messages[toTwo]?.status == .accepted
+            }
+            XCTAssertTrue(done)
+            return (toOne, toTwo)
+        }
+        await remote.close()
+        return ids
+    }
+
     static func open(_ directory: String) throws -> Node {
         var logger = Logger(label: "kvitto.test")
         logger.logLevel = .warning
