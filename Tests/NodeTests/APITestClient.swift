@@ -50,10 +50,11 @@ final class APITestClient: Sendable {
     }
 
     /// `method path` with the bearer `token` and, when given, a JSON `body`.
-    func send(_ method: HTTPMethod, _ path: String, token: String?, json body: String? = nil) async throws -> Answer {
+    func send(_ method: HTTPMethod, _ path: String, token: String?, json body: String? = nil, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))

@@ -214,17 +214,26 @@ public struct JSONParser {
         mutating func string() throws(JSONParseError) -> String {
             position += 1
             var out: [UInt8] = []
+            var escaped = false
             var runStart = position
             while true {
                 guard position < bytes.count else { throw fail(.syntax) }
                 let c = bytes[position]
                 if c == UInt8(ascii: "\"") {
+                    if out.isEmpty, !escaped {
+                        // No escape: the string is these bytes (most are; one copy, not two).
+                        let run = UnsafeBufferPointer(rebasing: bytes[runStart..<position])
+                        position += 1
+                        guard let s = JSONParser.exactUTF8(run) else { throw fail(.invalidUTF8) }
+                        return s
+                    }
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
                     position += 1
                     break
                 }
                 if c < 0x20 { throw fail(.syntax) }
                 if c == UInt8(ascii: "\\") {
+                    escaped = true
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
                     position += 1
                     guard position < bytes.count else { throw fail(.invalidEscape) }
@@ -271,8 +280,11 @@ public struct JSONParser {
                 }
                 position += 1
             }
-            guard let s = String(validating: out, as: UTF8.self) else { throw fail(.invalidUTF8) }
+            guard let s = out.withUnsafeBufferPointer(JSONParser.exactUTF8) else { throw fail(.invalidUTF8) }
             return s
         }
     }
+
+    /// The string of exactly these bytes, or nil when they are not valid UTF-8 (``UTF8Text/exact(_:)``).
+    static func exactUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { UTF8Text.exact(bytes) }
 }

@@ -29,7 +29,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// The 30 UTF-8 bytes of ``rfc3339``, written without intermediate strings.
-    var rfc3339Bytes: [UInt8] {
+    package var rfc3339Bytes: [UInt8] {
         let (secs, nanos) = nanoseconds.quotientAndRemainderFlooring(by: 1_000_000_000)
         let (days, secOfDay) = secs.quotientAndRemainderFlooring(by: 86_400)
         let (y, m, d) = Self.civil(fromDays: days)

@@ -60,22 +60,26 @@ package enum MailboxIndex {
     /// With `conversation`, only that conversation's messages.
     package static func page(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
                              asOf: UInt64? = nil, in storage: any ProjectionStorage) throws -> (ids: [String], next: [UInt8]?) {
+        try storage.read { r in try page(mailbox, conversation: conversation, after: cursor, limit: limit, asOf: asOf, reading: r) }
+    }
+
+    /// ``page(_:conversation:after:limit:asOf:in:)`` inside the caller's read transaction.
+    package static func page(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
+                             asOf: UInt64? = nil, reading r: any ProjectionReading) throws -> (ids: [String], next: [UInt8]?) {
         let p = prefix(mailbox) + (conversation.map(conversationPrefix) ?? [])
         let table = conversation == nil ? mailboxTable : conversationsTable
         var start = cursor.map { $0 + [0] } ?? p
         if let asOf, start.lexicographicallyPrecedes(p + inverted(asOf)) { start = p + inverted(asOf) }
         var ids: [String] = [], last: [UInt8]?
-        try storage.read { r in
-            try r.scan("node." + table, from: start) { k, v in
-                guard k.starts(with: p) else { return false }
-                // A longer conversation id that starts with this one has more bytes before the seq.
-                if conversation != nil, k.count != p.count + 8 + ProjectionKey.of(String(decoding: v, as: UTF8.self)).count {
-                    return true
-                }
-                ids.append(String(decoding: v, as: UTF8.self))
-                last = k
-                return ids.count < limit
+        try r.scan("node." + table, from: start) { k, v in
+            guard k.starts(with: p) else { return false }
+            // A longer conversation id that starts with this one has more bytes before the seq.
+            if conversation != nil, k.count != p.count + 8 + ProjectionKey.of(String(decoding: v, as: UTF8.self)).count {
+                return true
             }
+            ids.append(String(decoding: v, as: UTF8.self))
+            last = k
+            return ids.count < limit
         }
         return (ids, ids.count == limit ? last : nil)
     }

@@ -23,14 +23,18 @@ package enum ReadMarks {
     /// The seq of `actor`'s first read of each of `messages` that it had read by `upTo`.
     package static func firstReads(by actor: String, of messages: [String], upTo: UInt64 = .max,
                                    in storage: any ProjectionStorage) throws -> [String: UInt64] {
-        try storage.read { r in
-            var out: [String: UInt64] = [:]
-            for id in messages {
-                guard let v = try r.get("node." + table, key(actor: actor, message: id)) else { continue }
-                let seq = EventIndex.uint64(v)
-                if seq <= upTo { out[id] = seq }
-            }
-            return out
+        try storage.read { r in try firstReads(by: actor, of: messages, upTo: upTo, reading: r) }
+    }
+
+    /// ``firstReads(by:of:upTo:in:)`` inside the caller's read transaction.
+    package static func firstReads(by actor: String, of messages: [String], upTo: UInt64 = .max,
+                                   reading r: any ProjectionReading) throws -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for id in messages {
+            guard let v = try r.get("node." + table, key(actor: actor, message: id)) else { continue }
+            let seq = EventIndex.uint64(v)
+            if seq <= upTo { out[id] = seq }
         }
+        return out
     }
 }

@@ -27,7 +27,7 @@ enum RecordCoding {
 
 extension MessageRecord {
     /// The row's format byte (``RowWriter``).
-    static let rowFormat: UInt8 = 0x4D  // "M"
+    package static let rowFormat: UInt8 = 0x4D  // "M"
 
     /// The record as a binary row (``RowWriter``), fields in this order: id, participant,
     /// direction (0 outbound, 1 inbound), status (a code: ``MessageStatus/rowCode``), from and

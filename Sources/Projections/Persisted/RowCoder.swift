@@ -82,29 +82,11 @@ struct RowReader {
         return bytes[at]
     }
 
-    mutating func bool() throws(LedgerError) -> Bool {
-        switch try byte() {
-        case 0: false
-        case 1: true
-        default: throw RecordCoding.corrupt(what)
-        }
-    }
+    mutating func bool() throws(LedgerError) -> Bool { try RowCoding.bool(try byte(), what) }
 
-    mutating func uint() throws(LedgerError) -> UInt64 {
-        var v: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64, shift < 63 || b <= 1 else { throw RecordCoding.corrupt(what) }
-            v |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
-        }
-    }
+    mutating func uint() throws(LedgerError) -> UInt64 { try RowCoding.uint(what) { () throws(LedgerError) in try byte() } }
 
-    mutating func int() throws(LedgerError) -> Int64 {
-        let u = try uint()
-        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-    }
+    mutating func int() throws(LedgerError) -> Int64 { RowCoding.zigzag(try uint()) }
 
     /// A length or count, bounded by what is left of the row.
     mutating func count() throws(LedgerError) -> Int {
@@ -116,7 +98,7 @@ struct RowReader {
     mutating func string() throws(LedgerError) -> String {
         let n = try count()
         let end = at + n
-        let s = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[at..<end]), as: UTF8.self) }
+        let s = bytes.withUnsafeBufferPointer { UTF8Text.exact(UnsafeBufferPointer(rebasing: $0[at..<end])) }
         guard let s else { throw RecordCoding.corrupt(what) }
         at = end
         return s
@@ -143,4 +125,30 @@ struct RowReader {
     func end() throws(LedgerError) {
         guard at == bytes.count else { throw RecordCoding.corrupt(what) }
     }
+}
+
+/// The primitives of the row format, shared by ``RowReader`` and ``MessageRowSummary``.
+enum RowCoding {
+    static func bool(_ b: UInt8, _ what: String) throws(LedgerError) -> Bool {
+        switch b {
+        case 0: false
+        case 1: true
+        default: throw RecordCoding.corrupt(what)
+        }
+    }
+
+    /// An unsigned LEB128 number of at most 64 bits, its bytes from `next`.
+    static func uint(_ what: String, _ next: () throws(LedgerError) -> UInt8) throws(LedgerError) -> UInt64 {
+        var v: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let b = try next()
+            guard shift < 64, shift < 63 || b <= 1 else { throw RecordCoding.corrupt(what) }
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    /// A signed number from its zigzag form.
+    static func zigzag(_ u: UInt64) -> Int64 { Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1))) }
 }

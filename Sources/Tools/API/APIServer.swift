@@ -50,6 +50,11 @@ package struct APIServer: Sendable {
     /// The web console (`api.console`); nil: nothing is served under `/console/`.
     package var console: ConsoleSetup?
     package var logger: Logger
+    /// Mailbox pages answered by ``MailboxPageRoute`` (written without `Codable`); false: by the
+    /// generated handler alone (the tests compare the two).
+    package var directMailboxPages = true
+    /// Mailbox pages ``MailboxPageRoute`` answered in this process (the tests check it runs).
+    package static var directMailboxPagesAnswered: Int { MailboxPageRoute.answered.load(ordering: .relaxed) }
 
     /// What the console needs beyond the API's own parts.
     package struct ConsoleSetup: Sendable {
@@ -150,6 +155,7 @@ package struct APIServer: Sendable {
         if console != nil { router.add(middleware: ConsoleHeaders()) }
         router.add(middleware: BearerAuthentication(verifier: verifier, certificates: clientCertificateTrust.map(ClientCertificateAuthentication.init),
                                                     logger: logger))
+        if directMailboxPages { router.add(middleware: MailboxPageRoute(access: access)) }
         var feed: EventFeed?
         if streamsEnabled || webhooks != nil {
             do { feed = try EventFeed(ledger: access.ledger, projections: access.projections, source: eventSource, capacity: eventWindow) } catch {

@@ -108,12 +108,9 @@ struct NodeAPI: APIProtocol {
 
     func listMessages(_ input: Operations.ListMessages.Input) async throws -> Operations.ListMessages.Output {
         do throws(NodeError) {
-            let mailbox = try Parameters.address(input.path.address)
-            let cursor = try Parameters.cursor(input.query.cursor), q = try Parameters.query(input.query.q), limit = try Parameters.limit(input.query.limit)
-            let conversation = try input.query.conversation.map { c throws(NodeError) in try Parameters.messageID(c) }
-            if q != nil, conversation != nil { throw NodeError(.unprocessable, "give q or conversation, not both") }
-            let page = try await access.page(mailbox, search: q, conversation: conversation, after: cursor, limit: limit,
-                                             asOf: try Parameters.asOf(input.query.asOf), as: try caller())
+            let listing = MailboxListing(address: input.path.address, q: input.query.q, conversation: input.query.conversation,
+                                         cursor: input.query.cursor, limit: input.query.limit, asOf: input.query.asOf)
+            let page = try await listing.page(access, as: try caller())
             return .ok(.init(body: .json(.init(messages: page.messages.map(Representation.summary), nextCursor: page.next.map(Hex.encode)))))
         } catch {
             return Problem(error).answer()

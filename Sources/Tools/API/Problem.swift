@@ -62,7 +62,10 @@ struct Problem: Sendable {
 
     /// The problem as a Hummingbird response (for the middleware, before the generated handlers).
     func response() -> Response {
-        let data = (try? JSONEncoder().encode(schema)) ?? Data()
+        // Sorted keys, as the generated layer writes: the same bytes for the same answer.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(schema)) ?? Data()
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == 401 {
             // RFC 6750: no error code when the request carried no token (none, or a client certificate).

@@ -53,6 +53,13 @@ struct RequestErrors: RouterMiddleware {
             }
         }
         var request = request
+        // A caller that accepts the operation's answer gets its refusals as problem documents too
+        // (the generated layer would otherwise fail on `Accept: application/json` and answer 500).
+        if let accept = request.headers[.accept], !Self.accepts(accept, "application/problem+json") {
+            var head = request.head
+            head.headerFields[.accept] = accept + ", application/problem+json"
+            request = Request(head: head, body: request.body)
+        }
         // The console reads its own (small) forms, bounded there.
         let console = request.uri.path == "/console" || request.uri.path.hasPrefix("/console/")
         if (request.method == .post || request.method == .put) && !console {

@@ -34,6 +34,9 @@ struct QueryBench: AsyncParsableCommand {
     @Option(help: "Queries per in-process case.") var samples = 2000
     @Option(help: "HTTP requests in flight.") var concurrency = 64
     @Option(help: "Seconds of HTTP load per case.") var seconds: Double = 5
+    @Option(help: "HTTPS rounds: the bare handler and the API take turns, each --seconds / rounds at a time (the medians are compared).")
+    var rounds = 5
+    @Flag(help: "Only the HTTPS cases (start-up, memory, pages/s): no rebuild, no in-process queries.") var httpOnly = false
 
     /// The person reading the mailbox (a read grant is part of the history).
     static let reader = PrincipalName(kind: .pnr, value: "197001011234")
@@ -62,6 +65,14 @@ struct QueryBench: AsyncParsableCommand {
             try Data("{\"messages\":\(messages),\"events\":\(events)}\n".utf8).write(to: URL(fileURLWithPath: marker))
         }
 
+        if !httpOnly { try await inProcess(nodeDir: nodeDir, logger: logger, printer: &printer) }
+
+        // Over HTTPS: the node as its own process (start-up, memory), then pages/s vs a bare handler.
+        for r in try await Self.served(nodeDir: nodeDir, concurrency: concurrency, seconds: seconds, rounds: rounds) { printer.emit(r) }
+    }
+
+    /// The rebuild against the raw read, then each query's latency, in this process.
+    func inProcess(nodeDir: String, logger: Logger, printer: inout BenchPrinter) async throws {
         // Rebuild from scratch vs the raw read of the same records.
         let node = try await NodeCLI.run { try Node.open(directory: nodeDir, logger: logger) }
         // Twice, keeping the faster: the first pass may find the page cache cold.
@@ -89,10 +100,6 @@ struct QueryBench: AsyncParsableCommand {
         let results = try await Self.queries(node, samples: samples)
         for r in results { printer.emit(r) }
         await node.close()
-
-        // Over HTTPS: the node as its own process (start-up, memory), then pages/s vs a bare handler.
-        let bare = try await Self.bareHandler(nodeDir: nodeDir, concurrency: concurrency, seconds: seconds)
-        for r in try await Self.served(nodeDir: nodeDir, concurrency: concurrency, seconds: seconds, bare: bare) { printer.emit(r) }
     }
 
     static func note(_ s: String) { FileHandleOutput.stderr(s + "\n") }
@@ -257,77 +264,77 @@ struct QueryBench: AsyncParsableCommand {
         }
     }
 
-    /// A bare Hummingbird handler over the same TLS, answering a fixed JSON body of a page's size;
-    /// its requests/s is the limit of the API's.
-    static func bareHandler(nodeDir: String, concurrency: Int, seconds: Double) async throws -> Double {
-        let tls = try tls(nodeDir: nodeDir)
-        let body = ByteBuffer(bytes: Array(repeating: UInt8(ascii: "a"), count: 24_000))
-        let router = Router()
-        router.get("/bare") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body)) }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var quiet = Logger(label: "kvitto.bench.bare")
-        quiet.logLevel = .error
-        let app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls.server),
-                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
-        let runner = Task { try await group.run() }
-        defer { Task { await group.triggerGracefulShutdown() } }
-        var it = ports.makeAsyncIterator()
-        guard let port = await it.next() else { throw CLI.fail("bench: the bare handler did not start") }
-        let rate = try await load(port: port, path: "/bare", token: nil, client: tls.client, concurrency: concurrency, seconds: seconds)
-        await group.triggerGracefulShutdown()
-        _ = try? await runner.value
-        return rate
+    /// A server process (`kvitto serve` or the bare handler) started with `arguments` plus
+    /// `--port-file`; returns once its port is known.
+    static func start(_ arguments: [String], nodeDir: String, name: String) async throws -> (process: Process, port: Int) {
+        let portFile = nodeDir + "/bench-\(name).port"
+        try? FileManager.default.removeItem(atPath: portFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = arguments + [name == "api" ? "--api-port-file" : "--port-file", portFile]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let start = Date()
+        while Date().timeIntervalSince(start) < 120, process.isRunning {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return (process, p)
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        throw CLI.fail("bench: \(name) did not start within 120 s")
     }
 
-    /// Starts `kvitto serve` on the node: time until `/health/ready`, resident memory, then pages/s.
-    static func served(nodeDir: String, concurrency: Int, seconds: Double, bare: Double) async throws -> [BenchResult] {
+    /// Starts `kvitto serve` on the node: time until `/health/ready`, resident memory; then the
+    /// bare handler (`kvitto bench bare-server`, its own process like the node's) and the API take
+    /// turns under the same load, `rounds` times, so that both see the machine as it is at the time.
+    static func served(nodeDir: String, concurrency: Int, seconds: Double, rounds: Int) async throws -> [BenchResult] {
         let tls = try tls(nodeDir: nodeDir)
         let config = try NodeConfig.load(directory: nodeDir)
         let issuer = try NodeIdentity.developmentIssuer(config: config, directory: nodeDir)
         let token = try await issuer.mint(subject: "bench", claims: [issuer.trust.claimNames.pnrClaim: .string(reader.value),
                                                                      "acr": "http://id.elegnamnden.se/loa/1.0/loa3"])
-        let portFile = nodeDir + "/bench-api.port"
-        try? FileManager.default.removeItem(atPath: portFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--node", nodeDir, "--api-port-file", portFile, "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
-        let start = Date()
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        let started = Date()
+        let (api, port) = try await start(["serve", "--node", nodeDir, "--log-level", "error"], nodeDir: nodeDir, name: "api")
+        defer { if api.isRunning { kill(api.processIdentifier, SIGKILL); api.waitUntilExit() } }
         // Ready: the API answers /health/ready with 200 (the projections have caught up).
         var client = HTTPClient.Configuration(tlsConfiguration: tls.client)
         client.timeout = .init(connect: .seconds(2), read: .seconds(10))
         let probe = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
         var ready: Double?
-        var port = 0
-        while ready == nil, Date().timeIntervalSince(start) < 120, process.isRunning {
-            if port == 0, let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) { port = p }
-            if port != 0, let r = try? await probe.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/health/ready"), timeout: .seconds(5)),
+        while ready == nil, Date().timeIntervalSince(started) < 120, api.isRunning {
+            if let r = try? await probe.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/health/ready"), timeout: .seconds(5)),
                r.status == .ok {
-                ready = Date().timeIntervalSince(start)
+                ready = Date().timeIntervalSince(started)
             } else {
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
         try await probe.shutdown()
         guard let ready else { throw CLI.fail("bench: kvitto serve was not ready within 120 s") }
-        let rssReady = Self.memory(process.processIdentifier, "VmRSS")
+        let rssReady = Self.memory(api.processIdentifier, "VmRSS")
+        let (bare, barePort) = try await start(["bench", "bare-server", "--node", nodeDir], nodeDir: nodeDir, name: "bare")
+        defer { if bare.isRunning { kill(bare.processIdentifier, SIGKILL); bare.waitUntilExit() } }
         let path = "/v1/mailboxes/\(mailbox.description.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")/messages?limit=50"
-        let rate = try await load(port: port, path: path, token: token, client: tls.client, concurrency: concurrency, seconds: seconds)
-        let peak = Self.memory(process.processIdentifier, "VmHWM")
-        process.terminate()
-        process.waitUntilExit()
+        var bareRates: [Double] = [], apiRates: [Double] = []
+        let each = seconds / Double(max(1, rounds))
+        for _ in 0..<max(1, rounds) {
+            bareRates.append(try await load(port: barePort, path: "/bare", token: nil, client: tls.client, concurrency: concurrency, seconds: each))
+            apiRates.append(try await load(port: port, path: path, token: token, client: tls.client, concurrency: concurrency, seconds: each))
+        }
+        let peak = Self.memory(api.processIdentifier, "VmHWM")
+        for p in [api, bare] { p.terminate(); p.waitUntilExit() }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        func list(_ v: [Double]) -> String { v.map { format($0, digits: 0) }.joined(separator: " ") }
         return [
             BenchResult(name: "ready after start (kvitto serve)", value: ready, unit: "s", limit: 2, limitWhat: "issue goal: < 2 s",
                         lowerIsBetter: true),
             BenchResult(name: "resident memory when ready", value: rssReady / 1024, unit: "MB", limit: 200, limitWhat: "issue goal: < 200 MB",
                         lowerIsBetter: true),
-            BenchResult(name: "mailbox page over HTTPS, \(concurrency) in flight", value: rate, unit: "requests/s", limit: bare,
-                        limitWhat: "bare Hummingbird handler, same TLS and client, requests/s",
-                        extra: ["peak_rss_mb": .string(format(peak / 1024))]),
+            BenchResult(name: "mailbox page over HTTPS, \(concurrency) in flight", value: median(apiRates), unit: "requests/s", limit: median(bareRates),
+                        limitWhat: "bare Hummingbird handler (its own process), same TLS and client, taking turns with the API; medians, requests/s",
+                        extra: ["peak_rss_mb": .string(format(peak / 1024)), "rounds": .int(Int64(apiRates.count)),
+                                "api_rates": .string(list(apiRates)), "bare_rates": .string(list(bareRates))]),
         ]
     }
 

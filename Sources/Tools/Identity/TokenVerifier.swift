@@ -66,10 +66,15 @@ package final class TokenVerifier: Sendable {
 
     /// The caller of a request with this `Authorization` header value.
     package func authenticate(authorization: String?, interface: Principal.Interface) async throws(AuthenticationError) -> Principal {
-        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        // Byte-wise: this runs on every request (Foundation's trimming goes through UTF-16).
+        guard let header = authorization?.utf8, header.count > 7,
+              zip(header.prefix(7), "bearer ".utf8).allSatisfy({ $0 == $1 || ($1 != UInt8(ascii: " ") && $0 | 0x20 == $1) }) else {
             throw AuthenticationError(.missingToken, "no Authorization: Bearer header")
         }
-        return try await verify(token: header.dropFirst(7).trimmingCharacters(in: .whitespaces), interface: interface)
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let token = header.dropFirst(7).drop(while: blank)
+        let end = token.lastIndex(where: { !blank($0) }).map { token.index(after: $0) } ?? token.startIndex
+        return try await verify(token: String(Substring(token[..<end])), interface: interface)
     }
 
     /// The caller a bearer token names, after every check.
@@ -82,6 +87,7 @@ package final class TokenVerifier: Sendable {
     private func verify(token: String, interface: Principal.Interface, audience: String?) async throws(AuthenticationError) -> Principal {
         if let known = verified.claims(of: token, now: now()), let issuer = issuers[known.issuer] {
             try check(known.claims, of: issuer.trust, audience: audience)
+            if audience == nil, let mapped = known.principal, mapped.interface == interface { return mapped.principal }
             return try issuer.mapping.principal(known.claims, interface: interface)
         }
         guard token.utf8.count <= Self.maxTokenBytes else { throw AuthenticationError(.malformedToken, "longer than \(Self.maxTokenBytes) bytes") }
@@ -121,7 +127,7 @@ package final class TokenVerifier: Sendable {
 
         try check(claims, of: issuer.trust, audience: audience)
         let principal = try issuer.mapping.principal(claims, interface: interface)
-        verified.remember(token, claims: claims, issuer: iss, now: now())
+        verified.remember(token, claims: claims, issuer: iss, now: now(), principal: audience == nil ? (interface, principal) : nil)
         return principal
     }
 

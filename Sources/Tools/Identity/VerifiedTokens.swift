@@ -1,11 +1,13 @@
 import Crypto
+import Projections
 import Synchronization
 
 /// Bearer tokens whose signatures verified a moment ago, with their claims, so that a client
 /// sending the same token with every request is not charged a signature verification and two
 /// JSON decodings each time. What is remembered is only "this exact token was signed by this
 /// issuer": the time claims (`exp`, `nbf`, `iat`) and the audience are checked again on every
-/// request, and the claims are mapped to a principal again.
+/// request. The principal the claims mapped to for the interface they were first presented on is
+/// kept with them (the mapping depends on the claims and the configuration alone).
 ///
 /// An entry lives at most ``lifetime`` seconds after its verification, so a key the issuer
 /// withdraws from its key set stops being trusted within that time also for tokens seen before
@@ -21,6 +23,8 @@ final class VerifiedTokens: Sendable {
         let claims: TokenClaims
         let issuer: String
         let verifiedAt: Double
+        /// The claims mapped for `interface` (bearer tokens only, not ID tokens).
+        var principal: (interface: Principal.Interface, principal: Principal)? = nil
     }
 
     /// By the SHA-256 of the token's bytes (String equality would take canonically equivalent
@@ -41,14 +45,15 @@ final class VerifiedTokens: Sendable {
     }
 
     /// Remembers that `token`'s signature verified at `now` with the key of `issuer`.
-    func remember(_ token: String, claims: TokenClaims, issuer: String, now: Double) {
+    func remember(_ token: String, claims: TokenClaims, issuer: String, now: Double,
+                  principal: (interface: Principal.Interface, principal: Principal)? = nil) {
         let key = SHA256.hash(data: Array(token.utf8))
         entries.withLock { table in
             if table.count >= Self.capacity {
                 table = table.filter { now - $0.value.verifiedAt < Self.lifetime }
                 if table.count >= Self.capacity { table.removeAll(keepingCapacity: true) }
             }
-            table[key] = Entry(claims: claims, issuer: issuer, verifiedAt: now)
+            table[key] = Entry(claims: claims, issuer: issuer, verifiedAt: now, principal: principal)
         }
     }
 

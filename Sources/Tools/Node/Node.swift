@@ -141,7 +141,9 @@ package final class Node: Sendable {
     }
 
     /// Reads of messages, authorised from the grants and audit-first (every interface uses it).
-    package var access: MessageAccess { MessageAccess(ledger: ledger, projections: projections, denials: denials) }
+    package var access: MessageAccess { MessageAccess(ledger: ledger, projections: projections, denials: denials, grantsCache: grantsCache) }
+    /// The grants ``access`` read at the current ledger head.
+    let grantsCache = GrantsCache()
 
     /// Appends `drafts` and returns once they are durable.
     @discardableResult

@@ -24,6 +24,10 @@ package struct SyntheticHistory {
         /// nil: every read is by a random person.
         package var busyReader: String?
         package var busyShare = 0.1
+        /// Some subjects and references with characters JSON must escape (quotes, backslash,
+        /// slash, control characters), and SDK conversation ids and references on messages (for
+        /// tests of what is written from them).
+        package var awkwardTexts = false
 
         package init(participant: String, functions: [String], counterparts: Int = 200, seed: UInt64, inFlight: Int = 64) {
             self.participant = participant
@@ -118,6 +122,10 @@ package struct SyntheticHistory {
             "dispatch": dispatch(as4, kind: "message", to: to),
         ]
         if random.chance(0.2) { p["submission_id"] = .string(uuid()) }
+        if settings.awkwardTexts {
+            if random.chance(0.5) { p["conversation_id"] = .string(random.chance(0.5) ? id : uuid()) }
+            if random.chance(0.5) { p["reference"] = .string(Self.awkward.randomElement(using: &random)!) }
+        }
         let actor = random.chance(0.5) ? "client:arendesystem" : person()
         var out = [EventDraft(type: NodeEventType.submitted, subject: subject, actor: actor, payload: .object(p))]
         var attempt: Int64 = 0
@@ -200,8 +208,13 @@ package struct SyntheticHistory {
             "receipt": BlobField.json(blob()), "xhe": BlobField.json(blob()), "dispatch": dispatch(receiptAS4, kind: "receipt", to: from),
         ]
         if accepted {
-            p["content"] = ["sdk_message": BlobField.json(content), "attachments": [], "label": .string(label()), "from": .string(from),
-                            "to": .string(mailbox), "confidential": .bool(random.chance(0.1)), "texts": 1]
+            var c: [String: JSONValue] = ["sdk_message": BlobField.json(content), "attachments": [], "label": .string(label()), "from": .string(from),
+                                          "to": .string(mailbox), "confidential": .bool(random.chance(0.1)), "texts": 1]
+            if settings.awkwardTexts {
+                if random.chance(0.5) { c["conversation_id"] = .string(uuid()) }
+                if random.chance(0.5) { c["reference"] = .string(Self.awkward.randomElement(using: &random)!) }
+            }
+            p["content"] = .object(c)
         }
         out.append(EventDraft(type: NodeEventType.receiptSent, subject: subject, actor: "node", payload: .object(p)))
         let step: [String: JSONValue] = ["participant": participant, "as4_message_id": .string(receiptAS4), "kind": "receipt", "attempt": 0]
@@ -293,8 +306,14 @@ package struct SyntheticHistory {
     private mutating func person() -> String { "pnr:19\(Int.random(in: 40..<99, using: &random))0101\(Int.random(in: 1000..<1100, using: &random))" }
 
     private mutating func label() -> String {
-        (0..<3).map { _ in Self.words.randomElement(using: &random)! }.joined(separator: " ") + " \(Self.places.randomElement(using: &random)!)"
+        let label = (0..<3).map { _ in Self.words.randomElement(using: &random)! }.joined(separator: " ") + " \(Self.places.randomElement(using: &random)!)"
+        guard settings.awkwardTexts, random.chance(0.3) else { return label }
+        return label + " " + Self.awkward.randomElement(using: &random)!
     }
+
+    /// Texts with characters JSON escapes (``Settings/awkwardTexts``).
+    static let awkward = ["Dnr 2026/0143", "\"brådskande\"", "a\\b", "rad ett\nrad två", "flik\there", "klocka\u{07}", "</script>",
+                          "\u{1F}enhet", "e\u{301}", "🙂"]
 
     private mutating func uuid() -> String {
         serial += 1

@@ -12,19 +12,28 @@ package struct MessageAccess: Sendable {
     package let ledger: Ledger
     package let projections: ProjectionEngine
     package let denials: AccessDenials
+    /// Grants read at the ledger's current head (shared by the copies of this value).
+    let grantsCache: GrantsCache
 
-    package init(ledger: Ledger, projections: ProjectionEngine, denials: AccessDenials) {
+    package init(ledger: Ledger, projections: ProjectionEngine, denials: AccessDenials, grantsCache: GrantsCache = GrantsCache()) {
         self.ledger = ledger
         self.projections = projections
         self.denials = denials
+        self.grantsCache = grantsCache
     }
 
     /// The principal's rights now: the projections are caught up with the ledger's durable head
-    /// first, so a grant or revocation just appended counts.
+    /// first, so a grant or revocation just appended counts. While the head has not moved, the
+    /// grants read at it are reused (``GrantsCache``); the rights are decided at this moment.
     package func policy(for principal: Principal) throws(NodeError) -> AccessPolicy {
         do {
+            let head = try ledger.durableHead()
+            if let known = grantsCache.grants(of: principal.names, head: head) {
+                return AccessPolicy(principal: principal, grants: known.grants, seq: known.seq, time: .now())
+            }
             let seq = try projections.catchUp()
             let grants = try GrantsProjection.grants(to: principal.names, in: projections.storage)
+            grantsCache.remember(principal.names, head: head, seq: seq, grants: grants)
             return AccessPolicy(principal: principal, grants: grants, seq: seq, time: .now())
         } catch {
             throw NodeError(.storage, "reading the grants: \(error)")
@@ -50,19 +59,21 @@ package struct MessageAccess: Sendable {
         /// The subject line, when the principal may see it (never for the operator; for a
         /// confidential message only with `read`).
         package var label: String? {
-            switch visibility {
-            case .full: record.label
-            case .audit: record.confidential ? nil : record.label
-            case .transport, .none: nil
-            }
+            Self.showsSubject(visibility, confidential: record.confidential) ? record.label : nil
         }
 
         /// The sender's reference (case number), shown as the subject is.
         package var reference: String? {
+            Self.showsSubject(visibility, confidential: record.confidential) ? record.reference : nil
+        }
+
+        /// Whether a message's subject and reference are shown at `visibility`: with read; to
+        /// auditors unless the message is confidential; never to the operator.
+        package static func showsSubject(_ visibility: AccessPolicy.Visibility, confidential: Bool) -> Bool {
             switch visibility {
-            case .full: record.reference
-            case .audit: record.confidential ? nil : record.reference
-            case .transport, .none: nil
+            case .full: true
+            case .audit: !confidential
+            case .transport, .none: false
             }
         }
     }
@@ -131,6 +142,36 @@ package struct MessageAccess: Sendable {
             return (shown.map { Visible(record: $0, visibility: visibility, readSeq: reads[$0.id]) }, next)
         } catch let e as NodeError {
             throw e
+        } catch {
+            throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
+        }
+    }
+
+    /// ``page(_:search:conversation:after:limit:asOf:as:)`` without search and as the mailbox
+    /// stands now, for writers that render rows as they are stored: authorised and refused the
+    /// same way, then the page's rows read in one transaction and handed to `row` in order, each
+    /// with the visibility the principal has and its own first read of the message. Returns the
+    /// cursor of the next page.
+    package func pageRows(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
+                          as principal: Principal,
+                          _ row: (MessageRowSummary, AccessPolicy.Visibility, _ readSeq: UInt64?) throws -> Void) async throws(NodeError) -> [UInt8]? {
+        let visibility = try policy(for: principal).visibility(of: mailbox)
+        guard visibility > .none else {
+            await refuse(AccessDenial(reason: .notVisible, resource: "mailbox:\(mailbox)", action: "list"), principal)
+            throw Self.noMailbox(mailbox)
+        }
+        do {
+            return try projections.storage.read { r in
+                let (ids, next) = try MailboxIndex.page(mailbox, conversation: conversation, after: cursor, limit: max(1, min(limit, 1000)),
+                                                        reading: r)
+                let reads = try ReadMarks.firstReads(by: principal.actor, of: ids, reading: r)
+                let state = NodeStateReader(r)
+                for id in ids {
+                    guard let bytes = try state.messageRow(id) else { continue }
+                    try MessageRowSummary.read(bytes) { try row($0, visibility, reads[id]) }
+                }
+                return next
+            }
         } catch {
             throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
         }

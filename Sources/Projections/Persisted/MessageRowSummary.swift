@@ -1,0 +1,113 @@
+package import Ledger
+
+/// What a listing shows of a stored message, read in place from its row (the format
+/// ``MessageRecord`` writes): the texts are views into the row's bytes, checked to be UTF-8, valid
+/// only inside the call that hands them out. A page of summaries costs no ``MessageRecord`` and
+/// no string: the API's mailbox page writes them straight into its answer.
+package struct MessageRowSummary {
+    package var id: UnsafeBufferPointer<UInt8>
+    package var direction: MessageRecord.Direction
+    package var status: MessageStatus
+    package var from: Address?
+    package var to: Address?
+    package var label: UnsafeBufferPointer<UInt8>?
+    package var confidential: Bool
+    package var createdAt: Timestamp
+    package var conversation: UnsafeBufferPointer<UInt8>?
+    package var reference: UnsafeBufferPointer<UInt8>?
+
+    /// A functional address as stored: function, then participant.
+    package struct Address {
+        package var function: UnsafeBufferPointer<UInt8>
+        package var participant: UnsafeBufferPointer<UInt8>
+    }
+
+    /// Reads the summary of `row` and hands it to `body`, which must not keep it (its texts point
+    /// into `row`); a row that is not a whole, well-formed message row throws, like
+    /// ``MessageRecord/init(row:)``.
+    package static func read(_ row: [UInt8], _ body: (MessageRowSummary) throws -> Void) throws {
+        try row.withUnsafeBufferPointer { bytes in
+            var r = View(bytes: bytes)
+            guard try r.byte() == MessageRecord.rowFormat else { throw RecordCoding.corrupt("message") }
+            let id = try r.text()
+            _ = try r.text()  // participant
+            let direction: MessageRecord.Direction = switch try r.byte() {
+            case 0: .outbound
+            case 1: .inbound
+            default: throw RecordCoding.corrupt("message")
+            }
+            guard let status = MessageStatus(rowCode: try r.byte()) else { throw RecordCoding.corrupt("message") }
+            let from = try r.bool() ? Address(function: try r.text(), participant: try r.text()) : nil
+            let to = try r.bool() ? Address(function: try r.text(), participant: try r.text()) : nil
+            let label = try r.optionalText(), confidential = try r.bool()
+            let created = Timestamp(nanoseconds: try r.int())
+            var previous: UInt64 = 0
+            for _ in 0..<(try r.count()) {  // event seqs, as ``MessageRecord`` checks them
+                let v = try r.uint()
+                let (seq, overflow) = v & 1 == 1 ? (v >> 1, false) : previous.addingReportingOverflow(v >> 1)
+                guard !overflow else { throw RecordCoding.corrupt("message") }
+                previous = seq
+            }
+            _ = try r.optionalText()  // AS4 MessageId
+            if try r.bool() {  // verdict
+                _ = try r.text(); _ = try r.optionalText()
+                for _ in 0..<(try r.count()) { _ = try r.text(); _ = try r.text(); _ = try r.text() }
+            }
+            _ = try r.optionalText()  // failure
+            try r.optionalBlob(); try r.optionalBlob()  // XHE, SDK message
+            for _ in 0..<(try r.count()) { _ = try r.text(); _ = try r.text(); try r.blob() }  // attachments
+            _ = try r.optionalText()  // receipt dispatch
+            let conversation = try r.optionalText(), reference = try r.optionalText()
+            guard r.at == bytes.count else { throw RecordCoding.corrupt("message") }
+            try body(MessageRowSummary(id: id, direction: direction, status: status, from: from, to: to, label: label,
+                                              confidential: confidential, createdAt: created, conversation: conversation,
+                                              reference: reference))
+        }
+    }
+
+    /// A bounds-checked reader over the row's bytes.
+    private struct View {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var at = 0
+
+        mutating func byte() throws(LedgerError) -> UInt8 {
+            guard at < bytes.count else { throw RecordCoding.corrupt("message") }
+            defer { at += 1 }
+            return bytes[at]
+        }
+
+        mutating func bool() throws(LedgerError) -> Bool { try RowCoding.bool(try byte(), "message") }
+
+        mutating func uint() throws(LedgerError) -> UInt64 { try RowCoding.uint("message") { () throws(LedgerError) in try byte() } }
+
+        mutating func int() throws(LedgerError) -> Int64 { RowCoding.zigzag(try uint()) }
+
+        mutating func count() throws(LedgerError) -> Int {
+            let n = try uint()
+            guard n <= UInt64(bytes.count - at) else { throw RecordCoding.corrupt("message") }
+            return Int(n)
+        }
+
+        mutating func text() throws(LedgerError) -> UnsafeBufferPointer<UInt8> {
+            let n = try count()
+            let s = UnsafeBufferPointer(rebasing: bytes[at..<(at + n)])
+            guard UTF8Text.isValid(s) else { throw RecordCoding.corrupt("message") }
+            at += n
+            return s
+        }
+
+        mutating func optionalText() throws(LedgerError) -> UnsafeBufferPointer<UInt8>? {
+            try bool() ? try text() : nil
+        }
+
+        mutating func blob() throws(LedgerError) {
+            guard bytes.count - at >= 32 else { throw RecordCoding.corrupt("message") }
+            at += 32
+            guard try int() >= 0 else { throw RecordCoding.corrupt("message") }
+        }
+
+        mutating func optionalBlob() throws(LedgerError) {
+            if try bool() { try blob() }
+        }
+    }
+}
