@@ -65,16 +65,20 @@ final class MessagePageJSONTests: XCTestCase {
             let readSeqs = records.map { _ in Bool.random(using: &random) ? UInt64.random(in: 1...9_007_199_254_740_991, using: &random) : nil }
             let next: [UInt8]? = Bool.random(using: &random) ? (0..<Int.random(in: 1...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) } : nil
 
-            var page = MessagePageJSON()
-            for (r, read) in zip(records, readSeqs) {
-                try MessageRowSummary.read(r.row) { page.add($0, visibility: visibility, readSeq: read) }
-            }
-            let written = Array(page.finish(next: next).readableBytesView)
             let visible = zip(records, readSeqs).map { MessageAccess.Visible(record: $0, visibility: visibility, readSeq: $1) }
             let expected = Array(try encoder.encode(Components.Schemas.MessagePage(messages: visible.map(Representation.summary),
                                                                                    nextCursor: next.map(Hex.encode))))
-            XCTAssertEqual(String(decoding: written, as: UTF8.self), String(decoding: expected, as: UTF8.self))
-            XCTAssertEqual(written, expected)
+            // From the message rows and from the listing rows the mailbox index keeps.
+            for listing in [false, true] {
+                var page = MessagePageJSON()
+                for (r, read) in zip(records, readSeqs) {
+                    try MessageRowSummary.read(listing ? r.listingRow : r.row) { page.add($0, visibility: visibility, readSeq: read) }
+                    if listing { XCTAssertEqual(try MessageRowSummary.id(ofListing: r.listingRow), r.id) }
+                }
+                let written = Array(page.finish(next: next).readableBytesView)
+                XCTAssertEqual(String(decoding: written, as: UTF8.self), String(decoding: expected, as: UTF8.self), "listing: \(listing)")
+                XCTAssertEqual(written, expected)
+            }
             checked += records.count
         }
         XCTAssertGreaterThan(checked, 500)
@@ -93,6 +97,13 @@ final class MessagePageJSONTests: XCTestCase {
             XCTAssertThrowsError(try MessageRecord(row: Array(row.prefix(n))), "truncated to \(n)")
         }
         XCTAssertThrowsError(try MessageRowSummary.read(row + [0]) { _ in })
+        let listing = r.listingRow
+        XCTAssertNoThrow(try MessageRowSummary.read(listing) { _ in })
+        for n in 0..<listing.count {
+            XCTAssertThrowsError(try MessageRowSummary.read(Array(listing.prefix(n))) { _ in }, "listing truncated to \(n)")
+        }
+        XCTAssertThrowsError(try MessageRowSummary.read(listing + [0]) { _ in })
+        XCTAssertThrowsError(try MessageRowSummary.id(ofListing: row), "a message row is no listing row")
         let at = try XCTUnwrap(row.firstIndex(of: 0xC3))  // the ö of the label
         var broken = row
         broken[at] = 0xFF

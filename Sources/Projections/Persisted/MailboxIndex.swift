@@ -7,9 +7,12 @@ package import Ledger
 /// Keys start with the mailbox (``ProjectionKey``) and a zero byte; the seq of the message's first
 /// event is stored inverted (`UInt64.max - seq`), so a forward scan reads newest first and a page
 /// cursor is simply the last key read.
-/// - `mailbox`: `<mailbox> 0 <~seq> <id key>` → id
+/// - `mailbox`: `<mailbox> 0 <~seq> <id key>` → the message's listing row
 /// - `terms`: `<mailbox> 0 <word> 0 <~seq> <id key>` → id
-/// - `conversations`: `<mailbox> 0 <conversation key> 0 <~seq> <id key>` → id
+/// - `conversations`: `<mailbox> 0 <conversation key> 0 <~seq> <id key>` → the listing row
+///
+/// A listing row (``MessageRecord/listingRow``) holds what a mailbox page shows of the message,
+/// so that a page is one scan of the index; it is rewritten whenever any of that changes.
 package enum MailboxIndex {
     static let mailboxTable = "mailbox"
     static let termsTable = "terms"
@@ -27,10 +30,23 @@ package enum MailboxIndex {
     static func update(old: MessageRecord?, new: MessageRecord, rows: ProjectionRows) throws {
         // Most events change a record's status or its events, not what it is indexed by.
         if let old, old.id == new.id, old.mailbox == new.mailbox, old.eventSeqs.first == new.eventSeqs.first, old.label == new.label,
-           old.reference == new.reference, old.conversation == new.conversation, counterpart(old) == counterpart(new) { return }
+           old.reference == new.reference, old.conversation == new.conversation, counterpart(old) == counterpart(new) {
+            // The same keys: the listing rows change with the status (or, rarely, the rest of what a page shows).
+            guard !MessageRecord.sameListing(old, new) else { return }
+            let listing = new.listingRow
+            for k in keys(new) where k.table != termsTable { try rows.put(k.table, k.key, listing) }
+            return
+        }
         let oldKeys = old.map(keys) ?? [], newKeys = keys(new)
+        let listing = new.listingRow
         for k in oldKeys where !newKeys.contains(where: { $0 == k }) { try rows.delete(k.table, k.key) }
-        for k in newKeys where !oldKeys.contains(where: { $0 == k }) { try rows.put(k.table, k.key, Array(new.id.utf8)) }
+        for k in newKeys {
+            if k.table == termsTable {
+                if !oldKeys.contains(where: { $0 == k }) { try rows.put(k.table, k.key, Array(new.id.utf8)) }
+            } else {
+                try rows.put(k.table, k.key, listing)
+            }
+        }
     }
 
     private struct Row: Equatable {
@@ -66,22 +82,32 @@ package enum MailboxIndex {
     /// ``page(_:conversation:after:limit:asOf:in:)`` inside the caller's read transaction.
     package static func page(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
                              asOf: UInt64? = nil, reading r: any ProjectionReading) throws -> (ids: [String], next: [UInt8]?) {
+        var ids: [String] = []
+        let next = try entries(mailbox, conversation: conversation, after: cursor, limit: limit, asOf: asOf, reading: r) { id, _ in ids.append(id) }
+        return (ids, next)
+    }
+
+    /// The entries of one page in order — each message's id and listing row (valid during the
+    /// call) — and the cursor of the next page (nil at the end).
+    package static func entries(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
+                                asOf: UInt64? = nil, reading r: any ProjectionReading,
+                                _ entry: (_ id: String, _ listing: [UInt8]) throws -> Void) throws -> [UInt8]? {
         let p = prefix(mailbox) + (conversation.map(conversationPrefix) ?? [])
         let table = conversation == nil ? mailboxTable : conversationsTable
         var start = cursor.map { $0 + [0] } ?? p
         if let asOf, start.lexicographicallyPrecedes(p + inverted(asOf)) { start = p + inverted(asOf) }
-        var ids: [String] = [], last: [UInt8]?
+        var count = 0, last: [UInt8]?
         try r.scan("node." + table, from: start) { k, v in
             guard k.starts(with: p) else { return false }
+            let id = try MessageRowSummary.id(ofListing: v)
             // A longer conversation id that starts with this one has more bytes before the seq.
-            if conversation != nil, k.count != p.count + 8 + ProjectionKey.of(String(decoding: v, as: UTF8.self)).count {
-                return true
-            }
-            ids.append(String(decoding: v, as: UTF8.self))
+            if conversation != nil, k.count != p.count + 8 + ProjectionKey.of(id).count { return true }
+            try entry(id, v)
+            count += 1
             last = k
-            return ids.count < limit
+            return count < limit
         }
-        return (ids, ids.count == limit ? last : nil)
+        return count == limit ? last : nil
     }
 
     /// The first page of a mailbox read raw: its index keys and each message's stored row, not
@@ -93,7 +119,7 @@ package enum MailboxIndex {
             var bytes = 0, ids: [[UInt8]] = []
             try r.scan("node." + mailboxTable, from: p) { k, v in
                 guard k.starts(with: p) else { return false }
-                ids.append(ProjectionKey.of(String(decoding: v, as: UTF8.self)))
+                ids.append(ProjectionKey.of(try MessageRowSummary.id(ofListing: v)))
                 return ids.count < limit
             }
             for id in ids { bytes += try r.get("node." + NodeStateProjection.Table.messages, id)?.count ?? 0 }

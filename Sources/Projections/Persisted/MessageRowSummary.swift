@@ -1,7 +1,7 @@
 package import Ledger
 
-/// What a listing shows of a stored message, read in place from its row (the format
-/// ``MessageRecord`` writes): the texts are views into the row's bytes, checked to be UTF-8, valid
+/// What a listing shows of a stored message, read in place from its row or its listing row (the
+/// formats ``MessageRecord`` writes): the texts are views into the row's bytes, checked to be UTF-8, valid
 /// only inside the call that hands them out. A page of summaries costs no ``MessageRecord`` and
 /// no string: the API's mailbox page writes them straight into its answer.
 package struct MessageRowSummary {
@@ -22,15 +22,29 @@ package struct MessageRowSummary {
         package var participant: UnsafeBufferPointer<UInt8>
     }
 
-    /// Reads the summary of `row` and hands it to `body`, which must not keep it (its texts point
-    /// into `row`); a row that is not a whole, well-formed message row throws, like
+    /// The message id of a listing row (``MessageRecord/listingRow``).
+    static func id(ofListing row: [UInt8]) throws(LedgerError) -> String {
+        try row.withUnsafeBufferPointer { bytes throws(LedgerError) in
+            var r = View(bytes: bytes)
+            guard try r.byte() == MessageRecord.listingFormat else { throw RecordCoding.corrupt("message") }
+            let n = try r.count()
+            guard let id = UTF8Text.exact(UnsafeBufferPointer(rebasing: bytes[r.at..<(r.at + n)])) else { throw RecordCoding.corrupt("message") }
+            return id
+        }
+    }
+
+    /// Reads the summary of `row` — a message row (``MessageRecord/row``) or a listing row
+    /// (``MessageRecord/listingRow``) — and hands it to `body`, which must not keep it (its texts
+    /// point into `row`); a row that is not a whole, well-formed one throws, like
     /// ``MessageRecord/init(row:)``.
     package static func read(_ row: [UInt8], _ body: (MessageRowSummary) throws -> Void) throws {
         try row.withUnsafeBufferPointer { bytes in
             var r = View(bytes: bytes)
-            guard try r.byte() == MessageRecord.rowFormat else { throw RecordCoding.corrupt("message") }
+            let format = try r.byte()
+            guard format == MessageRecord.rowFormat || format == MessageRecord.listingFormat else { throw RecordCoding.corrupt("message") }
+            let full = format == MessageRecord.rowFormat
             let id = try r.text()
-            _ = try r.text()  // participant
+            if full { _ = try r.text() }  // participant
             let direction: MessageRecord.Direction = switch try r.byte() {
             case 0: .outbound
             case 1: .inbound
@@ -41,22 +55,7 @@ package struct MessageRowSummary {
             let to = try r.bool() ? Address(function: try r.text(), participant: try r.text()) : nil
             let label = try r.optionalText(), confidential = try r.bool()
             let created = Timestamp(nanoseconds: try r.int())
-            var previous: UInt64 = 0
-            for _ in 0..<(try r.count()) {  // event seqs, as ``MessageRecord`` checks them
-                let v = try r.uint()
-                let (seq, overflow) = v & 1 == 1 ? (v >> 1, false) : previous.addingReportingOverflow(v >> 1)
-                guard !overflow else { throw RecordCoding.corrupt("message") }
-                previous = seq
-            }
-            _ = try r.optionalText()  // AS4 MessageId
-            if try r.bool() {  // verdict
-                _ = try r.text(); _ = try r.optionalText()
-                for _ in 0..<(try r.count()) { _ = try r.text(); _ = try r.text(); _ = try r.text() }
-            }
-            _ = try r.optionalText()  // failure
-            try r.optionalBlob(); try r.optionalBlob()  // XHE, SDK message
-            for _ in 0..<(try r.count()) { _ = try r.text(); _ = try r.text(); try r.blob() }  // attachments
-            _ = try r.optionalText()  // receipt dispatch
+            if full { try r.skipMessageOnlyFields() }
             let conversation = try r.optionalText(), reference = try r.optionalText()
             guard r.at == bytes.count else { throw RecordCoding.corrupt("message") }
             try body(MessageRowSummary(id: id, direction: direction, status: status, from: from, to: to, label: label,
@@ -67,6 +66,27 @@ package struct MessageRowSummary {
 
     /// A bounds-checked reader over the row's bytes.
     private struct View {
+        /// The fields a message row has between `created` and `conversation` and a listing row
+        /// leaves out, checked as ``MessageRecord/init(row:)`` checks them.
+        mutating func skipMessageOnlyFields() throws(LedgerError) {
+            var previous: UInt64 = 0
+            for _ in 0..<(try count()) {  // event seqs
+                let v = try uint()
+                let (seq, overflow) = v & 1 == 1 ? (v >> 1, false) : previous.addingReportingOverflow(v >> 1)
+                guard !overflow else { throw RecordCoding.corrupt("message") }
+                previous = seq
+            }
+            _ = try optionalText()  // AS4 MessageId
+            if try bool() {  // verdict
+                _ = try text(); _ = try optionalText()
+                for _ in 0..<(try count()) { _ = try text(); _ = try text(); _ = try text() }
+            }
+            _ = try optionalText()  // failure
+            try optionalBlob(); try optionalBlob()  // XHE, SDK message
+            for _ in 0..<(try count()) { _ = try text(); _ = try text(); try blob() }  // attachments
+            _ = try optionalText()  // receipt dispatch
+        }
+
         let bytes: UnsafeBufferPointer<UInt8>
         var at = 0
 

@@ -18,11 +18,6 @@ package struct NodeStateReader {
         try get(Table.messages, id).map { try MessageRecord(row: $0) }
     }
 
-    /// A message's stored row, not decoded (``MessageRowSummary`` reads it in place).
-    package func messageRow(_ id: String) throws -> [UInt8]? {
-        try get(Table.messages, id)
-    }
-
     package func dispatch(_ as4MessageId: String) throws -> DispatchRecord? {
         try get(Table.dispatches, as4MessageId).map { try DispatchRecord(row: RecordCoding.decode($0, "dispatch")) }
     }

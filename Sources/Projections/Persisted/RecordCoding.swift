@@ -28,6 +28,35 @@ enum RecordCoding {
 extension MessageRecord {
     /// The row's format byte (``RowWriter``).
     package static let rowFormat: UInt8 = 0x4D  // "M"
+    /// The listing row's format byte.
+    package static let listingFormat: UInt8 = 0x4C  // "L"
+
+    /// What a mailbox page shows of the message, kept in the mailbox index (``MailboxIndex``):
+    /// id, direction, status, from and to (each optional: function, participant), label
+    /// (optional), confidential, created (nanoseconds), conversation (optional), reference
+    /// (optional) — the fields of ``row`` in the same order and coding, the others left out.
+    var listingRow: [UInt8] {
+        var w = RowWriter(format: Self.listingFormat, capacity: 160 + (label?.utf8.count ?? 0))
+        w.string(id)
+        w.byte(direction == .outbound ? 0 : 1)
+        w.byte(status.rowCode)
+        for address in [from, to] {
+            w.bool(address != nil)
+            if let address { w.string(address.function); w.string(address.participant) }
+        }
+        w.optional(label)
+        w.bool(confidential)
+        w.int(createdAt.nanoseconds)
+        w.optional(conversation)
+        w.optional(reference)
+        return w.bytes
+    }
+
+    /// Whether `a` and `b` have the same ``listingRow``.
+    static func sameListing(_ a: MessageRecord, _ b: MessageRecord) -> Bool {
+        a.id == b.id && a.direction == b.direction && a.status == b.status && a.from == b.from && a.to == b.to && a.label == b.label
+            && a.confidential == b.confidential && a.createdAt == b.createdAt && a.conversation == b.conversation && a.reference == b.reference
+    }
 
     /// The record as a binary row (``RowWriter``), fields in this order: id, participant,
     /// direction (0 outbound, 1 inbound), status (a code: ``MessageStatus/rowCode``), from and

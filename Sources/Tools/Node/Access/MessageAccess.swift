@@ -149,7 +149,8 @@ package struct MessageAccess: Sendable {
 
     /// ``page(_:search:conversation:after:limit:asOf:as:)`` without search and as the mailbox
     /// stands now, for writers that render rows as they are stored: authorised and refused the
-    /// same way, then the page's rows read in one transaction and handed to `row` in order, each
+    /// same way, then the page's listing rows (kept in the mailbox index) read in one transaction and
+    /// handed to `row` in order, each
     /// with the visibility the principal has and its own first read of the message. Returns the
     /// cursor of the next page.
     package func pageRows(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int = 50,
@@ -162,13 +163,13 @@ package struct MessageAccess: Sendable {
         }
         do {
             return try projections.storage.read { r in
-                let (ids, next) = try MailboxIndex.page(mailbox, conversation: conversation, after: cursor, limit: max(1, min(limit, 1000)),
-                                                        reading: r)
-                let reads = try ReadMarks.firstReads(by: principal.actor, of: ids, reading: r)
-                let state = NodeStateReader(r)
-                for id in ids {
-                    guard let bytes = try state.messageRow(id) else { continue }
-                    try MessageRowSummary.read(bytes) { try row($0, visibility, reads[id]) }
+                // The index holds each message's listing row: the page is one scan, plus the reader's marks.
+                var entries: [(id: String, listing: [UInt8])] = []
+                let next = try MailboxIndex.entries(mailbox, conversation: conversation, after: cursor, limit: max(1, min(limit, 1000)),
+                                                    reading: r) { entries.append(($0, $1)) }
+                let reads = try ReadMarks.firstReads(by: principal.actor, of: entries.map(\.id), reading: r)
+                for e in entries {
+                    try MessageRowSummary.read(e.listing) { try row($0, visibility, reads[e.id]) }
                 }
                 return next
             }
