@@ -37,7 +37,17 @@ extension MessageRecord {
     /// (optional) — the fields of ``row`` in the same order and coding, the others left out.
     var listingRow: [UInt8] {
         var w = RowWriter(format: Self.listingFormat, capacity: 160 + (label?.utf8.count ?? 0))
+        writeHead(&w, participant: false)
+        w.optional(conversation)
+        w.optional(reference)
+        return w.bytes
+    }
+
+    /// The fields both rows begin with: id, (participant,) direction, status, from, to, label,
+    /// confidential, created.
+    private func writeHead(_ w: inout RowWriter, participant withParticipant: Bool) {
         w.string(id)
+        if withParticipant { w.string(participant) }
         w.byte(direction == .outbound ? 0 : 1)
         w.byte(status.rowCode)
         for address in [from, to] {
@@ -47,9 +57,6 @@ extension MessageRecord {
         w.optional(label)
         w.bool(confidential)
         w.int(createdAt.nanoseconds)
-        w.optional(conversation)
-        w.optional(reference)
-        return w.bytes
     }
 
     /// Whether `a` and `b` have the same ``listingRow``.
@@ -68,17 +75,7 @@ extension MessageRecord {
     /// conversation (optional), reference (optional).
     var row: [UInt8] {
         var w = RowWriter(format: Self.rowFormat, capacity: 192 + (label?.utf8.count ?? 0) + 10 * eventSeqs.count)
-        w.string(id)
-        w.string(participant)
-        w.byte(direction == .outbound ? 0 : 1)
-        w.byte(status.rowCode)
-        for address in [from, to] {
-            w.bool(address != nil)
-            if let address { w.string(address.function); w.string(address.participant) }
-        }
-        w.optional(label)
-        w.bool(confidential)
-        w.int(createdAt.nanoseconds)
+        writeHead(&w, participant: true)
         w.uint(UInt64(eventSeqs.count))
         var previous: UInt64 = 0
         for seq in eventSeqs {
