@@ -127,11 +127,18 @@ package final class ProjectionEngine: Sendable {
 
     /// Clears `names` (all when nil) and folds the ledger into them again from seq 1.
     package func rebuild(_ names: [String]? = nil) throws {
+        try clear(names)
+        try catchUp(batch: Self.rebuildBatch)
+    }
+
+    /// Empties projections (default: all) and sets them back to seq 0 without folding anything:
+    /// the first half of ``rebuild(_:)``, which readers in other processes see until the second
+    /// half has folded the ledger again.
+    package func clear(_ names: [String]? = nil) throws {
         let chosen = try select(names)
         try catchingUp.withLock { _ in
             for p in chosen { try reset(p) }
         }
-        try catchUp(batch: Self.rebuildBatch)
     }
 
     /// SHA-256 over one projection's rows (every table in order, every key and value with its
@@ -180,7 +187,8 @@ package final class ProjectionEngine: Sendable {
         }
     }
 
-    private func lowestApplied() throws -> UInt64 {
+    /// The lowest seq every projection has applied (a rebuild in another process sets it back).
+    package func lowestApplied() throws -> UInt64 {
         try storage.read { r in try projections.map { try Self.position(of: $0, in: r).seq }.min() ?? 0 }
     }
 

@@ -23,12 +23,15 @@ package struct MessageAccess: Sendable {
     }
 
     /// The principal's rights now: the projections are caught up with the ledger's durable head
-    /// first, so a grant or revocation just appended counts. While the head has not moved, the
-    /// grants read at it are reused (``GrantsCache``); the rights are decided at this moment.
+    /// first, so a grant or revocation just appended counts. While the head has not moved and the
+    /// projections are still caught up with it, the grants read at it are reused
+    /// (``GrantsCache``); the rights are decided at this moment.
     package func policy(for principal: Principal) throws(NodeError) -> AccessPolicy {
         do {
             let head = try ledger.durableHead()
-            if let known = grantsCache.grants(of: principal.names, head: head) {
+            // Reused only while the projections are still where the grants were read: a rebuild
+            // run by another process sets them back, and then this read catches up as any other.
+            if let known = grantsCache.grants(of: principal.names, head: head), try projections.lowestApplied() >= known.seq {
                 return AccessPolicy(principal: principal, grants: known.grants, seq: known.seq, time: .now())
             }
             let seq = try projections.catchUp()
