@@ -214,13 +214,13 @@ public struct JSONParser {
         mutating func string() throws(JSONParseError) -> String {
             position += 1
             var out: [UInt8] = []
-            var escaped = false
             var runStart = position
             while true {
                 guard position < bytes.count else { throw fail(.syntax) }
                 let c = bytes[position]
                 if c == UInt8(ascii: "\"") {
-                    if out.isEmpty, !escaped {
+                    // Every escape leaves bytes in `out`, so an empty `out` means none was seen.
+                    if out.isEmpty {
                         // No escape: the string is these bytes (most are; one copy, not two).
                         let run = UnsafeBufferPointer(rebasing: bytes[runStart..<position])
                         position += 1
@@ -233,7 +233,6 @@ public struct JSONParser {
                 }
                 if c < 0x20 { throw fail(.syntax) }
                 if c == UInt8(ascii: "\\") {
-                    escaped = true
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
                     position += 1
                     guard position < bytes.count else { throw fail(.invalidEscape) }

@@ -19,12 +19,6 @@ struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: ascii.utf8Start, count: ascii.utf8CodeUnitCount))
     }
 
-    /// A JSON string of `s`.
-    mutating func string(_ s: String) {
-        var s = s
-        s.withUTF8 { string($0) }
-    }
-
     /// A JSON string of UTF-8 text (the caller has checked it is UTF-8).
     mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
