@@ -190,6 +190,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // `kvitto bench`: every limit with the faster of BoringSSL and OpenSSL.
+                "COpenSSL",
                 // `kvitto bench query`: HTTPS load on the API and on a bare handler.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

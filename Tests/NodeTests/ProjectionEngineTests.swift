@@ -57,6 +57,18 @@ final class ProjectionEngineTests: XCTestCase {
         try await body(dir)
     }
 
+    /// The node's projections are derived (one flush per commit, the meta page left to the next);
+    /// other stores flush both.
+    func testTheNodesProjectionStoreIsOpenedAsDerived() async throws {
+        try await withScratch { dir in
+            let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+            defer { ledger.close() }
+            let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
+            XCTAssertEqual((engine.storage as? KeyValueStore)?.syncsMetaPage, false)
+            XCTAssertEqual(try KeyValueStore(path: dir + "/other", tables: ["t"]).syncsMetaPage, true)
+        }
+    }
+
     func testCatchUpInBatchesEqualsARebuildAndTheIndexAnswersLikeTheLedger() async throws {
         try await withScratch { dir in
             let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)

@@ -16,8 +16,10 @@ public struct BlobRef: Sendable, Hashable {
 }
 
 /// Content-addressed storage for message content, attachments and evidence (raw envelopes):
-/// `blobs/<h0h1>/<h2h3>/<sha256-hex>`. Content is written through a temporary file, fsynced and
-/// renamed, so a blob is either complete or absent. Large content is streamed in chunks both ways.
+/// `blobs/<h0h1>/<h2h3>/<sha256-hex>`. Content is written through a temporary file and renamed, so
+/// a blob is either complete or absent; it is durable before any event that references it: synced
+/// by its writer, or — for the small blobs of the process that appends to the ledger — by the next
+/// ledger commit (``BlobSync``). Large content is streamed in chunks both ways.
 ///
 /// Erasure (gallring, GDPR) removes the bytes and leaves `<hex>.erased` holding the reason; the
 /// events keep the hash, so verification can tell erased content from tampering.
@@ -25,9 +27,17 @@ public struct BlobStore: Sendable {
     public let directory: String
     /// Read chunk size.
     public static let chunkSize = 1 << 20
+    /// Where small blobs wait for the ledger's next commit to be made durable; nil: each is synced
+    /// by its writer.
+    let sync: BlobSync?
 
     public init(directory: String) {
+        self.init(directory: directory, sync: nil)
+    }
+
+    init(directory: String, sync: BlobSync?) {
         self.directory = directory
+        self.sync = sync
     }
 
     /// What the store knows about a hash.
@@ -50,7 +60,15 @@ public struct BlobStore: Sendable {
         // rename after fsync) is not written again.
         let hash = Digest32.sha256(bytes)
         if case .present(let size) = state(of: hash), size == Int64(bytes.count) {
-            return BlobRef(sha256: hash, size: size)
+            guard Int64(bytes.count) <= BlobSync.deferredLimit else { return BlobRef(sha256: hash, size: size) }
+            // A small blob whose sync was still waiting for a commit when the machine stopped may
+            // be incomplete: what is stored must be these bytes, and durable before the event that
+            // will reference it (another writer's queued sync may not have run yet).
+            if (try? read(hash)) == bytes {
+                let p = path(hash)
+                sync?.add(file: p)
+                return BlobRef(sha256: hash, size: size)
+            }
         }
         let w = try makeWriter()
         try w.write(bytes)
@@ -109,7 +127,8 @@ public struct BlobStore: Sendable {
     }
 }
 
-/// A streamed blob write: `write` chunks, then `finish` (fsync + atomic rename).
+/// A streamed blob write: `write` chunks, then `finish` (atomic rename; fsync now, or with the
+/// ledger's next commit for a small blob of the appending process).
 public final class BlobWriter {
     let store: BlobStore
     let tempPath: String
@@ -121,11 +140,16 @@ public final class BlobWriter {
     init(store: BlobStore) throws(LedgerError) {
         self.store = store
         let tmpDir = store.directory + "/tmp"
-        do { try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true) }
-        catch { throw LedgerError(.blobIO, "cannot create \(tmpDir): \(error)") }
         tempPath = tmpDir + "/" + UUID().uuidString
-        fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        var fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == ENOENT {
+            // The first blob of this store: create its tmp directory.
+            do { try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true) }
+            catch { throw LedgerError(.blobIO, "cannot create \(tmpDir): \(error)") }
+            fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        }
         guard fd >= 0 else { throw LedgerError(.blobIO, "cannot create \(tempPath): errno \(errno)") }
+        self.fd = fd
     }
 
     public func write(_ chunk: [UInt8]) throws(LedgerError) {
@@ -147,14 +171,26 @@ public final class BlobWriter {
         guard !finished else { throw LedgerError(.blobIO, "blob writer already finished") }
         finished = true
         let hash = Digest32(unchecked: Array(hasher.finalize()))
-        guard fsync(fd) == 0 else { throw LedgerError(.blobIO, "fsync of blob failed: errno \(errno)") }
+        // Small blobs of the appending process are synced by the next ledger commit.
+        let deferred = store.sync.flatMap { size <= BlobSync.deferredLimit ? $0 : nil }
+        if deferred == nil {
+            guard fsync(fd) == 0 else { throw LedgerError(.blobIO, "fsync of blob failed: errno \(errno)") }
+        }
         let final = store.path(hash)
         let dir = (final as NSString).deletingLastPathComponent
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
-        guard rename(tempPath, final) == 0 else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
-        let dfd = Glibc.open(dir, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        // The directory exists for all but the first blob under its prefix: try the rename first.
+        if rename(tempPath, final) != 0 {
+            guard errno == ENOENT else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
+            guard rename(tempPath, final) == 0 else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+        }
+        if let deferred {
+            deferred.add(file: final)
+        } else {
+            let dfd = Glibc.open(dir, O_RDONLY)
+            if dfd >= 0 { fsync(dfd); close(dfd) }
+        }
         return BlobRef(sha256: hash, size: size)
     }
 

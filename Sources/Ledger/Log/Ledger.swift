@@ -19,7 +19,7 @@ public final class Ledger: Sendable {
     public let blobs: BlobStore
 
     private init(path: String, options: LedgerOptions, store: LedgerStore, writer: LedgerWriter?,
-        broadcaster: HeadBroadcaster, lock: WriterLock?)
+        broadcaster: HeadBroadcaster, lock: WriterLock?, blobSync: BlobSync? = nil)
     {
         self.path = path
         self.options = options
@@ -27,7 +27,8 @@ public final class Ledger: Sendable {
         self.writer = writer
         self.broadcaster = broadcaster
         self.lock = lock
-        self.blobs = BlobStore(directory: path + "/blobs")
+        // The writing process's small blobs become durable with the next commit (BlobSync).
+        self.blobs = BlobStore(directory: path + "/blobs", sync: blobSync)
     }
 
     /// Opens the ledger in `path` (creating it with `options.create`).
@@ -91,9 +92,13 @@ public final class Ledger: Sendable {
             let state = WriterState(seq: head.seq, hash: head.hash, time: lastEvent.time, frontier: frontier,
                 signer: signer, checkpointedSize: checkpoint?.treeSize ?? 0,
                 checkpointTime: checkpoint?.event.time ?? lastEvent.time)
-            let writer = LedgerWriter(store: store, state: state, options: options) { seq in broadcaster.publish(seq) }
+            let blobSync = BlobSync()
+            let writer = LedgerWriter(store: store, state: state, options: options, blobSync: blobSync) { seq in
+                broadcaster.publish(seq)
+            }
             writer.start()
-            return Ledger(path: path, options: options, store: store, writer: writer, broadcaster: broadcaster, lock: lock)
+            return Ledger(path: path, options: options, store: store, writer: writer, broadcaster: broadcaster, lock: lock,
+                blobSync: blobSync)
         } catch let e as LedgerError {
             throw e
         } catch {

@@ -17,6 +17,8 @@ final class LedgerWriter: @unchecked Sendable {
     private let store: LedgerStore
     private let options: LedgerOptions
     private let onCommit: @Sendable (UInt64) -> Void
+    /// Small blobs put since the last commit; made durable before each commit.
+    private let blobSync: BlobSync?
 
     final class Request: @unchecked Sendable {
         // Sendable: immutable after init; the continuation is resumed exactly once by the committer.
@@ -54,8 +56,10 @@ final class LedgerWriter: @unchecked Sendable {
     private(set) var commits: UInt64 = 0
     private(set) var committedEvents: UInt64 = 0
 
-    init(store: LedgerStore, state: WriterState, options: LedgerOptions, onCommit: @escaping @Sendable (UInt64) -> Void) {
+    init(store: LedgerStore, state: WriterState, options: LedgerOptions, blobSync: BlobSync? = nil,
+         onCommit: @escaping @Sendable (UInt64) -> Void) {
         self.store = store
+        self.blobSync = blobSync
         self.options = options
         self.committed = state
         self.speculative = state
@@ -230,6 +234,9 @@ final class LedgerWriter: @unchecked Sendable {
 
             let result = Result {
                 try options.beforeCommit?(items.count)
+                // Taken after the batches: every blob put before one of their appends was queued
+                // before it, so it is in this flush (or an earlier one).
+                try blobSync?.flush()
                 try Self.write(items.map(\.batch), to: store)
             }
 

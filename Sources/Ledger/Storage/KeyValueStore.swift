@@ -13,9 +13,15 @@ package final class KeyValueStore: Sendable {
     private let tables: [String: LMDBDatabase]
     /// The directory holding `data.mdb`.
     package let path: String
+    /// False for a `derived` store: its commits flush the data pages only.
+    package var syncsMetaPage: Bool { env.syncsMetaPage }
 
-    /// Opens (creating when absent) the store in directory `path` with `tables`.
-    package init(path: String, tables: [String], initialMapSize: Int = 64 << 20, mapSizeLimit: Int = 1 << 40) throws(LedgerError) {
+    /// Opens (creating when absent) the store in directory `path` with `tables`. A `derived` store
+    /// (content refolded from the ledger, with the position it reached in the same transaction)
+    /// flushes once per commit instead of twice: a machine that stops may undo its last commit,
+    /// which the next catch-up refolds; a killed process loses nothing, and nothing is ever damaged.
+    package init(path: String, tables: [String], initialMapSize: Int = 64 << 20, mapSizeLimit: Int = 1 << 40,
+                 derived: Bool = false) throws(LedgerError) {
         self.path = path
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -27,7 +33,7 @@ package final class KeyValueStore: Sendable {
         }
         do {
             env = try LMDBEnvironment(path: path, initialMapSize: initialMapSize, mapSizeLimit: mapSizeLimit,
-                                      maxDatabases: max(8, tables.count + 1), readOnly: false)
+                                      maxDatabases: max(8, tables.count + 1), readOnly: false, derived: derived)
             let environment = env
             var opened: [String: LMDBDatabase] = [:]
             try environment.write { txn in

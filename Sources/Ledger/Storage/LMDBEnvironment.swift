@@ -23,7 +23,10 @@ final class LMDBEnvironment: @unchecked Sendable {
     let mapSizeLimit: Int
 
     /// Opens (and with `create`, creates) the environment in directory `path`.
-    init(path: String, initialMapSize: Int, mapSizeLimit: Int, maxDatabases: Int, readOnly: Bool) throws {
+    /// With `derived`, a commit flushes its data pages but not the meta page (`MDB_NOMETASYNC`): the
+    /// database stays intact after any crash, and a machine that stops may undo the last commit.
+    /// For stores whose content is derived from the ledger and refolded from it.
+    init(path: String, initialMapSize: Int, mapSizeLimit: Int, maxDatabases: Int, readOnly: Bool, derived: Bool = false) throws {
         var handle: OpaquePointer?
         try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
         guard let handle else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -36,6 +39,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
+            if derived { flags |= UInt32(MDB_NOMETASYNC) }
             try lmdbCheck(mdb_env_open(handle, path, flags, 0o600), "mdb_env_open(\(path))")
             // Clear reader slots left behind by processes that died (e.g. SIGKILL).
             var dead: Int32 = 0
@@ -59,6 +63,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         var mapSize: Int
         var lastPage: Int
         var pageSize: Int
+    }
+
+    /// True when commits flush the meta page too (not opened `derived`).
+    var syncsMetaPage: Bool {
+        var flags: UInt32 = 0
+        mdb_env_get_flags(env, &flags)
+        return flags & UInt32(MDB_NOMETASYNC) == 0
     }
 
     var info: Info {

@@ -25,7 +25,7 @@ struct LedgerScaleBench: AsyncParsableCommand {
         let root = dir ?? NSTemporaryDirectory() + "kvitto-scale-\(UUID().uuidString)"
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
         var out = BenchPrinter(json: json)
-        let signRate = PhysicalLimits.ed25519SignsPerSecond()
+        let signRate = PhysicalLimits.ed25519SignsPerSecond().perSecond
         let signWhat = "ed25519 sign/s, \(PhysicalLimits.cores) cores"
         var options = LedgerOptions()
         options.create = true

@@ -6,26 +6,41 @@ import Ledger
 /// Measurements of what the machine itself can do, taken in the same run as a benchmark so that
 /// every figure can be reported as a ratio to its physical limit.
 enum PhysicalLimits {
-    /// Ed25519 signatures per second over 32-byte messages, on `threads` threads.
-    static func ed25519SignsPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
+    /// Ed25519 signatures per second over 32-byte messages, on `threads` threads, with BoringSSL
+    /// and with OpenSSL.
+    static func ed25519SignsPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> FastestRate {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
-        return parallelRate(threads: threads, seconds: seconds) { _ = try? key.signature(for: message) }
+        let boring = parallelRate(threads: threads, seconds: seconds) { _ = try? key.signature(for: message) }
+        guard let openssl = OpenSSLReference.Ed25519(raw: Array(key.rawRepresentation), isPrivate: true),
+              openssl.sign(message).map({ key.publicKey.isValidSignature($0, for: message) }) == true
+        else { return FastestRate(rates: [("boringssl", boring)]) }
+        return FastestRate(rates: [("boringssl", boring),
+                                   ("openssl", parallelRate(threads: threads, seconds: seconds) { _ = openssl.sign(message) })])
     }
 
-    /// Ed25519 verifications per second, on `threads` threads.
-    static func ed25519VerifiesPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> Double {
+    /// Ed25519 verifications per second, on `threads` threads, with BoringSSL and with OpenSSL.
+    static func ed25519VerifiesPerSecond(threads: Int = Parallel.cores, seconds: Double = 1.5) -> FastestRate {
         let key = Curve25519.Signing.PrivateKey()
         let message = [UInt8](repeating: 7, count: 32)
         let signature = (try? key.signature(for: message)) ?? Data()
         let pub = key.publicKey
-        return parallelRate(threads: threads, seconds: seconds) { _ = pub.isValidSignature(signature, for: message) }
+        let boring = parallelRate(threads: threads, seconds: seconds) { _ = pub.isValidSignature(signature, for: message) }
+        guard let openssl = OpenSSLReference.Ed25519(raw: Array(pub.rawRepresentation), isPrivate: false),
+              openssl.isValidSignature(Array(signature), for: message)
+        else { return FastestRate(rates: [("boringssl", boring)]) }
+        let bytes = Array(signature)
+        return FastestRate(rates: [("boringssl", boring),
+                                   ("openssl", parallelRate(threads: threads, seconds: seconds) { _ = openssl.isValidSignature(bytes, for: message) })])
     }
 
-    /// SHA-256 throughput in bytes per second on one core, over `blockSize`-byte inputs.
-    static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> Double {
+    /// SHA-256 throughput in bytes per second on one core, over `blockSize`-byte inputs, with
+    /// BoringSSL and with OpenSSL.
+    static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> FastestRate {
         let block = [UInt8](repeating: 1, count: blockSize)
-        return parallelRate(threads: 1, seconds: seconds) { _ = Digest32.sha256(block) } * Double(blockSize)
+        let boring = parallelRate(threads: 1, seconds: seconds) { _ = SHA256.hash(data: block) } * Double(blockSize)
+        let openssl = parallelRate(threads: 1, seconds: seconds) { _ = OpenSSLReference.sha256(block) } * Double(blockSize)
+        return FastestRate(rates: [("boringssl", boring), ("openssl", openssl)])
     }
 
     /// The number available cores.
@@ -86,28 +101,42 @@ extension PhysicalLimits {
     /// cores, with nothing else done per event: the physical limit of verifying that ledger. Every
     /// signature is checked against the genesis key (a benchmark ledger has no rotation); returns
     /// the rate and how many signatures verified.
-    static func ed25519VerifiesOfLedger(_ ledger: Ledger) throws -> (perSecond: Double, valid: Int) {
+    static func ed25519VerifiesOfLedger(_ ledger: Ledger) throws -> (perSecond: Double, valid: Int, rate: FastestRate) {
         guard let genesis = try ledger.event(1), let text = genesis.payload["public_key"]?.stringValue,
             let key = LedgerPublicKey(base64: text)
-        else { return (0, 0) }
-        let start = DispatchTime.now().uptimeNanoseconds
-        var next: UInt64 = 1
-        var total = 0
-        var valid = 0
-        while true {
-            let chunk = try ledger.storedSignatures(from: next, limit: 8192)
-            if chunk.isEmpty { break }
-            var ok = [Bool](repeating: false, count: chunk.count)
-            Parallel.map(into: &ok, block: 16) { i in
-                guard let (hash, signature) = chunk[i] else { return false }
-                return key.isValidSignature(signature, for: hash)
+        else { return (0, 0, FastestRate(rates: [])) }
+        // Each library in turn over every stored signature; the faster one is the limit.
+        func run(_ verify: @escaping (Digest32, [UInt8]) -> Bool) throws -> (Double, Int) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var next: UInt64 = 1
+            var total = 0
+            var valid = 0
+            while true {
+                let chunk = try ledger.storedSignatures(from: next, limit: 8192)
+                if chunk.isEmpty { break }
+                var ok = [Bool](repeating: false, count: chunk.count)
+                Parallel.map(into: &ok, block: 16) { i in
+                    guard let (hash, signature) = chunk[i] else { return false }
+                    return verify(hash, signature)
+                }
+                valid += ok.filter { $0 }.count
+                total += chunk.count
+                next += UInt64(chunk.count)
             }
-            valid += ok.filter { $0 }.count
-            total += chunk.count
-            next += UInt64(chunk.count)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return (Double(total) / elapsed, valid)
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return (Double(total) / elapsed, valid)
+        let (boring, valid) = try run { key.isValidSignature($1, for: $0) }
+        var rates: [(library: String, perSecond: Double)] = [("boringssl", boring)]
+        if let openssl = OpenSSLReference.Ed25519(raw: key.raw, isPrivate: false) {
+            let (rate, opensslValid) = try run { hash, signature in
+                openssl.isValidSignature(signature, for: hash.bytes)
+            }
+            // A library that does not accept the same signatures is not measuring the same work.
+            if opensslValid == valid { rates.append(("openssl", rate)) }
+        }
+        let fastest = FastestRate(rates: rates)
+        return (fastest.perSecond, valid, fastest)
     }
 }
 

@@ -40,7 +40,7 @@ struct XMLBench: AsyncParsableCommand {
         let verifier = XMLSignatureVerifier(trust: pki.trust(.o2o))
         let validator = SDKValidator(schemas: try SDKFiles.schemas(schemas))
 
-        let limits = try Self.measureLimits(key: sender.privateKey, seconds: min(seconds, 1))
+        let limits = try await Self.measureLimits(seconds: min(seconds, 1))
         // Memory first, while the process is small: peak RSS growth of one seal + open of 5 MB.
         let memory = try await Self.peakGrowth(size: 5 << 20, sender: sender, receiver: receiver, verifier: verifier, validator: validator)
 
@@ -55,7 +55,8 @@ struct XMLBench: AsyncParsableCommand {
             let cryptoLimit = 1 / (1 / limits.rsaPrivate + envelopeBytes / limits.sha256 + Double(messageBytes) / limits.aes)
             var extra: [String: JSONValue] = [
                 "message_bytes": .int(Int64(messageBytes)), "envelope_bytes": .int(Int64(sealed.count)),
-                "rsa2048_private_ops_per_s": .int(Int64(limits.rsaPrivate)),
+                "rsa2048_private_ops_per_s": .int(Int64(limits.rsaPrivate)), "rsa2048_library": .string(limits.rsa.library),
+                "rsa2048_boringssl_per_s": .int(Int64(limits.rsa.boringSSL)), "rsa2048_openssl_per_s": .int(Int64(limits.rsa.openSSL)),
                 "ratio_to_rsa_limit": .string(format(sealRate / limits.rsaPrivate, digits: 3)),
                 "sha256_mb_per_s": .int(Int64(limits.sha256 / 1e6)), "aes256cbc_mb_per_s": .int(Int64(limits.aes / 1e6)),
             ]
@@ -80,21 +81,28 @@ struct XMLBench: AsyncParsableCommand {
     }
 
     struct Limits {
-        var rsaPrivate: Double
+        var rsa: RSALimit
+        var rsaPrivate: Double { rsa.perSecond }
         /// Bytes per second.
         var sha256: Double
         var aes: Double
     }
 
-    static func measureLimits(key: _RSA.Signing.PrivateKey, seconds: Double) throws -> Limits {
-        let digest = SHA256.hash(data: [UInt8](repeating: 7, count: 32))
-        let rsa = try rate(seconds: seconds) { _ = try key.signature(for: digest, padding: .insecurePKCS1v1_5) }
+    static func measureLimits(seconds: Double) async throws -> Limits {
+        let rsa = try await RSALimit.measure(processes: 1, seconds: seconds)
+        // SHA-256 and AES-256-CBC: the faster of BoringSSL and OpenSSL, each over 4 MB blocks.
         let block = [UInt8](repeating: 0x5A, count: 4 << 20)
-        let sha = try rate(seconds: seconds) { _ = SHA256.hash(data: block) } * Double(block.count)
-        let aesKey = SymmetricKey(size: .bits256)
-        let iv = try AES._CBC.IV(ivBytes: [UInt8](repeating: 1, count: 16))
-        let aes = try rate(seconds: seconds) { _ = try AES._CBC.encrypt(block, using: aesKey, iv: iv) } * Double(block.count)
-        return Limits(rsaPrivate: rsa, sha256: sha, aes: aes)
+        let sha = max(try rate(seconds: seconds) { _ = SHA256.hash(data: block) },
+                      try rate(seconds: seconds) { _ = OpenSSLReference.sha256(block) }) * Double(block.count)
+        let keyBytes = [UInt8](repeating: 3, count: 32), ivBytes = [UInt8](repeating: 1, count: 16)
+        let aesKey = SymmetricKey(data: keyBytes)
+        let iv = try AES._CBC.IV(ivBytes: ivBytes)
+        guard OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes) == Array(try AES._CBC.encrypt(block, using: aesKey, iv: iv, noPadding: true)) else {
+            throw CLI.fail("bench: OpenSSL and BoringSSL disagree on AES-256-CBC")
+        }
+        let aes = max(try rate(seconds: seconds) { _ = try AES._CBC.encrypt(block, using: aesKey, iv: iv) },
+                      try rate(seconds: seconds) { _ = OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes) }) * Double(block.count)
+        return Limits(rsa: rsa, sha256: sha, aes: aes)
     }
 
     /// A message with one text part and an attachment sized so that its XML is about `approximateBytes`.
@@ -130,7 +138,7 @@ struct XMLBench: AsyncParsableCommand {
         let report = validator.validate(document, kind: .xhe, byteCount: bytes.count)
         let envelope = try XHEEnvelope(document: document)
         guard case .encrypted(let data) = envelope.payload.content else { throw CLI.fail("bench: payload not encrypted") }
-        let payload = try XMLEncryption.decrypt(data, with: try receiver.decryptionKey)
+        let payload = try XMLEncryption.decrypt(data, with: receiver)
         let inner = try validator.validate(payload)
         guard report.isValid, inner.isValid else { throw CLI.fail("bench: invalid \(report.violations + inner.violations)") }
         return 1

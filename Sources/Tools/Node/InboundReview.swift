@@ -134,7 +134,7 @@ struct InboundReview {
         case .text, .notRead:
             out.lines = [.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "The XHE payload is text, not an SDK message.")]
         case .encrypted(let data):
-            do { out.payload = try XMLEncryption.decrypt(data, with: try decryption.decryptionKey) } catch {
+            do { out.payload = try XMLEncryption.decrypt(data, with: decryption) } catch {
                 return decryptionFailed(out, detail: "\(error)")
             }
         }

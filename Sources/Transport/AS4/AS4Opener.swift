@@ -229,12 +229,12 @@ package struct AS4Opener: Sendable {
         }
         let digest = method.element(ds, "DigestMethod")?.attribute("Algorithm") ?? XMLSecurityAlgorithm.sha1
         let mgf = method.element(XMLNamespaces.xenc11, "MGF")?.attribute("Algorithm")
-        let padding: _RSA.Encryption.Padding
+        let padding: RSAPrivateKey.OAEPDigest
         switch (algorithm, digest, mgf) {
         case (XMLSecurityAlgorithm.rsaOAEP, XMLSecurityAlgorithm.sha256, XMLSecurityAlgorithm.mgf1SHA256?):
-            padding = .PKCS1_OAEP_SHA256
+            padding = .sha256
         case (XMLSecurityAlgorithm.rsaOAEPMGF1P, XMLSecurityAlgorithm.sha1, nil), (XMLSecurityAlgorithm.rsaOAEP, XMLSecurityAlgorithm.sha1, nil):
-            padding = .PKCS1_OAEP
+            padding = .sha1
         default:
             throw EbMSError.policyNoncompliance("key transport \(algorithm) with \(digest) / \(mgf ?? "MGF1-SHA1") is not supported")
         }
@@ -260,10 +260,9 @@ package struct AS4Opener: Sendable {
         guard let wrapped = k.element(xenc, "CipherData")?.element(xenc, "CipherValue").flatMap({ Base64.decode($0.stringValue) }) else {
             throw EbMSError.failedDecryption("EncryptedKey has no CipherValue")
         }
-        do {
-            let key = try _RSA.Encryption.PrivateKey(derRepresentation: identity.privateKey.derRepresentation)
-            return Array(try key.decrypt(wrapped, padding: padding))
-        } catch { throw EbMSError.failedDecryption("the content key does not decrypt with our key") }
+        do { return try identity.decrypt(oaep: wrapped, digest: padding) } catch {
+            throw EbMSError.failedDecryption("the content key does not decrypt with our key")
+        }
     }
 
     private func gunzip(_ input: Spool, cid: String) throws(EbMSError) -> Spool {

@@ -201,7 +201,7 @@ package struct AS4Sealer: Sendable {
             throw EbMSError.other("internal: SignedInfo not found")
         }
         let canonical = try miniDocument.canonicalize(signedInfo, method: .exclusive)
-        let value = Array(try signer.privateKey.signature(for: SHA256.hash(data: canonical), padding: .insecurePKCS1v1_5).rawRepresentation)
+        let value = try signer.sign(sha256: SHA256.hash(data: canonical))
         var sig = XMLWriter(declaration: false)
         sig.start("ds:Signature", ["Id": "SIG-" + RandomID.hex(12)])
         sig.raw(si.bytes)

@@ -55,7 +55,7 @@ package enum XHESecurity {
             throw .encryptedDataInvalid("the payload was not read")
         case .encrypted(let data):
             guard let decryptionIdentity else { throw .keyUnusable("the payload is encrypted and no decryption key is configured") }
-            let plain = try XMLEncryption.decrypt(data, with: try decryptionIdentity.decryptionKey)
+            let plain = try XMLEncryption.decrypt(data, with: decryptionIdentity)
             return Opened(envelope: envelope, payload: plain, signer: signer)
         }
     }

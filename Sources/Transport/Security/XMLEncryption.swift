@@ -88,27 +88,27 @@ package enum XMLEncryption {
     }
 
     /// Decrypts with our private key; returns the serialized element.
-    package static func decrypt(_ encrypted: EncryptedData, with privateKey: _RSA.Encryption.PrivateKey) throws(XMLSecurityError)
+    package static func decrypt(_ encrypted: EncryptedData, with identity: SigningIdentity) throws(XMLSecurityError)
         -> [UInt8]
     {
         if let type = encrypted.type, type != XMLSecurityAlgorithm.typeElement, type != XMLSecurityAlgorithm.typeContent {
             throw .unsupportedAlgorithm(type)
         }
         let k = encrypted.encryptedKey
-        let padding: _RSA.Encryption.Padding
+        let padding: RSAPrivateKey.OAEPDigest
         switch (k.algorithm, k.digestMethod ?? XMLSecurityAlgorithm.sha1, k.mgf) {
         case (XMLSecurityAlgorithm.rsaOAEPMGF1P, XMLSecurityAlgorithm.sha1, nil):
-            padding = .PKCS1_OAEP
+            padding = .sha1
         case (XMLSecurityAlgorithm.rsaOAEP, XMLSecurityAlgorithm.sha1, nil),
              (XMLSecurityAlgorithm.rsaOAEP, XMLSecurityAlgorithm.sha1, XMLSecurityAlgorithm.mgf1SHA1?):
-            padding = .PKCS1_OAEP
+            padding = .sha1
         case (XMLSecurityAlgorithm.rsaOAEP, XMLSecurityAlgorithm.sha256, XMLSecurityAlgorithm.mgf1SHA256?):
-            padding = .PKCS1_OAEP_SHA256
+            padding = .sha256
         default:
             throw .unsupportedAlgorithm("\(k.algorithm) digest \(k.digestMethod ?? "sha1") mgf \(k.mgf ?? "mgf1sha1")")
         }
         let keyBytes: [UInt8]
-        do { keyBytes = Array(try privateKey.decrypt(k.cipherValue, padding: padding)) } catch {
+        do { keyBytes = try identity.decrypt(oaep: Array(k.cipherValue), digest: padding) } catch {
             throw .decryptionFailed("the content key does not decrypt with our key (encrypted to another certificate?)")
         }
         let key = SymmetricKey(data: keyBytes)

@@ -91,8 +91,7 @@ package enum XMLSigner {
         }
         let signatureValue: [UInt8]
         do {
-            signatureValue = Array(try identity.privateKey.signature(for: SHA256.hash(data: signedInfoCanonical),
-                                                                     padding: .insecurePKCS1v1_5).rawRepresentation)
+            signatureValue = try identity.sign(sha256: SHA256.hash(data: signedInfoCanonical))
         } catch { throw .keyUnusable("RSA signing failed: \(error)") }
         var keyInfo = "<ds:KeyInfo><ds:X509Data>"
         for cert in [identity.certificate] + identity.chain {

@@ -57,7 +57,7 @@ package struct ThrowawayPKI: Sendable {
                 AuthorityKeyIdentifier(keyIdentifier: try root.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: Certificate.PrivateKey(rootKey))
-        return SigningIdentity(privateKey: key, certificate: cert)
+        return try SigningIdentity(privateKey: key, certificate: cert)
     }
 
     /// An issuing CA under this one (as SITHS issues through an intermediate): a PKI whose

@@ -11,6 +11,11 @@
   peer.py serve --keys DIR --port N --payload-dir D        (HTTP receiver on 127.0.0.1)
   peer.py post --payload X --keys DIR --url U [--final-recipient P] [--original-sender P] [--conversation-id ID]
                                                            (HTTP sender)
+  peer.py bench --keys DIR --payload-bytes N --threads T --seconds S
+      The package's own throughput, for `kvitto bench as4`: a threaded HTTP receiver on 127.0.0.1
+      and T senders in this process, each exchange a full one (build, sign, encrypt, POST, verify,
+      decrypt, signed receipt, receipt verified); prints one JSON line with exchanges/s and the
+      RSA-2048 private-key operations/s of `cryptography` on one thread in the same run.
 
 DIR holds sender_cert.pem, sender_key.pem, receiver_cert.pem, receiver_key.pem; the party ids are
 the certificates' common names. Trust: the receiver pins the sender's certificate, the sender
@@ -126,6 +131,16 @@ def cmd_post(a):
     return finish(exchange, resp.data)
 
 
+def answer(handler, status, headers, signal):
+    """Writes the signal (receipt or error) as the HTTP response."""
+    handler.send_response(status)
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(signal)))
+    handler.end_headers()
+    handler.wfile.write(signal)
+
+
 def cmd_serve(a):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
@@ -137,12 +152,7 @@ def cmd_serve(a):
                 print("accepted", exchange.message_id, flush=True)
             else:
                 print("rejected", exchange.error.error_code, flush=True)
-            self.send_response(200)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(signal)))
-            self.end_headers()
-            self.wfile.write(signal)
+            answer(self, 200, headers, signal)
 
         def log_message(self, *args):
             pass
@@ -154,6 +164,78 @@ def cmd_serve(a):
             f.write(str(server.server_address[1]))
         os.rename(a.port_file + ".tmp", a.port_file)
     server.serve_forever()
+
+
+def cmd_bench(a):
+    import threading
+    import urllib3
+    from http.server import ThreadingHTTPServer
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            exchange = AS4ReceivingExchange(profile=SdkAS4Profile, local_party=receiver)
+            exchange.receive(request_headers=dict(self.headers.items()), request_body=body, security_policy=policy)
+            headers, signal = exchange.build_signal()
+            answer(self, 200 if exchange.successful else 500, headers, signal)
+
+        def log_message(self, *args):
+            pass
+
+    # Keys are parsed once (loading a PEM RSA key checks it, which costs more than an exchange).
+    receiver, sender_party, receiver_party = internal(a.keys, "receiver"), internal(a.keys, "sender"), external(a.keys, "receiver")
+    policy = SecurityPolicy(signer_resolver=pinned_certificates(load(a.keys, "sender")[0]))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/as4" % server.server_address[1]
+    payload_path = os.path.join(a.keys, "bench-payload.bin")
+    with open(payload_path, "wb") as f:
+        f.write(os.urandom(a.payload_bytes))
+    with open(payload_path, "rb") as f:
+        payload = f.read()
+    args = SdkBuilderArgs(original_sender="0203:sender.example.se", final_recipient="0203:receiver.example.se")
+    pool = urllib3.PoolManager(maxsize=a.threads)
+    counts, failures = [0] * a.threads, []
+    start = time.time()
+    deadline = start + a.seconds
+
+    def sender(i):
+        while time.time() < deadline:
+            exchange = AS4SendingExchange(profile=SdkAS4Profile, local_party=sender_party, remote_party=receiver_party)
+            headers, body = exchange.build(payload, args)
+            response = pool.request("POST", url, body=body, headers=headers, timeout=60, retries=False)
+            exchange.mark_sent()
+            exchange.receive_signal(response.data)
+            if exchange.state.name != "ACKNOWLEDGED":
+                failures.append(exchange.state.name)
+                return
+            counts[i] += 1
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(a.threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - start
+    server.shutdown()
+    if failures:
+        print(json.dumps({"error": "exchange ended " + failures[0]}))
+        return 1
+    # The limit of this peer: RSA-2048 private-key operations of `cryptography` on one thread.
+    _, key = load(a.keys, "sender")
+    digest_input = b"x" * 32
+    n, t0 = 0, time.time()
+    while time.time() - t0 < 1.0:
+        key.sign(digest_input, padding.PKCS1v15(), hashes.SHA256())
+        n += 1
+    print(json.dumps({"exchanges_per_s": sum(counts) / elapsed, "exchanges": sum(counts), "threads": a.threads,
+                      "payload_bytes": a.payload_bytes, "rsa2048_private_ops_per_s": n / (time.time() - t0)}))
+    return 0
 
 
 def main():
@@ -188,8 +270,13 @@ def main():
     v.add_argument("--port", type=int, default=0)
     v.add_argument("--payload-dir", required=True)
     v.add_argument("--port-file", help="write the bound port here once listening")
+    b = sub.add_parser("bench")
+    b.add_argument("--keys", required=True)
+    b.add_argument("--payload-bytes", type=int, default=10240)
+    b.add_argument("--threads", type=int, default=4)
+    b.add_argument("--seconds", type=float, default=5)
     a = p.parse_args()
-    return {"receive": cmd_receive, "send": cmd_send, "post": cmd_post, "serve": cmd_serve}[a.cmd](a)
+    return {"receive": cmd_receive, "send": cmd_send, "post": cmd_post, "serve": cmd_serve, "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

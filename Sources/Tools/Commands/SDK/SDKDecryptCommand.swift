@@ -26,7 +26,7 @@ struct SDKDecryptCommand: AsyncParsableCommand {
         do {
             var envelope = try XHEEnvelope(document: try XMLDocument(bytes: bytes))
             guard case .encrypted(let encrypted) = envelope.payload.content else { throw CLI.fail("the payload is not encrypted") }
-            let plain = try XMLEncryption.decrypt(encrypted, with: try identity.decryptionKey)
+            let plain = try XMLEncryption.decrypt(encrypted, with: identity)
             if payloadOnly {
                 try SDKFiles.write(plain, to: output)
             } else {
