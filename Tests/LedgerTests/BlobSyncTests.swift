@@ -1,4 +1,6 @@
+import CLMDB
 import Foundation
+import Synchronization
 import XCTest
 @testable import Ledger
 
@@ -29,30 +31,82 @@ final class BlobSyncTests: XCTestCase {
     func testAFailedSyncFailsTheCommitAndEveryLaterOne() async throws {
         let dir = TempDir("blob-sync-fail")
         defer { dir.remove() }
-        let ledger = try openLedger(dir.sub("l"))
+        // The disk reports a lost write-back for the first flush only; the ledger must not trust
+        // later ones either.
+        let failing = Mutex(true)
+        let ledger = try openLedger(dir.sub("l")) { options in
+            options.syncBlobs = { fd in
+                if failing.withLock({ $0 }) { errno = EIO; return -1 }
+                return kvitto_syncfs(fd)
+            }
+        }
         defer { ledger.close() }
-        let ref = try ledger.blobs.put(Array("evidence".utf8))
-        // The blob's directory is replaced by a file: the sync cannot reach the blob, as when the
-        // disk fails it; the commit must not be acknowledged.
-        let path = ledger.blobs.path(ref.sha256)
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.moveItem(atPath: directory, toPath: directory + ".moved")
-        FileManager.default.createFile(atPath: directory, contents: Data([1]))
+        _ = try await ledger.append([draft(1)])  // nothing queued: no flush
+        _ = try ledger.blobs.put(Array("evidence".utf8))
         do {
-            _ = try await ledger.append([draft(1)])
+            _ = try await ledger.append([draft(2)])
             XCTFail("the append referencing an unsynced blob was acknowledged")
         } catch {
             XCTAssertTrue("\(error)".contains("blob.io_error"), "\(error)")
         }
-        try FileManager.default.removeItem(atPath: directory)
-        try FileManager.default.moveItem(atPath: directory + ".moved", toPath: directory)
+        failing.withLock { $0 = false }
+        _ = try ledger.blobs.put(Array("more evidence".utf8))
         do {
-            _ = try await ledger.append([draft(2)])
+            _ = try await ledger.append([draft(3)])
             XCTFail("appends went on after a failed blob sync")
         } catch {
             XCTAssertTrue("\(error)".contains("refuses appends until the node is restarted"), "\(error)")
         }
-        XCTAssertEqual(try ledger.head().seq, 1)
+        XCTAssertEqual(try ledger.head().seq, 2)
+    }
+
+    func testABlobDirectoryThatCannotBeOpenedFailsOnlyThatCommit() async throws {
+        let dir = TempDir("blob-sync-open")
+        defer { dir.remove() }
+        let ledger = try openLedger(dir.sub("l"))
+        defer { ledger.close() }
+        _ = try ledger.blobs.put(Array("evidence".utf8))
+        let blobs = dir.sub("l") + "/blobs"
+        try FileManager.default.moveItem(atPath: blobs, toPath: blobs + ".away")
+        do {
+            _ = try await ledger.append([draft(1)])
+            XCTFail("acknowledged without making the blob durable")
+        } catch {
+            XCTAssertTrue("\(error)".contains("cannot open the blob directory"), "\(error)")
+        }
+        try FileManager.default.moveItem(atPath: blobs + ".away", toPath: blobs)
+        // The blob stayed queued; the next commit makes it durable and succeeds.
+        XCTAssertEqual(ledger.blobs.sync?.queuedFiles.count, 1)
+        _ = try await ledger.append([draft(2)])
+        XCTAssertEqual(ledger.blobs.sync?.queuedFiles, [])
+    }
+
+    /// Writing stored content again never swaps the durable file for an unsynced copy; a damaged
+    /// copy (a machine that stopped before the sync) is replaced, synced.
+    func testAStoredBlobIsNotReplacedByAnUnsyncedCopy() async throws {
+        let dir = TempDir("blob-sync-keep")
+        defer { dir.remove() }
+        let ledger = try openLedger(dir.sub("l"))
+        defer { ledger.close() }
+        let bytes = Array("a Meddelandekvittens sent twice".utf8)
+        let ref = try ledger.blobs.put(bytes)
+        _ = try await ledger.append([draft(1)])
+        let path = ledger.blobs.path(ref.sha256)
+        func inode() throws -> UInt64 { (try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0 }
+        let stored = try inode()
+        func streamAgain(_ content: [UInt8]) throws -> BlobRef {
+            let writer = try ledger.blobs.makeWriter()
+            try writer.write(content)
+            return try writer.finish()
+        }
+        XCTAssertEqual(try streamAgain(bytes), ref)
+        XCTAssertEqual(try inode(), stored, "the stored file was replaced")
+        XCTAssertEqual(ledger.blobs.sync?.queuedFiles, [path])
+        // Damaged in place (right name and size, other bytes): the next write replaces it.
+        try Data(repeating: 0, count: bytes.count).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try streamAgain(bytes), ref)
+        XCTAssertEqual(try ledger.blobs.read(ref.sha256), bytes)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.sub("l") + "/blobs/tmp"), [])
     }
 
     func testStoredContentThatDiffersIsRewritten() throws {

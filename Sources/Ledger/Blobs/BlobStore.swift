@@ -56,23 +56,44 @@ public struct BlobStore: Sendable {
 
     /// Stores `bytes` and returns their reference.
     public func put(_ bytes: [UInt8]) throws(LedgerError) -> BlobRef {
-        // Content-addressed: content already stored completely (blobs appear only by an atomic
-        // rename after fsync) is not written again.
+        // Content-addressed: content already stored completely is not written again.
         let hash = Digest32.sha256(bytes)
         if case .present(let size) = state(of: hash), size == Int64(bytes.count) {
             guard Int64(bytes.count) <= BlobSync.deferredLimit else { return BlobRef(sha256: hash, size: size) }
             // A small blob whose sync was still waiting for a commit when the machine stopped may
-            // be incomplete: what is stored must be these bytes, and durable before the event that
-            // will reference it (another writer's queued sync may not have run yet).
-            if (try? read(hash)) == bytes {
-                let p = path(hash)
-                sync?.add(file: p)
+            // be incomplete: the stored copy must hold these bytes on the disk, and be durable
+            // before the event that will reference it (another writer's sync may not have run yet).
+            if storedCopyMatches(hash, size: size) {
+                sync?.add(file: path(hash))
                 return BlobRef(sha256: hash, size: size)
             }
         }
         let w = try makeWriter()
         try w.write(bytes)
         return try w.finish()
+    }
+
+    /// True when the file of `hash` holds `size` bytes that hash to it, read from the disk rather
+    /// than from the page cache (after a failed write-back the cache can hold bytes the disk does
+    /// not; their pages are dropped first).
+    func storedCopyMatches(_ hash: Digest32, size: Int64) -> Bool {
+        let fd = Glibc.open(path(hash), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        var hasher = SHA256()
+        var total: Int64 = 0
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return false }
+            if n == 0 { break }
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            total += Int64(n)
+            if total > size { return false }
+        }
+        return total == size && Digest32(unchecked: Array(hasher.finalize())) == hash
     }
 
     /// Starts a streamed write.
@@ -136,6 +157,8 @@ public final class BlobWriter {
     var hasher = SHA256()
     var size: Int64 = 0
     var finished = false
+    /// The blob is at its final path (the temporary file is gone or is it).
+    var placed = false
 
     init(store: BlobStore) throws(LedgerError) {
         self.store = store
@@ -173,30 +196,48 @@ public final class BlobWriter {
         let hash = Digest32(unchecked: Array(hasher.finalize()))
         // Small blobs of the appending process are synced by the next ledger commit.
         let deferred = store.sync.flatMap { size <= BlobSync.deferredLimit ? $0 : nil }
-        if deferred == nil {
-            guard fsync(fd) == 0 else { throw LedgerError(.blobIO, "fsync of blob failed: errno \(errno)") }
-        }
         let final = store.path(hash)
         let dir = (final as NSString).deletingLastPathComponent
-        // The directory exists for all but the first blob under its prefix: try the rename first.
-        if rename(tempPath, final) != 0 {
-            guard errno == ENOENT else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
-            guard rename(tempPath, final) == 0 else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+        // The directory exists for all but the first blob under its prefix: try first, create it
+        // when the link or rename finds it missing.
+        func place(_ op: () -> Int32) throws(LedgerError) -> Bool {
+            if op() == 0 { return true }
+            if errno == ENOENT {
+                do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
+                if op() == 0 { return true }
+            }
+            return false
         }
         if let deferred {
-            deferred.add(file: final)
-        } else {
-            let dfd = Glibc.open(dir, O_RDONLY)
-            if dfd >= 0 { fsync(dfd); close(dfd) }
+            // Never put an unsynced copy in place of a stored one (events may reference it): the
+            // new file is linked in only where none exists.
+            if try place({ Glibc.link(tempPath, final) }) {
+                placed = true
+                unlink(tempPath)
+                deferred.add(file: final)
+                return BlobRef(sha256: hash, size: size)
+            }
+            guard errno == EEXIST else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+            if store.storedCopyMatches(hash, size: size) {
+                placed = true
+                unlink(tempPath)
+                deferred.add(file: final)
+                return BlobRef(sha256: hash, size: size)
+            }
+            // A damaged copy (left by a machine that stopped before its sync): replaced durably below.
         }
+        guard fsync(fd) == 0 else { throw LedgerError(.blobIO, "fsync of blob failed: errno \(errno)") }
+        guard try place({ rename(tempPath, final) }) else { throw LedgerError(.blobIO, "cannot store blob \(hash): errno \(errno)") }
+        placed = true
+        let dfd = Glibc.open(dir, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
         return BlobRef(sha256: hash, size: size)
     }
 
     deinit {
         close(fd)
-        if !finished { unlink(tempPath) }
+        if !placed { unlink(tempPath) }
     }
 }
 

@@ -16,8 +16,9 @@ import Glibc
 ///
 /// A flush that fails (an I/O error) fails that commit and every later one: the blobs' durability
 /// is unknown, so the ledger refuses appends until the node is restarted, and a blob that is put
-/// again after the restart is compared with what is stored and rewritten if it differs. (Linux
-/// reports write-back errors through `syncfs` since 5.8.)
+/// again after the restart is compared with what the disk holds and rewritten if it differs. (Linux
+/// reports write-back errors through `syncfs` since 5.8, to descriptors opened before them: the
+/// directory is opened once and kept.) A new blob never replaces a stored one before it is synced.
 final class BlobSync: Sendable {
     /// Blobs larger than this are synced by their writer, in line (a large flush would hold up
     /// every other append's commit).
@@ -26,9 +27,24 @@ final class BlobSync: Sendable {
     private struct State {
         var files: [String] = []
         var failure: LedgerError?
+        /// The blob store's directory, opened at the first flush and kept: `syncfs` reports the
+        /// write-back errors that happened since its descriptor was opened.
+        var directory: Int32 = -1
     }
 
     private let state = Mutex(State())
+    private let path: String
+    private let syncfs: @Sendable (Int32) -> Int32
+
+    /// For the blob store in `directory`; `syncfs` makes a file system's written data durable.
+    init(directory: String, syncfs: @escaping @Sendable (Int32) -> Int32 = { kvitto_syncfs($0) }) {
+        self.path = directory
+        self.syncfs = syncfs
+    }
+
+    deinit {
+        state.withLock { if $0.directory >= 0 { close($0.directory) } }
+    }
 
     /// Queues a blob file, already at its final path.
     func add(file: String) {
@@ -40,20 +56,24 @@ final class BlobSync: Sendable {
 
     /// Makes every queued blob durable; throws when that fails (and from then on).
     func flush() throws(LedgerError) {
-        let files: [String] = try state.withLock { (s) throws(LedgerError) in
+        // Only the committer thread flushes; the lock guards against `add` and `deinit`.
+        let (files, directory): ([String], Int32) = try state.withLock { (s) throws(LedgerError) in
             if let failure = s.failure { throw failure }
+            guard !s.files.isEmpty else { return ([], -1) }
+            if s.directory < 0 {
+                s.directory = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                // Not yet open (too many open files?): this commit fails, the blobs stay queued.
+                guard s.directory >= 0 else {
+                    throw LedgerError(.blobIO, "cannot open the blob directory \(path) to make blobs durable (errno \(errno)); nothing was written — try again")
+                }
+            }
             defer { s.files.removeAll(keepingCapacity: true) }
-            return s.files
+            return (s.files, s.directory)
         }
-        guard let first = files.first else { return }
-        // The directory of a blob just written; if it cannot be opened, the blob's fate is unknown.
-        let fd = Glibc.open((first as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        let synced = fd >= 0 && kvitto_syncfs(fd) == 0
-        let code = errno
-        if fd >= 0 { close(fd) }
-        if !synced {
+        guard !files.isEmpty else { return }
+        guard syncfs(directory) == 0 else {
             let failure = LedgerError(.blobIO,
-                "making \(files.count) blobs durable failed (errno \(code)); the ledger refuses appends until the node is restarted — check the disk")
+                "making \(files.count) blobs durable failed (errno \(errno)); the ledger refuses appends until the node is restarted — check the disk")
             state.withLock { $0.failure = failure }
             throw failure
         }

@@ -133,7 +133,9 @@ static inline int kvitto_crl_next_update(X509_CRL *crl, long long *out) {
 static inline EVP_PKEY *kvitto_rsa_private_from_der(const unsigned char *der, long length) {
     const unsigned char *p = der;
     EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, length);
-    if (key == NULL) { ERR_clear_error(); return NULL; }
+    // The decoders may leave errors on the thread's queue even when one of them succeeded.
+    ERR_clear_error();
+    if (key == NULL) return NULL;
     if (p != der + length || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key) < 2048) {
         EVP_PKEY_free(key);
         return NULL;

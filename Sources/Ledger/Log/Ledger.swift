@@ -92,7 +92,7 @@ public final class Ledger: Sendable {
             let state = WriterState(seq: head.seq, hash: head.hash, time: lastEvent.time, frontier: frontier,
                 signer: signer, checkpointedSize: checkpoint?.treeSize ?? 0,
                 checkpointTime: checkpoint?.event.time ?? lastEvent.time)
-            let blobSync = BlobSync()
+            let blobSync = BlobSync(directory: path + "/blobs", syncfs: options.syncBlobs)
             let writer = LedgerWriter(store: store, state: state, options: options, blobSync: blobSync) { seq in
                 broadcaster.publish(seq)
             }

@@ -1,3 +1,4 @@
+import CLMDB
 /// How a ledger is opened.
 public struct LedgerOptions: Sendable {
     /// Create the ledger when the directory has none.
@@ -23,6 +24,11 @@ public struct LedgerOptions: Sendable {
     /// For tests: called on the committer's thread before each transaction with the number of
     /// batches it writes. A delay here stands for a slow disk, an error for a failed commit.
     var beforeCommit: (@Sendable (_ batches: Int) throws -> Void)?
+
+    /// For tests: how queued blobs are made durable (`syncfs(2)` on the blob directory's
+    /// descriptor; 0 on success, -1 with errno set). A failing one stands for a disk that lost
+    /// written blobs.
+    var syncBlobs: @Sendable (_ directory: Int32) -> Int32 = { kvitto_syncfs($0) }
 
     public init() {}
 }

@@ -122,10 +122,10 @@ struct AS4Bench: AsyncParsableCommand {
                                  unit: "messages/s", limit: allCores.perSecond / 3,
                                  limitWhat: "RSA-2048 private ops/s on all cores (fastest library here) ÷ 3 per exchange",
                                  extra: extra))
-        printer.emit(BenchResult(name: "PyPI as4 peer round trip 10KB, \(peerThreads) threads (http, sign+gzip+encrypt, receipt)",
+        printer.emit(BenchResult(name: "PyPI as4 peer round trip 10KB, \(Parallel.cores) processes × \(peerThreads) threads (http, sign+gzip+encrypt, receipt)",
                                  value: peer.rate, unit: "messages/s", limit: peer.rsa / 3,
-                                 limitWhat: "its `cryptography` RSA-2048 private ops/s on one thread ÷ 3 per exchange (one process: the GIL)",
-                                 extra: ["threads": .int(Int64(peerThreads)), "exchanges": .int(Int64(peer.exchanges)),
+                                 limitWhat: "its `cryptography` RSA-2048 private ops/s, one thread per process, summed ÷ 3 per exchange",
+                                 extra: ["processes": .int(Int64(Parallel.cores)), "threads": .int(Int64(peerThreads)), "exchanges": .int(Int64(peer.exchanges)),
                                          "rsa2048_private_ops_per_s": .int(Int64(peer.rsa)), "payload_bytes": .int(10 << 10)]))
     }
 
@@ -180,21 +180,33 @@ struct AS4Bench: AsyncParsableCommand {
         try write("receiver_cert.pem", CertificateFile.pem(receiver.certificate))
         try write("sender_key.pem", sender.privateKey.pemRepresentation)
         try write("receiver_key.pem", receiver.privateKey.pemRepresentation)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "bench", "--keys", keys, "--payload-bytes", String(10 << 10), "--threads", String(threads),
-                             "--seconds", String(seconds)]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let rate = (o["exchanges_per_s"] as? NSNumber)?.doubleValue, let rsa = (o["rsa2048_private_ops_per_s"] as? NSNumber)?.doubleValue
-        else {
-            throw CLI.fail("bench: the PyPI as4 peer failed: \(String(decoding: data, as: UTF8.self))")
+        // One process per core at once (the GIL keeps one process on one core): the package's best
+        // on this machine, as the limit of Kvitto's side is taken on all cores.
+        var running: [(Process, Pipe)] = []
+        for _ in 0..<Parallel.cores {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [script, "bench", "--keys", keys, "--payload-bytes", String(10 << 10), "--threads", String(threads),
+                                 "--seconds", String(seconds)]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            running.append((process, out))
         }
-        return (rate, (o["exchanges"] as? NSNumber)?.intValue ?? 0, rsa)
+        var total = (rate: 0.0, exchanges: 0, rsa: 0.0)
+        for (process, out) in running {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let rate = (o["exchanges_per_s"] as? NSNumber)?.doubleValue, let rsa = (o["rsa2048_private_ops_per_s"] as? NSNumber)?.doubleValue
+            else {
+                throw CLI.fail("bench: the PyPI as4 peer failed: \(String(decoding: data, as: UTF8.self))")
+            }
+            total.rate += rate
+            total.exchanges += (o["exchanges"] as? NSNumber)?.intValue ?? 0
+            total.rsa += rsa
+        }
+        return total
     }
 
     static func randomSpool(_ size: Int) throws -> Spool {

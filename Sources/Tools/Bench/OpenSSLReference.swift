@@ -46,18 +46,18 @@ enum OpenSSLReference {
         return out
     }
 
-    /// AES-256-CBC without padding (`bytes.count` a multiple of 16) through OpenSSL's EVP.
-    static func aes256CBC(_ bytes: [UInt8], key: [UInt8], iv: [UInt8]) -> [UInt8]? {
-        guard key.count == 32, iv.count == 16, bytes.count % 16 == 0, bytes.count <= Int(Int32.max) else { return nil }
-        var out = [UInt8](repeating: 0, count: bytes.count + 16)
-        let ok = bytes.withUnsafeBufferPointer { b in
+    /// AES-256-CBC without padding (`bytes.count` a multiple of 16) through OpenSSL's EVP, into
+    /// `out` (at least `bytes.count + 16` bytes, reused between calls).
+    static func aes256CBC(_ bytes: [UInt8], key: [UInt8], iv: [UInt8], into out: inout [UInt8]) -> Bool {
+        guard key.count == 32, iv.count == 16, bytes.count % 16 == 0, bytes.count <= Int(Int32.max) - 16,
+              out.count >= bytes.count + 16 else { return false }
+        return bytes.withUnsafeBufferPointer { b in
             key.withUnsafeBufferPointer { k in
                 iv.withUnsafeBufferPointer { i in
                     out.withUnsafeMutableBufferPointer { kvitto_aes256cbc_encrypt(k.baseAddress, i.baseAddress, b.baseAddress, Int32(b.count), $0.baseAddress) }
                 }
             }
-        }
-        return ok == 1 ? Array(out.prefix(bytes.count)) : nil
+        } == 1
     }
 }
 

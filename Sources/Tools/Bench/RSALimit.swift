@@ -54,10 +54,16 @@ struct RSALimit {
         for (process, out) in running {
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            guard process.terminationStatus == 0, let rate = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard process.terminationStatus == 0, fields.count == 2 else {
                 throw CLI.fail("bench: the RSA worker (\(library.rawValue)) failed: \(text)")
             }
-            total += rate
+            // A worker that started late (its key took longer than the head start) ran partly
+            // alone, which would overstate the sum.
+            guard fields[1] - start < 0.25 else {
+                throw CLI.fail("bench: an RSA worker started \(format(fields[1] - start, digits: 2)) s late; run again on a quieter machine")
+            }
+            total += fields[0]
         }
         return total
     }
@@ -92,7 +98,8 @@ struct RSAWorker: ParsableCommand {
         }
         let wait = start - Date().timeIntervalSince1970
         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        let began = Date().timeIntervalSince1970
         let rate = try XMLBench.rate(seconds: seconds) { _ = try sign() }
-        print(rate)
+        print(rate, began)
     }
 }

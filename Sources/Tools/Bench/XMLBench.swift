@@ -97,11 +97,13 @@ struct XMLBench: AsyncParsableCommand {
         let keyBytes = [UInt8](repeating: 3, count: 32), ivBytes = [UInt8](repeating: 1, count: 16)
         let aesKey = SymmetricKey(data: keyBytes)
         let iv = try AES._CBC.IV(ivBytes: ivBytes)
-        guard OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes) == Array(try AES._CBC.encrypt(block, using: aesKey, iv: iv, noPadding: true)) else {
+        var out = [UInt8](repeating: 0, count: block.count + 16)
+        guard OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes, into: &out),
+              Array(out.prefix(block.count)) == Array(try AES._CBC.encrypt(block, using: aesKey, iv: iv, noPadding: true)) else {
             throw CLI.fail("bench: OpenSSL and BoringSSL disagree on AES-256-CBC")
         }
         let aes = max(try rate(seconds: seconds) { _ = try AES._CBC.encrypt(block, using: aesKey, iv: iv) },
-                      try rate(seconds: seconds) { _ = OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes) }) * Double(block.count)
+                      try rate(seconds: seconds) { _ = OpenSSLReference.aes256CBC(block, key: keyBytes, iv: ivBytes, into: &out) }) * Double(block.count)
         return Limits(rsa: rsa, sha256: sha, aes: aes)
     }
 

@@ -12,8 +12,8 @@
   peer.py post --payload X --keys DIR --url U [--final-recipient P] [--original-sender P] [--conversation-id ID]
                                                            (HTTP sender)
   peer.py bench --keys DIR --payload-bytes N --threads T --seconds S
-      The package's own throughput, for `kvitto bench as4`: a threaded HTTP receiver on 127.0.0.1
-      and T senders in this process, each exchange a full one (build, sign, encrypt, POST, verify,
+      The package's own throughput, for `kvitto bench as4` (which runs one per core at once): a
+      threaded HTTP receiver on 127.0.0.1 and T senders in this process, each exchange a full one (build, sign, encrypt, POST, verify,
       decrypt, signed receipt, receipt verified); prints one JSON line with exchanges/s and the
       RSA-2048 private-key operations/s of `cryptography` on one thread in the same run.
 
@@ -193,7 +193,7 @@ def cmd_bench(a):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/as4" % server.server_address[1]
-    payload_path = os.path.join(a.keys, "bench-payload.bin")
+    payload_path = os.path.join(a.keys, "bench-payload-%d.bin" % os.getpid())
     with open(payload_path, "wb") as f:
         f.write(os.urandom(a.payload_bytes))
     with open(payload_path, "rb") as f:
@@ -205,16 +205,20 @@ def cmd_bench(a):
     deadline = start + a.seconds
 
     def sender(i):
-        while time.time() < deadline:
-            exchange = AS4SendingExchange(profile=SdkAS4Profile, local_party=sender_party, remote_party=receiver_party)
-            headers, body = exchange.build(payload, args)
-            response = pool.request("POST", url, body=body, headers=headers, timeout=60, retries=False)
-            exchange.mark_sent()
-            exchange.receive_signal(response.data)
-            if exchange.state.name != "ACKNOWLEDGED":
-                failures.append(exchange.state.name)
-                return
-            counts[i] += 1
+        # Any failure ends the run with an error: a sender that stopped would lower the rate silently.
+        try:
+            while time.time() < deadline:
+                exchange = AS4SendingExchange(profile=SdkAS4Profile, local_party=sender_party, remote_party=receiver_party)
+                headers, body = exchange.build(payload, args)
+                response = pool.request("POST", url, body=body, headers=headers, timeout=60, retries=False)
+                exchange.mark_sent()
+                exchange.receive_signal(response.data)
+                if exchange.state.name != "ACKNOWLEDGED":
+                    failures.append(exchange.state.name)
+                    return
+                counts[i] += 1
+        except Exception as exc:  # report, do not hide
+            failures.append("%s: %s" % (type(exc).__name__, exc))
 
     threads = [threading.Thread(target=sender, args=(i,)) for i in range(a.threads)]
     for t in threads:
