@@ -5,6 +5,7 @@ import Ledger
 import Logging
 import Node
 import Projections
+import Synchronization
 import Transport
 
 /// `kvitto bench node`: business messages end to end between two nodes on this machine (HTTPS
@@ -21,6 +22,9 @@ struct NodeBench: AsyncParsableCommand {
     @Option(help: "Messages kept in flight.") var window = 32
     @Option(help: "Directory for the two nodes, kept afterwards (default: a temporary one, removed); choose the file system to measure.")
     var dir: String?
+    @Option(help: "A soak instead of the timed case: this many messages, reported per --step (throughput, p99, RSS, open files).")
+    var messages: Int?
+    @Option(help: "Messages per soak step.") var step = 10_000
 
     /// RSA-2048 private-key operations per business message: the sender signs the XHE and the AS4
     /// message; the recipient unwraps the AS4 key, signs the AS4 receipt, unwraps the XHE key, signs
@@ -48,6 +52,12 @@ struct NodeBench: AsyncParsableCommand {
                                       attachments: [.init(fileName: "bilaga.txt", contentType: "text/plain",
                                                           content: Array(repeating: 0x61, count: 1024))])
         let window = self.window, seconds = self.seconds
+        if let messages {
+            try await soak(nodeA, nodeB, message: message, messages: messages, rsa: rsaLimit, printer: &printer)
+            await nodeA.close()
+            await nodeB.close()
+            return
+        }
         let result = try await DemoNetwork.running([nodeA, nodeB]) { _ in
             try await Self.load(nodeA, nodeB, message: message, window: 4, seconds: 0.5)  // warm up
             let before = (a: nodeA.ledgerStatistics, b: nodeB.ledgerStatistics)
@@ -98,16 +108,58 @@ struct NodeBench: AsyncParsableCommand {
         var p99: Double
     }
 
-    /// `window` closed-loop senders for `seconds`: each submits a message and waits until the
-    /// sender has its Meddelandekvittens, then submits the next.
+    /// The soak: `messages` in steps of `step`, each step's throughput and p99 with the process's
+    /// resident memory and open files after it; then the last step against the first.
+    func soak(_ a: Node, _ b: Node, message: OutboundMessage, messages: Int, rsa: RSALimit, printer: inout BenchPrinter) async throws {
+        let step = max(1, min(self.step, messages)), window = self.window
+        let steps = try await DemoNetwork.running([a, b]) { _ in
+            try await Self.load(a, b, message: message, window: 4, seconds: 0.5)  // warm up
+            var steps: [(run: Run, rss: Int, files: Int)] = []
+            var done = 0
+            while done < messages {
+                let count = min(step, messages - done)
+                let run = try await Self.load(a, b, message: message, window: window, seconds: .infinity, count: count)
+                steps.append((run, XMLBench.residentBytes(field: "VmRSS:"), Self.openFiles()))
+                done += count
+            }
+            return steps
+        }
+        var done = 0
+        for (i, s) in steps.enumerated() {
+            printer.emit(BenchResult(
+                name: "node soak step \(i + 1): messages \(done + 1)–\(done + s.run.completed), window \(window)", value: s.run.rate,
+                unit: "messages/s", limit: rsa.perSecond / Self.rsaOpsPerMessage,
+                limitWhat: "RSA-2048 private ops/s on all cores (fastest library here) ÷ 10 per business message",
+                extra: ["p50_ms": .string(format(s.run.p50 * 1000, digits: 1)), "p99_ms": .string(format(s.run.p99 * 1000, digits: 1)),
+                        "rss_bytes": .int(Int64(s.rss)), "open_files": .int(Int64(s.files))]))
+            done += s.run.completed
+        }
+        guard let first = steps.first, let last = steps.last else { return }
+        printer.emit(BenchResult(
+            name: "node soak: last step vs first (\(done) messages)", value: last.run.rate, unit: "messages/s", limit: first.run.rate,
+            limitWhat: "the first step's rate (goal: within 20%, p99 too; RSS and open files flat)",
+            extra: ["p99_ratio_last_first": .string(format(first.run.p99 > 0 ? last.run.p99 / first.run.p99 : 0, digits: 3)),
+                    "rss_growth_bytes": .int(Int64(last.rss - first.rss)), "open_files_growth": .int(Int64(last.files - first.files))]))
+    }
+
+    /// Entries in /proc/self/fd: the process's open files and sockets.
+    static func openFiles() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    /// `window` closed-loop senders for `seconds` (or until `count` messages have been submitted):
+    /// each submits a message and waits until the sender has its Meddelandekvittens, then submits
+    /// the next.
     @discardableResult
-    static func load(_ a: Node, _ b: Node, message: OutboundMessage, window: Int, seconds: Double) async throws -> Run {
+    static func load(_ a: Node, _ b: Node, message: OutboundMessage, window: Int, seconds: Double, count: Int? = nil) async throws -> Run {
         let start = Date()
+        let tickets = Tickets(count ?? Int.max)
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for _ in 0..<window {
                 group.addTask {
                     var mine: [Double] = []
-                    while Date().timeIntervalSince(start) < seconds {
+                    while Date().timeIntervalSince(start) < seconds,
+                          tickets.take() {
                         let t0 = Date()
                         let id = try await NodeCLI.run { try await a.submit(message, actor: "bench") }
                         let deadline = t0.addingTimeInterval(120)
@@ -148,6 +200,20 @@ struct NodeBench: AsyncParsableCommand {
                                                  sealer: sealer, client: client, url: url, receiver: receiver, verifier: verifier)
         try await client.shutdown()
         return rate
+    }
+}
+
+/// Messages left to submit, shared by the senders of a counted load.
+final class Tickets: Sendable {
+    private let left: Mutex<Int>
+    init(_ count: Int) { left = Mutex(count) }
+    /// True when a message may be submitted (one fewer left).
+    func take() -> Bool {
+        left.withLock { n in
+            guard n > 0 else { return false }
+            n -= 1
+            return true
+        }
     }
 }
 
