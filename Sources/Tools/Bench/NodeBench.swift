@@ -114,12 +114,13 @@ struct NodeBench: AsyncParsableCommand {
         let step = max(1, min(self.step, messages)), window = self.window
         let steps = try await DemoNetwork.running([a, b]) { _ in
             try await Self.load(a, b, message: message, window: 4, seconds: 0.5)  // warm up
-            var steps: [(run: Run, rss: Int, files: Int)] = []
+            var steps: [(run: Run, rss: Int, anon: Int, files: Int)] = []
             var done = 0
             while done < messages {
                 let count = min(step, messages - done)
                 let run = try await Self.load(a, b, message: message, window: window, seconds: .infinity, count: count)
-                steps.append((run, XMLBench.residentBytes(field: "VmRSS:"), Self.openFiles()))
+                // RssAnon is the process's own memory; the rest is mostly LMDB's mapped files.
+                steps.append((run, XMLBench.residentBytes(field: "VmRSS:"), XMLBench.residentBytes(field: "RssAnon:"), Self.openFiles()))
                 done += count
             }
             return steps
@@ -131,7 +132,7 @@ struct NodeBench: AsyncParsableCommand {
                 unit: "messages/s", limit: rsa.perSecond / Self.rsaOpsPerMessage,
                 limitWhat: "RSA-2048 private ops/s on all cores (fastest library here) ÷ 10 per business message",
                 extra: ["p50_ms": .string(format(s.run.p50 * 1000, digits: 1)), "p99_ms": .string(format(s.run.p99 * 1000, digits: 1)),
-                        "rss_bytes": .int(Int64(s.rss)), "open_files": .int(Int64(s.files))]))
+                        "rss_bytes": .int(Int64(s.rss)), "rss_anon_bytes": .int(Int64(s.anon)), "open_files": .int(Int64(s.files))]))
             done += s.run.completed
         }
         guard let first = steps.first, let last = steps.last else { return }
@@ -139,7 +140,8 @@ struct NodeBench: AsyncParsableCommand {
             name: "node soak: last step vs first (\(done) messages)", value: last.run.rate, unit: "messages/s", limit: first.run.rate,
             limitWhat: "the first step's rate (goal: within 20%, p99 too; RSS and open files flat)",
             extra: ["p99_ratio_last_first": .string(format(first.run.p99 > 0 ? last.run.p99 / first.run.p99 : 0, digits: 3)),
-                    "rss_growth_bytes": .int(Int64(last.rss - first.rss)), "open_files_growth": .int(Int64(last.files - first.files))]))
+                    "rss_growth_bytes": .int(Int64(last.rss - first.rss)), "rss_anon_growth_bytes": .int(Int64(last.anon - first.anon)),
+                    "open_files_growth": .int(Int64(last.files - first.files))]))
     }
 
     /// Entries in /proc/self/fd: the process's open files and sockets.
