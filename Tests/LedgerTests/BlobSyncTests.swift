@@ -43,20 +43,11 @@ final class BlobSyncTests: XCTestCase {
         defer { ledger.close() }
         _ = try await ledger.append([draft(1)])  // nothing queued: no flush
         _ = try ledger.blobs.put(Array("evidence".utf8))
-        do {
-            _ = try await ledger.append([draft(2)])
-            XCTFail("the append referencing an unsynced blob was acknowledged")
-        } catch {
-            XCTAssertTrue("\(error)".contains("blob.io_error"), "\(error)")
-        }
+        await assertAppendFails(ledger, draft(2), "the append referencing an unsynced blob was acknowledged", saying: "blob.io_error")
         failing.withLock { $0 = false }
         _ = try ledger.blobs.put(Array("more evidence".utf8))
-        do {
-            _ = try await ledger.append([draft(3)])
-            XCTFail("appends went on after a failed blob sync")
-        } catch {
-            XCTAssertTrue("\(error)".contains("refuses appends until the node is restarted"), "\(error)")
-        }
+        await assertAppendFails(ledger, draft(3), "appends went on after a failed blob sync",
+                                saying: "refuses appends until the node is restarted")
         XCTAssertEqual(try ledger.head().seq, 2)
     }
 
@@ -68,12 +59,7 @@ final class BlobSyncTests: XCTestCase {
         _ = try ledger.blobs.put(Array("evidence".utf8))
         let blobs = dir.sub("l") + "/blobs"
         try FileManager.default.moveItem(atPath: blobs, toPath: blobs + ".away")
-        do {
-            _ = try await ledger.append([draft(1)])
-            XCTFail("acknowledged without making the blob durable")
-        } catch {
-            XCTAssertTrue("\(error)".contains("cannot open the blob directory"), "\(error)")
-        }
+        await assertAppendFails(ledger, draft(1), "acknowledged without making the blob durable", saying: "cannot open the blob directory")
         try FileManager.default.moveItem(atPath: blobs + ".away", toPath: blobs)
         // The blob stayed queued; the next commit makes it durable and succeeds.
         XCTAssertEqual(ledger.blobs.sync?.queuedFiles.count, 1)
@@ -120,5 +106,16 @@ final class BlobSyncTests: XCTestCase {
         XCTAssertThrowsError(try store.read(ref.sha256))
         XCTAssertEqual(try store.put(bytes), ref)
         XCTAssertEqual(try store.read(ref.sha256), bytes)
+    }
+
+    /// Appending `event` must fail with an error whose text contains `text`.
+    private func assertAppendFails(_ ledger: Ledger, _ event: EventDraft, _ failure: String, saying text: String,
+                                   line: UInt = #line) async {
+        do {
+            _ = try await ledger.append([event])
+            XCTFail(failure, line: line)
+        } catch {
+            XCTAssertTrue("\(error)".contains(text), "\(error)", line: line)
+        }
     }
 }

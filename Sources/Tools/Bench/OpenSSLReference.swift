@@ -3,7 +3,8 @@ import Crypto
 import Ledger
 
 /// OpenSSL's libcrypto doing what a benchmark's limit measures, next to swift-crypto's BoringSSL:
-/// every limit is the faster of the two in the same run (``FastestRate``). Kvitto itself uses
+/// every limit is the faster of the two in the same run (``FastestRate``; OpenSSL's SHA-256 is
+/// `Digest32.sha256`, the ledger's own). Kvitto itself uses
 /// whichever is faster for its own work; these exist so that the limit never flatters it.
 enum OpenSSLReference {
     /// An Ed25519 key held by OpenSSL.
@@ -37,13 +38,6 @@ enum OpenSSLReference {
                 message.withUnsafeBufferPointer { kvitto_ed25519_verify(key, s.baseAddress, $0.baseAddress, $0.count) }
             } == 1
         }
-    }
-
-    /// SHA-256 through OpenSSL.
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { kvitto_sha256(b.baseAddress, b.count, $0.baseAddress) } }
-        return out
     }
 
     /// AES-256-CBC without padding (`bytes.count` a multiple of 16) through OpenSSL's EVP, into

@@ -39,7 +39,7 @@ enum PhysicalLimits {
     static func sha256BytesPerSecond(blockSize: Int = 600, seconds: Double = 1.0) -> FastestRate {
         let block = [UInt8](repeating: 1, count: blockSize)
         let boring = parallelRate(threads: 1, seconds: seconds) { _ = SHA256.hash(data: block) } * Double(blockSize)
-        let openssl = parallelRate(threads: 1, seconds: seconds) { _ = OpenSSLReference.sha256(block) } * Double(blockSize)
+        let openssl = parallelRate(threads: 1, seconds: seconds) { _ = Digest32.sha256(block) } * Double(blockSize)
         return FastestRate(rates: [("boringssl", boring), ("openssl", openssl)])
     }
 

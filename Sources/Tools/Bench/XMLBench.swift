@@ -93,7 +93,7 @@ struct XMLBench: AsyncParsableCommand {
         // SHA-256 and AES-256-CBC: the faster of BoringSSL and OpenSSL, each over 4 MB blocks.
         let block = [UInt8](repeating: 0x5A, count: 4 << 20)
         let sha = max(try rate(seconds: seconds) { _ = SHA256.hash(data: block) },
-                      try rate(seconds: seconds) { _ = OpenSSLReference.sha256(block) }) * Double(block.count)
+                      try rate(seconds: seconds) { _ = Digest32.sha256(block) }) * Double(block.count)
         let keyBytes = [UInt8](repeating: 3, count: 32), ivBytes = [UInt8](repeating: 1, count: 16)
         let aesKey = SymmetricKey(data: keyBytes)
         let iv = try AES._CBC.IV(ivBytes: ivBytes)
