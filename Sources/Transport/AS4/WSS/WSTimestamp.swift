@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 
 /// A WS-Security `wsu:Timestamp` (Created, optional Expires) and the check a receiver makes:
 /// refuse a message that expired, or that was created in the future, beyond the tolerated clock
@@ -31,12 +32,11 @@ struct WSTimestamp {
         }
     }
 
-    /// `YYYY-MM-DDThh:mm:ss[.fraction]Z` (UTC, as WS-Security requires).
+    /// An xs:dateTime in RFC 3339 form: `YYYY-MM-DDThh:mm:ss[.fraction]` and `Z` (WS-Security's
+    /// UTC) or a numeric offset; nil for anything else. Parsed by hand — a date formatter per
+    /// header cost more than the message's RSA operations.
     static func parse(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: text)
+        guard let (seconds, nanoseconds) = Timestamp.rfc3339Seconds(text) else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
     }
 }
