@@ -9,7 +9,7 @@ struct Kvitto: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, InitCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self, ReadCommand.self,
             GrantCommand.self, RevokeCommand.self, GrantsCommand.self, TokenCommand.self, WhoamiCommand.self,
-            EventsCommand.self, AuditCommand.self, AddressBookCommand.self, RouteCommand.self, ProjectionsCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
+            EventsCommand.self, AuditCommand.self, AddressBookCommand.self, RouteCommand.self, ProjectionsCommand.self, BackupCommand.self, RestoreCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
         ]
     )
 }

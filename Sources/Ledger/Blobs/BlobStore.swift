@@ -177,15 +177,8 @@ public final class BlobWriter {
 
     public func write(_ chunk: [UInt8]) throws(LedgerError) {
         hasher.update(data: chunk)
-        var offset = 0
-        while offset < chunk.count {
-            let n = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LedgerError(.blobIO, "writing blob failed: errno \(errno); check disk space")
-            }
-            offset += n
-        }
+        let failed = FileIO.writeAll(fd, chunk)
+        guard failed == 0 else { throw LedgerError(.blobIO, "writing blob failed: errno \(failed); check disk space") }
         size += Int64(chunk.count)
     }
 

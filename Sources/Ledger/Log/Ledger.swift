@@ -106,6 +106,13 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Writes a compacted copy of the log as one read transaction sees it — a head and every
+    /// event, Merkle node and checkpoint up to it — to `directory/data.mdb`, which must not exist
+    /// yet; appends go on meanwhile. Blobs and signing keys are not part of it (see `kvitto backup`).
+    public func copy(to directory: String) throws(LedgerError) {
+        do { try store.env.copy(to: directory, compact: true) } catch { throw LedgerError.storage(error, "copying the ledger at \(path)") }
+    }
+
     /// Writes what is queued and stops the writer. Subscriptions end with `ledger.closed`.
     public func close() {
         writer?.close()

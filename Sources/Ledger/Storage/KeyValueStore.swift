@@ -65,6 +65,20 @@ package final class KeyValueStore: Sendable {
         }
     }
 
+    /// Writes a compacted, consistent copy of this store to `directory/data.mdb` (see
+    /// ``copy(storeAt:to:)``); writers go on meanwhile.
+    package func copy(to directory: String) throws(LedgerError) {
+        do { try env.copy(to: directory, compact: true) } catch { throw LedgerError.storage(error, "copying the store at \(path)") }
+    }
+
+    /// Writes a compacted, consistent copy of the store in `path` — which another process may be
+    /// writing — to `directory/data.mdb`, which must not exist yet. Not for a store this process
+    /// holds open (use ``copy(to:)`` on it).
+    package static func copy(storeAt path: String, to directory: String) throws(LedgerError) {
+        do { try LMDBEnvironment.copy(environmentAt: path, to: directory, compact: true) }
+        catch { throw LedgerError.storage(error, "copying the store at \(path)") }
+    }
+
     /// Bytes of the data file in use.
     package var usedBytes: Int { env.usedBytes }
 }

@@ -144,6 +144,28 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Writes a consistent copy of the environment — the state of one read transaction, so
+    /// writers (in this or another process) go on meanwhile — to `directory/data.mdb`, which must
+    /// not exist yet. `compact` leaves out free pages and renumbers the rest (`MDB_CP_COMPACT`).
+    /// The copy is flushed to disk before this returns.
+    func copy(to directory: String, compact: Bool) throws {
+        try resizeLock.withShared { () throws -> Void in
+            try lmdbCheck(mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(directory))")
+        }
+        let fd = Glibc.open(directory + "/data.mdb", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(directory)/data.mdb)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(directory)/data.mdb)") }
+    }
+
+    /// Copies the environment in `path` (see ``copy(to:compact:)``), opened read-only for the
+    /// copy. Not for an environment this process already holds open: LMDB allows one handle per
+    /// file and process (its POSIX locks would be released when the second one closes).
+    static func copy(environmentAt path: String, to directory: String, compact: Bool) throws {
+        let env = try LMDBEnvironment(path: path, initialMapSize: 1 << 20, mapSizeLimit: 1 << 20, maxDatabases: 64, readOnly: true)
+        try env.copy(to: directory, compact: compact)
+    }
+
     /// How many named databases the environment holds (entries of LMDB's main database).
     func namedDatabaseCount() throws -> Int {
         try read { txn in

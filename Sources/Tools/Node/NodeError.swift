@@ -43,6 +43,9 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         /// No checkpoint covers what was asked for yet, and this process cannot write one (the
         /// node holds the ledger and writes them periodically); ask again after its next one.
         case noCheckpoint = "node.no_checkpoint"
+        /// A backup that does not match its manifest, whose ledger does not verify, lacks a blob,
+        /// or does not extend the given witness: `kvitto restore` refuses it.
+        case backupInvalid = "node.backup_invalid"
     }
 
     package let code: Code

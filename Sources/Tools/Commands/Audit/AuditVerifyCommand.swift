@@ -25,17 +25,8 @@ struct AuditVerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         var verifier = EvidenceVerifier()
-        if let trustKey {
-            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
-            verifier.trustedKey = k
-        }
-        for path in witness {
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLI.fail("cannot read the witness file \(path)") }
-            guard let value = try? JSONParser.parse(Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)) else {
-                throw CLI.fail("the witness file \(path) is not JSON (expected the line `kvitto ledger checkpoint` printed)")
-            }
-            verifier.witnesses.append(value)
-        }
+        verifier.trustedKey = try CLI.trustKey(trustKey)
+        for path in witness { verifier.witnesses.append(try CLI.witnessJSON(file: path)) }
         for path in ca {
             do { verifier.cas += try CertificateFile.read(path: path) } catch { throw CLI.fail("cannot read the CA certificates in \(path): \(error)") }
         }

@@ -55,20 +55,9 @@ struct LedgerConsistencyCommand: AsyncParsableCommand {
     }
 
     private func check(witnessFile: String) async throws {
-        guard let data = FileManager.default.contents(atPath: witnessFile) else {
-            throw CLI.fail("cannot read the witness file \(witnessFile)")
-        }
-        var trusted: LedgerPublicKey?
-        if let trustKey {
-            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
-            trusted = k
-        }
+        let witness = try CLI.witness(file: witnessFile)
+        let trusted = try CLI.trustKey(trustKey)
         let check = try await CLI.run {
-            let value: JSONValue
-            do { value = try JSONParser.parse(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
-                throw LedgerError(.invalidDraft, "the witness file is not JSON: \(error)")
-            }
-            let witness = try Checkpoint(json: value)
             let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
             return try WitnessCheck.run(ledger: ledger, witness: witness, newSize: new, trustedKey: trusted)
         }

@@ -21,11 +21,7 @@ struct LedgerVerifyCommand: AsyncParsableCommand {
     var skipBlobs = false
 
     func run() async throws {
-        var trusted: LedgerPublicKey?
-        if let trustKey {
-            guard let k = LedgerPublicKey(base64: trustKey) else { throw CLI.fail("--trust-key is not a base64 Ed25519 public key") }
-            trusted = k
-        }
+        let trusted = try CLI.trustKey(trustKey)
         let (report, blobs) = try await CLI.run {
             let ledger = try Ledger.open(at: location.ledger, options: location.options(readOnly: true))
             var report = LedgerVerifier(ledger: ledger, trustedGenesisKey: trusted).run()

@@ -1,0 +1,96 @@
+import CLMDB
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Copies blobs from one store into another (a backup, a restore): every blob is re-hashed on the
+/// way and refused if it does not match its name, files are written without a flush each, and
+/// ``finish()`` makes all of them durable at once (`syncfs` on the destination's file system).
+/// An erased blob is copied as its erasure marker.
+public final class BlobCopier {
+    let source: BlobStore
+    let destination: BlobStore
+    /// Blobs and bytes copied, erasure markers copied.
+    public private(set) var copied = 0
+    public private(set) var bytes: Int64 = 0
+    public private(set) var erased = 0
+
+    public init(from source: BlobStore, to destination: BlobStore) {
+        self.source = source
+        self.destination = destination
+    }
+
+    /// Copies the blob `ref` names. Throws `blob.not_found` when the source has neither the blob nor
+    /// an erasure marker, `blob.corrupt` when its content does not match `ref`.
+    public func copy(_ ref: BlobRef) throws(LedgerError) {
+        switch source.state(of: ref.sha256) {
+        case .absent:
+            throw LedgerError(.blobNotFound, "blob \(ref.sha256) is not in \(source.directory)")
+        case .erased(let reason):
+            try write(Array(reason.utf8), to: destination.path(ref.sha256) + ".erased")
+            erased += 1
+        case .present:
+            let reader = try source.open(ref.sha256)
+            let final = destination.path(ref.sha256)
+            let temporary = final + ".copy-\(getpid())"
+            let fd = try create(temporary)
+            var ok = false
+            defer {
+                close(fd)
+                if !ok { unlink(temporary) }
+            }
+            var size: Int64 = 0
+            // The reader re-hashes and throws `blob.corrupt` at the end if the content is not `ref`'s.
+            while let chunk = try reader.next() {
+                try writeAll(fd, chunk, temporary)
+                size += Int64(chunk.count)
+            }
+            guard size == ref.size else {
+                throw LedgerError(.blobCorrupt, "blob \(ref.sha256) holds \(size) bytes; the ledger says \(ref.size)")
+            }
+            guard rename(temporary, final) == 0 else { throw LedgerError(.blobIO, "cannot place \(final): errno \(errno)") }
+            ok = true
+            copied += 1
+            bytes += size
+        }
+    }
+
+    /// Makes everything copied durable (one `syncfs` of the destination's file system).
+    public func finish() throws(LedgerError) {
+        let fd = Glibc.open(destination.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            // Nothing was copied into a store that was never created.
+            if errno == ENOENT && copied == 0 && erased == 0 { return }
+            throw LedgerError(.blobIO, "cannot open \(destination.directory): errno \(errno)")
+        }
+        defer { close(fd) }
+        guard kvitto_syncfs(fd) == 0 else {
+            throw LedgerError(.blobIO, "making the copied blobs durable failed (errno \(errno)); check the destination disk")
+        }
+    }
+
+    private func create(_ path: String) throws(LedgerError) -> Int32 {
+        var fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == ENOENT {
+            let dir = (path as NSString).deletingLastPathComponent
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        }
+        guard fd >= 0 else { throw LedgerError(.blobIO, "cannot create \(path): errno \(errno)") }
+        return fd
+    }
+
+    private func write(_ bytes: [UInt8], to path: String) throws(LedgerError) {
+        let fd = try create(path)
+        defer { close(fd) }
+        try writeAll(fd, bytes, path)
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(LedgerError) {
+        let failed = FileIO.writeAll(fd, bytes)
+        guard failed == 0 else { throw LedgerError(.blobIO, "writing \(path) failed: errno \(failed); check disk space") }
+    }
+}

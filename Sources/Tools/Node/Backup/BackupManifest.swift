@@ -1,0 +1,97 @@
+package import Foundation
+
+/// `manifest.json` of a backup (`kvitto-backup/1`): what was copied, from which node, up to which
+/// ledger position, and the SHA-256 of every file except the blobs (whose names are their SHA-256).
+/// `kvitto restore` checks a backup against it before it copies anything. Documented in
+/// `Schemas/backup.md`.
+package struct BackupManifest: Codable, Sendable, Equatable {
+    package static let fileName = "manifest.json"
+    package static let formatName = "kvitto-backup/1"
+
+    package var format: String
+    /// The node's name (its `kvitto.json`).
+    package var node: String
+    /// When the backup was taken (RFC 3339, UTC).
+    package var created: String
+    package var ledger: LedgerPosition
+    /// Every file of the backup but the blobs and this manifest, by path relative to the backup.
+    package var files: [File]
+    package var blobs: Blobs
+    /// True when private keys were copied (under `keys/`).
+    package var keys: Bool
+    /// Paths the configuration names outside the node directory: not copied.
+    package var external: [String]
+
+    /// The copied ledger's head and its newest checkpoint.
+    package struct LedgerPosition: Codable, Sendable, Equatable {
+        /// The ledger's folder, relative to the node directory and to the backup (`ledger`).
+        package var path: String
+        package var ledgerId: String?
+        package var headSeq: UInt64
+        package var headHash: String
+        package var checkpointSeq: UInt64?
+        package var checkpointTreeSize: UInt64?
+        package var checkpointRoot: String?
+    }
+
+    package struct File: Codable, Sendable, Equatable {
+        /// Relative to the backup; under `keys/` for private keys (their path in the node below it).
+        package var path: String
+        package var role: Role
+        package var size: Int64
+        package var sha256: String
+    }
+
+    /// What a file is: node state (ledger, projections, webhooks, queued submissions),
+    /// configuration (`kvitto.json`, certificates, trust folders), or a private key.
+    package enum Role: String, Codable, Sendable {
+        case state, config, key
+    }
+
+    package struct Blobs: Codable, Sendable, Equatable {
+        /// Distinct blobs the ledger references, copied (content re-hashed on the way).
+        package var copied: Int
+        package var bytes: Int64
+        /// Erased before the backup: their erasure markers were copied.
+        package var erased: Int
+    }
+
+    /// Reads the manifest of the backup in `directory`.
+    package static func load(backup directory: String) throws(NodeError) -> BackupManifest {
+        let path = directory + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw NodeError(.backupInvalid, "\(path) does not exist: \(directory) is not a Kvitto backup (made by `kvitto backup`)")
+        }
+        let manifest: BackupManifest
+        do { manifest = try decoder.decode(BackupManifest.self, from: data) } catch {
+            throw NodeError(.backupInvalid, "\(path) is not a backup manifest: \(error)")
+        }
+        guard manifest.format == formatName else {
+            throw NodeError(.backupInvalid, "\(path): format \"\(manifest.format)\" is not \(formatName); restore it with the Kvitto version that made it")
+        }
+        for f in manifest.files.map(\.path) + [manifest.ledger.path] where !BackupPath.isSafe(f) {
+            throw NodeError(.backupInvalid, "\(path) names \"\(f)\", a path outside the backup; refusing it")
+        }
+        return manifest
+    }
+
+    /// Writes the manifest into `directory` (flushed).
+    package func save(backup directory: String) throws(NodeError) {
+        let data: Data
+        do { data = try Self.encoder.encode(self) } catch { throw NodeError(.storage, "encoding the manifest: \(error)") }
+        try BackupPath.writeDurably(Array(data), to: directory + "/" + Self.fileName)
+    }
+
+    private static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    private static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+}

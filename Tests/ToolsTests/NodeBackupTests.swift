@@ -1,0 +1,171 @@
+import Foundation
+import Ledger
+import Node
+import Projections
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kvitto backup` / `kvitto restore`: a backup taken under load restores to a node that verifies,
+/// resumes and delivers every message exactly once; a damaged backup is refused with the first bad
+/// seq or the missing blob named, and nothing is restored; keys are copied only when asked.
+final class NodeBackupTests: XCTestCase {
+    private typealias Server = NodeCrashTests.Server
+
+    func testBackupUnderLoadRestoresAndDeliversEveryMessageOnce() async throws {
+        let dir = ScratchDir("backup-load")
+        defer { if (testRun?.totalFailureCount ?? 1) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
+        let (a, b, from, to) = try await TwoNodes.initialise(dir)
+        let ids = try await NodeCrashTests.queue(100, node: a, from: from, to: to)
+        let backup = dir.sub("backup"), restored = dir.sub("node-a-restored")
+        let receiver = try Server(node: b, log: dir.sub("b.log"))
+        var sender = try Server(node: a, log: dir.sub("a.log"))
+        defer { receiver.kill(); sender.kill() }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 300...700)))
+        let r = try KvittoProcess.run(["backup", "--node", a, "--to", backup, "--include-keys", "--json"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        // The node went on meanwhile; it dies now, with messages in flight.
+        sender.kill()
+        let atBackup = try NodeCrashTests.snapshot(backup)
+        let unfinished = ids.filter { atBackup.messages[$0]?.status != .accepted }
+        XCTAssertGreaterThan(unfinished.count, 0, "every message was done before the backup: the test did not catch the load")
+        XCTAssertEqual(Set(atBackup.messages.keys).intersection(ids).count, 100, "a queued message is missing from the backup")
+
+        let restore = try KvittoProcess.run(["restore", "--from", backup, "--node", restored, "--json"])
+        XCTAssertEqual(restore.status, 0, restore.stdout + restore.stderr)
+        XCTAssertTrue(restore.stdout.contains("\"missing_keys\":[]"), restore.stdout)
+        sender = try Server(node: restored, log: dir.sub("a2.log"))
+        let deadline = Date().addingTimeInterval(240)
+        var state: (a: NodeProjection, b: NodeProjection)
+        repeat {
+            try await Task.sleep(for: .milliseconds(500))
+            state = (try NodeCrashTests.snapshot(restored), try NodeCrashTests.snapshot(b))
+            let done = ids.allSatisfy { [.delivered, .accepted].contains(state.a.messages[$0]?.status) && state.b.messages[$0] != nil }
+            if done { break }
+        } while Date() < deadline
+        XCTAssertTrue(sender.stop(), "the restored node did not stop cleanly")
+        XCTAssertTrue(receiver.stop(), "the receiver did not stop cleanly")
+        state = (try NodeCrashTests.snapshot(restored), try NodeCrashTests.snapshot(b))
+        let eventsA = try NodeCrashTests.events(restored), eventsB = try NodeCrashTests.events(b)
+        func count(_ events: [Event], _ type: String, _ id: String) -> Int { events.filter { $0.type == type && $0.subject == "message:" + id }.count }
+        for id in ids {
+            XCTAssertTrue([.delivered, .accepted].contains(state.a.messages[id]?.status), "\(id): \(String(describing: state.a.messages[id]?.status))\n\(NodeCrashTests.tail(dir.sub("a2.log")))")
+            XCTAssertEqual(count(eventsA, "message.submitted", id), 1, id)
+            XCTAssertEqual(count(eventsB, "message.received", id), 1, "delivered \(count(eventsB, "message.received", id)) times: \(id)")
+        }
+        for n in [restored, b] {
+            let v = try KvittoProcess.run(["ledger", "verify", "--ledger", n + "/ledger"])
+            XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        }
+    }
+
+    func testDamagedBackupsAreRefusedAndNothingIsRestored() async throws {
+        let dir = ScratchDir("backup-damaged")
+        defer { if (testRun?.totalFailureCount ?? 1) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
+        let (a, b, from, to) = try await TwoNodes.initialise(dir)
+        _ = try await NodeCrashTests.queue(2, node: a, from: from, to: to)
+        let early = try Self.checkpoint(a, dir.sub("witness-early.json"))
+        _ = try await NodeCrashTests.queue(1, node: a, from: from, to: to)
+        let good = dir.sub("good")
+        let r = try KvittoProcess.run(["backup", "--node", a, "--to", good])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        // Keys stay out unless asked for.
+        XCTAssertTrue(r.stdout.contains("keys not included"), r.stdout)
+        for path in try Self.files(good) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: good + "/" + path))
+            XCTAssertNil(data.range(of: Data("PRIVATE KEY".utf8)), "\(path) holds a private key")
+            XCTAssertFalse(path.hasSuffix(".ed25519") || path.hasSuffix(".key"), path)
+        }
+        let restoredOK = dir.sub("restored-ok")
+        XCTAssertEqual(try KvittoProcess.run(["restore", "--from", good, "--node", restoredOK]).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: restoredOK + "/ledger/data.mdb"))
+
+        // A flipped byte inside an event: refused at that event's seq.
+        let flipped = try Self.copyOf(good, in: dir, "flipped")
+        let ledgerFile = flipped + "/ledger/data.mdb"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: ledgerFile))
+        let label = try XCTUnwrap(bytes.range(of: Data("Last 1".utf8)), "the event text is not in the ledger file")
+        bytes[label.lowerBound] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: ledgerFile))
+        try Self.refused(flipped, dir.sub("restored-flipped"), naming: "fails at seq ")
+
+        // A missing blob: refused, naming it.
+        let missing = try Self.copyOf(good, in: dir, "missing")
+        let blob = try XCTUnwrap(try Self.files(missing).first { $0.hasPrefix("ledger/blobs/") })
+        try FileManager.default.removeItem(atPath: missing + "/" + blob)
+        try Self.refused(missing, dir.sub("restored-missing"), naming: String(blob.split(separator: "/").last!))
+
+        // A changed configuration file: refused, naming it.
+        let edited = try Self.copyOf(good, in: dir, "edited")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: edited + "/kvitto.json"))
+        try Self.refused(edited, dir.sub("restored-edited"), naming: "kvitto.json does not match the manifest")
+
+        // Witnesses: a checkpoint kept before the backup is extended by it; one written after it
+        // (the backup does not reach it) and one of another ledger are refused.
+        try Self.refused(good, dir.sub("restored-witness-b"), naming: "does not extend the witness",
+                         extra: ["--witness", try Self.checkpoint(b, dir.sub("witness-b.json"))])
+        let late = try Self.checkpoint(a, dir.sub("witness-late.json"))
+        try Self.refused(good, dir.sub("restored-witness-late"), naming: "does not extend the witness", extra: ["--witness", late])
+        let withEarly = try KvittoProcess.run(["restore", "--from", good, "--node", dir.sub("restored-witness-early"), "--witness", early])
+        XCTAssertEqual(withEarly.status, 0, withEarly.stdout + withEarly.stderr)
+        XCTAssertTrue(withEarly.stdout.contains("extends the witness"), withEarly.stdout)
+
+        // With --include-keys, the keys are under keys/ and restore puts them back.
+        let withKeys = dir.sub("with-keys")
+        XCTAssertEqual(try KvittoProcess.run(["backup", "--node", a, "--to", withKeys, "--include-keys"]).status, 0)
+        let keyFiles = try Self.files(withKeys).filter { $0.hasPrefix("keys/") }
+        XCTAssertTrue(keyFiles.contains("keys/pki/as4.key"), "\(keyFiles)")
+        XCTAssertTrue(keyFiles.contains { $0.hasPrefix("keys/ledger/keys/") && $0.hasSuffix(".ed25519") }, "\(keyFiles)")
+        let restoredKeys = dir.sub("restored-keys")
+        let rk = try KvittoProcess.run(["restore", "--from", withKeys, "--node", restoredKeys])
+        XCTAssertEqual(rk.status, 0, rk.stderr)
+        for key in keyFiles {
+            XCTAssertEqual(FileManager.default.contents(atPath: restoredKeys + "/" + key.dropFirst("keys/".count)),
+                           FileManager.default.contents(atPath: a + "/" + key.dropFirst("keys/".count)), key)
+        }
+        // Never over an existing node.
+        let again = try KvittoProcess.run(["restore", "--from", withKeys, "--node", restoredKeys])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("node.exists"), again.stderr)
+    }
+
+    // MARK: - Helpers
+
+    /// Writes a checkpoint into the (stopped) node's ledger and keeps it in `file`, as an auditor would.
+    static func checkpoint(_ node: String, _ file: String) throws -> String {
+        let r = try KvittoProcess.run(["ledger", "checkpoint", "--ledger", node + "/ledger"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try r.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// Regular files under `root`, relative to it.
+    static func files(_ root: String) throws -> [String] {
+        var out: [String] = []
+        let walker = try XCTUnwrap(FileManager.default.enumerator(atPath: root))
+        while let p = walker.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + p, isDirectory: &isDirectory), !isDirectory.boolValue { out.append(p) }
+        }
+        return out.sorted()
+    }
+
+    static func copyOf(_ backup: String, in dir: ScratchDir, _ name: String) throws -> String {
+        let copy = dir.sub(name)
+        try FileManager.default.copyItem(atPath: backup, toPath: copy)
+        return copy
+    }
+
+    /// `kvitto restore` exits 2 naming `text`, and leaves no node (nor a staging folder) behind.
+    static func refused(_ backup: String, _ node: String, naming text: String, extra: [String] = [],
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try KvittoProcess.run(["restore", "--from", backup, "--node", node] + extra)
+        XCTAssertEqual(r.status, 2, r.stdout + r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains("node.backup_invalid") && r.stderr.contains(text), r.stderr, file: file, line: line)
+        let parent = (node as NSString).deletingLastPathComponent
+        let left = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix((node as NSString).lastPathComponent) }
+        XCTAssertEqual(left, [], "a refused restore left \(left)", file: file, line: line)
+    }
+}
