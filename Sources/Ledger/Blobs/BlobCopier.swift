@@ -1,12 +1,14 @@
 import CLMDB
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Copies blobs from one store into another (a backup, a restore): every blob is re-hashed on the
-/// way and refused if it does not match its name, files are written without a flush each, and
+/// Copies blobs from one store into a new one (a backup, a staged restore — nothing reads it until
+/// the copy is finished): every blob is re-hashed on the way and refused if it does not match its
+/// name, files are written in place without a flush each, and
 /// ``finish()`` makes all of them durable at once (`syncfs` on the destination's file system).
 /// An erased blob is copied as its erasure marker.
 public final class BlobCopier {
@@ -22,6 +24,31 @@ public final class BlobCopier {
         self.destination = destination
     }
 
+    /// Copies the blobs `refs` name (distinct), on `workers` threads at once (0: one per core);
+    /// stops at the first failure (see ``copy(_:)``) and throws it.
+    public func copy(_ refs: [BlobRef], workers: Int = 0) throws(LedgerError) {
+        let workers = max(1, min(workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount, refs.count))
+        let source = self.source, destination = self.destination
+        let failure = Mutex<LedgerError?>(nil)
+        let totals = Mutex<(copied: Int, bytes: Int64, erased: Int)>((0, 0, 0))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let part = BlobCopier(from: source, to: destination)
+            defer { totals.withLock { $0 = ($0.copied + part.copied, $0.bytes + part.bytes, $0.erased + part.erased) } }
+            for i in stride(from: w, to: refs.count, by: workers) {
+                if failure.withLock({ $0 != nil }) { return }
+                do throws(LedgerError) { try part.copy(refs[i]) } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        let t = totals.withLock { $0 }
+        copied += t.copied
+        bytes += t.bytes
+        erased += t.erased
+    }
+
     /// Copies the blob `ref` names. Throws `blob.not_found` when the source has neither the blob nor
     /// an erasure marker, `blob.corrupt` when its content does not match `ref`.
     public func copy(_ ref: BlobRef) throws(LedgerError) {
@@ -33,24 +60,24 @@ public final class BlobCopier {
             erased += 1
         case .present:
             let reader = try source.open(ref.sha256)
+            // The destination is a new store (a backup, a staged restore) that nothing reads before
+            // ``finish()`` and the manifest: files are written in place, without a rename each.
             let final = destination.path(ref.sha256)
-            let temporary = final + ".copy-\(getpid())"
-            let fd = try create(temporary)
+            let fd = try create(final)
             var ok = false
             defer {
                 close(fd)
-                if !ok { unlink(temporary) }
+                if !ok { unlink(final) }
             }
             var size: Int64 = 0
             // The reader re-hashes and throws `blob.corrupt` at the end if the content is not `ref`'s.
             while let chunk = try reader.next() {
-                try writeAll(fd, chunk, temporary)
+                try writeAll(fd, chunk, final)
                 size += Int64(chunk.count)
             }
             guard size == ref.size else {
                 throw LedgerError(.blobCorrupt, "blob \(ref.sha256) holds \(size) bytes; the ledger says \(ref.size)")
             }
-            guard rename(temporary, final) == 0 else { throw LedgerError(.blobIO, "cannot place \(final): errno \(errno)") }
             ok = true
             copied += 1
             bytes += size
@@ -72,12 +99,12 @@ public final class BlobCopier {
     }
 
     private func create(_ path: String) throws(LedgerError) -> Int32 {
-        var fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 && errno == ENOENT {
             let dir = (path as NSString).deletingLastPathComponent
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
             catch { throw LedgerError(.blobIO, "cannot create \(dir): \(error)") }
-            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         }
         guard fd >= 0 else { throw LedgerError(.blobIO, "cannot create \(path): errno \(errno)") }
         return fd

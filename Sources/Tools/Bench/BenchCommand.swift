@@ -5,7 +5,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput and latency against the machine's physical limits.",
-        subcommands: [LedgerBench.self, LedgerScaleBench.self, XMLBench.self, AS4Bench.self, NodeBench.self, QueryBench.self, StreamsBench.self, EvidenceBench.self, BareServer.self, RSAWorker.self]
+        subcommands: [LedgerBench.self, LedgerScaleBench.self, XMLBench.self, AS4Bench.self, NodeBench.self, QueryBench.self, StreamsBench.self, EvidenceBench.self, BackupBench.self, BareServer.self, RSAWorker.self]
     )
 }
 

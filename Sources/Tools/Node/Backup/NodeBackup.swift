@@ -79,10 +79,8 @@ package struct NodeBackup {
             return (head, try BackupCheck.referencedBlobs(copy), (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
         }
         let copier = BlobCopier(from: ledger.blobs, to: BlobStore(directory: destination + "/" + ledgerFolder + "/blobs"))
-        for ref in references {
-            do { try copier.copy(ref) } catch {
-                throw NodeError(.storage, "copying a blob the ledger references: \(error); run `kvitto ledger verify` on the node")
-            }
+        do { try copier.copy(references) } catch {
+            throw NodeError(.storage, "copying a blob the ledger references: \(error); run `kvitto ledger verify` on the node")
         }
         do { try copier.finish() } catch { throw NodeError(.storage, "\(error)") }
         bytes += copier.bytes

@@ -56,9 +56,7 @@ package struct NodeRestore {
         let references = try BackupCheck.withLedger(at: backup + "/" + manifest.ledger.path) { (source) throws(NodeError) in
             try BackupCheck.referencedBlobs(source)
         }
-        for ref in references {
-            do { try copier.copy(ref) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
-        }
+        do { try copier.copy(references) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
         do { try copier.finish() } catch { throw NodeError(.storage, "\(error)") }
         BackupPath.syncDirectory(staging)
 
