@@ -26,16 +26,17 @@ echo "== independent check (Python, standard library) of the RFC 6962 vectors th
 if .venv/bin/python Tests/vectors/check_rfc6962_vectors.py; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 
-echo "== independent check of ledgers written by kvitto ledger demo and by both nodes of kvitto demo"
+echo "== independent check of ledgers written by kvitto ledger demo and by both nodes of kvitto demo (the nodes' through kvitto ledger export)"
 tmp=$(mktemp -d)
 bin=$(swift build --show-bin-path)/kvitto
 "$bin" ledger demo --dir "$tmp/ledger" >/dev/null
 "$bin" demo --dir "$tmp/nodes" >/dev/null
-for ledger in "$tmp/ledger" "$tmp/nodes/node-a/ledger" "$tmp/nodes/node-b/ledger"; do
-  "$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
-  blobs=()
-  if [ -d "$ledger/blobs" ]; then blobs=(--blobs "$ledger/blobs"); fi
-  if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" "${blobs[@]}"; then
+"$bin" ledger show --ledger "$tmp/ledger" --json --limit 100000 > "$tmp/events.jsonl"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl"; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+for node in node-a node-b; do
+  "$bin" ledger export --ledger "$tmp/nodes/$node/ledger" --to "$tmp/export-$node" >/dev/null
+  if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/export-$node/events.jsonl" --blobs "$tmp/export-$node/blobs"; then
     py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 done
 
@@ -46,6 +47,9 @@ ledger="$tmp/nodes/node-b/ledger"
   --rule "Gallringsbeslut 2026:14" --reason "retention period over" >/dev/null
 "$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
 if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then
+  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+"$bin" ledger export --ledger "$ledger" --to "$tmp/export-erased" >/dev/null
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/export-erased/events.jsonl" --blobs "$tmp/export-erased/blobs"; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 second=$(sed -n 2p "$tmp/hashes")
 rm -f "$ledger/blobs/${second:0:2}/${second:2:2}/$second"

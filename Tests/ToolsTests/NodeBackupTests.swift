@@ -131,6 +131,39 @@ final class NodeBackupTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("node.exists"), again.stderr)
     }
 
+    func testLedgerExportHoldsEveryEventAndItsBlobs() async throws {
+        let dir = ScratchDir("export")
+        defer { if (testRun?.totalFailureCount ?? 1) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
+        let (a, _, from, to) = try await TwoNodes.initialise(dir)
+        _ = try await NodeCrashTests.queue(3, node: a, from: from, to: to)
+        let out = dir.sub("export")
+        let r = try KvittoProcess.run(["ledger", "export", "--ledger", a + "/ledger", "--to", out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The events, exactly as `ledger show --json` prints them.
+        let shown = try KvittoProcess.run(["ledger", "show", "--ledger", a + "/ledger", "--json", "--limit", "100000"])
+        let exported = try String(contentsOfFile: out + "/events.jsonl", encoding: .utf8)
+        XCTAssertEqual(exported, shown.stdout)
+        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export.json"))) as? [String: Any])
+        XCTAssertEqual(manifest["format"] as? String, "kvitto-ledger-export/1")
+        XCTAssertEqual(manifest["events_sha256"] as? String, Digest32.sha256(Array(exported.utf8)).hex)
+        XCTAssertEqual(manifest["events"] as? Int, exported.split(separator: "\n").count)
+        // Every referenced blob, with its hash, where the blob store would keep it.
+        let refs = try exported.split(separator: "\n").flatMap { line in
+            BlobReferences.find(in: try JSONParser.parse(String(line))["payload"] ?? .null)
+        }
+        XCTAssertGreaterThan(refs.count, 5)
+        for ref in refs {
+            let h = ref.sha256.hex
+            let path = out + "/blobs/\(h.prefix(2))/\(h.dropFirst(2).prefix(2))/\(h)"
+            let bytes = try XCTUnwrap(FileManager.default.contents(atPath: path), "blob \(h) not exported")
+            XCTAssertEqual(Digest32.sha256(Array(bytes)), ref.sha256)
+        }
+        // Never into a folder that holds something.
+        let again = try KvittoProcess.run(["ledger", "export", "--ledger", a + "/ledger", "--to", out])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("not an empty folder"), again.stderr)
+    }
+
     // MARK: - Helpers
 
     /// Writes a checkpoint into the (stopped) node's ledger and keeps it in `file`, as an auditor would.

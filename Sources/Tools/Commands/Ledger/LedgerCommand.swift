@@ -9,7 +9,7 @@ struct LedgerCommand: AsyncParsableCommand {
         subcommands: [
             LedgerAppendCommand.self, LedgerVerifyCommand.self, LedgerShowCommand.self, LedgerTailCommand.self,
             LedgerProofCommand.self, LedgerConsistencyCommand.self, LedgerCheckpointCommand.self,
-            LedgerRotateKeyCommand.self, LedgerEraseBlobCommand.self, LedgerDemoCommand.self,
+            LedgerRotateKeyCommand.self, LedgerEraseBlobCommand.self, LedgerExportCommand.self, LedgerDemoCommand.self,
         ]
     )
 }
