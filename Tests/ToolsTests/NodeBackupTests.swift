@@ -18,12 +18,21 @@ final class NodeBackupTests: XCTestCase {
         let dir = ScratchDir("backup-load")
         defer { if (testRun?.totalFailureCount ?? 1) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
         let (a, b, from, to) = try await TwoNodes.initialise(dir)
-        let ids = try await NodeCrashTests.queue(100, node: a, from: from, to: to)
+        let grant = try KvittoProcess.run(["grant", "--node", a, "--grantee", "os:\(NSUserName())", "--scope", "mailbox:\(from)",
+                                           "--rights", "send", "--reason", "the test sends"])
+        XCTAssertEqual(grant.status, 0, grant.stderr)
+        var ids = try await NodeCrashTests.queue(100, node: a, from: from, to: to)
         let backup = dir.sub("backup"), restored = dir.sub("node-a-restored")
         let receiver = try Server(node: b, log: dir.sub("b.log"))
         var sender = try Server(node: a, log: dir.sub("a.log"))
         defer { receiver.kill(); sender.kill() }
-        try await Task.sleep(for: .milliseconds(Int.random(in: 300...700)))
+        // Five more through the running node's submission spool, as `kvitto send` hands them over.
+        for i in 100..<105 {
+            let sent = try KvittoProcess.run(["send", "--node", a, "--from", from.description, "--to", to.description, "--text", "Meddelande \(i)"])
+            XCTAssertEqual(sent.status, 0, sent.stderr)
+            ids.insert(sent.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 100...400)))
         let r = try KvittoProcess.run(["backup", "--node", a, "--to", backup, "--include-keys", "--json"])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         // The node went on meanwhile; it dies now, with messages in flight.
@@ -31,7 +40,7 @@ final class NodeBackupTests: XCTestCase {
         let atBackup = try NodeCrashTests.snapshot(backup)
         let unfinished = ids.filter { atBackup.messages[$0]?.status != .accepted }
         XCTAssertGreaterThan(unfinished.count, 0, "every message was done before the backup: the test did not catch the load")
-        XCTAssertEqual(Set(atBackup.messages.keys).intersection(ids).count, 100, "a queued message is missing from the backup")
+        XCTAssertEqual(Set(atBackup.messages.keys).intersection(ids).count, 105, "a submitted message is missing from the backup")
 
         let restore = try KvittoProcess.run(["restore", "--from", backup, "--node", restored, "--json"])
         XCTAssertEqual(restore.status, 0, restore.stdout + restore.stderr)
@@ -111,6 +120,48 @@ final class NodeBackupTests: XCTestCase {
         let withEarly = try KvittoProcess.run(["restore", "--from", good, "--node", dir.sub("restored-witness-early"), "--witness", early])
         XCTAssertEqual(withEarly.status, 0, withEarly.stdout + withEarly.stderr)
         XCTAssertTrue(withEarly.stdout.contains("extends the witness"), withEarly.stdout)
+
+        // A restore without keys lists those the node needs.
+        let listed = try KvittoProcess.run(["restore", "--from", good, "--node", dir.sub("restored-list"), "--json"])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        for key in ["pki/as4.key", "pki/tls.key", "pki/o2o-0203-a-example-se.key"] { XCTAssertTrue(listed.stdout.contains(key), listed.stdout) }
+        XCTAssertTrue(listed.stdout.contains("ledger/keys/"), listed.stdout)
+
+        // Crafted manifests: what restore installs is what it verified.
+        func crafted(_ name: String, _ change: (inout [String: Any]) throws -> Void) throws -> String {
+            let copy = try Self.copyOf(good, in: dir, name)
+            let url = URL(fileURLWithPath: copy + "/manifest.json")
+            var m = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            try change(&m)
+            try JSONSerialization.data(withJSONObject: m).write(to: url)
+            return copy
+        }
+        func files(_ m: [String: Any]) -> [[String: Any]] { m["files"] as? [[String: Any]] ?? [] }
+        // A second, forged ledger listed as a key that would land on ledger/data.mdb.
+        let overwrite = try crafted("crafted-overwrite") { m in
+            let ledger = try XCTUnwrap(files(m).first { $0["path"] as? String == "ledger/data.mdb" })
+            var forged = ledger
+            forged["path"] = "keys/ledger/data.mdb"
+            forged["role"] = "key"
+            m["files"] = files(m) + [forged]
+        }
+        try Self.refused(overwrite, dir.sub("restored-overwrite"), naming: "two files go to \"ledger/data.mdb\"")
+        // A key role outside keys/, and a path that leaves the node.
+        let misfiled = try crafted("crafted-role") { m in
+            m["files"] = files(m).map { f in var f = f; if f["path"] as? String == "kvitto.json" { f["role"] = "key" }; return f }
+        }
+        try Self.refused(misfiled, dir.sub("restored-role"), naming: "keys, and only keys, are under keys/")
+        let escaping = try crafted("crafted-escape") { m in
+            m["files"] = files(m).map { f in var f = f; if f["path"] as? String == "kvitto.json" { f["path"] = "../kvitto.json" }; return f }
+        }
+        try Self.refused(escaping, dir.sub("restored-escape"), naming: "outside the backup")
+        // The ledger verified elsewhere than where the node keeps it.
+        let redirected = try crafted("crafted-redirect") { m in
+            var ledger = try XCTUnwrap(m["ledger"] as? [String: Any])
+            ledger["path"] = "v"
+            m["ledger"] = ledger
+        }
+        try Self.refused(redirected, dir.sub("restored-redirect"), naming: "lists no v/data.mdb")
 
         // With --include-keys, the keys are under keys/ and restore puts them back.
         let withKeys = dir.sub("with-keys")
@@ -198,7 +249,8 @@ final class NodeBackupTests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stdout + r.stderr, file: file, line: line)
         XCTAssertTrue(r.stderr.contains("node.backup_invalid") && r.stderr.contains(text), r.stderr, file: file, line: line)
         let parent = (node as NSString).deletingLastPathComponent
-        let left = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix((node as NSString).lastPathComponent) }
+        let name = (node as NSString).lastPathComponent
+        let left = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix(name) || $0.hasPrefix("." + name) }
         XCTAssertEqual(left, [], "a refused restore left \(left)", file: file, line: line)
     }
 }

@@ -26,7 +26,10 @@ public final class BlobCopier {
 
     /// Copies the blobs `refs` name (distinct), on `workers` threads at once (0: one per core);
     /// stops at the first failure (see ``copy(_:)``) and throws it.
-    public func copy(_ refs: [BlobRef], workers: Int = 0) throws(LedgerError) {
+    /// A blob in `erased` (erased by an event the copy holds) is copied as an erasure marker even
+    /// where its content is still there (an erasure that was interrupted): the copy never holds
+    /// erased content.
+    public func copy(_ refs: [BlobRef], erased: [Digest32: String] = [:], workers: Int = 0) throws(LedgerError) {
         let workers = max(1, min(workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount, refs.count))
         let source = self.source, destination = self.destination
         let failure = Mutex<LedgerError?>(nil)
@@ -36,7 +39,7 @@ public final class BlobCopier {
             defer { totals.withLock { $0 = ($0.copied + part.copied, $0.bytes + part.bytes, $0.erased + part.erased) } }
             for i in stride(from: w, to: refs.count, by: workers) {
                 if failure.withLock({ $0 != nil }) { return }
-                do throws(LedgerError) { try part.copy(refs[i]) } catch {
+                do throws(LedgerError) { try part.copy(refs[i], erasedAs: erased[refs[i].sha256]) } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
                     return
                 }
@@ -46,12 +49,20 @@ public final class BlobCopier {
         let t = totals.withLock { $0 }
         copied += t.copied
         bytes += t.bytes
-        erased += t.erased
+        self.erased += t.erased
     }
 
     /// Copies the blob `ref` names. Throws `blob.not_found` when the source has neither the blob nor
-    /// an erasure marker, `blob.corrupt` when its content does not match `ref`.
-    public func copy(_ ref: BlobRef) throws(LedgerError) {
+    /// an erasure marker, `blob.corrupt` when its content does not match `ref`. With `erasedAs`, the
+    /// blob was erased: only a marker is written (the source's, or this text).
+    public func copy(_ ref: BlobRef, erasedAs: String? = nil) throws(LedgerError) {
+        if let erasedAs {
+            let reason: String
+            if case .erased(let recorded) = source.state(of: ref.sha256) { reason = recorded } else { reason = erasedAs }
+            try write(Array(reason.utf8), to: destination.path(ref.sha256) + ".erased")
+            erased += 1
+            return
+        }
         switch source.state(of: ref.sha256) {
         case .absent:
             throw LedgerError(.blobNotFound, "blob \(ref.sha256) is not in \(source.directory)")
@@ -86,15 +97,18 @@ public final class BlobCopier {
 
     /// Makes everything copied durable (one `syncfs` of the destination's file system).
     public func finish() throws(LedgerError) {
-        let fd = Glibc.open(destination.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else {
-            // Nothing was copied into a store that was never created.
-            if errno == ENOENT && copied == 0 && erased == 0 { return }
-            throw LedgerError(.blobIO, "cannot open \(destination.directory): errno \(errno)")
-        }
+        if copied == 0 && erased == 0 && !FileManager.default.fileExists(atPath: destination.directory) { return }
+        try Self.syncFileSystem(containing: destination.directory)
+    }
+
+    /// Makes everything written to the file system holding `path` durable: data, directory entries
+    /// and metadata, with one `syncfs`.
+    public static func syncFileSystem(containing path: String) throws(LedgerError) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw LedgerError(.blobIO, "cannot open \(path): errno \(errno)") }
         defer { close(fd) }
         guard kvitto_syncfs(fd) == 0 else {
-            throw LedgerError(.blobIO, "making the copied blobs durable failed (errno \(errno)); check the destination disk")
+            throw LedgerError(.blobIO, "making the copy durable failed (syncfs, errno \(errno)); check the destination disk")
         }
     }
 

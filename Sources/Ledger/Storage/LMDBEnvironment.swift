@@ -149,8 +149,21 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// not exist yet. `compact` leaves out free pages and renumbers the rest (`MDB_CP_COMPACT`).
     /// The copy is flushed to disk before this returns.
     func copy(to directory: String, compact: Bool) throws {
-        try resizeLock.withShared { () throws -> Void in
-            try lmdbCheck(mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(directory))")
+        // A writer that grew the map since this environment was opened makes the copy's read
+        // transaction fail with MDB_MAP_RESIZED: adopt the new size and copy again.
+        var attempts = 0
+        while true {
+            let rc = try resizeLock.withShared { () throws -> Int32 in
+                mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0)
+            }
+            if rc == MDB_MAP_RESIZED && attempts < 3 {
+                attempts += 1
+                unlink(directory + "/data.mdb")
+                try adoptMapSize()
+                continue
+            }
+            try lmdbCheck(rc, "mdb_env_copy2(\(directory))")
+            break
         }
         let fd = Glibc.open(directory + "/data.mdb", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(directory)/data.mdb)") }

@@ -23,6 +23,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var identity: IdentityConfig?
     /// The HTTP API's listener (`Schemas/openapi.yaml`); absent: `kvitto serve` runs no API.
     package var api: APIListener?
+    /// True when `kvitto init` made the certificates from a throwaway CA (demos and tests): its key
+    /// lies on the node, which `kvitto check` then reports as a warning instead of an error.
+    package var throwawayPki: Bool?
 
     /// Where the HTTP API listens. TLS uses the node's TLS identity (`as4.tls.key`/`certificate`).
     package struct APIListener: Codable, Sendable, Equatable {
@@ -131,6 +134,13 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var endpoint: String
         package var as4Certificate: String
         package var o2oCertificate: String
+
+        package init(participant: String, endpoint: String, as4Certificate: String, o2oCertificate: String) {
+            self.participant = participant
+            self.endpoint = endpoint
+            self.as4Certificate = as4Certificate
+            self.o2oCertificate = o2oCertificate
+        }
     }
 
     /// Reads `kvitto.json` from `directory`.

@@ -99,7 +99,8 @@ package enum NodeSetup {
                 receptionAwareness: options.receptionAwareness, participants: participants, routes: [],
                 schemas: nil,
                 identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil,
-                api: .init(host: options.host, port: options.apiPort ?? (options.port == 0 ? 0 : options.port + 1), tls: options.tls))
+                api: .init(host: options.host, port: options.apiPort ?? (options.port == 0 ? 0 : options.port + 1), tls: options.tls),
+                throwawayPki: true)
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
@@ -181,7 +182,7 @@ package enum NodeSetup {
         return ThrowawayPKI(rootKey: try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM), root: cert)
     }
 
-    static func write(identity: SigningIdentity, _ base: String) throws {
+    package static func write(identity: SigningIdentity, _ base: String) throws {
         try write(identity.privateKey.pemRepresentation, base + ".key", secret: true)
         try write(CertificateFile.pem(identity.certificate), base + ".crt")
     }

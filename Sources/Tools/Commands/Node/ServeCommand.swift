@@ -39,6 +39,14 @@ struct ServeCommand: AsyncParsableCommand {
                 return s
             }
             defer { sources.forEach { $0.cancel() } }
+            // The checks of `kvitto check`: an error refuses to start, a warning is logged.
+            _ = try NodeConfig.load(directory: location.node)  // a missing or unreadable config: its own error
+            let findings = await NodeCheck(node: location.node).run()
+            let errors = findings.filter { $0.severity == .error }
+            for f in findings { FileHandleOutput.stderr("kvitto: check: \(f)\n") }
+            if let first = errors.first {
+                throw NodeError(.configInvalid, "\(errors.count) configuration errors (`kvitto check --node \(location.node)` lists them), the first: \(first.member): \(first.message)")
+            }
             let node = try Node.open(directory: location.node)
             stop.logger = node.logger
             let portFile = self.portFile, apiPortFile = self.apiPortFile

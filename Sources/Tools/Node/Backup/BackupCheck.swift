@@ -20,8 +20,12 @@ package struct BackupCheck {
     /// The genesis event must name this key.
     package var trustedKey: LedgerPublicKey?
 
-    package init(backup directory: String, witness: Checkpoint? = nil, trustedKey: LedgerPublicKey? = nil) {
+    /// The manifest to check against; nil: the backup's `manifest.json`.
+    package var manifest: BackupManifest?
+
+    package init(backup directory: String, manifest: BackupManifest? = nil, witness: Checkpoint? = nil, trustedKey: LedgerPublicKey? = nil) {
         self.directory = directory
+        self.manifest = manifest
         self.witness = witness
         self.trustedKey = trustedKey
     }
@@ -48,16 +52,21 @@ package struct BackupCheck {
         return try body(ledger)
     }
 
-    /// The distinct blobs the events of `ledger` reference, in the order of first reference.
-    static func referencedBlobs(_ ledger: Ledger) throws(NodeError) -> [BlobRef] {
+    /// The distinct blobs the events of `ledger` reference, in the order of first reference, and
+    /// those a `blob.erased` event of it erased (with the text for their marker).
+    static func referencedBlobs(_ ledger: Ledger) throws(NodeError) -> (refs: [BlobRef], erased: [Digest32: String]) {
         var seen: Set<Digest32> = []
         var out: [BlobRef] = []
+        var erased: [Digest32: String] = [:]
         var next: UInt64 = 1
         while true {
             let page: [Event]
             do { page = try ledger.events(from: next, limit: 4096) } catch { throw NodeError(.storage, "reading the ledger at seq \(next): \(error)") }
-            guard let last = page.last else { return out }
+            guard let last = page.last else { return (out, erased) }
             for e in page {
+                if e.type == "blob.erased", let hex = e.payload["blob"]?.stringValue, let hash = Digest32(hex: hex) {
+                    erased[hash] = erased[hash] ?? "erased by the blob.erased event at seq \(e.seq)"
+                }
                 for ref in BlobReferences.find(in: e.payload) where seen.insert(ref.sha256).inserted { out.append(ref) }
             }
             next = last.seq + 1
@@ -73,27 +82,10 @@ package struct BackupCheck {
     }
 
     package func run() throws(NodeError) -> Report {
-        let manifest = try BackupManifest.load(backup: directory)
-        return try Self.withLedger(at: directory + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
-            try check(ledger, manifest)
-        }
-    }
-
-    private func check(_ ledger: Ledger, _ manifest: BackupManifest) throws(NodeError) -> Report {
-        let report = LedgerVerifier(ledger: ledger, trustedGenesisKey: trustedKey).run()
-        if let f = report.failure {
-            throw NodeError(.backupInvalid, "the backup's ledger fails at seq \(f.seq): \(f.code.rawValue): \(f.message)")
-        }
-        let head: LedgerHead
-        do { head = try ledger.head() } catch { throw NodeError(.backupInvalid, "the backup's ledger has no head: \(error)") }
-        guard head.seq == manifest.ledger.headSeq, head.hash.hex == manifest.ledger.headHash else {
-            throw NodeError(.backupInvalid,
-                "the backup's ledger ends at seq \(head.seq) (\(head.hash)); the manifest says seq \(manifest.ledger.headSeq) (\(manifest.ledger.headHash))")
-        }
-        let blobs = BlobVerifier(ledger: ledger).run()
-        if let f = blobs.failure {
-            throw NodeError(.backupInvalid, "the backup's blobs fail at seq \(f.seq): \(f.code.rawValue): \(f.message)")
-        }
+        let manifest: BackupManifest
+        if let given = self.manifest { manifest = given } else { manifest = try BackupManifest.load(backup: directory) }
+        let (events, blobs, witnessed) = try Self.verifyLedger(at: directory + "/" + manifest.ledger.path, manifest: manifest,
+                                                               witness: witness, trustedKey: trustedKey)
         for file in manifest.files {
             let found: (size: Int64, sha256: String)
             do { found = try BackupPath.digest(directory + "/" + file.path) } catch {
@@ -104,15 +96,45 @@ package struct BackupCheck {
                     "\(file.path) does not match the manifest (\(found.size) bytes, SHA-256 \(found.sha256); recorded \(file.size) bytes, \(file.sha256))")
             }
         }
-        var witnessed: WitnessCheck?
-        if let witness {
-            do { witnessed = try WitnessCheck.run(ledger: ledger, witness: witness, newSize: head.seq) } catch {
-                throw NodeError(.backupInvalid, "the witness cannot be compared with the backup's ledger: \(error)")
+        return Report(manifest: manifest, events: events, blobs: blobs, witness: witnessed)
+    }
+
+    /// Steps 1–3 and 5 on the ledger in `path` (its blob store beside it).
+    static func verifyLedger(at path: String, manifest: BackupManifest, witness: Checkpoint?, trustedKey: LedgerPublicKey?)
+        throws(NodeError) -> (events: UInt64, blobs: BlobVerifier.Report, witness: WitnessCheck?)
+    {
+        try withLedger(at: path) { (ledger) throws(NodeError) in
+            let events = try verifyEvents(ledger, trustedKey: trustedKey)
+            let head: LedgerHead
+            do { head = try ledger.head() } catch { throw NodeError(.backupInvalid, "the backup's ledger has no head: \(error)") }
+            guard head.seq == manifest.ledger.headSeq, head.hash.hex == manifest.ledger.headHash else {
+                throw NodeError(.backupInvalid,
+                    "the backup's ledger ends at seq \(head.seq) (\(head.hash)); the manifest says seq \(manifest.ledger.headSeq) (\(manifest.ledger.headHash))")
             }
-            if let problem = witnessed?.problem {
-                throw NodeError(.backupInvalid, "the backup's ledger does not extend the witness: \(problem)")
+            let blobs = BlobVerifier(ledger: ledger).run()
+            if let f = blobs.failure {
+                throw NodeError(.backupInvalid, "the backup's blobs fail at seq \(f.seq): \(f.code.rawValue): \(f.message)")
             }
+            var witnessed: WitnessCheck?
+            if let witness {
+                do { witnessed = try WitnessCheck.run(ledger: ledger, witness: witness, newSize: head.seq) } catch {
+                    throw NodeError(.backupInvalid, "the witness cannot be compared with the backup's ledger: \(error)")
+                }
+                if let problem = witnessed?.problem {
+                    throw NodeError(.backupInvalid, "the backup's ledger does not extend the witness: \(problem)")
+                }
+            }
+            return (events, blobs, witnessed)
         }
-        return Report(manifest: manifest, events: report.events, blobs: blobs, witness: witnessed)
+    }
+
+    /// Step 1: the events verify (hashes, chain, signatures, key rotations, checkpoints, Merkle
+    /// nodes); otherwise the first bad seq is named. Returns how many there are.
+    static func verifyEvents(_ ledger: Ledger, trustedKey: LedgerPublicKey?) throws(NodeError) -> UInt64 {
+        let report = LedgerVerifier(ledger: ledger, trustedGenesisKey: trustedKey).run()
+        if let f = report.failure {
+            throw NodeError(.backupInvalid, "the backup's ledger fails at seq \(f.seq): \(f.code.rawValue): \(f.message)")
+        }
+        return report.events
     }
 }

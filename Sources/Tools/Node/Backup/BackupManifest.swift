@@ -69,10 +69,30 @@ package struct BackupManifest: Codable, Sendable, Equatable {
         guard manifest.format == formatName else {
             throw NodeError(.backupInvalid, "\(path): format \"\(manifest.format)\" is not \(formatName); restore it with the Kvitto version that made it")
         }
-        for f in manifest.files.map(\.path) + [manifest.ledger.path] where !BackupPath.isSafe(f) {
-            throw NodeError(.backupInvalid, "\(path) names \"\(f)\", a path outside the backup; refusing it")
-        }
+        try manifest.validate(path)
         return manifest
+    }
+
+    /// Where `file` goes in a node directory: its path, without `keys/` for a private key.
+    package static func target(of file: File) -> String {
+        file.role == .key ? String(file.path.dropFirst("keys/".count)) : file.path
+    }
+
+    /// Refuses a manifest that could place a file outside the node, put two files in one place,
+    /// file a private key outside `keys/` (or anything else inside it), or lacks the ledger.
+    func validate(_ path: String) throws(NodeError) {
+        func refuse(_ why: String) -> NodeError { NodeError(.backupInvalid, "\(path): \(why); refusing the backup") }
+        guard BackupPath.isSafe(ledger.path) else { throw refuse("the ledger path \"\(ledger.path)\" leaves the backup") }
+        var targets: Set<String> = []
+        for f in files {
+            guard BackupPath.isSafe(f.path) else { throw refuse("\"\(f.path)\" is a path outside the backup") }
+            guard (f.role == .key) == f.path.hasPrefix("keys/") else { throw refuse("\"\(f.path)\" is a \(f.role.rawValue) file; keys, and only keys, are under keys/") }
+            let target = Self.target(of: f)
+            guard BackupPath.isSafe(target), targets.insert(target).inserted else { throw refuse("two files go to \"\(target)\"") }
+        }
+        guard files.contains(where: { $0.role == .state && $0.path == ledger.path + "/data.mdb" }) else {
+            throw refuse("it lists no \(ledger.path)/data.mdb, the ledger")
+        }
     }
 
     /// Writes the manifest into `directory` (flushed).

@@ -1,18 +1,22 @@
 package import Foundation
 import Ledger
 import Projections
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `kvitto backup`: a consistent copy of a node — running or stopped — that `kvitto restore` turns
 /// back into a node.
 ///
 /// Consistent without stopping anything, because of the order of the copies: first what is
-/// derived from the ledger or waits to enter it (queued submissions, the projections, the webhook
-/// positions), then the ledger — one LMDB read transaction, compacted — and then, from that copy,
-/// exactly the blobs its events reference (re-hashed on the way). So nothing in the backup is ahead
-/// of its ledger: a projection at an older seq catches up after a restore, a submission already in
-/// the ledger is recognised by its request id, and every blob of the copy is there. Then the
-/// configuration, the private keys only when asked (under `keys/`, to be kept apart), the manifest,
-/// and ``BackupCheck`` on what was written.
+/// derived from the ledger or waits to enter it (queued submissions, the projections), then the
+/// ledger — one LMDB read transaction, compacted — and from that copy exactly the blobs its events
+/// reference (re-hashed on the way; erased ones as markers), then the webhook store (its secrets
+/// are stored before the events that name them; positions beyond the copy's head are moved back).
+/// So nothing in the backup is ahead of its ledger, and everything the ledger names is in it. Then
+/// the configuration, the private keys only when asked (under `keys/`, to be kept apart), one
+/// flush, ``BackupCheck`` on what was written, and the manifest last. A failed backup leaves its
+/// destination empty.
 package struct NodeBackup {
     package let node: String
     package let destination: String
@@ -42,28 +46,53 @@ package struct NodeBackup {
         let ledgerFolder = try Self.ledgerFolder(config, node: node)
         let files = try NodeFiles(node: node, config: config, ledgerFolder: ledgerFolder)
         try Self.requireEmpty(destination)
+        let created = !FileManager.default.fileExists(atPath: destination)
         try BackupPath.makeDirectory(destination)
+        do {
+            return try copy(config: config, ledgerFolder: ledgerFolder, files: files, start: start)
+        } catch {
+            // No partial backup is left to be taken for a complete one (nor keys in it).
+            if created {
+                try? FileManager.default.removeItem(atPath: destination)
+            } else {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: destination)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: destination + "/" + name)
+                }
+            }
+            throw error
+        }
+    }
+
+    private func copy(config: NodeConfig, ledgerFolder: String, files: NodeFiles, start: Date) throws(NodeError) -> Result {
         var entries: [BackupManifest.File] = []
         var bytes: Int64 = 0
         func add(_ path: String, _ role: BackupManifest.Role, _ digest: (size: Int64, sha256: String)) {
             entries.append(.init(path: path, role: role, size: digest.size, sha256: digest.sha256))
             bytes += digest.size
         }
-
-        // 1. What must not be ahead of the ledger copy.
-        for path in files.state {
-            add(path, .state, try BackupPath.copy(node + "/" + path, to: destination + "/" + path))
-        }
-        for folder in [NodeProjectionStore.folder, WebhookStore.folder]
-        where FileManager.default.fileExists(atPath: node + "/" + folder + "/data.mdb") {
+        func copyStore(_ folder: String) throws(NodeError) {
+            guard FileManager.default.fileExists(atPath: node + "/" + folder + "/data.mdb") else { return }
             try BackupPath.makeDirectory(destination + "/" + folder)
             do { try KeyValueStore.copy(storeAt: node + "/" + folder, to: destination + "/" + folder) } catch {
                 throw NodeError(.storage, "copying \(folder): \(error)")
             }
-            add(folder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + folder + "/data.mdb"))
+            chmod(destination + "/" + folder + "/data.mdb", 0o600)
         }
 
-        // 2. The ledger, then the blobs its copy references.
+        // 1. What must not be ahead of the ledger copy: queued submissions (a request already
+        //    taken is gone or in the ledger; one being written or answered is not copied) and the
+        //    projections.
+        for path in files.state {
+            let name = (path as NSString).lastPathComponent
+            if name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".result.json") { continue }
+            do { add(path, .state, try BackupPath.copy(node + "/" + path, to: destination + "/" + path)) } catch {
+                if FileManager.default.fileExists(atPath: node + "/" + path) { throw error }
+                try? FileManager.default.removeItem(atPath: destination + "/" + path)  // taken by the node meanwhile
+            }
+        }
+        try copyStore(NodeProjectionStore.folder)
+
+        // 2. The ledger, then the blobs its copy references (erased ones as markers).
         let ledger: Ledger
         do { ledger = try Ledger.open(at: node + "/" + ledgerFolder, options: BackupCheck.readOnly) } catch {
             throw NodeError(.storage, "opening the ledger of \(node): \(error)")
@@ -71,21 +100,36 @@ package struct NodeBackup {
         defer { ledger.close() }
         try BackupPath.makeDirectory(destination + "/" + ledgerFolder)
         do { try ledger.copy(to: destination + "/" + ledgerFolder) } catch { throw NodeError(.storage, "\(error)") }
-        add(ledgerFolder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + ledgerFolder + "/data.mdb"))
-        let (head, references, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
-            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], String?) in
+        chmod(destination + "/" + ledgerFolder + "/data.mdb", 0o600)
+        let (head, references, erased, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
+            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], [Digest32: String], String?) in
             let head: LedgerHead
             do { head = try copy.head() } catch { throw NodeError(.storage, "reading the ledger copy's head: \(error)") }
-            return (head, try BackupCheck.referencedBlobs(copy), (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
+            let (references, erased) = try BackupCheck.referencedBlobs(copy)
+            return (head, references, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
         }
+        add(ledgerFolder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + ledgerFolder + "/data.mdb"))
         let copier = BlobCopier(from: ledger.blobs, to: BlobStore(directory: destination + "/" + ledgerFolder + "/blobs"))
-        do { try copier.copy(references) } catch {
-            throw NodeError(.storage, "copying a blob the ledger references: \(error); run `kvitto ledger verify` on the node")
+        do { try copier.copy(references, erased: erased) } catch {
+            throw NodeError(.storage, "copying a blob the ledger references: \(error); if it was erased while the backup ran, run the backup again")
         }
-        do { try copier.finish() } catch { throw NodeError(.storage, "\(error)") }
         bytes += copier.bytes
 
-        // 3. Configuration and, when asked, keys.
+        // 3. The webhook store after the ledger: a secret is stored before the event that names it,
+        //    so every secret the copy names is in it; positions beyond the copy's head move back to it.
+        try copyStore(WebhookStore.folder)
+        if FileManager.default.fileExists(atPath: destination + "/" + WebhookStore.folder + "/data.mdb") {
+            do {
+                _ = try WebhookStore(node: destination).clampProgress(to: head.seq)
+            } catch { throw NodeError(.storage, "adjusting the webhook positions of the copy: \(error)") }
+            unlink(destination + "/" + WebhookStore.folder + "/lock.mdb")
+            add(WebhookStore.folder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + WebhookStore.folder + "/data.mdb"))
+        }
+        if FileManager.default.fileExists(atPath: destination + "/" + NodeProjectionStore.folder + "/data.mdb") {
+            add(NodeProjectionStore.folder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + NodeProjectionStore.folder + "/data.mdb"))
+        }
+
+        // 4. Configuration and, when asked, keys.
         for path in files.config {
             add(path, .config, try BackupPath.copy(node + "/" + path, to: destination + "/" + path))
         }
@@ -94,8 +138,9 @@ package struct NodeBackup {
                 add("keys/" + path, .key, try BackupPath.copy(node + "/" + path, to: destination + "/keys/" + path))
             }
         }
-        BackupPath.syncDirectory(destination)
+        do { try BlobCopier.syncFileSystem(containing: destination) } catch { throw NodeError(.storage, "\(error)") }
 
+        // 5. Read back what was written, then the manifest (a backup without one is incomplete).
         let manifest = BackupManifest(
             format: BackupManifest.formatName, node: config.name, created: Timestamp.now().rfc3339,
             ledger: .init(path: ledgerFolder, ledgerId: ledgerID, headSeq: head.seq, headHash: head.hash.hex,
@@ -103,10 +148,8 @@ package struct NodeBackup {
                           checkpointRoot: head.checkpoint?.root.hex),
             files: entries, blobs: .init(copied: copier.copied, bytes: copier.bytes, erased: copier.erased),
             keys: includeKeys, external: files.external)
+        let check = try BackupCheck(backup: destination, manifest: manifest).run()
         try manifest.save(backup: destination)
-
-        // 4. Read back what was written.
-        let check = try BackupCheck(backup: destination).run()
         return Result(manifest: manifest, check: check, skipped: files.skipped, keysLeftOut: includeKeys ? [] : files.keys,
                       bytes: bytes, seconds: Date().timeIntervalSince(start))
     }

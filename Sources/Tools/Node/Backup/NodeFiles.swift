@@ -9,8 +9,9 @@ import Glibc
 ///   the blob store (`ledger/blobs`) by the ledger's references; lock files and `run/` (sockets)
 ///   not at all.
 /// - Private keys — the ledger's signing keys (`ledger/keys`), the development issuer's (`keys/`),
-///   every file the configuration names as a key, and any file that holds a PEM private key or a
-///   PKCS#12 bundle — are copied only when asked, under `keys/` in the backup.
+///   every file the configuration names as a key or secret (the console's client secret), and any
+///   file that holds a PEM private key or is named like a key (`.key`, `.p12`, `.pfx`, `.pk8`,
+///   `.ed25519`, `.secret`) — are copied only when asked, under `keys/` in the backup.
 /// - Queued submissions (`submissions/`) are node state; everything else is configuration
 ///   (`kvitto.json`, certificates, trust folders, routes).
 struct NodeFiles {
@@ -37,6 +38,7 @@ struct NodeFiles {
         for p in config.participants { named += [p.o2oKey, p.o2oCertificate]; namedKeys.insert(p.o2oKey) }
         for r in config.routes { named += [r.as4Certificate, r.o2oCertificate] }
         if let schemas = config.schemas { named.append(schemas) }
+        if let secret = config.api?.console?.clientSecretFile { named.append(secret); namedKeys.insert(secret) }
         for path in named {
             let resolved = URL(fileURLWithPath: NodeConfig.resolve(path, in: directory)).standardizedFileURL.path
             if !(resolved == root || resolved.hasPrefix(root + "/")) { external.append(path) }
@@ -75,11 +77,11 @@ struct NodeFiles {
         state.sort(); self.config.sort(); keys.sort(); skipped.sort()
     }
 
-    /// True for a PEM file with a private key block, a PKCS#12 bundle by its extension, or a file
-    /// that cannot be read (fail closed: it is treated as secret).
+    /// True for a PEM file with a private key block, a file named like a key, or a file that cannot
+    /// be read (fail closed: it is treated as secret).
     static func holdsPrivateKey(_ path: String) -> Bool {
         let lower = path.lowercased()
-        if [".p12", ".pfx", ".key", ".ed25519"].contains(where: lower.hasSuffix) { return true }
+        if [".p12", ".pfx", ".key", ".ed25519", ".pk8", ".secret"].contains(where: lower.hasSuffix) { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return true }
         defer { try? handle.close() }
         // Key files are small; a private key block in a large file is found in its first 1 MiB.

@@ -1,16 +1,23 @@
 package import Foundation
 package import Ledger
+import Identity
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `kvitto restore`: a node directory from a backup, only after ``BackupCheck`` passed.
+/// `kvitto restore`: a node directory from a backup.
 ///
-/// Everything is written into a sibling folder first (`<node>.restoring-<pid>`), flushed, and
-/// renamed into place at the end: an interrupted restore leaves no half node behind. The restored
-/// node is the node as it was at the backup's ledger head: it resumes from there — queued
-/// messages are sent again with their AS4 MessageIds (the peer recognises those it already has);
-/// what the original node did after the backup is not in it.
+/// Everything is copied into a fresh folder beside the target first (`.<name>.restoring-XXXXXX`),
+/// and the checks run on what was copied there, never on the backup in place: each file must have
+/// the size and SHA-256 the manifest records as it is copied, the staged configuration must keep
+/// its ledger where the manifest says, and the staged ledger and blobs must pass
+/// ``BackupCheck/verifyLedger(at:manifest:witness:trustedKey:)`` (with the witness). Only then is
+/// the folder flushed and renamed into place; on any refusal it is removed, and an interrupted
+/// restore leaves no partial node under the target's name.
+///
+/// The restored node is the node as it was at the backup's ledger head: it resumes from there —
+/// queued messages are sent again with their AS4 MessageIds (the peer recognises those it already
+/// has); what the original node did after the backup is not in it.
 package struct NodeRestore {
     package let backup: String
     package let node: String
@@ -32,54 +39,84 @@ package struct NodeRestore {
 
     package func run() throws(NodeError) -> Result {
         try NodeBackup.requireEmpty(node)
-        let check = try BackupCheck(backup: backup, witness: witness, trustedKey: trustedKey).run()
-        let manifest = check.manifest
-        let parent = (URL(fileURLWithPath: node).standardizedFileURL.path as NSString).deletingLastPathComponent
+        let manifest = try BackupManifest.load(backup: backup)
+        let target = URL(fileURLWithPath: node).standardizedFileURL.path
+        let parent = (target as NSString).deletingLastPathComponent
         try BackupPath.makeDirectory(parent)
-        let staging = URL(fileURLWithPath: node).standardizedFileURL.path + ".restoring-\(getpid())"
-        try? FileManager.default.removeItem(atPath: staging)
+        try Self.requireSameFileSystem(target, parent)
+        var template = Array("\(parent)/.\((target as NSString).lastPathComponent).restoring-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw NodeError(.storage, "cannot create a staging folder in \(parent): errno \(errno)")
+        }
+        let staging = String(cString: made)
         var done = false
         defer { if !done { try? FileManager.default.removeItem(atPath: staging) } }
-        try BackupPath.makeDirectory(staging)
 
+        // 1. Files, each checked against the manifest as it is copied.
+        var mismatches: [String] = []
         for file in manifest.files {
-            let target = file.role == .key ? String(file.path.dropFirst("keys/".count)) : file.path
-            guard BackupPath.isSafe(target) else { throw NodeError(.backupInvalid, "the manifest names \(file.path), outside the node") }
-            let written = try BackupPath.copy(backup + "/" + file.path, to: staging + "/" + target)
-            // Checked once by BackupCheck; checked again as copied, in case the backup changed since.
-            guard written.size == file.size, written.sha256 == file.sha256 else {
-                throw NodeError(.backupInvalid, "\(file.path) changed while it was restored; nothing was restored")
+            let written = try BackupPath.copy(backup + "/" + file.path, to: staging + "/" + BackupManifest.target(of: file))
+            if written.size != file.size || written.sha256 != file.sha256 {
+                mismatches.append("\(file.path) does not match the manifest (\(written.size) bytes, SHA-256 \(written.sha256); recorded \(file.size) bytes, \(file.sha256))")
             }
+        }
+        let ledgerFile = manifest.ledger.path + "/data.mdb"
+        if let first = mismatches.first {
+            // A damaged ledger is named by its first bad event, when the damage reaches one.
+            if mismatches.contains(where: { $0.hasPrefix(ledgerFile + " ") }) {
+                _ = try BackupCheck.withLedger(at: staging + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
+                    try BackupCheck.verifyEvents(ledger, trustedKey: nil)
+                }
+            }
+            throw NodeError(.backupInvalid, first)
+        }
+        let config: NodeConfig
+        do { config = try NodeConfig.load(directory: staging) } catch {
+            throw NodeError(.backupInvalid, "the backup's configuration does not load: \(error.message)")
+        }
+        guard (try? NodeBackup.ledgerFolder(config, node: staging)) == manifest.ledger.path else {
+            throw NodeError(.backupInvalid, "the backup's kvitto.json keeps the ledger in \(config.ledger), the manifest in \(manifest.ledger.path)")
+        }
+
+        // 2. The blobs the staged ledger references, then the checks on the staged ledger.
+        let (references, erased) = try BackupCheck.withLedger(at: staging + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
+            try BackupCheck.referencedBlobs(ledger)
         }
         let copier = BlobCopier(from: BlobStore(directory: backup + "/" + manifest.ledger.path + "/blobs"),
                                 to: BlobStore(directory: staging + "/" + manifest.ledger.path + "/blobs"))
-        let references = try BackupCheck.withLedger(at: backup + "/" + manifest.ledger.path) { (source) throws(NodeError) in
-            try BackupCheck.referencedBlobs(source)
-        }
-        do { try copier.copy(references) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
-        do { try copier.finish() } catch { throw NodeError(.storage, "\(error)") }
-        BackupPath.syncDirectory(staging)
+        do { try copier.copy(references, erased: erased) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
+        let (events, blobs, witnessed) = try BackupCheck.verifyLedger(at: staging + "/" + manifest.ledger.path, manifest: manifest,
+                                                                      witness: witness, trustedKey: trustedKey)
+        let missingKeys = manifest.keys ? [] : try expectedKeys(config, staging: staging, ledgerFolder: manifest.ledger.path)
 
-        let missingKeys = manifest.keys ? [] : try expectedKeys(staging: staging, manifest: manifest)
-        // Into place: the empty target folder (if any) gives way to the staged node.
-        if FileManager.default.fileExists(atPath: node) {
-            guard rmdir(node) == 0 else { throw NodeError(.storage, "cannot replace the empty folder \(node): errno \(errno)") }
-        }
-        guard rename(staging, node) == 0 else { throw NodeError(.storage, "cannot move \(staging) to \(node): errno \(errno)") }
+        // 3. Durable, then into place (rename(2) replaces an empty target folder atomically).
+        do { try BlobCopier.syncFileSystem(containing: staging) } catch { throw NodeError(.storage, "\(error)") }
+        guard rename(staging, target) == 0 else { throw NodeError(.storage, "cannot move \(staging) to \(target): errno \(errno)") }
         done = true
         BackupPath.syncDirectory(parent)
-        return Result(check: check, missingKeys: missingKeys)
+        return Result(check: .init(manifest: manifest, events: events, blobs: blobs, witness: witnessed), missingKeys: missingKeys)
+    }
+
+    /// A target that is a mount point (an empty volume) cannot be renamed onto: refused before
+    /// anything is copied.
+    static func requireSameFileSystem(_ target: String, _ parent: String) throws(NodeError) {
+        var t = stat(), p = stat()
+        guard stat(target, &t) == 0 else { return }
+        guard stat(parent, &p) == 0, t.st_dev == p.st_dev else {
+            throw NodeError(.invalidRequest, "\(target) is on another file system than \(parent) (a mount point?); restore into a new folder inside it, e.g. \(target)/kvitto")
+        }
     }
 
     /// The private keys the restored configuration and ledger need, relative to the node.
-    private func expectedKeys(staging: String, manifest: BackupManifest) throws(NodeError) -> [String] {
-        let config = try NodeConfig.load(directory: staging)
+    private func expectedKeys(_ config: NodeConfig, staging: String, ledgerFolder: String) throws(NodeError) -> [String] {
         var keys = [config.as4.key] + config.participants.map(\.o2oKey)
         if let tls = config.as4.tls { keys.append(tls.key) }
-        let signer = try BackupCheck.withLedger(at: staging + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
+        if let secret = config.api?.console?.clientSecretFile { keys.append(secret) }
+        if config.identity?.developmentIssuer?.enabled ?? false { keys.append(DevelopmentIssuer.keyFile) }
+        let signer = try BackupCheck.withLedger(at: staging + "/" + ledgerFolder) { (ledger) throws(NodeError) in
             (try? ledger.event(ledger.head().seq))??.key
         }
-        if let signer { keys.append(manifest.ledger.path + "/keys/" + signer + ".ed25519") }
+        if let signer { keys.append(ledgerFolder + "/keys/" + signer + ".ed25519") }
         return Array(Set(keys)).sorted()
     }
 }

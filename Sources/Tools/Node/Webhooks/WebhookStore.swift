@@ -44,5 +44,25 @@ package final class WebhookStore: Sendable {
         try store.write { w in try w.put(Self.progress, Self.key(id), bytes) }
     }
 
+    /// Moves every webhook's position that is beyond `seq` back to it, with a fresh retry state
+    /// (a backup's copy of this store, taken after its ledger copy: deliveries resume from the
+    /// backup's head, at least once). Returns how many were moved.
+    package func clampProgress(to seq: UInt64) throws -> Int {
+        try store.write { w in
+            var moved: [([UInt8], WebhookProgress)] = []
+            try w.reader.scan(Self.progress, from: nil) { key, value in
+                var p = try JSONDecoder().decode(WebhookProgress.self, from: Data(value))
+                if p.position > seq {
+                    p.position = seq
+                    p.retry = WebhookRetry()
+                    moved.append((key, p))
+                }
+                return true
+            }
+            for (key, p) in moved { try w.put(Self.progress, key, Array(try JSONEncoder().encode(p))) }
+            return moved.count
+        }
+    }
+
     private static func key(_ id: UInt64) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
 }

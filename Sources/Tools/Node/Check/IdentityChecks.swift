@@ -1,0 +1,60 @@
+import Foundation
+import Transport
+import X509
+
+/// The node's own identities: the AS4 identity, the TLS identity and each participant's O2O
+/// identity — files present, key and certificate a pair, the chain to the role's trust folder,
+/// expiry, the AS4 party id equal to the AS4 certificate's CN, and each O2O certificate naming its
+/// participant's organisation.
+enum IdentityChecks {
+    static func run(_ c: CheckContext) async -> [ConfigFinding] {
+        var out: [ConfigFinding] = []
+        let as4 = c.config.as4
+        if let leaf = await identity(c, "as4", key: as4.key, certificate: as4.certificate, role: .as4, what: "the AS4 certificate", into: &out) {
+            let cn = AS4Opener.commonName(leaf)
+            if cn != as4.partyId {
+                out.append(ConfigFinding(.error, .partyIdMismatch, "as4.party_id",
+                    "\"\(as4.partyId)\" is not the CN of the AS4 certificate (\(cn.map { "\"\($0)\"" } ?? "none")): peers check the party id against the certificate; set as4.party_id to its CN"))
+            }
+        }
+        if let tls = as4.tls {
+            _ = await identity(c, "as4.tls", key: tls.key, certificate: tls.certificate, role: .tls, what: "the TLS certificate", into: &out)
+        }
+        for (i, p) in c.config.participants.enumerated() {
+            let member = "participants[\(i)]"
+            if let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
+                                         what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate", into: &out),
+               !OrganizationBinding.matches(leaf, participant: p.id) {
+                out.append(ConfigFinding(.error, .wrongOrganisation, member + ".o2o_certificate",
+                    "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id): it belongs to another organisation; use \(p.id)'s O2O certificate"))
+            }
+        }
+        return out
+    }
+
+    /// Checks one identity; returns its certificate when it could be read (for further checks).
+    private static func identity(_ c: CheckContext, _ member: String, key: String, certificate: String, role: CertificateTrust.Role,
+                                 what: String, keyMember: String = "key", certificateMember: String = "certificate",
+                                 into out: inout [ConfigFinding]) async -> Certificate? {
+        let certMember = member + "." + certificateMember
+        let certs: [Certificate]
+        switch c.certificates(certMember, certificate) {
+        case .failure(let f): out.append(f); return nil
+        case .success(let found): certs = found
+        }
+        let leaf = certs[0]
+        if !FileManager.default.fileExists(atPath: c.path(key)) {
+            out.append(ConfigFinding(.error, .missingFile, member + "." + keyMember, "\(c.path(key)) does not exist; put the private key there or correct the path"))
+        } else {
+            do { _ = try SigningIdentity(keyPath: c.path(key), certificatePath: c.path(certificate)) } catch {
+                out.append(ConfigFinding(.error, .keyUnusable, member + "." + keyMember, "\(error)"))
+            }
+        }
+        if let f = c.expiry(leaf, certMember, what) {
+            out.append(f)
+            if f.severity == .error { return leaf }  // an expired certificate does not chain either; one finding says it
+        }
+        if let f = await c.chain(leaf, extra: Array(certs.dropFirst()), role: role, certMember, what) { out.append(f) }
+        return leaf
+    }
+}

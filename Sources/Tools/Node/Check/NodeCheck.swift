@@ -1,0 +1,101 @@
+package import Foundation
+import Ledger
+import Transport
+import X509
+
+/// `kvitto check`: the node's configuration checked before it starts — every path, each key with
+/// its certificate, each certificate's chain to the right trust folder (key usage included), expiry
+/// (an error once expired, a warning within ``warningDays``), the AS4 party id against the AS4
+/// certificate, O2O certificates against their organisations, trust anchors whose private key lies
+/// on the node, CRL currency, routes and listening ports. `kvitto serve` runs the same checks and
+/// refuses to start on an error. Each finding names the configuration member it concerns.
+package struct NodeCheck {
+    package let directory: String
+    package var now: Date
+    /// A certificate or CRL that expires within this many days is a warning.
+    package static let warningDays = 30
+
+    package init(node directory: String, now: Date = Date()) {
+        self.directory = directory
+        self.now = now
+    }
+
+    package func run() async -> [ConfigFinding] {
+        let config: NodeConfig
+        do { config = try NodeConfig.load(directory: directory) } catch {
+            return [ConfigFinding(.error, .configInvalid, NodeConfig.fileName, error.message)]
+        }
+        let context = CheckContext(directory: directory, config: config, now: now)
+        var findings = TrustChecks.run(context)
+        findings += await IdentityChecks.run(context)
+        findings += await RouteChecks.run(context)
+        findings += ListenerChecks.run(context)
+        return findings
+    }
+}
+
+/// What every check reads: the configuration, the trust of each role (nil when its folder does not
+/// load, which ``TrustChecks`` reports), and the time of the check.
+struct CheckContext {
+    let directory: String
+    let config: NodeConfig
+    let now: Date
+    let trust: [CertificateTrust.Role: CertificateTrust]
+
+    init(directory: String, config: NodeConfig, now: Date) {
+        self.directory = directory
+        self.config = config
+        self.now = now
+        var trust: [CertificateTrust.Role: CertificateTrust] = [:]
+        for (role, folder) in [(CertificateTrust.Role.as4, config.trust.as4), (.o2o, config.trust.o2o), (.tls, config.trust.tls)] {
+            trust[role] = try? CertificateTrust.load(role: role, directory: NodeConfig.resolve(folder, in: directory),
+                                                     revocationRequired: config.trust.revocationRequired)
+        }
+        self.trust = trust
+    }
+
+    func path(_ p: String) -> String { NodeConfig.resolve(p, in: directory) }
+
+    /// The certificates in the file a member names, or a finding saying why there are none.
+    func certificates(_ member: String, _ file: String) -> Result<[Certificate], ConfigFinding> {
+        guard FileManager.default.fileExists(atPath: path(file)) else {
+            return .failure(ConfigFinding(.error, .missingFile, member, "\(path(file)) does not exist; put the certificate there or correct the path"))
+        }
+        do {
+            let certs = try CertificateFile.read(path: path(file))
+            guard !certs.isEmpty else { return .failure(ConfigFinding(.error, .keyUnusable, member, "\(path(file)) holds no certificate")) }
+            return .success(certs)
+        } catch {
+            return .failure(ConfigFinding(.error, .keyUnusable, member, "\(path(file)) is not a PEM or DER certificate: \(error)"))
+        }
+    }
+
+    /// Expired: an error; expiring within ``NodeCheck/warningDays``: a warning; else nothing.
+    func expiry(_ certificate: Certificate, _ member: String, _ what: String) -> ConfigFinding? {
+        let end = certificate.notValidAfter
+        if end < now {
+            return ConfigFinding(.error, .certificateExpired, member, "\(what) expired on \(Self.day(end)); replace it")
+        }
+        if certificate.notValidBefore > now {
+            return ConfigFinding(.error, .certificateExpired, member, "\(what) is not valid before \(Self.day(certificate.notValidBefore))")
+        }
+        if end < now.addingTimeInterval(Double(NodeCheck.warningDays) * 86_400) {
+            let days = Int(end.timeIntervalSince(now) / 86_400)
+            return ConfigFinding(.warning, .certificateExpiring, member, "\(what) expires on \(Self.day(end)), in \(days) days; renew it now")
+        }
+        return nil
+    }
+
+    /// The chain of `leaf` (with `extra`) to the trust of `role`, key usage included; nil when it holds.
+    func chain(_ leaf: Certificate, extra: [Certificate], role: CertificateTrust.Role, _ member: String, _ what: String) async -> ConfigFinding? {
+        guard let trust = trust[role] else { return nil }  // the folder's own finding says why
+        do { try await trust.evaluate(leaf, extra: extra, at: now) } catch {
+            let folder = role == .as4 ? "trust.as4" : role == .o2o ? "trust.o2o" : "trust.tls"
+            return ConfigFinding(.error, .untrustedCertificate, member,
+                                 "\(what) does not chain to the anchors in \(folder) for its use: \(error)")
+        }
+        return nil
+    }
+
+    static func day(_ date: Date) -> String { String(Timestamp(nanoseconds: Int64(date.timeIntervalSince1970 * 1e9)).rfc3339.prefix(10)) }
+}
