@@ -17,6 +17,7 @@ final class NodeCheckTests: XCTestCase {
         var options = NodeSetup.Options(name: "node-a", participants: [
             .init(id: "0203:a.example.se", name: "Kommun A", functions: [("socialtjansten", "Socialtjänsten")])])
         options.port = try await DemoNetwork.freePorts(1)[0]
+        options.apiPort = 0
         _ = try await NodeSetup.initialize(directory: node, options: options)
     }
 
@@ -143,6 +144,27 @@ final class NodeCheckTests: XCTestCase {
         try await expect(.certificateExpiring, at: "as4.certificate", .warning)
         let errors = await findings().filter { $0.severity == .error }
         XCTAssertEqual(errors, [])
+    }
+
+    func testExpiredCAInTheTrustFolderIsAWarning() async throws {
+        let old = try ThrowawayPKI(commonName: "Retired CA", notBefore: Date().addingTimeInterval(-3 * 365 * 86_400), years: 1)
+        try CertificateFile.pem(old.root).write(toFile: node + "/trust/as4/retired.crt", atomically: true, encoding: .utf8)
+        try await expect(.certificateExpired, at: "trust.as4", .warning)
+        let errors = await findings().filter { $0.severity == .error }
+        XCTAssertEqual(errors, [])
+    }
+
+    func testUnreadableFileInATrustFolder() async throws {
+        try "not a certificate".write(toFile: node + "/trust/tls/junk.pem", atomically: true, encoding: .utf8)
+        try await expect(.trustFolderInvalid, at: "trust.tls")
+    }
+
+    func testRouteToOurOwnParticipant() async throws {
+        try edit {
+            $0.routes = [.init(participant: "0203:a.example.se", endpoint: "https://127.0.0.1:1/as4",
+                               as4Certificate: "pki/as4.crt", o2oCertificate: "pki/o2o-0203-a-example-se.crt")]
+        }
+        try await expect(.routeInvalid, at: "routes[0].participant")
     }
 
     func testRouteO2OCertificateOfAnotherOrganisation() async throws {

@@ -43,7 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
             _ = try NodeConfig.load(directory: location.node)  // a missing or unreadable config: its own error
             let findings = await NodeCheck(node: location.node).run()
             let errors = findings.filter { $0.severity == .error }
-            for f in findings { FileHandleOutput.stderr("kvitto: check: \(f)\n") }
+            let checkLog = Logger(label: "kvitto.check")
+            for f in findings {
+                let metadata: Logger.Metadata = ["code": .string(f.code.rawValue), "member": .string(f.member)]
+                if f.severity == .error { checkLog.error("\(f.message)", metadata: metadata) } else { checkLog.warning("\(f.message)", metadata: metadata) }
+            }
             if let first = errors.first {
                 throw NodeError(.configInvalid, "\(errors.count) configuration errors (`kvitto check --node \(location.node)` lists them), the first: \(first.member): \(first.message)")
             }

@@ -14,6 +14,8 @@ package struct ConfigFinding: Error, Sendable, Equatable, CustomStringConvertibl
         case configInvalid = "check.config_invalid"
         case missingFile = "check.missing_file"
         case keyUnusable = "check.key_unusable"
+        case certificateUnusable = "check.certificate_unusable"
+        case certificateNotYetValid = "check.certificate_not_yet_valid"
         case untrustedCertificate = "check.untrusted_certificate"
         case certificateExpired = "check.certificate_expired"
         case certificateExpiring = "check.certificate_expiring"
@@ -38,5 +40,6 @@ package struct ConfigFinding: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    package var description: String { "\(severity.rawValue): \(member): \(code.rawValue): \(message)" }
+    /// One line; control characters in the message (certificate names come from files) escaped.
+    package var description: String { "\(severity.rawValue): \(member): \(code.rawValue): \(LogText.escape(message))" }
 }

@@ -63,36 +63,41 @@ struct CheckContext {
         }
         do {
             let certs = try CertificateFile.read(path: path(file))
-            guard !certs.isEmpty else { return .failure(ConfigFinding(.error, .keyUnusable, member, "\(path(file)) holds no certificate")) }
+            guard !certs.isEmpty else { return .failure(ConfigFinding(.error, .certificateUnusable, member, "\(path(file)) holds no certificate")) }
             return .success(certs)
         } catch {
-            return .failure(ConfigFinding(.error, .keyUnusable, member, "\(path(file)) is not a PEM or DER certificate: \(error)"))
+            return .failure(ConfigFinding(.error, .certificateUnusable, member, "\(path(file)) is not a PEM or DER certificate: \(error)"))
         }
     }
 
-    /// Expired: an error; expiring within ``NodeCheck/warningDays``: a warning; else nothing.
-    func expiry(_ certificate: Certificate, _ member: String, _ what: String) -> ConfigFinding? {
+    /// Expired or not yet valid: `severity` (an error by default); expiring within
+    /// ``NodeCheck/warningDays``: a warning; else nothing.
+    func expiry(_ certificate: Certificate, _ member: String, _ what: String, severity: ConfigFinding.Severity = .error) -> ConfigFinding? {
         let end = certificate.notValidAfter
         if end < now {
-            return ConfigFinding(.error, .certificateExpired, member, "\(what) expired on \(Self.day(end)); replace it")
+            return ConfigFinding(severity, .certificateExpired, member, "\(what) expired on \(Self.day(end)); replace it")
         }
         if certificate.notValidBefore > now {
-            return ConfigFinding(.error, .certificateExpired, member, "\(what) is not valid before \(Self.day(certificate.notValidBefore))")
+            return ConfigFinding(severity, .certificateNotYetValid, member,
+                                 "\(what) is not valid before \(Self.day(certificate.notValidBefore)); check the clock, or use it from then on")
         }
         if end < now.addingTimeInterval(Double(NodeCheck.warningDays) * 86_400) {
-            let days = Int(end.timeIntervalSince(now) / 86_400)
+            let days = Int((end.timeIntervalSince(now) / 86_400).rounded(.up))
             return ConfigFinding(.warning, .certificateExpiring, member, "\(what) expires on \(Self.day(end)), in \(days) days; renew it now")
         }
         return nil
     }
 
-    /// The chain of `leaf` (with `extra`) to the trust of `role`, key usage included; nil when it holds.
-    func chain(_ leaf: Certificate, extra: [Certificate], role: CertificateTrust.Role, _ member: String, _ what: String) async -> ConfigFinding? {
+    /// The chain of `leaf` (with `extra`) to the trust of `role` — validity, signing key usage
+    /// and revocation as the node checks them when it uses the certificate — or `severity` naming
+    /// why not; nil when it holds.
+    func chain(_ leaf: Certificate, extra: [Certificate], role: CertificateTrust.Role, _ member: String, _ what: String,
+               severity: ConfigFinding.Severity = .error) async -> ConfigFinding? {
         guard let trust = trust[role] else { return nil }  // the folder's own finding says why
         do { try await trust.evaluate(leaf, extra: extra, at: now) } catch {
             let folder = role == .as4 ? "trust.as4" : role == .o2o ? "trust.o2o" : "trust.tls"
-            return ConfigFinding(.error, .untrustedCertificate, member,
-                                 "\(what) does not chain to the anchors in \(folder) for its use: \(error)")
+            return ConfigFinding(severity, .untrustedCertificate, member,
+                                 "\(what) is not accepted under \(folder) (\(error)); put its CA (and intermediates) in that folder, or use a certificate that folder's CA issued with the right key usage")
         }
         return nil
     }

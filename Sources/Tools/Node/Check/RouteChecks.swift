@@ -10,6 +10,10 @@ enum RouteChecks {
         var seen: Set<String> = []
         for (i, r) in c.config.routes.enumerated() {
             let member = "routes[\(i)]"
+            if c.config.participants.contains(where: { $0.id == r.participant }) {
+                out.append(ConfigFinding(.error, .routeInvalid, member + ".participant",
+                    "\(r.participant) is a participant of this node, not a peer; remove the route"))
+            }
             if !seen.insert(r.participant).inserted {
                 out.append(ConfigFinding(.error, .routeInvalid, member + ".participant", "a second route to \(r.participant); keep one"))
             }
@@ -32,7 +36,10 @@ enum RouteChecks {
                     out.append(f)
                     if f.severity == .error { continue }
                 }
-                if let f = await c.chain(certs[0], extra: Array(certs.dropFirst()), role: role, certMember, what) { out.append(f) }
+                // A peer's O2O certificate is only encrypted to when sending (a certificate for
+                // encryption alone is usable): its chain or key usage is a warning, not an error.
+                if let f = await c.chain(certs[0], extra: Array(certs.dropFirst()), role: role, certMember, what,
+                                         severity: role == .o2o ? .warning : .error) { out.append(f) }
                 if role == .o2o && !OrganizationBinding.matches(certs[0], participant: r.participant) {
                     out.append(ConfigFinding(.error, .wrongOrganisation, certMember,
                         "the certificate (\(OrganizationBinding.describe(certs[0]))) does not name \(r.participant); XHEs to it would be encrypted for another organisation"))

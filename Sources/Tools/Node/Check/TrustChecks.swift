@@ -14,7 +14,8 @@ enum TrustChecks {
 
     static func run(_ c: CheckContext) -> [ConfigFinding] {
         var out: [ConfigFinding] = []
-        let nodeKeys = privateKeys(in: c.directory, except: dataFolders.union([c.config.ledger]))
+        let ledger = (try? NodeBackup.ledgerFolder(c.config, node: c.directory)) ?? c.config.ledger
+        let nodeKeys = privateKeys(in: c.directory, except: dataFolders.union([ledger]))
         for (role, member, folder) in [(CertificateTrust.Role.as4, "trust.as4", c.config.trust.as4), (.o2o, "trust.o2o", c.config.trust.o2o),
                                        (.tls, "trust.tls", c.config.trust.tls)] {
             var isDirectory: ObjCBool = false
@@ -24,8 +25,9 @@ enum TrustChecks {
                 continue
             }
             guard let trust = c.trust[role] else {
-                let reason = (try? CertificateTrust.load(role: role, directory: c.path(folder))).map { _ in "" } ?? "a file in it is not a certificate or CRL"
-                out.append(ConfigFinding(.error, .trustFolderInvalid, member, "\(c.path(folder)) does not load: \(reason)"))
+                var reason = "a file in it is not a certificate or CRL"
+                do { _ = try CertificateTrust.load(role: role, directory: c.path(folder)) } catch { reason = "\(error)" }
+                out.append(ConfigFinding(.error, .trustFolderInvalid, member, "\(c.path(folder)) does not load: \(reason); remove or replace the file"))
                 continue
             }
             if trust.anchors.isEmpty {
@@ -34,18 +36,29 @@ enum TrustChecks {
             }
             for anchor in trust.anchors + trust.intermediates {
                 let name = OrganizationBinding.describe(anchor)
-                if let f = c.expiry(anchor, member, "the CA certificate \(name)") { out.append(f) }
+                // A CA kept after a change of CA is harmless: nothing chains through it. A
+                // certificate of ours that did is reported by its own check.
+                if let f = c.expiry(anchor, member, "the CA certificate \(name)", severity: .warning) { out.append(f) }
                 if let keyFile = nodeKeys[anchor.publicKey] {
                     let throwaway = c.config.throwawayPki ?? false
                     out.append(ConfigFinding(throwaway ? .warning : .error, .caKeyOnNode, member,
                         "the private key of the trusted CA \(name) is on this node (\(keyFile)): whoever can read it can issue certificates the node trusts"
-                        + (throwaway ? " (kvitto init's throwaway PKI: for demos and tests only)" : "; move it off the node")))
+                        + (throwaway ? " (kvitto init's throwaway PKI: for demos and tests only)"
+                           : "; move it off the node (a demo node made by `kvitto init` before this check: set \"throwaway_pki\": true in kvitto.json)")))
                 }
             }
-            if let due = trust.revocationLists.compactMap({ $0.nextUpdate ?? $0.thisUpdate }).min(), due < c.now {
-                out.append(ConfigFinding(c.config.trust.revocationRequired ? .error : .warning, .revocationListDue, member,
-                    "a CRL in \(c.path(folder)) was due on \(CheckContext.day(due)): fetch the current one from its CA"
-                    + (c.config.trust.revocationRequired ? " (trust.revocation_required: certificates it covers are refused)" : "")))
+            // The CRL each issuer is checked against (its newest), as the node checks them.
+            if let store = try? TrustStore(role: role, directory: c.path(folder), revocationRequired: c.config.trust.revocationRequired),
+               let due = store.summary.earliestNextUpdate {
+                if due < c.now {
+                    out.append(ConfigFinding(c.config.trust.revocationRequired ? .error : .warning, .revocationListDue, member,
+                        "the newest CRL of an issuer in \(c.path(folder)) was due on \(CheckContext.day(due)): fetch the current one from its CA"
+                        + (c.config.trust.revocationRequired ? " (trust.revocation_required: certificates it covers are refused)" : "")))
+                } else if due < c.now.addingTimeInterval(86_400) {
+                    // CRLs are reissued days before their nextUpdate: only a due date within a day is worth a line.
+                    out.append(ConfigFinding(.warning, .revocationListDue, member,
+                        "the newest CRL of an issuer in \(c.path(folder)) is due on \(CheckContext.day(due)), within a day: have the next one ready"))
+                }
             }
         }
         return out
@@ -57,7 +70,8 @@ enum TrustChecks {
         let fm = FileManager.default
         guard let walker = fm.enumerator(atPath: directory) else { return out }
         while let relative = walker.nextObject() as? String {
-            if skipped.contains(relative) { walker.skipDescendants(); continue }
+            let name = (relative as NSString).lastPathComponent
+            if skipped.contains(relative) || name.hasPrefix(".") { walker.skipDescendants(); continue }
             let full = directory + "/" + relative
             guard let attributes = try? fm.attributesOfItem(atPath: full), attributes[.type] as? FileAttributeType == .typeRegular,
                   let size = attributes[.size] as? NSNumber, size.intValue <= 64 << 10,
