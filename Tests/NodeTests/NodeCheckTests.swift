@@ -1,6 +1,7 @@
 import Foundation
 import Node
 import Transport
+import X509
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -144,6 +145,22 @@ final class NodeCheckTests: XCTestCase {
         try await expect(.certificateExpiring, at: "as4.certificate", .warning)
         let errors = await findings().filter { $0.severity == .error }
         XCTAssertEqual(errors, [])
+    }
+
+    func testAS4CertificateThatCannotBeEncryptedTo() async throws {
+        let signOnly = try ca().issue(commonName: "kvitto-ap-node-a", organization: "node-a", keyUsage: KeyUsage(digitalSignature: true))
+        try NodeSetup.write(identity: signOnly, node + "/pki/as4")
+        try await expect(.keyUsage, at: "as4.certificate")
+    }
+
+    func testTLSCertificateWithoutTheListeningHost() async throws {
+        try edit { $0.as4.host = "10.20.30.40" }
+        try await expect(.hostNotInCertificate, at: "as4.tls.certificate", .warning)
+    }
+
+    func testMissingSchemasFolder() async throws {
+        try edit { $0.schemas = "no-such-schemas" }
+        try await expect(.missingFile, at: "schemas")
     }
 
     func testExpiredCAInTheTrustFolderIsAWarning() async throws {

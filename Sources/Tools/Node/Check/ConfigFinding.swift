@@ -26,6 +26,8 @@ package struct ConfigFinding: Error, Sendable, Equatable, CustomStringConvertibl
         case revocationListDue = "check.revocation_list_due"
         case portConflict = "check.port_conflict"
         case routeInvalid = "check.route_invalid"
+        case keyUsage = "check.key_usage"
+        case hostNotInCertificate = "check.host_not_in_certificate"
     }
 
     package var severity: Severity

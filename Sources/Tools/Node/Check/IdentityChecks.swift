@@ -11,25 +11,60 @@ enum IdentityChecks {
         var out: [ConfigFinding] = []
         let as4 = c.config.as4
         if let leaf = await identity(c, "as4", key: as4.key, certificate: as4.certificate, role: .as4, what: "the AS4 certificate", into: &out) {
+            if let f = encipherment(leaf, "as4.certificate", "the AS4 certificate", "peers encrypt the payload keys of AS4 messages to it") { out.append(f) }
             let cn = AS4Opener.commonName(leaf)
             if cn != as4.partyId {
                 out.append(ConfigFinding(.error, .partyIdMismatch, "as4.party_id",
                     "\"\(as4.partyId)\" is not the CN of the AS4 certificate (\(cn.map { "\"\($0)\"" } ?? "none")): peers check the party id against the certificate; set as4.party_id to its CN"))
             }
         }
-        if let tls = as4.tls {
-            _ = await identity(c, "as4.tls", key: tls.key, certificate: tls.certificate, role: .tls, what: "the TLS certificate", into: &out)
+        if let tls = as4.tls,
+           let leaf = await identity(c, "as4.tls", key: tls.key, certificate: tls.certificate, role: .tls, what: "the TLS certificate", into: &out),
+           let f = hostCovered(leaf, host: as4.host) {
+            out.append(f)
         }
         for (i, p) in c.config.participants.enumerated() {
             let member = "participants[\(i)]"
-            if let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
-                                         what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate", into: &out),
-               !OrganizationBinding.matches(leaf, participant: p.id) {
+            guard let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
+                                            what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate",
+                                            into: &out) else { continue }
+            if !OrganizationBinding.matches(leaf, participant: p.id) {
                 out.append(ConfigFinding(.error, .wrongOrganisation, member + ".o2o_certificate",
                     "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id): it belongs to another organisation; use \(p.id)'s O2O certificate"))
             }
+            if let f = encipherment(leaf, member + ".o2o_certificate", "the O2O certificate of \(p.id)", "senders encrypt XHEs for \(p.id) to it") {
+                out.append(f)
+            }
         }
         return out
+    }
+
+    /// A certificate others encrypt to needs the keyEncipherment key usage (when it states one).
+    static func encipherment(_ leaf: Certificate, _ member: String, _ what: String, _ why: String) -> ConfigFinding? {
+        guard let usage = try? leaf.extensions.keyUsage, !usage.keyEncipherment else { return nil }
+        return ConfigFinding(.error, .keyUsage, member, "\(what) does not allow keyEncipherment, and \(why); use a certificate issued for encryption too")
+    }
+
+    /// The TLS certificate names the host the endpoint listens on (peers check it), unless that
+    /// is a wildcard address; a warning, since peers may reach the node under another name.
+    static func hostCovered(_ leaf: Certificate, host: String) -> ConfigFinding? {
+        guard !["0.0.0.0", "::", ""].contains(host), let names = try? leaf.extensions.subjectAlternativeNames else { return nil }
+        var octets: [UInt8]?
+        if host.split(separator: ".").count == 4, let parts = Optional(host.split(separator: ".").compactMap { UInt8($0) }), parts.count == 4 {
+            octets = parts
+        }
+        let covered = names.contains { name in
+            switch name {
+            case .dnsName(let dns):
+                let d = dns.lowercased(), h = host.lowercased()
+                return d == h || (d.hasPrefix("*.") && h.hasSuffix(d.dropFirst(1)) && !h.dropLast(d.count - 1).contains("."))
+            case .ipAddress(let ip): return octets.map { Array(ip.bytes) == $0 } ?? false
+            default: return false
+            }
+        }
+        guard !covered else { return nil }
+        return ConfigFinding(.warning, .hostNotInCertificate, "as4.tls.certificate",
+            "the TLS certificate does not name \(host) (as4.host): peers that connect to that name will refuse it; use a certificate with it in subjectAltName")
     }
 
     /// Checks one identity; returns its certificate when it could be read (for further checks).

@@ -30,6 +30,9 @@ package struct NodeCheck {
         findings += await IdentityChecks.run(context)
         findings += await RouteChecks.run(context)
         findings += ListenerChecks.run(context)
+        if let schemas = config.schemas, !FileManager.default.fileExists(atPath: context.path(schemas)) {
+            findings.append(ConfigFinding(.error, .missingFile, "schemas", "\(context.path(schemas)) does not exist; remove the member to use the built-in SDK schemas"))
+        }
         return findings
     }
 }
