@@ -117,6 +117,26 @@ final class NodeCheckTests: XCTestCase {
         XCTAssertTrue(f.message.contains("same address"), f.message)
     }
 
+    func testUnboundedTimeoutsAndSizes() async throws {
+        for (change, name) in [({ (c: inout NodeConfig) in c.as4.sendTimeoutSeconds = 1e9 }, "as4.send_timeout_seconds"),
+                               ({ (c: inout NodeConfig) in c.as4.connectTimeoutSeconds = 0 }, "as4.connect_timeout_seconds"),
+                               ({ (c: inout NodeConfig) in c.as4.maxMessageBytes = 1 << 50 }, "as4.max_message_bytes")] {
+            var config = try NodeConfig.load(directory: node)
+            let saved = config
+            change(&config)
+            try config.save(directory: node)
+            let f = try await expect(.configInvalid, at: "kvitto.json")
+            XCTAssertTrue(f.message.contains(name), f.message)
+            try saved.save(directory: node)
+        }
+    }
+
+    func testAPIOnTheAS4PortOfAWildcardAddress() async throws {
+        try edit { $0.api?.host = "0.0.0.0"; $0.api?.port = $0.as4.port }
+        let f = try await expect(.configInvalid, at: "kvitto.json")
+        XCTAssertTrue(f.message.contains("same address"), f.message)
+    }
+
     func testPortTakenByAnotherProcessIsAWarning() async throws {
         let port = try NodeConfig.load(directory: node).as4.port
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -193,6 +193,16 @@ package struct NodeConfig: Codable, Sendable, Equatable {
                 throw NodeError(.configInvalid, "\(path): \(name) must be from 1 to 10000")
             }
         }
+        for (name, value, range) in [("as4.send_timeout_seconds", as4.sendTimeoutSeconds, 1.0...3600.0),
+                                     ("as4.connect_timeout_seconds", as4.connectTimeoutSeconds, 1.0...300.0)] {
+            if let value, !range.contains(value) {
+                throw NodeError(.configInvalid, "\(path): \(name) must be from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            }
+        }
+        if let bytes = as4.maxMessageBytes, !((1 << 20)...(4 << 30)).contains(bytes) {
+            throw NodeError(.configInvalid, "\(path): as4.max_message_bytes must be from 1 MiB (1048576) to 4 GiB")
+        }
+        if !(0...65535).contains(as4.port) { throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port") }
         if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
             throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
         }
@@ -204,7 +214,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             if api.usesTLS && as4.tls == nil {
                 throw NodeError(.configInvalid, "\(path): api uses TLS with the node's TLS identity, but as4.tls is absent; add it or set api.tls to false")
             }
-            if api.port != 0 && api.port == as4.port && api.host == as4.host {
+            let wildcard: Set<String> = ["0.0.0.0", "::", ""]
+            if api.port != 0 && api.port == as4.port && (api.host == as4.host || wildcard.contains(api.host) || wildcard.contains(as4.host)) {
                 throw NodeError(.configInvalid, "\(path): api and as4 listen on the same address")
             }
             if api.takesClientCertificates && !api.usesTLS {
