@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Node
 @testable import Projections
+import Workload
 import XCTest
 
 /// Persisted projections over a real ledger and a real LMDB store: catch-up in batches equals a
@@ -110,6 +111,32 @@ final class ProjectionEngineTests: XCTestCase {
             var counts: [String: UInt64] = [:]
             for e in all { counts[e.type, default: 0] += 1 }
             XCTAssertEqual(try EventIndex.counts(in: engine.storage), counts)
+        }
+    }
+
+    /// The scheduler's question — which dispatches are due at a time — answered from the `due`
+    /// index equals the in-memory fold's answer over every pending dispatch, at times before, among
+    /// and after the recorded retry times.
+    func testDueDispatchesFromTheIndexEqualTheFold() async throws {
+        try await withScratch { dir in
+            let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+            defer { ledger.close() }
+            var history = SyntheticHistory(.init(participant: "0203:a.example.se", functions: ["kansli", "ekonomi"], seed: 11))
+            while history.messages < 1_500 {
+                history.appended(try await ledger.append(history.next(256)))
+            }
+            let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
+            try engine.catchUp(batch: 101)
+            let fold = try Projector(ledger: ledger).snapshot()
+            let retryTimes = fold.dispatches.values.compactMap(\.nextAttemptAt).sorted()
+            XCTAssertGreaterThan(retryTimes.count, 2, "the history schedules retries")
+            var sizes: Set<Int> = []
+            for t in [Timestamp(nanoseconds: 0), Timestamp.now()] + retryTimes + [Timestamp(nanoseconds: Int64.max)] {
+                let indexed = try engine.currentNodeState { try $0.dueDispatches(at: t) }.map(\.as4MessageId)
+                XCTAssertEqual(indexed, fold.dueDispatches(at: t).map(\.as4MessageId), "at \(t)")
+                sizes.insert(indexed.count)
+            }
+            XCTAssertGreaterThanOrEqual(sizes.count, 2, "the times chosen do not tell due-now from scheduled dispatches")
         }
     }
 

@@ -9,8 +9,8 @@ package import Ledger
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 9
-    package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.unanswered,
+    package let version = 10
+    package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.due, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
                           MailboxIndex.mailboxTable, MailboxIndex.termsTable, MailboxIndex.conversationsTable, AuditIndex.table, ReadMarks.table]
 
@@ -19,6 +19,9 @@ package struct NodeStateProjection: PersistedProjection {
         static let dispatches = "dispatches"
         static let inbound = "inbound"
         static let pending = "pending"
+        /// Pending dispatches by when they are due (``dueKey(_:)``), so the scheduler reads only
+        /// those due instead of decoding every pending one at each wake-up.
+        static let due = "due"
         static let unanswered = "unanswered"
         static let rejections = "rejections"
         static let submissions = "submissions"
@@ -166,7 +169,31 @@ struct PersistedNodeRows: NodeStateRows {
         guard old != d else { return }
         try rows.put(Table.dispatches, Self.key(d.as4MessageId), RecordCoding.encode(d.row))
         cache.dispatches[d.as4MessageId] = .some(d)
+        let (before, after) = (old.flatMap(Self.dueKey), Self.dueKey(d))
+        if before != after {
+            if let before { try rows.delete(Table.due, before) }
+            if let after { try rows.put(Table.due, after, Array(d.as4MessageId.utf8)) }
+        }
     }
+
+    /// The `due` row of a dispatch: when it is due (0: now — never attempted, or an attempt cut
+    /// off; else its next attempt's time in nanoseconds + 1), its creating seq and its id, so that
+    /// keys sort by due time, then age. Nil when it will not be due again (finished, or no retry).
+    static func dueKey(_ d: DispatchRecord) -> [UInt8]? {
+        guard d.outcome == .pending else { return nil }
+        let due: UInt64
+        if d.attemptsStarted == 0 || d.attemptsStarted > d.attemptsFinished {
+            due = 0
+        } else if let next = d.nextAttemptAt {
+            due = UInt64(max(0, next.nanoseconds)) + 1
+        } else {
+            return nil
+        }
+        return dueKey(due) + withUnsafeBytes(of: d.createdSeq.bigEndian) { Array($0) } + Array(d.as4MessageId.utf8.prefix(400))
+    }
+
+    /// The first 8 bytes of a `due` key for a time (see ``dueKey(_:)``).
+    static func dueKey(_ due: UInt64) -> [UInt8] { withUnsafeBytes(of: due.bigEndian) { Array($0) } }
 
     func inbound(_ as4MessageId: String) throws -> NodeProjection.Inbound? {
         try rows.get(Table.inbound, Self.key(as4MessageId)).map { try Self.inbound($0).1 }

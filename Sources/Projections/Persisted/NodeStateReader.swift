@@ -65,9 +65,17 @@ package struct NodeStateReader {
         try workingSet(Table.unanswered).compactMap(message).sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
     }
 
-    /// Dispatches whose next attempt is due at `now`, oldest first.
+    /// Dispatches whose next attempt is due at `now`, oldest first. Reads only the rows of the
+    /// `due` index up to `now`: the cost follows what is due, not the backlog.
     package func dueDispatches(at now: Timestamp) throws -> [DispatchRecord] {
-        try workingSet(Table.pending).compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
+        let limit = PersistedNodeRows.dueKey(UInt64(max(0, now.nanoseconds)) + 1)
+        var ids: [String] = []
+        try rows.scan("node." + Table.due, from: nil) { key, value in
+            guard Array(key.prefix(8)).lexicographicallyPrecedes(limit) || Array(key.prefix(8)) == limit else { return false }
+            ids.append(String(decoding: value, as: UTF8.self))
+            return true
+        }
+        return try ids.compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
     }
 
     /// Every dispatch still pending (waiting for its next attempt, or under way), oldest first.
