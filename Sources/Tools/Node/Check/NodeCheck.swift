@@ -37,24 +37,26 @@ package struct NodeCheck {
     }
 }
 
-/// What every check reads: the configuration, the trust of each role (nil when its folder does not
+/// What every check reads: the configuration, the trust store of each role (or why its folder does not
 /// load, which ``TrustChecks`` reports), and the time of the check.
 struct CheckContext {
     let directory: String
     let config: NodeConfig
     let now: Date
-    let trust: [CertificateTrust.Role: CertificateTrust]
+    /// Each role's folder, loaded once: its store, or why it does not load.
+    let stores: [CertificateTrust.Role: Result<TrustStore, TrustStore.LoadError>]
 
     init(directory: String, config: NodeConfig, now: Date) {
         self.directory = directory
         self.config = config
         self.now = now
-        var trust: [CertificateTrust.Role: CertificateTrust] = [:]
+        var stores: [CertificateTrust.Role: Result<TrustStore, TrustStore.LoadError>] = [:]
         for (role, folder) in [(CertificateTrust.Role.as4, config.trust.as4), (.o2o, config.trust.o2o), (.tls, config.trust.tls)] {
-            trust[role] = try? CertificateTrust.load(role: role, directory: NodeConfig.resolve(folder, in: directory),
-                                                     revocationRequired: config.trust.revocationRequired)
+            stores[role] = Result { () throws(TrustStore.LoadError) in
+                try TrustStore(role: role, directory: NodeConfig.resolve(folder, in: directory), revocationRequired: config.trust.revocationRequired)
+            }
         }
-        self.trust = trust
+        self.stores = stores
     }
 
     func path(_ p: String) -> String { NodeConfig.resolve(p, in: directory) }
@@ -96,7 +98,7 @@ struct CheckContext {
     /// why not; nil when it holds.
     func chain(_ leaf: Certificate, extra: [Certificate], role: CertificateTrust.Role, _ member: String, _ what: String,
                severity: ConfigFinding.Severity = .error) async -> ConfigFinding? {
-        guard let trust = trust[role] else { return nil }  // the folder's own finding says why
+        guard let trust = try? stores[role]?.get().current else { return nil }  // the folder's own finding says why
         do { try await trust.evaluate(leaf, extra: extra, at: now) } catch {
             let folder = role == .as4 ? "trust.as4" : role == .o2o ? "trust.o2o" : "trust.tls"
             return ConfigFinding(severity, .untrustedCertificate, member,

@@ -28,9 +28,10 @@ enum RouteChecks {
             for (file, role, name) in [(r.as4Certificate, CertificateTrust.Role.as4, "as4_certificate"), (r.o2oCertificate, .o2o, "o2o_certificate")] {
                 let certMember = member + "." + name
                 let what = "the \(role == .as4 ? "AS4" : "O2O") certificate of \(r.participant)"
-                guard case .success(let certs) = c.certificates(certMember, file) else {
-                    if case .failure(let f) = c.certificates(certMember, file) { out.append(f) }
-                    continue
+                let certs: [Certificate]
+                switch c.certificates(certMember, file) {
+                case .success(let found): certs = found
+                case .failure(let f): out.append(f); continue
                 }
                 if let f = c.expiry(certs[0], certMember, what) {
                     out.append(f)

@@ -24,12 +24,15 @@ enum TrustChecks {
                     "\(c.path(folder)) is not a folder; create it and put the \(role.rawValue) trust anchors (CA certificates) in it"))
                 continue
             }
-            guard let trust = c.trust[role] else {
-                var reason = "a file in it is not a certificate or CRL"
-                do { _ = try CertificateTrust.load(role: role, directory: c.path(folder)) } catch { reason = "\(error)" }
-                out.append(ConfigFinding(.error, .trustFolderInvalid, member, "\(c.path(folder)) does not load: \(reason); remove or replace the file"))
+            let store: TrustStore
+            switch c.stores[role] {
+            case .success(let loaded)?: store = loaded
+            case .failure(let error)?:
+                out.append(ConfigFinding(.error, .trustFolderInvalid, member, "\(c.path(folder)) does not load: \(error); remove or replace the file"))
                 continue
+            case nil: continue
             }
+            let trust = store.current
             if trust.anchors.isEmpty {
                 out.append(ConfigFinding(.error, .trustFolderInvalid, member,
                     "\(c.path(folder)) holds no self-signed CA certificate: nothing of the \(role.rawValue) role can be trusted"))
@@ -48,8 +51,7 @@ enum TrustChecks {
                 }
             }
             // The CRL each issuer is checked against (its newest), as the node checks them.
-            if let store = try? TrustStore(role: role, directory: c.path(folder), revocationRequired: c.config.trust.revocationRequired),
-               let due = store.summary.earliestNextUpdate {
+            if let due = store.summary.earliestNextUpdate {
                 if due < c.now {
                     out.append(ConfigFinding(c.config.trust.revocationRequired ? .error : .warning, .revocationListDue, member,
                         "the newest CRL of an issuer in \(c.path(folder)) was due on \(CheckContext.day(due)): fetch the current one from its CA"
