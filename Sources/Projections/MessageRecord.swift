@@ -101,6 +101,10 @@ package struct MessageRecord: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// Whether the message went between two participants of this node, without an AS4 hop
+    /// (`transport: internal` in its events): then it has no AS4 MessageId.
+    package var isInternal: Bool { as4MessageId == nil }
+
     /// The functional mailbox the message belongs to: the sender's for outbound, the
     /// recipient's for inbound.
     package var mailbox: FunctionalAddress? { direction == .outbound ? from : to }

@@ -10,6 +10,9 @@ package enum NodeEventType {
     /// An operator asked for a waiting delivery's next attempt now (the console's "retry now").
     package static let retryRequested = "message.retry.requested"
     package static let received = "message.received"
+    /// An outbound message handed to a participant of this node (no AS4 hop): the sender's side
+    /// of the recipient's `message.received`, appended with it.
+    package static let deliveredInternally = "message.delivered.internally"
     package static let transportReceiptSent = "transport.receipt.sent"
     package static let rejected = "message.rejected"
     package static let receiptSent = "message.receipt.sent"
@@ -27,4 +30,12 @@ package enum NodeEventType {
 
     /// The subject of every event about message `id`.
     package static func subject(message id: String) -> String { "message:" + id }
+
+    /// The id of the recipient's record of message `id` when the node delivered it to one of its
+    /// own participants: the sender's record keeps the message id (= XHE ID), so the recipient's
+    /// copy, in the same ledger, needs another one. Its events carry the XHE ID in `xhe_id`.
+    package static func internalCopy(of id: String) -> String { id + ".in" }
+
+    /// The `transport` payload member of the events of a delivery inside the node.
+    package static let internalTransport = "internal"
 }

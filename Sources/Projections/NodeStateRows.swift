@@ -131,7 +131,10 @@ package enum NodeFold {
                 try touch(d.messageId, event, &rows) { $0.status = .failed; $0.failure = "\(code) \(detail)" }
             } else if let messageId { try touch(messageId, event, &rows) }
         case NodeEventType.received:
-            guard let messageId, let participant = p["participant"]?.stringValue, let as4 = p["as4_message_id"]?.stringValue else { return }
+            // Over AS4 the event names the sender's AS4 MessageId; a delivery inside the node has none.
+            let as4 = p["as4_message_id"]?.stringValue
+            let isInternal = p["transport"]?.stringValue == NodeEventType.internalTransport
+            guard let messageId, let participant = p["participant"]?.stringValue, as4 != nil || isInternal else { return }
             var r = MessageRecord(id: messageId, participant: participant, direction: .inbound, status: .received, createdAt: event.time)
             r.eventSeqs = [event.seq]
             r.as4MessageId = as4
@@ -139,7 +142,9 @@ package enum NodeFold {
             r.to = p["to"]?.stringValue.flatMap(FunctionalAddress.init)
             r.xhe = BlobField.parse(p["xhe"])
             try rows.putMessage(r)
-            try rows.putInbound(as4, NodeProjection.Inbound(messageId: messageId, receipt: nil))
+            if let as4 { try rows.putInbound(as4, NodeProjection.Inbound(messageId: messageId, receipt: nil)) }
+        case NodeEventType.deliveredInternally:
+            if let messageId { try touch(messageId, event, &rows) { $0.advance(to: .delivered) } }
         case NodeEventType.transportReceiptSent:
             if let as4 = p["as4_message_id"]?.stringValue, var i = try rows.inbound(as4) {
                 i.receipt = BlobField.parse(p["receipt"])

@@ -48,10 +48,17 @@ enum NodeFixture {
         shared.developmentIssuer = developmentIssuer
         shared.apiPort = apiPort
         _ = try await NodeSetup.initialize(directory: base + "/shared", options: shared)
+        try await addOther(in: base, apiPort: 0)
+    }
+
+    /// Creates `base/other`, a node serving Region B (``b``) with certificates from the CA of
+    /// `base/shared`, and makes the two peers of each other.
+    static func addOther(in base: String, tls: Bool = true, apiPort: Int? = nil) async throws {
         var other = NodeSetup.Options(name: "other", participants: [.init(id: b.participant, name: "Region B",
                                                                           functions: [(b.function, "Registraturen")])])
+        other.tls = tls
         other.port = try await DemoNetwork.freePorts(1)[0]
-        other.apiPort = 0
+        other.apiPort = apiPort
         other.ca = base + "/shared"
         _ = try await NodeSetup.initialize(directory: base + "/other", options: other)
         try await NodeSetup.addPeer(directory: base + "/shared", peer: base + "/other")

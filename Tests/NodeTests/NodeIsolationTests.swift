@@ -26,14 +26,7 @@ final class NodeIsolationTests: XCTestCase {
         shared.tls = false
         shared.port = try await DemoNetwork.freePorts(1)[0]
         _ = try await NodeSetup.initialize(directory: base + "/shared", options: shared)
-        var other = NodeSetup.Options(name: "other", participants: [.init(id: NodeFixture.b.participant, name: "Region B",
-                                                                          functions: [(NodeFixture.b.function, "Registraturen")])])
-        other.tls = false
-        other.port = try await DemoNetwork.freePorts(1)[0]
-        other.ca = base + "/shared"
-        _ = try await NodeSetup.initialize(directory: base + "/other", options: other)
-        try await NodeSetup.addPeer(directory: base + "/shared", peer: base + "/other")
-        try await NodeSetup.addPeer(directory: base + "/other", peer: base + "/shared")
+        try await NodeFixture.addOther(in: base, tls: false)
         let node = try NodeFixture.open(base + "/shared")
         let remote = try NodeFixture.open(base + "/other")
         let secret = Array("endast för kommun ett".utf8)

@@ -1587,8 +1587,22 @@ def blob_references(ctx, kind):
             yield i, be, base64.b64decode(be["data"]), refs
 
 
-def check_xhe(ctx):
+def xhe_id(ctx):
+    """The XHE ID of the bundle's message: its id, or for the recipient's record of a message
+    delivered inside the node, the xhe_id of its message.received (the id is then that + ".in")."""
     msg_id = ctx.b["message"]["id"]
+    for seq in sorted(ctx.by_seq):
+        e = ctx.by_seq[seq]
+        if e.type == "message.received" and isinstance(e.payload.get("xhe_id"), str):
+            if msg_id != e.payload["xhe_id"] + ".in":
+                raise Failure("xhe_mismatch", "documents", f"message {msg_id!r} is not the internal copy of XHE "
+                              f"{e.payload['xhe_id']!r}", seq=e.seq)
+            return e.payload["xhe_id"]
+    return msg_id
+
+
+def check_xhe(ctx):
+    msg_id = xhe_id(ctx)
     for i, be, data, refs in blob_references(ctx, "xhe"):
         def fail(detail, seq=None):
             return Failure("xhe_mismatch", "documents", detail, seq=seq, sha256=be["sha256"], index=i,
@@ -1618,7 +1632,7 @@ def check_xhe(ctx):
 
 
 def check_meddelandekvittens(ctx):
-    msg_id = ctx.b["message"]["id"]
+    msg_id = xhe_id(ctx)
     for i, be, data, refs in blob_references(ctx, "meddelandekvittens"):
         def fail(detail, seq=None):
             return Failure("meddelandekvittens_mismatch", "documents", detail, seq=seq, sha256=be["sha256"],

@@ -39,7 +39,7 @@ enum Representation {
                      status: .init(rawValue: r.status.rawValue) ?? .failed,
                      from: r.from?.description, to: r.to?.description, label: v.label, confidential: r.confidential,
                      createdAt: date(r.createdAt), visibility: .init(rawValue: visibility(v.visibility).rawValue) ?? .transport,
-                     as4MessageId: r.as4MessageId, failure: v.visibility == .transport ? nil : r.failure,
+                     as4MessageId: r.as4MessageId, transport: r.isInternal ? ._internal : .as4, failure: v.visibility == .transport ? nil : r.failure,
                      attachments: attachments, eventSeqs: r.eventSeqs.map { Int($0) }, readSeq: v.readSeq.map { Int($0) },
                      conversationId: r.conversation, reference: v.reference)
     }

@@ -10,8 +10,8 @@ import Transport
 
 /// `kvitto bench node`: business messages end to end between two nodes on this machine (HTTPS
 /// with mutual TLS, every step a durable signed ledger event on both sides), next to bare AS4
-/// exchanges of the same XHE at the same concurrency and the RSA-bound limit, all measured in
-/// the same run.
+/// exchanges of the same XHE at the same concurrency, the same message between two participants
+/// of one node (internal delivery), and the RSA-bound limit, all measured in the same run.
 struct NodeBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
@@ -31,6 +31,9 @@ struct NodeBench: AsyncParsableCommand {
     /// the Meddelandekvittens XHE and its AS4 message; the sender unwraps that AS4 key, signs its
     /// AS4 receipt and unwraps the XHE key.
     static let rsaOpsPerMessage = 10.0
+    /// Per message delivered inside one node: the sender signs the XHE, the recipient unwraps its
+    /// key and signs the Meddelandekvittens XHE, the sender unwraps that one's key.
+    static let rsaOpsPerInternalMessage = 4.0
     /// Per bare AS4 exchange: sign, unwrap, receipt signature.
     static let rsaOpsPerExchange = 3.0
 
@@ -71,6 +74,20 @@ struct NodeBench: AsyncParsableCommand {
         let xhe = try nodeA.ledger.blobs.read(xheRef.sha256)
         await nodeA.close()
         await nodeB.close()
+        // The same message between two participants of one node (no AS4 hop).
+        let internalDir = base + "/node-internal"
+        var options = NodeSetup.Options(name: "internal", participants: [
+            .init(id: DemoNetwork.a.participant, name: DemoNetwork.a.name, functions: [(DemoNetwork.a.function, DemoNetwork.a.functionName)]),
+            .init(id: DemoNetwork.b.participant, name: DemoNetwork.b.name, functions: [(DemoNetwork.b.function, DemoNetwork.b.functionName)]),
+        ])
+        options.port = try await DemoNetwork.freePorts(1)[0]
+        _ = try await NodeCLI.run { try await NodeSetup.initialize(directory: internalDir, options: options) }
+        let nodeI = try await NodeCLI.run { try Node.open(directory: internalDir, logger: logger) }
+        let inside = try await DemoNetwork.running([nodeI]) { _ in
+            try await Self.load(nodeI, nodeI, message: message, window: 4, seconds: 0.5)  // warm up
+            return try await Self.load(nodeI, nodeI, message: message, window: window, seconds: seconds)
+        }
+        await nodeI.close()
         let as4 = try await Self.bareAS4(xhe: xhe, window: window, seconds: seconds)
 
         let events = Double((after.a.events - before.a.events) + (after.b.events - before.b.events))
@@ -86,6 +103,14 @@ struct NodeBench: AsyncParsableCommand {
                  "p99_ms": .string(format(run.p99 * 1000, digits: 1)),
                  "ledger_events_per_message": .string(format(perMessage, digits: 1)),
                  "ledger_events_per_s": .int(Int64(events / run.elapsed))]) { $1 }))
+        printer.emit(BenchResult(
+            name: "node internal delivery (two participants of one node, no AS4 hop: seal → open → Meddelandekvittens → open), window \(window)",
+            value: inside.rate, unit: "messages/s", limit: rsa / Self.rsaOpsPerInternalMessage,
+            limitWhat: "RSA-2048 private ops/s on all cores (fastest library here) ÷ 4 per message delivered inside the node",
+            extra: ["messages": .int(Int64(inside.completed)), "p50_ms": .string(format(inside.p50 * 1000, digits: 1)),
+                    "p99_ms": .string(format(inside.p99 * 1000, digits: 1)),
+                    "two_node_messages_per_s": .string(format(run.rate, digits: 1)),
+                    "ratio_to_two_node": .string(format(run.rate > 0 ? inside.rate / run.rate : 0, digits: 2))]))
         printer.emit(BenchResult(
             name: "as4 exchange of the same XHE (sign, gzip, encrypt, receipt), window \(window)", value: as4,
             unit: "exchanges/s", limit: rsa / Self.rsaOpsPerExchange,

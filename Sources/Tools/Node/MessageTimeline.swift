@@ -63,6 +63,10 @@ package enum MessageTimeline {
             return "not delivered: \(reason())"
         case NodeEventType.retryRequested:
             return "next attempt asked for now by \(e.actor) through the \(s("interface")): \(p["reason"]?["detail"]?.stringValue ?? "?")"
+        case NodeEventType.received where p["transport"]?.stringValue == NodeEventType.internalTransport:
+            return "from \(s("original_sender")) inside this node for \(p["to"]?.stringValue ?? s("participant")), XHE \(s("xhe_id"))"
+        case NodeEventType.deliveredInternally:
+            return "delivered inside this node (no AS4 hop) as \(s("recipient_message_id"))"
         case NodeEventType.received:
             return "from access point \(s("from_party")) for \(p["to"]?.stringValue ?? s("participant")), AS4 \(s("as4_message_id"))"
         case NodeEventType.transportReceiptSent:

@@ -1,5 +1,6 @@
 package import Foundation
 import Ledger
+import X509
 package import Projections
 import Transport
 
@@ -8,7 +9,8 @@ extension Node {
     /// of the checks): ACCEPTED when the signature, the XHE, the decrypted SDK message and the
     /// parties named in it all hold, else REJECTED with SV / BV / SIG lines. Accepted content goes
     /// to the blob store. The receipt is sealed (`tm-base-ext-sigenc`) and queued for dispatch to
-    /// the sender's access point in the same event, `message.receipt.sent`.
+    /// the sender's access point in the same event, `message.receipt.sent` — or, for a message
+    /// delivered inside the node, opened by the sender's participant in the same append.
     package func answer(_ r: MessageRecord, now: Date = Date()) async throws(NodeError) {
         guard let xheRef = r.xhe, let o2o = keys.o2o[r.participant],
               let participant = config.participants.first(where: { $0.id == r.participant }) else {
@@ -38,27 +40,40 @@ extension Node {
         payload.merge(NodeInbound.verdict(receipt.status)) { _, new in new }
         if let content { payload["content"] = .object(content) }
         if let detail = outcome.internalDetail { payload["internal_detail"] = .string(String(detail.prefix(2000))) }
-        if let route = try await router.route(to: envelope.fromParty) {
-            let receiptEnvelope = XHEEnvelope(
-                id: receiptID, creationDateTime: date,
-                businessScope: XHEEnvelope.businessScope(for: .meddelandekvittens, model: .signedAndEncrypted),
-                fromParty: r.participant, toParty: envelope.fromParty,
-                payload: .init(documentTypeCode: XHEEnvelope.DocumentType.meddelandekvittens.documentTypeCode, handlingServiceID: nil,
-                               content: .xml(receipt.xml(declaration: false))))
-            let sealed: [UInt8]
-            do { sealed = try XHESecurity.seal(receiptEnvelope, model: .signedAndEncrypted, signer: o2o, recipient: route.o2oCertificate) } catch {
+        let receiptEnvelope = XHEEnvelope(
+            id: receiptID, creationDateTime: date,
+            businessScope: XHEEnvelope.businessScope(for: .meddelandekvittens, model: .signedAndEncrypted),
+            fromParty: r.participant, toParty: envelope.fromParty,
+            payload: .init(documentTypeCode: XHEEnvelope.DocumentType.meddelandekvittens.documentTypeCode, handlingServiceID: nil,
+                           content: .xml(receipt.xml(declaration: false))))
+        func sealed(for recipient: Certificate) throws(NodeError) -> [UInt8] {
+            do { return try XHESecurity.seal(receiptEnvelope, model: .signedAndEncrypted, signer: o2o, recipient: recipient) } catch {
                 throw NodeError(.keyUnusable, "sealing the Meddelandekvittens: \(error)")
             }
-            payload["xhe"] = BlobField.json(try putBlob(sealed))
-            let dispatch = try seal(xhe: sealed, conversationId: receiptID, messageId: r.id, from: r.participant, to: envelope.fromParty,
+        }
+        var drafts: [EventDraft] = []
+        if r.isInternal, let sender = keys.o2o[envelope.fromParty] {
+            // Delivered inside the node: the sender's participant opens the receipt in the same append.
+            let xhe = try sealed(for: sender.certificate)
+            let blob = try putBlob(xhe)
+            payload["xhe"] = BlobField.json(blob)
+            payload["transport"] = .string(NodeEventType.internalTransport)
+            drafts.append(try await receiveInternally(xhe, sealedBlob: blob, sender: envelope.fromParty, issuer: r.participant))
+        } else if !r.isInternal, let route = try await router.route(to: envelope.fromParty) {
+            let xhe = try sealed(for: route.o2oCertificate)
+            payload["xhe"] = BlobField.json(try putBlob(xhe))
+            let dispatch = try seal(xhe: xhe, conversationId: receiptID, messageId: r.id, from: r.participant, to: envelope.fromParty,
                                     route: route, action: SDKAS4.receiptAction, kind: .receipt, refToMessageId: r.as4MessageId, now: now)
             payload["dispatch"] = dispatch.json
         } else {
-            payload["undeliverable"] = .string("no route to \(envelope.fromParty); add it with `kvitto route add`")
-            logger.error("no route for the Meddelandekvittens", metadata: ["message": .string(r.id), "to": .string(envelope.fromParty)])
+            let why = r.isInternal ? "\(envelope.fromParty) is no longer served by this node" : "no route to \(envelope.fromParty); add it with `kvitto route add`"
+            payload["undeliverable"] = .string(why)
+            logger.error("the Meddelandekvittens cannot be delivered", metadata: ["message": .string(r.id), "to": .string(envelope.fromParty),
+                                                                                   "reason": .string(why)])
         }
-        try await append([EventDraft(type: NodeEventType.receiptSent, subject: NodeEventType.subject(message: r.id), actor: "node",
-                                     payload: .object(payload))])
+        drafts.insert(EventDraft(type: NodeEventType.receiptSent, subject: NodeEventType.subject(message: r.id), actor: "node",
+                                 payload: .object(payload)), at: 0)
+        try await append(drafts)
         logger.info("Meddelandekvittens issued", metadata: ["message": .string(r.id), "status": .string(lines.isEmpty ? "ACCEPTED" : "REJECTED")])
     }
 

@@ -87,26 +87,23 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
                              receipt signal: [UInt8])
         async throws
     {
-        let opened: XHESecurity.Opened
-        do {
-            opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
-                                                decryptionIdentity: node.keys.o2o[recipient], at: Date())
-        } catch {
-            // One fixed text whatever failed (signature, key unwrap, padding, parsing): no oracle.
-            throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail("\(error)")
+        let opened: ReceiptOpening.Opened
+        do { opened = try await ReceiptOpening(node: node).open(xhe, recipient: recipient, internal: false) } catch {
+            switch error {
+            case .unreadable(let cause):
+                // One fixed text whatever failed (signature, key unwrap, padding, parsing): no oracle.
+                throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail(cause)
+            case .wrongSigner(let fromParty):
+                throw EbMSError.failedAuthentication("the Meddelandekvittens is not signed by its FromParty \(fromParty)")
+            case .noPayload:
+                throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload")
+            case .unknownReference(let reference):
+                throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(reference), which \(recipient) did not send")
+            case .storage(let e):
+                throw e
+            }
         }
-        guard let signer = opened.signer, OrganizationBinding.matches(signer, participant: opened.envelope.fromParty) else {
-            throw EbMSError.failedAuthentication("the Meddelandekvittens is not signed by its FromParty \(opened.envelope.fromParty)")
-        }
-        guard let plain = opened.payload else { throw EbMSError.valueInconsistent("the Meddelandekvittens has no XML payload") }
-        let receipt: MessageReceipt
-        do { receipt = try MessageReceipt(element: try XMLDocument(bytes: plain).root) } catch {
-            throw EbMSError.other(PeerText.receiptUnreadable).withInternalDetail("the decrypted payload is not a Meddelandekvittens: \(error)")
-        }
-        guard let original = try node.read({ try $0.message(receipt.documentReference) }), original.direction == .outbound,
-              original.participant == recipient, original.to?.participant == opened.envelope.fromParty else {
-            throw EbMSError.valueInconsistent("the Meddelandekvittens refers to \(receipt.documentReference), which \(recipient) did not send")
-        }
+        let (receipt, plain, original) = (opened.receipt, opened.plain, opened.original)
         var p = try evidence()
         p["receipt_id"] = .string(receipt.id)
         p["receipt"] = BlobField.json(try node.putBlob(plain))

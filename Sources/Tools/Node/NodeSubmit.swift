@@ -8,7 +8,8 @@ extension Node {
     /// Submits a message: builds the SDK message v3, seals it in an XHE (`tm-base-ext-sigenc`:
     /// encrypted to the recipient organisation, signed by ours), seals the AS4 message for the
     /// recipient's access point, stores content and wire as blobs and appends `message.submitted`.
-    /// Returns the message id once that event is durable; the dispatch worker sends it.
+    /// Returns the message id once that event is durable; the dispatch worker sends it. A message
+    /// to a participant of this node is handed over in the same append instead (see ``handOver``).
     ///
     /// `validate: false` skips the sender-side SDK validation (only to test how a recipient
     /// answers an invalid message).
@@ -25,11 +26,19 @@ extension Node {
         guard book.contains(m.to) else {
             throw NodeError(.unknownAddress, "\(m.to) is not in the address book; add it with `kvitto addressbook add`")
         }
-        if serves(m.to.participant) {
-            throw NodeError(.noRoute, "\(m.to.participant) is served by this node; delivery between participants of one node is not implemented yet")
-        }
-        guard let route = try await router.route(to: m.to.participant) else {
-            throw NodeError(.noRoute, "no route to \(m.to.participant): add its access point with `kvitto route add`")
+        // A participant of this node gets the message inside the node (see ``handOver``); any
+        // other through its access point.
+        let route: Route?
+        let recipientO2O: Certificate
+        if let own = keys.o2o[m.to.participant] {
+            route = nil
+            recipientO2O = own.certificate
+        } else {
+            guard let r = try await router.route(to: m.to.participant) else {
+                throw NodeError(.noRoute, "no route to \(m.to.participant): add its access point with `kvitto route add`")
+            }
+            route = r
+            recipientO2O = r.o2oCertificate
         }
         if m.texts.isEmpty && m.attachments.isEmpty {
             throw NodeError(.invalidMessage, "a message needs a text part or an attachment")
@@ -37,7 +46,7 @@ extension Node {
         if let c = m.conversation, !MessageIdentifier.isValid(c) {
             throw NodeError(.invalidMessage, "a conversation id is 1–200 letters, digits and ._:@- (the conversation_id of an earlier message)")
         }
-        let id = UUID().uuidString.lowercased()
+        let id = try newMessageID(internal: route == nil)
         let conversation = m.conversation ?? id
         let created = SDKMessage.timestamp(now)
         let message = SDKMessage(
@@ -64,29 +73,40 @@ extension Node {
             payload: .init(documentTypeCode: XHEEnvelope.DocumentType.sdkMessage.documentTypeCode, handlingServiceID: m.to.function,
                            content: .xml(message.xml(declaration: false))))
         let xhe: [UInt8]
-        do { xhe = try XHESecurity.seal(envelope, model: .signedAndEncrypted, signer: o2o, recipient: route.o2oCertificate) } catch {
+        do { xhe = try XHESecurity.seal(envelope, model: .signedAndEncrypted, signer: o2o, recipient: recipientO2O) } catch {
             throw NodeError(.keyUnusable, "sealing the XHE for \(m.to.participant): \(error)")
         }
-        let dispatch = try seal(xhe: xhe, conversationId: conversation, messageId: id, from: m.from.participant, to: m.to.participant, route: route,
-                                action: SDKAS4.messageAction, kind: .message, now: now)
+        let dispatch = try route.map { route throws(NodeError) in
+            try seal(xhe: xhe, conversationId: conversation, messageId: id, from: m.from.participant, to: m.to.participant, route: route,
+                     action: SDKAS4.messageAction, kind: .message, now: now)
+        }
         var attachments: [JSONValue] = []
         for a in m.attachments {
             attachments.append(["file_name": .string(a.fileName), "content_type": .string(a.contentType), "blob": BlobField.json(try putBlob(a.content))])
         }
+        let xheBlob = try putBlob(xhe)
         var payload: [String: JSONValue] = [
             "participant": .string(m.from.participant), "from": .string(m.from.description), "to": .string(m.to.description),
             "confidential": .bool(m.confidential), "texts": .int(Int64(m.texts.count)), "attachments": .array(attachments),
-            "sdk_message": BlobField.json(try putBlob(sdkBytes)), "xhe": BlobField.json(try putBlob(xhe)),
-            "dispatch": dispatch.json,
+            "sdk_message": BlobField.json(try putBlob(sdkBytes)), "xhe": BlobField.json(xheBlob),
         ]
+        if let dispatch { payload["dispatch"] = dispatch.json } else { payload["transport"] = .string(NodeEventType.internalTransport) }
         if let label = m.label { payload["label"] = .string(label) }
         payload["conversation_id"] = .string(conversation)
         if let reference = m.reference { payload["reference"] = .string(reference) }
         if let submissionID { payload["submission_id"] = .string(submissionID) }
-        try await append([EventDraft(type: NodeEventType.submitted, subject: NodeEventType.subject(message: id), actor: actor,
-                                     payload: .object(payload))])
-        logger.info("message submitted", metadata: ["message": .string(id), "to": .string(m.to.description),
-                                                     "as4_message_id": .string(dispatch.as4MessageId)])
+        let submitted = EventDraft(type: NodeEventType.submitted, subject: NodeEventType.subject(message: id), actor: actor,
+                                   payload: .object(payload))
+        if let dispatch {
+            try await append([submitted])
+            logger.info("message submitted", metadata: ["message": .string(id), "to": .string(m.to.description),
+                                                         "as4_message_id": .string(dispatch.as4MessageId)])
+        } else {
+            // Submitted and handed over in one append: nothing can be lost between the two.
+            try await append([submitted] + handOver(id, xhe: xheBlob, from: m.from, to: m.to, conversation: conversation))
+            logger.info("message submitted and delivered inside the node", metadata: [
+                "message": .string(id), "to": .string(m.to.description), "recipient_message": .string(NodeEventType.internalCopy(of: id))])
+        }
         return id
     }
 

@@ -104,6 +104,7 @@ extension Console {
         row(t(.created), r.createdAt.rfc3339)
         if v.visibility != .transport { row(t(.reference), v.reference) }
         row("AS4 MessageId", r.as4MessageId)
+        if r.isInternal { row(t(.transport), t(.insideNode)) }
         if r.confidential { row(t(.confidential), "✓") }
         if v.visibility != .transport { row(t(.failure), r.failure) }
         body.raw("</dl>")

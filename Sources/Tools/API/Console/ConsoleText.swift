@@ -10,7 +10,7 @@ enum ConsoleText: String, Sendable, CaseIterable {
          navDeliveries, navAddressBook, language
     case mailboxes, mailbox, rights, noMailboxes, participant, address, name
     case search, searchLabel, messages, noMessages, next, status, direction, counterpart, subject, created, inbound, outbound,
-         confidential, hidden, unread
+         confidential, hidden, unread, transport, insideNode
     case message, metadata, timeline, time, type, actor, summary, seq, evidence, evidenceHelp, downloadEvidence,
          readContent, purpose, purposeHelp, attachments, notFound, notFoundText, failure, redacted
     case audit, auditIntro, auditActor, auditMailbox, auditType, since, until, show, noEvents, auditNeedsQuery, asOf
@@ -36,7 +36,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .search: "Sök", .searchLabel: "Sök i ämne, motpart eller referens", .messages: "Meddelanden",
         .noMessages: "Inga meddelanden.", .next: "Nästa sida", .status: "Status", .direction: "Riktning",
         .counterpart: "Motpart", .subject: "Ämne", .created: "Skapat", .inbound: "Inkommande", .outbound: "Utgående",
-        .confidential: "Konfidentiellt", .hidden: "(dolt)", .unread: "oläst",
+        .confidential: "Konfidentiellt", .hidden: "(dolt)", .unread: "oläst", .transport: "Överföring",
+        .insideNode: "Inom noden (ingen AS4-överföring)",
         .message: "Meddelande", .metadata: "Uppgifter", .timeline: "Tidslinje", .time: "Tid", .type: "Händelse",
         .actor: "Aktör", .summary: "Sammanfattning", .seq: "Position", .evidence: "Bevis",
         .evidenceHelp: "Bevispaketet innehåller meddelandets alla händelser med signaturer och bevis mot en signerad kontrollpunkt. Det kan kontrolleras utan noden med kvitto audit verify.",
@@ -74,7 +75,8 @@ enum ConsoleText: String, Sendable, CaseIterable {
         .search: "Search", .searchLabel: "Search subject, counterpart or reference", .messages: "Messages",
         .noMessages: "No messages.", .next: "Next page", .status: "Status", .direction: "Direction",
         .counterpart: "Counterpart", .subject: "Subject", .created: "Created", .inbound: "Inbound", .outbound: "Outbound",
-        .confidential: "Confidential", .hidden: "(hidden)", .unread: "unread",
+        .confidential: "Confidential", .hidden: "(hidden)", .unread: "unread", .transport: "Transport",
+        .insideNode: "Inside this node (no AS4 hop)",
         .message: "Message", .metadata: "Details", .timeline: "Timeline", .time: "Time", .type: "Event",
         .actor: "Actor", .summary: "Summary", .seq: "Position", .evidence: "Evidence",
         .evidenceHelp: "The evidence bundle holds every event of the message with its signatures and proofs to a signed checkpoint. It can be checked without the node with kvitto audit verify.",

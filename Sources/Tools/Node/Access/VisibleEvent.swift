@@ -13,7 +13,7 @@ package struct VisibleEvent: Sendable {
         "errors", "response", "next_attempt_at", "from", "to", "addressed_function", "from_party", "original_sender",
         "conversation_id", "status", "receipt_id", "xhe", "soap", "sdk_message", "dispatch", "confidential", "submission_id",
         "message", "mailbox", "part", "attachment", "blob", "interface", "action", "resource", "coalesced", "coalesced_since",
-        "rule", "size", "grant", "scope", "grantee", "rights", "valid_from", "valid_until",
+        "rule", "size", "grant", "scope", "grantee", "rights", "valid_from", "valid_until", "transport", "xhe_id", "recipient_message_id",
     ]
     /// What an auditor does not see of a confidential message: its subject, its reference, the
     /// names of its attachments, and the content summary of a Meddelandekvittens event that

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Ledger
+import Projections
 import Transport
 import X509
 
@@ -139,7 +140,15 @@ enum EvidenceTransportChecks {
     static func documents(_ state: inout State) throws(Failure) {
         var tally = Tally()
         tally.missing += absent(state, kinds: ["xhe", "meddelandekvittens"], region: "documents")
-        let id = state.bundle.messageID
+        // The XHE ID is the message id, except for the recipient's record of a message delivered
+        // inside the node: its `message.received` names the XHE ID, and its id is that + ".in".
+        var id = state.bundle.messageID
+        if let received = entries(state).first(where: { $0.type == "message.received" }), let xheID = received.payload["xhe_id"]?.stringValue {
+            guard NodeEventType.internalCopy(of: xheID) == id else {
+                throw Failure("xhe_mismatch", "documents", seq: received.seq, "message \(id) is not the internal copy of XHE \(xheID)")
+            }
+            id = xheID
+        }
         for e in entries(state) {
             if !e.full { if e.payload["xhe"] != nil || e.payload["receipt"] != nil { tally.stated = true } }
             if ["message.submitted", "message.received", "message.receipt.sent", "message.receipt.received"].contains(e.type),

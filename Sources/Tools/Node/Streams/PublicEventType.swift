@@ -8,7 +8,8 @@ package import Projections
 package enum PublicEventType: String, Sendable, CaseIterable, Comparable {
     /// An outbound message was accepted by the node (`message.submitted`).
     case messageSubmitted = "se.sdk.message.submitted"
-    /// The recipient's access point returned a signed AS4 receipt for an outbound message.
+    /// The recipient's access point returned a signed AS4 receipt for an outbound message, or
+    /// the node handed it to a participant it serves (`message.delivered.internally`).
     case messageDelivered = "se.sdk.message.delivered"
     /// An inbound message was stored in a functional mailbox (`message.received`).
     case messageReceived = "se.sdk.message.received"
@@ -34,6 +35,7 @@ package enum PublicEventType: String, Sendable, CaseIterable, Comparable {
         case NodeEventType.transportReceiptReceived:
             guard event.payload["kind"]?.stringValue == "message" else { return nil }
             self = .messageDelivered
+        case NodeEventType.deliveredInternally: self = .messageDelivered
         case NodeEventType.received: self = .messageReceived
         case NodeEventType.receiptReceived: self = .receiptReceived
         case NodeEventType.receiptSent: self = .receiptSent
