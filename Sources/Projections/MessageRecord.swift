@@ -6,7 +6,8 @@ package enum MessageStatus: String, Sendable, Comparable {
     case submitted
     /// Outbound: at least one AS4 attempt made, no receipt yet.
     case dispatched
-    /// Outbound: the recipient's access point returned a valid signed AS4 receipt.
+    /// Outbound: the recipient's access point returned a valid signed AS4 receipt, or the node
+    /// handed the message to a participant it serves.
     case delivered
     /// Inbound: stored; the Meddelandekvittens is not issued yet.
     case received
@@ -31,7 +32,8 @@ package enum MessageStatus: String, Sendable, Comparable {
 }
 
 /// One message in one participant's mailbox, folded from the events with subject
-/// `message:<id>`; the id is the SDK message id (= XHE ID = AS4 ConversationId).
+/// `message:<id>`; the id is the SDK message id (= XHE ID), except for the recipient's record of a
+/// message delivered inside the node (``NodeEventType/internalCopy(of:)``).
 package struct MessageRecord: Sendable, Equatable {
     package enum Direction: String, Sendable { case outbound, inbound }
 

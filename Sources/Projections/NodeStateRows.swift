@@ -190,6 +190,11 @@ package enum NodeFold {
                                                            as4MessageId: p["as4_message_id"]?.stringValue,
                                                            code: p["reason"]?["code"]?.stringValue ?? "?",
                                                            detail: p["reason"]?["detail"]?.stringValue ?? ""))
+        case AccessEventType.denied where p["reason"]?.stringValue == AccessDenial.Reason.notVisible.rawValue:
+            // Someone who may not see the message asked for it: the audit log keeps the refusal
+            // (owned by the message's participant), but it is no step of the message, so its trace
+            // and evidence — which the message's users read — never show who probed it.
+            break
         default:
             if let messageId { try touch(messageId, event, &rows) }
         }

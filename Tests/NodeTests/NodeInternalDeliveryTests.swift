@@ -131,7 +131,13 @@ final class NodeInternalDeliveryTests: XCTestCase {
         await assertNotFound { _ = try await access.trace(inside, as: user2) }
         let read = try await access.content(copy(inside), part: .attachment(0), purpose: "ärende 7", as: user2)
         XCTAssertEqual(read.bytes, secret)
+        // The other participant's user learns the XHE ID from its own copy; asking for the
+        // sender's record is refused and audited, but is no step of the message: its trace does
+        // not name who asked.
+        let probes = try NodeFixture.events(node, AccessEventType.denied).filter { $0.actor == user2.actor }
+        XCTAssertTrue(probes.contains { $0.subject == "message:" + inside && $0.payload["reason"]?.stringValue == "not_visible" })
         let traced = try await access.trace(inside, as: user1)
+        XCTAssertFalse(traced.contains { $0.event.actor == user2.actor }, "\(traced.map { ($0.event.type, $0.event.actor) })")
         XCTAssertEqual(traced.filter { $0.event.type.hasPrefix("message.") }.map(\.event.seq), sent.eventSeqs, "the sender's trace is its side only")
         XCTAssertTrue(traced.allSatisfy { $0.event.subject == "message:" + inside }, "\(traced.map { ($0.event.type, $0.event.subject) })")
 

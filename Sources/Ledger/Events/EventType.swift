@@ -33,6 +33,9 @@ public struct EventType: Sendable, Hashable {
         var all: [String: EventType] = [:]
         for name in reserved { all[name] = EventType(name: name, versions: [1], reserved: true) }
         for name in open { all[name] = EventType(name: name, versions: [1], reserved: false) }
+        // Version 2: a message delivered between two participants of one node (no AS4 hop):
+        // `transport: "internal"` and the XHE ID instead of the AS4 members (node-events.md).
+        for name in ["message.received", "message.receipt.received"] { all[name] = EventType(name: name, versions: [1, 2], reserved: false) }
         return all
     }()
 

@@ -58,7 +58,16 @@ extension Node {
             let blob = try putBlob(xhe)
             payload["xhe"] = BlobField.json(blob)
             payload["transport"] = .string(NodeEventType.internalTransport)
-            drafts.append(try await receiveInternally(xhe, sealedBlob: blob, sender: envelope.fromParty, issuer: r.participant))
+            do {
+                drafts.append(try await receiveInternally(xhe, sealedBlob: blob, sender: envelope.fromParty, issuer: r.participant))
+            } catch where error.code != .storage {
+                // The sender's side cannot open it (its key, the issuer's certificate or the O2O
+                // trust): our verdict is still recorded, and the reason stays visible, instead of
+                // the answer being retried for ever.
+                payload["undeliverable"] = .string(String(error.message.prefix(2000)))
+                logger.error("the sender cannot open the Meddelandekvittens issued inside the node",
+                             metadata: ["message": .string(r.id), "to": .string(envelope.fromParty), "error": .string(error.message)])
+            }
         } else if !r.isInternal, let route = try await router.route(to: envelope.fromParty) {
             let xhe = try sealed(for: route.o2oCertificate)
             payload["xhe"] = BlobField.json(try putBlob(xhe))
@@ -68,6 +77,7 @@ extension Node {
         } else {
             let why = r.isInternal ? "\(envelope.fromParty) is no longer served by this node" : "no route to \(envelope.fromParty); add it with `kvitto route add`"
             payload["undeliverable"] = .string(why)
+            if r.isInternal { payload["transport"] = .string(NodeEventType.internalTransport) }
             logger.error("the Meddelandekvittens cannot be delivered", metadata: ["message": .string(r.id), "to": .string(envelope.fromParty),
                                                                                    "reason": .string(why)])
         }

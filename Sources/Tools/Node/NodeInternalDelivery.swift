@@ -43,7 +43,8 @@ extension Node {
             received["to"] = .string(address.description)
         }
         return [
-            EventDraft(type: NodeEventType.received, subject: NodeEventType.subject(message: copy), actor: "node", payload: .object(received)),
+            EventDraft(type: NodeEventType.received, typeVersion: 2, subject: NodeEventType.subject(message: copy), actor: "node",
+                       payload: .object(received)),
             EventDraft(type: NodeEventType.deliveredInternally, subject: NodeEventType.subject(message: id), actor: "node",
                        payload: ["participant": .string(from.participant), "transport": .string(NodeEventType.internalTransport),
                                  "recipient_message_id": .string(copy)]),
@@ -74,7 +75,7 @@ extension Node {
             "receipt_id": .string(opened.receipt.id), "receipt": BlobField.json(try putBlob(opened.plain)), "xhe": BlobField.json(sealedBlob),
         ]
         p.merge(NodeInbound.verdict(opened.receipt.status)) { _, new in new }
-        return EventDraft(type: NodeEventType.receiptReceived, subject: NodeEventType.subject(message: opened.original.id), actor: "node",
-                          payload: .object(p))
+        return EventDraft(type: NodeEventType.receiptReceived, typeVersion: 2, subject: NodeEventType.subject(message: opened.original.id),
+                          actor: "node", payload: .object(p))
     }
 }

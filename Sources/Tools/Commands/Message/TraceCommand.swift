@@ -11,7 +11,7 @@ struct TraceCommand: AsyncParsableCommand {
         discussion: "You are the OS user running the command (os:<user>). A message your grants do not show is \"not found\", like one that does not exist; the node operator sees events without subjects or content.")
 
     @OptionGroup var location: NodeLocation
-    @Argument(help: "The message id (the SDK message id = XHE ID).") var message: String
+    @Argument(help: "The message id (the SDK message id = XHE ID; the recipient's copy of a message delivered inside the node: <id>.in).") var message: String
     @Flag(help: "Print the events as JSON lines.") var json = false
     @Option(help: ArgumentHelp("Write the message's evidence bundle (Schemas/evidence-bundle.md) to this file instead; check it with `kvitto audit verify`.", valueName: "file"))
     var evidence: String?
