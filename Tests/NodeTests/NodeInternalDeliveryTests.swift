@@ -152,7 +152,7 @@ final class NodeInternalDeliveryTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.json)")
         let file = base + "/bundle.json"
         try Data(bundle).write(to: URL(fileURLWithPath: file))
-        let (status, output) = try Self.python([Self.verifier, file, "--json"])
+        let (status, output) = try PythonPeer.run(PythonPeer.python, [Self.verifier, file, "--json"])
         XCTAssertEqual(status, 0, output)
         await node.close()
         try NodeFixture.verify(base + "/shared")
@@ -160,19 +160,6 @@ final class NodeInternalDeliveryTests: XCTestCase {
     }
 
     static let verifier = NodeFixture.projectRoot.appendingPathComponent("Tests/evidence/verify_bundle.py").path
-
-    static func python(_ arguments: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: PythonPeer.python)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     private func assertNotFound(_ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async {
         do {

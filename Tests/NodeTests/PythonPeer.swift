@@ -65,23 +65,26 @@ enum PythonPeer {
     static func post(_ arguments: [String], timeout: TimeInterval = 120) async throws -> (status: Int32, output: String) {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let p = Process()
-                    p.executableURL = URL(fileURLWithPath: python)
-                    p.arguments = [script, "post"] + arguments
-                    let out = Pipe()
-                    p.standardOutput = out
-                    p.standardError = out
-                    p.standardInput = FileHandle.nullDevice
-                    try p.run()
-                    let watchdog = DispatchWorkItem { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    watchdog.cancel()
-                    p.waitUntilExit()
-                    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-                })
+                continuation.resume(with: Result { try run(python, [script, "post"] + arguments, timeout: timeout) })
             }
         }
+    }
+
+    /// Runs a program to its end (killed after `timeout`) and returns its status and combined output.
+    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let watchdog = DispatchWorkItem { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        watchdog.cancel()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -7,7 +7,7 @@
 // (Transport/Trust/CertificateRevocationList.swift) and RSA private-key operations
 // (Transport/Security/RSAPrivateKey.swift: OpenSSL 3's RSA uses the CPU's AVX-512 IFMA
 // multiplication where there is one, about twice BoringSSL's rate on such machines, and is no
-// slower elsewhere).
+// slower elsewhere), and PKCS#12 files as CAs hand them out (Transport/Security/CredentialFile.swift).
 
 // SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, whose provider dispatch
 // costs more than the hash itself for 33- and 65-byte Merkle inputs (121 ns against 53 ns here).
@@ -19,6 +19,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <openssl/pkcs12.h>
 #include <time.h>
 
 /// SHA-256 of `count` bytes at `data` into `out` (32 bytes).
@@ -228,5 +229,56 @@ static inline int kvitto_aes256cbc_encrypt(const unsigned char *key, const unsig
     EVP_CIPHER_CTX_free(context);
     if (!ok) ERR_clear_error();
     return ok;
+}
+/// Opens a PKCS#12 file (DER, `length` bytes) with `password` (NUL-terminated; "" for none):
+/// its private key as PKCS#8 DER into `*key` / `*keyLength`, and its certificates — the one
+/// matching the key first, then the others — as concatenated DER into `*certificates` /
+/// `*certificatesLength` (both freed with `OPENSSL_free`). Returns 1 on success; 0 when the bytes
+/// are not PKCS#12; -1 when the password does not open it (its MAC does not verify); -2 when it
+/// holds no private key or no certificate for it; -3 when OpenSSL cannot read its contents (an
+/// algorithm it does not enable, such as the RC2 of legacy files, or damage). The error queue is
+/// cleared.
+static inline int kvitto_pkcs12_parse(const unsigned char *der, long length, const char *password, unsigned char **key,
+                                      int *keyLength, unsigned char **certificates, int *certificatesLength) {
+    *key = NULL; *certificates = NULL; *keyLength = 0; *certificatesLength = 0;
+    const unsigned char *p = der;
+    PKCS12 *p12 = d2i_PKCS12(NULL, &p, length);
+    if (p12 == NULL || p != der + length) { if (p12) PKCS12_free(p12); ERR_clear_error(); return 0; }
+    if (PKCS12_mac_present(p12) && PKCS12_verify_mac(p12, password, -1) != 1) { PKCS12_free(p12); ERR_clear_error(); return -1; }
+    EVP_PKEY *pkey = NULL; X509 *leaf = NULL; STACK_OF(X509) *others = NULL;
+    int parsed = PKCS12_parse(p12, password, &pkey, &leaf, &others);
+    PKCS12_free(p12);
+    if (parsed != 1) { ERR_clear_error(); return -3; }
+    int rc = 1;
+    if (pkey == NULL || leaf == NULL) { rc = -2; goto done; }
+    PKCS8_PRIV_KEY_INFO *info = EVP_PKEY2PKCS8(pkey);
+    if (info == NULL) { rc = -3; goto done; }
+    *keyLength = i2d_PKCS8_PRIV_KEY_INFO(info, key);
+    PKCS8_PRIV_KEY_INFO_free(info);
+    if (*keyLength <= 0) { rc = -3; goto done; }
+    int total = i2d_X509(leaf, NULL);
+    int count = others == NULL ? 0 : sk_X509_num(others);
+    for (int i = 0; i < count; i++) total += i2d_X509(sk_X509_value(others, i), NULL);
+    if (total <= 0 || (*certificates = OPENSSL_malloc(total)) == NULL) { rc = -3; goto done; }
+    unsigned char *out = *certificates;
+    i2d_X509(leaf, &out);
+    for (int i = 0; i < count; i++) i2d_X509(sk_X509_value(others, i), &out);
+    *certificatesLength = total;
+done:
+    if (rc != 1) {
+        if (*key) { OPENSSL_clear_free(*key, *keyLength > 0 ? *keyLength : 0); *key = NULL; }
+        if (*certificates) { OPENSSL_free(*certificates); *certificates = NULL; }
+        *keyLength = 0; *certificatesLength = 0;
+    }
+    EVP_PKEY_free(pkey);
+    X509_free(leaf);
+    sk_X509_pop_free(others, X509_free);
+    ERR_clear_error();
+    return rc;
+}
+/// Frees what OpenSSL allocated (OPENSSL_free is a macro), zeroing `count` bytes first when
+/// `count` > 0 (key material).
+static inline void kvitto_openssl_free(void *pointer, size_t count) {
+    if (count > 0) OPENSSL_clear_free(pointer, count); else OPENSSL_free(pointer);
 }
 #endif

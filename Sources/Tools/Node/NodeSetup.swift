@@ -40,6 +40,8 @@ package enum NodeSetup {
         package var developmentIssuer = false
         /// Port of the HTTP API (default: the AS4 port + 1; 0 picks a free one at start).
         package var apiPort: Int?
+        /// Real certificates (a federation's CA): no throwaway PKI is made (see ``NodeCredentials``).
+        package var credentials: NodeCredentials?
 
         package init(name: String, participants: [ParticipantSpec]) {
             self.name = name
@@ -48,8 +50,9 @@ package enum NodeSetup {
     }
 
     /// Creates a node in `directory`: configuration, ledger (with the participants' address-book
-    /// entries), and a throwaway PKI — AS4, TLS and per-participant O2O certificates and the trust
-    /// folders. Real deployments replace the certificates and trust anchors in the configuration.
+    /// entries), and either a throwaway PKI — AS4, TLS and per-participant O2O certificates and the
+    /// trust folders, marked `throwaway_pki` — or, with ``Options/credentials``, the real
+    /// identities and trust anchors a federation's CA issued (no CA key on the node).
     package static func initialize(directory: String, options: Options) async throws(NodeError) -> NodeConfig {
         let fm = FileManager.default
         if fm.fileExists(atPath: directory + "/" + NodeConfig.fileName) {
@@ -57,36 +60,51 @@ package enum NodeSetup {
         }
         guard !options.participants.isEmpty else { throw NodeError(.configInvalid, "a node needs at least one participant (--participant)") }
         try NodeConfig.check(options.receptionAwareness, in: "--retries/--retry-interval")
+        // What this call creates, removed again if it fails (a half-made node is no node).
+        let created = [directory] + ["pki", "trust", "routes", "ledger"].map { directory + "/" + $0 }
+        let fresh = created.filter { !fm.fileExists(atPath: $0) }
         do {
             for sub in ["pki", "trust/as4", "trust/o2o", "trust/tls", "routes"] {
                 try fm.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
             }
-            let pki: ThrowawayPKI
-            if let ca = options.ca {
-                pki = try loadCA(ca)
-            } else {
-                pki = try ThrowawayPKI(commonName: "Kvitto throwaway CA (\(options.name))")
-                try write(CertificateFile.pem(pki.root), directory + "/pki/ca.crt")
-                try write(pki.rootKey.pemRepresentation, directory + "/pki/ca.key", secret: true)
-            }
-            for role in ["as4", "o2o", "tls"] {
-                try write(CertificateFile.pem(pki.root), directory + "/trust/\(role)/ca.crt")
-            }
-            let slug = slugify(options.name)
-            let partyId = "kvitto-ap-" + slug
-            let as4 = try pki.issue(commonName: partyId, organization: options.name)
-            try write(identity: as4, directory + "/pki/as4")
-            var ips: [[UInt8]] = [[127, 0, 0, 1]]
-            let octets = options.host.split(separator: ".").compactMap { UInt8($0) }
-            if octets.count == 4, options.host != "127.0.0.1" { ips.append(octets) }
-            let tls = try pki.issue(commonName: "localhost", organization: options.name, dnsNames: ["localhost"], ipAddresses: ips)
-            try write(identity: tls, directory + "/pki/tls")
+            let partyId: String
             var participants: [NodeConfig.Participant] = []
-            for p in options.participants {
-                let s = slugify(p.id)
-                try write(identity: try pki.issue(commonName: p.id, organization: p.name), directory + "/pki/o2o-\(s)")
-                participants.append(.init(id: p.id, name: p.name, o2oKey: "pki/o2o-\(s).key", o2oCertificate: "pki/o2o-\(s).crt",
-                                          functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
+            if let credentials = options.credentials {
+                guard options.ca == nil else { throw NodeError(.configInvalid, "--ca issues throwaway certificates; it cannot be combined with real ones (--as4-p12)") }
+                let (id, o2o) = try credentials.install(in: directory, options: options)
+                partyId = id
+                for p in options.participants {
+                    guard let paths = o2o[p.id] else { throw NodeError(.configInvalid, "participant \(p.id) has no O2O identity") }
+                    participants.append(.init(id: p.id, name: p.name, o2oKey: paths.key, o2oCertificate: paths.certificate,
+                                              functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
+                }
+            } else {
+                let pki: ThrowawayPKI
+                if let ca = options.ca {
+                    pki = try loadCA(ca)
+                } else {
+                    pki = try ThrowawayPKI(commonName: "Kvitto throwaway CA (\(options.name))")
+                    try write(CertificateFile.pem(pki.root), directory + "/pki/ca.crt")
+                    try write(pki.rootKey.pemRepresentation, directory + "/pki/ca.key", secret: true)
+                }
+                for role in ["as4", "o2o", "tls"] {
+                    try write(CertificateFile.pem(pki.root), directory + "/trust/\(role)/ca.crt")
+                }
+                let slug = slugify(options.name)
+                partyId = "kvitto-ap-" + slug
+                let as4 = try pki.issue(commonName: partyId, organization: options.name)
+                try write(identity: as4, directory + "/pki/as4")
+                var ips: [[UInt8]] = [[127, 0, 0, 1]]
+                let octets = options.host.split(separator: ".").compactMap { UInt8($0) }
+                if octets.count == 4, options.host != "127.0.0.1" { ips.append(octets) }
+                let tls = try pki.issue(commonName: "localhost", organization: options.name, dnsNames: ["localhost"], ipAddresses: ips)
+                try write(identity: tls, directory + "/pki/tls")
+                for p in options.participants {
+                    let s = slugify(p.id)
+                    try write(identity: try pki.issue(commonName: p.id, organization: p.name), directory + "/pki/o2o-\(s)")
+                    participants.append(.init(id: p.id, name: p.name, o2oKey: "pki/o2o-\(s).key", o2oCertificate: "pki/o2o-\(s).crt",
+                                              functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
+                }
             }
             let config = NodeConfig(
                 format: NodeConfig.formatName, name: options.name, ledger: "ledger",
@@ -100,7 +118,7 @@ package enum NodeSetup {
                 schemas: nil,
                 identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil,
                 api: .init(host: options.host, port: options.apiPort ?? (options.port == 0 ? 0 : options.port + 1), tls: options.tls),
-                throwawayPki: true)
+                throwawayPki: options.credentials == nil)
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
@@ -112,9 +130,9 @@ package enum NodeSetup {
             })
             try config.save(directory: directory)
             return config
-        } catch let e as NodeError {
-            throw e
         } catch {
+            for path in fresh.reversed() { try? fm.removeItem(atPath: path) }
+            if let e = error as? NodeError { throw e }
             throw NodeError(.storage, "creating the node in \(directory): \(error)")
         }
     }

@@ -24,25 +24,12 @@ package struct SigningIdentity: Sendable {
         self.operations = try RSAPrivateKey(derRepresentation: Array(privateKey.derRepresentation))
     }
 
-    /// Loads a PEM private key (PKCS#1 or PKCS#8) and a PEM/DER certificate file (leaf first).
-    package init(keyPath: String, certificatePath: String) throws(XMLSecurityError) {
-        let keyPEM: String
-        do { keyPEM = try String(contentsOfFile: keyPath, encoding: .utf8) } catch {
-            throw .keyUnusable("cannot read the private key \(keyPath): \(error.localizedDescription)")
-        }
-        let key: _RSA.Signing.PrivateKey
-        do { key = try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM) } catch {
-            throw .keyUnusable("\(keyPath) is not a PEM RSA private key")
-        }
-        let certs: [Certificate]
-        do { certs = try CertificateFile.read(path: certificatePath) } catch {
-            throw .keyUnusable("cannot read the certificate \(certificatePath): \(error)")
-        }
-        guard let leaf = certs.first else { throw .keyUnusable("\(certificatePath) holds no certificate") }
-        guard let certKey = _RSA.Signing.PublicKey(leaf.publicKey), certKey.derRepresentation == key.publicKey.derRepresentation else {
-            throw .keyUnusable("the certificate in \(certificatePath) does not belong to the key in \(keyPath)")
-        }
-        try self.init(privateKey: key, certificate: leaf, chain: Array(certs.dropFirst()))
+    /// Loads a private key and its certificate chain (see ``CredentialFile``): a PEM key with a
+    /// PEM/DER certificate file, a PEM bundle, or a PKCS#12 file opened with `password`; with
+    /// `certificatePath` nil or the key's own path, the certificates come from the key's file.
+    package init(keyPath: String, certificatePath: String?, password: String? = nil) throws(XMLSecurityError) {
+        let file = try CredentialFile(keyPath: keyPath, certificatePath: certificatePath, password: password)
+        try self.init(privateKey: file.privateKey, certificate: file.certificates[0], chain: Array(file.certificates.dropFirst()))
     }
 
     /// The RSASSA-PKCS1-v1_5 signature of a SHA-256 digest (XML-DSig `rsa-sha256`).

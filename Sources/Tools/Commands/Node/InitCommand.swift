@@ -6,10 +6,13 @@ import Node
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a node: configuration (kvitto.json), ledger, and a throwaway PKI for demos and tests.",
+        abstract: "Create a node: configuration (kvitto.json), ledger, and either real certificates (--as4-p12 …) or a throwaway PKI for demos and tests.",
         discussion: """
-            Real deployments replace the certificate and key paths and the trust folders in kvitto.json with their own \
-            (e.g. the SDK CAs); see Schemas/node-config.md.
+            With the federation's certificates: --as4-p12 FILE, --o2o-p12 PARTICIPANT=FILE for each participant, --tls-p12 FILE \
+            (unless --no-tls), --p12-password-file FILE, and the CA certificates per role (--trust-as4, --trust-o2o, --trust-tls: \
+            files or folders). Each FILE is PKCS#12 or a PEM bundle (key and certificates). No CA is created and no CA key is on \
+            the node; the party id is the CN of the AS4 certificate. Without --as4-p12, a throwaway PKI is made (demos and tests \
+            only; kvitto.json says so with throwaway_pki). See Schemas/node-config.md.
             """
     )
 
@@ -52,6 +55,30 @@ struct InitCommand: AsyncParsableCommand {
     @Flag(help: "Enable the development issuer, so that `kvitto token` mints tokens this node accepts (demos and tests only).")
     var developmentIssuer = false
 
+    @Option(help: "The access point's AS4 identity from the federation's CA (PKCS#12 or PEM bundle); no throwaway PKI is made.")
+    var as4P12: String?
+
+    @Option(help: "The TLS identity (PKCS#12 or PEM bundle); needed with --as4-p12 unless --no-tls.")
+    var tlsP12: String?
+
+    @Option(name: .customLong("o2o-p12"), help: "A participant's O2O identity: PARTICIPANT=FILE (PKCS#12 or PEM bundle). One per participant.")
+    var o2oP12: [String] = []
+
+    @Option(help: "A file whose first line is the password of the PKCS#12 files.")
+    var p12PasswordFile: String?
+
+    @Option(help: "CA certificate(s) to trust for AS4 signatures: a file or a folder. Repeatable.")
+    var trustAs4: [String] = []
+
+    @Option(help: "CA certificate(s) to trust for O2O (XHE) signatures: a file or a folder. Repeatable.")
+    var trustO2o: [String] = []
+
+    @Option(help: "CA certificate(s) to trust for TLS peers: a file or a folder. Repeatable.")
+    var trustTls: [String] = []
+
+    @Option(help: "The access point's party id (default and only allowed value: the CN of the AS4 certificate).")
+    var partyId: String?
+
     func run() async throws {
         var specs: [NodeSetup.ParticipantSpec] = []
         for p in participants {
@@ -75,6 +102,23 @@ struct InitCommand: AsyncParsableCommand {
         options.developmentIssuer = developmentIssuer
         options.apiPort = apiPort
         options.receptionAwareness = .init(retries: retries, intervalSeconds: retryInterval, strategy: "CONSTANT")
+        if let as4P12 {
+            var credentials = NodeCredentials(as4: as4P12)
+            credentials.tls = tlsP12
+            for pair in o2oP12 {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw CLI.fail("--o2o-p12 \(pair): give PARTICIPANT=FILE") }
+                credentials.o2o[parts[0]] = parts[1]
+            }
+            if let p12PasswordFile { credentials.password = try await NodeCLI.run { try NodeCredentials.password(file: p12PasswordFile) } }
+            credentials.trustAS4 = trustAs4
+            credentials.trustO2O = trustO2o
+            credentials.trustTLS = trustTls
+            credentials.partyId = partyId
+            options.credentials = credentials
+        } else if tlsP12 != nil || !o2oP12.isEmpty || !trustAs4.isEmpty || !trustO2o.isEmpty || !trustTls.isEmpty || partyId != nil {
+            throw CLI.fail("--tls-p12, --o2o-p12, --trust-* and --party-id go with --as4-p12 (real certificates); without it a throwaway PKI is made")
+        }
         let config = try await NodeCLI.run { try await NodeSetup.initialize(directory: directory, options: options) }
         print("Node \(config.name) created in \(directory)")
         print("  AS4 endpoint   \(config.as4.tls == nil ? "http" : "https")://\(config.as4.host):\(config.as4.port)\(config.as4.path)  party id \(config.as4.partyId)")
@@ -84,6 +128,9 @@ struct InitCommand: AsyncParsableCommand {
         for p in config.participants {
             print("  participant    \(p.id) (\(p.name)): \(p.functions.map { $0.function + "@" + p.id }.joined(separator: ", "))")
         }
-        print("Next: kvitto route add --node \(directory) --peer OTHER_NODE_DIR, then kvitto serve --node \(directory)")
+        if config.throwawayPki == true {
+            print("  certificates   a throwaway PKI (demos and tests only); use --as4-p12 … for a real federation")
+        }
+        print("Next: kvitto route add --node \(directory) (--peer OTHER_NODE_DIR | --participant … --endpoint …), kvitto check --node \(directory), then kvitto serve --node \(directory)")
     }
 }
