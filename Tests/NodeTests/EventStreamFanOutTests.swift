@@ -30,6 +30,9 @@ final class EventStreamFanOutTests: XCTestCase {
         tls.trustRoots = .file(base + "/node/pki/ca.crt")
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 2 * Self.subscribers)
+        // A thousand TLS handshakes at once on a busy two-core machine can take longer than the
+        // client's default 10 s wait for a connection (the test then fails for the client's sake).
+        configuration.timeout.connect = .seconds(120)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let shared = Shared()
         let port = api.port

@@ -50,6 +50,7 @@ final class NodeRealCertificatesTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: node + "/pki/ca.key"), "no CA key on the node")
         let keyMode = try FileManager.default.attributesOfItem(atPath: node + "/pki/as4.key")[.posixPermissions] as? Int
         XCTAssertEqual(keyMode, 0o600)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: node + "/pki")[.posixPermissions] as? Int, 0o700)
         // kvitto route add --participant … --endpoint … --as4-certificate … --o2o-certificate …
         var route = RouteSpec(participant: Self.remote.participant, name: "Myndighet S", functions: [(Self.remote.function, "Kansliet")],
                               endpoint: "http://127.0.0.1:\(server.port)/as4", as4Certificate: ca + "/peer-as4.crt",

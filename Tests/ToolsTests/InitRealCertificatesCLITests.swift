@@ -51,13 +51,16 @@ final class InitRealCertificatesCLITests: XCTestCase {
             (initArgs("n5").filter { $0 != "--tls-p12" && $0 != ca + "/tls.p12" }, "HTTPS needs the TLS identity"),
             (["init", dir.sub("n6"), "--participant", "0203:k.example.se=K", "--trust-as4", ca + "/ca.crt"], "go with --as4-p12"),
             (routeArgs + ["--o2o-certificate", ca + "/foreign-o2o.crt"], "not to 0203:sender.example.se"),
+            (initArgs("n7", extra: ["--no-tls"]), "--tls-p12 and --no-tls contradict each other"),
+            (["init", dir.sub("n8"), "--participant", "0203:k.example.se=K", "--p12-password-file", ca + "/password"], "go with --as4-p12"),
+            (["route", "add", "--node", dir.sub("node"), "--peer", dir.sub("node"), "--trust-as4", ca + "/ca.crt"], "give either --peer or --participant"),
         ]
         for (args, expected) in mistakes {
             let r = try KvittoProcess.run(args)
             XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
             XCTAssertTrue(r.stderr.contains(expected), "\(args[0]) …: \(r.stderr)")
         }
-        for n in ["n1", "n2", "n3", "n4", "n5", "n6"] {
+        for n in ["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8"] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir.sub(n)), "\(n) left behind")
         }
         // A trust folder that went missing is named plainly.

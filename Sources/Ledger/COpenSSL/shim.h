@@ -244,11 +244,14 @@ static inline int kvitto_pkcs12_parse(const unsigned char *der, long length, con
     const unsigned char *p = der;
     PKCS12 *p12 = d2i_PKCS12(NULL, &p, length);
     if (p12 == NULL || p != der + length) { if (p12) PKCS12_free(p12); ERR_clear_error(); return 0; }
-    if (PKCS12_mac_present(p12) && PKCS12_verify_mac(p12, password, -1) != 1) { PKCS12_free(p12); ERR_clear_error(); return -1; }
+    // An empty password may have been applied as "" or as no password at all (two different MAC
+    // keys); OpenSSL's own parser tries both, and so does this check.
+    if (PKCS12_mac_present(p12) && PKCS12_verify_mac(p12, password, -1) != 1
+        && !(password[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0) == 1)) { PKCS12_free(p12); ERR_clear_error(); return -1; }
     EVP_PKEY *pkey = NULL; X509 *leaf = NULL; STACK_OF(X509) *others = NULL;
     int parsed = PKCS12_parse(p12, password, &pkey, &leaf, &others);
     PKCS12_free(p12);
-    if (parsed != 1) { ERR_clear_error(); return -3; }
+    if (parsed != 1) { EVP_PKEY_free(pkey); X509_free(leaf); sk_X509_pop_free(others, X509_free); ERR_clear_error(); return -3; }
     int rc = 1;
     if (pkey == NULL || leaf == NULL) { rc = -2; goto done; }
     PKCS8_PRIV_KEY_INFO *info = EVP_PKEY2PKCS8(pkey);
@@ -258,7 +261,10 @@ static inline int kvitto_pkcs12_parse(const unsigned char *der, long length, con
     if (*keyLength <= 0) { rc = -3; goto done; }
     int total = i2d_X509(leaf, NULL);
     int count = others == NULL ? 0 : sk_X509_num(others);
-    for (int i = 0; i < count; i++) total += i2d_X509(sk_X509_value(others, i), NULL);
+    for (int i = 0; i < count && total > 0; i++) {
+        int one = i2d_X509(sk_X509_value(others, i), NULL);
+        total = one > 0 ? total + one : -1;
+    }
     if (total <= 0 || (*certificates = OPENSSL_malloc(total)) == NULL) { rc = -3; goto done; }
     unsigned char *out = *certificates;
     i2d_X509(leaf, &out);

@@ -24,7 +24,9 @@ struct InboundReview {
 
     let validator: SDKValidator
     let trust: CertificateTrust
-    let decryption: SigningIdentity
+    /// The recipient's O2O identities that may decrypt: the current one, then earlier ones in
+    /// their overlap (``NodeKeys/o2oDecryption(_:)``).
+    let decryption: [SigningIdentity]
     /// Where a function of the recipient leads (see ``MailboxResolution``).
     let mailboxes: MailboxResolution
 
@@ -134,9 +136,15 @@ struct InboundReview {
         case .text, .notRead:
             out.lines = [.init(lineID: "NA", code: .schema, reasonCode: nil, reason: "The XHE payload is text, not an SDK message.")]
         case .encrypted(let data):
-            do { out.payload = try XMLEncryption.decrypt(data, with: decryption) } catch {
-                return decryptionFailed(out, detail: "\(error)")
+            // The same answer whichever key failed: one fixed line, the causes in our log only.
+            var failures: [String] = []
+            for identity in decryption {
+                do {
+                    out.payload = try XMLEncryption.decrypt(data, with: identity)
+                    return out
+                } catch { failures.append("\(error)") }
             }
+            return decryptionFailed(out, detail: failures.isEmpty ? "no O2O identity to decrypt with" : failures.joined(separator: "; "))
         }
         return out
     }

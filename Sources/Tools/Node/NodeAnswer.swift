@@ -17,7 +17,7 @@ extension Node {
             throw NodeError(.storage, "message \(r.id) has no stored XHE or its participant has no O2O key")
         }
         let book = try read { try $0.addressBook(participants: [r.participant]) }
-        let review = InboundReview(validator: validator, trust: keys.o2oTrust, decryption: o2o,
+        let review = InboundReview(validator: validator, trust: keys.o2oTrust, decryption: keys.o2oDecryption(r.participant),
                                    mailboxes: MailboxResolution(participant: participant, addressBook: book))
         let (envelope, outcome) = try await review.review(loading: { () throws(NodeError) in try blob(xheRef) }, at: now)
         let lines = outcome.lines

@@ -121,6 +121,21 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         /// have (neither here nor in the address book). Unset (the default): such messages are
         /// REJECTED with a BV line naming the unknown function.
         package var catchAllFunction: String?
+        /// Earlier O2O identities kept for an overlap after the certificate was replaced: they
+        /// only decrypt what senders still encrypted to the old certificate (the current one signs
+        /// and decrypts first). Remove an entry once the overlap is over.
+        package var o2oPrevious: [Identity]?
+    }
+
+    /// A key and its certificate (paths).
+    package struct Identity: Codable, Sendable, Equatable {
+        package var key: String
+        package var certificate: String
+
+        package init(key: String, certificate: String) {
+            self.key = key
+            self.certificate = certificate
+        }
     }
 
     package struct Function: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Ledger
 import Projections
@@ -57,6 +58,9 @@ package struct NodeCredentials: Sendable {
             throw NodeError(.configInvalid, "--o2o-p12 \(stray)=…: \(stray) is not one of the --participant organisations")
         }
         var identities: [(base: String, identity: SigningIdentity)] = [("pki/as4", as4Identity)]
+        if !options.tls, tls != nil {
+            throw NodeError(.configInvalid, "--tls-p12 and --no-tls contradict each other: give one")
+        }
         if options.tls {
             guard let tls else { throw NodeError(.configInvalid, "HTTPS needs the TLS identity: give --tls-p12 FILE (or --no-tls behind a TLS proxy)") }
             identities.append(("pki/tls", try load("the TLS identity --tls-p12", tls)))
@@ -72,33 +76,54 @@ package struct NodeCredentials: Sendable {
                                     + "not to \(p.id); give that organisation's own O2O certificate")
             }
             let base = "pki/o2o-\(NodeSetup.slugify(p.id))"
+            if let clash = paths.first(where: { $0.value.key == base + ".key" }) {
+                throw NodeError(.configInvalid, "participants \(clash.key) and \(p.id) would share the key file \(base).key; their ids differ only in punctuation")
+            }
             identities.append((base, identity))
             paths[p.id] = (base + ".key", base + ".crt")
         }
         // TLS anchors even without a TLS endpoint: the node still sends to peers over HTTPS.
         let roles: [(String, [String])] = [("as4", trustAS4), ("o2o", trustO2O), ("tls", trustTLS)]
-        for (role, sources) in roles where sources.isEmpty {
-            throw NodeError(.configInvalid, "no \(role.uppercased()) trust anchors: give --trust-\(role) with the federation's CA certificate(s) for that role")
+        var trust: [(role: String, files: [NodeSetup.TrustFile])] = []
+        for (role, sources) in roles {
+            guard !sources.isEmpty else {
+                throw NodeError(.configInvalid, "no \(role.uppercased()) trust anchors: give --trust-\(role) with the federation's CA certificate(s) for that role")
+            }
+            trust.append((role, try NodeSetup.trustFiles(sources, role: role)))
         }
+        // Everything is checked; now written (and removed again if a write fails).
+        var written: [String] = []
         do {
             for (base, identity) in identities {
                 try NodeSetup.write(identity.privateKey.pemRepresentation, directory + "/" + base + ".key", secret: true)
+                written.append(directory + "/" + base + ".key")
                 try NodeSetup.write(([identity.certificate] + identity.chain).map(CertificateFile.pem).joined(separator: "\n"),
                                     directory + "/" + base + ".crt")
+                written.append(directory + "/" + base + ".crt")
             }
-        } catch let e as NodeError { throw e } catch { throw NodeError(.storage, "writing the identities: \(error)") }
-        for (role, sources) in roles {
-            try NodeSetup.trust(sources, role: role, into: directory + "/trust/" + role, prefix: "")
+            for (role, files) in trust { written += try NodeSetup.write(files, into: directory + "/trust/" + role, prefix: "") }
+        } catch {
+            for w in written { try? FileManager.default.removeItem(atPath: w) }
+            if let e = error as? NodeError { throw e }
+            throw NodeError(.storage, "writing the identities: \(error)")
         }
         return (cn, paths)
     }
 }
 
 extension NodeSetup {
-    /// Copies trust anchors (certificate files, or every file of a folder) into `folder`, each
-    /// checked to hold certificates only (a file with a private key is refused: keys of a CA never
-    /// belong on a node).
-    static func trust(_ sources: [String], role: String, into folder: String, prefix: String) throws(NodeError) {
+    /// A trust file checked and ready to copy: named by its content (so two sources never
+    /// overwrite each other, and the name has an extension the trust folder's loader reads).
+    struct TrustFile {
+        var name: String
+        var data: Data
+    }
+
+    /// Reads and checks trust sources (certificate or CRL files, or folders of them): each file
+    /// must parse as certificates (PEM or DER) or as one CRL; a file holding a private key, an
+    /// empty or unreadable folder and an unreadable file are refused (keys of a CA never belong on
+    /// a node; nothing is skipped silently). Nothing is written.
+    static func trustFiles(_ sources: [String], role: String) throws(NodeError) -> [TrustFile] {
         let fm = FileManager.default
         var files: [String] = []
         for source in sources {
@@ -107,29 +132,48 @@ extension NodeSetup {
                 throw NodeError(.configInvalid, "--trust-\(role) \(source) does not exist")
             }
             if isFolder.boolValue {
-                let names = (try? fm.contentsOfDirectory(atPath: source)) ?? []
-                files += names.sorted().map { source + "/" + $0 }
+                let names: [String]
+                do { names = try fm.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted() } catch {
+                    throw NodeError(.configInvalid, "--trust-\(role) \(source) cannot be listed")
+                }
+                guard !names.isEmpty else { throw NodeError(.configInvalid, "--trust-\(role) \(source) is an empty folder") }
+                files += names.map { source + "/" + $0 }
             } else {
                 files.append(source)
             }
         }
+        var out: [TrustFile] = []
         for file in files {
             guard let data = fm.contents(atPath: file) else { throw NodeError(.configInvalid, "--trust-\(role) \(file) cannot be read") }
             let text = String(decoding: data, as: UTF8.self)
             if text.contains("PRIVATE KEY-----") {
                 throw NodeError(.configInvalid, "--trust-\(role) \(file) holds a private key; give the CA's certificate only")
             }
-            let isCRL = text.contains("-----BEGIN X509 CRL-----") || file.hasSuffix(".crl")
-            if !isCRL {
-                do { guard !(try CertificateFile.parse(Array(data))).isEmpty else { throw NodeError(.configInvalid, "no certificate") } } catch {
-                    throw NodeError(.configInvalid, "--trust-\(role) \(file) is not a certificate (PEM or DER)")
-                }
-            }
-            let name = prefix + (file as NSString).lastPathComponent
-            guard fm.createFile(atPath: folder + "/" + name, contents: data, attributes: [.posixPermissions: 0o644]) else {
-                throw NodeError(.storage, "cannot write \(folder)/\(name)")
+            let digest = SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+            if (try? CertificateFile.parse(Array(data)))?.isEmpty == false, !text.contains("-----BEGIN X509 CRL-----") {
+                out.append(TrustFile(name: digest + ".crt", data: data))
+            } else if (try? CertificateRevocationList(bytes: Array(data))) != nil {
+                out.append(TrustFile(name: digest + ".crl", data: data))
+            } else {
+                throw NodeError(.configInvalid, "--trust-\(role) \(file) is neither certificates (PEM or DER) nor one CRL; give each in a file of its own")
             }
         }
+        return out
+    }
+
+    /// Writes checked trust files into `folder`, each name prefixed; returns the paths written.
+    static func write(_ files: [TrustFile], into folder: String, prefix: String) throws(NodeError) -> [String] {
+        var written: [String] = []
+        for f in files {
+            let path = folder + "/" + prefix + f.name
+            if FileManager.default.fileExists(atPath: path) { continue }  // the same bytes are there already
+            guard FileManager.default.createFile(atPath: path, contents: f.data, attributes: [.posixPermissions: 0o644]) else {
+                for w in written { try? FileManager.default.removeItem(atPath: w) }
+                throw NodeError(.storage, "cannot write \(path)")
+            }
+            written.append(path)
+        }
+        return written
     }
 }
 
@@ -187,22 +231,25 @@ extension NodeSetup {
             throw NodeError(.configInvalid, "the O2O certificate \(route.o2oCertificate) is issued to \(OrganizationBinding.describe(o2o)), not to \(route.participant)")
         }
         let slug = slugify(route.participant)
-        do {
-            try as4Data.write(to: URL(fileURLWithPath: directory + "/routes/\(slug).as4.crt"))
-            try o2oData.write(to: URL(fileURLWithPath: directory + "/routes/\(slug).o2o.crt"))
-        } catch { throw NodeError(.storage, "writing the route's certificates under \(directory)/routes: \(error)") }
+        let (as4Path, o2oPath) = ("routes/\(slug).as4.crt", "routes/\(slug).o2o.crt")
+        if let clash = config.routes.first(where: { $0.participant != route.participant && ($0.as4Certificate == as4Path || $0.o2oCertificate == o2oPath) }) {
+            throw NodeError(.configInvalid, "the routes to \(clash.participant) and \(route.participant) would share \(as4Path); their ids differ only in punctuation")
+        }
+        var trust: [(folder: String, files: [TrustFile])] = []
         for (role, sources, folder) in [("as4", route.trustAS4, config.trust.as4), ("o2o", route.trustO2O, config.trust.o2o),
                                         ("tls", route.trustTLS, config.trust.tls)] where !sources.isEmpty {
-            try trust(sources, role: role, into: NodeConfig.resolve(folder, in: directory), prefix: "route-\(slug)-")
+            trust.append((NodeConfig.resolve(folder, in: directory), try trustFiles(sources, role: role)))
         }
-        config.routes.removeAll { $0.participant == route.participant }
-        config.routes.append(.init(participant: route.participant, endpoint: route.endpoint, as4Certificate: "routes/\(slug).as4.crt",
-                                   o2oCertificate: "routes/\(slug).o2o.crt"))
+        // The ledger first: it takes one writer, so a running node refuses before any file changes.
+        let ledger: Ledger
+        do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory)) } catch {
+            throw NodeError(error.code == .locked ? .running : .storage,
+                            error.code == .locked ? "the node is running; stop it to add a route (\(error))" : "opening the ledger: \(error)")
+        }
+        defer { ledger.close() }
+        var drafts: [EventDraft] = []
         do {
-            let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory))
-            defer { ledger.close() }
             let book = try Projector(ledger: ledger).snapshot().addressBook
-            var drafts: [EventDraft] = []
             if book.organization(route.participant) == nil {
                 drafts += addressBookDrafts(participant: route.participant, name: route.name, functions: route.functions, actor: OSUser.current())
             } else {
@@ -211,11 +258,25 @@ extension NodeSetup {
                     AddressBook.draft(NodeEventType.functionAdded, participant: route.participant, function: $0.function, name: $0.name, actor: OSUser.current())
                 }
             }
+        } catch { throw NodeError(.storage, "reading the address book: \(error)") }
+        // Certificates staged beside their final names, then renamed once the rest is done.
+        let staged = [(as4Data, directory + "/" + as4Path), (o2oData, directory + "/" + o2oPath)]
+        var trusted: [String] = []
+        do {
+            for (data, path) in staged { try data.write(to: URL(fileURLWithPath: path + ".new")) }
+            for t in trust { trusted += try write(t.files, into: t.folder, prefix: "route-\(slug)-") }
+            config.routes.removeAll { $0.participant == route.participant }
+            config.routes.append(.init(participant: route.participant, endpoint: route.endpoint, as4Certificate: as4Path, o2oCertificate: o2oPath))
+            for (_, path) in staged {
+                guard rename(path + ".new", path) == 0 else { throw NodeError(.storage, "cannot put \(path) in place: \(String(cString: strerror(errno)))") }
+            }
+            try config.save(directory: directory)
             if !drafts.isEmpty { _ = try await ledger.append(drafts) }
-        } catch let e as LedgerError {
-            throw NodeError(e.code == .locked ? .running : .storage,
-                            e.code == .locked ? "the node is running; stop it to add a route (\(e))" : "recording the address book entries: \(e)")
-        } catch { throw NodeError(.storage, "recording the address book entries: \(error)") }
-        try config.save(directory: directory)
+        } catch {
+            for (_, path) in staged { try? FileManager.default.removeItem(atPath: path + ".new") }
+            for t in trusted { try? FileManager.default.removeItem(atPath: t) }
+            if let e = error as? NodeError { throw e }
+            throw NodeError(.storage, "adding the route to \(route.participant): \(error)")
+        }
     }
 }

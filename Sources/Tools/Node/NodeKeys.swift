@@ -10,6 +10,15 @@ package struct NodeKeys: Sendable {
     package let tls: SigningIdentity?
     /// Each participant's organisation (O2O) identity: signs XHEs, decrypts payloads.
     package let o2o: [String: SigningIdentity]
+    /// Each participant's earlier O2O identities (`o2o_previous`), which only decrypt during an
+    /// overlap after a certificate was replaced.
+    package var o2oPrevious: [String: [SigningIdentity]] = [:]
+
+    /// The identities that may decrypt what was encrypted to `participant`: the current one
+    /// first, then the earlier ones still in their overlap.
+    package func o2oDecryption(_ participant: String) -> [SigningIdentity] {
+        (o2o[participant].map { [$0] } ?? []) + (o2oPrevious[participant] ?? [])
+    }
     /// The trust of each role, loaded from its folder and reloaded while the node runs.
     package let as4TrustStore: TrustStore
     package let o2oTrustStore: TrustStore
@@ -40,11 +49,16 @@ package struct NodeKeys: Sendable {
         let as4 = try identity("the AS4 identity", key: config.as4.key, certificate: config.as4.certificate)
         var tls: SigningIdentity?
         if let t = config.as4.tls { tls = try identity("the TLS identity", key: t.key, certificate: t.certificate) }
-        var o2o: [String: SigningIdentity] = [:]
+        var o2o: [String: SigningIdentity] = [:], previous: [String: [SigningIdentity]] = [:]
         for p in config.participants {
             o2o[p.id] = try identity("the O2O identity of \(p.id)", key: p.o2oKey, certificate: p.o2oCertificate)
+            for (i, old) in (p.o2oPrevious ?? []).enumerated() {
+                previous[p.id, default: []].append(try identity("the previous O2O identity \(i) of \(p.id)", key: old.key, certificate: old.certificate))
+            }
         }
-        return NodeKeys(as4: as4, tls: tls, o2o: o2o, as4TrustStore: try trust(.as4, config.trust.as4),
-                        o2oTrustStore: try trust(.o2o, config.trust.o2o), tlsTrustStore: try trust(.tls, config.trust.tls))
+        var keys = NodeKeys(as4: as4, tls: tls, o2o: o2o, as4TrustStore: try trust(.as4, config.trust.as4),
+                            o2oTrustStore: try trust(.o2o, config.trust.o2o), tlsTrustStore: try trust(.tls, config.trust.tls))
+        keys.o2oPrevious = previous
+        return keys
     }
 }

@@ -1,4 +1,7 @@
 import Identity
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 package import Ledger
 package import Projections
@@ -60,6 +63,10 @@ package enum NodeSetup {
         }
         guard !options.participants.isEmpty else { throw NodeError(.configInvalid, "a node needs at least one participant (--participant)") }
         try NodeConfig.check(options.receptionAwareness, in: "--retries/--retry-interval")
+        // Keys are never written among files that were there before.
+        if let existing = try? fm.contentsOfDirectory(atPath: directory + "/pki"), !existing.isEmpty {
+            throw NodeError(.exists, "\(directory)/pki already holds files; init writes the node's keys there: choose an empty directory")
+        }
         // What this call creates, removed again if it fails (a half-made node is no node).
         let created = [directory] + ["pki", "trust", "routes", "ledger"].map { directory + "/" + $0 }
         let fresh = created.filter { !fm.fileExists(atPath: $0) }
@@ -67,6 +74,8 @@ package enum NodeSetup {
             for sub in ["pki", "trust/as4", "trust/o2o", "trust/tls", "routes"] {
                 try fm.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
             }
+            // The private keys' folder: the node's user only.
+            guard chmod(directory + "/pki", 0o700) == 0 else { throw NodeError(.storage, "cannot restrict \(directory)/pki to its owner (mode 0700)") }
             let partyId: String
             var participants: [NodeConfig.Participant] = []
             if let credentials = options.credentials {
@@ -205,10 +214,26 @@ package enum NodeSetup {
         try write(CertificateFile.pem(identity.certificate), base + ".crt")
     }
 
+    /// Writes a file. A `secret` one (a private key) is written with mode 0600 from its first byte
+    /// (never world-readable, not even for a moment) to a new temporary file beside it — no
+    /// symbolic link followed — synced, and renamed into place.
     static func write(_ text: String, _ path: String, secret: Bool = false) throws {
-        let fm = FileManager.default
-        guard fm.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
-            throw NodeError(.storage, "cannot write \(path)")
+        guard secret else {
+            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
+                throw NodeError(.storage, "cannot write \(path)")
+            }
+            return
+        }
+        let temporary = path + ".new-\(getpid())"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw NodeError(.storage, "cannot create the key file \(temporary): \(String(cString: strerror(errno)))") }
+        let failed = FileIO.writeAll(fd, Array(text.utf8))
+        let synced = failed == 0 && fsync(fd) == 0
+        let cause = failed != 0 ? failed : errno
+        close(fd)
+        guard synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw NodeError(.storage, "cannot write the key file \(path): \(String(cString: strerror(synced ? errno : cause)))")
         }
     }
 

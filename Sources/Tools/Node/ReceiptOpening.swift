@@ -39,11 +39,16 @@ struct ReceiptOpening {
     /// Opens `xhe` for `recipient`; `internal` says whether it came from a participant of this
     /// node rather than over AS4.
     func open(_ xhe: [UInt8], recipient: String, internal isInternal: Bool, at now: Date = Date()) async throws(Refusal) -> Opened {
-        let opened: XHESecurity.Opened
-        do {
-            opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust),
-                                                decryptionIdentity: node.keys.o2o[recipient], at: now)
-        } catch { throw .unreadable("\(error)") }
+        // The current O2O identity first, then earlier ones still in their overlap.
+        var opened: XHESecurity.Opened?
+        var failures: [String] = []
+        for identity in node.keys.o2oDecryption(recipient) {
+            do {
+                opened = try await XHESecurity.open(xhe, verifier: XMLSignatureVerifier(trust: node.keys.o2oTrust), decryptionIdentity: identity, at: now)
+                break
+            } catch { failures.append("\(error)") }
+        }
+        guard let opened else { throw .unreadable(failures.isEmpty ? "no O2O identity of \(recipient)" : failures.joined(separator: "; ")) }
         guard let signer = opened.signer, OrganizationBinding.matches(signer, participant: opened.envelope.fromParty) else {
             throw .wrongSigner(fromParty: opened.envelope.fromParty)
         }

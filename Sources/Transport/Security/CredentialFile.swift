@@ -53,13 +53,13 @@ package struct CredentialFile: Sendable {
 
     /// The key and certificates of a PEM file.
     private static func pem(_ text: String, path: String) throws(XMLSecurityError) -> (_RSA.Signing.PrivateKey, [Certificate]) {
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED") {
+            throw .keyUnusable("the private key in \(path) is encrypted; give the key unencrypted with file permissions 0600, "
+                               + "or the PKCS#12 file with its password file")
+        }
         let blocks: [PEMDocument]
         do { blocks = try PEMDocument.parseMultiple(pemString: text) } catch {
             throw .keyUnusable("\(path) is not readable PEM: \(describe(error))")
-        }
-        if blocks.contains(where: { $0.discriminator == "ENCRYPTED PRIVATE KEY" }) || text.contains("Proc-Type: 4,ENCRYPTED") {
-            throw .keyUnusable("the private key in \(path) is encrypted; give the key unencrypted with file permissions 0600, "
-                               + "or the PKCS#12 file with its password file")
         }
         let keys = blocks.filter { ["PRIVATE KEY", "RSA PRIVATE KEY"].contains($0.discriminator) }
         guard keys.count == 1, let block = keys.first else {

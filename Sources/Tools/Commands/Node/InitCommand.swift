@@ -106,8 +106,9 @@ struct InitCommand: AsyncParsableCommand {
             var credentials = NodeCredentials(as4: as4P12)
             credentials.tls = tlsP12
             for pair in o2oP12 {
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw CLI.fail("--o2o-p12 \(pair): give PARTICIPANT=FILE") }
+                guard credentials.o2o[parts[0]] == nil else { throw CLI.fail("--o2o-p12 \(parts[0]) is given twice; give one identity per participant") }
                 credentials.o2o[parts[0]] = parts[1]
             }
             if let p12PasswordFile { credentials.password = try await NodeCLI.run { try NodeCredentials.password(file: p12PasswordFile) } }
@@ -116,8 +117,9 @@ struct InitCommand: AsyncParsableCommand {
             credentials.trustTLS = trustTls
             credentials.partyId = partyId
             options.credentials = credentials
-        } else if tlsP12 != nil || !o2oP12.isEmpty || !trustAs4.isEmpty || !trustO2o.isEmpty || !trustTls.isEmpty || partyId != nil {
-            throw CLI.fail("--tls-p12, --o2o-p12, --trust-* and --party-id go with --as4-p12 (real certificates); without it a throwaway PKI is made")
+        } else if tlsP12 != nil || !o2oP12.isEmpty || p12PasswordFile != nil || !trustAs4.isEmpty || !trustO2o.isEmpty || !trustTls.isEmpty
+                    || partyId != nil {
+            throw CLI.fail("--tls-p12, --o2o-p12, --p12-password-file, --trust-* and --party-id go with --as4-p12 (real certificates); without it a throwaway PKI is made")
         }
         let config = try await NodeCLI.run { try await NodeSetup.initialize(directory: directory, options: options) }
         print("Node \(config.name) created in \(directory)")

@@ -51,7 +51,8 @@ struct RouteCommand: AsyncParsableCommand {
 
         func run() async throws {
             if let peer {
-                guard participant == nil, endpoint == nil, as4Certificate == nil, o2oCertificate == nil else {
+                guard participant == nil, endpoint == nil, as4Certificate == nil, o2oCertificate == nil, name == nil, functions.isEmpty,
+                      trustAs4.isEmpty, trustO2o.isEmpty, trustTls.isEmpty else {
                     throw CLI.fail("--peer takes the routes from another node's directory; give either --peer or --participant …, not both")
                 }
                 try await NodeCLI.run { try await NodeSetup.addPeer(directory: location.node, peer: peer) }
@@ -63,7 +64,7 @@ struct RouteCommand: AsyncParsableCommand {
             }
             var fns: [(function: String, name: String)] = []
             for f in functions {
-                let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
+                let parts = f.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard let function = parts.first, !function.isEmpty else { throw CLI.fail("--function \(f): give FUNCTION=NAME") }
                 fns.append((function, parts.count > 1 ? parts[1] : function))
             }

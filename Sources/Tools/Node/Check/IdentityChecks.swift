@@ -25,6 +25,17 @@ enum IdentityChecks {
         }
         for (i, p) in c.config.participants.enumerated() {
             let member = "participants[\(i)]"
+            // Earlier identities kept for an overlap: each a working pair of this organisation.
+            for (j, old) in (p.o2oPrevious ?? []).enumerated() {
+                let oldMember = member + ".o2o_previous[\(j)]"
+                guard let leaf = await identity(c, oldMember, key: old.key, certificate: old.certificate, role: .o2o,
+                                                what: "the previous O2O certificate \(j) of \(p.id) (remove it once the overlap is over)",
+                                                into: &out) else { continue }
+                if !OrganizationBinding.matches(leaf, participant: p.id) {
+                    out.append(ConfigFinding(.error, .wrongOrganisation, oldMember + ".certificate",
+                        "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id); only \(p.id)'s own earlier O2O identities belong here"))
+                }
+            }
             guard let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
                                             what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate",
                                             into: &out) else { continue }
