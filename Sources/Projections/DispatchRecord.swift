@@ -45,6 +45,9 @@ package struct DispatchRecord: Sendable, Equatable {
     package var endpoint: String
     /// The recipient access point's AS4 certificate (DER) in the blob store.
     package var recipientCertificate: BlobRef
+    /// The recipient organisation's O2O certificate (DER) the XHE was sealed for (absent in
+    /// dispatches recorded before it was kept).
+    package var recipientO2OCertificate: BlobRef?
     package var soap: BlobRef
     package var attachments: [WireAttachment]
     /// The references the sealed message signed (the receipt's non-repudiation information must
@@ -79,6 +82,7 @@ package struct DispatchRecord: Sendable, Equatable {
                 ["content_id": .string($0.contentID), "content_type": .string($0.contentType), "blob": BlobField.json($0.blob)]
             }),
             "signed_references": .array(signedReferences),
+            "recipient_o2o_certificate": recipientO2OCertificate.map(BlobField.json) ?? .null,
             "retry": ["retries": .int(Int64(policy.retries)), "interval_ms": .int(policy.intervalMilliseconds),
                       "strategy": .string(policy.strategy)],
         ]
@@ -115,5 +119,17 @@ package struct DispatchRecord: Sendable, Equatable {
         self.init(as4MessageId: id, messageId: messageId, participant: participant, kind: kind, endpoint: endpoint,
                   recipientCertificate: cert, soap: soap, attachments: attachments,
                   signedReferences: d["signed_references"]?.arrayElements ?? [], policy: Policy(retries: Int(retries), intervalMilliseconds: interval, strategy: strategy))
+        recipientO2OCertificate = BlobField.parse(d["recipient_o2o_certificate"])
+    }
+
+    /// Takes the wire message of `fresh` (the same AS4 message sealed again): endpoint,
+    /// certificates, SOAP, attachments and signed references; the schedule stays as it is.
+    package mutating func takeWire(of fresh: DispatchRecord) {
+        endpoint = fresh.endpoint
+        recipientCertificate = fresh.recipientCertificate
+        recipientO2OCertificate = fresh.recipientO2OCertificate
+        soap = fresh.soap
+        attachments = fresh.attachments
+        signedReferences = fresh.signedReferences
     }
 }

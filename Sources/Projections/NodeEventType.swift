@@ -9,6 +9,9 @@ package enum NodeEventType {
     package static let deliveryFailed = "message.delivery.failed"
     /// An operator asked for a waiting delivery's next attempt now (the console's "retry now").
     package static let retryRequested = "message.retry.requested"
+    /// A queued message sealed again, with the same AS4 MessageId and XHE ID, because the
+    /// recipient's certificates (or endpoint) were replaced since it was sealed.
+    package static let resealed = "message.resealed"
     package static let received = "message.received"
     /// An outbound message handed to a participant of this node (no AS4 hop): the sender's side
     /// of the recipient's `message.received`, appended with it.

@@ -123,6 +123,11 @@ package enum NodeFold {
                 $0.nextAttemptAt = event.time
             }
             if let messageId { try touch(messageId, event, &rows) }
+        case NodeEventType.resealed:
+            if let fresh = DispatchRecord(json: p["dispatch"], messageId: messageId ?? "", participant: p["participant"]?.stringValue ?? "") {
+                _ = try dispatch(event, &rows) { $0.takeWire(of: fresh) }
+            }
+            if let messageId { try touch(messageId, event, &rows) { r in r.xhe = BlobField.parse(p["xhe"]) ?? r.xhe } }
         case NodeEventType.deliveryFailed:
             let code = p["reason"]?["code"]?.stringValue ?? "?"
             let detail = p["reason"]?["detail"]?.stringValue ?? ""

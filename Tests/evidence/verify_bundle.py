@@ -59,7 +59,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX64_ANY_CASE = re.compile(r"[0-9a-fA-F]{64}")
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z")
 
-KINDS = ("sdk_message", "attachment", "xhe", "as4_message", "as4_certificate", "as4_payload",
+KINDS = ("sdk_message", "attachment", "xhe", "as4_message", "as4_certificate", "o2o_certificate", "as4_payload",
          "meddelandekvittens", "as4_receipt", "as4_error", "other")
 ROLES = ("evidence", "content", "ciphertext")
 STATES = ("included", "erased", "withheld", "omitted", "missing")
@@ -958,13 +958,15 @@ def classify(etype, ptr, payload):
             return "sdk_message", "content"
         if att("/payload/attachments"):
             return "attachment", "content"
-    if etype in ("message.submitted", "message.receipt.sent"):
+    if etype in ("message.submitted", "message.receipt.sent", "message.resealed"):
         if ptr == "/payload/xhe":
             return "xhe", "evidence"
         if ptr == "/payload/dispatch/soap":
             return "as4_message", "evidence"
         if ptr == "/payload/dispatch/recipient_certificate":
             return "as4_certificate", "evidence"
+        if ptr == "/payload/dispatch/recipient_o2o_certificate":
+            return "o2o_certificate", "evidence"
         if att("/payload/dispatch/attachments"):
             return "as4_payload", "ciphertext"
     if etype in ("message.receipt.sent", "message.receipt.received") and ptr == "/payload/receipt":
@@ -1437,13 +1439,18 @@ def token_certificate(root):
     return None
 
 
-def find_dispatch(ctx, as4_id):
+def find_dispatch(ctx, as4_id, before=None):
+    """The last dispatch with `as4_id` (before seq `before`, when given): a message sealed again
+    (message.resealed) is acknowledged as last sealed."""
+    found = (None, None)
     for e in ctx.entries:
-        if e.type in ("message.submitted", "message.receipt.sent"):
+        if before is not None and e.seq >= before:
+            break
+        if e.type in ("message.submitted", "message.receipt.sent", "message.resealed"):
             d = e.payload.get("dispatch")
             if isinstance(d, dict) and d.get("as4_message_id") == as4_id:
-                return e, d
-    return None, None
+                found = (e, d)
+    return found
 
 
 def note_input(ctx, region, e, what):
@@ -1455,7 +1462,7 @@ def check_receipt_received(ctx, t):
     """A full transport.receipt.received T against its dispatch D."""
     p = t.payload
     as4_id = p.get("as4_message_id")
-    de, d = find_dispatch(ctx, as4_id)
+    de, d = find_dispatch(ctx, as4_id, before=t.seq)
     if d is None:
         raise Failure("receipt_unmatched", "transport", f"no dispatch with as4_message_id {as4_id!r}",
                       seq=t.seq, pointer=t.ptr)

@@ -19,7 +19,7 @@ public struct EventType: Sendable, Hashable {
             // Messaging
             "message.submitted", "message.dispatched", "transport.receipt.received", "transport.error.received",
             "transport.attempt.failed", "message.delivery.failed", "message.received", "transport.receipt.sent",
-            "message.rejected", "message.receipt.sent", "message.receipt.received", "message.retry.requested", "message.delivered.internally",
+            "message.rejected", "message.receipt.sent", "message.receipt.received", "message.retry.requested", "message.delivered.internally", "message.resealed",
             // Access
             "access.granted", "access.revoked", "message.accessed", "access.denied",
             // Address book

@@ -61,6 +61,8 @@ package enum MessageTimeline {
             return "\(attempt()) failed: \(reason()); no retry left"
         case NodeEventType.deliveryFailed:
             return "not delivered: \(reason())"
+        case NodeEventType.resealed:
+            return "sealed again, same AS4 MessageId and XHE ID: \(p["reason"]?["detail"]?.stringValue ?? "?")"
         case NodeEventType.retryRequested:
             return "next attempt asked for now by \(e.actor) through the \(s("interface")): \(p["reason"]?["detail"]?.stringValue ?? "?")"
         case NodeEventType.received where p["transport"]?.stringValue == NodeEventType.internalTransport:

@@ -9,7 +9,9 @@ extension Node {
     /// crash is visible), then the post, then its outcome as events — `transport.receipt.received`,
     /// or `transport.error.received` + `message.delivery.failed`, or `transport.attempt.failed`
     /// with the next attempt's time (+ `message.delivery.failed` when no retry is left).
-    func attempt(_ d: DispatchRecord, now: Date = Date()) async throws(NodeError) {
+    func attempt(_ dispatch: DispatchRecord, now: Date = Date()) async throws(NodeError) {
+        // Sealed again first when the recipient's certificates were replaced meanwhile.
+        let d = try await resealed(dispatch, now: now)
         let n = d.attemptsStarted
         let subject = NodeEventType.subject(message: d.messageId)
         func draft(_ type: String, _ payload: [String: JSONValue]) -> EventDraft {

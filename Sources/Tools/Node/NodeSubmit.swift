@@ -112,10 +112,11 @@ extension Node {
 
     /// Seals `xhe` as an AS4 UserMessage to `route` and stores the wire message as blobs: what a
     /// dispatch record needs to send it — and send it again after a restart — unchanged.
+    /// `as4MessageId` seals an existing dispatch again under its own MessageId (see ``resealed(_:now:)``).
     func seal(xhe: [UInt8], conversationId: String, messageId: String, from: String, to: String, route: Route, action: String,
-              kind: DispatchRecord.Kind, refToMessageId: String? = nil, now: Date) throws(NodeError) -> DispatchRecord {
+              kind: DispatchRecord.Kind, refToMessageId: String? = nil, as4MessageId: String? = nil, now: Date) throws(NodeError) -> DispatchRecord {
         let user = UserMessage(
-            messageId: AS4Endpoint.newMessageID(), timestamp: AS4Time.string(now), refToMessageId: refToMessageId,
+            messageId: as4MessageId ?? AS4Endpoint.newMessageID(), timestamp: AS4Time.string(now), refToMessageId: refToMessageId,
             from: .init(id: config.as4.partyId, type: SDKAS4.partyType, role: SDKAS4.initiatorRole),
             to: .init(id: route.partyId, type: SDKAS4.partyType, role: SDKAS4.responderRole),
             service: SDKAS4.service, serviceType: SDKAS4.serviceType, action: action, conversationId: conversationId,
@@ -135,11 +136,13 @@ extension Node {
             attachments.append(.init(contentID: a.contentID, contentType: a.contentType, blob: try putBlob(bytes)))
         }
         let ra = pmode.receptionAwareness
-        return DispatchRecord(
+        var d = DispatchRecord(
             as4MessageId: wire.messageId, messageId: messageId, participant: from, kind: kind, endpoint: route.endpoint,
             recipientCertificate: try putBlob(CertificateFile.der(route.as4Certificate)), soap: try putBlob(wire.soap),
             attachments: attachments, signedReferences: wire.signedReferences.map(SignedReferenceJSON.json),
             policy: .init(retries: ra.retries, intervalMilliseconds: Int64((ra.interval * 1000).rounded()), strategy: ra.strategy.rawValue))
+        d.recipientO2OCertificate = try putBlob(CertificateFile.der(route.o2oCertificate))
+        return d
     }
 }
 

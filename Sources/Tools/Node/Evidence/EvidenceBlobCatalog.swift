@@ -71,12 +71,12 @@ package enum EvidenceBlobCatalog {
         // p[0] == "payload"
         let rest = Array(p.dropFirst())
         let isIndex: (String) -> Bool = { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && ($0 == "0" || $0.first != "0") }
-        let submittedOrReceiptSent = type == "message.submitted" || type == "message.receipt.sent"
+        let submittedOrReceiptSent = type == "message.submitted" || type == "message.receipt.sent" || type == "message.resealed"
         switch rest.count {
         case 1:
             switch (type, rest[0]) {
             case ("message.submitted", "sdk_message"): return ("sdk_message", .content)
-            case ("message.submitted", "xhe"), ("message.receipt.sent", "xhe"): return ("xhe", .evidence)
+            case ("message.submitted", "xhe"), ("message.receipt.sent", "xhe"), ("message.resealed", "xhe"): return ("xhe", .evidence)
             case ("message.receipt.sent", "receipt"), ("message.receipt.received", "receipt"): return ("meddelandekvittens", .evidence)
             case ("message.received", "xhe"), ("message.receipt.received", "xhe"): return ("xhe", .evidence)
             case ("message.received", "soap"), ("message.receipt.received", "soap"): return ("as4_message", .evidence)
@@ -89,6 +89,7 @@ package enum EvidenceBlobCatalog {
         case 2:
             if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "soap" { return ("as4_message", .evidence) }
             if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "recipient_certificate" { return ("as4_certificate", .evidence) }
+            if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "recipient_o2o_certificate" { return ("o2o_certificate", .evidence) }
             if type == "message.receipt.sent", rest[0] == "content", rest[1] == "sdk_message" { return ("sdk_message", .content) }
         case 3:
             if type == "message.submitted", rest[0] == "attachments", isIndex(rest[1]), rest[2] == "blob" { return ("attachment", .content) }

@@ -50,7 +50,11 @@ enum EvidenceTransportChecks {
         let all = entries(state)
         for t in all where t.full && t.type == "transport.receipt.received" {
             let id = t.payload["as4_message_id"]?.stringValue
-            guard let d = all.first(where: { ["message.submitted", "message.receipt.sent"].contains($0.type) && $0.payload["dispatch"]?["as4_message_id"]?.stringValue == id }) else {
+            // The last sealing before the receipt (a message sealed again is acknowledged as last sealed).
+            guard let d = all.last(where: {
+                $0.seq < t.seq && ["message.submitted", "message.receipt.sent", "message.resealed"].contains($0.type)
+                    && $0.payload["dispatch"]?["as4_message_id"]?.stringValue == id
+            }) else {
                 throw Failure("receipt_unmatched", "transport", seq: t.seq, "no dispatch in the bundle has AS4 MessageId \(id ?? "?")")
             }
             if !d.full { tally.stated = true }

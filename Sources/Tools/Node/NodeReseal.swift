@@ -1,0 +1,54 @@
+import Foundation
+import Ledger
+import Projections
+import Transport
+import X509
+
+/// Certificate rollover of a recipient while messages to it wait: a queued business message
+/// sealed for a recipient certificate (AS4 or O2O) or endpoint that the route no longer names is
+/// sealed again at its next attempt — its XHE for the current O2O certificate with the same XHE ID
+/// and content, its AS4 message for the current AS4 certificate with the same MessageId — and the
+/// change is recorded as `message.resealed` before the attempt, so a restart sends the new wire
+/// message. A Meddelandekvittens in flight keeps its original sealing.
+extension Node {
+    /// The dispatch as it should be sent now (see above); `d` itself when nothing changed.
+    func resealed(_ d: DispatchRecord, now: Date = Date()) async throws(NodeError) -> DispatchRecord {
+        guard d.kind == .message, let record = try read({ try $0.message(d.messageId) }), !record.isInternal,
+              let recipient = record.to?.participant, let route = try await router.route(to: recipient) else { return d }
+        // Compared by hash (the blob references are content hashes): no file is read per attempt.
+        let as4Changed = d.recipientCertificate.sha256 != Digest32.sha256(CertificateFile.der(route.as4Certificate))
+        let o2oChanged = d.recipientO2OCertificate.map { $0.sha256 != Digest32.sha256(CertificateFile.der(route.o2oCertificate)) } ?? false
+        guard as4Changed || o2oChanged || d.endpoint != route.endpoint else { return d }
+        guard let sdkRef = record.sdkMessage, let xheRef = record.xhe, let o2o = keys.o2o[record.participant] else {
+            throw NodeError(.storage, "message \(record.id) cannot be sealed again: its SDK message or XHE is not stored, or \(record.participant) has no O2O key")
+        }
+        // The same XHE (ID, time, parties, function) around the same SDK message, for the current certificate.
+        let header: XHEEnvelope, message: SDKMessage
+        do {
+            header = try XHEEnvelope(headerOf: try XMLDocument(bytes: try blob(xheRef)))
+            message = try SDKMessage(element: try XMLDocument(bytes: try blob(sdkRef)).root)
+        } catch let e as NodeError { throw e } catch {
+            throw NodeError(.storage, "message \(record.id) cannot be sealed again: its stored XHE or SDK message does not read: \(error)")
+        }
+        var envelope = header
+        envelope.payload.content = .xml(message.xml(declaration: false))
+        let xhe: [UInt8]
+        do { xhe = try XHESecurity.seal(envelope, model: .signedAndEncrypted, signer: o2o, recipient: route.o2oCertificate) } catch {
+            throw NodeError(.keyUnusable, "sealing the XHE of \(record.id) again for \(recipient): \(error)")
+        }
+        let fresh = try seal(xhe: xhe, conversationId: record.conversation ?? record.id, messageId: record.id, from: record.participant,
+                             to: recipient, route: route, action: SDKAS4.messageAction, kind: .message, as4MessageId: d.as4MessageId, now: now)
+        let reason = [as4Changed ? "the AS4 certificate" : nil, o2oChanged ? "the O2O certificate" : nil,
+                      d.endpoint != route.endpoint ? "the endpoint" : nil].compactMap { $0 }.joined(separator: " and ")
+        try await append([EventDraft(type: NodeEventType.resealed, subject: NodeEventType.subject(message: record.id), actor: "node",
+                                     payload: ["participant": .string(record.participant), "as4_message_id": .string(d.as4MessageId),
+                                               "kind": .string(d.kind.rawValue),
+                                               "reason": ["code": "certificate_replaced", "detail": .string("\(recipient) replaced \(reason)")],
+                                               "xhe": BlobField.json(try putBlob(xhe)), "dispatch": fresh.json])])
+        logger.notice("message sealed again for the recipient's current certificates",
+                      metadata: ["message": .string(record.id), "as4_message_id": .string(d.as4MessageId), "reason": .string(reason)])
+        var updated = d
+        updated.takeWire(of: fresh)
+        return updated
+    }
+}
