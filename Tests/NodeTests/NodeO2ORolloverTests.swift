@@ -60,4 +60,20 @@ final class NodeO2ORolloverTests: XCTestCase {
         XCTAssertEqual(verdict.lines.first?.reason, "The payload could not be decrypted with the recipient organisation's O2O key.")
         try NodeFixture.verify(net.b)
     }
+
+    func testCertificatesExpiringWithinThirtyDaysAreWarnedOnceADay() async throws {
+        let net = try await NodeFixture.network("expiry", tls: false)
+        defer { try? FileManager.default.removeItem(atPath: net.base) }
+        let node = try NodeFixture.open(net.a)
+        let names = Set(node.certificateExpiries.map(\.name))
+        XCTAssertEqual(names, ["as4", "o2o:" + NodeFixture.a.participant, "route_as4:" + NodeFixture.b.participant,
+                               "route_o2o:" + NodeFixture.b.participant])
+        let as4 = try XCTUnwrap(node.certificateExpiries.first { $0.name == "as4" }).notAfter
+        XCTAssertTrue(node.warnIfCertificatesExpire(now: as4.addingTimeInterval(-40 * 86_400)).isEmpty, "40 days ahead: quiet")
+        let soon = as4.addingTimeInterval(-10 * 86_400)
+        XCTAssertTrue(node.warnIfCertificatesExpire(now: soon).contains { $0.name == "as4" }, "10 days ahead: warned")
+        XCTAssertTrue(node.warnIfCertificatesExpire(now: soon.addingTimeInterval(3600)).isEmpty, "at most once a day")
+        XCTAssertTrue(node.warnIfCertificatesExpire(now: soon.addingTimeInterval(86_400 + 1)).contains { $0.name == "as4" })
+        await node.close()
+    }
 }

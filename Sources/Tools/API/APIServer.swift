@@ -22,6 +22,8 @@ package struct APIServer: Sendable {
     package var submission: MessageSubmission?
     /// This process's ledger commit statistics (the metrics).
     package var statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double) = { (0, 0, 0) }
+    /// The configured certificates' expiries (the metrics).
+    package var certificates: @Sendable () -> [CertificateExpiry] = { [] }
     package let verifier: TokenVerifier
     /// The CloudEvents `source` of the streamed events (the node's name as a URN).
     package var eventSource = EventFeed.source(forNode: "node")
@@ -133,6 +135,7 @@ package struct APIServer: Sendable {
         var server = APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
                                port: port ?? api.port, tls: tls, logger: logger)
         server.statistics = { node.ledgerStatistics }
+        server.certificates = { node.certificateExpiries }
         server.submission = MessageSubmission(node: node)
         server.eventSource = EventFeed.source(forNode: node.config.name)
         server.nodeName = node.config.name
@@ -169,7 +172,7 @@ package struct APIServer: Sendable {
         let evidence = EvidenceProducer(access: access, node: nodeName, writesCheckpoints: true)
         let reporter = AuditReporter(log: AuditLog(access: access), node: nodeName, writesCheckpoints: true)
         try NodeAPI(access: access, participants: participants, submission: submission, feed: streamsEnabled ? feed : nil,
-                    streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics,
+                    streams: StreamSlots(perCaller: streamsPerCaller), webhooks: administration, statistics: statistics, certificates: certificates,
                     evidence: evidence, reporter: reporter)
             .registerHandlers(on: router, configuration: Self.coding)
         let console = self.console.map {

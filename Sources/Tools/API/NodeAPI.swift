@@ -23,6 +23,8 @@ struct NodeAPI: APIProtocol {
     var webhooks: WebhookAdministration? = nil
     /// This process's commit statistics, for the metrics.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
+    /// The configured certificates' expiries, for the metrics.
+    let certificates: @Sendable () -> [CertificateExpiry]
     /// Evidence bundles (this process holds the ledger, so it writes the checkpoints they need).
     let evidence: EvidenceProducer
     /// Audit reports (likewise).
@@ -62,7 +64,7 @@ struct NodeAPI: APIProtocol {
                 throw NodeError(.forbidden, "the metrics need the operate right on the node; the refusal was recorded")
             }
             let text: String
-            do { text = try NodeMetrics(access: access, statistics: statistics).render() } catch {
+            do { text = try NodeMetrics(access: access, statistics: statistics, certificates: certificates).render() } catch {
                 throw NodeError(.storage, "metrics: \(error)")
             }
             return .ok(.init(body: .plainText(HTTPBody(text))))

@@ -1,3 +1,4 @@
+import Foundation
 import Ledger
 import Node
 import Projections
@@ -9,6 +10,8 @@ struct NodeMetrics: Sendable {
     let access: MessageAccess
     /// Commits of this process so far: appends, events, seconds spent waiting for durability.
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
+    /// The configured certificates' expiries.
+    var certificates: @Sendable () -> [CertificateExpiry] = { [] }
 
     func render() throws -> String {
         let registry = PrometheusCollectorRegistry()
@@ -34,6 +37,12 @@ struct NodeMetrics: Sendable {
                 registry.makeGauge(name: "kvitto_inbound_unanswered", help: "Inbound messages waiting for their Meddelandekvittens.")
                     .set(Double(p.rows["unanswered"] ?? 0))
             }
+        }
+        let now = Date()
+        for c in certificates() {
+            registry.makeGauge(name: "kvitto_certificate_expiry_seconds", labels: [("certificate", c.name)],
+                               help: "Seconds until a configured certificate expires (negative: expired); the node warns 30 days ahead.")
+                .set(c.notAfter.timeIntervalSince(now))
         }
         return registry.emitToString()
     }

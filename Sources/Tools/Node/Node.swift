@@ -46,6 +46,8 @@ package final class Node: Sendable {
     let appendStatistics = Mutex<(appends: Int, events: Int, waitNanoseconds: UInt64)>((0, 0, 0))
     /// When each trust role last warned about a CRL nextUpdate (at most one warning an hour).
     let trustWarned = Mutex<[CertificateTrust.Role: Date]>([:])
+    /// When each configured certificate last warned about its expiry (at most once a day).
+    let certificateWarned = Mutex<[String: Date]>([:])
     /// The most dispatches and answers in progress at once.
     package let maxConcurrentWork = 16
     /// The processing budget in MiB of payload (`as4.processing_budget_mib`), shared by the AS4

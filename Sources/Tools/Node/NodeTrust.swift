@@ -43,10 +43,12 @@ extension Node {
             logger.info("trust loaded", metadata: trustMetadata(store, store.summary))
             warnIfRevocationListsDue(store)
         }
+        warnIfCertificatesExpire()
         let interval = trustReloadInterval
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
             reloadTrust(force: false, reason: "files changed")
+            warnIfCertificatesExpire()
         }
     }
 
