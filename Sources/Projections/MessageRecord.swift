@@ -84,9 +84,12 @@ package struct MessageRecord: Sendable, Equatable {
     package var failure: String?
     /// The XHE as sent or received (signed, payload encrypted).
     package var xhe: BlobRef?
-    /// The SDK message (plaintext) in the blob store.
+    /// The SDK message in the blob store (encrypted at rest when ``contentKey`` is set).
     package var sdkMessage: BlobRef?
     package var attachments: [Attachment] = []
+    /// The wrapped data key when the content and attachments are encrypted at rest (their blob
+    /// references are then the ciphertexts'); nil when they are stored as they are.
+    package var contentKey: ContentKeyRef?
     /// Inbound: our Meddelandekvittens's AS4 MessageId.
     package var receiptDispatch: String?
     /// The SDK conversation the message belongs to (its header's `conversationId`; a new
@@ -117,10 +120,53 @@ package struct MessageRecord: Sendable, Equatable {
         if status < s || (status == s) { status = s }
     }
 
+    /// The size of the content `blob` holds: the plaintext's when it is encrypted at rest.
+    package func contentSize(_ blob: BlobRef) -> Int64 {
+        guard contentKey != nil else { return blob.size }
+        return SealedBlobFormat.plaintextSize(ofSealed: blob.size) ?? blob.size
+    }
+
     static func attachments(_ value: JSONValue?) -> [Attachment] {
         (value?.arrayElements ?? []).compactMap { a in
             guard let name = a["file_name"]?.stringValue, let blob = BlobField.parse(a["blob"]) else { return nil }
             return Attachment(fileName: name, contentType: a["content_type"]?.stringValue ?? "application/octet-stream", blob: blob)
         }
+    }
+}
+
+/// Where a message's wrapped data key is (``WrappedDataKey``) and which key-encryption key wrapped
+/// it: the `content_encryption` member of its events, `{"scheme", "key": blob, "kek": id,
+/// "key_check": hex}`.
+package struct ContentKeyRef: Sendable, Equatable {
+    package var blob: BlobRef
+    package var kek: String
+    /// The data key's commitment (``DataKey/check``); not kept in the projections (only the
+    /// events need it), so empty in a record read from them.
+    package var check = ""
+
+    package init(blob: BlobRef, kek: String, check: String = "") {
+        self.blob = blob
+        self.kek = kek
+        self.check = check
+    }
+
+    /// The only scheme: ``SealedBlobFormat`` content under a ``WrappedDataKey``.
+    package static let scheme = "kvitto-sealed-v1"
+
+    package var json: JSONValue {
+        ["scheme": .string(Self.scheme), "key": BlobField.json(blob), "kek": .string(kek), "key_check": .string(check)]
+    }
+
+    /// Nil when absent; a member with another scheme is kept as an unreadable key, never as
+    /// plaintext content.
+    package static func parse(_ value: JSONValue?) -> ContentKeyRef? {
+        guard let value, let blob = BlobField.parse(value["key"]) else { return nil }
+        let kek = value["scheme"]?.stringValue == scheme ? value["kek"]?.stringValue ?? "" : "unsupported"
+        return ContentKeyRef(blob: blob, kek: kek)
+    }
+
+    /// The `content_encryption` member `{"scheme", "key", "kek", "key_check"}` of an event.
+    package static func json(blob: BlobRef, kek: String, check: String) -> JSONValue {
+        ContentKeyRef(blob: blob, kek: kek, check: check).json
     }
 }

@@ -87,6 +87,7 @@ package enum NodeFold {
             r.sdkMessage = BlobField.parse(p["sdk_message"])
             r.xhe = BlobField.parse(p["xhe"])
             r.attachments = MessageRecord.attachments(p["attachments"])
+            r.contentKey = ContentKeyRef.parse(p["content_encryption"])
             if var d = DispatchRecord(json: p["dispatch"], messageId: messageId, participant: participant) {
                 d.createdSeq = event.seq
                 r.as4MessageId = d.as4MessageId
@@ -172,6 +173,7 @@ package enum NodeFold {
                 if let content = p["content"] {
                     r.sdkMessage = BlobField.parse(content["sdk_message"])
                     r.attachments = MessageRecord.attachments(content["attachments"])
+                    r.contentKey = ContentKeyRef.parse(content["content_encryption"])
                     r.label = content["label"]?.stringValue
                     r.from = content["from"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.from
                     r.to = content["to"]?.stringValue.flatMap(FunctionalAddress.init) ?? r.to

@@ -463,7 +463,8 @@ final class APIServerTests: XCTestCase {
         let ledger = try Ledger.open(at: directory + "/ledger", options: options)
         defer { ledger.close() }
         let frozen = MessageAccess(ledger: ledger, projections: try NodeProjectionStore.open(node: directory, ledger: ledger),
-                                   denials: AccessDenials { _ in })
+                                   denials: AccessDenials { _ in },
+                                   vault: ContentVault(config: try NodeConfig.load(directory: directory), directory: directory, blobs: ledger.blobs))
         let frozenServer = APIServer(access: frozen, participants: participants, verifier: server.verifier, host: "127.0.0.1", port: 0,
                                      tls: server.tls, logger: logger)
         let (frozenPorts, frozenContinuation) = AsyncStream.makeStream(of: Int.self)

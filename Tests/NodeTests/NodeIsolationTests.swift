@@ -151,7 +151,8 @@ final class NodeIsolationTests: XCTestCase {
         let ledger = try Ledger.open(at: base + "/shared/ledger", options: options)
         defer { ledger.close() }
         let frozen = MessageAccess(ledger: ledger, projections: try NodeProjectionStore.open(node: base + "/shared", ledger: ledger),
-                                   denials: AccessDenials { _ in })
+                                   denials: AccessDenials { _ in },
+                                   vault: ContentVault(config: try NodeConfig.load(directory: base + "/shared"), directory: base + "/shared", blobs: ledger.blobs))
         let head = try ledger.durableHead()
         var bytes: [UInt8]?
         let failure = await errorOf { bytes = try await frozen.content(inbound, part: .attachment(0), as: reader).bytes }

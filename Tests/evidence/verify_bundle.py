@@ -60,7 +60,7 @@ HEX64_ANY_CASE = re.compile(r"[0-9a-fA-F]{64}")
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z")
 
 KINDS = ("sdk_message", "attachment", "xhe", "as4_message", "as4_certificate", "o2o_certificate", "as4_payload",
-         "meddelandekvittens", "as4_receipt", "as4_error", "other")
+         "meddelandekvittens", "as4_receipt", "as4_error", "content_key", "other")
 ROLES = ("evidence", "content", "ciphertext")
 STATES = ("included", "erased", "withheld", "omitted", "missing")
 REASONS = ("not_requested", "no_read_grant", "weak_authentication")
@@ -586,8 +586,12 @@ class Form:
 
     @classmethod
     def content(cls, v, path):
-        cls.obj(v, path, ("access_events", "parts"))
+        cls.obj(v, path, ("access_events", "parts"), ("data_key",))
         cls.array(v["access_events"], path + ["access_events"], lambda x, p: cls.integer(x, p, 1))
+        if "data_key" in v:
+            cls.b64(v["data_key"], path + ["data_key"])
+            if len(base64.b64decode(v["data_key"])) != 32:
+                raise malformed(path + ["data_key"], "a data key is 32 bytes")
 
         def part(x, p):
             cls.obj(x, p, ("part", "content_type", "sha256"), ("attachment", "file_name"))
@@ -971,6 +975,10 @@ def classify(etype, ptr, payload):
             return "as4_payload", "ciphertext"
     if etype in ("message.receipt.sent", "message.receipt.received") and ptr == "/payload/receipt":
         return "meddelandekvittens", "evidence"
+    if etype == "message.submitted" and ptr == "/payload/content_encryption/key":
+        return "content_key", "ciphertext"
+    if etype == "message.receipt.sent" and ptr == "/payload/content/content_encryption/key":
+        return "content_key", "ciphertext"
     if etype == "message.receipt.sent":
         if ptr == "/payload/content/sdk_message":
             return "sdk_message", "content"
@@ -1169,8 +1177,76 @@ def check_content(ctx):
         if have != want:
             raise fail(f"part {i} is {have}, the creation event lists {want}", f"/parts/{i}" if have else "/parts",
                        index=i)
+    check_sealed_content(ctx, c, parts, fail)
     ctx.requester_proven = bool(acc)
     ctx.res.done("content")
+
+
+def creation_content(ctx):
+    """The creation event's content member: the submission's payload, or the content of the
+    Meddelandekvittens we issued (as expected_parts finds it)."""
+    direction = ctx.b["message"]["direction"]
+    for e in ctx.entries:
+        if direction == "outbound" and e.type == "message.submitted":
+            return e.payload
+        if direction == "inbound" and e.type == "message.receipt.sent" and isinstance(e.payload.get("content"), dict):
+            return e.payload["content"]
+    return None
+
+
+def check_sealed_content(ctx, c, parts, fail):
+    """Content encrypted at rest (Schemas/content-at-rest.md): the parts are ciphertexts; the data
+    key must be the one the creation event commits to (key_check) and open every part."""
+    src = creation_content(ctx) or {}
+    enc = src.get("content_encryption")
+    if enc is None:
+        if "data_key" in c:
+            raise fail("a data key for content that is not encrypted at rest", "/data_key")
+        return
+    if "data_key" not in c:
+        raise fail("the content is encrypted at rest and the bundle carries no data key")
+    import hmac
+    key = base64.b64decode(c["data_key"])
+    check = hmac.new(key, b"kvitto data key check v1", hashlib.sha256).hexdigest()
+    if not isinstance(enc, dict) or enc.get("key_check") != check:
+        raise fail("the data key is not the one the content was sealed under (its key_check differs)", "/data_key")
+    for i, part in enumerate(parts):
+        _, be = ctx.blobs[part["sha256"]]
+        try:
+            open_sealed(base64.b64decode(be["data"]), key)
+        except ValueError as e:
+            raise fail(f"part {i} does not decrypt under the data key: {e}", f"/parts/{i}", index=i)
+
+
+def open_sealed(sealed, data_key):
+    """The plaintext of a sealed blob (content-at-rest.md, "Layout of sealed content"); ValueError
+    when it does not authenticate."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    if len(sealed) < 48 + 16 or sealed[:8] != b"KVTSEAL1" or sealed[12:16] != b"\0\0\0\0":
+        raise ValueError("not a sealed blob")
+    seg = int.from_bytes(sealed[8:12], "big")
+    if not 16 <= seg <= 16 << 20:
+        raise ValueError("segment size out of range")
+    header, body = sealed[:48], sealed[48:]
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=header[16:48], info=b"kvitto sealed blob v1").derive(data_key)
+    aead = AESGCM(key)
+    unit = seg + 16
+    count = max(1, -(-len(body) // unit))
+    if len(body) % unit and len(body) % unit < 16:
+        raise ValueError("the last segment is cut short")
+    out = bytearray()
+    for i in range(count):
+        chunk = body[i * unit:(i + 1) * unit]
+        last = i == count - 1
+        idx = i.to_bytes(8, "big")
+        try:
+            out += aead.decrypt(b"\0\0\0\0" + idx, chunk, header + idx + (b"\x01" if last else b"\x00"))
+        except InvalidTag:
+            raise ValueError(f"segment {i} does not authenticate")
+    return bytes(out)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case blobCorrupt = "blob.corrupt"
         case blobIO = "blob.io_error"
         case blobAlreadyErased = "blob.already_erased"
+        /// Content is encrypted at rest and its key-encryption key is not available here.
+        case contentKeyUnavailable = "content.key_unavailable"
     }
 
     public let code: Code

@@ -25,6 +25,10 @@ public struct BlobVerifier {
         public var bytes: Int64 = 0
         /// Blobs erased by a `blob.erased` event.
         public var erased = 0
+        /// Of the erased blobs, the wrapped data keys of content encrypted at rest (referenced as
+        /// `…/content_encryption/key`): their messages' content is crypto-shredded — whatever
+        /// ciphertext is left (here or in a backup made since) can no longer be decrypted.
+        public var erasedContentKeys = 0
         /// Blobs a `blob.erased` event names whose content is still there (the erasure was
         /// interrupted; erase again to finish it).
         public var pendingErasures = 0
@@ -39,6 +43,7 @@ public struct BlobVerifier {
         var firstReference: [Digest32: (seq: UInt64, size: Int64)] = [:]
         var order: [Digest32] = []
         var erasedBy: [Digest32: UInt64] = [:]
+        var contentKeys: Set<Digest32> = []
         var next: UInt64 = 1
         while true {
             let page: [Event]
@@ -52,9 +57,10 @@ public struct BlobVerifier {
                     if erasedBy[hash] == nil { erasedBy[hash] = e.seq }
                     continue
                 }
-                for ref in BlobReferences.find(in: e.payload) where firstReference[ref.sha256] == nil {
+                for (ref, pointer) in BlobReferences.located(in: e.payload, at: "") where firstReference[ref.sha256] == nil {
                     firstReference[ref.sha256] = (e.seq, ref.size)
                     order.append(ref.sha256)
+                    if pointer.hasSuffix("/content_encryption/key") { contentKeys.insert(ref.sha256) }
                 }
             }
             next = last.seq + 1
@@ -87,6 +93,7 @@ public struct BlobVerifier {
                     return report
                 }
                 report.erased += 1
+                if contentKeys.contains(hash) { report.erasedContentKeys += 1 }
             case .absent:
                 // The event is authoritative: an erasure whose marker was lost is still an erasure.
                 guard erasedBy[hash] != nil else {
@@ -95,6 +102,7 @@ public struct BlobVerifier {
                     return report
                 }
                 report.erased += 1
+                if contentKeys.contains(hash) { report.erasedContentKeys += 1 }
             }
         }
         return report

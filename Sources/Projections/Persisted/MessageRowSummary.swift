@@ -84,6 +84,7 @@ package struct MessageRowSummary {
             _ = try optionalText()  // failure
             try optionalBlob(); try optionalBlob()  // XHE, SDK message
             for _ in 0..<(try count()) { _ = try text(); _ = try text(); try blob() }  // attachments
+            if try bool() { try blob(); _ = try text() }  // content key: blob, key-encryption key id
             _ = try optionalText()  // receipt dispatch
         }
 

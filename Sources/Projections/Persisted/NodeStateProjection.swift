@@ -9,7 +9,7 @@ package import Ledger
 /// MessageId, participant, blob hash or seq.
 package struct NodeStateProjection: PersistedProjection {
     package let name = "node"
-    package let version = 11
+    package let version = 12
     package let tables = [Table.messages, Table.dispatches, Table.inbound, Table.pending, Table.due, Table.unanswered,
                           Table.rejections, Table.submissions, Table.erasures, Table.organizations,
                           MailboxIndex.mailboxTable, MailboxIndex.termsTable, MailboxIndex.conversationsTable, AuditIndex.table, ReadMarks.table]

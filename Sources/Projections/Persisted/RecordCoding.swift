@@ -71,7 +71,8 @@ extension MessageRecord {
     /// (nanoseconds since 1970, signed), event seqs (a list of increments from the previous seq),
     /// AS4 MessageId (optional), verdict (optional: status, receipt id (optional), lines: code,
     /// line id, reason), failure (optional), XHE (optional blob), SDK message (optional blob),
-    /// attachments (a list: file name, content type, blob), receipt dispatch (optional),
+    /// attachments (a list: file name, content type, blob), content key (optional: blob, then
+    /// the key-encryption key's id), receipt dispatch (optional),
     /// conversation (optional), reference (optional).
     var row: [UInt8] {
         var w = RowWriter(format: Self.rowFormat, capacity: 192 + (label?.utf8.count ?? 0) + 10 * eventSeqs.count)
@@ -96,6 +97,8 @@ extension MessageRecord {
         w.optional(sdkMessage)
         w.uint(UInt64(attachments.count))
         for a in attachments { w.string(a.fileName); w.string(a.contentType); w.blob(a.blob) }
+        w.optional(contentKey?.blob)
+        if let contentKey { w.string(contentKey.kek) }
         w.optional(receiptDispatch)
         w.optional(conversation)
         w.optional(reference)
@@ -149,6 +152,7 @@ extension MessageRecord {
         for _ in 0..<(try r.count()) {
             attachments.append(Attachment(fileName: try r.string(), contentType: try r.string(), blob: try r.blob()))
         }
+        if let key = try r.optionalBlob() { contentKey = ContentKeyRef(blob: key, kek: try r.string()) }
         receiptDispatch = try r.optionalString()
         conversation = try r.optionalString()
         reference = try r.optionalString()

@@ -30,7 +30,7 @@ enum ContentStream {
     // @unchecked Sendable: `reader` is only touched inside `lock`, and the body is iterated once
     // (`iterationBehavior: .single`), by the transport's one writer.
     final class Source: @unchecked Sendable {
-        private let reader: BlobReader
+        private let reader: any ContentChunks
         private let range: ClosedRange<Int64>?
         private let lock = NSLock()
         private var started = false
@@ -38,7 +38,7 @@ enum ContentStream {
         /// The content offset of the next chunk the reader returns.
         private var offset: Int64 = 0
 
-        init(_ reader: BlobReader, range: ClosedRange<Int64>? = nil) {
+        init(_ reader: any ContentChunks, range: ClosedRange<Int64>? = nil) {
             self.reader = reader
             self.range = range
         }

@@ -202,9 +202,9 @@ struct NodeAPI: APIProtocol {
                                                  range: range, as: principal)
             } catch where error.code == .rangeNotSatisfiable {
                 // Only a reader gets here: the size is the metadata it may see.
-                let attachments = try await access.message(id, as: principal).record.attachments
-                guard attachments.indices.contains(index) else { throw NodeError(.notFound, "message \(id) has no attachment \(index)") }
-                let size = attachments[index].blob.size
+                let record = try await access.message(id, as: principal).record
+                guard record.attachments.indices.contains(index) else { throw NodeError(.notFound, "message \(id) has no attachment \(index)") }
+                let size = record.contentSize(record.attachments[index].blob)
                 return .rangeNotSatisfiable(.init(headers: .init(contentRange: "bytes */\(size)"),
                                                   body: .applicationProblemJson(Problem(error).schema)))
             }

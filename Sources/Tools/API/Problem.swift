@@ -46,6 +46,8 @@ struct Problem: Sendable {
         case .notAParticipant, .noRoute: (status, detail) = (400, error.message)
         case .invalidRequest, .unknownAddress, .invalidMessage: (status, detail) = (400, error.message)
         case .auditUnavailable: (status, detail) = (503, "The read could not be recorded in the ledger, so nothing was returned; try again later.")
+        case .contentKeyUnavailable:
+            (status, detail) = (503, "The content is encrypted at rest and its key is not available on the node now; its metadata is. The node's operator restores the key.")
         case .webhooksOff: (status, detail) = (503, "This node delivers no webhooks; its operator turns them on (api.webhooks).")
         default: (status, detail) = (503, "The node could not answer; try again later.")
         }

@@ -32,7 +32,7 @@ enum Representation {
         let names = v.visibility == .full || (v.visibility == .audit && !r.confidential)
         let attachments = r.attachments.enumerated().map { i, a in
             Components.Schemas.Message.AttachmentsPayloadPayload(
-                index: i, fileName: names ? a.fileName : nil, contentType: names ? a.contentType : nil, size: Int(a.blob.size))
+                index: i, fileName: names ? a.fileName : nil, contentType: names ? a.contentType : nil, size: Int(r.contentSize(a.blob)))
         }
         return .init(id: r.id, participant: r.participant, mailbox: r.mailbox?.description,
                      direction: r.direction == .inbound ? .inbound : .outbound,

@@ -38,6 +38,8 @@ package final class Node: Sendable {
     let spoolRetries = Mutex<SpoolRetries>(SpoolRetries())
     /// Refusals of authenticated callers, recorded as `access.denied` (coalesced).
     package let denials: AccessDenials
+    /// Content encrypted at rest: sealing as it is stored, opening for audited reads.
+    package let vault: ContentVault
     /// Which refused inbound requests become ledger events (see ``RefusalPolicy``).
     let refusals = RefusalPolicy()
     /// Wakes the scheduler when work may have appeared.
@@ -71,6 +73,7 @@ package final class Node: Sendable {
         self.client = client
         self.logger = logger
         self.denials = AccessDenials { drafts in _ = try await ledger.append(drafts) }
+        self.vault = ContentVault(config: config, directory: directory, blobs: ledger.blobs)
         self.processing = AsyncLimiter(config.as4.processingBudgetMib ?? Self.defaultProcessingBudgetMiB)
         var pmode = PMode.sdk()
         let ra = config.receptionAwareness
@@ -143,7 +146,9 @@ package final class Node: Sendable {
     }
 
     /// Reads of messages, authorised from the grants and audit-first (every interface uses it).
-    package var access: MessageAccess { MessageAccess(ledger: ledger, projections: projections, denials: denials, grantsCache: grantsCache) }
+    package var access: MessageAccess {
+        MessageAccess(ledger: ledger, projections: projections, denials: denials, vault: vault, grantsCache: grantsCache)
+    }
     /// The grants ``access`` read at the current ledger head.
     let grantsCache = GrantsCache()
 

@@ -26,7 +26,7 @@ extension Node {
         }
         var content: [String: JSONValue]?
         if lines.isEmpty, let message = outcome.message, let plain = outcome.payload {
-            content = try store(message, payload: plain)
+            content = try store(message, payload: plain, of: r)
             if let mailbox = outcome.mailbox { content?["to"] = .string(mailbox.description) }
         }
         let receiptID = UUID().uuidString.lowercased()
@@ -88,17 +88,22 @@ extension Node {
     }
 
     /// Stores an accepted SDK message and its attachments; returns the `content` payload member.
-    private func store(_ message: SDKMessage, payload: [UInt8]) throws(NodeError) -> [String: JSONValue] {
+    /// Content encrypted at rest (by the participant's key-encryption key) when the node's
+    /// `content_encryption` covers it; without that key the answer fails and is tried again, so
+    /// the content is never stored in the clear instead.
+    private func store(_ message: SDKMessage, payload: [UInt8], of r: MessageRecord) throws(NodeError) -> [String: JSONValue] {
+        let sealer = try vault.sealer(participant: r.participant, message: r.id, confidential: message.header.confidentiality)
         var attachments: [JSONValue] = []
         for d in message.documents {
             for f in d.files {
                 attachments.append(["file_name": .string(f.fileName), "content_type": .string(f.contentType),
-                                    "blob": BlobField.json(try putBlob(f.content))])
+                                    "blob": BlobField.json(try putContent(f.content, sealer))])
             }
         }
-        var c: [String: JSONValue] = ["sdk_message": BlobField.json(try putBlob(payload)), "attachments": .array(attachments),
+        var c: [String: JSONValue] = ["sdk_message": BlobField.json(try putContent(payload, sealer)), "attachments": .array(attachments),
                                       "confidential": .bool(message.header.confidentiality),
                                       "texts": .int(Int64(message.documents.reduce(0) { $0 + $1.texts.count }))]
+        if let sealer { c["content_encryption"] = sealer.key.json }
         if let label = message.header.label { c["label"] = .string(label) }
         c["conversation_id"] = .string(message.header.conversationId)
         if let reference = message.header.recipient.attention.references.first?.id.extension { c["reference"] = .string(reference) }

@@ -26,6 +26,29 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     /// True when `kvitto init` made the certificates from a throwaway CA (demos and tests): its key
     /// lies on the node, which `kvitto check` then reports as a warning instead of an error.
     package var throwawayPki: Bool?
+    /// Content encrypted at rest (`Schemas/content-at-rest.md`); absent: content and attachments
+    /// are stored as they are (which `kvitto check` reports).
+    package var contentEncryption: ContentEncryption?
+
+    /// Which content is encrypted at rest, and where the participants' key-encryption keys are.
+    package struct ContentEncryption: Codable, Sendable, Equatable {
+        /// `confidential`: the content and attachments of messages whose SDK header marks them
+        /// confidential; `all`: of every message.
+        package var scope: String
+        /// The folder with one key-encryption key per participant, `<participant as a file name>.kek`
+        /// (mode 0600); it must lie outside the ledger directory. Relative to the node directory.
+        package var keyDirectory: String
+
+        package static let scopes = ["confidential", "all"]
+
+        package init(scope: String = "confidential", keyDirectory: String) {
+            self.scope = scope
+            self.keyDirectory = keyDirectory
+        }
+
+        /// Whether the content of a message with this confidentiality flag is encrypted.
+        package func covers(confidential: Bool) -> Bool { scope == "all" || confidential }
+    }
 
     /// Where the HTTP API listens. TLS uses the node's TLS identity (`as4.tls.key`/`certificate`).
     package struct APIListener: Codable, Sendable, Equatable {
@@ -241,6 +264,17 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         }
         if !(1...65535).contains(as4.port) && as4.port != 0 {
             throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port")
+        }
+        if let c = contentEncryption {
+            guard ContentEncryption.scopes.contains(c.scope) else {
+                throw NodeError(.configInvalid, "\(path): content_encryption.scope must be confidential or all")
+            }
+            let node = (path as NSString).deletingLastPathComponent
+            let keys = URL(fileURLWithPath: Self.resolve(c.keyDirectory, in: node)).standardized.path
+            let ledgerDir = URL(fileURLWithPath: Self.resolve(ledger, in: node)).standardized.path
+            if keys == ledgerDir || keys.hasPrefix(ledgerDir + "/") {
+                throw NodeError(.configInvalid, "\(path): content_encryption.key_directory lies inside the ledger directory; keep the key-encryption keys outside it (e.g. pki/content)")
+            }
         }
     }
 

@@ -19,6 +19,9 @@ package struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
         case forbidden = "node.forbidden"
         /// The content was erased under a retention rule; the `blob.erased` event says when and why.
         case erased = "node.erased"
+        /// The content is encrypted at rest and its participant's key-encryption key is not
+        /// available (missing or unsafe key file); metadata is unaffected.
+        case contentKeyUnavailable = "node.content_key_unavailable"
         /// The read could not be recorded in the ledger, so nothing was returned (audit-first).
         case auditUnavailable = "node.audit_unavailable"
         /// A request that is malformed or names something inconsistent (a grant with no right, say).

@@ -26,7 +26,9 @@ extension Node {
         let header: XHEEnvelope, message: SDKMessage
         do {
             header = try XHEEnvelope(headerOf: try XMLDocument(bytes: try blob(xheRef)))
-            message = try SDKMessage(element: try XMLDocument(bytes: try blob(sdkRef)).root)
+            let storage = projections.storage
+            let sdk = try vault.read(sdkRef, of: record) { try NodeStateProjection.erasure(of: $0, in: storage) }
+            message = try SDKMessage(element: try XMLDocument(bytes: sdk).root)
         } catch let e as NodeError { throw e } catch {
             throw NodeError(.storage, "message \(record.id) cannot be sealed again: its stored XHE or SDK message does not read: \(error)")
         }

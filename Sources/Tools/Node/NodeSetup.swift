@@ -45,6 +45,9 @@ package enum NodeSetup {
         package var apiPort: Int?
         /// Real certificates (a federation's CA): no throwaway PKI is made (see ``NodeCredentials``).
         package var credentials: NodeCredentials?
+        /// Which content is encrypted at rest (`confidential` or `all`; nil: none). A new
+        /// key-encryption key per participant is written to `pki/content/`.
+        package var contentEncryption: String? = "confidential"
 
         package init(name: String, participants: [ParticipantSpec]) {
             self.name = name
@@ -115,7 +118,15 @@ package enum NodeSetup {
                                               functions: p.functions.map { .init(function: $0.function, name: $0.name) }))
                 }
             }
-            let config = NodeConfig(
+            var encryption: NodeConfig.ContentEncryption?
+            if let scope = options.contentEncryption {
+                guard NodeConfig.ContentEncryption.scopes.contains(scope) else {
+                    throw NodeError(.configInvalid, "--content-encryption is confidential, all or none")
+                }
+                encryption = .init(scope: scope, keyDirectory: "pki/content")
+                try writeKeyEncryptionKeys(participants.map(\.id), in: directory + "/pki/content")
+            }
+            var config = NodeConfig(
                 format: NodeConfig.formatName, name: options.name, ledger: "ledger",
                 as4: .init(host: options.host, port: options.port, path: "/as4", partyId: partyId, key: "pki/as4.key",
                            certificate: "pki/as4.crt",
@@ -128,6 +139,7 @@ package enum NodeSetup {
                 identity: options.developmentIssuer ? IdentityConfig(developmentIssuer: DevelopmentIssuerConfig(enabled: true)) : nil,
                 api: .init(host: options.host, port: options.apiPort ?? (options.port == 0 ? 0 : options.port + 1), tls: options.tls),
                 throwawayPki: options.credentials == nil)
+            config.contentEncryption = encryption
             var ledgerOptions = LedgerOptions()
             ledgerOptions.create = true
             let ledger = try Ledger.open(at: directory + "/ledger", options: ledgerOptions)
@@ -234,6 +246,19 @@ package enum NodeSetup {
         guard synced, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw NodeError(.storage, "cannot write the key file \(path): \(String(cString: strerror(synced ? errno : cause)))")
+        }
+    }
+
+    /// Writes a new key-encryption key for each participant that has none (`<slug>.kek`, mode
+    /// 0600, in a folder of mode 0700); an existing key is never replaced (content sealed under
+    /// it would be lost).
+    package static func writeKeyEncryptionKeys(_ participants: [String], in folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard chmod(folder, 0o700) == 0 else { throw NodeError(.storage, "cannot restrict \(folder) to its owner (mode 0700)") }
+        for p in participants {
+            let path = ContentVault.keyFile(participant: p, in: folder)
+            guard !FileManager.default.fileExists(atPath: path) else { continue }
+            try write(KeyEncryptionKey.generate().fileText, path, secret: true)
         }
     }
 

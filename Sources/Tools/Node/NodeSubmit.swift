@@ -47,6 +47,9 @@ extension Node {
             throw NodeError(.invalidMessage, "a conversation id is 1–200 letters, digits and ._:@- (the conversation_id of an earlier message)")
         }
         let id = try newMessageID(internal: route == nil)
+        // Content encrypted at rest: refused here, before anything is sealed, when the sender's
+        // key-encryption key is not available.
+        let sealer = try vault.sealer(participant: m.from.participant, message: id, confidential: m.confidential)
         let conversation = m.conversation ?? id
         let created = SDKMessage.timestamp(now)
         let message = SDKMessage(
@@ -82,14 +85,16 @@ extension Node {
         }
         var attachments: [JSONValue] = []
         for a in m.attachments {
-            attachments.append(["file_name": .string(a.fileName), "content_type": .string(a.contentType), "blob": BlobField.json(try putBlob(a.content))])
+            attachments.append(["file_name": .string(a.fileName), "content_type": .string(a.contentType),
+                                "blob": BlobField.json(try putContent(a.content, sealer))])
         }
         let xheBlob = try putBlob(xhe)
         var payload: [String: JSONValue] = [
             "participant": .string(m.from.participant), "from": .string(m.from.description), "to": .string(m.to.description),
             "confidential": .bool(m.confidential), "texts": .int(Int64(m.texts.count)), "attachments": .array(attachments),
-            "sdk_message": BlobField.json(try putBlob(sdkBytes)), "xhe": BlobField.json(xheBlob),
+            "sdk_message": BlobField.json(try putContent(sdkBytes, sealer)), "xhe": BlobField.json(xheBlob),
         ]
+        if let sealer { payload["content_encryption"] = sealer.key.json }
         if let dispatch { payload["dispatch"] = dispatch.json } else { payload["transport"] = .string(NodeEventType.internalTransport) }
         if let label = m.label { payload["label"] = .string(label) }
         payload["conversation_id"] = .string(conversation)
@@ -108,6 +113,13 @@ extension Node {
                 "message": .string(id), "to": .string(m.to.description), "recipient_message": .string(NodeEventType.internalCopy(of: id))])
         }
         return id
+    }
+
+    /// Stores message content: sealed under the message's data key when `sealer` is given
+    /// (content encrypted at rest), else as it is.
+    func putContent(_ bytes: [UInt8], _ sealer: ContentSealer?) throws(NodeError) -> BlobRef {
+        if let sealer { return try sealer.put(bytes) }
+        return try putBlob(bytes)
     }
 
     /// Seals `xhe` as an AS4 UserMessage to `route` and stores the wire message as blobs: what a

@@ -1,4 +1,5 @@
 package import Foundation
+import Ledger
 import Projections
 import Transport
 
@@ -20,18 +21,35 @@ package enum SubmissionSpool {
     /// the request is moved to `failed/`.
     package static let retryDelays: [TimeInterval] = [1, 2, 5, 10, 30, 60]
 
-    /// Writes a request for `m`; returns its id.
+    /// Writes a request for `m`; returns its id. When the node encrypts such content at rest,
+    /// the request is sealed too (`Schemas/content-at-rest.md`): under a new data key wrapped by
+    /// the sender participant's key-encryption key, which this process must then be able to read.
     package static func request(_ m: OutboundMessage, node: String) throws(NodeError) -> String {
         let id = UUID().uuidString.lowercased()
-        let object: [String: Any] = [
+        let config = try NodeConfig.load(directory: node)
+        var object: [String: Any] = [
             "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts,
             "confidential": m.confidential, "reference": m.reference as Any, "conversation": m.conversation as Any,
             "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
                                                 "content_base64": Data($0.content).base64EncodedString()] },
         ]
+        object = object.filter { !($0.value is NSNull) && "\($0.value)" != "nil" }
+        if let c = config.contentEncryption, c.covers(confidential: m.confidential) {
+            let vault = ContentVault(config: config, directory: node, blobs: BlobStore(directory: node + "/unused"))
+            let kek = try vault.keyEncryptionKey(m.from.participant)
+            let dataKey = DataKey.random()
+            do {
+                let plain = try JSONSerialization.data(withJSONObject: object)
+                let wrapped = try WrappedDataKey.wrap(dataKey, with: kek, participant: m.from.participant, message: sealContext(id))
+                object = ["sealed_for": m.from.participant, "key": Data(wrapped).base64EncodedString(),
+                          "sealed": Data(try dataKey.seal(Array(plain), context: Array(sealContext(id).utf8))).base64EncodedString()]
+            } catch {
+                throw NodeError(.storage, "sealing the submission request: \(error)")
+            }
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory(node), withIntermediateDirectories: true)
-            let data = try JSONSerialization.data(withJSONObject: object.filter { !($0.value is NSNull) && "\($0.value)" != "nil" })
+            let data = try JSONSerialization.data(withJSONObject: object)
             let tmp = directory(node) + "/.\(id).tmp"
             guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
                 throw NodeError(.storage, "cannot write \(tmp)")
@@ -42,6 +60,9 @@ package enum SubmissionSpool {
         }
         return id
     }
+
+    /// What a sealed request's key and body are bound to.
+    static func sealContext(_ id: String) -> String { "submission:" + id }
 
     /// Waits (bounded) for the node's answer to request `id`: the message id, or the node's error.
     package static func awaitResult(_ id: String, node: String, timeout: TimeInterval) async throws(NodeError) -> String {
@@ -84,11 +105,11 @@ extension Node {
                     guard let owner = OSUser.owner(ofFile: path), owner.isRegularFile else {
                         throw NodeError(.invalidMessage, "\(path) is not a regular file")
                     }
-                    let m = try Self.parseRequest(path)
+                    let m = try parseRequest(path, id: id)
                     try await access.authorizeSend(from: m.from, as: owner.principal)
                     result = ["message_id": try await submit(m, actor: owner.actor, submissionID: id)]
                 }
-            } catch let e as NodeError where e.code != .storage {
+            } catch let e as NodeError where e.code != .storage && e.code != .contentKeyUnavailable {
                 result = ["code": e.code.rawValue, "error": e.message]
             } catch {
                 // A failure on our side: retry later with backoff, and give up visibly at the end.
@@ -130,10 +151,31 @@ extension Node {
         }
     }
 
-    private static func parseRequest(_ path: String) throws(NodeError) -> OutboundMessage {
+    private func parseRequest(_ path: String, id: String) throws(NodeError) -> OutboundMessage {
         guard let data = FileManager.default.contents(atPath: path),
-              let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              var o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw NodeError(.invalidMessage, "\(path) is not a JSON object")
+        }
+        if let sealed = o["sealed"] {
+            // Sealed by `kvitto send` under the sender participant's key-encryption key.
+            guard let participant = o["sealed_for"] as? String, let key = (o["key"] as? String).flatMap({ Data(base64Encoded: $0) }),
+                  let body = (sealed as? String).flatMap({ Data(base64Encoded: $0) }) else {
+                throw NodeError(.invalidMessage, "\(path): a sealed request needs sealed_for, key and sealed")
+            }
+            let kek = try vault.keyEncryptionKey(participant)
+            let plain: [UInt8]
+            do {
+                let dataKey = try WrappedDataKey.unwrap(Array(key), with: kek, participant: participant, message: SubmissionSpool.sealContext(id))
+                plain = try dataKey.open(Array(body), context: Array(SubmissionSpool.sealContext(id).utf8))
+            } catch {
+                if error.code == .contentKeyUnavailable { throw NodeError(.contentKeyUnavailable, error.message) }
+                throw NodeError(.invalidMessage, "\(path): the sealed request does not open (\(error.message))")
+            }
+            guard let inner = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any],
+                  (inner["from"] as? String).flatMap(FunctionalAddress.init)?.participant == participant else {
+                throw NodeError(.invalidMessage, "\(path): the sealed request is not a request from \(participant)")
+            }
+            o = inner
         }
         guard let from = (o["from"] as? String).flatMap(FunctionalAddress.init), let to = (o["to"] as? String).flatMap(FunctionalAddress.init) else {
             throw NodeError(.invalidMessage, "\(path): from and to must be functional addresses (function@participant)")

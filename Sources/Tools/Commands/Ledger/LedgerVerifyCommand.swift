@@ -43,7 +43,7 @@ struct LedgerVerifyCommand: AsyncParsableCommand {
                 o["blobs"] = [
                     "referenced": .int(Int64(blobs.referenced)), "present": .int(Int64(blobs.present)),
                     "bytes": .int(blobs.bytes), "erased": .int(Int64(blobs.erased)),
-                    "pending_erasures": .int(Int64(blobs.pendingErasures)),
+                    "pending_erasures": .int(Int64(blobs.pendingErasures)), "erased_content_keys": .int(Int64(blobs.erasedContentKeys)),
                 ]
             }
             if let f = report.failure {
@@ -62,6 +62,9 @@ struct LedgerVerifyCommand: AsyncParsableCommand {
             if let blobs {
                 print("blobs: \(blobs.referenced) referenced, \(blobs.present) present and re-hashed (\(blobs.bytes) bytes), \(blobs.erased) erased by recorded events"
                     + (blobs.pendingErasures > 0 ? ", \(blobs.pendingErasures) erasures pending (erase again to finish)" : ""))
+                if blobs.erasedContentKeys > 0 {
+                    print("content keys erased: \(blobs.erasedContentKeys) (their messages' encrypted content is crypto-shredded: unreadable with any key)")
+                }
             }
             if !report.genesisPinned {
                 print("note: the genesis key was not pinned; pass --trust-key to anchor the verification outside the ledger")

@@ -29,7 +29,8 @@ struct NodeReader {
             guard writable else { throw NodeError(.running, "read-only") }
             _ = try await ledger.append(drafts)
         }
-        return NodeReader(access: MessageAccess(ledger: ledger, projections: projections, denials: denials), writable: writable,
+        let vault = ContentVault(config: config, directory: node, blobs: ledger.blobs)
+        return NodeReader(access: MessageAccess(ledger: ledger, projections: projections, denials: denials, vault: vault), writable: writable,
                           name: config.name)
     }
 

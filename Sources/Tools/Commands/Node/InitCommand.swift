@@ -76,6 +76,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "CA certificate(s) to trust for TLS peers: a file or a folder. Repeatable.")
     var trustTls: [String] = []
 
+    @Option(help: "Content encrypted at rest: confidential (messages marked confidential), all, or none. A key-encryption key per participant is written to pki/content/; keep a safe copy apart from backups.")
+    var contentEncryption: String = "confidential"
+
     @Option(help: "The access point's party id (default and only allowed value: the CN of the AS4 certificate).")
     var partyId: String?
 
@@ -101,6 +104,7 @@ struct InitCommand: AsyncParsableCommand {
         options.ca = ca
         options.developmentIssuer = developmentIssuer
         options.apiPort = apiPort
+        options.contentEncryption = contentEncryption == "none" ? nil : contentEncryption
         options.receptionAwareness = .init(retries: retries, intervalSeconds: retryInterval, strategy: "CONSTANT")
         if let as4P12 {
             var credentials = NodeCredentials(as4: as4P12)

@@ -15,7 +15,11 @@ package struct MessageAccess: Sendable {
     /// Grants read at the ledger's current head (shared by the copies of this value).
     let grantsCache: GrantsCache
 
-    package init(ledger: Ledger, projections: ProjectionEngine, denials: AccessDenials, grantsCache: GrantsCache = GrantsCache()) {
+    /// Opens content encrypted at rest.
+    package let vault: ContentVault
+
+    package init(ledger: Ledger, projections: ProjectionEngine, denials: AccessDenials, vault: ContentVault, grantsCache: GrantsCache = GrantsCache()) {
+        self.vault = vault
         self.ledger = ledger
         self.projections = projections
         self.denials = denials
@@ -289,15 +293,16 @@ package struct MessageAccess: Sendable {
     /// Content opened for streaming after its reading was recorded: chunks from ``reader`` (which
     /// checks the content's hash when it reaches the end and throws if it was altered).
     package struct OpenedContent {
-        package let reader: BlobReader
-        /// The whole content's size.
+        package let reader: any ContentChunks
+        /// The whole content's size (the plaintext's, for content encrypted at rest).
         package let size: Int64
         /// The bytes to send, when a range was asked for (the reader still reads them all).
         package let range: ClosedRange<Int64>?
         package let fileName: String
         package let contentType: String
         package let accessSeq: UInt64
-        /// The whole content's SHA-256 (lower-case hex), as its events record it.
+        /// The whole content's SHA-256 (lower-case hex), as its events record it; empty for content
+        /// encrypted at rest (the events record the ciphertext's).
         package var sha256: String = ""
     }
 
@@ -330,19 +335,23 @@ package struct MessageAccess: Sendable {
             let a = v.record.attachments[n]
             (blob, fileName, contentType) = (a.blob, a.fileName, a.contentType)
         }
+        let size = v.record.contentSize(blob)
         var bytes: ClosedRange<Int64>?
         if let range {
-            guard let r = range.resolved(size: blob.size) else {
-                throw NodeError(.rangeNotSatisfiable, "the range starts beyond the content's \(blob.size) bytes")
+            guard let r = range.resolved(size: size) else {
+                throw NodeError(.rangeNotSatisfiable, "the range starts beyond the content's \(size) bytes")
             }
             bytes = r
         }
-        let reader: BlobReader
+        let reader: any ContentChunks
         do {
             if let seq = try NodeStateProjection.erasure(of: blob.sha256, in: projections.storage) {
                 throw NodeError(.erased, "the content was erased (event \(seq)); the events keep its hash")
             }
-            reader = try ledger.blobs.open(blob.sha256)
+            // Content encrypted at rest is opened here: a missing key-encryption key or an
+            // erased data key refuses before anything is recorded or sent.
+            let storage = projections.storage
+            reader = try vault.open(blob, of: v.record) { try NodeStateProjection.erasure(of: $0, in: storage) }
         } catch let e as NodeError {
             throw e
         } catch {
@@ -363,9 +372,10 @@ package struct MessageAccess: Sendable {
         } catch {
             throw NodeError(.auditUnavailable, "the read could not be recorded in the ledger (\(error.code.rawValue)), so no content is returned; if the node is running, read through its API")
         }
-        var opened = OpenedContent(reader: reader, size: blob.size, range: bytes, fileName: fileName, contentType: contentType,
+        var opened = OpenedContent(reader: reader, size: size, range: bytes, fileName: fileName, contentType: contentType,
                                    accessSeq: event.seq)
-        opened.sha256 = blob.sha256.hex
+        // Content encrypted at rest: its events record the ciphertext's hash, not the bytes sent.
+        opened.sha256 = v.record.contentKey == nil ? blob.sha256.hex : ""
         return opened
     }
 

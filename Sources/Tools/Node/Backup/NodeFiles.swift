@@ -39,6 +39,13 @@ struct NodeFiles {
         for r in config.routes { named += [r.as4Certificate, r.o2oCertificate] }
         if let schemas = config.schemas { named.append(schemas) }
         if let secret = config.api?.console?.clientSecretFile { named.append(secret); namedKeys.insert(secret) }
+        if let c = config.contentEncryption {
+            // Key-encryption keys: outside a backup unless keys are asked for, like every key.
+            for p in config.participants {
+                let kek = ContentVault.keyFile(participant: p.id, in: c.keyDirectory)
+                named.append(kek); namedKeys.insert(kek)
+            }
+        }
         for path in named {
             let resolved = URL(fileURLWithPath: NodeConfig.resolve(path, in: directory)).standardizedFileURL.path
             if !(resolved == root || resolved.hasPrefix(root + "/")) { external.append(path) }
@@ -81,7 +88,7 @@ struct NodeFiles {
     /// be read (fail closed: it is treated as secret).
     static func holdsPrivateKey(_ path: String) -> Bool {
         let lower = path.lowercased()
-        if [".p12", ".pfx", ".key", ".ed25519", ".pk8", ".secret"].contains(where: lower.hasSuffix) { return true }
+        if [".p12", ".pfx", ".key", ".ed25519", ".pk8", ".secret", ".kek"].contains(where: lower.hasSuffix) { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return true }
         defer { try? handle.close() }
         // Key files are small; a private key block in a large file is found in its first 1 MiB.

@@ -113,6 +113,7 @@ package struct NodeRestore {
         if let tls = config.as4.tls { keys.append(tls.key) }
         if let secret = config.api?.console?.clientSecretFile { keys.append(secret) }
         if config.identity?.developmentIssuer?.enabled ?? false { keys.append(DevelopmentIssuer.keyFile) }
+        if let c = config.contentEncryption { keys += config.participants.map { ContentVault.keyFile(participant: $0.id, in: c.keyDirectory) } }
         let signer = try BackupCheck.withLedger(at: staging + "/" + ledgerFolder) { (ledger) throws(NodeError) in
             (try? ledger.event(ledger.head().seq))??.key
         }

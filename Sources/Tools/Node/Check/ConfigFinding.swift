@@ -28,6 +28,8 @@ package struct ConfigFinding: Error, Sendable, Equatable, CustomStringConvertibl
         case routeInvalid = "check.route_invalid"
         case keyUsage = "check.key_usage"
         case hostNotInCertificate = "check.host_not_in_certificate"
+        case contentNotEncrypted = "check.content_not_encrypted"
+        case contentKeyUnusable = "check.content_key_unusable"
     }
 
     package var severity: Severity

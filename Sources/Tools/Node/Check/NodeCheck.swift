@@ -7,7 +7,7 @@ import X509
 /// its certificate, each certificate's chain to the right trust folder (key usage included), expiry
 /// (an error once expired, a warning within ``warningDays``), the AS4 party id against the AS4
 /// certificate, O2O certificates against their organisations, trust anchors whose private key lies
-/// on the node, CRL currency, routes and listening ports. `kvitto serve` runs the same checks and
+/// on the node, CRL currency, routes, listening ports and the key-encryption keys of content at rest. `kvitto serve` runs the same checks and
 /// refuses to start on an error. Each finding names the configuration member it concerns.
 package struct NodeCheck {
     package let directory: String
@@ -30,6 +30,7 @@ package struct NodeCheck {
         findings += await IdentityChecks.run(context)
         findings += await RouteChecks.run(context)
         findings += ListenerChecks.run(context)
+        findings += ContentKeyChecks.run(context)
         if let schemas = config.schemas, !FileManager.default.fileExists(atPath: context.path(schemas)) {
             findings.append(ConfigFinding(.error, .missingFile, "schemas", "\(context.path(schemas)) does not exist; remove the member to use the built-in SDK schemas"))
         }

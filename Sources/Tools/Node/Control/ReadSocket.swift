@@ -172,7 +172,8 @@ package struct ReadSocket: Sendable {
                 let stalled = channel.eventLoop.scheduleTask(in: .seconds(seconds)) { channel.close(promise: nil) }
                 defer { stalled.cancel() }
                 try await outbound.write(Self.header(["ok": true, "file_name": opened.fileName, "content_type": opened.contentType,
-                                                      "size": opened.size, "sha256": opened.sha256, "access_seq": opened.accessSeq]))
+                                                      "size": opened.size, "sha256": opened.sha256.isEmpty ? NSNull() : opened.sha256,
+                                                      "access_seq": opened.accessSeq]))
                 // One chunk is held back: the reader checks the hash when it reaches the end, so
                 // the last chunk leaves only after the whole content passed (an altered one is cut).
                 var held: [UInt8]?

@@ -12,7 +12,9 @@ package enum ReadSocketClient {
         package var fileName: String
         package var contentType: String
         package var size: Int
-        package var sha256: String
+        /// Nil for content encrypted at rest (its events record the ciphertext's hash; the node
+        /// authenticated every segment before sending it).
+        package var sha256: String?
         package var accessSeq: UInt64
     }
 
@@ -74,7 +76,7 @@ package enum ReadSocketClient {
                 throw NodeError(.storage, "the content was cut off after \(received) of \(header.size) bytes (it failed its hash check on the node, or the connection broke); discard what was received")
             }
             let digest = Hex.encode(hash.finalize())
-            guard digest == header.sha256 else {
+            guard header.sha256 == nil || digest == header.sha256 else {
                 throw NodeError(.storage, "the content received does not have the SHA-256 its events record; discard it")
             }
             return header
@@ -90,9 +92,12 @@ package enum ReadSocketClient {
             throw NodeError(code, object["message"] as? String ?? "refused")
         }
         guard let fileName = object["file_name"] as? String, let contentType = object["content_type"] as? String,
-              let size = object["size"] as? Int, let sha256 = object["sha256"] as? String, sha256.count == 64,
-              let seq = (object["access_seq"] as? NSNumber)?.uint64Value else {
+              let size = object["size"] as? Int, let seq = (object["access_seq"] as? NSNumber)?.uint64Value else {
             throw NodeError(.storage, "the node's header lacks file_name, content_type, size, sha256 or access_seq")
+        }
+        let sha256 = object["sha256"] as? String
+        guard sha256.map({ $0.count == 64 }) ?? (object["sha256"] is NSNull) else {
+            throw NodeError(.storage, "the node's header has no valid sha256")
         }
         return Header(fileName: fileName, contentType: contentType, size: size, sha256: sha256, accessSeq: seq)
     }

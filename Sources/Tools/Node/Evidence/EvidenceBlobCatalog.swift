@@ -5,7 +5,8 @@ package import Ledger
 /// from here, so the bundle can only list what its events reference.
 package enum EvidenceBlobCatalog {
     /// What a referenced blob is for: evidence ships always, content only to a reader, ciphertext
-    /// never (it proves nothing to a verifier). Ordered from most to least restricted.
+    /// never (it proves nothing to a verifier; a wrapped content key opens only with a key that
+    /// never leaves the node). Ordered from most to least restricted.
     package enum Role: String, Sendable, Comparable {
         case content, ciphertext, evidence
 
@@ -91,7 +92,11 @@ package enum EvidenceBlobCatalog {
             if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "recipient_certificate" { return ("as4_certificate", .evidence) }
             if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "recipient_o2o_certificate" { return ("o2o_certificate", .evidence) }
             if type == "message.receipt.sent", rest[0] == "content", rest[1] == "sdk_message" { return ("sdk_message", .content) }
+            if type == "message.submitted", rest[0] == "content_encryption", rest[1] == "key" { return ("content_key", .ciphertext) }
         case 3:
+            if type == "message.receipt.sent", rest[0] == "content", rest[1] == "content_encryption", rest[2] == "key" {
+                return ("content_key", .ciphertext)
+            }
             if type == "message.submitted", rest[0] == "attachments", isIndex(rest[1]), rest[2] == "blob" { return ("attachment", .content) }
         case 4:
             if submittedOrReceiptSent, rest[0] == "dispatch", rest[1] == "attachments", isIndex(rest[2]), rest[3] == "blob" {

@@ -99,6 +99,8 @@ package struct EvidenceBundle {
     package let blobs: [Blob]
     package let accessEvents: [UInt64]?
     package let parts: [Part]?
+    /// The message's data key, when its content is encrypted at rest (`content-at-rest.md`).
+    package let dataKey: [UInt8]?
     package let witnesses: [Witness]
 
     package typealias Failure = EvidenceReport.Failure
@@ -147,13 +149,18 @@ package struct EvidenceBundle {
         guard !events.isEmpty else { throw Self.malformed("/events", "the bundle holds no event") }
         blobs = try r.array(top["blobs"], "/blobs").enumerated().map { i, v throws(Failure) in try r.blob(v, "/blobs/\(i)") }
         if let content = top["content"] {
-            let c = try r.object(content, "/content", required: ["access_events", "parts"])
+            let c = try r.object(content, "/content", required: ["access_events", "parts"], optional: ["data_key"])
+            dataKey = try c["data_key"].map { v throws(Failure) in
+                let key = try r.base64(v, "/content/data_key")
+                guard key.count == 32 else { throw Self.malformed("/content/data_key", "a data key is 32 bytes") }
+                return key
+            }
             accessEvents = try r.array(c["access_events"], "/content/access_events").enumerated().map { i, v throws(Failure) in
                 try r.count(v, "/content/access_events/\(i)")
             }
             parts = try r.array(c["parts"], "/content/parts").enumerated().map { i, v throws(Failure) in try r.part(v, "/content/parts/\(i)") }
         } else {
-            (accessEvents, parts) = (nil, nil)
+            (accessEvents, parts, dataKey) = (nil, nil, nil)
         }
         witnesses = try r.array(top["witnesses"], "/witnesses").enumerated().map { i, v throws(Failure) in try r.witness(v, "/witnesses/\(i)") }
         try checkOrder()

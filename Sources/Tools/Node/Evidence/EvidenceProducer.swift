@@ -1,6 +1,7 @@
 import Foundation
 package import Ledger
 package import Projections
+import Transport
 
 /// What a requester asks to have in an evidence bundle.
 package struct EvidenceRequest: Sendable {
@@ -48,6 +49,7 @@ package struct EvidenceProducer: Sendable {
         let (visible, policy) = try await access.visible(id, principal, action: "trace")
         var accessSeqs: [UInt64] = []
         var parts: [JSONValue] = []
+        var dataKey: DataKey?
         if request.content {
             if let reason = policy.contentRefusal(visible.record) {
                 await access.refuse(AccessDenial(reason: reason, resource: NodeEventType.subject(message: id), action: "read_content"), principal)
@@ -55,6 +57,10 @@ package struct EvidenceProducer: Sendable {
                     ? "content needs strong authentication (the configured acr/amr); ask for the bundle without content; the refusal was recorded"
                     : "you may see message \(id) but hold no read grant on its mailbox; ask for the bundle without content; the refusal was recorded")
             }
+            // Content encrypted at rest ships as stored, with its data key: refused here, before
+            // any read is recorded, when the key cannot be opened.
+            let storage = storage
+            dataKey = try access.vault.dataKey(of: visible.record) { try NodeStateProjection.erasure(of: $0, in: storage) }
             (accessSeqs, parts) = try await recordContent(visible.record, purpose: request.purpose, principal)
         }
         // Content ships only when its reading was recorded above: a part that appears later (an
@@ -101,7 +107,11 @@ package struct EvidenceProducer: Sendable {
             let (ledgerMember, keys) = try keyChain(checkpoint)
             top["ledger"] = ledgerMember
             top["keys"] = .array(keys)
-            if request.content { top["content"] = ["access_events": .array(accessSeqs.map { .int(Int64($0)) }), "parts": .array(parts)] }
+            if request.content {
+                var content: [String: JSONValue] = ["access_events": .array(accessSeqs.map { .int(Int64($0)) }), "parts": .array(parts)]
+                if let dataKey { content["data_key"] = .string(Base64.encode(dataKey.bytes)) }
+                top["content"] = .object(content)
+            }
             return EvidenceStream(top: top, blobs: blobEntries)
         }
         throw NodeError(.conflict, "the message's content is being erased while the bundle is made; ask again")

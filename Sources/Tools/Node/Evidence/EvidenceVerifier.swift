@@ -400,6 +400,23 @@ package struct EvidenceVerifier {
             }
         }
         guard expected == parts else { throw fail("the parts are not the message's content as its creation event lists it") }
+        // Content encrypted at rest: the parts are ciphertexts (their hashes are the events');
+        // the data key must be the one the creation event commits to, and open every part.
+        if let encryption = source?["content_encryption"] {
+            guard let bytes = b.dataKey, let key = DataKey(bytes: bytes) else {
+                throw fail("the content is encrypted at rest and the bundle carries no data key")
+            }
+            guard encryption["key_check"]?.stringValue == key.check else {
+                throw fail("the data key is not the one the content was sealed under (its key_check differs)")
+            }
+            for (i, part) in parts.enumerated() {
+                do { _ = try SealedBlobFormat.open(blobs[part.sha256]?.data ?? [], dataKey: key) } catch {
+                    throw fail("part \(i) does not decrypt under the data key: \(error.message)")
+                }
+            }
+        } else if b.dataKey != nil {
+            throw fail("a data key for content that is not encrypted at rest")
+        }
         state.report.checks["content"] = .proven
         // The reads recorded who received the content, through which interface and why.
         state.report.stated.removeAll { $0 == "requester" || $0 == "requester.purpose" }

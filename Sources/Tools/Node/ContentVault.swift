@@ -1,0 +1,118 @@
+package import Ledger
+package import Projections
+import Synchronization
+
+/// Content encrypted at rest (`Schemas/content-at-rest.md`): which messages' content is sealed,
+/// sealing it as it is stored, and opening it for an audited read. Each message gets its own
+/// ``DataKey``, stored only wrapped by its participant's ``KeyEncryptionKey`` as a blob of its
+/// own (erasing that blob shreds the content); the content and attachments are stored sealed
+/// (``SealedBlobFormat``) and the events reference the ciphertext.
+///
+/// Key-encryption keys are read from their files when first needed and kept; a missing or unsafe
+/// file refuses that participant's sealing and opening (fails closed), and is tried again at the
+/// next use, so putting the file back needs no restart. Metadata never needs a key.
+package struct ContentVault: Sendable {
+    package let settings: NodeConfig.ContentEncryption?
+    let keyDirectory: String?
+    let blobs: BlobStore
+    let keys: KeyCache
+
+    /// Loaded key-encryption keys by participant.
+    final class KeyCache: Sendable {
+        let loaded = Mutex<[String: KeyEncryptionKey]>([:])
+    }
+
+    package init(config: NodeConfig, directory: String, blobs: BlobStore) {
+        settings = config.contentEncryption
+        keyDirectory = config.contentEncryption.map { NodeConfig.resolve($0.keyDirectory, in: directory) }
+        self.blobs = blobs
+        keys = KeyCache()
+    }
+
+    /// Where the key-encryption key of `participant` is kept.
+    package static func keyFile(participant: String, in directory: String) -> String {
+        directory + "/" + NodeSetup.slugify(participant) + ".kek"
+    }
+
+    /// The key-encryption key of `participant`, read from its file at the first use.
+    package func keyEncryptionKey(_ participant: String) throws(NodeError) -> KeyEncryptionKey {
+        if let k = keys.loaded.withLock({ $0[participant] }) { return k }
+        guard let keyDirectory else {
+            throw NodeError(.contentKeyUnavailable, "content encryption is not configured (content_encryption in kvitto.json), so no key-encryption key is available")
+        }
+        let k: KeyEncryptionKey
+        do { k = try KeyEncryptionKey.load(path: Self.keyFile(participant: participant, in: keyDirectory)) } catch {
+            throw NodeError(.contentKeyUnavailable, "\(error.message); until then the content of \(participant)'s encrypted messages cannot be stored or read (their metadata can)")
+        }
+        keys.loaded.withLock { $0[participant] = k }
+        return k
+    }
+
+    /// A sealer for the content of `message` of `participant`, or nil when its content is stored
+    /// as it is (no content encryption, or the scope does not cover it).
+    package func sealer(participant: String, message: String, confidential: Bool) throws(NodeError) -> ContentSealer? {
+        guard let settings, settings.covers(confidential: confidential) else { return nil }
+        let kek = try keyEncryptionKey(participant)
+        let dataKey = DataKey.random()
+        do {
+            let wrapped = try WrappedDataKey.wrap(dataKey, with: kek, participant: participant, message: message)
+            return ContentSealer(blobs: blobs, dataKey: dataKey, key: ContentKeyRef(blob: try blobs.put(wrapped), kek: kek.id, check: dataKey.check))
+        } catch {
+            throw NodeError(.storage, "storing the content key of \(message): \(error)")
+        }
+    }
+
+    /// The data key of a message whose content is sealed; nil for content stored as it is.
+    /// Throws `node.erased` when the key was erased (crypto-shredded), and
+    /// `content.key_unavailable` when the participant's key-encryption key is not available.
+    package func dataKey(of record: MessageRecord, erasure: (Digest32) throws -> UInt64?) throws(NodeError) -> DataKey? {
+        guard let ref = record.contentKey else { return nil }
+        let erasedBy: UInt64?
+        do { erasedBy = try erasure(ref.blob.sha256) } catch { throw NodeError(.storage, "reading erasures: \(error)") }
+        if let seq = erasedBy {
+            throw NodeError(.erased, "the content's key was erased (event \(seq)): the content is encrypted and can no longer be read by anyone")
+        }
+        let kek = try keyEncryptionKey(record.participant)
+        do {
+            return try WrappedDataKey.unwrap(try blobs.read(ref.blob.sha256), with: kek, participant: record.participant, message: record.id)
+        } catch {
+            if error.code == .contentKeyUnavailable { throw NodeError(.contentKeyUnavailable, error.message) }
+            if error.code == .blobNotFound {
+                throw NodeError(.erased, "the content's key is not in the blob store (\(error.message)): the content cannot be decrypted")
+            }
+            throw NodeError(.storage, "opening the content key of \(record.id): \(error)")
+        }
+    }
+
+    /// Opens `blob` (the message's content or one of its attachments) for reading its plaintext.
+    package func open(_ blob: BlobRef, of record: MessageRecord, erasure: (Digest32) throws -> UInt64?) throws(NodeError) -> any ContentChunks {
+        let key = try dataKey(of: record, erasure: erasure)
+        do {
+            if let key { return try blobs.openSealed(blob, dataKey: key) }
+            return try blobs.open(blob.sha256)
+        } catch { throw NodeError(.storage, "reading the content of \(record.id): \(error)") }
+    }
+
+    /// The whole plaintext of `blob` (small content: the SDK message for sealing again).
+    package func read(_ blob: BlobRef, of record: MessageRecord, erasure: (Digest32) throws -> UInt64?) throws(NodeError) -> [UInt8] {
+        let reader = try open(blob, of: record, erasure: erasure)
+        var out: [UInt8] = []
+        do { while let chunk = try reader.next() { out += chunk } } catch {
+            throw NodeError(.storage, "reading the content of \(record.id): \(error)")
+        }
+        return out
+    }
+}
+
+/// Stores one message's content sealed under its data key.
+package struct ContentSealer {
+    let blobs: BlobStore
+    let dataKey: DataKey
+    /// The wrapped data key's blob and the key-encryption key that wrapped it.
+    package let key: ContentKeyRef
+
+    /// Stores `bytes` sealed; returns the ciphertext's reference.
+    package func put(_ bytes: [UInt8]) throws(NodeError) -> BlobRef {
+        do { return try blobs.putSealed(bytes, dataKey: dataKey) } catch { throw NodeError(.storage, "\(error)") }
+    }
+}
