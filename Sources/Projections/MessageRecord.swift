@@ -157,10 +157,11 @@ package struct ContentKeyRef: Sendable, Equatable {
         ["scheme": .string(Self.scheme), "key": BlobField.json(blob), "kek": .string(kek), "key_check": .string(check)]
     }
 
-    /// Nil when absent; a member with another scheme is kept as an unreadable key, never as
-    /// plaintext content.
+    /// Nil when absent; a member with another scheme, or one whose key reference cannot be read,
+    /// is kept as an unreadable key (reads of the content fail), never as plaintext content.
     package static func parse(_ value: JSONValue?) -> ContentKeyRef? {
-        guard let value, let blob = BlobField.parse(value["key"]) else { return nil }
+        guard let value, value != .null else { return nil }
+        guard let blob = BlobField.parse(value["key"]) else { return ContentKeyRef(blob: BlobRef(sha256: .zero, size: 0), kek: "unsupported") }
         let kek = value["scheme"]?.stringValue == scheme ? value["kek"]?.stringValue ?? "" : "unsupported"
         return ContentKeyRef(blob: blob, kek: kek)
     }

@@ -22,6 +22,9 @@ package enum NodeEventType {
     package static let receiptReceived = "message.receipt.received"
     /// Content removed from the blob store under a retention rule (written by `Ledger.eraseBlob`).
     package static let blobErased = "blob.erased"
+    /// A configured certificate (ours or a route's) first recorded, replaced or removed, as the
+    /// node found it at start (`Schemas/node-events.md`).
+    package static let certificateChanged = "node.certificate.changed"
     package static let organizationAdded = "addressbook.organization.added"
     package static let organizationUpdated = "addressbook.organization.updated"
     package static let organizationRemoved = "addressbook.organization.removed"

@@ -199,14 +199,25 @@ final class NodeContentAtRestTests: XCTestCase {
         XCTAssertEqual(chmod(kek, 0o600), 0)
         let restored = try await node.access.content(got, part: .attachment(1), as: me).bytes
         XCTAssertEqual(restored, secret.large)
+        // A key once used stops working the moment its file goes (it is not kept past its file),
+        // and works again when the file is back.
+        try FileManager.default.moveItem(atPath: kek, toPath: safe)
+        let removed = await errorOf { _ = try await node.access.content(got, part: .message, as: me) }
+        XCTAssertEqual(removed?.code, .contentKeyUnavailable, "a removed key file still opened content")
+        try FileManager.default.moveItem(atPath: safe, toPath: kek)
+        let back = try await node.access.content(got, part: .attachment(1), as: me).bytes
+        XCTAssertEqual(back, secret.large)
 
         // Crypto-shredding: the data key goes first, then the ciphertext.
         let record = try await node.access.message(got, as: me).record
         let key = try XCTUnwrap(record.contentKey)
         let erasure = try await node.access.eraseContent(got, rule: "GDPR art. 17", reason: "test", as: me)
         XCTAssertTrue(erasure.shredded)
+        // A received message's XHE is encrypted to the recipient's O2O key on this node: it goes too.
+        let xhe = try XCTUnwrap(record.xhe)
         XCTAssertEqual(erasure.events.map { $0.payload["blob"]?.stringValue }, [key.blob.sha256.hex, record.sdkMessage?.sha256.hex]
-                       + record.attachments.map { $0.blob.sha256.hex })
+                       + record.attachments.map { $0.blob.sha256.hex } + [xhe.sha256.hex])
+        XCTAssertNotEqual(node.ledger.blobs.state(of: xhe.sha256), .present(size: xhe.size))
         for part in [MessageAccess.Part.message, .attachment(0)] {
             let gone = await errorOf { _ = try await node.access.content(got, part: part, as: me) }
             XCTAssertEqual(gone?.code, .erased)
@@ -218,7 +229,7 @@ final class NodeContentAtRestTests: XCTestCase {
         let report = BlobVerifier(ledger: node.ledger).run()
         XCTAssertNil(report.failure)
         XCTAssertEqual(report.erasedContentKeys, 1)
-        XCTAssertEqual(report.erased, 4)
+        XCTAssertEqual(report.erased, 5)
         await node.close()
         try NodeFixture.verify(base + "/node")
     }

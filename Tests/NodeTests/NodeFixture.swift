@@ -114,6 +114,22 @@ enum NodeFixture {
     static let a = FunctionalAddress(participant: DemoNetwork.a.participant, function: DemoNetwork.a.function)
     static let b = FunctionalAddress(participant: DemoNetwork.b.participant, function: DemoNetwork.b.function)
 
+    /// Starts the nodes in `a` and `b`, sends one message from a to b labelled `label`, waits
+    /// (60 s at most) until a's record of it has `status`, stops both; the message id.
+    static func exchange(_ a: String, _ b: String, _ label: String, until status: MessageStatus,
+                         file: StaticString = #filePath, line: UInt = #line) async throws -> String {
+        let nodeA = try open(a), nodeB = try open(b)
+        let id = try await DemoNetwork.running([nodeA, nodeB]) { _ in
+            let id = try await nodeA.submit(message(label), actor: "test")
+            let done = try await DemoNetwork.wait(timeout: 60) { try nodeA.snapshot().messages[id]?.status == status }
+            XCTAssertTrue(done, "\(label): \(String(describing: try? nodeA.snapshot().messages[id]))", file: file, line: line)
+            return id
+        }
+        await nodeA.close()
+        await nodeB.close()
+        return id
+    }
+
     static func message(_ label: String = "Test", from: FunctionalAddress = a, to: FunctionalAddress = b, attachment: [UInt8] = Array("bilaga".utf8))
         -> OutboundMessage
     {

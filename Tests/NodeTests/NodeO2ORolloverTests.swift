@@ -27,16 +27,7 @@ final class NodeO2ORolloverTests: XCTestCase {
         XCTAssertEqual(findings.filter { $0.severity == .error }.map(\.description), [])
 
         func exchange(_ label: String, until status: MessageStatus) async throws -> String {
-            let nodeA = try NodeFixture.open(net.a), nodeB = try NodeFixture.open(net.b)
-            let id = try await DemoNetwork.running([nodeA, nodeB]) { _ in
-                let id = try await nodeA.submit(NodeFixture.message(label), actor: "test")
-                let done = try await DemoNetwork.wait(timeout: 60) { try nodeA.snapshot().messages[id]?.status == status }
-                XCTAssertTrue(done, "\(label): \(String(describing: try? nodeA.snapshot().messages[id]))")
-                return id
-            }
-            await nodeA.close()
-            await nodeB.close()
-            return id
+            try await NodeFixture.exchange(net.a, net.b, label, until: status)
         }
         // During the overlap: opened with the old key, answered ACCEPTED under the new one.
         let during = try await exchange("Under övergången", until: .accepted)

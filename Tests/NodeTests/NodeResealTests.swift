@@ -63,6 +63,23 @@ final class NodeResealTests: XCTestCase {
             XCTAssertEqual(try a.ledger.blobs.read(d.recipientCertificate.sha256), CertificateFile.der(as4.certificate))
             XCTAssertEqual(try a.ledger.blobs.read(try XCTUnwrap(d.recipientO2OCertificate).sha256), CertificateFile.der(o2o.certificate))
         }
+        // Each start recorded what changed: A first recorded its own certificates and B's route,
+        // then (second start) the route's two replaced ones, nothing else; B, first started after
+        // its replacement, recorded what it runs with. Each event carries the certificate itself.
+        func changes(_ node: Node) throws -> [String] {
+            try NodeFixture.events(node, NodeEventType.certificateChanged).map {
+                "\($0.payload["certificate"]?.stringValue ?? "?") \($0.payload["change"]?.stringValue ?? "?")"
+            }
+        }
+        XCTAssertEqual(try changes(a), ["as4 recorded", "o2o:\(NodeFixture.a.participant) recorded", "route_as4:\(NodeFixture.b.participant) recorded",
+                                        "route_o2o:\(NodeFixture.b.participant) recorded", "route_as4:\(NodeFixture.b.participant) replaced",
+                                        "route_o2o:\(NodeFixture.b.participant) replaced"])
+        XCTAssertEqual(try changes(b), ["as4 recorded", "o2o:\(NodeFixture.b.participant) recorded", "route_as4:\(NodeFixture.a.participant) recorded",
+                                        "route_o2o:\(NodeFixture.a.participant) recorded"], "B's first start is after the replacement")
+        let replaced = try XCTUnwrap(try NodeFixture.events(a, NodeEventType.certificateChanged).last)
+        XCTAssertEqual(replaced.payload["der_base64"]?.stringValue, Data(CertificateFile.der(o2o.certificate)).base64EncodedString())
+        XCTAssertEqual(replaced.payload["previous_fingerprint_sha256"]?.stringValue,
+                       try NodeFixture.events(a, NodeEventType.certificateChanged)[3].payload["fingerprint_sha256"]?.stringValue)
         let resealed = try NodeFixture.events(a, NodeEventType.resealed)
         XCTAssertEqual(resealed.count, 50, "each queued message sealed again once")
         XCTAssertEqual(Set(resealed.compactMap { $0.payload["as4_message_id"]?.stringValue }), Set(as4IDs))

@@ -20,6 +20,20 @@ enum KvittoProcess {
         var stderr: String
     }
 
+    /// Runs `kvitto args`, which must succeed; its standard output.
+    static func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try run(args)
+        XCTAssertEqual(r.status, 0, "kvitto \(args.joined(separator: " ")): \(r.stdout) \(r.stderr)", file: file, line: line)
+        return r.stdout
+    }
+
+    /// Runs `kvitto args`, which must fail with exit status 2 and the error `code`.
+    static func fails(_ args: [String], code: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.status, 2, r.stdout, file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("kvitto: \(code)"), r.stderr, file: file, line: line)
+    }
+
     /// Runs `kvitto args…` to completion (bounded by `timeout` seconds).
     static func run(_ args: [String], stdin: String = "", timeout: Double = 120) throws -> Result {
         try runTool(binary, args, stdin: stdin, timeout: timeout)

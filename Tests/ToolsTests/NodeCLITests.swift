@@ -7,16 +7,11 @@ import XCTest
 final class NodeCLITests: XCTestCase {
     /// Runs `kvitto args`, which must succeed; its standard output.
     private func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let r = try KvittoProcess.run(args)
-        XCTAssertEqual(r.status, 0, "kvitto \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        return r.stdout
+        try KvittoProcess.ok(args, file: file, line: line)
     }
 
-    /// Runs `kvitto args`, which must fail with exit status 2 and the error `code`.
     private func fails(_ args: [String], code: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try KvittoProcess.run(args)
-        XCTAssertEqual(r.status, 2, r.stdout, file: file, line: line)
-        XCTAssertTrue(r.stderr.hasPrefix("kvitto: \(code)"), r.stderr, file: file, line: line)
+        try KvittoProcess.fails(args, code: code, file: file, line: line)
     }
 
     /// Node a (Kommun A, kansli) with its AS4 endpoint on `port` and its API on `port + 1`, node b
@@ -93,7 +88,7 @@ final class NodeCLITests: XCTestCase {
         XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", a + "/ledger"]).status, 0)
     }
 
-    /// While `kvitto serve` holds the ledger, `kvitto read` goes through the node's read socket:
+    /// While `kvitto serve` holds the ledger, `kvitto read` goes through the node's control socket:
     /// the node records the read (actor from the kernel, interface cli, purpose) before sending the
     /// bytes; a refusal is recorded by the node too; `--out` gets nothing when the read is refused.
     func testReadWhileTheNodeRuns() throws {
@@ -139,7 +134,60 @@ final class NodeCLITests: XCTestCase {
         let events = try ok(["ledger", "show", "--ledger", a + "/ledger", "--json"])
         XCTAssertTrue(events.split(separator: "\n").contains { $0.contains("\"type\":\"access.denied\"") && $0.contains("\"actor\":\"\(me)\"") },
                       "the refused read is not recorded")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: a + "/run/read.sock"), "the socket outlived the node")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: a + "/run/control.sock"), "the socket outlived the node")
+    }
+
+    /// While `kvitto serve` holds the ledger, the writing commands (address book, grant, revoke,
+    /// erase) are done by the running node through its control socket, as the user the kernel
+    /// reports, authorised by the grants; a refusal is recorded by the node. Stopped, the same
+    /// commands write the ledger themselves.
+    func testAdministrationWhileTheNodeRuns() throws {
+        let dir = ScratchDir("node-admin-socket")
+        defer { dir.remove() }
+        let (a, _) = try twoNodes(in: dir, port: 18521)
+        let me = "os:\(NSUserName())"
+        // Stopped: the CLI writes the ledger itself.
+        XCTAssertTrue(try ok(["grant", "--node", a, "--grantee", me, "--scope", "participant:0203:a.example.se", "--rights", "read,send",
+                              "--reason", "handläggare"]).hasPrefix("grant "))
+        let id = try ok(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:b.example.se",
+                         "--label", "Beslut", "--text", "Hemligt beslut", "--confidential"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let nodeGrant = try XCTUnwrap(try ok(["grants", "--node", a, "--json"]).split(separator: "\n")
+            .first { $0.contains("\"scope\":\"node\"") && $0.contains("\"manage\"") }
+            .flatMap { $0.split(separator: ",").first { $0.hasPrefix("\"id\":") } }.flatMap { UInt64($0.dropFirst(5)) },
+            "no node manage grant from init")
+
+        let server = try NodeCrashTests.Server(node: a, log: dir.sub("serve.log"))
+        defer { server.kill() }
+        // Running: each writing command is done by the node.
+        let added = try ok(["addressbook", "add", "--node", a, "--participant", "0203:c.example.se", "--name", "Kommun C",
+                            "--function", "registrator", "--function-name", "Registratorn"])
+        XCTAssertTrue(added.contains("organisation 0203:c.example.se: added") && added.contains("registrator@0203:c.example.se: added"), added)
+        XCTAssertTrue(try ok(["addressbook", "list", "--node", a, "--search", "kommun c"]).contains("registrator@0203:c.example.se  Registratorn"))
+        XCTAssertTrue(try ok(["addressbook", "remove", "--node", a, "--participant", "0203:c.example.se", "--function", "registrator"])
+            .contains("removed"))
+        try fails(["addressbook", "remove", "--node", a, "--participant", "0203:c.example.se", "--function", "registrator"], code: "node.not_found")
+        let granted = try ok(["grant", "--node", a, "--grantee", "pnr:197001011234", "--scope", "mailbox:kansli@0203:a.example.se",
+                              "--rights", "read", "--reason", "vikarie", "--json"])
+        let grantID = try XCTUnwrap(granted.split(separator: ",").first { $0.hasPrefix("\"id\":") }.flatMap { UInt64($0.dropFirst(5)) }, granted)
+        XCTAssertTrue(try ok(["revoke", "--node", a, String(grantID), "--reason", "slutat"]).contains("grant \(grantID) revoked at seq"))
+        try fails(["grant", "--node", a, "--grantee", me, "--scope", "node", "--rights", "read", "--reason", "x"], code: "node.unprocessable")
+        let erased = try ok(["erase", "--node", a, id, "--rule", "Gallringsbeslut 2026:4", "--reason", "gallring"])
+        XCTAssertTrue(erased.contains("crypto-shredded"), erased)
+        // Keys and configuration change only with the node stopped.
+        try fails(["content-key", "create", "--node", a], code: "node.running")
+        // Without the manage right (revoked while running), the node refuses and records it.
+        _ = try ok(["revoke", "--node", a, String(nodeGrant), "--reason", "överlämnat"])
+        try fails(["addressbook", "add", "--node", a, "--participant", "0203:d.example.se", "--name", "Kommun D"], code: "node.forbidden")
+        XCTAssertTrue(server.stop(), "kvitto serve did not stop cleanly: \(NodeCrashTests.tail(dir.sub("serve.log")))")
+
+        // The node recorded every change and the refusal, with the kernel's user as the actor.
+        let events = try ok(["ledger", "show", "--ledger", a + "/ledger", "--json"]).split(separator: "\n")
+        for type in ["addressbook.organization.added", "addressbook.function.added", "addressbook.function.removed", "access.granted",
+                     "access.revoked", "blob.erased", "access.denied"] {
+            XCTAssertTrue(events.contains { $0.contains("\"type\":\"\(type)\"") && $0.contains("\"actor\":\"\(me)\"") }, "no \(type) by \(me)")
+        }
+        XCTAssertFalse(events.contains { $0.contains("0203:d.example.se") && $0.contains("addressbook.") }, "a refused change was recorded")
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", a + "/ledger"]).status, 0)
     }
 }
 

@@ -8,7 +8,7 @@ import X509
 /// ``Node/certificateWarningLead`` ahead (log, metric `kvitto_certificate_expiry_seconds`, and
 /// `kvitto check`).
 package struct CertificateExpiry: Sendable, Equatable {
-    /// `as4`, `tls`, `o2o:<participant>`, `o2o_previous:<participant>:<n>`, `route_as4:<participant>`,
+    /// `as4`, `as4_previous:<n>`, `tls`, `o2o:<participant>`, `o2o_previous:<participant>:<n>`, `route_as4:<participant>`,
     /// `route_o2o:<participant>`.
     package var name: String
     package var notAfter: Date
@@ -21,6 +21,9 @@ extension Node {
     /// Every configured certificate with its expiry.
     package var certificateExpiries: [CertificateExpiry] {
         var out = [CertificateExpiry(name: "as4", notAfter: keys.as4.certificate.notValidAfter)]
+        for (i, old) in keys.as4Previous.enumerated() {
+            out.append(.init(name: "as4_previous:\(i)", notAfter: old.certificate.notValidAfter))
+        }
         if let tls = keys.tls { out.append(.init(name: "tls", notAfter: tls.certificate.notValidAfter)) }
         for (participant, identity) in keys.o2o.sorted(by: { $0.key < $1.key }) {
             out.append(.init(name: "o2o:" + participant, notAfter: identity.certificate.notValidAfter))

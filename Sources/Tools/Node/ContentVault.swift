@@ -1,6 +1,9 @@
 package import Ledger
 package import Projections
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Content encrypted at rest (`Schemas/content-at-rest.md`): which messages' content is sealed,
 /// sealing it as it is stored, and opening it for an audited read. Each message gets its own
@@ -8,18 +11,33 @@ import Synchronization
 /// own (erasing that blob shreds the content); the content and attachments are stored sealed
 /// (``SealedBlobFormat``) and the events reference the ciphertext.
 ///
-/// Key-encryption keys are read from their files when first needed and kept; a missing or unsafe
-/// file refuses that participant's sealing and opening (fails closed), and is tried again at the
-/// next use, so putting the file back needs no restart. Metadata never needs a key.
+/// Key-encryption keys are read from their files when needed and kept while the file stays the
+/// same; a missing or unsafe file refuses that participant's sealing and opening at once (fails
+/// closed), and is tried again at the next use, so putting the file back needs no restart.
+/// Metadata never needs a key.
 package struct ContentVault: Sendable {
     package let settings: NodeConfig.ContentEncryption?
     let keyDirectory: String?
     let blobs: BlobStore
     let keys: KeyCache
 
-    /// Loaded key-encryption keys by participant.
+    /// Loaded key-encryption keys by participant, with the state of the file each was read from.
     final class KeyCache: Sendable {
-        let loaded = Mutex<[String: KeyEncryptionKey]>([:])
+        let loaded = Mutex<[String: (key: KeyEncryptionKey, file: FileState)]>([:])
+    }
+
+    /// What identifies a key file's content and safety: a change of any of them (the file
+    /// replaced, removed, rewritten, its mode or owner changed) reads it again, with every check.
+    struct FileState: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, modified: Int64, modifiedNanoseconds: Int64, mode: UInt32, owner: UInt32
+
+        /// The state of `path` itself (a symbolic link is not followed); nil when it cannot be had.
+        static func of(_ path: String) -> FileState? {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return nil }
+            return FileState(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: Int64(st.st_mtim.tv_sec),
+                             modifiedNanoseconds: Int64(st.st_mtim.tv_nsec), mode: UInt32(st.st_mode), owner: UInt32(st.st_uid))
+        }
     }
 
     package init(config: NodeConfig, directory: String, blobs: BlobStore) {
@@ -34,17 +52,23 @@ package struct ContentVault: Sendable {
         directory + "/" + NodeSetup.slugify(participant) + ".kek"
     }
 
-    /// The key-encryption key of `participant`, read from its file at the first use.
+    /// The key-encryption key of `participant`. The file is looked at before every use (one
+    /// `lstat`): read again, with every check, whenever it changed, so a key removed or made
+    /// readable by others stops working at once, and one put back works without a restart.
     package func keyEncryptionKey(_ participant: String) throws(NodeError) -> KeyEncryptionKey {
-        if let k = keys.loaded.withLock({ $0[participant] }) { return k }
         guard let keyDirectory else {
             throw NodeError(.contentKeyUnavailable, "content encryption is not configured (content_encryption in kvitto.json), so no key-encryption key is available")
         }
+        let path = Self.keyFile(participant: participant, in: keyDirectory)
+        let before = FileState.of(path)
+        if let before, let cached = keys.loaded.withLock({ $0[participant] }), cached.file == before { return cached.key }
         let k: KeyEncryptionKey
-        do { k = try KeyEncryptionKey.load(path: Self.keyFile(participant: participant, in: keyDirectory)) } catch {
+        do { k = try KeyEncryptionKey.load(path: path) } catch {
+            keys.loaded.withLock { $0[participant] = nil }
             throw NodeError(.contentKeyUnavailable, "\(error.message); until then the content of \(participant)'s encrypted messages cannot be stored or read (their metadata can)")
         }
-        keys.loaded.withLock { $0[participant] = k }
+        // Kept only when the file did not change while it was read (otherwise read again next time).
+        if let before, FileState.of(path) == before { keys.loaded.withLock { $0[participant] = (k, before) } }
         return k
     }
 

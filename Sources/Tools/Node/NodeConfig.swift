@@ -83,6 +83,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var partyId: String
         package var key: String
         package var certificate: String
+        /// Earlier AS4 identities kept after the certificate was replaced (`as4.previous`): they
+        /// only decrypt what peers that still know the old certificate encrypted to it (the
+        /// current one signs and decrypts first). Remove an entry once the overlap is over.
+        package var previous: [Identity]?
         /// HTTPS for the endpoint and for sending; nil = plain HTTP (tests and local set-ups only).
         package var tls: TLS?
         package var maxMessageBytes: Int?

@@ -14,6 +14,10 @@ package struct NodeKeys: Sendable {
     /// overlap after a certificate was replaced.
     package var o2oPrevious: [String: [SigningIdentity]] = [:]
 
+    /// Our earlier AS4 identities (`as4.previous`), which only decrypt during an overlap after the
+    /// AS4 certificate was replaced.
+    package var as4Previous: [SigningIdentity] = []
+
     /// The identities that may decrypt what was encrypted to `participant`: the current one
     /// first, then the earlier ones still in their overlap.
     package func o2oDecryption(_ participant: String) -> [SigningIdentity] {
@@ -59,6 +63,9 @@ package struct NodeKeys: Sendable {
         var keys = NodeKeys(as4: as4, tls: tls, o2o: o2o, as4TrustStore: try trust(.as4, config.trust.as4),
                             o2oTrustStore: try trust(.o2o, config.trust.o2o), tlsTrustStore: try trust(.tls, config.trust.tls))
         keys.o2oPrevious = previous
+        for (i, old) in (config.as4.previous ?? []).enumerated() {
+            keys.as4Previous.append(try identity("the previous AS4 identity \(i)", key: old.key, certificate: old.certificate))
+        }
         return keys
     }
 }

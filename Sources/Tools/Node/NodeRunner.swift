@@ -11,7 +11,9 @@ extension Node {
         let admission = AdmissionControl(maxRequests: config.as4.maxConcurrentRequests ?? 32,
                                          maxRequestsPerPeer: config.as4.maxConcurrentRequestsPerPeer ?? 16)
         let inbound = NodeInbound(node: self)
-        return AS4Endpoint(opener: AS4Opener(identity: keys.as4, trustStore: keys.as4TrustStore, pmode: pmode),
+        var opener = AS4Opener(identity: keys.as4, trustStore: keys.as4TrustStore, pmode: pmode)
+        opener.previousIdentities = keys.as4Previous
+        return AS4Endpoint(opener: opener,
                            sealer: AS4Sealer(pmode: pmode, signer: keys.as4), delivery: inbound, duplicates: inbound,
                            maxMessageBytes: config.as4.maxMessageBytes ?? (200 << 20), checkSDKEnvelope: true,
                            admission: admission, processing: processing)
@@ -26,9 +28,12 @@ extension Node {
         return AS4Server(host: config.as4.host, port: port ?? config.as4.port, path: config.as4.path, tls: tls, endpoint: endpoint())
     }
 
-    /// Runs the AS4 endpoint, the workers (dispatches with retries, Meddelandekvittens) and the
-    /// trust-folder watch (``watchTrust()``) until the task is cancelled. `onListening` receives the bound port.
+    /// Records certificate changes (``recordCertificateChanges()``), then runs the AS4 endpoint, the
+    /// workers (dispatches with retries, Meddelandekvittens) and the trust-folder watch
+    /// (``watchTrust()``) until the task is cancelled. `onListening` receives the bound port.
     package func run(port: Int? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // What the node runs with is on record before it sends or receives anything.
+        try await recordCertificateChanges()
         let server = server(port: port)
         let logger = self.logger
         try await withThrowingTaskGroup(of: Void.self) { group in

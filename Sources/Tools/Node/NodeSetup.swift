@@ -229,7 +229,7 @@ package enum NodeSetup {
     /// Writes a file. A `secret` one (a private key) is written with mode 0600 from its first byte
     /// (never world-readable, not even for a moment) to a new temporary file beside it — no
     /// symbolic link followed — synced, and renamed into place.
-    static func write(_ text: String, _ path: String, secret: Bool = false) throws {
+    static func write(_ text: String, _ path: String, secret: Bool = false, replacing: Bool = true) throws {
         guard secret else {
             guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
                 throw NodeError(.storage, "cannot write \(path)")
@@ -243,10 +243,14 @@ package enum NodeSetup {
         let synced = failed == 0 && fsync(fd) == 0
         let cause = failed != 0 ? failed : errno
         close(fd)
-        guard synced, rename(temporary, path) == 0 else {
+        // Without `replacing`, link() puts it in place only where nothing is (not even a dangling
+        // symbolic link): a file made meanwhile by someone else is never overwritten.
+        guard synced, replacing ? rename(temporary, path) == 0 : link(temporary, path) == 0 else {
+            let reason = String(cString: strerror(synced ? errno : cause))
             unlink(temporary)
-            throw NodeError(.storage, "cannot write the key file \(path): \(String(cString: strerror(synced ? errno : cause)))")
+            throw NodeError(.storage, "cannot write the key file \(path): \(reason)")
         }
+        if !replacing { unlink(temporary) }
     }
 
     /// Writes a new key-encryption key for each participant that has none (`<slug>.kek`, mode
@@ -257,8 +261,9 @@ package enum NodeSetup {
         guard chmod(folder, 0o700) == 0 else { throw NodeError(.storage, "cannot restrict \(folder) to its owner (mode 0700)") }
         for p in participants {
             let path = ContentVault.keyFile(participant: p, in: folder)
-            guard !FileManager.default.fileExists(atPath: path) else { continue }
-            try write(KeyEncryptionKey.generate().fileText, path, secret: true)
+            var st = stat()
+            guard lstat(path, &st) != 0 else { continue }  // something is there (a key, or a link to be looked at): never replaced
+            try write(KeyEncryptionKey.generate().fileText, path, secret: true, replacing: false)
         }
     }
 

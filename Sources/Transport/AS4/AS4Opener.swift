@@ -10,6 +10,9 @@ package import Foundation
 package struct AS4Opener: Sendable {
     /// Our access point's key and certificate (decryption).
     package let identity: SigningIdentity
+    /// Earlier identities of our access point, kept for an overlap after its certificate was
+    /// replaced: they only decrypt content keys encrypted to their certificates.
+    package var previousIdentities: [SigningIdentity] = []
     /// Trust anchors for the AS4 role; ``trust`` reads the one in force for every message.
     package let trustStore: TrustStore
     /// The AS4 trust in force now.
@@ -53,6 +56,10 @@ package struct AS4Opener: Sendable {
         /// The XHE header of the `cid:message` payload, once the endpoint has read and checked it
         /// (``AS4Endpoint/checkSDKEnvelope``), so delivery does not parse the payload again.
         package var xheHeader: XHEEnvelope?
+        /// Our identity whose certificate the sender encrypted the content key to (nil when the
+        /// message was not encrypted): the current one, or an earlier one in its overlap. The
+        /// receipt is signed with it, since that is the certificate the sender knows us by.
+        package var recipient: SigningIdentity?
     }
 
     /// The SOAP part of a multipart body: the `start` part, else the first `application/soap+xml`
@@ -116,7 +123,7 @@ package struct AS4Opener: Sendable {
             }
             // Decrypt.
             var plain: [String: Spool] = [:]
-            let encrypted = try decryptAttachments(envelope: envelope, attachments: byID)
+            let (encrypted, recipient) = try decryptAttachments(envelope: envelope, attachments: byID)
             for cid in ids {
                 guard let content = encrypted[cid] else {
                     if pmode.security.encrypt { throw EbMSError.policyNoncompliance("payload cid:\(cid) is not encrypted") }
@@ -147,7 +154,9 @@ package struct AS4Opener: Sendable {
                     payloads[cid] = plain[cid]
                 }
             }
-            return Inbound(userMessage: user, payloads: payloads, signedReferences: check.references, signer: check.signer, soap: soap)
+            var inbound = Inbound(userMessage: user, payloads: payloads, signedReferences: check.references, signer: check.signer, soap: soap)
+            inbound.recipient = recipient
+            return inbound
         } catch let e as EbMSError {
             var e = e
             e.refToMessageId = messageId
@@ -171,16 +180,19 @@ package struct AS4Opener: Sendable {
         }
     }
 
-    /// Decrypts every EncryptedData of the header; returns plaintext spools by Content-ID.
-    private func decryptAttachments(envelope: AS4EnvelopeParts, attachments: [String: MIMEPart]) throws -> [String: Spool] {
+    /// Decrypts every EncryptedData of the header; returns plaintext spools by Content-ID, and
+    /// our identity the content key was encrypted to.
+    private func decryptAttachments(envelope: AS4EnvelopeParts, attachments: [String: MIMEPart]) throws
+        -> (spools: [String: Spool], recipient: SigningIdentity?)
+    {
         let xenc = XMLNamespaces.xenc
         let keys = envelope.security.elements(xenc, "EncryptedKey")
         let data = envelope.security.elements(xenc, "EncryptedData")
-        if keys.isEmpty && data.isEmpty { return [:] }
+        if keys.isEmpty && data.isEmpty { return ([:], nil) }
         guard keys.count == 1, let encryptedKey = keys.first else {
             throw EbMSError.failedDecryption("exactly one xenc:EncryptedKey is supported (found \(keys.count))")
         }
-        let sessionKey = try unwrap(encryptedKey, envelope: envelope)
+        let (sessionKey, recipient) = try unwrap(encryptedKey, envelope: envelope)
         // The EncryptedKey must list exactly the EncryptedData it protects: an empty or missing
         // ReferenceList, or one naming something that is not here, is refused.
         let references = encryptedKey.element(xenc, "ReferenceList")?.elements(xenc, "DataReference") ?? []
@@ -218,11 +230,11 @@ package struct AS4Opener: Sendable {
             plain.finish()
             out[cid] = plain
         }
-        return out
+        return (out, recipient)
     }
 
     /// The content key from the EncryptedKey, which must be addressed to our certificate.
-    private func unwrap(_ k: XMLElement, envelope: AS4EnvelopeParts) throws -> [UInt8] {
+    private func unwrap(_ k: XMLElement, envelope: AS4EnvelopeParts) throws -> (key: [UInt8], recipient: SigningIdentity) {
         let xenc = XMLNamespaces.xenc, ds = XMLNamespaces.ds, wsse = AS4Namespaces.wsse
         guard let method = k.element(xenc, "EncryptionMethod"), let algorithm = method.attribute("Algorithm") else {
             throw EbMSError.failedDecryption("EncryptedKey has no EncryptionMethod")
@@ -238,29 +250,34 @@ package struct AS4Opener: Sendable {
         default:
             throw EbMSError.policyNoncompliance("key transport \(algorithm) with \(digest) / \(mgf ?? "MGF1-SHA1") is not supported")
         }
-        // Which certificate was the key encrypted to? Accept a BST reference, issuer-serial or SKI.
-        let ours = identity.certificate
+        // Which certificate was the key encrypted to? Accept a BST reference, issuer-serial or SKI;
+        // ours now, or an earlier one still in its overlap.
         guard let str = k.element(ds, "KeyInfo")?.element(wsse, "SecurityTokenReference") else {
             throw EbMSError.failedDecryption("EncryptedKey/KeyInfo has no SecurityTokenReference")
         }
-        var addressedToUs = false
+        let addressedTo: (Certificate) -> Bool
         if let uri = str.element(wsse, "Reference")?.attribute("URI"), uri.hasPrefix("#") {
-            addressedToUs = envelope.tokens[String(uri.dropFirst())] == ours
+            let token = envelope.tokens[String(uri.dropFirst())]
+            addressedTo = { token == $0 }
         } else if let serial = str.element(ds, "X509Data")?.element(ds, "X509IssuerSerial") {
             let number = serial.element(ds, "X509SerialNumber").map { XMLText.normalizeSpace($0.stringValue) }
             let issuer = serial.element(ds, "X509IssuerName").map { XMLText.normalizeSpace($0.stringValue) }
-            addressedToUs = number == SecurityTokens.serialDecimal(ours)
-                && issuer.map { Self.sameName($0, SecurityTokens.issuerName(ours)) } == true
+            addressedTo = { ours in
+                number == SecurityTokens.serialDecimal(ours) && issuer.map { Self.sameName($0, SecurityTokens.issuerName(ours)) } == true
+            }
         } else if let ski = str.element(wsse, "KeyIdentifier"), ski.attribute("ValueType") == AS4Namespaces.x509SKI {
-            addressedToUs = Base64.decode(ski.stringValue) == SecurityTokens.subjectKeyIdentifier(ours)
+            let named = Base64.decode(ski.stringValue)
+            addressedTo = { named == SecurityTokens.subjectKeyIdentifier($0) }
         } else {
             throw EbMSError.failedDecryption("EncryptedKey names its certificate in an unsupported way")
         }
-        guard addressedToUs else { throw EbMSError.failedDecryption("the content key is encrypted to another certificate than ours") }
+        guard let recipient = ([identity] + previousIdentities).first(where: { addressedTo($0.certificate) }) else {
+            throw EbMSError.failedDecryption("the content key is encrypted to another certificate than ours")
+        }
         guard let wrapped = k.element(xenc, "CipherData")?.element(xenc, "CipherValue").flatMap({ Base64.decode($0.stringValue) }) else {
             throw EbMSError.failedDecryption("EncryptedKey has no CipherValue")
         }
-        do { return try identity.decrypt(oaep: wrapped, digest: padding) } catch {
+        do { return (try recipient.decrypt(oaep: wrapped, digest: padding), recipient) } catch {
             throw EbMSError.failedDecryption("the content key does not decrypt with our key")
         }
     }

@@ -36,10 +36,10 @@ public struct KeyEncryptionKey: Sendable {
     /// Reads a key file. Refuses (fails closed) a file that is missing, is not a regular file
     /// owned by this process's user, or can be read or written by its group or others.
     public static func load(path: String) throws(LedgerError) -> KeyEncryptionKey {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let why = errno == ENOENT ? "it does not exist" : String(cString: strerror(errno))
-            throw LedgerError(.contentKeyUnavailable, "the key-encryption key \(path) cannot be read: \(why); restore it from its safe copy")
+            throw LedgerError(.contentKeyUnavailable, "the key-encryption key \(path) cannot be read: \(why); restore it from its safe copy (a participant that never had one gets it from `kvitto content-key create`)")
         }
         defer { close(fd) }
         var st = stat()

@@ -33,11 +33,8 @@ struct GrantCommand: AsyncParsableCommand {
             let request = Grant.Request(grantee: name, scope: target, rights: set, reason: reason,
                                         validFrom: try GrantsCommand.time(validFrom, "--valid-from"),
                                         validUntil: try GrantsCommand.time(validUntil, "--valid-until"))
-            let reader = try NodeReader.open(node: location.node, needsWriting: true)
-            defer { reader.close() }
-            let g = try await GrantAdministration(access: reader.access).grant(request, by: reader.principal)
-            let text: String = json ? String(decoding: CanonicalJSON.encode(g.json), as: UTF8.self) : "grant \(g.id): " + GrantsCommand.line(g)
-            print(text)
+            let outcome = try await NodeAdmin.perform(.grant(request), node: location.node)
+            print(json ? String(decoding: CanonicalJSON.encode(outcome.result), as: UTF8.self) : outcome.text)
         }
     }
 }
@@ -53,10 +50,7 @@ struct RevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await NodeCLI.run {
-            let reader = try NodeReader.open(node: location.node, needsWriting: true)
-            defer { reader.close() }
-            let g = try await GrantAdministration(access: reader.access).revoke(grant, reason: reason, by: reader.principal)
-            print("grant \(g.id) revoked at seq \(g.revocation?.seq ?? 0)")
+            print(try await NodeAdmin.perform(.revoke(id: grant, reason: reason), node: location.node).text)
         }
     }
 }
@@ -120,14 +114,7 @@ struct GrantsCommand: AsyncParsableCommand {
         return seq
     }
 
-    static func line(_ g: Grant) -> String {
-        var s = g.grantee.description + " " + g.rights.listText + " on " + g.scope.description
-        s += ", by " + g.grantedBy + " at " + g.grantedAt.rfc3339 + ": " + g.reason
-        if let f = g.validFrom { s += "; from \(f.rfc3339)" }
-        if let u = g.validUntil { s += "; until \(u.rfc3339)" }
-        if let r = g.revocation { s += "; REVOKED at seq \(r.seq) by \(r.by): \(r.reason)" }
-        return s
-    }
+    static func line(_ g: Grant) -> String { AdminOperation.line(g) }
 
     static func time(_ text: String?, _ option: String) throws(NodeError) -> Timestamp? {
         guard let text else { return nil }

@@ -3,15 +3,16 @@ import Ledger
 import Node
 import Projections
 
-/// `kvitto addressbook add|list`: organisations and functional addresses, as ledger events (the API
-/// also renames and removes them: `/v1/address-book`).
+/// `kvitto addressbook add|remove|list`: organisations and functional addresses, as ledger events
+/// (the API does the same: `/v1/address-book`). Changing needs the manage right on the
+/// organisation's participant or on the node; while the node runs, it makes the change.
 struct AddressBookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "addressbook", abstract: "Add and list organisations and functional addresses (recorded as ledger events).",
-        subcommands: [Add.self, List.self])
+        commandName: "addressbook", abstract: "Add, rename, remove and list organisations and functional addresses (recorded as ledger events).",
+        subcommands: [Add.self, Remove.self, List.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an organisation and optionally one of its functional addresses.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add (or rename) an organisation and optionally one of its functional addresses.")
 
         @OptionGroup var location: NodeLocation
         @Option(help: "The organisation's participant id, e.g. 0203:b.example.se.") var participant: String
@@ -21,13 +22,23 @@ struct AddressBookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await NodeCLI.run {
-                let config = try NodeConfig.load(directory: location.node)
-                let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: location.node))
-                defer { ledger.close() }
-                let functions = function.map { [($0, functionName ?? $0)] } ?? []
-                let events = try await ledger.append(NodeSetup.addressBookDrafts(participant: participant, name: name, functions: functions,
-                                                                                 actor: OSUser.current()))
-                print("Recorded as seq \(events.map { String($0.seq) }.joined(separator: ", ")).")
+                let operation = AdminOperation.putAddress(participant: participant, name: name, function: function, functionName: functionName)
+                print(try await NodeAdmin.perform(operation, node: location.node).text)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove", abstract: "Remove a functional address, or an organisation with all of its functional addresses.")
+
+        @OptionGroup var location: NodeLocation
+        @Option(help: "The organisation's participant id.") var participant: String
+        @Option(help: "Only this functional address of it (the function part); without it the whole organisation.") var function: String?
+
+        func run() async throws {
+            try await NodeCLI.run {
+                print(try await NodeAdmin.perform(.removeAddress(participant: participant, function: function), node: location.node).text)
             }
         }
     }

@@ -13,7 +13,7 @@ struct EraseCommand: AsyncParsableCommand {
             You are the OS user running the command (os:<user>) and need the manage right on the message's mailbox \
             or participant. Each removal is recorded first as blob.erased. Content encrypted at rest is \
             crypto-shredded: its data key is erased first, so no copy of it, here or in a backup, can be decrypted \
-            again. The metadata, the XHE and the receipts stay. Stop a running node first: the ledger has one writer.
+            again. The metadata, the XHE and the receipts stay. While the node runs, it does the erasure (through its control socket).
             """)
 
     @OptionGroup var location: NodeLocation
@@ -24,14 +24,11 @@ struct EraseCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await NodeCLI.run {
-            let reader = try NodeReader.open(node: location.node, needsWriting: true)
-            defer { reader.close() }
-            let erasure = try await reader.access.eraseContent(message, rule: rule, reason: reason, as: reader.principal)
+            let outcome = try await NodeAdmin.perform(.erase(message: message, rule: rule, reason: reason), node: location.node)
             if json {
-                for e in erasure.events { print(e.jsonLine) }
+                for e in outcome.result["events"]?.arrayElements ?? [] { print(String(decoding: CanonicalJSON.encode(e), as: UTF8.self)) }
             } else {
-                print("erased \(erasure.events.count) blob(s) of \(message)" + (erasure.shredded ? "; its content key is destroyed (crypto-shredded)" : "")
-                      + (erasure.events.map { " — event \($0.seq)" }.first ?? ""))
+                print(outcome.text)
             }
         }
     }

@@ -16,7 +16,7 @@ struct ReadCommand: AsyncParsableCommand {
             You are the OS user running the command (os:<user>) and need a read grant on the message's mailbox. \
             The read is appended as message.accessed and is durable before a byte is written; if it cannot be \
             recorded, nothing is returned. A refusal is recorded as access.denied. While kvitto serve runs (it holds \
-            the ledger), the read goes through the node's read socket (<node>/run/read.sock): the node records it, \
+            the ledger), the read goes through the node's control socket (<node>/run/control.sock): the node records it, \
             knowing you from the kernel, and sends the bytes.
             """)
 
@@ -32,12 +32,12 @@ struct ReadCommand: AsyncParsableCommand {
             let part: MessageAccess.Part
             if let attachment { part = .attachment(attachment) } else { part = .message }
             // While the node runs it holds the ledger: it records the read and sends the bytes
-            // through its read socket. A socket nobody answers on was left by a stopped node.
-            if FileManager.default.fileExists(atPath: ReadSocket.path(node: location.node)) {
+            // through its control socket. A socket nobody answers on was left by a stopped node.
+            if FileManager.default.fileExists(atPath: ControlSocket.path(node: location.node)) {
                 do {
                     try await readFromRunningNode(part: part)
                     return
-                } catch is ReadSocketClient.NotListening {}
+                } catch is ControlSocketClient.NotListening {}
             }
             let reader = try NodeReader.open(node: location.node, needsWriting: true)
             defer { reader.close() }
@@ -53,7 +53,7 @@ struct ReadCommand: AsyncParsableCommand {
         }
     }
 
-    /// The read through the running node's read socket. Standard output gets the bytes only once
+    /// The read through the running node's control socket. Standard output gets the bytes only once
     /// they arrived whole and with their recorded SHA-256; `--out` (made new, mode 0600, not
     /// through a symbolic link) is emptied and removed when they did not.
     private func readFromRunningNode(part: MessageAccess.Part) async throws {
@@ -64,9 +64,9 @@ struct ReadCommand: AsyncParsableCommand {
             file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
         let buffer = Buffer()
-        let header: ReadSocketClient.Header
+        let header: ControlSocketClient.Header
         do {
-            header = try await ReadSocketClient.read(node: location.node, message: message, part: part, purpose: purpose) { bytes in
+            header = try await ControlSocketClient.read(node: location.node, message: message, part: part, purpose: purpose) { bytes in
                 if let file { try file.write(contentsOf: Data(bytes)) } else { buffer.append(bytes) }
             }
         } catch {

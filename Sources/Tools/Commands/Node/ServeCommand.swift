@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                     // `kvitto read` while the node holds the ledger.
                     group.addTask {
-                        await ReadSocket(access: node.access, node: node.directory, logger: node.logger).runUntilCancelled()
+                        await ControlSocket(access: node.access, node: node.directory, logger: node.logger).runUntilCancelled()
                         try Task.checkCancellation()
                     }
                     if let api {

@@ -15,9 +15,11 @@ extension MessageAccess {
     /// principal needs `manage` on the message's mailbox or participant. Content encrypted at
     /// rest is crypto-shredded first — its wrapped data key is erased, so no copy of the
     /// ciphertext (in this store or in a backup made since) can be decrypted any more — and then
-    /// its ciphertext is removed; content stored as it is is removed. Each removal is a
-    /// `blob.erased` event, durable before the bytes go. Parts already erased are skipped; the
-    /// metadata, the XHE and the receipts stay (they are evidence).
+    /// its ciphertext is removed; content stored as it is is removed. A received message's XHE and
+    /// the AS4 message that carried it go too (they are encrypted to our own O2O key, so they hold
+    /// the content); an outbound message's XHE, encrypted to the recipient, stays. Each removal is
+    /// a `blob.erased` event, durable before the bytes go. Parts already erased are skipped; the
+    /// metadata, the events and the receipts stay (they are evidence).
     package func eraseContent(_ id: String, rule: String, reason: String, as principal: Principal) async throws(NodeError) -> Erasure {
         let (v, policy) = try await visible(id, principal, action: "erase_content")
         let scopes: [AccessScope] = (v.record.mailbox.map { [.mailbox($0)] } ?? []) + [.participant(v.record.participant)]
@@ -29,6 +31,19 @@ extension MessageAccess {
         if let key = v.record.contentKey { blobs.append(key.blob) }
         if let m = v.record.sdkMessage { blobs.append(m) }
         blobs += v.record.attachments.map(\.blob)
+        if v.record.direction == .inbound {
+            // A received message's XHE, and the AS4 message that carried it, are encrypted to our
+            // participant's O2O key, which is on this node: they hold the content too.
+            guard v.record.status != .received else {
+                throw NodeError(.conflict, "message \(id) is still being answered (its Meddelandekvittens is not sent yet); erase it once it is")
+            }
+            if let xhe = v.record.xhe { blobs.append(xhe) }
+            do {
+                for seq in v.record.eventSeqs {
+                    if let e = try ledger.event(seq), e.type == NodeEventType.received, let soap = BlobField.parse(e.payload["soap"]) { blobs.append(soap) }
+                }
+            } catch { throw NodeError(.storage, "reading the events of \(id): \(error)") }
+        }
         var out = Erasure()
         var seen: Set<Digest32> = []
         for (n, blob) in blobs.enumerated() where seen.insert(blob.sha256).inserted {
@@ -49,8 +64,8 @@ extension MessageAccess {
             }
             if n == 0 && v.record.contentKey != nil { out.shredded = true }
         }
-        guard !out.events.isEmpty || out.shredded else {
-            throw NodeError(.erased, "message \(id) has no stored content left to erase")
+        guard !out.events.isEmpty else {
+            throw NodeError(.erased, "message \(id) has no stored content left to erase; its blob.erased events say when and why")
         }
         return out
     }

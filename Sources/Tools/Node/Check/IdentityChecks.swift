@@ -23,6 +23,16 @@ enum IdentityChecks {
            let f = hostCovered(leaf, host: as4.host) {
             out.append(f)
         }
+        // Earlier AS4 identities kept for an overlap: each a working pair under the same party id.
+        for (j, old) in (as4.previous ?? []).enumerated() {
+            let member = "as4.previous[\(j)]"
+            guard let leaf = await identity(c, member, key: old.key, certificate: old.certificate, role: .as4,
+                                            what: "the previous AS4 certificate \(j) (remove it once the overlap is over)", into: &out) else { continue }
+            if AS4Opener.commonName(leaf) != as4.partyId {
+                out.append(ConfigFinding(.error, .partyIdMismatch, member + ".certificate",
+                    "the certificate's CN (\(AS4Opener.commonName(leaf).map { "\"\($0)\"" } ?? "none")) is not the party id \"\(as4.partyId)\": only this access point's own earlier AS4 identities belong here"))
+            }
+        }
         for (i, p) in c.config.participants.enumerated() {
             let member = "participants[\(i)]"
             // Earlier identities kept for an overlap: each a working pair of this organisation.

@@ -90,6 +90,13 @@ package struct EvidenceProducer: Sendable {
                 if case .erasedAfter(let seq) = blobs { minimum = max(minimum, seq) }
                 continue
             }
+            // A key shredded while the bundle was made never leaves in it.
+            if dataKey != nil, let key = record.contentKey {
+                let erased = try run("reading erasures") { try NodeStateProjection.erasure(of: key.blob.sha256, in: storage) }
+                if let erased {
+                    throw NodeError(.erased, "the content's key was erased (event \(erased)) while the bundle was made; ask for the bundle without content")
+                }
+            }
             var top: [String: JSONValue] = [
                 "format": .string(EvidenceFormat.version),
                 "generated_at": .string(Timestamp.now().rfc3339),

@@ -123,7 +123,15 @@ package struct AS4Endpoint: Sendable {
                 return earlier
             }
             if checkSDKEnvelope { inbound.xheHeader = try checkEnvelope(inbound) }
-            let receipt = try sealer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
+            // Signed with the identity the sender encrypted to: during an overlap after our AS4
+            // certificate was replaced, a sender that still knows the old one gets a receipt it
+            // can match to it.
+            var signer = sealer
+            if let recipient = inbound.recipient, recipient.certificate != sealer.signer.certificate {
+                signer = AS4Sealer(pmode: sealer.pmode, signer: recipient)
+                signer.signsTimestamp = sealer.signsTimestamp
+            }
+            let receipt = try signer.seal(SignalMessage(messageId: Self.newMessageID(), timestamp: AS4Time.string(now),
                                                         refToMessageId: messageId, content: .receipt(inbound.signedReferences)),
                                           now: now).soap
             do { try await delivery.deliver(inbound, receipt: receipt) } catch let e as EbMSError {

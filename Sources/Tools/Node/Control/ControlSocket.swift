@@ -1,6 +1,7 @@
 package import Foundation
 package import Logging
 package import NIOCore
+import Ledger
 import NIOPosix
 import Projections
 import Synchronization
@@ -8,20 +9,22 @@ import Synchronization
 import Glibc
 #endif
 
-/// Audited content reads for the CLI while `kvitto serve` holds the ledger: a Unix domain socket
-/// at `<node>/run/read.sock` (`Schemas/read-socket.md`). The caller is the user the kernel reports
-/// for the connection (`SO_PEERCRED`: `os:<user>`), never a name the request carries; what it may
-/// read is decided by the grants, and the read is recorded (`message.accessed`, interface `cli`)
-/// before the first byte is sent — exactly as for `kvitto read` on a stopped node. Who can
-/// connect is decided by the node directory's permissions (the socket itself is open to every
-/// user who can reach it).
+/// The CLI's way into a running node (`kvitto serve` holds the ledger for writing): a Unix domain
+/// socket at `<node>/run/control.sock` (`Schemas/control-socket.md`) for audited content reads
+/// (`kvitto read`) and for the writing commands (``AdminOperation``: grant, revoke, address book,
+/// erase). The caller is the user the kernel reports for the connection (`SO_PEERCRED`:
+/// `os:<user>`), never a name the request carries; what it may do is decided by the grants, and
+/// reads and refusals are recorded exactly as when the CLI holds the ledger itself. Who can connect
+/// is decided by the node directory's permissions (the socket itself is open to every user who can
+/// reach it).
 ///
-/// The client sends one line of JSON, `{"message": ID, "attachment": N?, "purpose": TEXT?}` ended
-/// by a newline, at most 4 KiB; the node answers one line of JSON — `{"ok": true, "file_name",
-/// "content_type", "size", "sha256", "access_seq"}` followed by exactly `size` bytes, or
-/// `{"ok": false, "code", "message"}` — and ends the stream. The last chunk is sent only after the
-/// content passed its hash check, and the client checks `sha256` itself.
-package struct ReadSocket: Sendable {
+/// The client sends one line of JSON ended by a newline, at most 4 KiB. A read request,
+/// `{"message": ID, "attachment": N?, "purpose": TEXT?}`, is answered by one line of JSON —
+/// `{"ok": true, "file_name", "content_type", "size", "sha256", "access_seq"}` followed by exactly
+/// `size` bytes — the last chunk sent only after the content passed its check. An administration
+/// request, `{"operation": NAME, …}`, is answered by `{"ok": true, "text", "result"}`. A refusal is
+/// `{"ok": false, "code", "message"}`. The node then ends the stream.
+package struct ControlSocket: Sendable {
     package let access: MessageAccess
     package let path: String
     package let logger: Logger
@@ -38,7 +41,7 @@ package struct ReadSocket: Sendable {
     }
 
     /// Where the socket of the node in `node` is.
-    package static func path(node: String) -> String { node + "/run/read.sock" }
+    package static func path(node: String) -> String { node + "/run/control.sock" }
 
     /// Largest request line.
     static let maxRequest = 4096
@@ -51,10 +54,10 @@ package struct ReadSocket: Sendable {
             do {
                 try await run()
                 guard !Task.isCancelled else { return }
-                logger.error("the read socket stopped accepting; it is made again", metadata: ["path": .string(path)])
+                logger.error("the control socket stopped accepting; it is made again", metadata: ["path": .string(path)])
             } catch {
                 guard !Task.isCancelled else { return }
-                logger.error("the read socket is not available; kvitto read works only through the API while the node runs",
+                logger.error("the control socket is not available; kvitto read works only through the API while the node runs",
                              metadata: ["path": .string(path), "error": .string("\(error)")])
             }
             try? await Task.sleep(for: .seconds(wait))
@@ -88,7 +91,7 @@ package struct ReadSocket: Sendable {
             let reason = String(cString: strerror(errno))
             _ = unlink(temporary)
             try? await server.channel.close()
-            throw NodeError(.storage, "the read socket cannot be put in place at \(path): \(reason)")
+            throw NodeError(.storage, "the control socket cannot be put in place at \(path): \(reason)")
         }
         let inode = st.st_ino
         defer {
@@ -134,7 +137,7 @@ package struct ReadSocket: Sendable {
     /// The uid of the process at the other end, as the kernel reports it.
     private static func peer(of channel: any Channel) -> EventLoopFuture<uid_t> {
         guard let options = channel as? any SocketOptionProvider else {
-            return channel.eventLoop.makeFailedFuture(NodeError(.storage, "the read socket cannot ask the kernel who connected"))
+            return channel.eventLoop.makeFailedFuture(NodeError(.storage, "the control socket cannot ask the kernel who connected"))
         }
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Linux): three 32-bit fields.
         let credentials: EventLoopFuture<(Int32, UInt32, UInt32)> = options.unsafeGetSocketOption(
@@ -153,8 +156,15 @@ package struct ReadSocket: Sendable {
                 let deadline = channel.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
                 let request: Request
                 do {
-                    request = try await Self.readRequest(&incoming)
+                    let line = try await Self.readLine(&incoming)
                     deadline.cancel()
+                    if let operation = try Self.administration(line) {
+                        try await outbound.write(await administer(operation, as: principal))
+                        outbound.finish()
+                        while try await incoming.next() != nil {}
+                        return
+                    }
+                    request = try Self.readRequest(line)
                 } catch let error as NodeError {
                     deadline.cancel()
                     try await outbound.write(Self.refusal(error))
@@ -183,7 +193,7 @@ package struct ReadSocket: Sendable {
                         held = chunk
                     }
                 } catch {
-                    logger.error("read socket: the content failed its check and was cut off",
+                    logger.error("control socket: the content failed its check and was cut off",
                                  metadata: ["message": .string(request.message), "error": .string("\(error)")])
                     throw error
                 }
@@ -193,7 +203,7 @@ package struct ReadSocket: Sendable {
                 while try await incoming.next() != nil {}
             }
         } catch {
-            logger.notice("read socket: a read ended early", metadata: ["actor": .string(principal.actor), "error": .string("\(error)")])
+            logger.notice("control socket: a read ended early", metadata: ["actor": .string(principal.actor), "error": .string("\(error)")])
         }
     }
 
@@ -203,9 +213,32 @@ package struct ReadSocket: Sendable {
         var purpose: String?
     }
 
-    /// The first line the client sends, parsed; at most ``maxRequest`` bytes, ended by a newline
-    /// (a line cut off — the client gone, the deadline passed — is no request).
-    private static func readRequest(_ incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> Request {
+    /// Runs an administration request as `principal`; the answer line (`ok`, `text`, `result`, or
+    /// the refusal).
+    private func administer(_ operation: AdminOperation, as principal: Principal) async throws -> ByteBuffer {
+        do throws(NodeError) {
+            let outcome = try await operation.perform(access, as: principal)
+            logger.info("control socket: administration", metadata: ["operation": .string(operation.name), "actor": .string(principal.actor)])
+            var line = CanonicalJSON.encode(["ok": .bool(true), "text": .string(outcome.text), "result": outcome.result])
+            line.append(UInt8(ascii: "\n"))
+            return ByteBuffer(bytes: line)
+        } catch {
+            logger.notice("control socket: administration refused",
+                          metadata: ["operation": .string(operation.name), "actor": .string(principal.actor), "code": .string(error.code.rawValue)])
+            return try Self.refusal(error)
+        }
+    }
+
+    /// The administration request in `line`, or nil when the line is a read request (it has no
+    /// `operation`).
+    private static func administration(_ line: [UInt8]) throws(NodeError) -> AdminOperation? {
+        guard let value = try? JSONParser.parse(line), value["operation"] != nil else { return nil }
+        return try AdminOperation(json: value)
+    }
+
+    /// The first line the client sends; at most ``maxRequest`` bytes, ended by a newline (a line
+    /// cut off — the client gone, the deadline passed — is no request).
+    private static func readLine(_ incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> [UInt8] {
         var line: [UInt8] = []
         var ended = false
         reading: while let chunk = try await incoming.next() {
@@ -216,6 +249,11 @@ package struct ReadSocket: Sendable {
             }
         }
         guard ended else { throw CancellationError() }
+        return line
+    }
+
+    /// A read request, parsed.
+    private static func readRequest(_ line: [UInt8]) throws -> Request {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
               let message = object["message"] as? String, !message.isEmpty, message.count <= 200 else {
             throw NodeError(.invalidRequest, "the request is not one line of JSON naming a message")

@@ -4,9 +4,10 @@ import Ledger
 import NIOCore
 import NIOPosix
 
-/// `kvitto read` while the node runs: asks the node's ``ReadSocket`` for the content, so the read
-/// is recorded by the node that holds the ledger. The node learns who is asking from the kernel.
-package enum ReadSocketClient {
+/// The CLI while the node runs: `kvitto read` asks the node's ``ControlSocket`` for the content, so
+/// the read is recorded by the node that holds the ledger; the writing commands hand their
+/// ``AdminOperation`` to it. The node learns who is asking from the kernel.
+package enum ControlSocketClient {
     /// What the node says about the content before sending it.
     package struct Header: Sendable {
         package var fileName: String
@@ -29,17 +30,7 @@ package enum ReadSocketClient {
     /// node answers on the socket.
     package static func read(node: String, message id: String, part: MessageAccess.Part, purpose: String?,
                              into sink: @escaping ([UInt8]) throws -> Void) async throws -> Header {
-        let path = ReadSocket.path(node: node)
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(10))
-                .connect(unixDomainSocketPath: path) { ch in
-                    ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
-                }
-        } catch {
-            throw NotListening()
-        }
+        let channel = try await connect(node: node)
         var request: [String: Any] = ["message": id]
         if case .attachment(let n) = part { request["attachment"] = n }
         if let purpose { request["purpose"] = purpose }
@@ -71,7 +62,7 @@ package enum ReadSocketClient {
                     try sink(bytes)
                 }
             }
-            guard let header else { throw NodeError(.storage, "the node closed the read socket without an answer") }
+            guard let header else { throw NodeError(.storage, "the node closed the control socket without an answer") }
             guard received == header.size else {
                 throw NodeError(.storage, "the content was cut off after \(received) of \(header.size) bytes (it failed its hash check on the node, or the connection broke); discard what was received")
             }
@@ -80,6 +71,48 @@ package enum ReadSocketClient {
                 throw NodeError(.storage, "the content received does not have the SHA-256 its events record; discard it")
             }
             return header
+        }
+    }
+
+    /// Has the node in `node` run `operation` as the user running this process; its outcome, or
+    /// the node's refusal as it gave it. Throws ``NotListening`` when no node answers on the socket.
+    package static func administer(node: String, _ operation: AdminOperation) async throws -> AdminOperation.Outcome {
+        let channel = try await connect(node: node)
+        var line = CanonicalJSON.encode(operation.json)
+        line.append(UInt8(ascii: "\n"))
+        let bytes = line
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: bytes))
+            var answer: [UInt8] = []
+            for try await chunk in inbound {
+                answer += chunk.readableBytesView
+                if answer.count > 16 << 20 { throw NodeError(.storage, "the node's answer is longer than 16 MiB") }
+            }
+            if answer.last == UInt8(ascii: "\n") { answer.removeLast() }
+            guard !answer.isEmpty else { throw NodeError(.storage, "the node closed the control socket without an answer") }
+            guard let value = try? JSONParser.parse(answer), case .bool(let ok)? = value["ok"] else {
+                throw NodeError(.storage, "the node's answer is not a JSON object with ok")
+            }
+            guard ok else {
+                let code = value["code"]?.stringValue.flatMap(NodeError.Code.init(rawValue:)) ?? .storage
+                throw NodeError(code, value["message"]?.stringValue ?? "refused")
+            }
+            guard let text = value["text"]?.stringValue, let result = value["result"] else {
+                throw NodeError(.storage, "the node's answer lacks text or result")
+            }
+            return AdminOperation.Outcome(text: text, result: result)
+        }
+    }
+
+    private static func connect(node: String) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(unixDomainSocketPath: ControlSocket.path(node: node)) { ch in
+                    ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+                }
+        } catch {
+            throw NotListening()
         }
     }
 

@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+package import Ledger
+import Projections
+import Transport
+package import X509
+
+/// One certificate the node is configured with, as `node.certificate.changed` records it.
+package struct ConfiguredCertificate: Sendable, Equatable {
+    /// `as4`, `tls`, `o2o:<participant>`, `route_as4:<participant>` or `route_o2o:<participant>`
+    /// (the names of ``CertificateExpiry``).
+    package var name: String
+    /// The participant an O2O or route certificate belongs to.
+    package var participant: String?
+    package var certificate: Certificate
+
+    /// The DER bytes.
+    package var der: [UInt8] { CertificateFile.der(certificate) }
+    /// SHA-256 of the DER bytes, hex.
+    package var fingerprint: String { Hex.encode(SHA256.hash(data: der)) }
+}
+
+extension Node {
+    /// Every certificate the node is configured with now: ours (AS4, TLS, each participant's O2O)
+    /// and the routes' (AS4, O2O). Earlier O2O identities kept for an overlap are not among them:
+    /// they were recorded while they were current.
+    package var configuredCertificates: [ConfiguredCertificate] {
+        var out = [ConfiguredCertificate(name: "as4", certificate: keys.as4.certificate)]
+        if let tls = keys.tls { out.append(.init(name: "tls", certificate: tls.certificate)) }
+        for (participant, identity) in keys.o2o.sorted(by: { $0.key < $1.key }) {
+            out.append(.init(name: "o2o:" + participant, participant: participant, certificate: identity.certificate))
+        }
+        for route in ((router as? StaticRoutingTable)?.routes.values.map { $0 } ?? []).sorted(by: { $0.participant < $1.participant }) {
+            out.append(.init(name: "route_as4:" + route.participant, participant: route.participant, certificate: route.as4Certificate))
+            out.append(.init(name: "route_o2o:" + route.participant, participant: route.participant, certificate: route.o2oCertificate))
+        }
+        return out
+    }
+
+    /// The fingerprint each certificate name had at its last `node.certificate.changed` (names
+    /// whose last event recorded a removal are absent).
+    package func recordedCertificates() throws(NodeError) -> [String: String] {
+        do {
+            _ = try projections.catchUp()
+            var recorded: [String: String] = [:]
+            var after: UInt64 = 0
+            while true {
+                let seqs = try EventIndex.seqs(.type(NodeEventType.certificateChanged), after: after, limit: 1000, in: projections.storage)
+                for seq in seqs {
+                    guard let e = try ledger.event(seq), let name = e.payload["certificate"]?.stringValue else { continue }
+                    recorded[name] = e.payload["fingerprint_sha256"]?.stringValue
+                }
+                guard seqs.count == 1000, let last = seqs.last else { break }
+                after = last
+            }
+            return recorded
+        } catch let e as NodeError {
+            throw e
+        } catch {
+            throw NodeError(.storage, "reading the recorded certificates: \(error)")
+        }
+    }
+
+    /// Compares the configured certificates with the recorded ones and appends, in one step, a
+    /// `node.certificate.changed` for each that is new, replaced or no longer configured. Run at
+    /// start, before the node sends or receives; returns the events (none when nothing changed).
+    @discardableResult
+    package func recordCertificateChanges() async throws(NodeError) -> [Event] {
+        let recorded = try recordedCertificates()
+        let configured = configuredCertificates
+        var drafts: [EventDraft] = []
+        for c in configured {
+            let previous = recorded[c.name]
+            guard previous != c.fingerprint else { continue }
+            var p: [String: JSONValue] = [
+                "certificate": .string(c.name), "change": .string(previous == nil ? "recorded" : "replaced"),
+                "fingerprint_sha256": .string(c.fingerprint), "previous_fingerprint_sha256": previous.map { .string($0) } ?? .null,
+                "subject": .string(c.certificate.subject.description), "issuer": .string(c.certificate.issuer.description),
+                "serial_number": .string(c.certificate.serialNumber.description),
+                "not_before": .string(Self.rfc3339(c.certificate.notValidBefore)),
+                "not_after": .string(Self.rfc3339(c.certificate.notValidAfter)),
+                "der_base64": .string(Data(c.der).base64EncodedString()),
+            ]
+            if let participant = c.participant { p["participant"] = .string(participant) }
+            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + c.name, actor: "node", payload: .object(p)))
+        }
+        let names = Set(configured.map(\.name))
+        for (name, previous) in recorded.sorted(by: { $0.key < $1.key }) where !names.contains(name) {
+            var p: [String: JSONValue] = [
+                "certificate": .string(name), "change": .string("removed"), "fingerprint_sha256": .null,
+                "previous_fingerprint_sha256": .string(previous),
+            ]
+            if let colon = name.firstIndex(of: ":") { p["participant"] = .string(String(name[name.index(after: colon)...])) }
+            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + name, actor: "node", payload: .object(p)))
+        }
+        guard !drafts.isEmpty else { return [] }
+        let events: [Event]
+        do { events = try await ledger.append(drafts) } catch {
+            throw NodeError(.storage, "recording the certificate changes: \(error)")
+        }
+        for e in events {
+            logger.notice("certificate change recorded", metadata: [
+                "certificate": .string(e.payload["certificate"]?.stringValue ?? ""), "change": .string(e.payload["change"]?.stringValue ?? ""),
+                "seq": .stringConvertible(e.seq),
+            ])
+        }
+        return events
+    }
+
+    private static func rfc3339(_ date: Date) -> String { Timestamp(nanoseconds: Int64(date.timeIntervalSince1970.rounded(.down)) * 1_000_000_000).rfc3339 }
+}

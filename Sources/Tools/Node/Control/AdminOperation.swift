@@ -1,0 +1,190 @@
+package import Ledger
+package import Projections
+
+/// A writing command of the CLI — grant, revoke, address-book changes, erasure — as a value, so
+/// that it runs the same whoever holds the ledger: the CLI itself when the node is stopped, the
+/// running node when the CLI hands it over through the ``ControlSocket``. Either way the principal
+/// is the operating-system user (from the process, or from the kernel for a socket connection),
+/// the grants decide, a refusal is recorded, and the answer is the same ``Outcome``.
+///
+/// Its JSON form is the control socket's administration request (`Schemas/control-socket.md`):
+/// `{"operation": NAME, …arguments}`.
+package enum AdminOperation: Sendable, Equatable {
+    /// `kvitto grant`: records `access.granted`.
+    case grant(Grant.Request)
+    /// `kvitto revoke`: records `access.revoked` for grant `id`.
+    case revoke(id: UInt64, reason: String)
+    /// `kvitto addressbook add`: adds or renames an organisation, and optionally one functional
+    /// address of it.
+    case putAddress(participant: String, name: String, function: String?, functionName: String?)
+    /// `kvitto addressbook remove`: removes a functional address, or (without `function`) the
+    /// organisation with all of its addresses.
+    case removeAddress(participant: String, function: String?)
+    /// `kvitto erase`: erases a message's content under a retention rule (crypto-shredding what
+    /// is encrypted at rest).
+    case erase(message: String, rule: String, reason: String)
+
+    /// What an operation did: a line for people and the same as JSON.
+    package struct Outcome: Sendable, Equatable {
+        package var text: String
+        package var result: JSONValue
+
+        package init(text: String, result: JSONValue) {
+            self.text = text
+            self.result = result
+        }
+    }
+
+    /// The operation's name in its JSON form.
+    package var name: String {
+        switch self {
+        case .grant: "grant"
+        case .revoke: "revoke"
+        case .putAddress: "addressbook.put"
+        case .removeAddress: "addressbook.remove"
+        case .erase: "erase"
+        }
+    }
+
+    // MARK: running it
+
+    /// Runs the operation as `principal` against the node whose ledger `access` holds for writing.
+    package func perform(_ access: MessageAccess, as principal: Principal) async throws(NodeError) -> Outcome {
+        switch self {
+        case .grant(let request):
+            let g = try await GrantAdministration(access: access).grant(request, by: principal)
+            return Outcome(text: "grant \(g.id): " + Self.line(g), result: g.json)
+        case .revoke(let id, let reason):
+            let g = try await GrantAdministration(access: access).revoke(id, reason: reason, by: principal)
+            return Outcome(text: "grant \(g.id) revoked at seq \(g.revocation?.seq ?? 0)", result: g.json)
+        case .putAddress(let participant, let name, let function, let functionName):
+            let directory = AddressDirectory(access: access)
+            var (organization, outcome) = try await directory.setOrganization(participant, name: name, by: principal)
+            var outcomes = ["organisation \(participant): \(outcome)"]
+            if let function {
+                (organization, outcome) = try await directory.setFunction(participant, function: function, name: functionName ?? function, by: principal)
+                outcomes.append("\(function)@\(participant): \(outcome)")
+            }
+            return Outcome(text: outcomes.joined(separator: "; "), result: Self.json(organization))
+        case .removeAddress(let participant, let function?):
+            let organization = try await AddressDirectory(access: access).removeFunction(participant, function: function, by: principal)
+            return Outcome(text: "\(function)@\(participant): removed", result: Self.json(organization))
+        case .removeAddress(let participant, nil):
+            try await AddressDirectory(access: access).removeOrganization(participant, by: principal)
+            return Outcome(text: "organisation \(participant) and its functional addresses: removed",
+                           result: ["participant": .string(participant), "removed": .bool(true)])
+        case .erase(let message, let rule, let reason):
+            let erasure = try await access.eraseContent(message, rule: rule, reason: reason, as: principal)
+            let seqs = erasure.events.map { String($0.seq) }.joined(separator: ", ")
+            return Outcome(text: "erased \(erasure.events.count) blob(s) of \(message)"
+                               + (erasure.shredded ? "; its content key is destroyed (crypto-shredded)" : "") + " — events \(seqs)",
+                           result: ["message": .string(message), "shredded": .bool(erasure.shredded),
+                                    "events": .array(erasure.events.map(\.json))])
+        }
+    }
+
+    /// A grant as one line (`kvitto grants` prints the same).
+    package static func line(_ g: Grant) -> String {
+        var s = g.grantee.description + " " + g.rights.listText + " on " + g.scope.description
+        s += ", by " + g.grantedBy + " at " + g.grantedAt.rfc3339 + ": " + g.reason
+        if let f = g.validFrom { s += "; from \(f.rfc3339)" }
+        if let u = g.validUntil { s += "; until \(u.rfc3339)" }
+        if let r = g.revocation { s += "; REVOKED at seq \(r.seq) by \(r.by): \(r.reason)" }
+        return s
+    }
+
+    private static func json(_ o: AddressBook.Organization) -> JSONValue {
+        ["participant": .string(o.participant), "name": .string(o.name),
+         "functions": .object(o.functions.mapValues { .string($0) })]
+    }
+
+    // MARK: JSON form
+
+    /// The request as the control socket carries it.
+    package var json: JSONValue {
+        var o: [String: JSONValue] = ["operation": .string(name)]
+        switch self {
+        case .grant(let r):
+            o["grantee"] = .string(r.grantee.description)
+            o["scope"] = .string(r.scope.description)
+            o["rights"] = .array(r.rights.sorted().map { .string($0.rawValue) })
+            o["reason"] = .string(r.reason)
+            if let f = r.validFrom { o["valid_from"] = .string(f.rfc3339) }
+            if let u = r.validUntil { o["valid_until"] = .string(u.rfc3339) }
+        case .revoke(let id, let reason):
+            o["grant"] = .int(Int64(id))
+            o["reason"] = .string(reason)
+        case .putAddress(let participant, let name, let function, let functionName):
+            o["participant"] = .string(participant)
+            o["name"] = .string(name)
+            if let function { o["function"] = .string(function) }
+            if let functionName { o["function_name"] = .string(functionName) }
+        case .removeAddress(let participant, let function):
+            o["participant"] = .string(participant)
+            if let function { o["function"] = .string(function) }
+        case .erase(let message, let rule, let reason):
+            o["message"] = .string(message)
+            o["rule"] = .string(rule)
+            o["reason"] = .string(reason)
+        }
+        return .object(o)
+    }
+
+    /// Parses the JSON form; `node.invalid_request` names what is wrong. Members it does not know
+    /// are refused (a misspelt optional member would otherwise be silently ignored).
+    package init(json v: JSONValue) throws(NodeError) {
+        guard let o = v.objectValue, let operation = o["operation"]?.stringValue else {
+            throw NodeError(.invalidRequest, "an administration request is a JSON object with an operation")
+        }
+        func string(_ key: String) throws(NodeError) -> String {
+            guard let s = o[key]?.stringValue else { throw NodeError(.invalidRequest, "\(operation): \(key) (a string) is missing") }
+            return s
+        }
+        func optional(_ key: String) throws(NodeError) -> String? {
+            guard let value = o[key], value != .null else { return nil }
+            guard let s = value.stringValue else { throw NodeError(.invalidRequest, "\(operation): \(key) must be a string") }
+            return s
+        }
+        func time(_ key: String) throws(NodeError) -> Timestamp? {
+            guard let text = try optional(key) else { return nil }
+            guard let t = Timestamp(rfc3339: text) else { throw NodeError(.invalidRequest, "\(operation): \(key) is not an RFC 3339 time") }
+            return t
+        }
+        let allowed: Set<String>
+        switch operation {
+        case "grant":
+            allowed = ["grantee", "scope", "rights", "reason", "valid_from", "valid_until"]
+            guard let grantee = PrincipalName(try string("grantee")) else {
+                throw NodeError(.invalidRequest, "grant: grantee is not a principal name (os:, pnr:, hsa:, sub:, client: or cert:)")
+            }
+            guard let scope = AccessScope(try string("scope")) else {
+                throw NodeError(.invalidRequest, "grant: scope is node, participant:ID or mailbox:FUNCTION@PARTICIPANT")
+            }
+            guard let list = o["rights"]?.arrayElements, !list.isEmpty,
+                  let rights = Optional(Set(list.compactMap { $0.stringValue.flatMap(AccessRight.init(rawValue:)) })), rights.count == list.count else {
+                throw NodeError(.invalidRequest, "grant: rights is a list of read, send, manage, audit, operate")
+            }
+            self = .grant(Grant.Request(grantee: grantee, scope: scope, rights: rights, reason: try string("reason"),
+                                        validFrom: try time("valid_from"), validUntil: try time("valid_until")))
+        case "revoke":
+            allowed = ["grant", "reason"]
+            guard let id = o["grant"]?.intValue, id > 0 else { throw NodeError(.invalidRequest, "revoke: grant (a positive integer) is missing") }
+            self = .revoke(id: UInt64(id), reason: try string("reason"))
+        case "addressbook.put":
+            allowed = ["participant", "name", "function", "function_name"]
+            self = .putAddress(participant: try string("participant"), name: try string("name"), function: try optional("function"),
+                               functionName: try optional("function_name"))
+        case "addressbook.remove":
+            allowed = ["participant", "function"]
+            self = .removeAddress(participant: try string("participant"), function: try optional("function"))
+        case "erase":
+            allowed = ["message", "rule", "reason"]
+            self = .erase(message: try string("message"), rule: try string("rule"), reason: try optional("reason") ?? "")
+        default:
+            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove or erase")
+        }
+        if let extra = o.keys.filter({ $0 != "operation" && !allowed.contains($0) }).sorted().first {
+            throw NodeError(.invalidRequest, "\(operation): unknown member \(extra)")
+        }
+    }
+}
