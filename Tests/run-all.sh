@@ -43,7 +43,7 @@ done
 echo "== independent blob check after kvitto ledger erase-blob, then on a blob removed without an event (must fail)"
 ledger="$tmp/nodes/node-b/ledger"
 "$bin" ledger show --ledger "$ledger" --json --limit 100000 | grep -o '"sha256":"[0-9a-f]*"' | cut -d'"' -f4 | sort -u > "$tmp/hashes"
-"$bin" ledger erase-blob --ledger "$ledger" --sha256 "$(sed -n 1p "$tmp/hashes")" --actor arkivarie@0203:b.example.se \
+"$bin" ledger erase-blob --ledger "$ledger" --sha256 "$(sed -n 1p "$tmp/hashes")" \
   --rule "Gallringsbeslut 2026:14" --reason "retention period over" >/dev/null
 "$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
 if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then

@@ -207,7 +207,7 @@ final class EvidenceCLITests: XCTestCase {
         try ok(["trace", "--node", a, id, "--evidence", before])
         let attachment = try XCTUnwrap(try json(String(contentsOfFile: before, encoding: .utf8))["blobs"]?.arrayElements
             .first { $0["kind"] == "attachment" }?["sha256"]?.stringValue)
-        try ok(["ledger", "erase-blob", "--ledger", a + "/ledger", "--sha256", attachment, "--actor", "os:arkivarie",
+        try ok(["ledger", "erase-blob", "--ledger", a + "/ledger", "--sha256", attachment,
                 "--rule", "Gallringsbeslut 2026:14", "--reason", "gallring"])
         // The auditor (audit on the node sees every event whole): the erasure is an event of the
         // bundle, and the blob is shown erased by it.

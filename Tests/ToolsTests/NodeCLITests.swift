@@ -173,6 +173,35 @@ final class NodeCLITests: XCTestCase {
         try fails(["grant", "--node", a, "--grantee", me, "--scope", "node", "--rights", "read", "--reason", "x"], code: "node.unprocessable")
         let erased = try ok(["erase", "--node", a, id, "--rule", "Gallringsbeslut 2026:4", "--reason", "gallring"])
         XCTAssertTrue(erased.contains("crypto-shredded"), erased)
+        // A message handed to the running node through the socket: the spool folder, made
+        // unwritable, is not needed.
+        try FileManager.default.createDirectory(atPath: a + "/submissions", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o500])
+        let queued = try ok(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:b.example.se",
+                             "--label", "Genom noden", "--text", "Sekretess", "--confidential"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: a + "/submissions")
+        XCTAssertEqual(queued.count, 36, queued)
+        XCTAssertTrue(try ok(["mailbox", "--node", a]).contains(queued))
+        // What the socket refuses, asked directly: an unknown operation or member, a body that is no request.
+        let raw = """
+            import socket, sys
+            def ask(data):
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(data); s.shutdown(socket.SHUT_WR)
+                out = b""
+                while True:
+                    b = s.recv(65536)
+                    if not b: break
+                    out += b
+                print(out.decode().strip())
+            ask(b'{"operation":"format"}\\n')
+            ask(b'{"operation":"revoke","grant":1,"reason":"x","actor":"mallory"}\\n')
+            ask(b'{"operation":"send","request":"r-1","size":5}\\nhello')
+            """
+        let answers = try KvittoProcess.runTool("/usr/bin/python3", ["-c", raw, a + "/run/control.sock"])
+        let lines = answers.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, answers.stdout + answers.stderr)
+        XCTAssertTrue(lines.first?.contains("node.invalid_request") == true && lines.first?.contains("unknown operation") == true, answers.stdout)
+        XCTAssertTrue(lines.dropFirst().first?.contains("unknown member actor") == true, answers.stdout)
+        XCTAssertTrue(lines.last?.contains("node.invalid_message") == true, answers.stdout)
         // Keys and configuration change only with the node stopped.
         try fails(["content-key", "create", "--node", a], code: "node.running")
         // Without the manage right (revoked while running), the node refuses and records it.

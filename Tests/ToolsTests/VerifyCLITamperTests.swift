@@ -103,14 +103,19 @@ final class BlobCLITests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("blobs: 2 referenced, 2 present"), ok.stdout)
 
         let erase = try KvittoProcess.run(["ledger", "erase-blob", "--ledger", path, "--sha256", b.sha256.hex,
-            "--actor", "arkivarie@0203:b.example.se", "--rule", "Gallringsbeslut 2026:14", "--reason", "bevarandetid ute"])
+            "--rule", "Gallringsbeslut 2026:14", "--reason", "bevarandetid ute"])
         XCTAssertEqual(erase.status, 0, erase.stderr)
         XCTAssertTrue(erase.stdout.contains(#""type":"blob.erased""#), erase.stdout)
+        // Recorded as the user running it; a name typed on the command line is no identity.
+        XCTAssertTrue(erase.stdout.contains("\"actor\":\"os:\(NSUserName())\""), erase.stdout)
+        let typed = try KvittoProcess.run(["ledger", "erase-blob", "--ledger", path, "--sha256", b.sha256.hex, "--actor", "arkivarie",
+                                           "--rule", "r"])
+        XCTAssertNotEqual(typed.status, 0, "a typed actor was accepted")
         let afterErase = try KvittoProcess.run(["ledger", "verify", "--ledger", path, "--json"])
         XCTAssertEqual(afterErase.status, 0, afterErase.stdout)
         XCTAssertEqual(try JSONParser.parse(afterErase.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["blobs"]?["erased"], .int(1))
         let again = try KvittoProcess.run(["ledger", "erase-blob", "--ledger", path, "--sha256", b.sha256.hex,
-            "--actor", "x", "--rule", "r"])
+            "--rule", "r"])
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("blob.already_erased"), again.stderr)
 

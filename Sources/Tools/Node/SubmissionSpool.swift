@@ -1,6 +1,6 @@
 package import Foundation
 import Ledger
-import Projections
+package import Projections
 import Transport
 
 /// How `kvitto send` hands a message to a running node (which holds the ledger's writer lock):
@@ -27,13 +27,7 @@ package enum SubmissionSpool {
     package static func request(_ m: OutboundMessage, node: String) throws(NodeError) -> String {
         let id = UUID().uuidString.lowercased()
         let config = try NodeConfig.load(directory: node)
-        var object: [String: Any] = [
-            "from": m.from.description, "to": m.to.description, "label": m.label as Any, "texts": m.texts,
-            "confidential": m.confidential, "reference": m.reference as Any, "conversation": m.conversation as Any,
-            "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
-                                                "content_base64": Data($0.content).base64EncodedString()] },
-        ]
-        object = object.filter { !($0.value is NSNull) && "\($0.value)" != "nil" }
+        var object = Self.object(m)
         if let c = config.contentEncryption, c.covers(confidential: m.confidential) {
             let vault = ContentVault(config: config, directory: node, blobs: BlobStore(directory: node + "/unused"))
             let kek = try vault.keyEncryptionKey(m.from.participant)
@@ -59,6 +53,36 @@ package enum SubmissionSpool {
             throw NodeError(.storage, "writing the submission request: \(error)")
         }
         return id
+    }
+
+    /// A request's JSON object (`Schemas/control-socket.md`, "Sending").
+    package static func object(_ m: OutboundMessage) -> [String: Any] {
+        var object: [String: Any] = [
+            "from": m.from.description, "to": m.to.description, "texts": m.texts, "confidential": m.confidential,
+            "attachments": m.attachments.map { ["file_name": $0.fileName, "content_type": $0.contentType,
+                                                "content_base64": Data($0.content).base64EncodedString()] },
+        ]
+        if let label = m.label { object["label"] = label }
+        if let reference = m.reference { object["reference"] = reference }
+        if let conversation = m.conversation { object["conversation"] = conversation }
+        return object
+    }
+
+    /// The message a request's JSON object describes; `source` names it in errors.
+    package static func message(_ o: [String: Any], source: String) throws(NodeError) -> OutboundMessage {
+        guard let from = (o["from"] as? String).flatMap(FunctionalAddress.init), let to = (o["to"] as? String).flatMap(FunctionalAddress.init) else {
+            throw NodeError(.invalidMessage, "\(source): from and to must be functional addresses (function@participant)")
+        }
+        var attachments: [OutboundMessage.Attachment] = []
+        for a in o["attachments"] as? [[String: Any]] ?? [] {
+            guard let name = a["file_name"] as? String, let b64 = a["content_base64"] as? String, let bytes = Data(base64Encoded: b64) else {
+                throw NodeError(.invalidMessage, "\(source): an attachment needs file_name and content_base64")
+            }
+            attachments.append(.init(fileName: name, contentType: a["content_type"] as? String ?? "application/octet-stream", content: Array(bytes)))
+        }
+        return OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
+                               attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
+                               reference: o["reference"] as? String, conversation: o["conversation"] as? String)
     }
 
     /// What a sealed request's key and body are bound to.
@@ -88,6 +112,15 @@ struct SpoolRetries: Sendable {
 }
 
 extension Node {
+    /// Submits `m` for `principal` (who must hold `send` on its sender's mailbox) as request
+    /// `request`: a request already submitted answers the message id it got then, so a request
+    /// handed over twice (a retry after a lost answer) is one message.
+    package func submit(_ m: OutboundMessage, as principal: Principal, request: String) async throws(NodeError) -> String {
+        if let done = try read({ try $0.submission(request) }) { return done }
+        try await access.authorizeSend(from: m.from, as: principal)
+        return try await submit(m, actor: principal.actor, submissionID: request)
+    }
+
     /// Submits every waiting request in `<node>/submissions/` (called by the workers).
     package func processSubmissions(now: Date = Date()) async {
         let dir = SubmissionSpool.directory(directory)
@@ -98,16 +131,13 @@ extension Node {
             if let due = spoolRetries.withLock({ $0.failures[id]?.next }), due > now { continue }
             var result: [String: String]
             do {
-                let done = try read { try $0.submission(id) }
-                if let done {
+                if let done = try read({ try $0.submission(id) }) {
                     result = ["message_id": done]
                 } else {
                     guard let owner = OSUser.owner(ofFile: path), owner.isRegularFile else {
                         throw NodeError(.invalidMessage, "\(path) is not a regular file")
                     }
-                    let m = try parseRequest(path, id: id)
-                    try await access.authorizeSend(from: m.from, as: owner.principal)
-                    result = ["message_id": try await submit(m, actor: owner.actor, submissionID: id)]
+                    result = ["message_id": try await submit(try parseRequest(path, id: id), as: owner.principal, request: id)]
                 }
             } catch let e as NodeError where e.code != .storage && e.code != .contentKeyUnavailable {
                 result = ["code": e.code.rawValue, "error": e.message]
@@ -177,18 +207,6 @@ extension Node {
             }
             o = inner
         }
-        guard let from = (o["from"] as? String).flatMap(FunctionalAddress.init), let to = (o["to"] as? String).flatMap(FunctionalAddress.init) else {
-            throw NodeError(.invalidMessage, "\(path): from and to must be functional addresses (function@participant)")
-        }
-        var attachments: [OutboundMessage.Attachment] = []
-        for a in o["attachments"] as? [[String: Any]] ?? [] {
-            guard let name = a["file_name"] as? String, let b64 = a["content_base64"] as? String, let bytes = Data(base64Encoded: b64) else {
-                throw NodeError(.invalidMessage, "\(path): an attachment needs file_name and content_base64")
-            }
-            attachments.append(.init(fileName: name, contentType: a["content_type"] as? String ?? "application/octet-stream", content: Array(bytes)))
-        }
-        return OutboundMessage(from: from, to: to, label: o["label"] as? String, texts: o["texts"] as? [String] ?? [],
-                               attachments: attachments, confidential: o["confidential"] as? Bool ?? false,
-                               reference: o["reference"] as? String, conversation: o["conversation"] as? String)
+        return try SubmissionSpool.message(o, source: path)
     }
 }

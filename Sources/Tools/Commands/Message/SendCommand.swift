@@ -53,6 +53,14 @@ struct SendCommand: AsyncParsableCommand {
                 print(id)
                 FileHandleOutput.stderr("kvitto: message \(id) recorded; it is sent when `kvitto serve --node \(location.node)` runs\n")
             } catch let e as NodeError where e.code == .running {
+                // The running node takes it through its control socket (nothing is written to
+                // disk on the way), or, when nothing answers there, through the spool folder.
+                if FileManager.default.fileExists(atPath: ControlSocket.path(node: location.node)) {
+                    do {
+                        print(try await ControlSocketClient.submit(node: location.node, message, request: UUID().uuidString.lowercased()))
+                        return
+                    } catch is ControlSocketClient.NotListening {}
+                }
                 let request = try SubmissionSpool.request(message, node: location.node)
                 let id = try await SubmissionSpool.awaitResult(request, node: location.node, timeout: timeout)
                 print(id)

@@ -8,18 +8,25 @@ import Node
 enum NodeAdmin {
     static func perform(_ operation: AdminOperation, node: String) async throws -> AdminOperation.Outcome {
         let socket = ControlSocket.path(node: node)
-        if FileManager.default.fileExists(atPath: socket) {
-            do {
-                return try await ControlSocketClient.administer(node: node, operation)
-            } catch is ControlSocketClient.NotListening {
-                // A socket file left by a node that is not running: the ledger is free.
+        // A node that is starting holds the ledger a moment before its socket answers: asked
+        // again for up to 15 s (polled every 200 ms) before giving up.
+        for attempt in 0..<75 {
+            if FileManager.default.fileExists(atPath: socket) {
+                do {
+                    return try await ControlSocketClient.administer(node: node, operation)
+                } catch is ControlSocketClient.NotListening {
+                    // A socket file left by a node that is not running, or not listening yet.
+                }
             }
+            let reader: NodeReader
+            do { reader = try NodeReader.open(node: node, needsWriting: true) } catch let e as NodeError where e.code == .running {
+                guard attempt < 74 else { break }
+                try await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            defer { reader.close() }
+            return try await operation.perform(reader.access, as: reader.principal)
         }
-        let reader: NodeReader
-        do { reader = try NodeReader.open(node: node, needsWriting: true) } catch let e as NodeError where e.code == .running {
-            throw NodeError(.running, "the ledger of \(node) is held by another process that does not answer on the control socket \(socket) (a node still starting, or another kvitto command); try again in a moment, or see the node's log")
-        }
-        defer { reader.close() }
-        return try await operation.perform(reader.access, as: reader.principal)
+        throw NodeError(.running, "the ledger of \(node) is held by another process that does not answer on the control socket \(socket) (a node that cannot make its socket, or another kvitto command); see the node's log, or try again")
     }
 }

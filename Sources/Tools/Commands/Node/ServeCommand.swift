@@ -66,7 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                     // `kvitto read` while the node holds the ledger.
                     group.addTask {
-                        await ControlSocket(access: node.access, node: node.directory, logger: node.logger).runUntilCancelled()
+                        var socket = ControlSocket(access: node.access, node: node.directory, logger: node.logger)
+                        socket.submitter = { message, principal, request async throws(NodeError) in
+                            try await node.submit(message, as: principal, request: request)
+                        }
+                        await socket.runUntilCancelled()
                         try Task.checkCancellation()
                     }
                     if let api {

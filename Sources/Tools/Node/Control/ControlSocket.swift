@@ -3,7 +3,7 @@ package import Logging
 package import NIOCore
 import Ledger
 import NIOPosix
-import Projections
+package import Projections
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +33,12 @@ package struct ControlSocket: Sendable {
     package var maxConnectionsPerUser = 4
     /// A client must send its request within this time.
     package var requestTimeout: TimeAmount = .seconds(10)
+
+    /// Submits a message for a user (`kvitto send`): the node's ``Node/submit(_:as:request:)``;
+    /// nil when the socket takes no messages.
+    package var submitter: (@Sendable (OutboundMessage, Principal, String) async throws(NodeError) -> String)?
+    /// Largest send request body (the request's JSON with its attachments in base64).
+    package var maxSendBytes = 300 << 20
 
     package init(access: MessageAccess, node: String, logger: Logger) {
         self.access = access
@@ -72,9 +78,12 @@ package struct ControlSocket: Sendable {
         try Self.checkDirectory(directory)
         // Bound under a name of our own, made accessible, then renamed into place: nobody can
         // substitute the file between the bind and the chmod.
-        let temporary = directory + "/.read-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        // (Shorter than the final name: a socket's path may be at most 107 bytes.)
+        let temporary = directory + "/.c" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
+            // A client may end its side once it has asked (shutdown(SHUT_WR)) and still get the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: false) { channel in
                 Self.peer(of: channel).flatMapThrowing { uid in
                     // Half-closure: the answer ends with the node's end of the stream once every
@@ -156,8 +165,15 @@ package struct ControlSocket: Sendable {
                 let deadline = channel.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
                 let request: Request
                 do {
-                    let line = try await Self.readLine(&incoming)
+                    let (line, rest) = try await Self.readLine(&incoming)
                     deadline.cancel()
+                    if let send = try Self.sendRequest(line) {
+                        let answer = try await submit(send, rest: rest, incoming: &incoming, channel: channel, as: principal)
+                        try await outbound.write(answer)
+                        outbound.finish()
+                        while try await incoming.next() != nil {}
+                        return
+                    }
                     if let operation = try Self.administration(line) {
                         try await outbound.write(await administer(operation, as: principal))
                         outbound.finish()
@@ -236,20 +252,83 @@ package struct ControlSocket: Sendable {
         return try AdminOperation(json: value)
     }
 
-    /// The first line the client sends; at most ``maxRequest`` bytes, ended by a newline (a line
-    /// cut off — the client gone, the deadline passed — is no request).
-    private static func readLine(_ incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> [UInt8] {
+    /// The first line the client sends, and what followed it in the same read; at most
+    /// ``maxRequest`` bytes, ended by a newline (a line cut off — the client gone, the deadline
+    /// passed — is no request).
+    private static func readLine(_ incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws
+        -> (line: [UInt8], rest: [UInt8])
+    {
         var line: [UInt8] = []
-        var ended = false
-        reading: while let chunk = try await incoming.next() {
-            for byte in chunk.readableBytesView {
-                if byte == UInt8(ascii: "\n") { ended = true; break reading }
-                line.append(byte)
-                if line.count > maxRequest { throw NodeError(.invalidRequest, "the request is longer than \(maxRequest) bytes") }
+        while let chunk = try await incoming.next() {
+            let view = chunk.readableBytesView
+            if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
+                line += view[..<newline]
+                guard line.count <= maxRequest else { break }
+                return (line, Array(view[view.index(after: newline)...]))
             }
+            line += view
+            guard line.count <= maxRequest else { break }
         }
-        guard ended else { throw CancellationError() }
-        return line
+        guard line.count <= maxRequest else { throw NodeError(.invalidRequest, "the request is longer than \(maxRequest) bytes") }
+        throw CancellationError()
+    }
+
+    // MARK: sending
+
+    /// A send request's first line: `{"operation": "send", "request": ID, "size": N}`.
+    struct SendRequest {
+        var request: String
+        var size: Int
+    }
+
+    /// The send request in `line`, or nil when it is another request.
+    private static func sendRequest(_ line: [UInt8]) throws(NodeError) -> SendRequest? {
+        guard let value = try? JSONParser.parse(line), value["operation"]?.stringValue == "send" else { return nil }
+        guard let o = value.objectValue, Set(o.keys) == ["operation", "request", "size"],
+              let request = o["request"]?.stringValue, (1...100).contains(request.count),
+              request.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }),
+              let size = o["size"]?.intValue, size > 0 else {
+            throw NodeError(.invalidRequest, "send: the line is {\"operation\": \"send\", \"request\": ID (letters, digits, -), \"size\": bytes}")
+        }
+        return SendRequest(request: request, size: Int(size))
+    }
+
+    /// Reads the request's body (exactly `size` bytes after its line), has the node submit it as
+    /// `principal`, and returns the answer line.
+    private func submit(_ send: SendRequest, rest: [UInt8], incoming: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+                        channel: any Channel, as principal: Principal) async throws -> ByteBuffer {
+        guard let submitter else {
+            return try Self.refusal(NodeError(.invalidRequest, "this node takes no messages through its control socket"))
+        }
+        guard send.size <= maxSendBytes else {
+            return try Self.refusal(NodeError(.invalidRequest, "the request is \(send.size) bytes; this node takes at most \(maxSendBytes)"))
+        }
+        // A client that stops sending is disconnected: a minute, plus a second per MiB.
+        let stalled = channel.eventLoop.scheduleTask(in: .seconds(Int64(60 + send.size / (1 << 20)))) { channel.close(promise: nil) }
+        defer { stalled.cancel() }
+        var body = rest
+        body.reserveCapacity(send.size)
+        while body.count < send.size, let chunk = try await incoming.next() { body += chunk.readableBytesView }
+        guard body.count == send.size else {
+            if body.count < send.size { throw CancellationError() }  // cut off: nothing was submitted
+            return try Self.refusal(NodeError(.invalidRequest, "the request's body is longer than its size"))
+        }
+        do throws(NodeError) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+                throw NodeError(.invalidMessage, "the request's body is not a JSON object")
+            }
+            let message = try SubmissionSpool.message(object, source: "request \(send.request)")
+            let id = try await submitter(message, principal, send.request)
+            logger.info("control socket: message submitted", metadata: ["request": .string(send.request), "message": .string(id),
+                                                                       "actor": .string(principal.actor)])
+            var line = CanonicalJSON.encode(["ok": .bool(true), "text": .string(id), "result": ["message_id": .string(id)]])
+            line.append(UInt8(ascii: "\n"))
+            return ByteBuffer(bytes: line)
+        } catch {
+            logger.notice("control socket: submission refused",
+                          metadata: ["request": .string(send.request), "actor": .string(principal.actor), "code": .string(error.code.rawValue)])
+            return try Self.refusal(error)
+        }
     }
 
     /// A read request, parsed.

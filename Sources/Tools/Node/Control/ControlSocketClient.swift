@@ -104,6 +104,56 @@ package enum ControlSocketClient {
         }
     }
 
+    /// Hands `message` to the node in `node` as request `request` for the user running this
+    /// process; the message id. A request whose answer was lost is handed over again with the
+    /// same id (twice more at most): the node answers the message it made the first time, so it
+    /// is one message. Throws the node's refusal as it gave it, or ``NotListening``.
+    package static func submit(node: String, _ message: OutboundMessage, request: String) async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: SubmissionSpool.object(message))
+        var line = CanonicalJSON.encode(["operation": "send", "request": .string(request), "size": .int(Int64(body.count))])
+        line.append(UInt8(ascii: "\n"))
+        var lastError: any Error = NodeError(.storage, "the node did not answer")
+        for attempt in 0..<3 {
+            let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+            do { channel = try await connect(node: node) } catch {
+                // Only before the first hand-over may the caller go another way (the spool).
+                guard attempt > 0 else { throw error }
+                throw NodeError(.storage, "the node stopped answering on its control socket after request \(request) was handed over; it may have been submitted: look in `kvitto mailbox` before sending again")
+            }
+            do {
+                let bytes = line + Array(body)
+                let answer: [UInt8] = try await channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(ByteBuffer(bytes: bytes))
+                    var answer: [UInt8] = []
+                    for try await chunk in inbound {
+                        answer += chunk.readableBytesView
+                        if answer.count > 1 << 20 { throw NodeError(.storage, "the node's answer is longer than 1 MiB") }
+                    }
+                    return answer
+                }
+                guard let value = try? JSONParser.parse(answer.last == UInt8(ascii: "\n") ? Array(answer.dropLast()) : answer),
+                      case .bool(let ok)? = value["ok"] else {
+                    throw NodeError(.storage, "the node closed the control socket without an answer")
+                }
+                guard ok else {
+                    let code = value["code"]?.stringValue.flatMap(NodeError.Code.init(rawValue:)) ?? .storage
+                    // A refusal is final; only a lost answer is asked again.
+                    throw Refused(error: NodeError(code, value["message"]?.stringValue ?? "refused"))
+                }
+                guard let id = value["result"]?["message_id"]?.stringValue else { throw NodeError(.storage, "the node's answer has no message_id") }
+                return id
+            } catch let refused as Refused {
+                throw refused.error
+            } catch {
+                lastError = error
+                if attempt < 2 { try? await Task.sleep(for: .milliseconds(200 << attempt)) }
+            }
+        }
+        throw lastError
+    }
+
+    private struct Refused: Error { var error: NodeError }
+
     private static func connect(node: String) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
