@@ -20,20 +20,17 @@ extension Node {
 
     /// Every configured certificate with its expiry.
     package var certificateExpiries: [CertificateExpiry] {
-        var out = [CertificateExpiry(name: "as4", notAfter: keys.as4.certificate.notValidAfter)]
-        for (i, old) in keys.as4Previous.enumerated() {
-            out.append(.init(name: "as4_previous:\(i)", notAfter: old.certificate.notValidAfter))
-        }
-        if let tls = keys.tls { out.append(.init(name: "tls", notAfter: tls.certificate.notValidAfter)) }
-        for (participant, identity) in keys.o2o.sorted(by: { $0.key < $1.key }) {
-            out.append(.init(name: "o2o:" + participant, notAfter: identity.certificate.notValidAfter))
-            for (i, old) in (keys.o2oPrevious[participant] ?? []).enumerated() {
-                out.append(.init(name: "o2o_previous:\(participant):\(i)", notAfter: old.certificate.notValidAfter))
+        var out: [CertificateExpiry] = []
+        for c in configuredCertificates {
+            out.append(.init(name: c.name, notAfter: c.certificate.notValidAfter))
+            // Earlier identities kept for an overlap follow the one that replaced them.
+            if c.name == "as4" {
+                for (i, old) in keys.as4Previous.enumerated() { out.append(.init(name: "as4_previous:\(i)", notAfter: old.certificate.notValidAfter)) }
+            } else if c.name.hasPrefix("o2o:"), let participant = c.participant {
+                for (i, old) in (keys.o2oPrevious[participant] ?? []).enumerated() {
+                    out.append(.init(name: "o2o_previous:\(participant):\(i)", notAfter: old.certificate.notValidAfter))
+                }
             }
-        }
-        for route in ((router as? StaticRoutingTable)?.routes.values.map { $0 } ?? []).sorted(by: { $0.participant < $1.participant }) {
-            out.append(.init(name: "route_as4:" + route.participant, notAfter: route.as4Certificate.notValidAfter))
-            out.append(.init(name: "route_o2o:" + route.participant, notAfter: route.o2oCertificate.notValidAfter))
         }
         return out
     }

@@ -235,9 +235,7 @@ package struct ControlSocket: Sendable {
         do throws(NodeError) {
             let outcome = try await operation.perform(access, as: principal)
             logger.info("control socket: administration", metadata: ["operation": .string(operation.name), "actor": .string(principal.actor)])
-            var line = CanonicalJSON.encode(["ok": .bool(true), "text": .string(outcome.text), "result": outcome.result])
-            line.append(UInt8(ascii: "\n"))
-            return ByteBuffer(bytes: line)
+            return Self.answer(text: outcome.text, result: outcome.result)
         } catch {
             logger.notice("control socket: administration refused",
                           metadata: ["operation": .string(operation.name), "actor": .string(principal.actor), "code": .string(error.code.rawValue)])
@@ -321,9 +319,7 @@ package struct ControlSocket: Sendable {
             let id = try await submitter(message, principal, send.request)
             logger.info("control socket: message submitted", metadata: ["request": .string(send.request), "message": .string(id),
                                                                        "actor": .string(principal.actor)])
-            var line = CanonicalJSON.encode(["ok": .bool(true), "text": .string(id), "result": ["message_id": .string(id)]])
-            line.append(UInt8(ascii: "\n"))
-            return ByteBuffer(bytes: line)
+            return Self.answer(text: id, result: ["message_id": .string(id)])
         } catch {
             logger.notice("control socket: submission refused",
                           metadata: ["request": .string(send.request), "actor": .string(principal.actor), "code": .string(error.code.rawValue)])
@@ -347,7 +343,14 @@ package struct ControlSocket: Sendable {
         return Request(message: message, part: part, purpose: purpose)
     }
 
-    /// The answer line of a refused read.
+    /// The answer line of a change or a submission that was done.
+    private static func answer(text: String, result: JSONValue) -> ByteBuffer {
+        var line = CanonicalJSON.encode(["ok": .bool(true), "text": .string(text), "result": result])
+        line.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: line)
+    }
+
+    /// The answer line of a refused request.
     private static func refusal(_ error: NodeError) throws -> ByteBuffer {
         try header(["ok": false, "code": error.code.rawValue, "message": error.message])
     }
