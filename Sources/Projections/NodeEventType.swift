@@ -25,6 +25,14 @@ package enum NodeEventType {
     /// A configured certificate (ours or a route's) first recorded, replaced or removed, as the
     /// node found it at start (`Schemas/node-events.md`).
     package static let certificateChanged = "node.certificate.changed"
+    /// A participant the node serves from now on, with its name, functions and O2O certificate.
+    package static let participantAdded = "participant.added"
+    /// A participant's name, functions, catch-all mailbox or O2O certificate changed.
+    package static let participantUpdated = "participant.updated"
+    /// A participant the node no longer serves.
+    package static let participantRetired = "participant.retired"
+    /// The three participant events.
+    package static let participantLifecycle = [participantAdded, participantUpdated, participantRetired]
     package static let organizationAdded = "addressbook.organization.added"
     package static let organizationUpdated = "addressbook.organization.updated"
     package static let organizationRemoved = "addressbook.organization.removed"

@@ -9,7 +9,7 @@ struct Kvitto: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, InitCommand.self, CheckCommand.self, ContentKeyCommand.self, ServeCommand.self, SendCommand.self, MailboxCommand.self, TraceCommand.self, ReadCommand.self, EraseCommand.self,
             GrantCommand.self, RevokeCommand.self, GrantsCommand.self, TokenCommand.self, WhoamiCommand.self,
-            EventsCommand.self, AuditCommand.self, AddressBookCommand.self, RouteCommand.self, ProjectionsCommand.self, BackupCommand.self, RestoreCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
+            EventsCommand.self, AuditCommand.self, AddressBookCommand.self, ParticipantCommand.self, RouteCommand.self, ProjectionsCommand.self, BackupCommand.self, RestoreCommand.self, LedgerCommand.self, SDKCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -27,6 +27,8 @@ public struct EventType: Sendable, Hashable {
             "addressbook.function.added", "addressbook.function.updated", "addressbook.function.removed",
             // Node and storage
             "node.certificate.changed", "blob.erased",
+            // Participants of the node
+            "participant.added", "participant.updated", "participant.retired",
             // Webhook subscriptions
             "webhook.created", "webhook.secret.rotated", "webhook.disabled", "webhook.resumed", "webhook.deleted",
         ]

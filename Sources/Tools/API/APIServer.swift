@@ -17,7 +17,8 @@ import ServiceLifecycle
 /// bound to ``NodeAPI``.
 package struct APIServer: Sendable {
     package let access: MessageAccess
-    package let participants: [NodeConfig.Participant]
+    /// The node's participants now (a running node's change as participants are added or retired).
+    package var participants: @Sendable () -> [NodeConfig.Participant]
     /// Submissions on callers' behalf; nil makes `POST /v1/messages` answer 503.
     package var submission: MessageSubmission?
     /// This process's ledger commit statistics (the metrics).
@@ -102,7 +103,7 @@ package struct APIServer: Sendable {
     package init(access: MessageAccess, participants: [NodeConfig.Participant], verifier: TokenVerifier, host: String, port: Int,
                  tls: TLSConfiguration?, logger: Logger) {
         self.access = access
-        self.participants = participants
+        self.participants = { participants }
         self.verifier = verifier
         self.host = host
         self.port = port
@@ -131,9 +132,11 @@ package struct APIServer: Sendable {
                 throw NodeError(.keyUnusable, "the TLS identity cannot serve the API: \(error)")
             }
         }
-        let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory)
+        let roster = node.keys.participants
+        let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory, participants: { roster.ids })
         var server = APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
                                port: port ?? api.port, tls: tls, logger: logger)
+        server.participants = { roster.participants }
         server.statistics = { node.ledgerStatistics }
         server.certificates = { node.certificateExpiries }
         server.submission = MessageSubmission(node: node)

@@ -11,8 +11,8 @@ import Projections
 struct NodeAPI: APIProtocol {
     /// Every read goes through it (grants, audit-first content, recorded refusals).
     let access: MessageAccess
-    /// The node's participants and their functional mailboxes.
-    let participants: [NodeConfig.Participant]
+    /// The node's participants and their functional mailboxes, now.
+    let participants: @Sendable () -> [NodeConfig.Participant]
     /// Submissions on callers' behalf (absent on a read-only API).
     let submission: MessageSubmission?
     /// The events the streams publish (absent: `GET /v1/events` answers 503).
@@ -80,7 +80,7 @@ struct NodeAPI: APIProtocol {
     func getWhoami(_ input: Operations.GetWhoami.Input) async throws -> Operations.GetWhoami.Output {
         do {
             let p = try caller()
-            let strong = participants.map(\.id).filter { p.assurance.isStrong(for: $0) }
+            let strong = participants().map(\.id).filter { p.assurance.isStrong(for: $0) }
             return .ok(.init(body: .json(.init(actor: p.actor, names: p.names.map(\.description), strongFor: strong))))
         } catch {
             return .unauthorized(.init(body: .applicationProblemJson(Problem(status: 401, code: "auth.missing_token", detail: "").schema)))
@@ -93,7 +93,7 @@ struct NodeAPI: APIProtocol {
         do throws(NodeError) {
             let policy = try access.policy(for: try caller())
             var out: [Components.Schemas.Mailbox] = []
-            for p in participants {
+            for p in participants() {
                 for f in p.functions {
                     let address = FunctionalAddress(participant: p.id, function: f.function)
                     guard policy.visibility(of: address) > .none else { continue }

@@ -10,7 +10,8 @@ package import Projections
 struct ClaimMapping: Sendable {
     let trust: IssuerTrust
     let strongRule: @Sendable (String) -> StrongAuthenticationRule
-    let participants: [String]
+    /// The node's participant ids now.
+    let participants: @Sendable () -> [String]
 
     func principal(_ claims: TokenClaims, interface: Principal.Interface) throws(AuthenticationError) -> Principal {
         let names = trust.claimNames
@@ -57,7 +58,7 @@ struct ClaimMapping: Sendable {
 
         let acr = claims["acr"]?.string
         let amr = claims["amr"]?.strings ?? []
-        let strongFor = Set(participants.filter { strongRule($0).isMet(acr: acr, amr: amr) })
+        let strongFor = Set(participants().filter { strongRule($0).isMet(acr: acr, amr: amr) })
         let actor = pnr ?? hsa ?? subName
         let others = [pnr, hsa].compactMap { $0 } + affiliations + [subName]
         var principal = Principal(name: actor, otherNames: others, assurance: .strongFor(strongFor), interface: interface)

@@ -30,7 +30,15 @@ package final class TokenVerifier: Sendable {
     ///   - participants: the node's participant ids (strong authentication is decided per participant).
     ///   - development: the development issuer, when enabled; its tokens are verified with its own key.
     ///   - now: seconds since 1970 (tests inject a clock).
-    package init(config: IdentityConfig, participants: [String], development: DevelopmentIssuer? = nil,
+    package convenience init(config: IdentityConfig, participants: [String], development: DevelopmentIssuer? = nil,
+                             now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.init(config: config, currentParticipants: { participants }, development: development, now: now)
+    }
+
+    /// - Parameters:
+    ///   - currentParticipants: the node's participant ids at the time of each verification (a
+    ///     running node's change as participants are added or retired).
+    package init(config: IdentityConfig, currentParticipants participants: @escaping @Sendable () -> [String], development: DevelopmentIssuer? = nil,
                  now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         var redirects = HTTPClient.Configuration()
         redirects.redirectConfiguration = .disallow

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 package import Ledger
-import Projections
+package import Projections
 import Transport
 package import X509
 
@@ -40,6 +40,37 @@ extension Node {
     /// The fingerprint each certificate name had at its last `node.certificate.changed` (names
     /// whose last event recorded a removal are absent).
     package func recordedCertificates() throws(NodeError) -> [String: String] {
+        try CertificateRecord.recorded(ledger: ledger, projections: projections)
+    }
+
+    /// Compares the configured certificates with the recorded ones and appends, in one step, a
+    /// `node.certificate.changed` for each that is new, replaced or no longer configured. Run at
+    /// start, before the node sends or receives; returns the events (none when nothing changed).
+    @discardableResult
+    package func recordCertificateChanges() async throws(NodeError) -> [Event] {
+        let drafts = CertificateRecord.drafts(configured: configuredCertificates, recorded: try recordedCertificates(), actor: "node")
+        guard !drafts.isEmpty else { return [] }
+        let events: [Event]
+        do { events = try await ledger.append(drafts) } catch {
+            throw NodeError(.storage, "recording the certificate changes: \(error)")
+        }
+        for e in events {
+            logger.notice("certificate change recorded", metadata: [
+                "certificate": .string(e.payload["certificate"]?.stringValue ?? ""), "change": .string(e.payload["change"]?.stringValue ?? ""),
+                "seq": .stringConvertible(e.seq),
+            ])
+        }
+        return events
+    }
+}
+
+/// `node.certificate.changed`: what the ledger recorded of each certificate name, and the events
+/// that bring it up to date with what is configured (at start, and when a participant command
+/// changes an O2O identity).
+package enum CertificateRecord {
+    /// The fingerprint each certificate name had at its last `node.certificate.changed` (names
+    /// whose last event recorded a removal are absent).
+    package static func recorded(ledger: Ledger, projections: ProjectionEngine) throws(NodeError) -> [String: String] {
         do {
             _ = try projections.catchUp()
             var recorded: [String: String] = [:]
@@ -61,15 +92,12 @@ extension Node {
         }
     }
 
-    /// Compares the configured certificates with the recorded ones and appends, in one step, a
-    /// `node.certificate.changed` for each that is new, replaced or no longer configured. Run at
-    /// start, before the node sends or receives; returns the events (none when nothing changed).
-    @discardableResult
-    package func recordCertificateChanges() async throws(NodeError) -> [Event] {
-        let recorded = try recordedCertificates()
-        let configured = configuredCertificates
+    /// A `node.certificate.changed` draft for each of `configured` that is new or replaced, and —
+    /// unless `only` limits the names considered — for each recorded name no longer configured.
+    package static func drafts(configured: [ConfiguredCertificate], recorded: [String: String], only: Set<String>? = nil,
+                               actor: String) -> [EventDraft] {
         var drafts: [EventDraft] = []
-        for c in configured {
+        for c in configured where only?.contains(c.name) ?? true {
             let previous = recorded[c.name]
             guard previous != c.fingerprint else { continue }
             var p: [String: JSONValue] = [
@@ -77,34 +105,23 @@ extension Node {
                 "fingerprint_sha256": .string(c.fingerprint), "previous_fingerprint_sha256": previous.map { .string($0) } ?? .null,
                 "subject": .string(c.certificate.subject.description), "issuer": .string(c.certificate.issuer.description),
                 "serial_number": .string(c.certificate.serialNumber.description),
-                "not_before": .string(Self.rfc3339(c.certificate.notValidBefore)),
-                "not_after": .string(Self.rfc3339(c.certificate.notValidAfter)),
+                "not_before": .string(rfc3339(c.certificate.notValidBefore)),
+                "not_after": .string(rfc3339(c.certificate.notValidAfter)),
                 "der_base64": .string(Data(c.der).base64EncodedString()),
             ]
             if let participant = c.participant { p["participant"] = .string(participant) }
-            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + c.name, actor: "node", payload: .object(p)))
+            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + c.name, actor: actor, payload: .object(p)))
         }
         let names = Set(configured.map(\.name))
-        for (name, previous) in recorded.sorted(by: { $0.key < $1.key }) where !names.contains(name) {
+        for (name, previous) in recorded.sorted(by: { $0.key < $1.key }) where !names.contains(name) && (only?.contains(name) ?? true) {
             var p: [String: JSONValue] = [
                 "certificate": .string(name), "change": .string("removed"), "fingerprint_sha256": .null,
                 "previous_fingerprint_sha256": .string(previous),
             ]
             if let colon = name.firstIndex(of: ":") { p["participant"] = .string(String(name[name.index(after: colon)...])) }
-            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + name, actor: "node", payload: .object(p)))
+            drafts.append(EventDraft(type: NodeEventType.certificateChanged, subject: "node:certificate:" + name, actor: actor, payload: .object(p)))
         }
-        guard !drafts.isEmpty else { return [] }
-        let events: [Event]
-        do { events = try await ledger.append(drafts) } catch {
-            throw NodeError(.storage, "recording the certificate changes: \(error)")
-        }
-        for e in events {
-            logger.notice("certificate change recorded", metadata: [
-                "certificate": .string(e.payload["certificate"]?.stringValue ?? ""), "change": .string(e.payload["change"]?.stringValue ?? ""),
-                "seq": .stringConvertible(e.seq),
-            ])
-        }
-        return events
+        return drafts
     }
 
     private static func rfc3339(_ date: Date) -> String { Timestamp(nanoseconds: Int64(date.timeIntervalSince1970.rounded(.down)) * 1_000_000_000).rfc3339 }

@@ -135,8 +135,8 @@ package final class Node: Sendable {
         ledger.close()
     }
 
-    /// Whether this node serves `participant`.
-    package func serves(_ participant: String) -> Bool { config.participants.contains { $0.id == participant } }
+    /// Whether this node serves `participant` now (participants may be added or retired while it runs).
+    package func serves(_ participant: String) -> Bool { keys.participants.serves(participant) }
 
     /// `participant`'s messages without authorisation or audit (the node's own checks and tests;
     /// people and systems read through ``access``).

@@ -13,7 +13,7 @@ extension Node {
     /// delivered inside the node, opened by the sender's participant in the same append.
     package func answer(_ r: MessageRecord, now: Date = Date()) async throws(NodeError) {
         guard let xheRef = r.xhe, let o2o = keys.o2o[r.participant],
-              let participant = config.participants.first(where: { $0.id == r.participant }) else {
+              let participant = keys.participants.participant(r.participant) else {
             throw NodeError(.storage, "message \(r.id) has no stored XHE or its participant has no O2O key")
         }
         let book = try read { try $0.addressBook(participants: [r.participant]) }

@@ -16,6 +16,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var trust: Trust
     package var receptionAwareness: ReceptionAwareness
     package var participants: [Participant]
+    /// Participants retired with `kvitto participant retire`: no longer served (nothing is sent
+    /// or received for them), kept so that their history, their key-encryption key and their key
+    /// files stay accounted for (backups, `kvitto content-key list`). Absent: none.
+    package var retiredParticipants: [RetiredParticipant]?
     package var routes: [Route]
     /// A folder with the SDK XSDs (`Schemas/` of the release); default: the built-in one.
     package var schemas: String?
@@ -154,6 +158,17 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         package var o2oPrevious: [Identity]?
     }
 
+    /// A participant the node no longer serves (`kvitto participant retire`).
+    package struct RetiredParticipant: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        /// The O2O key and certificate it had (the files are left where they are).
+        package var o2oKey: String
+        package var o2oCertificate: String
+        /// When it was retired (RFC 3339) and the ledger seq of its `participant.retired`.
+        package var retiredAt: String
+    }
+
     /// A key and its certificate (paths).
     package struct Identity: Codable, Sendable, Equatable {
         package var key: String
@@ -168,6 +183,11 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package struct Function: Codable, Sendable, Equatable {
         package var function: String
         package var name: String
+
+        package init(function: String, name: String) {
+            self.function = function
+            self.name = name
+        }
     }
 
     /// The static routing table: a participant's access point and certificates.
@@ -217,11 +237,17 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         path.hasPrefix("/") ? path : directory + "/" + path
     }
 
+    /// Refuses a configuration `load` would refuse (`path` names the file in the messages).
+    package func validate(path: String) throws(NodeError) { try check(path: path) }
+
     private func check(path: String) throws(NodeError) {
         if participants.isEmpty { throw NodeError(.configInvalid, "\(path): no participants; a node serves at least one") }
         var seen: Set<String> = []
         for p in participants where !seen.insert(p.id).inserted {
             throw NodeError(.configInvalid, "\(path): participant \(p.id) is listed twice")
+        }
+        for r in retiredParticipants ?? [] where seen.contains(r.id) {
+            throw NodeError(.configInvalid, "\(path): participant \(r.id) is both served and in retired_participants")
         }
         try Self.check(receptionAwareness, in: path)
         for p in participants {

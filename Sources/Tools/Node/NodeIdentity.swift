@@ -3,14 +3,18 @@ package import Identity
 /// The node's token verifier, built from `identity` in `kvitto.json`: the configured issuers and,
 /// when enabled, the development issuer whose key lives in the node directory.
 package enum NodeIdentity {
-    /// A verifier for `config`'s issuers. The caller shuts it down when done.
-    package static func verifier(config: NodeConfig, directory: String) throws(NodeError) -> TokenVerifier {
+    /// A verifier for `config`'s issuers. The caller shuts it down when done. `participants` gives
+    /// the participant ids at each verification (a running node's roster); by default those of `config`.
+    package static func verifier(config: NodeConfig, directory: String, participants: (@Sendable () -> [String])? = nil)
+        throws(NodeError) -> TokenVerifier
+    {
         let identity = config.identity ?? IdentityConfig()
         var development: DevelopmentIssuer?
         if identity.developmentIssuer?.enabled == true {
             development = try developmentIssuer(config: config, directory: directory)
         }
-        return TokenVerifier(config: identity, participants: config.participants.map(\.id), development: development)
+        let ids = config.participants.map(\.id)
+        return TokenVerifier(config: identity, currentParticipants: participants ?? { ids }, development: development)
     }
 
     /// The development issuer, refused unless `identity.development_issuer.enabled` is true.

@@ -59,7 +59,7 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
             var p = try evidence()
             // Filed under the addressed function when the participant has it (or its catch-all);
             // otherwise under no mailbox, and the Meddelandekvittens refuses it.
-            if let participant = node.config.participants.first(where: { $0.id == recipient }) {
+            if let participant = node.keys.participants.participant(recipient) {
                 let book = try node.read { try $0.addressBook(participants: [participant.id]) }
                 if case .mailbox(let address) = MailboxResolution(participant: participant, addressBook: book)
                     .resolve(function: envelope.payload.handlingServiceID) {

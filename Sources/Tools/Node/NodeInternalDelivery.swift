@@ -29,7 +29,7 @@ extension Node {
     func handOver(_ id: String, xhe: BlobRef, from: FunctionalAddress, to: FunctionalAddress, conversation: String)
         throws(NodeError) -> [EventDraft]
     {
-        guard let participant = config.participants.first(where: { $0.id == to.participant }) else {
+        guard let participant = keys.participants.participant(to.participant) else {
             throw NodeError(.notAParticipant, "this node does not serve \(to.participant)")
         }
         let copy = NodeEventType.internalCopy(of: id)

@@ -8,11 +8,14 @@ package struct NodeKeys: Sendable {
     package let as4: SigningIdentity
     /// Our TLS identity (server and client certificate), when TLS is on.
     package let tls: SigningIdentity?
-    /// Each participant's organisation (O2O) identity: signs XHEs, decrypts payloads.
-    package let o2o: [String: SigningIdentity]
-    /// Each participant's earlier O2O identities (`o2o_previous`), which only decrypt during an
+    /// The participants and their O2O identities, replaced while the node runs when a participant
+    /// is added, updated or retired.
+    package let participants: ParticipantRoster
+    /// Each participant's organisation (O2O) identity now: signs XHEs, decrypts payloads.
+    package var o2o: [String: SigningIdentity] { participants.current.o2o }
+    /// Each participant's earlier O2O identities now (`o2o_previous`), which only decrypt during an
     /// overlap after a certificate was replaced.
-    package var o2oPrevious: [String: [SigningIdentity]] = [:]
+    package var o2oPrevious: [String: [SigningIdentity]] { participants.current.o2oPrevious }
 
     /// Our earlier AS4 identities (`as4.previous`), which only decrypt during an overlap after the
     /// AS4 certificate was replaced.
@@ -21,7 +24,8 @@ package struct NodeKeys: Sendable {
     /// The identities that may decrypt what was encrypted to `participant`: the current one
     /// first, then the earlier ones still in their overlap.
     package func o2oDecryption(_ participant: String) -> [SigningIdentity] {
-        (o2o[participant].map { [$0] } ?? []) + (o2oPrevious[participant] ?? [])
+        let members = participants.current
+        return (members.o2o[participant].map { [$0] } ?? []) + (members.o2oPrevious[participant] ?? [])
     }
     /// The trust of each role, loaded from its folder and reloaded while the node runs.
     package let as4TrustStore: TrustStore
@@ -53,16 +57,9 @@ package struct NodeKeys: Sendable {
         let as4 = try identity("the AS4 identity", key: config.as4.key, certificate: config.as4.certificate)
         var tls: SigningIdentity?
         if let t = config.as4.tls { tls = try identity("the TLS identity", key: t.key, certificate: t.certificate) }
-        var o2o: [String: SigningIdentity] = [:], previous: [String: [SigningIdentity]] = [:]
-        for p in config.participants {
-            o2o[p.id] = try identity("the O2O identity of \(p.id)", key: p.o2oKey, certificate: p.o2oCertificate)
-            for (i, old) in (p.o2oPrevious ?? []).enumerated() {
-                previous[p.id, default: []].append(try identity("the previous O2O identity \(i) of \(p.id)", key: old.key, certificate: old.certificate))
-            }
-        }
-        var keys = NodeKeys(as4: as4, tls: tls, o2o: o2o, as4TrustStore: try trust(.as4, config.trust.as4),
+        let participants = ParticipantRoster(try ParticipantRoster.load(config, directory: directory))
+        var keys = NodeKeys(as4: as4, tls: tls, participants: participants, as4TrustStore: try trust(.as4, config.trust.as4),
                             o2oTrustStore: try trust(.o2o, config.trust.o2o), tlsTrustStore: try trust(.tls, config.trust.tls))
-        keys.o2oPrevious = previous
         for (i, old) in (config.as4.previous ?? []).enumerated() {
             keys.as4Previous.append(try identity("the previous AS4 identity \(i)", key: old.key, certificate: old.certificate))
         }

@@ -33,6 +33,7 @@ extension Node {
     /// (``watchTrust()``) until the task is cancelled. `onListening` receives the bound port.
     package func run(port: Int? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // What the node runs with is on record before it sends or receives anything.
+        try await recordParticipantChanges()
         try await recordCertificateChanges()
         let server = server(port: port)
         let logger = self.logger

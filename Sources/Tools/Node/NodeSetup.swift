@@ -146,7 +146,16 @@ package enum NodeSetup {
             defer { ledger.close() }
             let administrator = Grant.draft(Grant.Request(grantee: options.administrator, scope: .node, rights: [.manage],
                                                           reason: "created the node (kvitto init)"), actor: OSUser.current())
-            _ = try await ledger.append([administrator] + options.participants.flatMap {
+            // Each participant on record as served from the start (as `kvitto participant add` records it).
+            var served: [EventDraft] = []
+            for p in participants {
+                guard let certificate = try CertificateFile.read(path: directory + "/" + p.o2oCertificate).first else {
+                    throw NodeError(.keyUnusable, "\(p.o2oCertificate) holds no certificate")
+                }
+                served.append(ParticipantRecord(p, o2o: certificate).draft(previous: nil, reason: "created the node (kvitto init)", source: .command,
+                                                                           actor: OSUser.current()))
+            }
+            _ = try await ledger.append([administrator] + served + options.participants.flatMap {
                 addressBookDrafts(participant: $0.id, name: $0.name, functions: $0.functions, actor: "node")
             })
             try config.save(directory: directory)
@@ -230,6 +239,18 @@ package enum NodeSetup {
     /// (never world-readable, not even for a moment) to a new temporary file beside it — no
     /// symbolic link followed — synced, and renamed into place.
     static func write(_ text: String, _ path: String, secret: Bool = false, replacing: Bool = true) throws {
+        if !secret, !replacing {
+            // A new file only (O_EXCL: nothing there, not even a link), readable by all.
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw NodeError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))") }
+            let failed = FileIO.writeAll(fd, Array(text.utf8))
+            close(fd)
+            guard failed == 0 else {
+                unlink(path)
+                throw NodeError(.storage, "cannot write \(path): \(String(cString: strerror(failed)))")
+            }
+            return
+        }
         guard secret else {
             guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
                 throw NodeError(.storage, "cannot write \(path)")

@@ -17,7 +17,7 @@ extension Node {
         async throws(NodeError) -> String
     {
         guard let o2o = keys.o2o[m.from.participant] else {
-            throw NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(config.participants.map(\.id).joined(separator: ", "))")
+            throw NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(keys.participants.ids.joined(separator: ", "))")
         }
         let book = try read { try $0.addressBook(participants: [m.from.participant, m.to.participant]) }
         guard book.contains(m.from) else {

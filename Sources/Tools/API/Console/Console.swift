@@ -14,7 +14,7 @@ package import Projections
 package struct Console: Sendable {
     package let settings: NodeConfig.Console
     let access: MessageAccess
-    let participants: [NodeConfig.Participant]
+    let participants: @Sendable () -> [NodeConfig.Participant]
     let verifier: TokenVerifier
     let signIn: OIDCSignIn
     let sessions: ConsoleSessions
@@ -32,7 +32,7 @@ package struct Console: Sendable {
     ///   - clientSecret: the confidential client's secret (`client_secret_file`'s text), or nil.
     ///   - now: seconds since 1970 (sessions' clock).
     package init(settings: NodeConfig.Console, trust: IssuerTrust, clientSecret: String?, access: MessageAccess,
-                 participants: [NodeConfig.Participant], verifier: TokenVerifier, evidence: EvidenceProducer,
+                 participants: @escaping @Sendable () -> [NodeConfig.Participant], verifier: TokenVerifier, evidence: EvidenceProducer,
                  reporter: AuditReporter, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.settings = settings
         self.access = access

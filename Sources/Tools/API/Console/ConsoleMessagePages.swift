@@ -13,7 +13,7 @@ extension Console {
         let policy = try access.policy(for: visit.principal)
         var body = HTML()
         var rows = HTML()
-        for p in participants {
+        for p in participants() {
             for f in p.functions {
                 let address = FunctionalAddress(participant: p.id, function: f.function)
                 guard policy.visibility(of: address) > .none else { continue }

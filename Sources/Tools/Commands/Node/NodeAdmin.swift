@@ -25,7 +25,7 @@ enum NodeAdmin {
                 continue
             }
             defer { reader.close() }
-            return try await operation.perform(reader.access, as: reader.principal)
+            return try await operation.perform(AdminTarget(access: reader.access, directory: node, participants: nil), as: reader.principal)
         }
         throw NodeError(.running, "the ledger of \(node) is held by another process that does not answer on the control socket \(socket) (a node that cannot make its socket, or another kvitto command); see the node's log, or try again")
     }

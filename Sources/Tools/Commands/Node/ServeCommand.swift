@@ -67,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
                     // `kvitto read` while the node holds the ledger.
                     group.addTask {
                         var socket = ControlSocket(access: node.access, node: node.directory, logger: node.logger)
+                        socket.participants = node.keys.participants
                         socket.submitter = { message, principal, request async throws(NodeError) in
                             try await node.submit(message, as: principal, request: request)
                         }

@@ -36,13 +36,19 @@ struct NodeFiles {
         namedKeys.insert(config.as4.key)
         if let tls = config.as4.tls { named += [tls.key, tls.certificate]; namedKeys.insert(tls.key) }
         for p in config.participants { named += [p.o2oKey, p.o2oCertificate]; namedKeys.insert(p.o2oKey) }
+        for p in config.retiredParticipants ?? [] { named += [p.o2oKey, p.o2oCertificate]; namedKeys.insert(p.o2oKey) }
+        // Earlier identities still decrypting during an overlap.
+        for old in (config.as4.previous ?? []) + config.participants.flatMap({ $0.o2oPrevious ?? [] }) {
+            named += [old.key, old.certificate]; namedKeys.insert(old.key)
+        }
         for r in config.routes { named += [r.as4Certificate, r.o2oCertificate] }
         if let schemas = config.schemas { named.append(schemas) }
         if let secret = config.api?.console?.clientSecretFile { named.append(secret); namedKeys.insert(secret) }
         if let c = config.contentEncryption {
             // Key-encryption keys: outside a backup unless keys are asked for, like every key.
-            for p in config.participants {
-                let kek = ContentVault.keyFile(participant: p.id, in: c.keyDirectory)
+            // Retired participants' too: their content stays readable to those granted it.
+            for p in config.participants.map(\.id) + (config.retiredParticipants ?? []).map(\.id) {
+                let kek = ContentVault.keyFile(participant: p, in: c.keyDirectory)
                 named.append(kek); namedKeys.insert(kek)
             }
         }

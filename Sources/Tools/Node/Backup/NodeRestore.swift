@@ -110,10 +110,14 @@ package struct NodeRestore {
     /// The private keys the restored configuration and ledger need, relative to the node.
     private func expectedKeys(_ config: NodeConfig, staging: String, ledgerFolder: String) throws(NodeError) -> [String] {
         var keys = [config.as4.key] + config.participants.map(\.o2oKey)
+            + ((config.as4.previous ?? []) + config.participants.flatMap { $0.o2oPrevious ?? [] }).map(\.key)
         if let tls = config.as4.tls { keys.append(tls.key) }
         if let secret = config.api?.console?.clientSecretFile { keys.append(secret) }
         if config.identity?.developmentIssuer?.enabled ?? false { keys.append(DevelopmentIssuer.keyFile) }
-        if let c = config.contentEncryption { keys += config.participants.map { ContentVault.keyFile(participant: $0.id, in: c.keyDirectory) } }
+        if let c = config.contentEncryption {
+            let ids = config.participants.map(\.id) + (config.retiredParticipants ?? []).map(\.id)
+            keys += ids.map { ContentVault.keyFile(participant: $0, in: c.keyDirectory) }
+        }
         let signer = try BackupCheck.withLedger(at: staging + "/" + ledgerFolder) { (ledger) throws(NodeError) in
             (try? ledger.event(ledger.head().seq))??.key
         }

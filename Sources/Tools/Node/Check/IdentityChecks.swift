@@ -33,29 +33,36 @@ enum IdentityChecks {
                     "the certificate's CN (\(AS4Opener.commonName(leaf).map { "\"\($0)\"" } ?? "none")) is not the party id \"\(as4.partyId)\": only this access point's own earlier AS4 identities belong here"))
             }
         }
-        for (i, p) in c.config.participants.enumerated() {
-            let member = "participants[\(i)]"
-            // Earlier identities kept for an overlap: each a working pair of this organisation.
-            for (j, old) in (p.o2oPrevious ?? []).enumerated() {
-                let oldMember = member + ".o2o_previous[\(j)]"
-                guard let leaf = await identity(c, oldMember, key: old.key, certificate: old.certificate, role: .o2o,
-                                                what: "the previous O2O certificate \(j) of \(p.id) (remove it once the overlap is over)",
-                                                into: &out) else { continue }
-                if !OrganizationBinding.matches(leaf, participant: p.id) {
-                    out.append(ConfigFinding(.error, .wrongOrganisation, oldMember + ".certificate",
-                        "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id); only \(p.id)'s own earlier O2O identities belong here"))
-                }
-            }
-            guard let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
-                                            what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate",
+        for (i, p) in c.config.participants.enumerated() { out += await participant(c, p, member: "participants[\(i)]") }
+        return out
+    }
+
+    /// One participant's O2O identity and the earlier ones kept for an overlap (`member` names it
+    /// in the findings): each a working pair that chains to the O2O trust, is current, and names
+    /// the participant's organisation. `kvitto participant add|update` refuses an identity with an
+    /// error among these.
+    static func participant(_ c: CheckContext, _ p: NodeConfig.Participant, member: String) async -> [ConfigFinding] {
+        var out: [ConfigFinding] = []
+        // Earlier identities kept for an overlap: each a working pair of this organisation.
+        for (j, old) in (p.o2oPrevious ?? []).enumerated() {
+            let oldMember = member + ".o2o_previous[\(j)]"
+            guard let leaf = await identity(c, oldMember, key: old.key, certificate: old.certificate, role: .o2o,
+                                            what: "the previous O2O certificate \(j) of \(p.id) (remove it once the overlap is over)",
                                             into: &out) else { continue }
             if !OrganizationBinding.matches(leaf, participant: p.id) {
-                out.append(ConfigFinding(.error, .wrongOrganisation, member + ".o2o_certificate",
-                    "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id): it belongs to another organisation; use \(p.id)'s O2O certificate"))
+                out.append(ConfigFinding(.error, .wrongOrganisation, oldMember + ".certificate",
+                    "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id); only \(p.id)'s own earlier O2O identities belong here"))
             }
-            if let f = encipherment(leaf, member + ".o2o_certificate", "the O2O certificate of \(p.id)", "senders encrypt XHEs for \(p.id) to it") {
-                out.append(f)
-            }
+        }
+        guard let leaf = await identity(c, member, key: p.o2oKey, certificate: p.o2oCertificate, role: .o2o,
+                                        what: "the O2O certificate of \(p.id)", keyMember: "o2o_key", certificateMember: "o2o_certificate",
+                                        into: &out) else { return out }
+        if !OrganizationBinding.matches(leaf, participant: p.id) {
+            out.append(ConfigFinding(.error, .wrongOrganisation, member + ".o2o_certificate",
+                "the certificate (\(OrganizationBinding.describe(leaf))) does not name participant \(p.id): it belongs to another organisation; use \(p.id)'s O2O certificate"))
+        }
+        if let f = encipherment(leaf, member + ".o2o_certificate", "the O2O certificate of \(p.id)", "senders encrypt XHEs for \(p.id) to it") {
+            out.append(f)
         }
         return out
     }

@@ -23,6 +23,12 @@ package enum AdminOperation: Sendable, Equatable {
     /// `kvitto erase`: erases a message's content under a retention rule (crypto-shredding what
     /// is encrypted at rest).
     case erase(message: String, rule: String, reason: String)
+    /// `kvitto participant add`.
+    case addParticipant(ParticipantAdministration.Addition)
+    /// `kvitto participant update`.
+    case updateParticipant(ParticipantAdministration.Update)
+    /// `kvitto participant retire`.
+    case retireParticipant(participant: String, reason: String)
 
     /// What an operation did: a line for people and the same as JSON.
     package struct Outcome: Sendable, Equatable {
@@ -43,13 +49,17 @@ package enum AdminOperation: Sendable, Equatable {
         case .putAddress: "addressbook.put"
         case .removeAddress: "addressbook.remove"
         case .erase: "erase"
+        case .addParticipant: "participant.add"
+        case .updateParticipant: "participant.update"
+        case .retireParticipant: "participant.retire"
         }
     }
 
     // MARK: running it
 
-    /// Runs the operation as `principal` against the node whose ledger `access` holds for writing.
-    package func perform(_ access: MessageAccess, as principal: Principal) async throws(NodeError) -> Outcome {
+    /// Runs the operation as `principal` against the node whose ledger `target` holds for writing.
+    package func perform(_ target: AdminTarget, as principal: Principal) async throws(NodeError) -> Outcome {
+        let access = target.access
         switch self {
         case .grant(let request):
             let g = try await GrantAdministration(access: access).grant(request, by: principal)
@@ -80,7 +90,30 @@ package enum AdminOperation: Sendable, Equatable {
                                + (erasure.shredded ? "; its content key is destroyed (crypto-shredded)" : "") + " — events \(seqs)",
                            result: ["message": .string(message), "shredded": .bool(erasure.shredded),
                                     "events": .array(erasure.events.map(\.json))])
+        case .addParticipant(let a):
+            return Self.outcome(try await target.participants.add(a, by: principal), participant: a.participant, verb: "added")
+        case .updateParticipant(let u):
+            return Self.outcome(try await target.participants.update(u, by: principal), participant: u.participant, verb: "updated")
+        case .retireParticipant(let participant, let reason):
+            return Self.outcome(try await target.participants.retire(participant, reason: reason, by: principal), participant: participant, verb: "retired")
         }
+    }
+
+    private static func outcome(_ o: ParticipantAdministration.Outcome, participant: String, verb: String) -> Outcome {
+        let seqs = o.events.map { String($0.seq) }.joined(separator: ", ")
+        var text = o.events.isEmpty ? "participant \(participant): unchanged" : "participant \(participant) \(verb) — events \(seqs)"
+        for note in o.notes where !(o.events.isEmpty && note == "nothing changed") { text += "\n  " + note }
+        var result: [String: JSONValue] = ["participant": .string(participant), "events": .array(o.events.map(\.json)),
+                                           "notes": .array(o.notes.map { .string($0) })]
+        if let r = o.record {
+            result["name"] = .string(r.name)
+            result["functions"] = .object(r.functions.mapValues { .string($0) })
+            result["catch_all_function"] = r.catchAllFunction.map { .string($0) } ?? .null
+            result["o2o_fingerprint_sha256"] = .string(r.o2oFingerprint)
+        } else {
+            result["retired"] = .bool(true)
+        }
+        return Outcome(text: text, result: .object(result))
     }
 
     /// A grant as one line (`kvitto grants` prints the same).
@@ -91,6 +124,37 @@ package enum AdminOperation: Sendable, Equatable {
         if let u = g.validUntil { s += "; until \(u.rfc3339)" }
         if let r = g.revocation { s += "; REVOKED at seq \(r.seq) by \(r.by): \(r.reason)" }
         return s
+    }
+
+    private static func json(_ functions: [NodeConfig.Function]) -> JSONValue {
+        .array(functions.map { ["function": .string($0.function), "name": .string($0.name)] })
+    }
+
+    /// `[{"function": F, "name": N}, …]`.
+    private static func functions(_ v: JSONValue?, _ operation: String, _ key: String) throws(NodeError) -> [NodeConfig.Function] {
+        guard let list = v?.arrayElements else { throw NodeError(.invalidRequest, "\(operation): \(key) is a list of {function, name}") }
+        var out: [NodeConfig.Function] = []
+        for item in list {
+            guard let o = item.objectValue, Set(o.keys) == ["function", "name"], let f = o["function"]?.stringValue, let n = o["name"]?.stringValue else {
+                throw NodeError(.invalidRequest, "\(operation): each of \(key) is {\"function\": …, \"name\": …}")
+            }
+            out.append(.init(function: f, name: n))
+        }
+        return out
+    }
+
+    private static func identity(_ key: String?, _ certificates: String?, _ operation: String) throws(NodeError) -> ParticipantAdministration.IdentityText? {
+        switch (key, certificates) {
+        case (nil, nil): return nil
+        case (let k?, let c?): return .init(keyPEM: k, certificatesPEM: c)
+        default: throw NodeError(.invalidRequest, "\(operation): o2o_key_pem and o2o_certificate_pem come together")
+        }
+    }
+
+    private static func flag(_ v: JSONValue?, _ operation: String, _ key: String) throws(NodeError) -> Bool {
+        guard let v, v != .null else { return false }
+        guard case .bool(let b) = v else { throw NodeError(.invalidRequest, "\(operation): \(key) is true or false") }
+        return b
     }
 
     private static func json(_ o: AddressBook.Organization) -> JSONValue {
@@ -125,6 +189,27 @@ package enum AdminOperation: Sendable, Equatable {
         case .erase(let message, let rule, let reason):
             o["message"] = .string(message)
             o["rule"] = .string(rule)
+            o["reason"] = .string(reason)
+        case .addParticipant(let a):
+            o["participant"] = .string(a.participant)
+            o["name"] = .string(a.name)
+            o["functions"] = Self.json(a.functions)
+            if let c = a.catchAllFunction { o["catch_all_function"] = .string(c) }
+            if let i = a.identity { o["o2o_key_pem"] = .string(i.keyPEM); o["o2o_certificate_pem"] = .string(i.certificatesPEM) }
+            if let admin = a.administrator { o["administrator"] = .string(admin.description) }
+            o["reason"] = .string(a.reason)
+        case .updateParticipant(let u):
+            o["participant"] = .string(u.participant)
+            if let name = u.name { o["name"] = .string(name) }
+            if !u.setFunctions.isEmpty { o["set_functions"] = Self.json(u.setFunctions) }
+            if !u.removeFunctions.isEmpty { o["remove_functions"] = .array(u.removeFunctions.map { .string($0) }) }
+            if let c = u.catchAllFunction { o["catch_all_function"] = .string(c) }
+            if u.clearCatchAll { o["clear_catch_all"] = .bool(true) }
+            if let i = u.identity { o["o2o_key_pem"] = .string(i.keyPEM); o["o2o_certificate_pem"] = .string(i.certificatesPEM) }
+            if u.endOverlap { o["end_overlap"] = .bool(true) }
+            o["reason"] = .string(u.reason)
+        case .retireParticipant(let participant, let reason):
+            o["participant"] = .string(participant)
             o["reason"] = .string(reason)
         }
         return .object(o)
@@ -180,11 +265,60 @@ package enum AdminOperation: Sendable, Equatable {
         case "erase":
             allowed = ["message", "rule", "reason"]
             self = .erase(message: try string("message"), rule: try string("rule"), reason: try optional("reason") ?? "")
+        case "participant.add":
+            allowed = ["participant", "name", "functions", "catch_all_function", "o2o_key_pem", "o2o_certificate_pem", "administrator", "reason"]
+            var a = ParticipantAdministration.Addition(participant: try string("participant"), name: try string("name"),
+                                                       functions: try Self.functions(o["functions"], operation, "functions"), reason: try string("reason"))
+            a.catchAllFunction = try optional("catch_all_function")
+            a.identity = try Self.identity(try optional("o2o_key_pem"), try optional("o2o_certificate_pem"), operation)
+            if let admin = try optional("administrator") {
+                guard let name = PrincipalName(admin) else {
+                    throw NodeError(.invalidRequest, "participant.add: administrator is not a principal name (os:, pnr:, hsa:, sub:, client: or cert:)")
+                }
+                a.administrator = name
+            }
+            self = .addParticipant(a)
+        case "participant.update":
+            allowed = ["participant", "name", "set_functions", "remove_functions", "catch_all_function", "clear_catch_all",
+                       "o2o_key_pem", "o2o_certificate_pem", "end_overlap", "reason"]
+            var u = ParticipantAdministration.Update(participant: try string("participant"), reason: try string("reason"))
+            u.name = try optional("name")
+            if let f = o["set_functions"], f != .null { u.setFunctions = try Self.functions(f, operation, "set_functions") }
+            if let r = o["remove_functions"], r != .null {
+                guard case .array(let list) = r, let names = Optional(list.compactMap(\.stringValue)), names.count == list.count else {
+                    throw NodeError(.invalidRequest, "participant.update: remove_functions is a list of functions")
+                }
+                u.removeFunctions = names
+            }
+            u.catchAllFunction = try optional("catch_all_function")
+            u.clearCatchAll = try Self.flag(o["clear_catch_all"], operation, "clear_catch_all")
+            u.identity = try Self.identity(try optional("o2o_key_pem"), try optional("o2o_certificate_pem"), operation)
+            u.endOverlap = try Self.flag(o["end_overlap"], operation, "end_overlap")
+            self = .updateParticipant(u)
+        case "participant.retire":
+            allowed = ["participant", "reason"]
+            self = .retireParticipant(participant: try string("participant"), reason: try string("reason"))
         default:
-            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove or erase")
+            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update or participant.retire")
         }
         if let extra = o.keys.filter({ $0 != "operation" && !allowed.contains($0) }).sorted().first {
             throw NodeError(.invalidRequest, "\(operation): unknown member \(extra)")
         }
     }
+}
+
+/// What an ``AdminOperation`` works on: the ledger (through `access`), the node directory, and —
+/// when the node runs — its participants, which participant operations replace.
+package struct AdminTarget: Sendable {
+    package let access: MessageAccess
+    package let directory: String
+    package let roster: ParticipantRoster?
+
+    package init(access: MessageAccess, directory: String, participants: ParticipantRoster?) {
+        self.access = access
+        self.directory = directory
+        self.roster = participants
+    }
+
+    var participants: ParticipantAdministration { ParticipantAdministration(access: access, directory: directory, roster: roster) }
 }

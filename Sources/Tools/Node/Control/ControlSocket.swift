@@ -27,6 +27,8 @@ import Glibc
 package struct ControlSocket: Sendable {
     package let access: MessageAccess
     package let path: String
+    /// The node directory.
+    package let directory: String
     package let logger: Logger
     /// Connections served at once, in all and per user; more are closed at once.
     package var maxConnections = 64
@@ -40,8 +42,12 @@ package struct ControlSocket: Sendable {
     /// Largest send request body (the request's JSON with its attachments in base64).
     package var maxSendBytes = 300 << 20
 
+    /// The running node's participants, replaced by `participant.*` operations.
+    package var participants: ParticipantRoster?
+
     package init(access: MessageAccess, node: String, logger: Logger) {
         self.access = access
+        self.directory = node
         self.path = Self.path(node: node)
         self.logger = logger
     }
@@ -49,8 +55,8 @@ package struct ControlSocket: Sendable {
     /// Where the socket of the node in `node` is.
     package static func path(node: String) -> String { node + "/run/control.sock" }
 
-    /// Largest request line.
-    static let maxRequest = 4096
+    /// Largest request line (64 KiB: a participant command carries an O2O key and its chain).
+    static let maxRequest = 64 * 1024
 
     /// Serves until the task is cancelled. When the socket cannot be made or stops accepting, the
     /// node logs it and tries again (after 1 s, doubling to a minute) — it never ends the node.
@@ -233,7 +239,7 @@ package struct ControlSocket: Sendable {
     /// the refusal).
     private func administer(_ operation: AdminOperation, as principal: Principal) async throws -> ByteBuffer {
         do throws(NodeError) {
-            let outcome = try await operation.perform(access, as: principal)
+            let outcome = try await operation.perform(AdminTarget(access: access, directory: directory, participants: participants), as: principal)
             logger.info("control socket: administration", metadata: ["operation": .string(operation.name), "actor": .string(principal.actor)])
             return Self.answer(text: outcome.text, result: outcome.result)
         } catch {
