@@ -56,7 +56,9 @@ final class NodeRealCertificatesTests: XCTestCase {
                               endpoint: "http://127.0.0.1:\(server.port)/as4", as4Certificate: ca + "/peer-as4.crt",
                               o2oCertificate: ca + "/peer-o2o.crt")
         route.trustAS4 = [ca + "/ca.crt"]
-        try await NodeSetup.addRoute(directory: node, route)
+        try await NodeFixture.with(node) { n in
+            _ = try await RouteAdministration(access: n.access, directory: node, table: nil, reloadTrust: nil).add(try route.addition(), by: OSUser.principal())
+        }
         let findings = await NodeCheck(node: node).run()
         XCTAssertEqual(findings.filter { $0.severity == .error }.map(\.description), [])
 

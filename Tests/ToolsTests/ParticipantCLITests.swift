@@ -50,6 +50,9 @@ final class ParticipantCLITests: XCTestCase {
                             "--administrator", me])
         XCTAssertTrue(added.contains("participant \(c) added") && added.contains("throwaway CA"), added)
         try fails(["participant", "add", "--node", node, "--participant", c, "--name", "Kommun C", "--function", "x=X"], code: "node.exists")
+        // An id that folds to the same key file names is refused (it would share C's key-encryption key).
+        try fails(["participant", "add", "--node", node, "--participant", "0203:C-example.se", "--name", "Kommun C2", "--function", "x=X"],
+                  code: "node.conflict")
         XCTAssertTrue(try ok(["participant", "list", "--node", node]).contains("\(c)  Kommun C  — registrator (Registraturen)"))
         XCTAssertTrue(try ok(["grants", "--node", node]).contains("\(me) manage on participant:\(c)"))
         // Its administrator grants its mailbox; a message from A is delivered inside the node and accepted.
@@ -81,6 +84,10 @@ final class ParticipantCLITests: XCTestCase {
         XCTAssertTrue(try ok(["read", "--node", node, copy]).contains("Välkommen, Kommun C"))
         try fails(["participant", "retire", "--node", node, "--participant", a, "--reason", "x"], code: "node.conflict")
         XCTAssertTrue(try ok(["participant", "list", "--node", node]).contains("\(c)  Kommun Cé  — retired "))
+        // Back again: its key-encryption key from before is its own again, so its history stays readable.
+        let back = try ok(["participant", "add", "--node", node, "--participant", c, "--name", "Kommun C", "--function", "registrator=Registraturen"])
+        XCTAssertTrue(back.contains("from before its retirement"), back)
+        _ = try ok(["participant", "retire", "--node", node, "--participant", c, "--reason", "åter flyttad"])
 
         // Without the manage right on the node, onboarding is refused and the refusal recorded;
         // a participant's own administrator may still rename it, but not replace its identity.
@@ -100,9 +107,9 @@ final class ParticipantCLITests: XCTestCase {
         func count(_ type: String, actor: String = me) -> Int {
             all.filter { $0["type"] as? String == type && $0["actor"] as? String == actor }.count
         }
-        XCTAssertEqual(count("participant.added"), 2, "init's participant and the onboarded one")
+        XCTAssertEqual(count("participant.added"), 3, "init's participant, the onboarded one, and the same back again")
         XCTAssertEqual(count("participant.updated"), 2, "C renamed with a new function, A renamed by its administrator")
-        XCTAssertEqual(count("participant.retired"), 1)
+        XCTAssertEqual(count("participant.retired"), 2)
         XCTAssertTrue(all.contains { $0["type"] as? String == "access.denied" && $0["actor"] as? String == me
                 && (($0["payload"] as? [String: Any])?["action"] as? String) == "participant_add" })
         XCTAssertFalse(all.contains { ($0["type"] as? String)?.hasPrefix("addressbook.") == true
@@ -110,7 +117,7 @@ final class ParticipantCLITests: XCTestCase {
         let certificates = all.filter { $0["type"] as? String == "node.certificate.changed"
             && (($0["payload"] as? [String: Any])?["certificate"] as? String) == "o2o:\(c)" }
             .compactMap { ($0["payload"] as? [String: Any])?["change"] as? String }
-        XCTAssertEqual(certificates, ["recorded", "removed"])
+        XCTAssertEqual(certificates, ["recorded", "removed", "recorded", "removed"])
 
         let before = all.count
         var restarted = try NodeCrashTests.Server(node: node, log: dir.sub("serve.log"))
@@ -188,5 +195,16 @@ final class ParticipantCLITests: XCTestCase {
             .filter { $0.contains("\"certificate\":\"o2o:\(m)\"") }
         XCTAssertEqual(changes.count, 2, "recorded, then replaced")
         XCTAssertTrue(changes.last?.contains("\"change\":\"replaced\"") == true)
+        // Given again, the identity in use changes nothing.
+        XCTAssertTrue(try ok(["participant", "update", "--node", node, "--participant", m, "--o2o-p12", ca + "/o2o-m-renewed.p12"] + password)
+            .contains("unchanged"))
+
+        // A message to M not yet answered (the node is stopped): M is not retired under it.
+        let me = "os:\(NSUserName())"
+        _ = try ok(["grant", "--node", node, "--grantee", me, "--scope", "participant:0203:k.example.se", "--rights", "send", "--reason", "t"])
+        _ = try ok(["send", "--node", node, "--from", "registrator@0203:k.example.se", "--to", "registrator@\(m)", "--text", "Hej M"])
+        let refused = try KvittoProcess.run(["participant", "retire", "--node", node, "--participant", m, "--reason", "x"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("node.conflict") && refused.stderr.contains("1 received message(s) not yet answered"), refused.stderr)
     }
 }

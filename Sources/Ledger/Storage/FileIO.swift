@@ -20,4 +20,11 @@ package enum FileIO {
             return 0
         }
     }
+
+    /// Flushes a directory's entries, so a file created or renamed in it survives a power loss
+    /// (best effort: some file systems refuse fsync on directories).
+    package static func syncDirectory(_ directory: String) {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
 }

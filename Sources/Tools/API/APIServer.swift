@@ -133,7 +133,7 @@ package struct APIServer: Sendable {
             }
         }
         let roster = node.keys.participants
-        let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory, participants: { roster.ids })
+        let verifier = try NodeIdentity.verifier(config: node.config, directory: node.directory, participants: { roster.authenticationIDs })
         var server = APIServer(access: node.access, participants: node.config.participants, verifier: verifier, host: api.host,
                                port: port ?? api.port, tls: tls, logger: logger)
         server.participants = { roster.participants }

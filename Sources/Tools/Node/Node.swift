@@ -5,6 +5,7 @@ package import Projections
 package import Transport
 import Synchronization
 import X509
+import NIOSSL
 
 /// A running Kvitto node: the ledger (system of record), the projections folded from it, the SDK
 /// content layer and the AS4 MSH, for one or more participants.
@@ -87,17 +88,27 @@ package final class Node: Sendable {
     package static func open(directory: String, logger: Logger = Logger(label: "kvitto.node"), router: (any Router)? = nil)
         throws(NodeError) -> Node
     {
-        let config = try NodeConfig.load(directory: directory)
-        let keys = try NodeKeys.load(config, directory: directory)
-        let routes: any Router
-        if let router { routes = router } else { routes = try StaticRoutingTable.load(config, directory: directory) }
-        let validator: SDKValidator
-        do {
-            validator = SDKValidator(schemas: try SDKSchemas(directory: config.schemas.map { NodeConfig.resolve($0, in: directory) }))
-        } catch { throw NodeError(.configInvalid, "the SDK schemas cannot be loaded: \(error)") }
+        // The ledger first: while this process holds it, no command changes the configuration
+        // or the keys (they run in this node, or wait for it), so what is read next stays current.
+        let ledgerPath = NodeConfig.resolve(try NodeConfig.load(directory: directory).ledger, in: directory)
         let ledger: Ledger
-        do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory)) } catch {
+        do { ledger = try Ledger.open(at: ledgerPath) } catch {
             throw NodeError(error.code == .locked ? .running : .storage, "\(error)")
+        }
+        let config: NodeConfig, keys: NodeKeys, routes: any Router, validator: SDKValidator
+        do throws(NodeError) {
+            config = try NodeConfig.load(directory: directory)
+            guard NodeConfig.resolve(config.ledger, in: directory) == ledgerPath else {
+                throw NodeError(.configInvalid, "\(NodeConfig.fileName) changed its ledger while the node started; start again")
+            }
+            keys = try NodeKeys.load(config, directory: directory)
+            if let router { routes = router } else { routes = try StaticRoutingTable.load(config, directory: directory) }
+            do {
+                validator = SDKValidator(schemas: try SDKSchemas(directory: config.schemas.map { NodeConfig.resolve($0, in: directory) }))
+            } catch { throw NodeError(.configInvalid, "the SDK schemas cannot be loaded: \(error)") }
+        } catch {
+            ledger.close()
+            throw error
         }
         let projections: ProjectionEngine
         do { projections = try NodeProjectionStore.open(node: directory, ledger: ledger) } catch {
@@ -111,7 +122,13 @@ package final class Node: Sendable {
         }
         let client: AS4HTTPClient
         do {
+            var currentTLS: (@Sendable () throws -> TLSConfiguration)?
+            if let identity = keys.tls {
+                let settings = ClientTLS(identity: identity, store: keys.tlsTrustStore)
+                currentTLS = { try settings.configuration() }
+            }
             client = try AS4HTTPClient(tls: keys.tls.map { AS4TLS(identity: $0, trustAnchors: keys.tlsTrust.anchors) },
+                                       currentTLS: currentTLS,
                                        timeout: config.as4.sendTimeoutSeconds ?? 300,
                                        connectTimeout: config.as4.connectTimeoutSeconds ?? 15)
         } catch {

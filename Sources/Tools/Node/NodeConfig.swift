@@ -1,5 +1,6 @@
 package import Foundation
 package import Identity
+import Ledger
 
 /// The node's configuration: one JSON file, `kvitto.json`, in the node directory
 /// (`Schemas/node-config.md` documents every member). Relative paths are relative to the node
@@ -17,8 +18,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var receptionAwareness: ReceptionAwareness
     package var participants: [Participant]
     /// Participants retired with `kvitto participant retire`: no longer served (nothing is sent
-    /// or received for them), kept so that their history, their key-encryption key and their key
-    /// files stay accounted for (backups, `kvitto content-key list`). Absent: none.
+    /// or received for them), kept so that their history stays readable (their key-encryption key,
+    /// their strong-authentication rule) and their key files stay accounted for (backups). Absent: none.
     package var retiredParticipants: [RetiredParticipant]?
     package var routes: [Route]
     /// A folder with the SDK XSDs (`Schemas/` of the release); default: the built-in one.
@@ -165,7 +166,7 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         /// The O2O key and certificate it had (the files are left where they are).
         package var o2oKey: String
         package var o2oCertificate: String
-        /// When it was retired (RFC 3339) and the ledger seq of its `participant.retired`.
+        /// When it was retired (RFC 3339).
         package var retiredAt: String
     }
 
@@ -222,14 +223,28 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         return config
     }
 
-    /// Writes the configuration to `directory/kvitto.json` (atomically).
+    /// Writes the configuration to `directory/kvitto.json`: whole or not at all (a new file,
+    /// synced, renamed over the old one, the folder synced), so that it survives a power loss
+    /// before the events that name the change are appended.
     package func save(directory: String) throws(NodeError) {
-        do {
-            let data = try Self.encoder.encode(self)
-            try data.write(to: URL(fileURLWithPath: directory + "/" + Self.fileName), options: .atomic)
-        } catch {
-            throw NodeError(.storage, "writing \(directory)/\(Self.fileName): \(error)")
+        let path = directory + "/" + Self.fileName, temporary = path + ".new-\(getpid())"
+        let bytes: [UInt8]
+        do { bytes = Array(try Self.encoder.encode(self)) } catch {
+            throw NodeError(.storage, "writing \(path): \(error)")
         }
+        unlink(temporary)
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw NodeError(.storage, "writing \(path): cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let failed = FileIO.writeAll(fd, bytes)
+        let synced = failed == 0 && fsync(fd) == 0
+        let cause = failed != 0 ? failed : errno
+        close(fd)
+        guard synced, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(synced ? errno : cause))
+            unlink(temporary)
+            throw NodeError(.storage, "writing \(path): \(reason)")
+        }
+        FileIO.syncDirectory(directory)
     }
 
     /// `path` resolved against the node directory.
@@ -274,7 +289,8 @@ package struct NodeConfig: Codable, Sendable, Equatable {
         if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
             throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
         }
-        if let problem = identity?.problems(participants: participants.map(\.id)).first {
+        // Retired participants keep their rule: their history is read under it.
+        if let problem = identity?.problems(participants: participants.map(\.id) + (retiredParticipants ?? []).map(\.id)).first {
             throw NodeError(.configInvalid, "\(path): \(problem)")
         }
         if let api {

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+package import Foundation
 import Ledger
 import Projections
 package import Transport
@@ -114,16 +114,16 @@ package struct NodeCredentials: Sendable {
 extension NodeSetup {
     /// A trust file checked and ready to copy: named by its content (so two sources never
     /// overwrite each other, and the name has an extension the trust folder's loader reads).
-    struct TrustFile {
-        var name: String
-        var data: Data
+    package struct TrustFile: Sendable, Equatable {
+        package var name: String
+        package var data: Data
     }
 
     /// Reads and checks trust sources (certificate or CRL files, or folders of them): each file
     /// must parse as certificates (PEM or DER) or as one CRL; a file holding a private key, an
     /// empty or unreadable folder and an unreadable file are refused (keys of a CA never belong on
     /// a node; nothing is skipped silently). Nothing is written.
-    static func trustFiles(_ sources: [String], role: String) throws(NodeError) -> [TrustFile] {
+    package static func trustFiles(_ sources: [String], role: String) throws(NodeError) -> [TrustFile] {
         let fm = FileManager.default
         var files: [String] = []
         for source in sources {
@@ -145,20 +145,25 @@ extension NodeSetup {
         var out: [TrustFile] = []
         for file in files {
             guard let data = fm.contents(atPath: file) else { throw NodeError(.configInvalid, "--trust-\(role) \(file) cannot be read") }
-            let text = String(decoding: data, as: UTF8.self)
-            if text.contains("PRIVATE KEY-----") {
-                throw NodeError(.configInvalid, "--trust-\(role) \(file) holds a private key; give the CA's certificate only")
-            }
-            let digest = SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
-            if (try? CertificateFile.parse(Array(data)))?.isEmpty == false, !text.contains("-----BEGIN X509 CRL-----") {
-                out.append(TrustFile(name: digest + ".crt", data: data))
-            } else if (try? CertificateRevocationList(bytes: Array(data))) != nil {
-                out.append(TrustFile(name: digest + ".crl", data: data))
-            } else {
-                throw NodeError(.configInvalid, "--trust-\(role) \(file) is neither certificates (PEM or DER) nor one CRL; give each in a file of its own")
-            }
+            out.append(try trustFile(data, source: file, role: role))
         }
         return out
+    }
+
+    /// Checks one trust file's bytes (`source` names it in the refusal): certificates (PEM or
+    /// DER) or one CRL, never a private key; named by its content.
+    package static func trustFile(_ data: Data, source: String, role: String) throws(NodeError) -> TrustFile {
+        let text = String(decoding: data, as: UTF8.self)
+        if text.contains("PRIVATE KEY-----") {
+            throw NodeError(.configInvalid, "--trust-\(role) \(source) holds a private key; give the CA's certificate only")
+        }
+        let digest = SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+        if (try? CertificateFile.parse(Array(data)))?.isEmpty == false, !text.contains("-----BEGIN X509 CRL-----") {
+            return TrustFile(name: digest + ".crt", data: data)
+        } else if (try? CertificateRevocationList(bytes: Array(data))) != nil {
+            return TrustFile(name: digest + ".crl", data: data)
+        }
+        throw NodeError(.configInvalid, "--trust-\(role) \(source) is neither certificates (PEM or DER) nor one CRL; give each in a file of its own")
     }
 
     /// Writes checked trust files into `folder`, each name prefixed; returns the paths written.
@@ -202,81 +207,47 @@ package struct RouteSpec: Sendable {
     }
 }
 
-extension NodeSetup {
-    /// Adds (or replaces) the route to one organisation at any access point: checks the endpoint
-    /// and certificates (the O2O certificate must be that organisation's), copies them under
-    /// `routes/`, trusts the given CAs, and adds the organisation and its functional addresses to
-    /// the address book. The node must not be running (the ledger takes one writer).
-    package static func addRoute(directory: String, _ route: RouteSpec) async throws(NodeError) {
-        var config = try NodeConfig.load(directory: directory)
-        guard let url = URL(string: route.endpoint), ["https", "http"].contains(url.scheme ?? ""), url.host != nil else {
-            throw NodeError(.configInvalid, "--endpoint \(route.endpoint) is not an http(s) URL of an AS4 endpoint")
-        }
-        if config.participants.contains(where: { $0.id == route.participant }) {
-            throw NodeError(.configInvalid, "\(route.participant) is served by this node; messages to it are delivered inside the node")
-        }
-        func certificate(_ option: String, _ path: String) throws(NodeError) -> (Certificate, Data) {
+extension RouteSpec {
+    /// The route as ``RouteAdministration`` takes it: the certificate files and trust sources read
+    /// (and the trust sources checked) by this process.
+    package func addition() throws(NodeError) -> RouteAdministration.Addition {
+        func read(_ option: String, _ path: String) throws(NodeError) -> Data {
             guard let data = FileManager.default.contents(atPath: path) else { throw NodeError(.configInvalid, "\(option) \(path) cannot be read") }
-            do {
-                guard let c = try CertificateFile.parse(Array(data)).first else { throw NodeError(.configInvalid, "no certificate") }
-                return (c, data)
-            } catch { throw NodeError(.configInvalid, "\(option) \(path) is not a certificate (PEM or DER)") }
+            return data
         }
-        let (as4, as4Data) = try certificate("--as4-certificate", route.as4Certificate)
-        guard AS4Opener.commonName(as4)?.isEmpty == false else {
-            throw NodeError(.configInvalid, "the AS4 certificate \(route.as4Certificate) has no CN (the access point's party id)")
+        var a = RouteAdministration.Addition(participant: participant, name: name,
+                                             functions: functions.map { NodeConfig.Function(function: $0.function, name: $0.name) },
+                                             endpoint: endpoint, as4Certificate: try read("--as4-certificate", as4Certificate),
+                                             o2oCertificate: try read("--o2o-certificate", o2oCertificate))
+        for (role, sources) in [("as4", trustAS4), ("o2o", trustO2O), ("tls", trustTLS)] where !sources.isEmpty {
+            a.trust += try NodeSetup.trustFiles(sources, role: role).map { .init(role: role, data: $0.data) }
         }
-        let (o2o, o2oData) = try certificate("--o2o-certificate", route.o2oCertificate)
-        guard OrganizationBinding.matches(o2o, participant: route.participant) else {
-            throw NodeError(.configInvalid, "the O2O certificate \(route.o2oCertificate) is issued to \(OrganizationBinding.describe(o2o)), not to \(route.participant)")
+        return a
+    }
+
+    /// One route per participant of the Kvitto node in `peer` (its endpoint, AS4 and O2O
+    /// certificates, functional addresses), each trusting that node's CA certificates.
+    package static func peer(_ peer: String) throws(NodeError) -> [RouteAdministration.Addition] {
+        let other = try NodeConfig.load(directory: peer)
+        let scheme = other.as4.tls == nil ? "http" : "https"
+        let endpoint = "\(scheme)://\(other.as4.host):\(other.as4.port)\(other.as4.path)"
+        func read(_ path: String) throws(NodeError) -> Data {
+            let full = NodeConfig.resolve(path, in: peer)
+            guard let data = FileManager.default.contents(atPath: full) else { throw NodeError(.configInvalid, "\(full) cannot be read") }
+            return data
         }
-        let slug = slugify(route.participant)
-        let (as4Path, o2oPath) = ("routes/\(slug).as4.crt", "routes/\(slug).o2o.crt")
-        if let clash = config.routes.first(where: { $0.participant != route.participant && ($0.as4Certificate == as4Path || $0.o2oCertificate == o2oPath) }) {
-            throw NodeError(.configInvalid, "the routes to \(clash.participant) and \(route.participant) would share \(as4Path); their ids differ only in punctuation")
+        var trust: [RouteAdministration.Anchor] = []
+        for (role, folder) in [("as4", other.trust.as4), ("o2o", other.trust.o2o), ("tls", other.trust.tls)] {
+            trust += try NodeSetup.trustFiles([NodeConfig.resolve(folder, in: peer)], role: role).map { .init(role: role, data: $0.data) }
         }
-        var trust: [(folder: String, files: [TrustFile])] = []
-        for (role, sources, folder) in [("as4", route.trustAS4, config.trust.as4), ("o2o", route.trustO2O, config.trust.o2o),
-                                        ("tls", route.trustTLS, config.trust.tls)] where !sources.isEmpty {
-            trust.append((NodeConfig.resolve(folder, in: directory), try trustFiles(sources, role: role)))
+        let as4 = try read(other.as4.certificate)
+        var out: [RouteAdministration.Addition] = []
+        for p in other.participants {
+            var a = RouteAdministration.Addition(participant: p.id, name: p.name, functions: p.functions, endpoint: endpoint, as4Certificate: as4,
+                                                 o2oCertificate: try read(p.o2oCertificate))
+            a.trust = trust
+            out.append(a)
         }
-        // The ledger first: it takes one writer, so a running node refuses before any file changes.
-        let ledger: Ledger
-        do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: directory)) } catch {
-            throw NodeError(error.code == .locked ? .running : .storage,
-                            error.code == .locked ? "the node is running; stop it to add a route (\(error))" : "opening the ledger: \(error)")
-        }
-        defer { ledger.close() }
-        var drafts: [EventDraft] = []
-        do {
-            let book = try Projector(ledger: ledger).snapshot().addressBook
-            if book.organization(route.participant) == nil {
-                drafts += addressBookDrafts(participant: route.participant, name: route.name, functions: route.functions, actor: OSUser.current())
-            } else {
-                let known = book.organizations[route.participant]?.functions.keys.map { $0 } ?? []
-                drafts += route.functions.filter { !known.contains($0.function) }.map {
-                    AddressBook.draft(NodeEventType.functionAdded, participant: route.participant, function: $0.function, name: $0.name, actor: OSUser.current())
-                }
-            }
-        } catch { throw NodeError(.storage, "reading the address book: \(error)") }
-        // Certificates staged beside their final names, then renamed once the rest is done.
-        let staged = [(as4Data, directory + "/" + as4Path), (o2oData, directory + "/" + o2oPath)]
-        var trusted: [String] = []
-        do {
-            for (data, path) in staged { try data.write(to: URL(fileURLWithPath: path + ".new")) }
-            for t in trust { trusted += try write(t.files, into: t.folder, prefix: "route-\(slug)-") }
-            config.routes.removeAll { $0.participant == route.participant }
-            config.routes.append(.init(participant: route.participant, endpoint: route.endpoint, as4Certificate: as4Path, o2oCertificate: o2oPath))
-            for (_, path) in staged {
-                guard rename(path + ".new", path) == 0 else { throw NodeError(.storage, "cannot put \(path) in place: \(String(cString: strerror(errno)))") }
-            }
-            try config.save(directory: directory)
-            if !drafts.isEmpty { _ = try await ledger.append(drafts) }
-        } catch {
-            for (_, path) in staged { try? FileManager.default.removeItem(atPath: path + ".new") }
-            for t in trusted { try? FileManager.default.removeItem(atPath: t) }
-            if let e = error as? NodeError { throw e }
-            throw NodeError(.storage, "adding the route to \(route.participant): \(error)")
-        }
+        return out
     }
 }

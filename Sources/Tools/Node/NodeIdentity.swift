@@ -13,7 +13,7 @@ package enum NodeIdentity {
         if identity.developmentIssuer?.enabled == true {
             development = try developmentIssuer(config: config, directory: directory)
         }
-        let ids = config.participants.map(\.id)
+        let ids = config.participants.map(\.id) + (config.retiredParticipants ?? []).map(\.id)
         return TokenVerifier(config: identity, currentParticipants: participants ?? { ids }, development: development)
     }
 

@@ -15,9 +15,11 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
     /// one durable batch.
     package func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws {
         let user = inbound.userMessage
-        guard let recipient = user.property("finalRecipient"), node.serves(recipient) else {
+        // Counted as in progress for the recipient, so a retirement waits for it to be recorded.
+        guard let recipient = user.property("finalRecipient"), node.keys.participants.enter([recipient]) else {
             throw EbMSError.notServiced
         }
+        defer { node.keys.participants.leave([recipient]) }
         let as4 = user.messageId
         guard node.receiving.withLock({ $0.insert("as4:" + as4).inserted }) else {
             throw AS4TemporarilyUnavailable("message \(as4) is being stored by a parallel delivery")

@@ -36,8 +36,9 @@ package struct NodeKeys: Sendable {
     package var as4Trust: CertificateTrust { as4TrustStore.current }
     /// The O2O trust in force now: read it at each evaluation, never keep it.
     package var o2oTrust: CertificateTrust { o2oTrustStore.current }
-    /// The TLS trust in force now. The HTTPS server and client take their anchors from it once,
-    /// when they are set up; a changed TLS folder takes effect for them at the next start.
+    /// The TLS trust in force now. Outgoing connections follow it (``ClientTLS``); the HTTPS
+    /// server takes its anchors (for client certificates) once, when it is set up, so for
+    /// incoming mutual TLS a changed TLS folder takes effect at the next start.
     package var tlsTrust: CertificateTrust { tlsTrustStore.current }
     /// The three stores (AS4, O2O, TLS).
     package var trustStores: [TrustStore] { [as4TrustStore, o2oTrustStore, tlsTrustStore] }

@@ -244,11 +244,14 @@ package enum NodeSetup {
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw NodeError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))") }
             let failed = FileIO.writeAll(fd, Array(text.utf8))
+            let synced = failed == 0 && fsync(fd) == 0
+            let cause = failed != 0 ? failed : errno
             close(fd)
-            guard failed == 0 else {
+            guard synced else {
                 unlink(path)
-                throw NodeError(.storage, "cannot write \(path): \(String(cString: strerror(failed)))")
+                throw NodeError(.storage, "cannot write \(path): \(String(cString: strerror(cause)))")
             }
+            FileIO.syncDirectory((path as NSString).deletingLastPathComponent)
             return
         }
         guard secret else {
@@ -272,6 +275,7 @@ package enum NodeSetup {
             throw NodeError(.storage, "cannot write the key file \(path): \(reason)")
         }
         if !replacing { unlink(temporary) }
+        FileIO.syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
     /// Writes a new key-encryption key for each participant that has none (`<slug>.kek`, mode

@@ -16,9 +16,17 @@ extension Node {
     package func submit(_ m: OutboundMessage, actor: String, validate: Bool = true, submissionID: String? = nil, now: Date = Date())
         async throws(NodeError) -> String
     {
-        guard let o2o = keys.o2o[m.from.participant] else {
-            throw NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(keys.participants.ids.joined(separator: ", "))")
+        // In progress for the sender (and a recipient served here) until recorded, so a retirement
+        // waits for it; a participant being retired takes no new message.
+        let participants = keys.participants
+        let notServed = NodeError(.notAParticipant, "this node does not serve \(m.from.participant); it serves \(participants.ids.joined(separator: ", "))")
+        guard participants.enter([m.from.participant]) else { throw notServed }
+        guard let o2o = participants.o2o(m.from.participant) else {
+            participants.leave([m.from.participant])
+            throw notServed
         }
+        let internalRecipient = m.to.participant == m.from.participant || participants.enter([m.to.participant])
+        defer { participants.leave(m.to.participant != m.from.participant && internalRecipient ? [m.from.participant, m.to.participant] : [m.from.participant]) }
         let book = try read { try $0.addressBook(participants: [m.from.participant, m.to.participant]) }
         guard book.contains(m.from) else {
             throw NodeError(.unknownAddress, "\(m.from) is not a functional address of \(m.from.participant) in the address book")
@@ -30,7 +38,7 @@ extension Node {
         // other through its access point.
         let route: Route?
         let recipientO2O: Certificate
-        if let own = keys.o2o[m.to.participant] {
+        if internalRecipient, let own = participants.o2o(m.to.participant) {
             route = nil
             recipientO2O = own.certificate
         } else {

@@ -1,4 +1,5 @@
 package import X509
+import Synchronization
 import Transport
 
 /// Where a participant's messages go: its access point's endpoint and the certificates to encrypt
@@ -26,13 +27,24 @@ package protocol Router: Sendable {
     func route(to participant: String) async throws(NodeError) -> Route?
 }
 
-/// The `routes` of the node configuration.
-package struct StaticRoutingTable: Router {
-    package let routes: [String: Route]
+/// The `routes` of the node configuration, replaced as a whole when `kvitto route add` changes
+/// them while the node runs.
+package final class StaticRoutingTable: Router {
+    private let table: Mutex<[String: Route]>
 
     package init(routes: [Route]) {
-        self.routes = Dictionary(routes.map { ($0.participant, $0) }, uniquingKeysWith: { _, last in last })
+        table = Mutex(Self.index(routes))
     }
+
+    private static func index(_ routes: [Route]) -> [String: Route] {
+        Dictionary(routes.map { ($0.participant, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The routes in force now, by participant.
+    package var routes: [String: Route] { table.withLock { $0 } }
+
+    /// Puts `other`'s routes in force (after the configuration that lists them was saved).
+    package func replace(with other: StaticRoutingTable) { table.withLock { $0 = other.routes } }
 
     package static func load(_ config: NodeConfig, directory: String) throws(NodeError) -> StaticRoutingTable {
         var routes: [Route] = []
@@ -52,5 +64,5 @@ package struct StaticRoutingTable: Router {
         return StaticRoutingTable(routes: routes)
     }
 
-    package func route(to participant: String) async throws(NodeError) -> Route? { routes[participant] }
+    package func route(to participant: String) async throws(NodeError) -> Route? { table.withLock { $0[participant] } }
 }

@@ -14,7 +14,8 @@ struct RouteCommand: AsyncParsableCommand {
             discussion: """
                 Any access point: --participant ID --name NAME --endpoint URL --as4-certificate FILE --o2o-certificate FILE \
                 [--function FUNCTION=NAME …] [--trust-as4/--trust-o2o/--trust-tls CA …]. The O2O certificate must be the \
-                organisation's own; the party id is the CN of the AS4 certificate. Run with the node stopped.
+                organisation's own; the party id is the CN of the AS4 certificate. While the node runs, it adds the route and \
+                routes by it at once; stopped, the command does. Needs the manage right on the node.
                 """)
 
         @OptionGroup var location: NodeLocation
@@ -55,8 +56,9 @@ struct RouteCommand: AsyncParsableCommand {
                       trustAs4.isEmpty, trustO2o.isEmpty, trustTls.isEmpty else {
                     throw CLI.fail("--peer takes the routes from another node's directory; give either --peer or --participant …, not both")
                 }
-                try await NodeCLI.run { try await NodeSetup.addPeer(directory: location.node, peer: peer) }
-                print("Routes from \(location.node) to the participants of \(peer) added.")
+                try await NodeCLI.run {
+                    for addition in try RouteSpec.peer(peer) { print(try await NodeAdmin.perform(.addRoute(addition), node: location.node).text) }
+                }
                 return
             }
             guard let participant, let endpoint, let as4Certificate, let o2oCertificate else {
@@ -73,8 +75,7 @@ struct RouteCommand: AsyncParsableCommand {
             spec.trustAS4 = trustAs4
             spec.trustO2O = trustO2o
             spec.trustTLS = trustTls
-            try await NodeCLI.run { try await NodeSetup.addRoute(directory: location.node, spec) }
-            print("Route from \(location.node) to \(participant) at \(endpoint) added.")
+            try await NodeCLI.run { print(try await NodeAdmin.perform(.addRoute(try spec.addition()), node: location.node).text) }
         }
     }
 }

@@ -68,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
                     group.addTask {
                         var socket = ControlSocket(access: node.access, node: node.directory, logger: node.logger)
                         socket.participants = node.keys.participants
+                        socket.routes = node.router as? StaticRoutingTable
+                        socket.reloadTrust = { node.reloadTrust(reason: "route added") }
                         socket.submitter = { message, principal, request async throws(NodeError) in
                             try await node.submit(message, as: principal, request: request)
                         }

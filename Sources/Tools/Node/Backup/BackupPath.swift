@@ -74,10 +74,7 @@ enum BackupPath {
     }
 
     /// Flushes a directory's entries (best effort: some file systems refuse fsync on directories).
-    static func syncDirectory(_ directory: String) {
-        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
-    }
+    static func syncDirectory(_ directory: String) { FileIO.syncDirectory(directory) }
 
     private static func create(_ path: String) throws(NodeError) -> Int32 {
         try makeDirectory((path as NSString).deletingLastPathComponent)

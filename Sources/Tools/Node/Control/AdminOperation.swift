@@ -1,3 +1,4 @@
+import Foundation
 package import Ledger
 package import Projections
 
@@ -29,6 +30,8 @@ package enum AdminOperation: Sendable, Equatable {
     case updateParticipant(ParticipantAdministration.Update)
     /// `kvitto participant retire`.
     case retireParticipant(participant: String, reason: String)
+    /// `kvitto route add`: a route to one organisation at any access point.
+    case addRoute(RouteAdministration.Addition)
 
     /// What an operation did: a line for people and the same as JSON.
     package struct Outcome: Sendable, Equatable {
@@ -52,6 +55,7 @@ package enum AdminOperation: Sendable, Equatable {
         case .addParticipant: "participant.add"
         case .updateParticipant: "participant.update"
         case .retireParticipant: "participant.retire"
+        case .addRoute: "route.add"
         }
     }
 
@@ -96,6 +100,14 @@ package enum AdminOperation: Sendable, Equatable {
             return Self.outcome(try await target.participants.update(u, by: principal), participant: u.participant, verb: "updated")
         case .retireParticipant(let participant, let reason):
             return Self.outcome(try await target.participants.retire(participant, reason: reason, by: principal), participant: participant, verb: "retired")
+        case .addRoute(let a):
+            let o = try await RouteAdministration(access: access, directory: target.directory, table: target.routes, reloadTrust: target.reloadTrust)
+                .add(a, by: principal)
+            let seqs = o.events.map { String($0.seq) }.joined(separator: ", ")
+            var text = "route to \(a.participant) at \(a.endpoint) added" + (o.events.isEmpty ? "" : " — events \(seqs)")
+            for note in o.notes { text += "\n  " + note }
+            return Outcome(text: text, result: ["participant": .string(a.participant), "endpoint": .string(a.endpoint),
+                                                "events": .array(o.events.map(\.json)), "notes": .array(o.notes.map { .string($0) })])
         }
     }
 
@@ -211,6 +223,14 @@ package enum AdminOperation: Sendable, Equatable {
         case .retireParticipant(let participant, let reason):
             o["participant"] = .string(participant)
             o["reason"] = .string(reason)
+        case .addRoute(let a):
+            o["participant"] = .string(a.participant)
+            o["name"] = .string(a.name)
+            o["functions"] = Self.json(a.functions)
+            o["endpoint"] = .string(a.endpoint)
+            o["as4_certificate_base64"] = .string(a.as4Certificate.base64EncodedString())
+            o["o2o_certificate_base64"] = .string(a.o2oCertificate.base64EncodedString())
+            o["trust"] = .array(a.trust.map { ["role": .string($0.role), "base64": .string($0.data.base64EncodedString())] })
         }
         return .object(o)
     }
@@ -295,11 +315,31 @@ package enum AdminOperation: Sendable, Equatable {
             u.identity = try Self.identity(try optional("o2o_key_pem"), try optional("o2o_certificate_pem"), operation)
             u.endOverlap = try Self.flag(o["end_overlap"], operation, "end_overlap")
             self = .updateParticipant(u)
+        case "route.add":
+            allowed = ["participant", "name", "functions", "endpoint", "as4_certificate_base64", "o2o_certificate_base64", "trust"]
+            func bytes(_ key: String) throws(NodeError) -> Data {
+                guard let d = Data(base64Encoded: try string(key)) else { throw NodeError(.invalidRequest, "route.add: \(key) is not base64") }
+                return d
+            }
+            var a = RouteAdministration.Addition(participant: try string("participant"), name: try string("name"),
+                                                 functions: try Self.functions(o["functions"], operation, "functions"), endpoint: try string("endpoint"),
+                                                 as4Certificate: try bytes("as4_certificate_base64"), o2oCertificate: try bytes("o2o_certificate_base64"))
+            if let t = o["trust"], t != .null {
+                guard case .array(let list) = t else { throw NodeError(.invalidRequest, "route.add: trust is a list of {role, base64}") }
+                for item in list {
+                    guard let m = item.objectValue, Set(m.keys) == ["role", "base64"], let role = m["role"]?.stringValue,
+                          let data = m["base64"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else {
+                        throw NodeError(.invalidRequest, "route.add: each of trust is {\"role\": as4|o2o|tls, \"base64\": …}")
+                    }
+                    a.trust.append(.init(role: role, data: data))
+                }
+            }
+            self = .addRoute(a)
         case "participant.retire":
             allowed = ["participant", "reason"]
             self = .retireParticipant(participant: try string("participant"), reason: try string("reason"))
         default:
-            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update or participant.retire")
+            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update, participant.retire or route.add")
         }
         if let extra = o.keys.filter({ $0 != "operation" && !allowed.contains($0) }).sorted().first {
             throw NodeError(.invalidRequest, "\(operation): unknown member \(extra)")
@@ -313,6 +353,10 @@ package struct AdminTarget: Sendable {
     package let access: MessageAccess
     package let directory: String
     package let roster: ParticipantRoster?
+    /// The running node's routing table, replaced by `route.add`.
+    package var routes: StaticRoutingTable?
+    /// Reloads the running node's trust folders (after `route.add` added anchors).
+    package var reloadTrust: (@Sendable () -> Void)?
 
     package init(access: MessageAccess, directory: String, participants: ParticipantRoster?) {
         self.access = access

@@ -44,6 +44,9 @@ package struct ControlSocket: Sendable {
 
     /// The running node's participants, replaced by `participant.*` operations.
     package var participants: ParticipantRoster?
+    /// The running node's routing table, replaced by `route.add`, and its trust reload.
+    package var routes: StaticRoutingTable?
+    package var reloadTrust: (@Sendable () -> Void)?
 
     package init(access: MessageAccess, node: String, logger: Logger) {
         self.access = access
@@ -55,8 +58,9 @@ package struct ControlSocket: Sendable {
     /// Where the socket of the node in `node` is.
     package static func path(node: String) -> String { node + "/run/control.sock" }
 
-    /// Largest request line (64 KiB: a participant command carries an O2O key and its chain).
-    static let maxRequest = 64 * 1024
+    /// Largest request line (1 MiB: a participant command carries an O2O key and its chain, a
+    /// route the CA certificates and CRLs to trust).
+    static let maxRequest = 1 << 20
 
     /// Serves until the task is cancelled. When the socket cannot be made or stops accepting, the
     /// node logs it and tries again (after 1 s, doubling to a minute) — it never ends the node.
@@ -239,7 +243,10 @@ package struct ControlSocket: Sendable {
     /// the refusal).
     private func administer(_ operation: AdminOperation, as principal: Principal) async throws -> ByteBuffer {
         do throws(NodeError) {
-            let outcome = try await operation.perform(AdminTarget(access: access, directory: directory, participants: participants), as: principal)
+            var target = AdminTarget(access: access, directory: directory, participants: participants)
+            target.routes = routes
+            target.reloadTrust = reloadTrust
+            let outcome = try await operation.perform(target, as: principal)
             logger.info("control socket: administration", metadata: ["operation": .string(operation.name), "actor": .string(principal.actor)])
             return Self.answer(text: outcome.text, result: outcome.result)
         } catch {

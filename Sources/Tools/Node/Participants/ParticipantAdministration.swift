@@ -4,7 +4,6 @@ package import Foundation
 package import Ledger
 package import Projections
 package import Transport
-import Synchronization
 import X509
 
 /// `kvitto participant add|update|retire`: onboarding, changing and retiring an organisation the
@@ -139,6 +138,13 @@ package struct ParticipantAdministration: Sendable {
             if config.participants.contains(where: { $0.id == a.participant }) {
                 throw NodeError(.exists, "this node serves \(a.participant) already; change it with `kvitto participant update`")
             }
+            // Key files are named after the id with punctuation folded: two ids that fold alike
+            // would share a key-encryption key.
+            let slug = NodeSetup.slugify(a.participant)
+            let others = config.participants.map(\.id) + (config.retiredParticipants ?? []).map(\.id)
+            if let clash = others.first(where: { $0 != a.participant && NodeSetup.slugify($0) == slug }) {
+                throw NodeError(.conflict, "\(a.participant) and \(clash) differ only in case or punctuation, and would share key files named \(slug); a node cannot serve both")
+            }
             if let i = config.routes.firstIndex(where: { $0.participant == a.participant }) {
                 throw NodeError(.conflict, "routes[\(i)] sends \(a.participant)'s messages to another access point (\(config.routes[i].endpoint)); remove that route before serving it here")
             }
@@ -162,19 +168,27 @@ package struct ParticipantAdministration: Sendable {
                 if let c = config.contentEncryption {
                     let folder = NodeConfig.resolve(c.keyDirectory, in: directory)
                     let kek = ContentVault.keyFile(participant: a.participant, in: folder)
-                    if !FileManager.default.fileExists(atPath: kek) {
-                        try written.keyEncryptionKey(a.participant, in: folder)
-                        notes.append("its key-encryption key is \(kek) (back it up: content sealed under it is lost with it)")
+                    let returning = before.retiredParticipants?.contains { $0.id == a.participant } ?? false
+                    var st = stat()
+                    if lstat(kek, &st) == 0 {
+                        // Only a participant coming back finds its own key there.
+                        guard returning else {
+                            throw NodeError(.conflict, "\(kek) exists already but belongs to no participant of this node (one removed from \(NodeConfig.fileName) by hand, or an id that differs only in case or punctuation); move it away — keeping it while content may need it — and ask again")
+                        }
+                        notes.append("its key-encryption key from before its retirement (\(kek)) is used again")
                     } else {
-                        notes.append("its existing key-encryption key \(kek) is used again")
+                        if let needed = try sealedUnder(a.participant).first {
+                            throw NodeError(.conflict, "\(a.participant) has content sealed under key \(needed) from before, but \(kek) is missing: restore it from its safe copy before adding \(a.participant) again (a new key cannot open that content)")
+                        }
+                        try written.keyEncryptionKey(a.participant, in: folder)
+                        notes.append("its key-encryption key is \(kek) (keep a safe copy apart from backups: content sealed under it is lost with it)")
                     }
                 }
-                let members = try await check(config, participant: participant, member: "participants[\(config.participants.count - 1)]")
-                let recorded = try CertificateRecord.recorded(ledger: access.ledger, projections: access.projections)
+                let members = try await check(config, participant: participant, member: "participants[\(config.participants.count - 1)]",
+                                              identityChanged: true)
                 let record = ParticipantRecord(participant, o2o: identity.certificate)
-                var drafts = [record.draft(previous: nil, reason: a.reason, source: .command, actor: principal.actor)]
-                drafts += CertificateRecord.drafts(configured: [.init(name: "o2o:" + a.participant, participant: a.participant, certificate: identity.certificate)],
-                                                   recorded: recorded, only: ["o2o:" + a.participant], actor: principal.actor)
+                var drafts = try await recordDrafts(participant, id: a.participant, certificate: identity.certificate, config: config,
+                                                    members: members, reason: a.reason, principal: principal)
                 drafts += try addressBookDrafts(a.participant, name: a.name, set: a.functions, remove: [], actor: principal.actor)
                 if let administrator = a.administrator {
                     drafts.append(Grant.draft(Grant.Request(grantee: administrator, scope: .participant(a.participant), rights: [.manage],
@@ -200,6 +214,14 @@ package struct ParticipantAdministration: Sendable {
             try AddressDirectory.check(name: f.name)
         }
         for f in u.removeFunctions { try AddressDirectory.check(function: f) }
+        if u.clearCatchAll && u.catchAllFunction != nil {
+            throw NodeError(.invalidRequest, "a new catch-all function and clearing it contradict each other; give one")
+        }
+        let named = u.setFunctions.map(\.function)
+        if Set(named).count != named.count { throw NodeError(.invalidRequest, "a function is listed twice") }
+        if let both = named.first(where: u.removeFunctions.contains) {
+            throw NodeError(.invalidRequest, "\(both) is both set and removed; give one")
+        }
         if u.identity != nil || u.endOverlap {
             try await authorize(.node, u.participant, action: "participant_update", principal,
                                 "replacing a participant's O2O identity or ending its overlap needs the manage right on the node")
@@ -236,8 +258,10 @@ package struct ParticipantAdministration: Sendable {
             var notes: [String] = []
             do throws(NodeError) {
                 var identity: SigningIdentity?
-                if let text = u.identity {
-                    let replacement = try text.identity()
+                let given = try u.identity.map { text throws(NodeError) in try text.identity() }
+                if let given, CertificateFile.der(given.certificate) == CertificateFile.der(try currentCertificate(old)) {
+                    notes.append("the O2O identity given is the one in use; it was left as it is")
+                } else if let replacement = given {
                     identity = replacement
                     let (key, certificate) = try written.identity(replacement, base: "pki/o2o-" + NodeSetup.slugify(u.participant), in: directory)
                     if !u.endOverlap {
@@ -250,23 +274,19 @@ package struct ParticipantAdministration: Sendable {
                 if p.o2oPrevious?.isEmpty == true { p.o2oPrevious = nil }
                 guard p != old else {
                     let current = try ParticipantRoster.load(config, directory: directory)
-                    return Outcome(record: current.o2o[p.id].map { ParticipantRecord(p, o2o: $0.certificate) }, events: [], notes: ["nothing changed"])
+                    return Outcome(record: current.o2o[p.id].map { ParticipantRecord(p, o2o: $0.certificate) }, events: [], notes: notes + ["nothing changed"])
                 }
                 config.participants[index] = p
-                let members = try await check(config, participant: p, member: "participants[\(index)]")
+                let members = try await check(config, participant: p, member: "participants[\(index)]", identityChanged: identity != nil)
                 guard let certificate = identity?.certificate ?? members.o2o[p.id]?.certificate else {
                     throw NodeError(.keyUnusable, "the O2O identity of \(p.id) could not be loaded")
                 }
                 let record = ParticipantRecord(p, o2o: certificate)
-                let previousRecord = ParticipantRecord(old, o2o: try currentCertificate(old))
-                var drafts: [EventDraft] = []
-                if record != previousRecord || u.endOverlap {
-                    drafts.append(record.draft(previous: previousRecord, reason: u.reason, source: .command, actor: principal.actor))
-                }
-                if identity != nil {
-                    let recorded = try CertificateRecord.recorded(ledger: access.ledger, projections: access.projections)
-                    drafts += CertificateRecord.drafts(configured: [.init(name: "o2o:" + p.id, participant: p.id, certificate: certificate)],
-                                                       recorded: recorded, only: ["o2o:" + p.id], actor: principal.actor)
+                var drafts = try await recordDrafts(p, id: p.id, certificate: certificate, config: config, members: members, reason: u.reason,
+                                                    principal: principal)
+                if old.o2oPrevious != p.o2oPrevious, !drafts.contains(where: { $0.subject == ParticipantRecord.subject(p.id) && $0.actor == principal.actor }) {
+                    // Only the earlier identities changed (the overlap ended): on record too.
+                    drafts.insert(record.draft(previous: record, reason: u.reason, source: .command, actor: principal.actor, also: ["o2o_previous"]), at: 0)
                 }
                 drafts += try addressBookDrafts(p.id, name: p.name, set: p.functions, remove: u.removeFunctions, actor: principal.actor)
                 let events = try await commit(config, previous: before, drafts: drafts, members: members)
@@ -286,7 +306,7 @@ package struct ParticipantAdministration: Sendable {
         try await authorize(.node, participant, action: "participant_retire", principal,
                             "retiring a participant needs the manage right on the node")
         return try await exclusively { () async throws(NodeError) in
-            var config = try NodeConfig.load(directory: directory)
+            let config = try NodeConfig.load(directory: directory)
             let before = config
             guard let index = config.participants.firstIndex(where: { $0.id == participant }) else {
                 throw NodeError(.notAParticipant, "this node does not serve \(participant)")
@@ -294,32 +314,47 @@ package struct ParticipantAdministration: Sendable {
             guard config.participants.count > 1 else {
                 throw NodeError(.conflict, "\(participant) is the node's only participant; a node serves at least one")
             }
-            let inFlight = try self.inFlight(participant)
-            if inFlight.outbound + inFlight.unanswered > 0 {
-                throw NodeError(.conflict, "\(participant) has \(inFlight.outbound) outbound message(s) or receipt(s) still being delivered and \(inFlight.unanswered) received message(s) not yet answered; retire it once they are done (`kvitto trace`, the API's mailboxes)")
+            // A running node takes no new message from or for it first, and lets what is being
+            // stored finish; then nothing may be in flight.
+            if let roster {
+                guard await roster.suspend(participant) else {
+                    roster.resume(participant)
+                    throw NodeError(.conflict, "messages of \(participant) are still being stored after 30 s; ask again")
+                }
             }
-            let p = config.participants.remove(at: index)
-            config.retiredParticipants = (config.retiredParticipants ?? []) + [
-                .init(id: p.id, name: p.name, o2oKey: p.o2oKey, o2oCertificate: p.o2oCertificate, retiredAt: Timestamp(nanoseconds: Int64(now.timeIntervalSince1970 * 1e9)).rfc3339),
-            ]
-            var notes = ["its key files (\(p.o2oKey)) and key-encryption key stay on the node: its history remains readable to those granted it"]
-            if var identity = config.identity, let rules = identity.participantStrongAuthentication, rules.contains(where: { $0.participant == participant }) {
-                identity.participantStrongAuthentication = rules.filter { $0.participant != participant }
-                if identity.participantStrongAuthentication?.isEmpty == true { identity.participantStrongAuthentication = nil }
-                config.identity = identity
-                notes.append("its rule in identity.participant_strong_authentication was removed")
+            do throws(NodeError) {
+                let inFlight = try self.inFlight(participant)
+                if inFlight.total > 0 {
+                    throw NodeError(.conflict, "\(participant) has \(inFlight.description); retire it once they are done (`kvitto mailbox`, `kvitto trace`)")
+                }
+                return try await retire(participant, index: index, config: config, before: before, reason: reason, by: principal, now: now)
+            } catch {
+                roster?.resume(participant)
+                throw error
             }
-            try config.validate(path: directory + "/" + NodeConfig.fileName)
-            let members = try ParticipantRoster.load(config, directory: directory)
-            let recorded = try CertificateRecord.recorded(ledger: access.ledger, projections: access.projections)
-            var drafts = [ParticipantRecord.retiredDraft(participant, name: p.name, reason: reason, source: .command, actor: principal.actor)]
-            drafts += CertificateRecord.drafts(configured: [], recorded: recorded, only: ["o2o:" + participant], actor: principal.actor)
-            if try book(participant).organization(participant) != nil {
-                drafts.append(AddressBook.draft(NodeEventType.organizationRemoved, participant: participant, actor: principal.actor))
-            }
-            let events = try await commit(config, previous: before, drafts: drafts, members: members)
-            return Outcome(record: nil, events: events, notes: notes)
         }
+    }
+
+    private func retire(_ participant: String, index: Int, config: NodeConfig, before: NodeConfig, reason: String, by principal: Principal,
+                        now: Date) async throws(NodeError) -> Outcome {
+        var config = config
+        let p = config.participants.remove(at: index)
+        config.retiredParticipants = (config.retiredParticipants ?? []) + [
+            .init(id: p.id, name: p.name, o2oKey: p.o2oKey, o2oCertificate: p.o2oCertificate,
+                  retiredAt: Timestamp(nanoseconds: Int64(now.timeIntervalSince1970.rounded(.down)) * 1_000_000_000).rfc3339),
+        ]
+        let notes = ["its key files (\(p.o2oKey)) and key-encryption key stay on the node: its history remains readable to those granted it",
+                     "grants on participant:\(participant) and its mailboxes stay in force for reading that history (and again if it is added back); revoke those no longer needed with `kvitto revoke`"]
+        try config.validate(path: directory + "/" + NodeConfig.fileName)
+        let members = try ParticipantRoster.load(config, directory: directory)
+        var drafts = [ParticipantRecord.retiredDraft(participant, name: p.name, reason: reason, source: .command, actor: principal.actor)]
+        drafts += try await recordDrafts(nil, id: participant, certificate: nil, config: config, members: members, reason: reason, principal: principal)
+        if try book(participant).organization(participant) != nil {
+            drafts.append(AddressBook.draft(NodeEventType.organizationRemoved, participant: participant, actor: principal.actor))
+        }
+        let events = try await commit(config, previous: before, drafts: drafts, members: members)
+        roster?.resume(participant)
+        return Outcome(record: nil, events: events, notes: notes)
     }
 
     // MARK: steps
@@ -329,23 +364,24 @@ package struct ParticipantAdministration: Sendable {
     private func commit(_ config: NodeConfig, previous: NodeConfig, drafts: [EventDraft], members: ParticipantRoster.Members)
         async throws(NodeError) -> [Event]
     {
-        try config.save(directory: directory)
-        let events: [Event]
-        do { events = try await access.ledger.append(drafts) } catch {
-            do { try previous.save(directory: directory) } catch {
-                throw NodeError(.storage, "recording the participant change failed and \(NodeConfig.fileName) could not be put back (\(error)); the node records the difference at its next start")
-            }
-            throw NodeError(.storage, "recording the participant change: \(error); nothing was changed")
-        }
+        let events = try await ConfigurationChange.commit(config, previous: previous, directory: directory, drafts: drafts, to: access.ledger)
         roster?.replace(with: members)
         return events
     }
 
     /// Refuses `config` unless it is valid and `participant`'s identity passes every check of
     /// `kvitto check`; returns the participants with their identities loaded.
-    private func check(_ config: NodeConfig, participant: NodeConfig.Participant, member: String) async throws(NodeError) -> ParticipantRoster.Members {
+    private func check(_ config: NodeConfig, participant: NodeConfig.Participant, member: String, identityChanged: Bool) async throws(NodeError)
+        -> ParticipantRoster.Members
+    {
         try config.validate(path: directory + "/" + NodeConfig.fileName)
-        let findings = await IdentityChecks.participant(CheckContext(directory: directory, config: config, now: Date()), participant, member: member)
+        // A rename leaves the identity as it was checked when it came (an expiring one must not
+        // stop its administrator from renaming it); a new identity is checked, not the earlier
+        // ones kept for the overlap (checked when they were current).
+        guard identityChanged else { return try ParticipantRoster.load(config, directory: directory) }
+        var current = participant
+        current.o2oPrevious = nil
+        let findings = await IdentityChecks.participant(CheckContext(directory: directory, config: config, now: Date()), current, member: member)
         let errors = findings.filter { $0.severity == .error }
         if let first = errors.first {
             let code: NodeError.Code = first.code == .keyUnusable ? .keyUnusable : .invalidRequest
@@ -382,23 +418,67 @@ package struct ParticipantAdministration: Sendable {
     private func addressBookDrafts(_ participant: String, name: String, set: [NodeConfig.Function], remove: [String], actor: String)
         throws(NodeError) -> [EventDraft]
     {
-        let current = try book(participant).organization(participant)
+        ParticipantRecord.bookDrafts(participant, name: name, functions: set, remove: remove, book: try book(participant), actor: actor)
+    }
+
+    /// The events of a change of participant `p` (configured with the O2O certificate `certificate`
+    /// in `config`, whose participants with their identities are `members`): its
+    /// `participant.added|updated` against what the ledger records (none when that is the same),
+    /// the record of its O2O certificate — and every other difference between `config` and the
+    /// ledger (an edit of `kvitto.json` by hand since the node last recorded it), recorded with
+    /// source `configuration` by `node` after the same identity checks, so that nothing the
+    /// command puts in force is unchecked or unrecorded.
+    private func recordDrafts(_ p: NodeConfig.Participant?, id: String, certificate: Certificate?, config: NodeConfig,
+                              members: ParticipantRoster.Members, reason: String, principal: Principal) async throws(NodeError) -> [EventDraft]
+    {
+        let recorded = try ParticipantRecord.recorded(ledger: access.ledger, projections: access.projections)
+        let certificates = try CertificateRecord.recorded(ledger: access.ledger, projections: access.projections)
         var drafts: [EventDraft] = []
-        if current == nil {
-            drafts.append(AddressBook.draft(NodeEventType.organizationAdded, participant: participant, name: name, actor: actor))
-        } else if current?.name != name {
-            drafts.append(AddressBook.draft(NodeEventType.organizationUpdated, participant: participant, name: name, actor: actor))
+        if let p, let certificate {
+            let record = ParticipantRecord(p, o2o: certificate)
+            if recorded[id] != record { drafts.append(record.draft(previous: recorded[id], reason: reason, source: .command, actor: principal.actor)) }
+            drafts += CertificateRecord.drafts(configured: [.init(name: "o2o:" + id, participant: id, certificate: certificate)],
+                                               recorded: certificates, only: ["o2o:" + id], actor: principal.actor)
+        } else {
+            drafts += CertificateRecord.drafts(configured: [], recorded: certificates, only: ["o2o:" + id], actor: principal.actor)
         }
-        for f in set {
-            let existing = current?.functions[f.function]
-            if existing == f.name { continue }
-            drafts.append(AddressBook.draft(existing == nil ? NodeEventType.functionAdded : NodeEventType.functionUpdated,
-                                            participant: participant, function: f.function, name: f.name, actor: actor))
+        // Everything else the saved configuration puts in force.
+        var others = members
+        others.participants.removeAll { $0.id == id }
+        others.o2o[id] = nil
+        var recordedOthers = recorded
+        recordedOthers[id] = nil
+        let caughtUp = ParticipantRecord.drafts(configured: others, recorded: recordedOthers,
+                                                reason: "found in \(NodeConfig.fileName) (changed by hand) when \(id) was changed",
+                                                source: .configuration, actor: "node")
+        let context = CheckContext(directory: directory, config: config, now: Date())
+        for draft in caughtUp where draft.type != NodeEventType.participantRetired {
+            guard let other = others.participants.first(where: { $0.id == draft.payload["participant"]?.stringValue }),
+                  let index = config.participants.firstIndex(where: { $0.id == other.id }) else { continue }
+            let errors = await IdentityChecks.participant(context, other, member: "participants[\(index)]").filter { $0.severity == .error }
+            if !errors.isEmpty {
+                throw NodeError(.configInvalid, "\(other.id) was changed in \(NodeConfig.fileName) by hand and does not pass its checks, so no participant change is made until that is fixed: "
+                                    + errors.map { "\($0.member): \($0.message) (\($0.code.rawValue))" }.joined(separator: "; "))
+            }
+            drafts += ParticipantRecord.bookDrafts(other.id, name: other.name, functions: other.functions, book: try book(other.id), actor: "node")
         }
-        for f in remove where current?.functions[f] != nil {
-            drafts.append(AddressBook.draft(NodeEventType.functionRemoved, participant: participant, function: f, actor: actor))
-        }
+        drafts += caughtUp
+        let names = Set(others.participants.map { "o2o:" + $0.id } + certificates.keys.filter { $0.hasPrefix("o2o:") && $0 != "o2o:" + id })
+        drafts += CertificateRecord.drafts(configured: others.participants.compactMap { q in
+            others.o2o[q.id].map { ConfiguredCertificate(name: "o2o:" + q.id, participant: q.id, certificate: $0.certificate) }
+        }, recorded: certificates, only: names, actor: "node")
         return drafts
+    }
+
+    /// The key-encryption key ids `participant`'s stored content is sealed under.
+    private func sealedUnder(_ participant: String) throws(NodeError) -> Set<String> {
+        do {
+            _ = try access.projections.catchUp()
+            return Set(try NodeStateProjection.messages(in: access.projections.storage) { $0.participant == participant && $0.contentKey != nil }
+                .compactMap { $0.contentKey?.kek })
+        } catch {
+            throw NodeError(.storage, "reading the content of \(participant): \(error)")
+        }
     }
 
     private func book(_ participant: String) throws(NodeError) -> AddressBook {
@@ -407,14 +487,30 @@ package struct ParticipantAdministration: Sendable {
         }
     }
 
-    /// Outbound messages and receipts of `participant` still being delivered, and its received
-    /// messages not yet answered.
-    private func inFlight(_ participant: String) throws(NodeError) -> (outbound: Int, unanswered: Int) {
+    /// What of `participant` is not finished: outbound messages not yet answered with a
+    /// Meddelandekvittens (or failed), received messages not yet answered, receipts still being sent.
+    struct InFlight {
+        var outbound = 0, unanswered = 0, receipts = 0
+        var total: Int { outbound + unanswered + receipts }
+        var description: String {
+            "\(outbound) sent message(s) not yet answered with a Meddelandekvittens or failed, \(unanswered) received message(s) not yet answered, and \(receipts) Meddelandekvittens still being sent"
+        }
+    }
+
+    private func inFlight(_ participant: String) throws(NodeError) -> InFlight {
         do {
-            return try access.projections.currentNodeState { reader in
-                (try reader.pendingDispatches().filter { $0.participant == participant }.count,
-                 try reader.unanswered().filter { $0.participant == participant }.count)
+            var out = InFlight()
+            for r in try ParticipantView(projections: access.projections, participant: participant).messages() {
+                switch (r.direction, r.status) {
+                case (.outbound, .submitted), (.outbound, .dispatched), (.outbound, .delivered): out.outbound += 1
+                case (.inbound, .received): out.unanswered += 1
+                default: break
+                }
             }
+            out.receipts = try access.projections.currentNodeState { reader in
+                try reader.pendingDispatches().filter { $0.participant == participant && $0.kind == .receipt }.count
+            }
+            return out
         } catch {
             throw NodeError(.storage, "reading the messages in flight: \(error)")
         }
@@ -431,17 +527,8 @@ package struct ParticipantAdministration: Sendable {
         }
     }
 
-    /// Participant changes in progress, by node directory: one at a time (each reads, checks and
-    /// writes the whole configuration); a concurrent one is refused (`node.conflict`: ask again).
-    private static let changing = Mutex<Set<String>>([])
-
     private func exclusively<T>(_ change: () async throws(NodeError) -> T) async throws(NodeError) -> T {
-        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
-        guard Self.changing.withLock({ $0.insert(key).inserted }) else {
-            throw NodeError(.conflict, "another participant change of this node is in progress; ask again")
-        }
-        defer { _ = Self.changing.withLock { $0.remove(key) } }
-        return try await change()
+        try await ConfigurationChange.exclusively(directory, change)
     }
 
     /// Files written by a change, removed again unless it is kept.

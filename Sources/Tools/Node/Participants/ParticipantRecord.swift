@@ -53,13 +53,14 @@ package struct ParticipantRecord: Sendable, Equatable {
     }
 
     /// `participant.added` (no `previous`) or `participant.updated` (naming the members that changed).
-    package func draft(previous: ParticipantRecord?, reason: String, source: Source, actor: String) -> EventDraft {
+    /// `also` names further members that changed without being part of the record (`o2o_previous`).
+    package func draft(previous: ParticipantRecord?, reason: String, source: Source, actor: String, also: [String] = []) -> EventDraft {
         var p: [String: JSONValue] = [
             "participant": .string(id), "name": .string(name), "functions": .object(functions.mapValues { .string($0) }),
             "catch_all_function": catchAllFunction.map { .string($0) } ?? .null, "o2o_fingerprint_sha256": .string(o2oFingerprint),
             "reason": .string(reason), "source": .string(source.rawValue),
         ]
-        if let previous { p["changed"] = .array(changes(from: previous).map { .string($0) }) }
+        if let previous { p["changed"] = .array((changes(from: previous) + also).map { .string($0) }) }
         return EventDraft(type: previous == nil ? NodeEventType.participantAdded : NodeEventType.participantUpdated,
                           subject: Self.subject(id), actor: actor, payload: .object(p))
     }
@@ -120,6 +121,31 @@ package struct ParticipantRecord: Sendable, Equatable {
     }
 }
 
+extension ParticipantRecord {
+    /// The address-book events that make `participant`'s entry in `book` show its name and each of
+    /// `functions` (added or renamed), without `remove`.
+    package static func bookDrafts(_ participant: String, name: String, functions: [NodeConfig.Function], remove: [String] = [],
+                                   book: AddressBook, actor: String) -> [EventDraft] {
+        let current = book.organization(participant)
+        var drafts: [EventDraft] = []
+        if current == nil {
+            drafts.append(AddressBook.draft(NodeEventType.organizationAdded, participant: participant, name: name, actor: actor))
+        } else if current?.name != name {
+            drafts.append(AddressBook.draft(NodeEventType.organizationUpdated, participant: participant, name: name, actor: actor))
+        }
+        for f in functions {
+            let existing = current?.functions[f.function]
+            if existing == f.name { continue }
+            drafts.append(AddressBook.draft(existing == nil ? NodeEventType.functionAdded : NodeEventType.functionUpdated,
+                                            participant: participant, function: f.function, name: f.name, actor: actor))
+        }
+        for f in remove where current?.functions[f] != nil {
+            drafts.append(AddressBook.draft(NodeEventType.functionRemoved, participant: participant, function: f, actor: actor))
+        }
+        return drafts
+    }
+}
+
 extension Node {
     /// Compares the participants configured now with those the ledger records and appends, in one
     /// step, `participant.added|updated|retired` for each difference (source `configuration`: an
@@ -128,9 +154,17 @@ extension Node {
     @discardableResult
     package func recordParticipantChanges() async throws(NodeError) -> [Event] {
         let recorded = try ParticipantRecord.recorded(ledger: ledger, projections: projections)
-        let drafts = ParticipantRecord.drafts(configured: keys.participants.current, recorded: recorded,
+        let members = keys.participants.current
+        var drafts = ParticipantRecord.drafts(configured: members, recorded: recorded,
                                               reason: "found in \(NodeConfig.fileName) at start", source: .configuration, actor: "node")
         guard !drafts.isEmpty else { return [] }
+        // A participant added or changed in the file gets its address-book entry too (a command
+        // cut off before its append left it out).
+        let changed = Set(drafts.compactMap { $0.type == NodeEventType.participantRetired ? nil : $0.payload["participant"]?.stringValue })
+        let book = try read { try $0.addressBook(participants: changed) }
+        for p in members.participants where changed.contains(p.id) {
+            drafts += ParticipantRecord.bookDrafts(p.id, name: p.name, functions: p.functions, book: book, actor: "node")
+        }
         let events: [Event]
         do { events = try await ledger.append(drafts) } catch {
             throw NodeError(.storage, "recording the participant changes: \(error)")

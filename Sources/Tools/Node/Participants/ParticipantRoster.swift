@@ -15,11 +15,23 @@ package final class ParticipantRoster: Sendable {
         /// Each participant's earlier O2O identities (`o2o_previous`), which only decrypt during an
         /// overlap after a certificate was replaced.
         package var o2oPrevious: [String: [SigningIdentity]]
+        /// Participants retired (`retired_participants`): not served, but their history is read
+        /// under their strong-authentication rule.
+        package var retired: [String] = []
     }
 
-    private let members: Mutex<Members>
+    /// The members, the participants being retired (served no more: new messages from or to them
+    /// are refused while the retirement is checked and recorded) and the deliveries and
+    /// submissions in progress per participant.
+    private struct State {
+        var members: Members
+        var suspended: Set<String> = []
+        var busy: [String: Int] = [:]
+    }
 
-    package init(_ members: Members) { self.members = Mutex(members) }
+    private let state: Mutex<State>
+
+    package init(_ members: Members) { state = Mutex(State(members: members)) }
 
     /// The participants of `config`, their identities read from the files it names (an unusable
     /// key or certificate refuses the whole set: `node.key_unusable` names it).
@@ -37,22 +49,58 @@ package final class ParticipantRoster: Sendable {
                 previous[p.id, default: []].append(try identity("the previous O2O identity \(i) of \(p.id)", old.key, old.certificate))
             }
         }
-        return Members(participants: config.participants, o2o: o2o, o2oPrevious: previous)
+        return Members(participants: config.participants, o2o: o2o, o2oPrevious: previous,
+                       retired: (config.retiredParticipants ?? []).map(\.id))
     }
 
     /// Everything, as one consistent state.
-    package var current: Members { members.withLock { $0 } }
+    package var current: Members { state.withLock { $0.members } }
     /// The participants, in the order of the configuration.
-    package var participants: [NodeConfig.Participant] { members.withLock { $0.participants } }
+    package var participants: [NodeConfig.Participant] { state.withLock { $0.members.participants } }
     /// The participant ids.
-    package var ids: [String] { members.withLock { $0.participants.map(\.id) } }
+    package var ids: [String] { state.withLock { $0.members.participants.map(\.id) } }
+    /// The ids whose authentication rules apply: the participants and the retired ones.
+    package var authenticationIDs: [String] { state.withLock { $0.members.participants.map(\.id) + $0.members.retired } }
     /// The participant `id`, when the node serves it.
-    package func participant(_ id: String) -> NodeConfig.Participant? { members.withLock { $0.participants.first { $0.id == id } } }
-    /// Whether the node serves `id` now.
-    package func serves(_ id: String) -> Bool { members.withLock { $0.o2o[id] != nil } }
-    /// The current O2O identity of `id`.
-    package func o2o(_ id: String) -> SigningIdentity? { members.withLock { $0.o2o[id] } }
+    package func participant(_ id: String) -> NodeConfig.Participant? { state.withLock { $0.members.participants.first { $0.id == id } } }
+    /// Whether the node serves `id` now (not while it is being retired).
+    package func serves(_ id: String) -> Bool { state.withLock { $0.members.o2o[id] != nil && !$0.suspended.contains(id) } }
+    /// The current O2O identity of `id` (also while it is being retired: what is in flight is answered).
+    package func o2o(_ id: String) -> SigningIdentity? { state.withLock { $0.members.o2o[id] } }
 
     /// Puts `members` in force (after the configuration that lists them was saved).
-    package func replace(with members: Members) { self.members.withLock { $0 = members } }
+    package func replace(with members: Members) { state.withLock { $0.members = members } }
+
+    /// Starts a delivery or submission for `ids`; false (nothing started) unless the node serves
+    /// every one of them. Call ``leave(_:)`` with the same ids when it is recorded or failed.
+    package func enter(_ ids: [String]) -> Bool {
+        state.withLock { s in
+            guard ids.allSatisfy({ s.members.o2o[$0] != nil && !s.suspended.contains($0) }) else { return false }
+            for id in ids { s.busy[id, default: 0] += 1 }
+            return true
+        }
+    }
+
+    package func leave(_ ids: [String]) {
+        state.withLock { s in
+            for id in ids {
+                let left = (s.busy[id] ?? 1) - 1
+                s.busy[id] = left > 0 ? left : nil
+            }
+        }
+    }
+
+    /// Stops serving `id` for new messages; true once no delivery or submission for it is in
+    /// progress (polled every 20 ms, at most `timeout`). Undo with ``resume(_:)``.
+    package func suspend(_ id: String, timeout: Duration = .seconds(30)) async -> Bool {
+        state.withLock { _ = $0.suspended.insert(id) }
+        let clock = ContinuousClock(), deadline = clock.now + timeout
+        while state.withLock({ ($0.busy[id] ?? 0) > 0 }) {
+            guard clock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    package func resume(_ id: String) { state.withLock { _ = $0.suspended.remove(id) } }
 }

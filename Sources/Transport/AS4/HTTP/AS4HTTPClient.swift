@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
-import NIOSSL
+package import NIOSSL
 package import Foundation
 
 /// Posts AS4 messages over HTTP(S) and returns the synchronous response, streaming attachments
@@ -8,10 +8,17 @@ package import Foundation
 package final class AS4HTTPClient: Sendable {
     private let http: HTTPClient
     package let timeout: TimeInterval
+    /// The TLS settings for each request when they may change while the client runs (a node's TLS
+    /// trust folder reloaded); nil: those given at set-up.
+    private let currentTLS: (@Sendable () throws -> TLSConfiguration)?
 
     /// `tls` configures our client certificate and the server anchors; nil uses the system trust
-    /// store and no client certificate.
-    package init(tls: AS4TLS?, timeout: TimeInterval = 300, connectTimeout: TimeInterval = 15) throws {
+    /// store and no client certificate. `currentTLS`, when given, is asked before each request and
+    /// wins over `tls` (connections are pooled per TLS configuration, so a changed one makes new
+    /// connections and the old ones close when idle).
+    package init(tls: AS4TLS?, currentTLS: (@Sendable () throws -> TLSConfiguration)? = nil, timeout: TimeInterval = 300,
+                 connectTimeout: TimeInterval = 15) throws {
+        self.currentTLS = currentTLS
         var configuration = HTTPClient.Configuration()
         if let tls { configuration.tlsConfiguration = try tls.clientConfiguration() }
         configuration.timeout = .init(connect: .milliseconds(Int64(connectTimeout * 1000)), read: .seconds(Int64(timeout)))
@@ -43,6 +50,11 @@ package final class AS4HTTPClient: Sendable {
         request.headers.add(name: "Content-Type", value: contentType)
         request.headers.add(name: "MIME-Version", value: "1.0")
         request.body = .stream(segments, length: .known(Int64(segments.totalLength)))
+        if let currentTLS {
+            do { request.tlsConfiguration = try currentTLS() } catch {
+                throw .connectionFailure("POST \(url): the TLS settings cannot be made: \(error)")
+            }
+        }
         do {
             let response = try await http.execute(request, timeout: .seconds(Int64(timeout)))
             let body = try await response.body.collect(upTo: 16 << 20)
