@@ -31,6 +31,8 @@ package enum NodeEventType {
     package static let participantUpdated = "participant.updated"
     /// A participant the node no longer serves.
     package static let participantRetired = "participant.retired"
+    /// A route to another access point added or replaced (`kvitto route add`).
+    package static let routeChanged = "route.changed"
     /// The three participant events.
     package static let participantLifecycle = [participantAdded, participantUpdated, participantRetired]
     package static let organizationAdded = "addressbook.organization.added"

@@ -116,4 +116,28 @@ final class ContentKeyCLITests: XCTestCase {
         let replaced = try ok(["content-key", "create", "--node", a, "--replace-lost-key", "0203:a.example.se"])
         XCTAssertTrue(replaced.contains("(new, key ") && keyID(replaced) != keyID(created), replaced)
     }
+
+    /// Turned on while the node runs: the next confidential message is sealed, with no restart.
+    func testTurnedOnWhileTheNodeRuns() throws {
+        let dir = ScratchDir("content-key-live")
+        defer { dir.remove() }
+        let a = dir.sub("a"), me = "os:\(NSUserName())"
+        _ = try ok(["init", a, "--name", "a", "--participant", "0203:a.example.se=Kommun A", "--function", "kansli@0203:a.example.se=Kansliet",
+                    "--participant", "0203:c.example.se=Kommun C", "--function", "registrator@0203:c.example.se=Registraturen",
+                    "--port", "18651", "--content-encryption", "none"])
+        _ = try ok(["grant", "--node", a, "--grantee", me, "--scope", "participant:0203:a.example.se", "--rights", "read,send", "--reason", "t"])
+        let server = try NodeCrashTests.Server(node: a, log: dir.sub("serve.log"))
+        defer { server.kill() }
+        let before = "Okrypterat-före-nyckeln-\(UUID().uuidString)"
+        _ = try ok(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:c.example.se", "--text", before, "--confidential"])
+        XCTAssertFalse(files(under: a, containing: before).isEmpty, "the test cannot tell: content before the key was not found in clear")
+        let created = try ok(["content-key", "create", "--node", a, "--scope", "confidential"])
+        XCTAssertTrue(created.contains("0203:c.example.se:") && created.contains("(new, key "), created)
+        let secret = "Sekretess-efter-nyckeln-\(UUID().uuidString)"
+        let id = try ok(["send", "--node", a, "--from", "kansli@0203:a.example.se", "--to", "registrator@0203:c.example.se", "--text", secret,
+                         "--confidential"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(files(under: a, containing: secret), [], "sealed without a restart")
+        XCTAssertTrue(try ok(["read", "--node", a, id]).contains(secret))
+        XCTAssertTrue(server.stop())
+    }
 }

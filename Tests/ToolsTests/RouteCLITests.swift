@@ -63,6 +63,23 @@ final class RouteCLITests: XCTestCase {
             XCTAssertTrue(recorded.first?.contains("\"actor\":\"\(me)\"") == true, name)
         }
         XCTAssertTrue(events.contains { $0.contains("addressbook.function.added") && $0.contains("registrator") && $0.contains("\"actor\":\"\(me)\"") })
+        let route = try XCTUnwrap(events.first { $0.contains("\"type\":\"route.changed\"") })
+        XCTAssertTrue(route.contains("\"change\":\"added\"") && route.contains("\"trust_added\":[{") && route.contains("\"actor\":\"\(me)\""), String(route))
+
+        // A route whose certificates chain to nothing the node trusts would stop it from starting: refused, nothing written.
+        let config = try String(contentsOfFile: a + "/kvitto.json", encoding: .utf8)
+        for name in ["rogue-as4", "rogue-o2o"] {
+            let made = try KvittoProcess.runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.sub(name + ".key"),
+                                                                       "-out", dir.sub(name + ".crt"), "-days", "30", "-subj", "/CN=0203:x.example.se"])
+            XCTAssertEqual(made.status, 0, made.stderr)
+        }
+        let rogue = try KvittoProcess.run(["route", "add", "--node", a, "--participant", "0203:x.example.se", "--name", "X", "--function", "x=X",
+                                           "--endpoint", "https://127.0.0.1:9/as4", "--as4-certificate", dir.sub("rogue-as4.crt"),
+                                           "--o2o-certificate", dir.sub("rogue-o2o.crt")])
+        XCTAssertNotEqual(rogue.status, 0)
+        XCTAssertTrue(rogue.stderr.contains("check.untrusted_certificate"), rogue.stderr)
+        XCTAssertEqual(try String(contentsOfFile: a + "/kvitto.json", encoding: .utf8), config)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: a + "/routes").contains { $0.hasPrefix("0203-x-example-se") })
         // Without the manage right on the node, a route is refused.
         let nodeGrant = try XCTUnwrap(try ok(["grants", "--node", a, "--json"]).split(separator: "\n")
             .first { $0.contains("\"scope\":\"node\"") && $0.contains("\"manage\"") }

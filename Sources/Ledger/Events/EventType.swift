@@ -28,7 +28,7 @@ public struct EventType: Sendable, Hashable {
             // Node and storage
             "node.certificate.changed", "blob.erased",
             // Participants of the node
-            "participant.added", "participant.updated", "participant.retired",
+            "participant.added", "participant.updated", "participant.retired", "route.changed",
             // Webhook subscriptions
             "webhook.created", "webhook.secret.rotated", "webhook.disabled", "webhook.resumed", "webhook.deleted",
         ]

@@ -16,14 +16,27 @@ import Glibc
 /// closed), and is tried again at the next use, so putting the file back needs no restart.
 /// Metadata never needs a key.
 package struct ContentVault: Sendable {
-    package let settings: NodeConfig.ContentEncryption?
-    let keyDirectory: String?
     let blobs: BlobStore
     let keys: KeyCache
 
-    /// Loaded key-encryption keys by participant, with the state of the file each was read from.
+    /// What `content_encryption` says now (`kvitto content-key create` may turn it on while the
+    /// node runs) and the loaded key-encryption keys by participant, with the state of the file
+    /// each was read from.
     final class KeyCache: Sendable {
+        let configured: Mutex<(settings: NodeConfig.ContentEncryption?, keyDirectory: String?)>
         let loaded = Mutex<[String: (key: KeyEncryptionKey, file: FileState)]>([:])
+
+        init(settings: NodeConfig.ContentEncryption?, keyDirectory: String?) { configured = Mutex((settings, keyDirectory)) }
+    }
+
+    /// Which content is encrypted at rest now (nil: none).
+    package var settings: NodeConfig.ContentEncryption? { keys.configured.withLock { $0.settings } }
+    var keyDirectory: String? { keys.configured.withLock { $0.keyDirectory } }
+
+    /// Puts `config`'s `content_encryption` in force (after it was saved).
+    package func reconfigure(_ config: NodeConfig, directory: String) {
+        let folder = config.contentEncryption.map { NodeConfig.resolve($0.keyDirectory, in: directory) }
+        keys.configured.withLock { $0 = (config.contentEncryption, folder) }
     }
 
     /// What identifies a key file's content and safety: a change of any of them (the file
@@ -41,10 +54,8 @@ package struct ContentVault: Sendable {
     }
 
     package init(config: NodeConfig, directory: String, blobs: BlobStore) {
-        settings = config.contentEncryption
-        keyDirectory = config.contentEncryption.map { NodeConfig.resolve($0.keyDirectory, in: directory) }
         self.blobs = blobs
-        keys = KeyCache()
+        keys = KeyCache(settings: config.contentEncryption, keyDirectory: config.contentEncryption.map { NodeConfig.resolve($0.keyDirectory, in: directory) })
     }
 
     /// Where the key-encryption key of `participant` is kept.

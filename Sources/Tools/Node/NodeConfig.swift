@@ -233,13 +233,17 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             throw NodeError(.storage, "writing \(path): \(error)")
         }
         unlink(temporary)
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        // The file keeps the mode the operator gave it (0644 for a new one).
+        var st = stat()
+        let mode: mode_t = stat(path, &st) == 0 ? st.st_mode & 0o777 : 0o644
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw NodeError(.storage, "writing \(path): cannot create \(temporary): \(String(cString: strerror(errno)))") }
         let failed = FileIO.writeAll(fd, bytes)
         let synced = failed == 0 && fsync(fd) == 0
         let cause = failed != 0 ? failed : errno
         close(fd)
-        guard synced, rename(temporary, path) == 0 else {
+        // chmod: the umask narrowed the mode at creation.
+        guard synced, chmod(temporary, mode) == 0, rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(synced ? errno : cause))
             unlink(temporary)
             throw NodeError(.storage, "writing \(path): \(reason)")

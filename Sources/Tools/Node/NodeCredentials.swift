@@ -172,12 +172,19 @@ extension NodeSetup {
         for f in files {
             let path = folder + "/" + prefix + f.name
             if FileManager.default.fileExists(atPath: path) { continue }  // the same bytes are there already
-            guard FileManager.default.createFile(atPath: path, contents: f.data, attributes: [.posixPermissions: 0o644]) else {
+            // A new file (never over another, no link followed), synced with its folder.
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            let failed = fd < 0 ? errno : FileIO.writeAll(fd, Array(f.data))
+            let synced = fd >= 0 && failed == 0 && fsync(fd) == 0
+            if fd >= 0 { close(fd) }
+            guard synced else {
+                if fd >= 0 { unlink(path) }
                 for w in written { try? FileManager.default.removeItem(atPath: w) }
-                throw NodeError(.storage, "cannot write \(path)")
+                throw NodeError(.storage, "cannot write \(path): \(String(cString: strerror(failed != 0 ? failed : errno)))")
             }
             written.append(path)
         }
+        if !written.isEmpty { FileIO.syncDirectory(folder) }
         return written
     }
 }
@@ -238,7 +245,15 @@ extension RouteSpec {
         }
         var trust: [RouteAdministration.Anchor] = []
         for (role, folder) in [("as4", other.trust.as4), ("o2o", other.trust.o2o), ("tls", other.trust.tls)] {
-            trust += try NodeSetup.trustFiles([NodeConfig.resolve(folder, in: peer)], role: role).map { .init(role: role, data: $0.data) }
+            // Its certificates and CRLs (what its own trust store loads); anything else there is not trust.
+            let dir = NodeConfig.resolve(folder, in: peer)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where !name.hasPrefix(".") {
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isFolder), !isFolder.boolValue,
+                      let data = FileManager.default.contents(atPath: dir + "/" + name),
+                      let file = try? NodeSetup.trustFile(data, source: dir + "/" + name, role: role) else { continue }
+                trust.append(.init(role: role, data: file.data))
+            }
         }
         let as4 = try read(other.as4.certificate)
         var out: [RouteAdministration.Addition] = []

@@ -16,7 +16,13 @@ package struct NodeInbound: AS4Delivery, DuplicateStore {
     package func deliver(_ inbound: AS4Opener.Inbound, receipt: [UInt8]) async throws {
         let user = inbound.userMessage
         // Counted as in progress for the recipient, so a retirement waits for it to be recorded.
-        guard let recipient = user.property("finalRecipient"), node.keys.participants.enter([recipient]) else {
+        guard let recipient = user.property("finalRecipient") else { throw EbMSError.notServiced }
+        guard node.keys.participants.enter([recipient]) else {
+            // While its retirement is being decided, the sender is asked to try again (the
+            // retirement may be refused, and then this message is taken as usual).
+            if node.keys.participants.isSuspended(recipient) {
+                throw AS4TemporarilyUnavailable("\(recipient) is being retired from this access point")
+            }
             throw EbMSError.notServiced
         }
         defer { node.keys.participants.leave([recipient]) }

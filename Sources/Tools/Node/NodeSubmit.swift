@@ -26,6 +26,10 @@ extension Node {
             throw notServed
         }
         let internalRecipient = m.to.participant == m.from.participant || participants.enter([m.to.participant])
+        if !internalRecipient, participants.isSuspended(m.to.participant) {
+            participants.leave([m.from.participant])
+            throw NodeError(.conflict, "\(m.to.participant) is being retired from this node; ask again (if its retirement is refused, it takes messages again)")
+        }
         defer { participants.leave(m.to.participant != m.from.participant && internalRecipient ? [m.from.participant, m.to.participant] : [m.from.participant]) }
         let book = try read { try $0.addressBook(participants: [m.from.participant, m.to.participant]) }
         guard book.contains(m.from) else {

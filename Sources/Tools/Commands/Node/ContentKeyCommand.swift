@@ -22,7 +22,8 @@ struct ContentKeyCommand: AsyncParsableCommand {
                 Existing keys are never replaced: content sealed under a key is lost with it. A participant whose content \
                 is sealed under a key whose file is missing gets no new key (restore the file) unless --replace-lost-key \
                 names it. When kvitto.json has no content_encryption, it is added with --scope and the key folder \
-                pki/content. Run it with the node stopped. Keep a safe copy of every key apart from the node's backups.
+                pki/content. A running node does it and seals with the new keys from the next message on. Needs the manage \
+                right on the node. Keep a safe copy of every key apart from the node's backups.
                 """)
 
         @OptionGroup var location: NodeLocation
@@ -32,55 +33,7 @@ struct ContentKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await NodeCLI.run {
-                var config = try NodeConfig.load(directory: location.node)
-                if let encryption = config.contentEncryption {
-                    if let scope, scope != encryption.scope {
-                        throw NodeError(.invalidRequest, "content encryption is on with scope \(encryption.scope); --scope changes nothing here (edit content_encryption.scope in kvitto.json and restart)")
-                    }
-                } else {
-                    let scope = scope ?? "confidential"
-                    guard NodeConfig.ContentEncryption.scopes.contains(scope) else { throw CLI.fail("--scope is confidential or all") }
-                    config.contentEncryption = .init(scope: scope, keyDirectory: "pki/content")
-                }
-                // The ledger is held while the keys and the configuration change: a running node
-                // (which reads both at start) or another command is refused.
-                let ledger: Ledger
-                do { ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: location.node)) } catch where (error as? LedgerError)?.code == .locked {
-                    throw NodeError(.running, "the node is running (or another command holds its ledger): stop it first; the node reads its keys and content_encryption at start")
-                }
-                defer { ledger.close() }
-                let folder = NodeConfig.resolve(config.contentEncryption!.keyDirectory, in: location.node)
-                let missing = Set(config.participants.map(\.id).filter { p in
-                    var st = stat()
-                    return lstat(ContentVault.keyFile(participant: p, in: folder), &st) != 0
-                })
-                try refuseLostKeys(missing, ledger: ledger, folder: folder)
-                do { try NodeSetup.writeKeyEncryptionKeys(config.participants.map(\.id), in: folder) } catch let e as NodeError { throw e } catch {
-                    throw NodeError(.storage, "writing the key-encryption keys in \(folder): \(error)")
-                }
-                try config.save(directory: location.node)
-                for p in config.participants {
-                    let path = ContentVault.keyFile(participant: p.id, in: folder)
-                    let id = (try? KeyEncryptionKey.load(path: path).id) ?? "unusable"
-                    print("\(p.id): \(path) (\(missing.contains(p.id) ? "new" : "kept"), key \(id))")
-                }
-            }
-        }
-
-        /// A participant whose key file is missing but whose content is sealed under a key of its
-        /// (the file was lost, or lies on a volume not mounted) gets no new key unless
-        /// `--replace-lost-key` names it: restoring the old file is the way back to that content.
-        private func refuseLostKeys(_ missing: Set<String>, ledger: Ledger, folder: String) throws {
-            let unexcused = missing.subtracting(replaceLostKey)
-            guard !unexcused.isEmpty else { return }
-            let projections = try NodeProjectionStore.open(node: location.node, ledger: ledger)
-            _ = try projections.catchUp()
-            var sealedUnder: [String: Set<String>] = [:]
-            for r in try NodeStateProjection.messages(in: projections.storage, where: { $0.contentKey != nil && unexcused.contains($0.participant) }) {
-                sealedUnder[r.participant, default: []].insert(r.contentKey?.kek ?? "")
-            }
-            if let (participant, keys) = sealedUnder.sorted(by: { $0.key < $1.key }).first {
-                throw NodeError(.conflict, "\(participant) has content sealed under key \(keys.sorted().joined(separator: ", ")), but its file \(ContentVault.keyFile(participant: participant, in: folder)) is missing: restore it from its safe copy (a new key cannot open that content); only if that key is lost for good, give --replace-lost-key \(participant)")
+                print(try await NodeAdmin.perform(.createContentKeys(scope: scope, replaceLostKey: replaceLostKey), node: location.node).text)
             }
         }
     }

@@ -69,7 +69,12 @@ struct ServeCommand: AsyncParsableCommand {
                         var socket = ControlSocket(access: node.access, node: node.directory, logger: node.logger)
                         socket.participants = node.keys.participants
                         socket.routes = node.router as? StaticRoutingTable
-                        socket.reloadTrust = { node.reloadTrust(reason: "route added") }
+                        socket.reloadTrust = {
+                            node.reloadTrust(reason: "route added").values.compactMap {
+                                if case .failed(let error, _) = $0 { return error.description }
+                                return nil
+                            }
+                        }
                         socket.submitter = { message, principal, request async throws(NodeError) in
                             try await node.submit(message, as: principal, request: request)
                         }

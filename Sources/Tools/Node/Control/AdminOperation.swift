@@ -32,6 +32,9 @@ package enum AdminOperation: Sendable, Equatable {
     case retireParticipant(participant: String, reason: String)
     /// `kvitto route add`: a route to one organisation at any access point.
     case addRoute(RouteAdministration.Addition)
+    /// `kvitto content-key create`: key-encryption keys for the participants without one (and
+    /// content encryption turned on with `scope` when it is off).
+    case createContentKeys(scope: String?, replaceLostKey: [String])
 
     /// What an operation did: a line for people and the same as JSON.
     package struct Outcome: Sendable, Equatable {
@@ -56,6 +59,7 @@ package enum AdminOperation: Sendable, Equatable {
         case .updateParticipant: "participant.update"
         case .retireParticipant: "participant.retire"
         case .addRoute: "route.add"
+        case .createContentKeys: "content-key.create"
         }
     }
 
@@ -108,6 +112,14 @@ package enum AdminOperation: Sendable, Equatable {
             for note in o.notes { text += "\n  " + note }
             return Outcome(text: text, result: ["participant": .string(a.participant), "endpoint": .string(a.endpoint),
                                                 "events": .array(o.events.map(\.json)), "notes": .array(o.notes.map { .string($0) })])
+        case .createContentKeys(let scope, let replaceLostKey):
+            let o = try await ContentKeyAdministration(access: access, directory: target.directory, running: target.roster != nil)
+                .create(scope: scope, replaceLostKey: Set(replaceLostKey), by: principal)
+            let lines = o.keys.map { "\($0.participant): \($0.path) (\($0.created ? "new" : "kept"), key \($0.id))" }
+            return Outcome(text: lines.joined(separator: "\n"),
+                           result: ["scope": .string(o.scope), "keys": .array(o.keys.map {
+                               ["participant": .string($0.participant), "path": .string($0.path), "created": .bool($0.created), "id": .string($0.id)]
+                           })])
         }
     }
 
@@ -231,6 +243,9 @@ package enum AdminOperation: Sendable, Equatable {
             o["as4_certificate_base64"] = .string(a.as4Certificate.base64EncodedString())
             o["o2o_certificate_base64"] = .string(a.o2oCertificate.base64EncodedString())
             o["trust"] = .array(a.trust.map { ["role": .string($0.role), "base64": .string($0.data.base64EncodedString())] })
+        case .createContentKeys(let scope, let replaceLostKey):
+            if let scope { o["scope"] = .string(scope) }
+            if !replaceLostKey.isEmpty { o["replace_lost_key"] = .array(replaceLostKey.map { .string($0) }) }
         }
         return .object(o)
     }
@@ -335,11 +350,21 @@ package enum AdminOperation: Sendable, Equatable {
                 }
             }
             self = .addRoute(a)
+        case "content-key.create":
+            allowed = ["scope", "replace_lost_key"]
+            var replace: [String] = []
+            if let r = o["replace_lost_key"], r != .null {
+                guard case .array(let list) = r, let names = Optional(list.compactMap(\.stringValue)), names.count == list.count else {
+                    throw NodeError(.invalidRequest, "content-key.create: replace_lost_key is a list of participant ids")
+                }
+                replace = names
+            }
+            self = .createContentKeys(scope: try optional("scope"), replaceLostKey: replace)
         case "participant.retire":
             allowed = ["participant", "reason"]
             self = .retireParticipant(participant: try string("participant"), reason: try string("reason"))
         default:
-            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update, participant.retire or route.add")
+            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update, participant.retire, route.add or content-key.create")
         }
         if let extra = o.keys.filter({ $0 != "operation" && !allowed.contains($0) }).sorted().first {
             throw NodeError(.invalidRequest, "\(operation): unknown member \(extra)")
@@ -355,8 +380,9 @@ package struct AdminTarget: Sendable {
     package let roster: ParticipantRoster?
     /// The running node's routing table, replaced by `route.add`.
     package var routes: StaticRoutingTable?
-    /// Reloads the running node's trust folders (after `route.add` added anchors).
-    package var reloadTrust: (@Sendable () -> Void)?
+    /// Reloads the running node's trust folders (after `route.add` added anchors); a line per
+    /// folder that did not load.
+    package var reloadTrust: (@Sendable () -> [String])?
 
     package init(access: MessageAccess, directory: String, participants: ParticipantRoster?) {
         self.access = access

@@ -46,7 +46,7 @@ package struct ControlSocket: Sendable {
     package var participants: ParticipantRoster?
     /// The running node's routing table, replaced by `route.add`, and its trust reload.
     package var routes: StaticRoutingTable?
-    package var reloadTrust: (@Sendable () -> Void)?
+    package var reloadTrust: (@Sendable () -> [String])?
 
     package init(access: MessageAccess, node: String, logger: Logger) {
         self.access = access

@@ -194,8 +194,7 @@ package struct ParticipantAdministration: Sendable {
                     drafts.append(Grant.draft(Grant.Request(grantee: administrator, scope: .participant(a.participant), rights: [.manage],
                                                             reason: "administrator of \(a.participant) (kvitto participant add)"), actor: principal.actor))
                 }
-                let events = try await commit(config, previous: before, drafts: drafts, members: members)
-                written.keep()
+                let events = try await commit(config, previous: before, drafts: drafts, members: members, written: &written)
                 return Outcome(record: record, events: events, notes: notes)
             } catch {
                 written.undo()
@@ -289,8 +288,7 @@ package struct ParticipantAdministration: Sendable {
                     drafts.insert(record.draft(previous: record, reason: u.reason, source: .command, actor: principal.actor, also: ["o2o_previous"]), at: 0)
                 }
                 drafts += try addressBookDrafts(p.id, name: p.name, set: p.functions, remove: u.removeFunctions, actor: principal.actor)
-                let events = try await commit(config, previous: before, drafts: drafts, members: members)
-                written.keep()
+                let events = try await commit(config, previous: before, drafts: drafts, members: members, written: &written)
                 return Outcome(record: record, events: events, notes: notes)
             } catch {
                 written.undo()
@@ -352,7 +350,8 @@ package struct ParticipantAdministration: Sendable {
         if try book(participant).organization(participant) != nil {
             drafts.append(AddressBook.draft(NodeEventType.organizationRemoved, participant: participant, actor: principal.actor))
         }
-        let events = try await commit(config, previous: before, drafts: drafts, members: members)
+        var nothingWritten = Written()
+        let events = try await commit(config, previous: before, drafts: drafts, members: members, written: &nothingWritten)
         roster?.resume(participant)
         return Outcome(record: nil, events: events, notes: notes)
     }
@@ -361,10 +360,14 @@ package struct ParticipantAdministration: Sendable {
 
     /// Saves `config`, appends `drafts` and puts `members` in force; when the append fails the
     /// configuration is put back.
-    private func commit(_ config: NodeConfig, previous: NodeConfig, drafts: [EventDraft], members: ParticipantRoster.Members)
-        async throws(NodeError) -> [Event]
+    private func commit(_ config: NodeConfig, previous: NodeConfig, drafts: [EventDraft], members: ParticipantRoster.Members,
+                        written: inout Written) async throws(NodeError) -> [Event]
     {
-        let events = try await ConfigurationChange.commit(config, previous: previous, directory: directory, drafts: drafts, to: access.ledger)
+        let undo = written
+        written.keep()
+        let events = try await ConfigurationChange.commit(config, previous: previous, directory: directory, drafts: drafts, to: access.ledger) {
+            undo.undo()
+        }
         roster?.replace(with: members)
         return events
     }
@@ -528,7 +531,7 @@ package struct ParticipantAdministration: Sendable {
     }
 
     private func exclusively<T>(_ change: () async throws(NodeError) -> T) async throws(NodeError) -> T {
-        try await ConfigurationChange.exclusively(directory, change)
+        try await ConfigurationChange.exclusively(directory, checkOwner: roster == nil, change)
     }
 
     /// Files written by a change, removed again unless it is kept.

@@ -63,6 +63,8 @@ package final class ParticipantRoster: Sendable {
     package var authenticationIDs: [String] { state.withLock { $0.members.participants.map(\.id) + $0.members.retired } }
     /// The participant `id`, when the node serves it.
     package func participant(_ id: String) -> NodeConfig.Participant? { state.withLock { $0.members.participants.first { $0.id == id } } }
+    /// Whether `id` is being retired (not served for new messages until that ends).
+    package func isSuspended(_ id: String) -> Bool { state.withLock { $0.suspended.contains(id) } }
     /// Whether the node serves `id` now (not while it is being retired).
     package func serves(_ id: String) -> Bool { state.withLock { $0.members.o2o[id] != nil && !$0.suspended.contains(id) } }
     /// The current O2O identity of `id` (also while it is being retired: what is in flight is answered).
@@ -97,7 +99,7 @@ package final class ParticipantRoster: Sendable {
         let clock = ContinuousClock(), deadline = clock.now + timeout
         while state.withLock({ ($0.busy[id] ?? 0) > 0 }) {
             guard clock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return false }  // the node is stopping
         }
         return true
     }

@@ -19,9 +19,10 @@ package struct RouteAdministration: Sendable {
     package let directory: String
     /// The running node's routing table and trust reload (nil when the node is stopped).
     package let table: StaticRoutingTable?
-    package let reloadTrust: (@Sendable () -> Void)?
+    /// Reloads the running node's trust folders; returns a line per folder that did not load.
+    package let reloadTrust: (@Sendable () -> [String])?
 
-    package init(access: MessageAccess, directory: String, table: StaticRoutingTable?, reloadTrust: (@Sendable () -> Void)?) {
+    package init(access: MessageAccess, directory: String, table: StaticRoutingTable?, reloadTrust: (@Sendable () -> [String])?) {
         self.access = access
         self.directory = directory
         self.table = table
@@ -74,6 +75,7 @@ package struct RouteAdministration: Sendable {
             try AddressDirectory.check(function: f.function)
             try AddressDirectory.check(name: f.name)
         }
+        if Set(a.functions.map(\.function)).count != a.functions.count { throw NodeError(.invalidRequest, "a function is listed twice") }
         let policy = try access.policy(for: principal)
         guard policy.mayManage(.node) else {
             await access.refuse(AccessDenial(reason: .noManageGrant, resource: "route:" + a.participant, action: "route_add"), principal)
@@ -95,7 +97,7 @@ package struct RouteAdministration: Sendable {
             guard ["as4", "o2o", "tls"].contains(anchor.role) else { throw NodeError(.invalidRequest, "a trust anchor's role is as4, o2o or tls") }
             anchors.append((anchor.role, try NodeSetup.trustFile(anchor.data, source: "(\(anchor.data.count) bytes)", role: anchor.role)))
         }
-        return try await ConfigurationChange.exclusively(directory) { () async throws(NodeError) in
+        return try await ConfigurationChange.exclusively(directory, checkOwner: table == nil) { () async throws(NodeError) in
             var config = try NodeConfig.load(directory: directory)
             let before = config
             if config.participants.contains(where: { $0.id == a.participant }) {
@@ -107,43 +109,76 @@ package struct RouteAdministration: Sendable {
             }
             var written: [String] = []
             do throws(NodeError) {
+                // The certificate with any intermediates sent with it, under a name from its content.
                 func store(_ data: Data, _ certificate: Certificate, _ kind: String) throws(NodeError) -> String {
-                    let fingerprint = Hex.encode(SHA256.hash(data: CertificateFile.der(certificate))).prefix(12)
+                    let chain = (try? CertificateFile.parse(Array(data))) ?? [certificate]
+                    let pem = chain.map(CertificateFile.pem).joined(separator: "\n")
+                    let fingerprint = Hex.encode(SHA256.hash(data: Data(pem.utf8))).prefix(12)
                     let path = "routes/\(slug)-\(fingerprint).\(kind).crt"
-                    if FileManager.default.fileExists(atPath: directory + "/" + path) { return path }  // these very bytes' certificate
+                    if FileManager.default.fileExists(atPath: directory + "/" + path) { return path }  // these very certificates
                     do {
                         try FileManager.default.createDirectory(atPath: directory + "/routes", withIntermediateDirectories: true)
-                        try NodeSetup.write(CertificateFile.pem(certificate), directory + "/" + path, secret: false, replacing: false)
+                        try NodeSetup.write(pem, directory + "/" + path, secret: false, replacing: false)
                     } catch let e as NodeError { throw e } catch { throw NodeError(.storage, "writing \(path): \(error)") }
                     written.append(directory + "/" + path)
                     return path
                 }
                 let route = NodeConfig.Route(participant: a.participant, endpoint: a.endpoint,
                                              as4Certificate: try store(a.as4Certificate, as4, "as4"), o2oCertificate: try store(a.o2oCertificate, o2o, "o2o"))
-                var newTLSAnchors = false, trusted = false
+                var newTLSAnchors = false
+                var trusted: [(role: String, file: String, sha256: String)] = []
                 for (role, file) in anchors {
                     let folder = NodeConfig.resolve(role == "as4" ? config.trust.as4 : role == "o2o" ? config.trust.o2o : config.trust.tls, in: directory)
                     guard !(try Self.holds(folder, file.data)) else { continue }
-                    written += try NodeSetup.write([file], into: folder, prefix: "route-\(slug)-")
-                    trusted = true
+                    let paths = try NodeSetup.write([file], into: folder, prefix: "route-\(slug)-")
+                    written += paths
+                    for p in paths { trusted.append((role, (p as NSString).lastPathComponent, Hex.encode(SHA256.hash(data: file.data)))) }
                     if role == "tls" { newTLSAnchors = true }
                 }
+                let previousRoute = config.routes.first { $0.participant == a.participant }
                 config.routes.removeAll { $0.participant == a.participant }
                 config.routes.append(route)
                 try config.validate(path: directory + "/" + NodeConfig.fileName)
+                // Every check `kvitto check` (and so the next start) makes of this route, with the
+                // anchors just added: a route that would stop the node from starting is refused.
+                let index = config.routes.count - 1
+                let errors = await RouteChecks.run(CheckContext(directory: directory, config: config, now: Date()))
+                    .filter { $0.severity == .error && ($0.member == "routes[\(index)]" || $0.member.hasPrefix("routes[\(index)].")) }
+                if !errors.isEmpty {
+                    throw NodeError(.configInvalid, errors.map { "\($0.member): \($0.message) (\($0.code.rawValue))" }.joined(separator: "; "))
+                }
                 let table = try StaticRoutingTable.load(config, directory: directory)
                 let recorded = try CertificateRecord.recorded(ledger: access.ledger, projections: access.projections)
-                var drafts = try addressBookDrafts(a, actor: principal.actor)
+                var drafts: [EventDraft] = []
+                if previousRoute != route || !trusted.isEmpty {
+                    var p: [String: JSONValue] = [
+                        "participant": .string(a.participant), "endpoint": .string(a.endpoint),
+                        "change": .string(previousRoute == nil ? "added" : "replaced"),
+                        "as4_fingerprint_sha256": .string(Hex.encode(SHA256.hash(data: CertificateFile.der(as4)))),
+                        "o2o_fingerprint_sha256": .string(Hex.encode(SHA256.hash(data: CertificateFile.der(o2o)))),
+                        "trust_added": .array(trusted.map { ["role": .string($0.role), "file": .string($0.file), "sha256": .string($0.sha256)] }),
+                    ]
+                    if let previousRoute { p["previous_endpoint"] = .string(previousRoute.endpoint) }
+                    drafts.append(EventDraft(type: NodeEventType.routeChanged, subject: "route:" + a.participant, actor: principal.actor, payload: .object(p)))
+                }
+                drafts += try addressBookDrafts(a, actor: principal.actor)
                 drafts += CertificateRecord.drafts(
                     configured: [.init(name: "route_as4:" + a.participant, participant: a.participant, certificate: as4),
                                  .init(name: "route_o2o:" + a.participant, participant: a.participant, certificate: o2o)],
                     recorded: recorded, only: ["route_as4:" + a.participant, "route_o2o:" + a.participant], actor: principal.actor)
-                let events = try await ConfigurationChange.commit(config, previous: before, directory: directory, drafts: drafts, to: access.ledger)
+                let undo = written
                 written = []
-                // The trust first: a message routed by the new table is checked against its CAs.
-                if trusted { reloadTrust?() }
-                self.table?.replace(with: table)
+                let events = try await ConfigurationChange.commit(config, previous: before, directory: directory, drafts: drafts, to: access.ledger) {
+                    for path in undo.reversed() { try? FileManager.default.removeItem(atPath: path) }
+                }
                 var notes: [String] = []
+                // The trust first: a message routed by the new table is checked against its CAs.
+                if !trusted.isEmpty, let reloadTrust {
+                    for failure in reloadTrust() {
+                        notes.append("a trust folder did not reload, so this route's CAs are not in force until it does: \(failure)")
+                    }
+                }
+                self.table?.replace(with: table)
                 if newTLSAnchors, self.table != nil, config.as4.tls?.requireClientCertificate == true {
                     notes.append("the new TLS anchors apply to outgoing connections now; for client certificates the AS4 endpoint accepts, at the next start")
                 }
@@ -171,17 +206,12 @@ package struct RouteAdministration: Sendable {
         return names.contains { FileManager.default.contents(atPath: folder + "/" + $0) == data }
     }
 
-    /// The organisation and the functional addresses it does not have yet.
+    /// The organisation (added or renamed) and its functional addresses (added or renamed).
     private func addressBookDrafts(_ a: Addition, actor: String) throws(NodeError) -> [EventDraft] {
-        let current: AddressBook.Organization?
-        do { current = try access.projections.currentNodeState { try $0.addressBook(participants: [a.participant]) }.organization(a.participant) } catch {
+        let book: AddressBook
+        do { book = try access.projections.currentNodeState { try $0.addressBook(participants: [a.participant]) } } catch {
             throw NodeError(.storage, "reading the address book: \(error)")
         }
-        var drafts: [EventDraft] = []
-        if current == nil { drafts.append(AddressBook.draft(NodeEventType.organizationAdded, participant: a.participant, name: a.name, actor: actor)) }
-        for f in a.functions where current?.functions[f.function] == nil {
-            drafts.append(AddressBook.draft(NodeEventType.functionAdded, participant: a.participant, function: f.function, name: f.name, actor: actor))
-        }
-        return drafts
+        return ParticipantRecord.bookDrafts(a.participant, name: a.name, functions: a.functions, book: book, actor: actor)
     }
 }
