@@ -84,6 +84,11 @@ final class ParticipantCLITests: XCTestCase {
         XCTAssertTrue(try ok(["read", "--node", node, copy]).contains("Välkommen, Kommun C"))
         try fails(["participant", "retire", "--node", node, "--participant", a, "--reason", "x"], code: "node.conflict")
         XCTAssertTrue(try ok(["participant", "list", "--node", node]).contains("\(c)  Kommun Cé  — retired "))
+        // A witness of the running node's ledger: the node writes the checkpoint.
+        let witness = try ok(["ledger", "checkpoint", "--ledger", node + "/ledger"])
+        XCTAssertTrue(witness.contains("\"type\":\"ledger.checkpoint\""), witness)
+        try witness.write(toFile: dir.sub("witness.json"), atomically: true, encoding: .utf8)
+        XCTAssertTrue(try ok(["ledger", "rotate-key", "--ledger", node + "/ledger"]).contains("\"type\":\"node.key.rotated\""))
         // Back again: its key-encryption key from before is its own again, so its history stays readable.
         let back = try ok(["participant", "add", "--node", node, "--participant", c, "--name", "Kommun C", "--function", "registrator=Registraturen"])
         XCTAssertTrue(back.contains("from before its retirement"), back)
@@ -141,6 +146,7 @@ final class ParticipantCLITests: XCTestCase {
         XCTAssertEqual(payload["source"] as? String, "configuration")
         XCTAssertEqual(payload["changed"] as? [String], ["name"])
         XCTAssertEqual(try KvittoProcess.run(["ledger", "verify", "--ledger", node + "/ledger"]).status, 0)
+        XCTAssertEqual(try KvittoProcess.run(["ledger", "consistency", "--ledger", node + "/ledger", "--witness", dir.sub("witness.json")]).status, 0)
     }
 
     func testOnboardingWithTheFederationsCertificates() throws {

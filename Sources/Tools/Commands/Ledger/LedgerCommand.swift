@@ -1,5 +1,7 @@
 import ArgumentParser
 import Ledger
+import Foundation
+import Node
 
 /// `kvitto ledger …`: the event log.
 struct LedgerCommand: AsyncParsableCommand {
@@ -21,6 +23,17 @@ struct LedgerLocation: ParsableArguments {
 
     @Option(name: .long, help: "Directory of the signing keys (default: <ledger>/keys).")
     var keys: String?
+
+    /// The node directory whose configuration names this ledger as its own (its parent, as
+    /// `kvitto init` lays it out), if any: a writing command finding the ledger held hands the
+    /// work to that node through its control socket.
+    var node: String? {
+        let path = URL(fileURLWithPath: ledger).standardizedFileURL.path
+        let parent = (path as NSString).deletingLastPathComponent
+        guard let config = try? NodeConfig.load(directory: parent),
+              URL(fileURLWithPath: NodeConfig.resolve(config.ledger, in: parent)).standardizedFileURL.path == path else { return nil }
+        return parent
+    }
 
     func options(readOnly: Bool, create: Bool = false) -> LedgerOptions {
         var o = LedgerOptions()

@@ -35,6 +35,12 @@ package enum AdminOperation: Sendable, Equatable {
     /// `kvitto content-key create`: key-encryption keys for the participants without one (and
     /// content encryption turned on with `scope` when it is off).
     case createContentKeys(scope: String?, replaceLostKey: [String])
+    /// `kvitto ledger checkpoint` on a running node's ledger: a signed tree head now (for a
+    /// witness kept off the node).
+    case checkpoint
+    /// `kvitto ledger rotate-key` on a running node's ledger: a new signing key, `node.key.rotated`
+    /// signed by the old one.
+    case rotateKey
 
     /// What an operation did: a line for people and the same as JSON.
     package struct Outcome: Sendable, Equatable {
@@ -60,6 +66,8 @@ package enum AdminOperation: Sendable, Equatable {
         case .retireParticipant: "participant.retire"
         case .addRoute: "route.add"
         case .createContentKeys: "content-key.create"
+        case .checkpoint: "ledger.checkpoint"
+        case .rotateKey: "ledger.rotate-key"
         }
     }
 
@@ -112,6 +120,24 @@ package enum AdminOperation: Sendable, Equatable {
             for note in o.notes { text += "\n  " + note }
             return Outcome(text: text, result: ["participant": .string(a.participant), "endpoint": .string(a.endpoint),
                                                 "events": .array(o.events.map(\.json)), "notes": .array(o.notes.map { .string($0) })])
+        case .checkpoint:
+            // The head of the whole ledger is for the node's managers, auditors and operators.
+            let rights = try access.policy(for: principal).rights(on: .node)
+            guard !rights.isDisjoint(with: [.manage, .audit, .operate]) else {
+                await access.refuse(AccessDenial(reason: .noGrant, resource: "ledger", action: "checkpoint"), principal)
+                throw NodeError(.forbidden, "a checkpoint of the whole ledger needs the manage, audit or operate right on the node; the refusal was recorded")
+            }
+            let checkpoint: Checkpoint
+            do { checkpoint = try await access.ledger.checkpoint() } catch { throw NodeError(.storage, "writing the checkpoint: \(error)") }
+            return Outcome(text: String(decoding: CanonicalJSON.encode(checkpoint.event.json), as: UTF8.self), result: checkpoint.event.json)
+        case .rotateKey:
+            guard try access.policy(for: principal).mayManage(.node) else {
+                await access.refuse(AccessDenial(reason: .noManageGrant, resource: "ledger", action: "rotate_key"), principal)
+                throw NodeError(.forbidden, "rotating the ledger's signing key needs the manage right on the node; the refusal was recorded")
+            }
+            let event: Event
+            do { event = try await access.ledger.rotateKey() } catch { throw NodeError(.storage, "rotating the signing key: \(error)") }
+            return Outcome(text: String(decoding: CanonicalJSON.encode(event.json), as: UTF8.self), result: event.json)
         case .createContentKeys(let scope, let replaceLostKey):
             let o = try await ContentKeyAdministration(access: access, directory: target.directory, running: target.roster != nil)
                 .create(scope: scope, replaceLostKey: Set(replaceLostKey), by: principal)
@@ -243,6 +269,8 @@ package enum AdminOperation: Sendable, Equatable {
             o["as4_certificate_base64"] = .string(a.as4Certificate.base64EncodedString())
             o["o2o_certificate_base64"] = .string(a.o2oCertificate.base64EncodedString())
             o["trust"] = .array(a.trust.map { ["role": .string($0.role), "base64": .string($0.data.base64EncodedString())] })
+        case .checkpoint, .rotateKey:
+            break
         case .createContentKeys(let scope, let replaceLostKey):
             if let scope { o["scope"] = .string(scope) }
             if !replaceLostKey.isEmpty { o["replace_lost_key"] = .array(replaceLostKey.map { .string($0) }) }
@@ -350,6 +378,12 @@ package enum AdminOperation: Sendable, Equatable {
                 }
             }
             self = .addRoute(a)
+        case "ledger.checkpoint":
+            allowed = []
+            self = .checkpoint
+        case "ledger.rotate-key":
+            allowed = []
+            self = .rotateKey
         case "content-key.create":
             allowed = ["scope", "replace_lost_key"]
             var replace: [String] = []
@@ -364,7 +398,7 @@ package enum AdminOperation: Sendable, Equatable {
             allowed = ["participant", "reason"]
             self = .retireParticipant(participant: try string("participant"), reason: try string("reason"))
         default:
-            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update, participant.retire, route.add or content-key.create")
+            throw NodeError(.invalidRequest, "unknown operation \(operation): grant, revoke, addressbook.put, addressbook.remove, erase, participant.add, participant.update, participant.retire, route.add, content-key.create, ledger.checkpoint or ledger.rotate-key")
         }
         if let extra = o.keys.filter({ $0 != "operation" && !allowed.contains($0) }).sorted().first {
             throw NodeError(.invalidRequest, "\(operation): unknown member \(extra)")
