@@ -128,7 +128,10 @@ package enum NodeFold {
             if let fresh = DispatchRecord(json: p["dispatch"], messageId: messageId ?? "", participant: p["participant"]?.stringValue ?? "") {
                 _ = try dispatch(event, &rows) { $0.takeWire(of: fresh) }
             }
-            if let messageId { try touch(messageId, event, &rows) { r in r.xhe = BlobField.parse(p["xhe"]) ?? r.xhe } }
+            // A business message's XHE is the new one; a Meddelandekvittens sealed again leaves
+            // the record's XHE (the one it answers) as it is.
+            let isReceipt = p["kind"]?.stringValue == DispatchRecord.Kind.receipt.rawValue
+            if let messageId { try touch(messageId, event, &rows) { r in if !isReceipt { r.xhe = BlobField.parse(p["xhe"]) ?? r.xhe } } }
         case NodeEventType.deliveryFailed:
             let code = p["reason"]?["code"]?.stringValue ?? "?"
             let detail = p["reason"]?["detail"]?.stringValue ?? ""
