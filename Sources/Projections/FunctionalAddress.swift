@@ -31,7 +31,9 @@ package struct FunctionalAddress: Sendable, Hashable, Comparable, CustomStringCo
     /// `@`, `/`, control characters, whitespace and U+FEFF (the API document's
     /// `[^@/\s\x00-\x1f\x7f\u0085\ufeff]`, whichever regex dialect reads it).
     package static func refusedInIdentifiers(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == "@" || scalar == "/" || scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
+        // ASCII first, without the Unicode tables: its whitespace is U+0009–U+000D and U+0020.
+        if scalar.isASCII { return scalar.value <= 0x20 || scalar == "@" || scalar == "/" || scalar.value == 0x7F }
+        return scalar == "@" || scalar == "/" || scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
             || scalar.value == 0xFEFF || scalar.properties.isWhitespace
     }
 

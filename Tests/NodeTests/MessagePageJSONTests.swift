@@ -165,4 +165,40 @@ final class MessagePageJSONTests: XCTestCase {
             if word.contains(where: needs) { XCTAssertTrue(JSONWriter.needsEscape(w), "\(word)") }
         }
     }
+
+    /// The writer never writes past the room it was given: a write that does not fit writes
+    /// nothing and marks the writer, and every later write is dropped, so a caller that gave
+    /// too little room sees it and writes the part again; text escaped to six bytes a byte fits
+    /// ``JSONWriter/escapedBound(_:)``.
+    func testTheWriterStaysInsideItsRoom() {
+        let text = Array("\u{01}\u{1F}\u{02}".utf8)
+        let bound = JSONWriter.escapedBound(text.count)
+        var memory = [UInt8](repeating: 0xEE, count: bound + 8)
+        for room in 0...(bound + 8) {
+            memory.withUnsafeMutableBytes { all in
+                for i in all.indices { all[i] = 0xEE }
+                var w = JSONWriter(UnsafeMutableRawBufferPointer(rebasing: all[..<room]))
+                text.withUnsafeBufferPointer { w.string($0) }
+                w.raw("!")
+                XCTAssertLessThanOrEqual(w.count, room)
+                XCTAssertEqual(w.overflowed, room < bound + 1, "room \(room)")
+                XCTAssertTrue(all[room...].allSatisfy { $0 == 0xEE }, "room \(room): written past the end")
+                if !w.overflowed {
+                    XCTAssertEqual(String(decoding: all[..<w.count], as: UTF8.self), "\"\\u0001\\u001f\\u0002\"!")
+                }
+            }
+        }
+    }
+
+    /// The identifiers' refused characters (ASCII checked without the Unicode tables) are the
+    /// document's pattern's, for every scalar up to U+2FFF and a few beyond.
+    func testRefusedIdentifierCharactersFollowTheDocument() {
+        func documented(_ s: Unicode.Scalar) -> Bool {
+            s == "@" || s == "/" || s.value < 0x20 || s.value == 0x7F || s.value == 0x85 || s.value == 0xFEFF || s.properties.isWhitespace
+        }
+        for v in Array(0..<0x3000) + [0xFEFF, 0x1_0000, 0x10_FFFF] {
+            guard let s = Unicode.Scalar(UInt32(v)) else { continue }
+            XCTAssertEqual(FunctionalAddress.refusedInIdentifiers(s), documented(s), "U+\(String(v, radix: 16))")
+        }
+    }
 }

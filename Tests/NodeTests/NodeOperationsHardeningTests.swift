@@ -139,6 +139,8 @@ final class NodeOperationsHardeningTests: XCTestCase {
         let lines = LogLines()
         var logger = Logger(label: "test") { _ in EscapingLogHandler(RecordingLogHandler(lines: lines)) }
         logger.logLevel = .info
+        // Metadata set on the logger (as a server sets a request id) is escaped when written.
+        logger[metadataKey: "request"] = .stringConvertible("r\n2026-12-01 critical: forged")
         logger.info("refused \("id\nkvitto: forged line")", metadata: ["party": .string("AP\r\n2026-12-01 critical: node compromised"),
                                                                         "nested": .array([.string("a\u{1B}[31m")])])
         let all = lines.all.joined(separator: "\n")
@@ -146,6 +148,7 @@ final class NodeOperationsHardeningTests: XCTestCase {
         XCTAssertFalse(all.contains("\n"), all)
         XCTAssertFalse(all.contains("\r") || all.contains("\u{1B}"), all)
         XCTAssertTrue(all.contains("\\n") && all.contains("\\u{1B}"), all)
+        XCTAssertTrue(all.contains("request=r\\n2026-12-01"), all)
         XCTAssertEqual(LogText.escape("a\\nb"), "a\\\\nb", "a literal backslash-n cannot pass for an escape")
     }
 
@@ -177,7 +180,8 @@ struct RecordingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
     func log(event: LogEvent) {
-        let meta = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        // Its own metadata under the event's, as swift-log's stream handler merges them.
+        let meta = metadata.merging(event.metadata ?? [:]) { _, event in event }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         lines.append("\(event.level) \(event.message) \(meta)")
     }
 }

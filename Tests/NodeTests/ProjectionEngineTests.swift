@@ -222,4 +222,38 @@ final class ProjectionEngineTests: XCTestCase {
             XCTAssertEqual(try v2.status().first { $0.name == "counting" }?.rows["n"], grants)
         }
     }
+
+    /// A reader's marks found row by row (a mailbox page's way, the key made on the stack, or
+    /// hashed when actor and id are long) are the ones the index writes, and `upTo` hides later
+    /// ones; the in-place scan lends the same rows as the copying one.
+    func testReadMarksLookedUpInPlace() throws {
+        let dir = NSTemporaryDirectory() + "kvitto-marks-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try KeyValueStore(path: dir, tables: [ReadMarks.qualifiedTable])
+        let short = "clerk@example", long = String(repeating: "ä", count: 140)
+        let rows: [(actor: String, message: String, seq: UInt64)] = [(short, "m1", 7), (short, "m2", 900), (long, "m1", 12), (long, "m3", 3)]
+        try store.write { w in
+            for r in rows {
+                try w.put(ReadMarks.qualifiedTable, ReadMarks.key(actor: r.actor, message: r.message), withUnsafeBytes(of: r.seq.bigEndian) { Array($0) })
+            }
+        }
+        XCTAssertEqual(ReadMarks.key(actor: long, message: "m1").count, 33, "the long pair is hashed")
+        try store.read { (r: any ProjectionReading) in
+            for actor in [short, long] {
+                let all = ReadMarks.Lookup(actor: actor, reading: r), early = ReadMarks.Lookup(actor: actor, upTo: 10, reading: r)
+                for message in ["m1", "m2", "m3", "m4"] {
+                    let stored = rows.first { $0.actor == actor && $0.message == message }?.seq
+                    XCTAssertEqual(try all.firstRead(of: message), stored, "\(actor.prefix(5)) \(message)")
+                    XCTAssertEqual(try early.firstRead(of: message), stored.flatMap { $0 <= 10 ? $0 : nil })
+                    var bytes = Array(message.utf8)
+                    XCTAssertEqual(try bytes.withUnsafeMutableBufferPointer { try all.firstRead(of: UnsafeBufferPointer($0)) }, stored)
+                }
+            }
+            var copied: [[UInt8]] = [], lent: [[UInt8]] = []
+            try r.scan(ReadMarks.qualifiedTable, from: nil) { k, v in copied.append(k + v); return true }
+            try r.scanInPlace(ReadMarks.qualifiedTable, from: nil) { k, v in lent.append(Array(k) + Array(v)); return true }
+            XCTAssertEqual(copied, lent)
+            XCTAssertEqual(copied.count, rows.count)
+        }
+    }
 }

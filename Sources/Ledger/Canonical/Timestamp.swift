@@ -30,24 +30,37 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The 30 UTF-8 bytes of ``rfc3339``, written without intermediate strings.
     package var rfc3339Bytes: [UInt8] {
+        var out: [UInt8] = []
+        withRFC3339Bytes { out = Array($0) }
+        return out
+    }
+
+    /// The bytes of ``rfc3339`` with the first `fractionDigits` (1 to 9) of its nine fractional
+    /// digits (3: milliseconds, rounded down), handed to `body` from the stack.
+    /// Not generic, so that a caller in another module runs it specialised.
+    package func withRFC3339Bytes(fractionDigits: Int = 9, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         let (secs, nanos) = nanoseconds.quotientAndRemainderFlooring(by: 1_000_000_000)
         let (days, secOfDay) = secs.quotientAndRemainderFlooring(by: 86_400)
         let (y, m, d) = Self.civil(fromDays: days)
-        var out = [UInt8](repeating: 0, count: 30)
-        func put(_ v: Int64, _ at: Int, _ width: Int) {
-            var v = v
-            for i in stride(from: at + width - 1, through: at, by: -1) {
-                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
+        let digits = max(1, min(fractionDigits, 9))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 30) { out in
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var v = v
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
             }
+            put(y, 0, 4); out[4] = UInt8(ascii: "-"); put(m, 5, 2); out[7] = UInt8(ascii: "-"); put(d, 8, 2)
+            out[10] = UInt8(ascii: "T")
+            put(secOfDay / 3600, 11, 2); out[13] = UInt8(ascii: ":")
+            put(secOfDay / 60 % 60, 14, 2); out[16] = UInt8(ascii: ":")
+            put(secOfDay % 60, 17, 2); out[19] = UInt8(ascii: ".")
+            var fraction = nanos
+            for _ in digits..<9 { fraction /= 10 }
+            put(fraction, 20, digits); out[20 + digits] = UInt8(ascii: "Z")
+            body(UnsafeBufferPointer(rebasing: out[..<(21 + digits)]))
         }
-        put(y, 0, 4); out[4] = UInt8(ascii: "-"); put(m, 5, 2); out[7] = UInt8(ascii: "-"); put(d, 8, 2)
-        out[10] = UInt8(ascii: "T")
-        put(secOfDay / 3600, 11, 2); out[13] = UInt8(ascii: ":")
-        put(secOfDay / 60 % 60, 14, 2); out[16] = UInt8(ascii: ":")
-        put(secOfDay % 60, 17, 2); out[19] = UInt8(ascii: ".")
-        put(nanos, 20, 9); out[29] = UInt8(ascii: "Z")
-        return out
     }
 
     /// Parses exactly the form ``rfc3339`` writes; anything else is nil.

@@ -101,6 +101,17 @@ package struct KeyValueReader {
         try txn.scan(self.table(table), from: start, body)
     }
 
+    /// The value under `key` in place in the map (valid only during the call), or nil.
+    package func withValue(_ table: String, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try txn.withValue(self.table(table), key, body)
+    }
+
+    /// ``scan(_:from:_:)`` with keys and values in place in the map (valid only during the call).
+    package func scanInPlace(_ table: String, from start: [UInt8]?,
+                             _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try txn.scanInPlace(self.table(table), from: start, body)
+    }
+
     /// Entries whose key starts with `prefix`, in key order, until `body` returns false.
     package func scan(_ table: String, prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
         try txn.scan(self.table(table), from: prefix) { k, v in

@@ -24,6 +24,17 @@ struct LMDBTransaction {
         return Self.bytes(v)
     }
 
+    /// Hands `body` the value stored under `key` in place in the map (valid only during the
+    /// call), or nil.
+    func withValue(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_get(txn, db.dbi, &k, &v)
+        if rc == MDB_NOTFOUND { return try body(nil) }
+        try lmdbCheck(rc, "mdb_get")
+        try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
     /// Stores `value` under `key`. With `append`, the key must sort after every existing key
     /// (LMDB's `MDB_APPEND`, which fills pages completely and skips the search).
     func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], append: Bool = false, what: @autoclosure () -> String = "") throws {
@@ -89,6 +100,13 @@ struct LMDBTransaction {
     /// Calls `body` for each entry from the first key >= `start` (or the first key), in key order,
     /// until `body` returns false. Keys and values are copied out of the map.
     func scan(_ db: LMDBDatabase, from start: [UInt8]?, _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try scanInPlace(db, from: start) { k, v in try body(Array(k), Array(v)) }
+    }
+
+    /// ``scan(_:from:_:)`` with each key and value in place in the map (valid only during the
+    /// call: no copy).
+    func scanInPlace(_ db: LMDBDatabase, from start: [UInt8]?,
+                     _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         var cursor: OpaquePointer?
         try lmdbCheck(mdb_cursor_open(txn, db.dbi, &cursor), "mdb_cursor_open")
         defer { mdb_cursor_close(cursor) }
@@ -104,7 +122,7 @@ struct LMDBTransaction {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         }
         while rc == 0 {
-            if try !body(Self.bytes(k), Self.bytes(v)) { return }
+            if try !body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) { return }
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
         if rc != MDB_NOTFOUND { try lmdbCheck(rc, "mdb_cursor_get") }

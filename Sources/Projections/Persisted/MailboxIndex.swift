@@ -110,6 +110,32 @@ package enum MailboxIndex {
         return count == limit ? last : nil
     }
 
+    /// ``entries(_:conversation:after:limit:asOf:reading:_:)`` of the page as it stands, each
+    /// entry lent in place: the message id's UTF-8 bytes and its listing row, both valid only
+    /// during the call (a mailbox page writes them out as it reads them, copying nothing).
+    package static func listings(_ mailbox: FunctionalAddress, conversation: String? = nil, after cursor: [UInt8]? = nil, limit: Int,
+                                 reading r: any ProjectionReading,
+                                 _ entry: (_ id: UnsafeBufferPointer<UInt8>, _ listing: UnsafeBufferPointer<UInt8>) throws -> Void) throws -> [UInt8]? {
+        let p = prefix(mailbox) + (conversation.map(conversationPrefix) ?? [])
+        let table = conversation == nil ? qualifiedMailboxTable : qualifiedConversationsTable
+        var count = 0, last: [UInt8]?
+        try r.scanInPlace(table, from: cursor.map { $0 + [0] } ?? p) { k, v in
+            guard k.starts(with: p) else { return false }
+            let listing = v.assumingMemoryBound(to: UInt8.self)
+            let id = try MessageRowSummary.idBytes(ofListing: listing)
+            // A longer conversation id that starts with this one has more bytes before the seq.
+            if conversation != nil, k.count != p.count + 8 + ProjectionKey.keyLength(id.count) { return true }
+            try entry(id, listing)
+            count += 1
+            if count == limit { last = Array(k) }
+            return count < limit
+        }
+        return last
+    }
+
+    static let qualifiedMailboxTable = "node." + mailboxTable
+    static let qualifiedConversationsTable = "node." + conversationsTable
+
     /// The first page of a mailbox read raw: its index keys and each message's stored row, not
     /// decoded — what the page costs LMDB alone (`kvitto bench query` compares with it). Returns
     /// the bytes read.

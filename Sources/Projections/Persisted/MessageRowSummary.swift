@@ -38,7 +38,12 @@ package struct MessageRowSummary {
     /// point into `row`); a row that is not a whole, well-formed one throws, like
     /// ``MessageRecord/init(row:)``.
     package static func read(_ row: [UInt8], _ body: (MessageRowSummary) throws -> Void) throws {
-        try row.withUnsafeBufferPointer { bytes in
+        try row.withUnsafeBufferPointer { try read($0, body) }
+    }
+
+    /// ``read(_:_:)`` of a row lent in place (valid during the call).
+    package static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (MessageRowSummary) throws -> Void) throws {
+        do {
             var r = View(bytes: bytes)
             let format = try r.byte()
             guard format == MessageRecord.rowFormat || format == MessageRecord.listingFormat else { throw RecordCoding.corrupt("message") }
@@ -62,6 +67,13 @@ package struct MessageRowSummary {
                                               confidential: confidential, createdAt: created, conversation: conversation,
                                               reference: reference))
         }
+    }
+
+    /// The message id of a listing row lent in place, as its UTF-8 bytes (valid during the call).
+    static func idBytes(ofListing bytes: UnsafeBufferPointer<UInt8>) throws(LedgerError) -> UnsafeBufferPointer<UInt8> {
+        var r = View(bytes: bytes)
+        guard try r.byte() == MessageRecord.listingFormat else { throw RecordCoding.corrupt("message") }
+        return try r.text()
     }
 
     /// A bounds-checked reader over the row's bytes.

@@ -8,8 +8,13 @@ import Crypto
 enum ProjectionKey {
     static let maxInline = 256
 
-    static func of(_ value: String) -> [UInt8] {
-        let bytes = Array(value.utf8)
+    static func of(_ value: String) -> [UInt8] { of(bytes: Array(value.utf8)) }
+
+    /// The length of ``of(bytes:)`` of `byteCount` bytes (inline, or 0x01 and a SHA-256).
+    static func keyLength(_ byteCount: Int) -> Int { byteCount > 0 && byteCount <= maxInline ? byteCount : 33 }
+
+    /// ``of(_:)`` of text already in UTF-8.
+    static func of(bytes: [UInt8]) -> [UInt8] {
         if !bytes.isEmpty, bytes.count <= maxInline { return bytes }
         return [0x01] + Array(SHA256.hash(data: bytes))
     }

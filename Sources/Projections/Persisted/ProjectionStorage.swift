@@ -19,6 +19,24 @@ package protocol ProjectionReading {
     /// Entries whose key starts with `prefix`, in key order, until `body` returns false.
     func scan(_ table: String, prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws
     func count(_ table: String) throws -> Int
+    /// The value under `key`, handed to `body` (which must not keep it), or nil. For lookups in
+    /// hot reads: a backend that can lend its bytes without copying does.
+    func withValue(_ table: String, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws
+    /// ``scan(_:from:_:)`` lending each key and value to `body`, which must not keep them.
+    func scanInPlace(_ table: String, from start: [UInt8]?, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws
+}
+
+extension ProjectionReading {
+    /// ``withValue(_:_:_:)`` through ``get(_:_:)``, for a backend that has no cheaper way.
+    package func withValue(_ table: String, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        guard let value = try get(table, Array(key)) else { return try body(nil) }
+        try value.withUnsafeBytes { try body($0) }
+    }
+
+    /// ``scanInPlace(_:from:_:)`` through ``scan(_:from:_:)``, for a backend that has no cheaper way.
+    package func scanInPlace(_ table: String, from start: [UInt8]?, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try scan(table, from: start) { k, v in try k.withUnsafeBytes { kb in try v.withUnsafeBytes { vb in try body(kb, vb) } } }
+    }
 }
 
 /// Reads and writes inside one transaction.
@@ -38,6 +56,12 @@ extension KeyValueWriter: ProjectionWriting {
         try reader.scan(table, prefix: prefix, body)
     }
     package func count(_ table: String) throws -> Int { try reader.count(table) }
+    package func withValue(_ table: String, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try reader.withValue(table, key, body)
+    }
+    package func scanInPlace(_ table: String, from start: [UInt8]?, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try reader.scanInPlace(table, from: start, body)
+    }
 }
 
 extension KeyValueStore: ProjectionStorage {

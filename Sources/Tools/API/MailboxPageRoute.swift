@@ -65,7 +65,7 @@ struct MailboxPageRoute: RouterMiddleware {
     /// A percent-decoded parameter; nil for an empty one, one with `+` or `,` (whose meaning
     /// depends on the parameter's style) or one that does not decode to UTF-8.
     static func decoded(_ text: Substring) -> String? {
-        guard !text.isEmpty, !text.contains("+"), !text.contains(",") else { return nil }
+        guard !text.isEmpty, !text.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ",") }) else { return nil }
         guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
         // Byte-wise (Foundation's `removingPercentEncoding` goes through NSString).
         var out: [UInt8] = []

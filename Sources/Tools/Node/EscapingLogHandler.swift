@@ -5,6 +5,9 @@ package import Logging
 /// or forge another. `kvitto serve` and the other node commands log through it.
 package struct EscapingLogHandler<Inner: LogHandler>: LogHandler {
     package var inner: Inner
+    /// The metadata set on this handler, as set: it is escaped with the event's own when a line is
+    /// written, not when it is set (a server sets a request id on every request and logs few).
+    private var own: Logger.Metadata = [:]
 
     package init(_ inner: Inner) { self.inner = inner }
 
@@ -14,19 +17,21 @@ package struct EscapingLogHandler<Inner: LogHandler>: LogHandler {
     }
 
     package var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue.mapValues(Self.escape) }
+        get { own }
+        set { own = newValue }
     }
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue.map(Self.escape) }
+        get { own[key] }
+        set { own[key] = newValue }
     }
 
     package func log(event: LogEvent) {
         var e = event
         e.message = Logger.Message(stringLiteral: LogText.escape(event.message.description))
-        e.metadata = event.metadata?.mapValues(Self.escape)
+        var metadata = own
+        if let m = event.metadata { metadata.merge(m) { _, event in event } }
+        e.metadata = metadata.isEmpty ? nil : metadata.mapValues(Self.escape)
         inner.log(event: e)
     }
 

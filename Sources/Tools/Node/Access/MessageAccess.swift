@@ -170,15 +170,13 @@ package struct MessageAccess: Sendable {
         }
         do {
             return try projections.storage.read { r in
-                // The index holds each message's listing row: the page is one scan, plus the reader's marks.
-                var entries: [(id: String, listing: [UInt8])] = []
-                let next = try MailboxIndex.entries(mailbox, conversation: conversation, after: cursor, limit: max(1, min(limit, 1000)),
-                                                    reading: r) { entries.append(($0, $1)) }
-                let reads = try ReadMarks.firstReads(by: principal.actor, of: entries.map(\.id), reading: r)
-                for e in entries {
-                    try MessageRowSummary.read(e.listing) { try row($0, visibility, reads[e.id]) }
+                // The index holds each message's listing row: the page is one scan, each row with the reader's mark.
+                let marks = ReadMarks.Lookup(actor: principal.actor, reading: r)
+                return try MailboxIndex.listings(mailbox, conversation: conversation, after: cursor, limit: max(1, min(limit, 1000)),
+                                                 reading: r) { id, listing in
+                    let read = try marks.firstRead(of: id)
+                    try MessageRowSummary.read(listing) { try row($0, visibility, read) }
                 }
-                return next
             }
         } catch {
             throw NodeError(.storage, "reading mailbox \(mailbox): \(error)")
