@@ -33,6 +33,8 @@ package enum NodeEventType {
     package static let participantRetired = "participant.retired"
     /// A route to another access point added or replaced (`kvitto route add`).
     package static let routeChanged = "route.changed"
+    /// A participant's key-encryption key written (content encryption at rest).
+    package static let contentKeyCreated = "content.key.created"
     /// The three participant events.
     package static let participantLifecycle = [participantAdded, participantUpdated, participantRetired]
     package static let organizationAdded = "addressbook.organization.added"

@@ -30,6 +30,14 @@ final class ContentKeyCLITests: XCTestCase {
         return hits
     }
 
+    /// The payloads of the node's `content.key.created` events, in order.
+    private func keyEvents(_ node: String) throws -> [[String: Any]] {
+        try ok(["ledger", "show", "--ledger", node + "/ledger", "--json"]).split(separator: "\n").compactMap {
+            let e = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            return e["type"] as? String == "content.key.created" ? e["payload"] as? [String: Any] : nil
+        }
+    }
+
     func testContentKeyCreateSendReadEraseThroughTheBinary() throws {
         let dir = ScratchDir("content-key-cli")
         defer { dir.remove() }
@@ -59,6 +67,17 @@ final class ContentKeyCLITests: XCTestCase {
         XCTAssertEqual(keyID(created), keyID(again))
         let listed = try ok(["content-key", "list", "--node", a])
         XCTAssertTrue(listed.contains("scope: confidential") && listed.contains("key \(keyID(created) ?? "?")"), listed)
+        // On record once (the kept key adds nothing): the key's id, never the key, and that it turned encryption on.
+        let recorded = try keyEvents(a)
+        XCTAssertEqual(recorded.count, 1, "\(recorded)")
+        XCTAssertEqual(recorded.first?["key_id"] as? String, keyID(created))
+        XCTAssertEqual(recorded.first?["participant"] as? String, "0203:a.example.se")
+        XCTAssertEqual(recorded.first?["encryption_turned_on"] as? Bool, true)
+        XCTAssertEqual(recorded.first?["replaces_lost_key"] as? Bool, false)
+        XCTAssertEqual(recorded.first?["command"] as? String, "content-key create")
+        let keyHex = String(try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).suffix(64))
+        XCTAssertEqual(keyHex.count, 64)
+        XCTAssertFalse(try ok(["ledger", "show", "--ledger", a + "/ledger", "--json"]).contains(keyHex), "the key itself is in the ledger")
         let on = try ok(["check", "--node", a, "--json"])
         XCTAssertFalse(on.contains("check.content_not_encrypted") || on.contains("check.content_key_unusable"), on)
 
@@ -115,6 +134,11 @@ final class ContentKeyCLITests: XCTestCase {
         try fails(["content-key", "create", "--node", a], code: "node.conflict")
         let replaced = try ok(["content-key", "create", "--node", a, "--replace-lost-key", "0203:a.example.se"])
         XCTAssertTrue(replaced.contains("(new, key ") && keyID(replaced) != keyID(created), replaced)
+        let replacement = try XCTUnwrap(try keyEvents(a).last)
+        XCTAssertEqual(replacement["key_id"] as? String, keyID(replaced))
+        XCTAssertEqual(replacement["replaces_lost_key"] as? Bool, true)
+        XCTAssertEqual(replacement["encryption_turned_on"] as? Bool, false)
+        XCTAssertEqual(try keyEvents(a).count, 2, "the refused attempt recorded nothing")
     }
 
     /// Turned on while the node runs: the next confidential message is sealed, with no restart.

@@ -1,4 +1,6 @@
 import Foundation
+import Node
+import Ledger
 import XCTest
 
 /// `kvitto participant add|update|retire|list`: an organisation onboarded, changed and retired
@@ -115,6 +117,16 @@ final class ParticipantCLITests: XCTestCase {
         XCTAssertEqual(count("participant.added"), 3, "init's participant, the onboarded one, and the same back again")
         XCTAssertEqual(count("participant.updated"), 2, "C renamed with a new function, A renamed by its administrator")
         XCTAssertEqual(count("participant.retired"), 2)
+        // Content encryption is on (init's default): init's key and the onboarded participant's
+        // are on record; the participant back again uses its key from before, so none is made.
+        let keys = all.filter { $0["type"] as? String == "content.key.created" }.compactMap { $0["payload"] as? [String: Any] }
+        XCTAssertEqual(keys.compactMap { $0["command"] as? String }, ["init", "participant add"])
+        XCTAssertEqual(keys.compactMap { $0["participant"] as? String }, [a, c])
+        for k in keys {
+            // Each id is its key file's (the retired participant's file is kept with its content).
+            let file = ContentVault.keyFile(participant: k["participant"] as? String ?? "?", in: node + "/pki/content")
+            XCTAssertEqual(k["key_id"] as? String, try KeyEncryptionKey.load(path: file).id)
+        }
         XCTAssertTrue(all.contains { $0["type"] as? String == "access.denied" && $0["actor"] as? String == me
                 && (($0["payload"] as? [String: Any])?["action"] as? String) == "participant_add" })
         XCTAssertFalse(all.contains { ($0["type"] as? String)?.hasPrefix("addressbook.") == true

@@ -26,7 +26,7 @@ public struct EventType: Sendable, Hashable {
             "addressbook.organization.added", "addressbook.organization.updated", "addressbook.organization.removed",
             "addressbook.function.added", "addressbook.function.updated", "addressbook.function.removed",
             // Node and storage
-            "node.certificate.changed", "blob.erased",
+            "node.certificate.changed", "blob.erased", "content.key.created",
             // Participants of the node
             "participant.added", "participant.updated", "participant.retired", "route.changed",
             // Webhook subscriptions

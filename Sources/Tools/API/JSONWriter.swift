@@ -22,7 +22,7 @@ struct JSONWriter {
         capacity = memory.count
     }
 
-    /// The most bytes `count` bytes of text take once escaped (`\u00XX` for a control byte).
+    /// The most bytes `count` bytes of text take once escaped (`\u00XX` for a control byte) and quoted.
     static func escapedBound(_ count: Int) -> Int { count * 6 + 2 }
 
     /// Bytes written as they are (punctuation, member names, fixed values).

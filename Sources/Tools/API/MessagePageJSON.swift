@@ -43,7 +43,7 @@ struct MessagePageJSON {
         }
     }
 
-    /// The page's JSON, with the next page's cursor when there is one.
+    /// The page's JSON, with the next page's cursor when there is one (called once, last).
     mutating func finish(next: [UInt8]?) -> ByteBuffer {
         let cursor = next.map { Array(Hex.encode($0).utf8) } ?? []
         write(bound: cursor.count + 32) { w in

@@ -55,13 +55,38 @@ package struct ContentKeyAdministration: Sendable {
                 var st = stat()
                 return lstat(ContentVault.keyFile(participant: p, in: folder), &st) != 0
             })
-            try refuseLostKeys(missing.subtracting(replaceLostKey), folder: folder)
-            do { try NodeSetup.writeKeyEncryptionKeys(ids, in: folder) } catch let e as NodeError { throw e } catch {
+            // Participants with content sealed under a key whose file is missing: refused unless named.
+            let lost = try sealedUnderMissingKeys(missing)
+            try refuse(lost.filter { !replaceLostKey.contains($0.key) }, folder: folder)
+            let written = ids.filter(missing.contains).map { ContentVault.keyFile(participant: $0, in: folder) }
+            let undo = { for path in written { unlink(path) } }
+            do { try NodeSetup.writeKeyEncryptionKeys(ids, in: folder) } catch {
+                undo()
+                if let e = error as? NodeError { throw e }
                 throw NodeError(.storage, "writing the key-encryption keys in \(folder): \(error)")
             }
+            // Each new key on record (its id), in one append; the configuration is saved first and
+            // put back, with the new files removed, when the append fails.
+            var drafts: [EventDraft] = []
+            do throws(NodeError) {
+                for p in ids where missing.contains(p) {
+                    drafts.append(ContentKeyRecord.draft(participant: p, keyID: try ContentKeyRecord.keyID(ContentVault.keyFile(participant: p, in: folder)),
+                                                         scope: encryption.scope, turnedOn: before.contentEncryption == nil,
+                                                         replacesLostKey: lost[p] != nil,
+                                                         command: .contentKeyCreate, actor: principal.actor))
+                }
+            } catch {
+                undo()
+                throw error
+            }
             if config != before {
-                try config.save(directory: directory)
+                _ = try await ConfigurationChange.commit(config, previous: before, directory: directory, drafts: drafts, to: access.ledger, undo: undo)
                 access.vault.reconfigure(config, directory: directory)
+            } else if !drafts.isEmpty {
+                do { _ = try await access.ledger.append(drafts) } catch {
+                    undo()
+                    throw NodeError(.storage, "recording the new key-encryption keys: \(error); nothing was changed")
+                }
             }
             return Outcome(scope: encryption.scope, keys: ids.map { p in
                 let path = ContentVault.keyFile(participant: p, in: folder)
@@ -70,9 +95,10 @@ package struct ContentKeyAdministration: Sendable {
         }
     }
 
-    /// Refuses when content of one of `missing` is sealed under a key of it (its file is lost).
-    private func refuseLostKeys(_ missing: Set<String>, folder: String) throws(NodeError) {
-        guard !missing.isEmpty else { return }
+    /// The key ids under which content of each of `missing` (participants whose key file is
+    /// missing) is sealed; a participant with no sealed content is left out.
+    private func sealedUnderMissingKeys(_ missing: Set<String>) throws(NodeError) -> [String: Set<String>] {
+        guard !missing.isEmpty else { return [:] }
         var sealedUnder: [String: Set<String>] = [:]
         do {
             _ = try access.projections.catchUp()
@@ -82,7 +108,12 @@ package struct ContentKeyAdministration: Sendable {
         } catch {
             throw NodeError(.storage, "reading which content is sealed: \(error)")
         }
-        if let (participant, keys) = sealedUnder.sorted(by: { $0.key < $1.key }).first {
+        return sealedUnder
+    }
+
+    /// Refuses when content of a participant in `lost` is sealed under a key whose file is missing.
+    private func refuse(_ lost: [String: Set<String>], folder: String) throws(NodeError) {
+        if let (participant, keys) = lost.sorted(by: { $0.key < $1.key }).first {
             throw NodeError(.conflict, "\(participant) has content sealed under key \(keys.sorted().joined(separator: ", ")), but its file \(ContentVault.keyFile(participant: participant, in: folder)) is missing: restore it from its safe copy (a new key cannot open that content); only if that key is lost for good, give --replace-lost-key \(participant)")
         }
     }

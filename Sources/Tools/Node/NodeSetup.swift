@@ -154,6 +154,11 @@ package enum NodeSetup {
                 }
                 served.append(ParticipantRecord(p, o2o: certificate).draft(previous: nil, reason: "created the node (kvitto init)", source: .command,
                                                                            actor: OSUser.current()))
+                if let encryption {
+                    let key = try ContentKeyRecord.keyID(ContentVault.keyFile(participant: p.id, in: directory + "/pki/content"))
+                    served.append(ContentKeyRecord.draft(participant: p.id, keyID: key, scope: encryption.scope, turnedOn: true, replacesLostKey: false,
+                                                         command: .initialise, actor: OSUser.current()))
+                }
             }
             _ = try await ledger.append([administrator] + served + options.participants.flatMap {
                 addressBookDrafts(participant: $0.id, name: $0.name, functions: $0.functions, actor: "node")

@@ -158,6 +158,7 @@ package struct ParticipantAdministration: Sendable {
             }
             var written = Written()
             do throws(NodeError) {
+                var newKey: EventDraft?
                 let (key, certificate) = try written.identity(identity, base: "pki/o2o-" + NodeSetup.slugify(a.participant), in: directory)
                 var participant = NodeConfig.Participant(id: a.participant, name: a.name, o2oKey: key, o2oCertificate: certificate,
                                                          functions: a.functions, catchAllFunction: a.catchAllFunction, o2oPrevious: nil)
@@ -181,6 +182,8 @@ package struct ParticipantAdministration: Sendable {
                             throw NodeError(.conflict, "\(a.participant) has content sealed under key \(needed) from before, but \(kek) is missing: restore it from its safe copy before adding \(a.participant) again (a new key cannot open that content)")
                         }
                         try written.keyEncryptionKey(a.participant, in: folder)
+                        newKey = ContentKeyRecord.draft(participant: a.participant, keyID: try ContentKeyRecord.keyID(kek), scope: c.scope,
+                                                        turnedOn: false, replacesLostKey: false, command: .participantAdd, actor: principal.actor)
                         notes.append("its key-encryption key is \(kek) (keep a safe copy apart from backups: content sealed under it is lost with it)")
                     }
                 }
@@ -190,6 +193,7 @@ package struct ParticipantAdministration: Sendable {
                 var drafts = try await recordDrafts(participant, id: a.participant, certificate: identity.certificate, config: config,
                                                     members: members, reason: a.reason, principal: principal)
                 drafts += try addressBookDrafts(a.participant, name: a.name, set: a.functions, remove: [], actor: principal.actor)
+                if let newKey { drafts.append(newKey) }
                 if let administrator = a.administrator {
                     drafts.append(Grant.draft(Grant.Request(grantee: administrator, scope: .participant(a.participant), rights: [.manage],
                                                             reason: "administrator of \(a.participant) (kvitto participant add)"), actor: principal.actor))
