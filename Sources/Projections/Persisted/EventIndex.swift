@@ -58,6 +58,23 @@ package struct EventIndex: PersistedProjection {
         return try seqs(of: value, in: "events." + table, after: after, upTo: upTo, limit: limit, storage: storage)
     }
 
+    /// Every seq of an event of one of `types` at or before `upTo`, in seq order, read a page
+    /// at a time (for the few kinds of event a node folds again on demand: participants,
+    /// certificates, the address book as of a position).
+    package static func allSeqs(ofTypes types: [String], upTo: UInt64 = .max, in storage: any ProjectionStorage) throws -> [UInt64] {
+        var seqs: [UInt64] = []
+        for type in types {
+            var after: UInt64 = 0
+            while true {
+                let found = try self.seqs(.type(type), after: after, upTo: upTo, limit: 1000, in: storage)
+                seqs += found
+                guard found.count == 1000, let last = found.last else { break }
+                after = last
+            }
+        }
+        return types.count > 1 ? seqs.sorted() : seqs
+    }
+
     /// Seqs in the `value 0x00 seq` rows of `table` (a full table name) with `after < seq <= upTo`,
     /// in seq order, at most `limit`: the scan of every keys-only seq index.
     static func seqs(of value: String, in table: String, after: UInt64, upTo: UInt64, limit: Int,

@@ -74,15 +74,9 @@ package enum CertificateRecord {
         do {
             _ = try projections.catchUp()
             var recorded: [String: String] = [:]
-            var after: UInt64 = 0
-            while true {
-                let seqs = try EventIndex.seqs(.type(NodeEventType.certificateChanged), after: after, limit: 1000, in: projections.storage)
-                for seq in seqs {
-                    guard let e = try ledger.event(seq), let name = e.payload["certificate"]?.stringValue else { continue }
-                    recorded[name] = e.payload["fingerprint_sha256"]?.stringValue
-                }
-                guard seqs.count == 1000, let last = seqs.last else { break }
-                after = last
+            for seq in try EventIndex.allSeqs(ofTypes: [NodeEventType.certificateChanged], in: projections.storage) {
+                guard let e = try ledger.event(seq), let name = e.payload["certificate"]?.stringValue else { continue }
+                recorded[name] = e.payload["fingerprint_sha256"]?.stringValue
             }
             return recorded
         } catch let e as NodeError {

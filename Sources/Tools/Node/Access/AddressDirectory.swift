@@ -95,18 +95,8 @@ package struct AddressDirectory: Sendable {
                 return try access.projections.currentNodeState { reader, seq in (try reader.addressBook(), seq) }
             }
             // The book's events up to that position, folded again (an address book changes rarely).
-            var seqs: [UInt64] = []
-            for type in NodeEventType.addressBook {
-                var after: UInt64 = 0
-                while true {
-                    let found = try EventIndex.seqs(.type(type), after: after, upTo: asOf, limit: 1000, in: access.projections.storage)
-                    seqs += found
-                    guard found.count == 1000, let last = found.last else { break }
-                    after = last
-                }
-            }
             var book = AddressBook()
-            for seq in seqs.sorted() {
+            for seq in try EventIndex.allSeqs(ofTypes: NodeEventType.addressBook, upTo: asOf, in: access.projections.storage) {
                 if let e = try access.ledger.event(seq) { book.apply(e) }
             }
             return (book, asOf)

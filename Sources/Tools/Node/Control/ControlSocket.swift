@@ -12,13 +12,14 @@ import Glibc
 /// The CLI's way into a running node (`kvitto serve` holds the ledger for writing): a Unix domain
 /// socket at `<node>/run/control.sock` (`Schemas/control-socket.md`) for audited content reads
 /// (`kvitto read`) and for the writing commands (``AdminOperation``: grant, revoke, address book,
-/// erase). The caller is the user the kernel reports for the connection (`SO_PEERCRED`:
+/// erase, participants, routes, content keys, the ledger's checkpoint and key). The caller is the user the kernel reports for the connection (`SO_PEERCRED`:
 /// `os:<user>`), never a name the request carries; what it may do is decided by the grants, and
 /// reads and refusals are recorded exactly as when the CLI holds the ledger itself. Who can connect
 /// is decided by the node directory's permissions (the socket itself is open to every user who can
 /// reach it).
 ///
-/// The client sends one line of JSON ended by a newline, at most 4 KiB. A read request,
+/// The client sends one line of JSON ended by a newline, at most ``maxRequest`` bytes (a send
+/// request, `kvitto send`, has its own limit, ``maxSendBytes``). A read request,
 /// `{"message": ID, "attachment": N?, "purpose": TEXT?}`, is answered by one line of JSON —
 /// `{"ok": true, "file_name", "content_type", "size", "sha256", "access_seq"}` followed by exactly
 /// `size` bytes — the last chunk sent only after the content passed its check. An administration

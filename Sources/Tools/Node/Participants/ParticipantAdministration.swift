@@ -489,9 +489,7 @@ package struct ParticipantAdministration: Sendable {
     }
 
     private func book(_ participant: String) throws(NodeError) -> AddressBook {
-        do { return try access.projections.currentNodeState { try $0.addressBook(participants: [participant]) } } catch {
-            throw NodeError(.storage, "reading the address book: \(error)")
-        }
+        try ParticipantRecord.currentBook(participant, projections: access.projections)
     }
 
     /// What of `participant` is not finished: outbound messages not yet answered with a

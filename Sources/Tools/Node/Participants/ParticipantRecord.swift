@@ -78,18 +78,8 @@ package struct ParticipantRecord: Sendable, Equatable {
     package static func recorded(ledger: Ledger, projections: ProjectionEngine) throws(NodeError) -> [String: ParticipantRecord] {
         do {
             _ = try projections.catchUp()
-            var seqs: [UInt64] = []
-            for type in NodeEventType.participantLifecycle {
-                var after: UInt64 = 0
-                while true {
-                    let found = try EventIndex.seqs(.type(type), after: after, limit: 1000, in: projections.storage)
-                    seqs += found
-                    guard found.count == 1000, let last = found.last else { break }
-                    after = last
-                }
-            }
             var out: [String: ParticipantRecord] = [:]
-            for seq in seqs.sorted() {
+            for seq in try EventIndex.allSeqs(ofTypes: NodeEventType.participantLifecycle, in: projections.storage) {
                 guard let e = try ledger.event(seq), let id = e.payload["participant"]?.stringValue else { continue }
                 out[id] = e.type == NodeEventType.participantRetired ? nil : ParticipantRecord(e.payload)
             }
@@ -122,6 +112,13 @@ package struct ParticipantRecord: Sendable, Equatable {
 }
 
 extension ParticipantRecord {
+    /// `participant`'s entry in the address book as the projections hold it now.
+    package static func currentBook(_ participant: String, projections: ProjectionEngine) throws(NodeError) -> AddressBook {
+        do { return try projections.currentNodeState { try $0.addressBook(participants: [participant]) } } catch {
+            throw NodeError(.storage, "reading the address book: \(error)")
+        }
+    }
+
     /// The address-book events that make `participant`'s entry in `book` show its name and each of
     /// `functions` (added or renamed), without `remove`.
     package static func bookDrafts(_ participant: String, name: String, functions: [NodeConfig.Function], remove: [String] = [],

@@ -208,10 +208,7 @@ package struct RouteAdministration: Sendable {
 
     /// The organisation (added or renamed) and its functional addresses (added or renamed).
     private func addressBookDrafts(_ a: Addition, actor: String) throws(NodeError) -> [EventDraft] {
-        let book: AddressBook
-        do { book = try access.projections.currentNodeState { try $0.addressBook(participants: [a.participant]) } } catch {
-            throw NodeError(.storage, "reading the address book: \(error)")
-        }
-        return ParticipantRecord.bookDrafts(a.participant, name: a.name, functions: a.functions, book: book, actor: actor)
+        ParticipantRecord.bookDrafts(a.participant, name: a.name, functions: a.functions,
+                                     book: try ParticipantRecord.currentBook(a.participant, projections: access.projections), actor: actor)
     }
 }
