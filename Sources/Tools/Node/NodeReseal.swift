@@ -42,18 +42,8 @@ extension Node {
         }
         let fresh = try seal(xhe: xhe, conversationId: record.conversation ?? record.id, messageId: record.id, from: record.participant,
                              to: recipient, route: route, action: SDKAS4.messageAction, kind: .message, as4MessageId: d.as4MessageId, now: now)
-        let reason = [as4Changed ? "the AS4 certificate" : nil, o2oChanged ? "the O2O certificate" : nil,
-                      d.endpoint != route.endpoint ? "the endpoint" : nil].compactMap { $0 }.joined(separator: " and ")
-        try await append([EventDraft(type: NodeEventType.resealed, subject: NodeEventType.subject(message: record.id), actor: "node",
-                                     payload: ["participant": .string(record.participant), "as4_message_id": .string(d.as4MessageId),
-                                               "kind": .string(d.kind.rawValue),
-                                               "reason": ["code": "certificate_replaced", "detail": .string("\(recipient) replaced \(reason)")],
-                                               "xhe": BlobField.json(try putBlob(xhe)), "dispatch": fresh.json])])
-        logger.notice("message sealed again for the recipient's current certificates",
-                      metadata: ["message": .string(record.id), "as4_message_id": .string(d.as4MessageId), "reason": .string(reason)])
-        var updated = d
-        updated.takeWire(of: fresh)
-        return updated
+        return try await recordResealed(d, of: record, for: recipient, changed: (as4Changed, o2oChanged, d.endpoint != route.endpoint),
+                                        xhe: xhe, fresh: fresh, what: "message")
     }
 
     /// A queued Meddelandekvittens sealed again for its recipient's current certificates, or `d`.
@@ -101,14 +91,25 @@ extension Node {
         }
         let fresh = try seal(xhe: xhe, conversationId: receiptID, messageId: record.id, from: record.participant, to: recipient, route: route,
                              action: SDKAS4.receiptAction, kind: .receipt, refToMessageId: record.as4MessageId, as4MessageId: d.as4MessageId, now: now)
-        let reason = [as4Changed ? "the AS4 certificate" : nil, o2oChanged ? "the O2O certificate" : nil,
-                      d.endpoint != route.endpoint ? "the endpoint" : nil].compactMap { $0 }.joined(separator: " and ")
+        return try await recordResealed(d, of: record, for: recipient, changed: (as4Changed, o2oChanged, d.endpoint != route.endpoint),
+                                        xhe: xhe, fresh: fresh, what: "Meddelandekvittens", receiptID: receiptID)
+    }
+
+    /// Records `message.resealed` for `d` (a message's dispatch, or its Meddelandekvittens' with
+    /// `receiptID`) sealed again as `fresh` with `xhe`, logs it, and returns `d` carrying the new wire.
+    private func recordResealed(_ d: DispatchRecord, of record: MessageRecord, for recipient: String,
+                                changed: (as4: Bool, o2o: Bool, endpoint: Bool), xhe: [UInt8], fresh: DispatchRecord,
+                                what: String, receiptID: String? = nil) async throws(NodeError) -> DispatchRecord {
+        let reason = [changed.as4 ? "the AS4 certificate" : nil, changed.o2o ? "the O2O certificate" : nil,
+                      changed.endpoint ? "the endpoint" : nil].compactMap { $0 }.joined(separator: " and ")
+        var payload: [String: JSONValue] = ["participant": .string(record.participant), "as4_message_id": .string(d.as4MessageId),
+                                            "kind": .string(d.kind.rawValue),
+                                            "reason": ["code": "certificate_replaced", "detail": .string("\(recipient) replaced \(reason)")],
+                                            "xhe": BlobField.json(try putBlob(xhe)), "dispatch": fresh.json]
+        if let receiptID { payload["receipt_id"] = .string(receiptID) }
         try await append([EventDraft(type: NodeEventType.resealed, subject: NodeEventType.subject(message: record.id), actor: "node",
-                                     payload: ["participant": .string(record.participant), "as4_message_id": .string(d.as4MessageId),
-                                               "kind": .string(d.kind.rawValue), "receipt_id": .string(receiptID),
-                                               "reason": ["code": "certificate_replaced", "detail": .string("\(recipient) replaced \(reason)")],
-                                               "xhe": BlobField.json(try putBlob(xhe)), "dispatch": fresh.json])])
-        logger.notice("Meddelandekvittens sealed again for the recipient's current certificates",
+                                     payload: .object(payload))])
+        logger.notice("\(what) sealed again for the recipient's current certificates",
                       metadata: ["message": .string(record.id), "as4_message_id": .string(d.as4MessageId), "reason": .string(reason)])
         var updated = d
         updated.takeWire(of: fresh)
