@@ -65,6 +65,7 @@ final class NodeReceiptResealTests: XCTestCase {
         let resealed = try NodeFixture.events(b, NodeEventType.resealed)
         XCTAssertEqual(resealed.count, 1)
         XCTAssertEqual(resealed.first?.payload["kind"]?.stringValue, "receipt")
+        XCTAssertNotNil(resealed.first?.payload["receipt_id"]?.stringValue, "the receipt's own id is on record")
         await a.close()
         await b.close()
     }
