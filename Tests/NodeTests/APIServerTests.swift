@@ -267,6 +267,7 @@ final class APIServerTests: XCTestCase {
             XCTAssertTrue(metrics.text.contains("kvitto_ledger_events_total{type=\"message.accessed\"}"), metrics.text)
             XCTAssertTrue(metrics.text.contains("\nkvitto_retry_queue_depth "), metrics.text)
             XCTAssertTrue(metrics.text.contains("kvitto_projection_lag_events{projection=\"node\"}"), metrics.text)
+            XCTAssertFalse(metrics.text.contains("kvitto_event_streams_open"), "this API streams no events: \(metrics.text)")
             // Each configured certificate's time to expiry: init's certificates last a year or more.
             let expiry = try XCTUnwrap(metrics.text.split(separator: "\n").first { $0.hasPrefix("kvitto_certificate_expiry_seconds{certificate=\"as4\"}") })
             XCTAssertGreaterThan(Double(expiry.split(separator: " ").last ?? "") ?? 0, 300 * 86_400, String(expiry))

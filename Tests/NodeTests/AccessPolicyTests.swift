@@ -58,6 +58,28 @@ final class AccessPolicyTests: XCTestCase {
         XCTAssertFalse(policy([someoneElse]).mayManage(.node), "another principal's grant does not count")
     }
 
+    /// The event streams' compiled grants answer exactly as the policy's rule over the grants in
+    /// force, for random grants, scopes, positions and times.
+    func testGrantTableAnswersAsThePolicy() {
+        var rng = SystemRandomNumberGenerator()
+        let scopes: [AccessScope] = [.node, .participant(mailbox.participant), .participant("0203:b.example.se"), .mailbox(mailbox), .mailbox(other),
+                                     .mailbox(FunctionalAddress(participant: "0203:b.example.se", function: "registrator"))]
+        let rightSets: [Set<AccessRight>] = [[.read], [.audit], [.operate], [.send], [.manage], [.read, .audit], [.audit, .operate], []]
+        func time(_ n: Int64) -> Timestamp? { n < 0 ? nil : Timestamp(nanoseconds: n) }
+        for _ in 0..<2000 {
+            let grants = (0..<Int.random(in: 0...4, using: &rng)).map { _ in
+                grant(UInt64.random(in: 1...50, using: &rng), scopes.randomElement(using: &rng)!, rightSets.randomElement(using: &rng)!,
+                      from: time(Int64.random(in: -10...60, using: &rng) * 10), until: time(Int64.random(in: -10...100, using: &rng) * 10),
+                      revokedAt: Bool.random(using: &rng) ? UInt64.random(in: 1...60, using: &rng) : nil)
+            }
+            let seq = UInt64.random(in: 0...60, using: &rng), at = Timestamp(nanoseconds: Int64.random(in: 0...1_000, using: &rng))
+            let scope = scopes.randomElement(using: &rng)!
+            let expected = AccessPolicy.visibility(on: scope, granting: grants.filter { $0.isEffective(atSeq: seq, time: at) })
+            XCTAssertEqual(GrantTable(grants).visibility(on: scope, atSeq: seq, time: at), expected, "\(grants) at \(seq), \(at): \(scope)")
+            XCTAssertEqual(GrantTable(grants, inForceAtSeq: seq, time: at).visibility(on: scope), expected, "\(grants) in force at \(seq), \(at)")
+        }
+    }
+
     func testAGrantMayNotOutlastTheGrantersManageRight() {
         let until = Timestamp(nanoseconds: 5_000)
         let limited = policy([grant(1, .participant(mailbox.participant), [.manage], until: until)])

@@ -291,26 +291,57 @@ final class EventStreamAPITests: XCTestCase {
                                         reason: "test"), by: OSUser.principal())
         _ = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "196001011234"), scope: .mailbox(Self.registrator), rights: [.send],
                                         reason: "test"), by: OSUser.principal())
+        _ = try await admin.grant(.init(grantee: PrincipalName(kind: .pnr, value: "195001011234"), scope: .node, rights: [.operate],
+                                        reason: "test"), by: OSUser.principal())
         let issuer = try NodeIdentity.developmentIssuer(config: node.config, directory: node.directory)
         let clerk = try await issuer.mint(subject: "clerk", claims: [Self.pnrClaim: .string("197001011234")])
         let sender = try await issuer.mint(subject: "sender", claims: [Self.pnrClaim: .string("196001011234")])
+        let operatorToken = try await issuer.mint(subject: "operator", claims: [Self.pnrClaim: .string("195001011234")])
         let api = try await APITestClient(node: node, caFile: base + "/node/pki/ca.crt") { $0.streamsPerCaller = 2 }
+        func openStreams() async throws -> Int? {
+            let metrics = try await api.get("/metrics", token: operatorToken)
+            let line = metrics.text.split(separator: "\n").first { $0.hasPrefix("kvitto_event_streams_open ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
+        }
         do {
             let refused = try await api.get("/v1/events", token: sender)
             XCTAssertEqual(refused.status, 403, "send only shows no events: \(refused.text)")
             let first = Reader(try await api.open("/v1/events?heartbeat=1", token: clerk))
-            var second: Reader? = Reader(try await api.open("/v1/events?heartbeat=1", token: clerk))
             try await first.read { $0.frames.count >= 1 }
-            try await second!.read { $0.frames.count >= 1 }
+            // A heartbeat a minute: the node has nothing to write to it within this test. Its
+            // client is another process (openssl s_client), killed below: the kernel closes its
+            // connection (AsyncHTTPClient would close it only when more data arrives).
+            let second = Process()
+            second.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            second.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(api.port)", "-CAfile", base + "/node/pki/ca.crt"]
+            let input = Pipe()
+            second.standardInput = input
+            second.standardOutput = FileHandle.nullDevice
+            second.standardError = FileHandle.nullDevice
+            try second.run()
+            defer { if second.isRunning { second.terminate() } }
+            input.fileHandleForWriting.write(Data("GET /v1/events?heartbeat=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(clerk)\r\n\r\n".utf8))
+            var open = try await openStreams()
+            for _ in 0..<50 where open != 2 {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                open = try await openStreams()
+            }
+            XCTAssertEqual(open, 2, "the metric counts the open streams")
             let third = try await api.get("/v1/events", token: clerk)
             XCTAssertEqual(third.status, 429, third.text)
             XCTAssertEqual(third.code, "node.too_many_streams")
             XCTAssertTrue(third.contentType.hasPrefix("application/problem+json"))
-            // The second stream goes away: its place is free once the node notices (at its next
-            // heartbeat write, within a second here).
-            second = nil
+            // The second stream's client goes away: its place is free as soon as its connection
+            // closes, not at the node's next write to it (a minute away).
+            kill(second.processIdentifier, SIGKILL)
+            second.waitUntilExit()
+            for _ in 0..<25 where open != 1 {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                open = try await openStreams()
+            }
+            XCTAssertEqual(open, 1, "a stream whose client went away is closed at once")
             var status: UInt = 0
-            for _ in 0..<50 where status != 200 {
+            for _ in 0..<25 where status != 200 {
                 try await Task.sleep(nanoseconds: 200_000_000)
                 let r = try await api.open("/v1/events?heartbeat=1", token: clerk, seconds: 5)
                 status = r.status.code

@@ -40,6 +40,12 @@ package struct AccessPolicy: Sendable {
         case full
 
         package static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+        /// What `read` or `audit` on the scope, or `operate` on the node, show.
+        @inline(__always)
+        init(read: Bool, audit: Bool, operate: Bool) {
+            self = read ? .full : audit ? .audit : operate ? .transport : .none
+        }
     }
 
     package func visibility(of mailbox: FunctionalAddress) -> Visibility { visibility(on: .mailbox(mailbox)) }
@@ -68,7 +74,7 @@ package struct AccessPolicy: Sendable {
             }
             if g.scope.contains(.node), g.rights.contains(.operate) { operate = true }
         }
-        return read ? .full : audit ? .audit : operate ? .transport : .none
+        return Visibility(read: read, audit: audit, operate: operate)
     }
 
     /// Why content may not be read, or nil when it may.

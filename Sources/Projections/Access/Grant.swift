@@ -32,8 +32,18 @@ package struct Grant: Sendable, Equatable {
     /// Whether the grant was in force at ledger position `seq` and wall-clock `time` (which the
     /// caller takes from that position: now for the head, the event's time for a past seq).
     package func isEffective(atSeq seq: UInt64, time: Timestamp) -> Bool {
-        guard id <= seq else { return false }
-        if let r = revocation, r.seq <= seq { return false }
+        var revokedAt: UInt64?
+        if let r = revocation { revokedAt = r.seq }
+        return Self.inForce(from: id, revokedAt: revokedAt, validFrom: validFrom, validUntil: validUntil, atSeq: seq, time: time)
+    }
+
+    /// The rule of ``isEffective(atSeq:time:)``: made at seq `from`, not yet revoked at `seq`,
+    /// and inside its validity at `time` (``GrantTable`` asks it without a `Grant`).
+    @inline(never)  // inlined into AccessPolicy.init, Swift 6.3.1's CopyPropagation crashes
+    static func inForce(from: UInt64, revokedAt: UInt64?, validFrom: Timestamp?, validUntil: Timestamp?,
+                        atSeq seq: UInt64, time: Timestamp) -> Bool {
+        guard from <= seq else { return false }
+        if let r = revokedAt, r <= seq { return false }
         if let f = validFrom, time < f { return false }
         if let u = validUntil, time >= u { return false }
         return true

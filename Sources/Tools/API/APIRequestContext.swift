@@ -17,5 +17,14 @@ struct APIRequestContext: RequestContext {
 /// The authenticated caller of the request being handled, set by ``BearerAuthentication`` for
 /// every route but the health checks. The generated handlers read it here.
 enum CurrentCaller {
-    @TaskLocal static var principal: Principal?
+    /// Who asks, and over which connection.
+    struct Call: Sendable {
+        let principal: Principal
+        /// The caller's connection (an event stream watches it, to end as soon as it closes).
+        let channel: any Channel
+    }
+
+    @TaskLocal static var call: Call?
+
+    static var principal: Principal? { call?.principal }
 }

@@ -16,6 +16,12 @@ import ServiceLifecycle
 /// identity, bearer-token authentication on every route but `/health/*`, the generated routes
 /// bound to ``NodeAPI``.
 package struct APIServer: Sendable {
+    /// Connections waiting to be accepted. Hummingbird's 256 drops connection attempts when a
+    /// thousand case systems reconnect their event streams at once (after a restart), and each
+    /// dropped one waits for its SYN to be sent again (1, 3, 7… seconds); Linux caps it at
+    /// `net.core.somaxconn` (4096 by default).
+    package static let backlog = 4096
+
     package let access: MessageAccess
     /// The node's participants now (a running node's change as participants are added or retired).
     package var participants: @Sendable () -> [NodeConfig.Participant]
@@ -191,7 +197,7 @@ package struct APIServer: Sendable {
         var quiet = logger
         quiet.logLevel = .warning
         let app = Application(router: router, server: server,
-                              configuration: .init(address: .hostname(host, port: port), serverName: "kvitto"),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "kvitto", backlog: Self.backlog),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
         var lifecycle = ServiceGroupConfiguration(services: [app], logger: quiet)
         // A client that stopped reading a stream would hold a graceful shutdown for ever.

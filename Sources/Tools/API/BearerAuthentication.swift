@@ -34,6 +34,7 @@ struct BearerAuthentication: RouterMiddleware {
                                                       "path": .string(request.uri.path)])
             return Problem(error).response()
         }
-        return try await CurrentCaller.$principal.withValue(principal) { try await next(request, context) }
+        let call = CurrentCaller.Call(principal: principal, channel: context.channel)
+        return try await CurrentCaller.$call.withValue(call) { try await next(request, context) }
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
+import NIOCore
 import Ledger
 import Node
 import OpenAPIRuntime
 import Projections
+import Synchronization
 
 extension NodeAPI {
     /// `GET /v1/events`: the caller's Server-Sent Events (``EventSubscription`` over the node's
@@ -35,7 +37,8 @@ extension NodeAPI {
             guard let slot = streams.take(principal.actor) else {
                 throw NodeError(.tooManyStreams, "you hold \(streams.perCaller) event streams open (or the node holds as many as it allows); close one and ask again")
             }
-            let stream = ServerSentEvents(subscription, heartbeatSeconds: heartbeat, slot: slot)
+            let stream = ServerSentEvents(subscription, heartbeatSeconds: heartbeat, slot: slot,
+                                          connectionClosed: CurrentCaller.call.map { ConnectionClosed($0.channel) })
             let chunks = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try await stream.next() })
             return .ok(.init(headers: .init(cacheControl: "no-store"),
                              body: .textEventStream(HTTPBody(chunks, length: .unknown, iterationBehavior: .single))))
@@ -50,7 +53,9 @@ extension NodeAPI {
 /// the frames of the events it may see from one page of the feed, or a heartbeat comment after
 /// `heartbeatSeconds` without one. The opening comment and every heartbeat carry `id:` with the
 /// position reached (no `data:`, so no event is dispatched): a client that reconnects resumes
-/// there, past the events it could not see. Ends (nil) when the caller's token expires.
+/// there, past the events it could not see. Ends (nil) when the caller's token expires or the
+/// caller's connection closes (so a client gone frees its stream's place at once, not at the
+/// next event or heartbeat).
 actor ServerSentEvents {
     private var subscription: EventSubscription
     private let heartbeat: UInt64
@@ -59,10 +64,12 @@ actor ServerSentEvents {
     private var lastSent: UInt64 = 0
     /// The stream's place among the open ones, given back when the stream is released.
     private let slot: StreamSlots.Slot
+    private let connectionClosed: ConnectionClosed?
 
-    init(_ subscription: EventSubscription, heartbeatSeconds: Int, slot: StreamSlots.Slot) {
+    init(_ subscription: EventSubscription, heartbeatSeconds: Int, slot: StreamSlots.Slot, connectionClosed: ConnectionClosed?) {
         self.subscription = subscription
         self.slot = slot
+        self.connectionClosed = connectionClosed
         heartbeat = UInt64(heartbeatSeconds) * 1_000_000_000
     }
 
@@ -74,12 +81,14 @@ actor ServerSentEvents {
         }
         while true {
             try Task.checkCancellation()
+            if connectionClosed?.isClosed == true { return nil }
             let left = subscription.principal.credentialExpiry.map { $0 - Date().timeIntervalSince1970 }
             if let left, left <= 0 { return nil }
             let before = subscription.position
             let batch = try subscription.next()
             if !batch.deliveries.isEmpty {
                 var frames: [UInt8] = []
+                frames.reserveCapacity(batch.deliveries.reduce(0) { $0 + $1.event.frameLength(for: $1.visibility) })
                 for d in batch.deliveries { d.event.appendFrame(for: d.visibility, to: &frames) }
                 return sent(frames)
             }
@@ -94,12 +103,14 @@ actor ServerSentEvents {
             // the projections catch up).
             await Task.yield()
             let sub = subscription
+            let closed = connectionClosed
             let untilHeartbeat = heartbeat - (now - lastSent)
             // In Double first: a token valid for centuries must not overflow the conversion.
             let remaining = left.map { $0 * 1e9 >= Double(untilHeartbeat) ? untilHeartbeat : UInt64($0 * 1e9) + 1 } ?? untilHeartbeat
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await sub.waitForEvents() }
                 group.addTask { try await Task.sleep(nanoseconds: remaining) }
+                if let closed { group.addTask { await closed.wait() } }
                 _ = try await group.next()
                 group.cancelAll()
             }
@@ -113,3 +124,4 @@ actor ServerSentEvents {
         return ArraySlice(bytes)
     }
 }
+

@@ -64,7 +64,8 @@ struct NodeAPI: APIProtocol {
                 throw NodeError(.forbidden, "the metrics need the operate right on the node; the refusal was recorded")
             }
             let text: String
-            do { text = try NodeMetrics(access: access, statistics: statistics, certificates: certificates).render() } catch {
+            let metrics = NodeMetrics(access: access, statistics: statistics, certificates: certificates, openStreams: feed == nil ? nil : streams.count)
+            do { text = try metrics.render() } catch {
                 throw NodeError(.storage, "metrics: \(error)")
             }
             return .ok(.init(body: .plainText(HTTPBody(text))))

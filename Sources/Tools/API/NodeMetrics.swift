@@ -12,6 +12,8 @@ struct NodeMetrics: Sendable {
     let statistics: @Sendable () -> (appends: Int, events: Int, waitSeconds: Double)
     /// The configured certificates' expiries.
     var certificates: @Sendable () -> [CertificateExpiry] = { [] }
+    /// Event streams open now (nil: this API does not stream events).
+    var openStreams: Int? = nil
 
     func render() throws -> String {
         let registry = PrometheusCollectorRegistry()
@@ -37,6 +39,10 @@ struct NodeMetrics: Sendable {
                 registry.makeGauge(name: "kvitto_inbound_unanswered", help: "Inbound messages waiting for their Meddelandekvittens.")
                     .set(Double(p.rows["unanswered"] ?? 0))
             }
+        }
+        if let openStreams {
+            registry.makeGauge(name: "kvitto_event_streams_open", help: "Event streams (GET /v1/events) open now; each holds a connection.")
+                .set(Double(openStreams))
         }
         let now = Date()
         for c in certificates() {

@@ -11,15 +11,37 @@ import Synchronization
 /// Entries are prepared after the persisted projections have applied their events, so the
 /// message and mailbox of every event are known.
 package final class EventFeed: Sendable {
+    /// What one step of ``run()`` prepared: the entries of seqs `from...through`, in order. Never
+    /// changed once made, so a subscriber's page is a slice of it (its storage shared, nothing copied).
+    private struct Chunk {
+        var entries: [StreamEvent]
+        var from: UInt64
+        var through: UInt64
+    }
+
     private struct Window {
-        /// Entries (published events and grant changes) of seqs `coveredFrom...coveredTo`, in order.
-        var entries: [StreamEvent] = []
-        /// The first entry still held (``entries`` is a ring from here).
-        var start = 0
+        /// Chunks in seq order, covering `coveredFrom...coveredTo` without gaps.
+        var chunks: [Chunk] = []
         var coveredFrom: UInt64
         var coveredTo: UInt64
+        /// Entries in all the chunks.
+        var count = 0
 
-        var count: Int { entries.count - start }
+        mutating func add(_ chunk: Chunk, capacity: Int) {
+            chunks.append(chunk)
+            count += chunk.entries.count
+            coveredTo = chunk.through
+            // The oldest chunks go once the rest hold the capacity.
+            var drop = 0
+            while drop < chunks.count - 1, count - chunks[drop].entries.count >= capacity {
+                count -= chunks[drop].entries.count
+                drop += 1
+            }
+            if drop > 0 {
+                chunks.removeFirst(drop)
+                coveredFrom = chunks[0].from
+            }
+        }
     }
 
     private let ledger: Ledger
@@ -70,19 +92,8 @@ package final class EventFeed: Sendable {
                 let at = covered.head
                 _ = try await ledger.waitForHead(after: at)
                 let prepared = try prepare(from: at + 1)
-                window.withLock { w in
-                    w.entries += prepared.entries
-                    w.coveredTo = prepared.through
-                    let excess = w.count - capacity
-                    if excess > 0 {
-                        w.start += excess
-                        w.coveredFrom = w.entries[w.start].seq
-                        if w.start > capacity {
-                            w.entries.removeFirst(w.start)
-                            w.start = 0
-                        }
-                    }
-                }
+                guard prepared.through > at else { continue }
+                window.withLock { $0.add(Chunk(entries: Array(prepared.entries), from: at + 1, through: prepared.through), capacity: capacity) }
                 covered.publish(prepared.through)
             } catch {
                 if Task.isCancelled { return }
@@ -92,20 +103,37 @@ package final class EventFeed: Sendable {
     }
 
     /// Up to `limit` entries after `seq`, and the seq they cover up to (equal to `seq` when there
-    /// is nothing new yet). Reads the ledger when `seq` is older than the window.
-    package func events(after seq: UInt64, limit: Int = 1024) throws -> (entries: [StreamEvent], through: UInt64) {
-        let held: (entries: [StreamEvent], through: UInt64)? = window.withLock { w in
+    /// is nothing new yet). Reads the ledger when `seq` is older than the window. The entries are
+    /// a slice of what the feed holds, shared by every subscriber reading them.
+    package func events(after seq: UInt64, limit: Int = 1024) throws -> (entries: ArraySlice<StreamEvent>, through: UInt64) {
+        let held: (entries: ArraySlice<StreamEvent>, through: UInt64)? = window.withLock { w in
             guard seq + 1 >= w.coveredFrom else { return nil }
             guard seq < w.coveredTo else { return ([], max(seq, w.coveredTo)) }
-            // The first entry after seq (entries are in seq order).
-            var low = w.start, high = w.entries.count
+            // The chunk covering seq + 1 (chunks are in seq order, without gaps).
+            var low = 0, high = w.chunks.count
             while low < high {
                 let mid = (low + high) / 2
-                if w.entries[mid].seq <= seq { low = mid + 1 } else { high = mid }
+                if w.chunks[mid].through <= seq { low = mid + 1 } else { high = mid }
             }
-            let end = min(w.entries.count, low + limit)
-            let slice = Array(w.entries[low..<end])
-            return (slice, end == w.entries.count ? w.coveredTo : slice[slice.count - 1].seq)
+            var through = seq
+            while low < w.chunks.count {
+                let chunk = w.chunks[low]
+                // Its first entry after seq.
+                var first = 0, last = chunk.entries.count
+                while first < last {
+                    let mid = (first + last) / 2
+                    if chunk.entries[mid].seq <= seq { first = mid + 1 } else { last = mid }
+                }
+                let end = min(chunk.entries.count, first + limit)
+                if first < end {
+                    let slice = chunk.entries[first..<end]
+                    return (slice, end == chunk.entries.count ? chunk.through : slice[slice.endIndex - 1].seq)
+                }
+                // Nothing to hand out in this chunk after seq: on to the next.
+                through = chunk.through
+                low += 1
+            }
+            return ([], through)
         }
         if let held { return held }
         return try prepare(from: seq + 1, limit: limit)
@@ -119,7 +147,7 @@ package final class EventFeed: Sendable {
 
     /// Prepares at most a page of the ledger from `seq`, no further than the projections have
     /// applied (caught up first): the entries and the last seq read.
-    private func prepare(from seq: UInt64, limit: Int = EventFeed.page) throws -> (entries: [StreamEvent], through: UInt64) {
+    private func prepare(from seq: UInt64, limit: Int = EventFeed.page) throws -> (entries: ArraySlice<StreamEvent>, through: UInt64) {
         // A page at a time: a long catch-up (after a rebuild) never holds a thread for long.
         let applied = try projections.catchUp(limit: Self.page)
         guard applied >= seq else { return ([], seq - 1) }
@@ -132,6 +160,6 @@ package final class EventFeed: Sendable {
                 if let s = try StreamEvent.prepare(e, source: source, message: { try reader.message($0) }) { out.append(s) }
             }
         }
-        return (out, last.seq)
+        return (out[...], last.seq)
     }
 }

@@ -42,8 +42,6 @@ package struct EventSubscription: Sendable {
     package let filter: Filter
     /// The last seq delivered or skipped.
     package private(set) var position: UInt64
-    /// Every grant to the principal's names (revoked ones too), as read for the last page.
-    private var grants: [Grant] = []
 
     /// Starts after `position`; refuses (and records) a mailbox in `filter` the principal cannot
     /// see now, and a principal holding no grant that shows anything (read, audit or operate).
@@ -81,7 +79,7 @@ package struct EventSubscription: Sendable {
     /// The next events after ``position`` that the principal may see (at most a page of ledger
     /// events is looked at): empty when the feed has nothing new yet.
     package mutating func next() throws(NodeError) -> Batch {
-        let page: (entries: [StreamEvent], through: UInt64)
+        let page: (entries: ArraySlice<StreamEvent>, through: UInt64)
         do { page = try feed.events(after: position) } catch { throw NodeError(.storage, "reading the event stream: \(error)") }
         var out = Batch(deliveries: [], position: page.through)
         guard !page.entries.isEmpty else {
@@ -92,12 +90,12 @@ package struct EventSubscription: Sendable {
         // events): the grants of every event in the page are known, and a revocation ahead of the
         // page counts at once — the grants in force now also bound what is shown, so a revoked
         // grant does not come back by replaying the past (AccessPolicy's rule for every read).
-        grants = try Self.readGrants(principal, access)
-        let time = Timestamp.now()
-        let now = grants.filter { $0.isEffective(atSeq: .max, time: time) }
+        let grants = try Self.readGrants(principal, access)
+        let then = GrantTable(grants), now = GrantTable(grants, inForceAtSeq: .max, time: Timestamp.now())
+        out.deliveries.reserveCapacity(page.entries.count)
         for e in page.entries {
             guard let type = e.type, filter.admits(e, type) else { continue }
-            if let d = Self.delivery(e, type, grants: grants, now: now) { out.deliveries.append(d) }
+            if let d = Self.delivery(e, type, then: then, now: now) { out.deliveries.append(d) }
         }
         position = page.through
         return out
@@ -108,16 +106,16 @@ package struct EventSubscription: Sendable {
     package func recheck(_ d: Delivery) throws(NodeError) -> Delivery? {
         guard let type = d.event.type else { return nil }
         let grants = try Self.readGrants(principal, access)
-        let time = Timestamp.now()
-        return Self.delivery(d.event, type, grants: grants, now: grants.filter { $0.isEffective(atSeq: .max, time: time) })
+        return Self.delivery(d.event, type, then: GrantTable(grants), now: GrantTable(grants, inForceAtSeq: .max, time: Timestamp.now()))
     }
 
-    /// The rule: grants in force at the event's seq and time show it, bounded by those in force now.
-    private static func delivery(_ e: StreamEvent, _ type: PublicEventType, grants: [Grant], now: [Grant]) -> Delivery? {
+    /// The rule: grants in force at the event's seq and time (of `then`, every grant) show it,
+    /// bounded by those in force now (`now`).
+    private static func delivery(_ e: StreamEvent, _ type: PublicEventType, then: GrantTable, now: GrantTable) -> Delivery? {
         let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
-        let then = AccessPolicy.visibility(on: scope, granting: grants.lazy.filter { $0.isEffective(atSeq: e.seq, time: e.time) })
-        guard then >= type.needs else { return nil }
-        let visibility = min(then, AccessPolicy.visibility(on: scope, granting: now))
+        let shown = then.visibility(on: scope, atSeq: e.seq, time: e.time)
+        guard shown >= type.needs else { return nil }
+        let visibility = min(shown, now.visibility(on: scope))
         return visibility >= type.needs ? Delivery(event: e, visibility: visibility) : nil
     }
 

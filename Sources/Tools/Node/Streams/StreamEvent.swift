@@ -8,7 +8,10 @@ package import Projections
 ///
 /// A `grantsChanged` entry carries no frame: it tells subscribers that an `access.granted` or
 /// `access.revoked` event passed, so the grants they evaluate must be read again.
-package struct StreamEvent: Sendable {
+///
+/// A class, immutable: a thousand subscribers reading a page hold the same entries, each shared
+/// by one reference rather than copied field by field.
+package final class StreamEvent: Sendable {
     package enum Kind: Sendable {
         case published(PublicEventType)
         case grantsChanged
@@ -40,6 +43,19 @@ package struct StreamEvent: Sendable {
         }
     }
 
+    private init(seq: UInt64, time: Timestamp, kind: Kind, participant: String, mailbox: FunctionalAddress?,
+                 full: [UInt8], audit: [UInt8], transport: [UInt8], head: Int) {
+        self.seq = seq
+        self.time = time
+        self.kind = kind
+        self.participant = participant
+        self.mailbox = mailbox
+        self.full = full
+        self.audit = audit
+        self.transport = transport
+        self.head = head
+    }
+
     /// The CloudEvent JSON for a subscriber who sees the message with `visibility` (empty for `.none`).
     package func cloudEvent(for visibility: AccessPolicy.Visibility) -> [UInt8] {
         let f = frame(visibility)
@@ -50,6 +66,9 @@ package struct StreamEvent: Sendable {
     package func appendFrame(for visibility: AccessPolicy.Visibility, to out: inout [UInt8]) {
         out += frame(visibility)
     }
+
+    /// The length of the SSE frame for `visibility`.
+    package func frameLength(for visibility: AccessPolicy.Visibility) -> Int { frame(visibility).count }
 
     /// The public type, when the entry is published.
     package var type: PublicEventType? {
