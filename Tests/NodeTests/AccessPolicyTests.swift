@@ -76,7 +76,7 @@ final class AccessPolicyTests: XCTestCase {
             let scope = scopes.randomElement(using: &rng)!
             let expected = AccessPolicy.visibility(on: scope, granting: grants.filter { $0.isEffective(atSeq: seq, time: at) })
             XCTAssertEqual(GrantTable(grants).visibility(on: scope, atSeq: seq, time: at), expected, "\(grants) at \(seq), \(at): \(scope)")
-            XCTAssertEqual(GrantTable(grants, inForceAtSeq: seq, time: at).visibility(on: scope), expected, "\(grants) in force at \(seq), \(at)")
+            XCTAssertEqual(GrantTable(grants).inForce(atSeq: seq, time: at).visibility(on: scope), expected, "\(grants) in force at \(seq), \(at)")
         }
     }
 

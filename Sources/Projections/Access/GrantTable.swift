@@ -7,7 +7,7 @@ package import Ledger
 /// grant's seq, its revocation's, its validity, its scope and three rights as flags — so an
 /// answer copies no grant, hashes no set and allocates nothing.
 package struct GrantTable: Sendable {
-    private struct Entry: Sendable {
+    fileprivate struct Entry: Sendable {
         let from: UInt64
         let revokedAt: UInt64?
         let validFrom: Timestamp?
@@ -26,11 +26,9 @@ package struct GrantTable: Sendable {
         entries = grants.map { Self.entry($0, from: $0.id, revokedAt: $0.revocation?.seq, validFrom: $0.validFrom, validUntil: $0.validUntil) }
     }
 
-    /// The grants in force at `seq` and `time`, each then in force at every position (ask
-    /// ``visibility(on:)``).
-    package init(_ grants: [Grant], inForceAtSeq seq: UInt64, time: Timestamp) {
-        entries = grants.filter { $0.isEffective(atSeq: seq, time: time) }
-            .map { Self.entry($0, from: 0, revokedAt: nil, validFrom: nil, validUntil: nil) }
+    /// The grants of the table in force at `seq` and `time` (those in force now: `.max` and now).
+    package func inForce(atSeq seq: UInt64, time: Timestamp) -> InForce {
+        InForce(entries: entries.filter { $0.isInForce(atSeq: seq, time: time) })
     }
 
     private static func entry(_ g: Grant, from: UInt64, revokedAt: UInt64?, validFrom: Timestamp?, validUntil: Timestamp?) -> Entry {
@@ -41,9 +39,13 @@ package struct GrantTable: Sendable {
 
     /// How much of `scope` the grants in force at `seq` and `time` show.
     package func visibility(on scope: AccessScope, atSeq seq: UInt64, time: Timestamp) -> AccessPolicy.Visibility {
+        Self.visibility(on: scope, entries.lazy.filter { $0.isInForce(atSeq: seq, time: time) })
+    }
+
+    /// The rule of ``AccessPolicy/visibility(on:granting:)`` over `entries`.
+    private static func visibility(on scope: AccessScope, _ entries: some Sequence<Entry>) -> AccessPolicy.Visibility {
         var read = false, audit = false, operate = false
-        for e in entries where Grant.inForce(from: e.from, revokedAt: e.revokedAt, validFrom: e.validFrom, validUntil: e.validUntil,
-                                            atSeq: seq, time: time) {
+        for e in entries {
             if e.scope.contains(scope) {
                 read = read || e.read
                 audit = audit || e.audit
@@ -53,9 +55,20 @@ package struct GrantTable: Sendable {
         return AccessPolicy.Visibility(read: read, audit: audit, operate: operate)
     }
 
-    /// How much of `scope` the table's grants show at any position (for a table of the grants in
-    /// force at one position).
-    package func visibility(on scope: AccessScope) -> AccessPolicy.Visibility {
-        visibility(on: scope, atSeq: .max, time: Timestamp(nanoseconds: 0))
+    /// The grants of a table that were in force at one position (``GrantTable/inForce(atSeq:time:)``),
+    /// asked without a position.
+    package struct InForce: Sendable {
+        fileprivate let entries: [Entry]
+
+        /// How much of `scope` these grants show.
+        package func visibility(on scope: AccessScope) -> AccessPolicy.Visibility {
+            GrantTable.visibility(on: scope, entries)
+        }
+    }
+}
+
+private extension GrantTable.Entry {
+    func isInForce(atSeq seq: UInt64, time: Timestamp) -> Bool {
+        Grant.inForce(from: from, revokedAt: revokedAt, validFrom: validFrom, validUntil: validUntil, atSeq: seq, time: time)
     }
 }

@@ -25,11 +25,13 @@ final class ConnectionClosed: Sendable {
     init(_ channel: any Channel) {
         self.channel = channel
         watcherName = "kvitto.input-watcher.\(ObjectIdentifier(channel).hashValue).\(Int.random(in: 0..<Int.max))"
-        channel.closeFuture.whenComplete { [self] _ in closed() }
+        // Weakly: the stream holds this object; when it goes, deinit takes the watcher out of
+        // a connection that lives on (a keep-alive connection may carry many streams in turn).
+        channel.closeFuture.whenComplete { [weak self] _ in self?.closed() }
         let name = watcherName
-        channel.eventLoop.execute { [self] in
-            guard channel.isActive else { return closed() }
-            try? channel.pipeline.syncOperations.addHandler(InputWatcher { [self] in closed() }, name: name, position: .first)
+        channel.eventLoop.execute { [weak self] in
+            guard channel.isActive else { self?.closed(); return }
+            try? channel.pipeline.syncOperations.addHandler(InputWatcher { [weak self] in self?.closed() }, name: name, position: .first)
         }
     }
 

@@ -30,7 +30,11 @@ struct BareStream: Sendable {
         let app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls),
                               configuration: .init(address: .hostname("127.0.0.1", port: 0), backlog: APIServer.backlog),
                               onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
-        let task = Task { try await app.run() }
+        let task = Task {
+            // Ends the wait below when the server fails before it listens.
+            defer { continuation.finish() }
+            try await app.run()
+        }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             task.cancel()

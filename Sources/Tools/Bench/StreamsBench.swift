@@ -120,6 +120,8 @@ struct StreamsBench: AsyncParsableCommand {
             defer { bare.stop() }
             // Delivery: n subscribers read the burst from its start.
             for n in counts {
+                // The previous case's streams are gone before this one starts.
+                try await Self.waitUntilNoStreams(client, port: port, token: operatorToken)
                 let plural = n == 1 ? "" : "s"
                 let limitWhat = "raw LMDB cursor read of ledger records/s"
                 let frames = visible.count
@@ -297,18 +299,33 @@ struct StreamsBench: AsyncParsableCommand {
     private static func read(_ client: HTTPClient, port: Int, path: String, token: String?, frames: Int, keeping: inout ByteBuffer?) async throws -> Int {
         var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)" + path)
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
-        let response = try await client.execute(request, timeout: .seconds(600))
-        guard response.status == .ok else { throw CLI.fail("bench: the stream answered \(response.status.code)") }
-        // Event frames only (heartbeats and the opening comment carry no event line).
-        var events = 0, bytes = 0
-        var carry: (line: [UInt8], id: UInt64?) = ([], nil)
-        for try await var chunk in response.body {
-            bytes += chunk.readableBytes
-            events += chunk.withUnsafeReadableBytes { SSEScan.eventIDs($0, carry: &carry).count }
-            keeping?.writeBuffer(&chunk)
-            if events >= frames { return bytes }
+        let keep = keeping != nil, prepared = request
+        // Bounded: the client's deadline covers the response's head only.
+        let (bytes, kept) = try await withThrowingTaskGroup(of: (Int, ByteBuffer?).self) { group in
+            group.addTask {
+                let response = try await client.execute(prepared, timeout: .seconds(600))
+                guard response.status == .ok else { throw CLI.fail("bench: the stream answered \(response.status.code)") }
+                // Event frames only (heartbeats and the opening comment carry no event line).
+                var events = 0, bytes = 0
+                var kept: ByteBuffer? = keep ? ByteBuffer() : nil
+                var carry: (line: [UInt8], id: UInt64?) = ([], nil)
+                for try await var chunk in response.body {
+                    bytes += chunk.readableBytes
+                    events += chunk.withUnsafeReadableBytes { SSEScan.eventIDs($0, carry: &carry).count }
+                    kept?.writeBuffer(&chunk)
+                    if events >= frames { return (bytes, kept) }
+                }
+                throw CLI.fail("bench: a stream ended after \(events) of \(frames) events")
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(600))
+                throw CLI.fail("bench: a stream did not deliver its \(frames) events within 600 s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
-        throw CLI.fail("bench: a stream ended after \(events) of \(frames) events")
+        if keep { keeping = kept }
+        return bytes
     }
 
     /// Appends `events` events in batches of 100, one after another; events/s.

@@ -20,7 +20,8 @@ package final class EventFeed: Sendable {
     }
 
     private struct Window {
-        /// Chunks in seq order, covering `coveredFrom...coveredTo` without gaps.
+        /// Chunks in seq order inside `coveredFrom...coveredTo`; the seqs outside every chunk hold
+        /// no entry.
         var chunks: [Chunk] = []
         var coveredFrom: UInt64
         var coveredTo: UInt64
@@ -28,9 +29,14 @@ package final class EventFeed: Sendable {
         var count = 0
 
         mutating func add(_ chunk: Chunk, capacity: Int) {
+            coveredTo = chunk.through
+            // A page with nothing to publish widens the last chunk (handed-out slices keep theirs).
+            if chunk.entries.isEmpty {
+                if !chunks.isEmpty { chunks[chunks.count - 1].through = chunk.through }
+                return
+            }
             chunks.append(chunk)
             count += chunk.entries.count
-            coveredTo = chunk.through
             // The oldest chunks go once the rest hold the capacity.
             var drop = 0
             while drop < chunks.count - 1, count - chunks[drop].entries.count >= capacity {
@@ -92,7 +98,11 @@ package final class EventFeed: Sendable {
                 let at = covered.head
                 _ = try await ledger.waitForHead(after: at)
                 let prepared = try prepare(from: at + 1)
-                guard prepared.through > at else { continue }
+                guard prepared.through > at else {
+                    // The projections are catching up (prepare drives them a page at a time).
+                    await Task.yield()
+                    continue
+                }
                 window.withLock { $0.add(Chunk(entries: Array(prepared.entries), from: at + 1, through: prepared.through), capacity: capacity) }
                 covered.publish(prepared.through)
             } catch {
@@ -106,6 +116,7 @@ package final class EventFeed: Sendable {
     /// is nothing new yet). Reads the ledger when `seq` is older than the window. The entries are
     /// a slice of what the feed holds, shared by every subscriber reading them.
     package func events(after seq: UInt64, limit: Int = 1024) throws -> (entries: ArraySlice<StreamEvent>, through: UInt64) {
+        let limit = max(1, limit)
         let held: (entries: ArraySlice<StreamEvent>, through: UInt64)? = window.withLock { w in
             guard seq + 1 >= w.coveredFrom else { return nil }
             guard seq < w.coveredTo else { return ([], max(seq, w.coveredTo)) }
@@ -115,7 +126,6 @@ package final class EventFeed: Sendable {
                 let mid = (low + high) / 2
                 if w.chunks[mid].through <= seq { low = mid + 1 } else { high = mid }
             }
-            var through = seq
             while low < w.chunks.count {
                 let chunk = w.chunks[low]
                 // Its first entry after seq.
@@ -130,10 +140,10 @@ package final class EventFeed: Sendable {
                     return (slice, end == chunk.entries.count ? chunk.through : slice[slice.endIndex - 1].seq)
                 }
                 // Nothing to hand out in this chunk after seq: on to the next.
-                through = chunk.through
                 low += 1
             }
-            return ([], through)
+            // Nothing after seq up to the window's end.
+            return ([], w.coveredTo)
         }
         if let held { return held }
         return try prepare(from: seq + 1, limit: limit)

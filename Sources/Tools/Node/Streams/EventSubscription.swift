@@ -91,7 +91,7 @@ package struct EventSubscription: Sendable {
         // page counts at once — the grants in force now also bound what is shown, so a revoked
         // grant does not come back by replaying the past (AccessPolicy's rule for every read).
         let grants = try Self.readGrants(principal, access)
-        let then = GrantTable(grants), now = GrantTable(grants, inForceAtSeq: .max, time: Timestamp.now())
+        let then = GrantTable(grants), now = then.inForce(atSeq: .max, time: Timestamp.now())
         out.deliveries.reserveCapacity(page.entries.count)
         for e in page.entries {
             guard let type = e.type, filter.admits(e, type) else { continue }
@@ -105,13 +105,13 @@ package struct EventSubscription: Sendable {
     /// slow or failing receiver — is judged at the moment it is sent); nil when it may not any more.
     package func recheck(_ d: Delivery) throws(NodeError) -> Delivery? {
         guard let type = d.event.type else { return nil }
-        let grants = try Self.readGrants(principal, access)
-        return Self.delivery(d.event, type, then: GrantTable(grants), now: GrantTable(grants, inForceAtSeq: .max, time: Timestamp.now()))
+        let then = GrantTable(try Self.readGrants(principal, access))
+        return Self.delivery(d.event, type, then: then, now: then.inForce(atSeq: .max, time: Timestamp.now()))
     }
 
     /// The rule: grants in force at the event's seq and time (of `then`, every grant) show it,
     /// bounded by those in force now (`now`).
-    private static func delivery(_ e: StreamEvent, _ type: PublicEventType, then: GrantTable, now: GrantTable) -> Delivery? {
+    private static func delivery(_ e: StreamEvent, _ type: PublicEventType, then: GrantTable, now: GrantTable.InForce) -> Delivery? {
         let scope: AccessScope = e.mailbox.map { .mailbox($0) } ?? .participant(e.participant)
         let shown = then.visibility(on: scope, atSeq: e.seq, time: e.time)
         guard shown >= type.needs else { return nil }
