@@ -23,18 +23,16 @@ package struct GrantTable: Sendable {
 
     /// The table of `grants` (revoked and expired ones too: they answer for the past).
     package init(_ grants: [Grant]) {
-        entries = grants.map { Self.entry($0, from: $0.id, revokedAt: $0.revocation?.seq, validFrom: $0.validFrom, validUntil: $0.validUntil) }
+        entries = grants.map {
+            Entry(from: $0.id, revokedAt: $0.revocation?.seq, validFrom: $0.validFrom, validUntil: $0.validUntil, scope: $0.scope,
+                  read: $0.rights.contains(.read), audit: $0.rights.contains(.audit),
+                  operatesNode: $0.scope.contains(.node) && $0.rights.contains(.operate))
+        }
     }
 
     /// The grants of the table in force at `seq` and `time` (those in force now: `.max` and now).
     package func inForce(atSeq seq: UInt64, time: Timestamp) -> InForce {
         InForce(entries: entries.filter { $0.isInForce(atSeq: seq, time: time) })
-    }
-
-    private static func entry(_ g: Grant, from: UInt64, revokedAt: UInt64?, validFrom: Timestamp?, validUntil: Timestamp?) -> Entry {
-        Entry(from: from, revokedAt: revokedAt, validFrom: validFrom, validUntil: validUntil, scope: g.scope,
-              read: g.rights.contains(.read), audit: g.rights.contains(.audit),
-              operatesNode: g.scope.contains(.node) && g.rights.contains(.operate))
     }
 
     /// How much of `scope` the grants in force at `seq` and `time` show.
