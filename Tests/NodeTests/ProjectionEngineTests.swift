@@ -58,15 +58,38 @@ final class ProjectionEngineTests: XCTestCase {
         try await body(dir)
     }
 
-    /// The node's projections are derived (one flush per commit, the meta page left to the next);
-    /// other stores flush both.
+    /// The node's projections are derived (commits not flushed, guarded by a marker); other
+    /// stores flush every commit.
     func testTheNodesProjectionStoreIsOpenedAsDerived() async throws {
         try await withScratch { dir in
             let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
             defer { ledger.close() }
             let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
-            XCTAssertEqual((engine.storage as? KeyValueStore)?.syncsMetaPage, false)
-            XCTAssertEqual(try KeyValueStore(path: dir + "/other", tables: ["t"]).syncsMetaPage, true)
+            XCTAssertEqual((engine.storage as? KeyValueStore)?.flushesCommits, false)
+            XCTAssertEqual(try KeyValueStore(path: dir + "/other", tables: ["t"]).flushesCommits, true)
+        }
+    }
+
+    /// After a machine stop with commits not yet on the disk (staged by a marker of another
+    /// boot), the node's projections are started empty and refolded to the same rows.
+    func testProjectionsDiscardedAfterAMachineStopAreRefoldedToTheSameRows() async throws {
+        try await withScratch { dir in
+            let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
+            defer { ledger.close() }
+            try await Self.randomEvents(ledger, count: 600)
+            var before: [String] = []
+            do {
+                let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
+                try engine.catchUp()
+                before = try ["events", "grants", "node"].map { try engine.digest($0).sha256 }
+            }
+            try Data("00000000-0000-0000-0000-000000000000".utf8)
+                .write(to: URL(fileURLWithPath: dir + "/" + NodeProjectionStore.folder + "/unflushed.4242.0badc0de"))
+            let engine = try NodeProjectionStore.open(node: dir, ledger: ledger)
+            XCTAssertEqual((engine.storage as? KeyValueStore)?.discardedAfterMachineStop, true)
+            XCTAssertEqual(try engine.lowestApplied(), 0)
+            try engine.catchUp()
+            XCTAssertEqual(try ["events", "grants", "node"].map { try engine.digest($0).sha256 }, before)
         }
     }
 

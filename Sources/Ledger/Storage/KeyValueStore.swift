@@ -4,8 +4,9 @@ import Foundation
 /// projections keep beside the ledger.
 ///
 /// Transactions are closures: a ``KeyValueReader`` or ``KeyValueWriter`` cannot outlive the
-/// closure that received it. A write commits durably when its closure returns, or stores nothing
-/// when it throws; a process killed at any moment leaves the last committed state (LMDB's
+/// closure that received it. A write commits when its closure returns — durably, except in a
+/// `derived` store (see ``init(path:tables:initialMapSize:mapSizeLimit:derived:)``) — or stores
+/// nothing when it throws; a process killed at any moment leaves the last committed state (LMDB's
 /// copy-on-write pages). When the map is full, the write is retried once per doubling of the map,
 /// so a write closure must not have effects outside its writer.
 package final class KeyValueStore: Sendable {
@@ -13,13 +14,25 @@ package final class KeyValueStore: Sendable {
     private let tables: [String: LMDBDatabase]
     /// The directory holding `data.mdb`.
     package let path: String
-    /// False for a `derived` store: its commits flush the data pages only.
-    package var syncsMetaPage: Bool { env.syncsMetaPage }
+    /// The marker of a `derived` store whose commits are not flushed; nil when they are.
+    private let unflushed: UnflushedCommits?
+    /// True when opening found that the machine had stopped while this `derived` store held
+    /// commits not yet on the disk, and started it empty (its content is refolded from the ledger).
+    package let discardedAfterMachineStop: Bool
 
-    /// Opens (creating when absent) the store in directory `path` with `tables`. A `derived` store
-    /// (content refolded from the ledger, with the position it reached in the same transaction)
-    /// flushes once per commit instead of twice: a machine that stops may undo its last commit,
-    /// which the next catch-up refolds; a killed process loses nothing, and nothing is ever damaged.
+    /// True when each commit is on the disk before `write` returns (false for a `derived` store,
+    /// except where the machine's boot id cannot be read).
+    package var flushesCommits: Bool { env.commitFlush != .none }
+
+    /// Opens (creating when absent) the store in directory `path` with `tables`.
+    ///
+    /// A `derived` store (content refolded from the ledger, with the position it reached in the
+    /// same transaction) does not flush its commits: the kernel writes them back in its own time,
+    /// and the store flushes when it is closed. A killed process loses nothing. A machine that
+    /// stops while commits were not yet on the disk may leave the file damaged, so the store is
+    /// started empty at the next open and refolded (``UnflushedCommits``,
+    /// ``discardedAfterMachineStop``). Where the boot id cannot be read, each commit flushes its
+    /// data pages (`MDB_NOMETASYNC`): a machine stop may then undo the last commit only.
     package init(path: String, tables: [String], initialMapSize: Int = 64 << 20, mapSizeLimit: Int = 1 << 40,
                  derived: Bool = false) throws(LedgerError) {
         self.path = path
@@ -31,9 +44,13 @@ package final class KeyValueStore: Sendable {
         } else if !isDir.boolValue {
             throw LedgerError(.storage, "\(path) is a file; a key-value store needs a directory")
         }
+        let claim = derived ? try UnflushedCommits.claim(directory: path) : (claim: nil, discarded: false)
+        unflushed = claim.claim
+        discardedAfterMachineStop = claim.discarded
         do {
             env = try LMDBEnvironment(path: path, initialMapSize: initialMapSize, mapSizeLimit: mapSizeLimit,
-                                      maxDatabases: max(8, tables.count + 1), readOnly: false, derived: derived)
+                                      maxDatabases: max(8, tables.count + 1), readOnly: false,
+                                      flush: derived ? (claim.claim == nil ? .dataPages : .none) : .full)
             let environment = env
             var opened: [String: LMDBDatabase] = [:]
             try environment.write { txn in
@@ -41,8 +58,30 @@ package final class KeyValueStore: Sendable {
             }
             self.tables = opened
         } catch {
+            claim.claim?.release()
             throw LedgerError.storage(error, "opening the store at \(path)")
         }
+    }
+
+    deinit {
+        // The marker goes only once everything committed is on the disk.
+        if let unflushed, (try? env.flush()) != nil { unflushed.release() }
+    }
+
+    /// For a process about to end: puts every commit on the disk, flushes each later one, and
+    /// removes the marker of a `derived` store, so that the next start after a clean machine
+    /// restart does not refold it.
+    package func settle() throws(LedgerError) {
+        do {
+            if unflushed != nil { try env.flushDataPagesOfEachCommit() }
+            try env.flush()
+        } catch { throw LedgerError.storage(error, "flushing the store at \(path)") }
+        unflushed?.release()
+    }
+
+    /// Puts every commit on the disk now (a no-op cost for a store that flushes each commit).
+    package func flush() throws(LedgerError) {
+        do { try env.flush() } catch { throw LedgerError.storage(error, "flushing the store at \(path)") }
     }
 
     /// Runs `body` on a consistent snapshot.

@@ -22,11 +22,21 @@ final class LMDBEnvironment: @unchecked Sendable {
     let path: String
     let mapSizeLimit: Int
 
-    /// Opens (and with `create`, creates) the environment in directory `path`.
-    /// With `derived`, a commit flushes its data pages but not the meta page (`MDB_NOMETASYNC`): the
-    /// database stays intact after any crash, and a machine that stops may undo the last commit.
-    /// For stores whose content is derived from the ledger and refolded from it.
-    init(path: String, initialMapSize: Int, mapSizeLimit: Int, maxDatabases: Int, readOnly: Bool, derived: Bool = false) throws {
+    /// How a commit reaches the disk.
+    enum CommitFlush: Sendable, Equatable {
+        /// Data pages and then the meta page are flushed: durable and intact after any stop.
+        case full
+        /// Data pages only (`MDB_NOMETASYNC`): intact after any stop; a machine stop may undo the
+        /// last commit.
+        case dataPages
+        /// Nothing (`MDB_NOSYNC`): intact after a killed process; after a machine stop the file
+        /// may be damaged, so only for stores guarded by ``UnflushedCommits``.
+        case none
+    }
+
+    /// Opens (and with `create`, creates) the environment in directory `path`, its commits
+    /// flushed as `flush` says.
+    init(path: String, initialMapSize: Int, mapSizeLimit: Int, maxDatabases: Int, readOnly: Bool, flush: CommitFlush = .full) throws {
         var handle: OpaquePointer?
         try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
         guard let handle else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -39,7 +49,11 @@ final class LMDBEnvironment: @unchecked Sendable {
             try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
-            if derived { flags |= UInt32(MDB_NOMETASYNC) }
+            switch flush {
+            case .full: break
+            case .dataPages: flags |= UInt32(MDB_NOMETASYNC)
+            case .none: flags |= UInt32(MDB_NOSYNC)
+            }
             try lmdbCheck(mdb_env_open(handle, path, flags, 0o600), "mdb_env_open(\(path))")
             // Clear reader slots left behind by processes that died (e.g. SIGKILL).
             var dead: Int32 = 0
@@ -65,11 +79,23 @@ final class LMDBEnvironment: @unchecked Sendable {
         var pageSize: Int
     }
 
-    /// True when commits flush the meta page too (not opened `derived`).
-    var syncsMetaPage: Bool {
+    /// How commits reach the disk, as LMDB reports its flags.
+    var commitFlush: CommitFlush {
         var flags: UInt32 = 0
         mdb_env_get_flags(env, &flags)
-        return flags & UInt32(MDB_NOMETASYNC) == 0
+        if flags & UInt32(MDB_NOSYNC) != 0 { return .none }
+        return flags & UInt32(MDB_NOMETASYNC) != 0 ? .dataPages : .full
+    }
+
+    /// From now on, each commit flushes its data pages (`MDB_NOMETASYNC`) instead of nothing.
+    func flushDataPagesOfEachCommit() throws {
+        try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOMETASYNC), 1), "mdb_env_set_flags(\(path))")
+        try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0), "mdb_env_set_flags(\(path))")
+    }
+
+    /// Flushes every commit not yet on the disk (of any process writing this file).
+    func flush() throws {
+        try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync(\(path))")
     }
 
     var info: Info {

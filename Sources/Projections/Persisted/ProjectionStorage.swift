@@ -1,14 +1,20 @@
 package import Ledger
 
 /// Where persisted projections keep their rows: named tables of byte keys and values, read in
-/// snapshots and written in atomic, durable transactions. The node uses ``KeyValueStore`` (LMDB,
-/// beside the ledger); another backend (PostgreSQL, say) implements these three protocols.
+/// snapshots and written in atomic transactions. The node uses ``KeyValueStore`` (LMDB, beside the
+/// ledger); another backend (PostgreSQL, say) implements these three protocols.
+///
+/// The rows are derived from the ledger, so a backend need not make each transaction durable when
+/// it commits, as long as a store a machine stop may have damaged is never read again (it starts
+/// empty and is refolded), and a killed process loses nothing it committed.
 package protocol ProjectionStorage: Sendable {
     /// Runs `body` on a consistent snapshot.
     func read<T>(_ body: (any ProjectionReading) throws -> T) throws -> T
-    /// Runs `body` in one atomic, durable transaction; nothing is stored when it throws. `body`
-    /// may be run again (a backend may retry), so it must have no effects outside the writer.
+    /// Runs `body` in one atomic transaction; nothing is stored when it throws. `body` may be run
+    /// again (a backend may retry), so it must have no effects outside the writer.
     func write<T>(_ body: (any ProjectionWriting) throws -> T) throws -> T
+    /// Puts every committed transaction on the disk (nothing to do for a backend that did at commit).
+    func flush() throws
 }
 
 /// Reads inside one snapshot.

@@ -137,6 +137,9 @@ package final class Node: Sendable {
         }
         var l = logger
         l[metadataKey: "node"] = .string(config.name)
+        if (projections.storage as? KeyValueStore)?.discardedAfterMachineStop == true {
+            l.warning("the machine stopped while the projections held changes not yet on the disk; they were started empty and are refolded from the ledger (reads wait until they have caught up)")
+        }
         return Node(directory: directory, config: config, ledger: ledger, projections: projections, webhooks: webhooks, keys: keys, router: routes,
                     validator: validator,
                     client: client, logger: l)
@@ -150,6 +153,9 @@ package final class Node: Sendable {
         }
         try? await client.shutdown()
         ledger.close()
+        do { try (projections.storage as? KeyValueStore)?.settle() } catch {
+            logger.warning("the projections could not be flushed at shutdown; the next start after a machine restart refolds them", metadata: ["error": .string("\(error)")])
+        }
     }
 
     /// Whether this node serves `participant` now (participants may be added or retired while it runs).

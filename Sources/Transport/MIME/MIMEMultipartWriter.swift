@@ -50,18 +50,3 @@ package enum MIMEBodySegment: Sendable {
         }
     }
 }
-
-/// Random identifiers (hex) for boundaries, Content-IDs and wsu:Ids.
-package enum RandomID {
-    package static func hex(_ bytes: Int) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        var s = ""
-        for _ in 0..<bytes {
-            let b = UInt8.random(in: 0...255, using: &rng)
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 15)])
-        }
-        return s
-    }
-}
