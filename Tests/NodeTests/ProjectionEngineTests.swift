@@ -61,6 +61,9 @@ final class ProjectionEngineTests: XCTestCase {
     /// The node's projections are derived (commits not flushed, guarded by a marker); other
     /// stores flush every commit.
     func testTheNodesProjectionStoreIsOpenedAsDerived() async throws {
+        guard (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) != nil else {
+            throw XCTSkip("without a boot id, derived stores flush every commit")
+        }
         try await withScratch { dir in
             let ledger = try Ledger.open(at: dir + "/ledger", options: Self.creating)
             defer { ledger.close() }

@@ -65,23 +65,27 @@ package final class KeyValueStore: Sendable {
 
     deinit {
         // The marker goes only once everything committed is on the disk.
-        if let unflushed, (try? env.flush()) != nil { unflushed.release() }
+        if unflushed != nil, (try? flush()) != nil { unflushed?.release() }
     }
 
     /// For a process about to end: puts every commit on the disk, flushes each later one, and
     /// removes the marker of a `derived` store, so that the next start after a clean machine
     /// restart does not refold it.
     package func settle() throws(LedgerError) {
-        do {
-            if unflushed != nil { try env.flushDataPagesOfEachCommit() }
-            try env.flush()
-        } catch { throw LedgerError.storage(error, "flushing the store at \(path)") }
+        if unflushed != nil {
+            do { try env.flushDataPagesOfEachCommit() } catch { throw LedgerError.storage(error, "settling the store at \(path)") }
+        }
+        try flush()
         unflushed?.release()
     }
 
-    /// Puts every commit on the disk now (a no-op cost for a store that flushes each commit).
+    /// Puts every commit on the disk now. A failure leaves a `derived` store's marker saying so
+    /// (the store is refolded at its next open: the disk may lack writes the kernel dropped).
     package func flush() throws(LedgerError) {
-        do { try env.flush() } catch { throw LedgerError.storage(error, "flushing the store at \(path)") }
+        do { try env.flush() } catch {
+            unflushed?.poisonAfterFailedFlush()
+            throw LedgerError.storage(error, "flushing the store at \(path) (its projections are refolded at the next start; check the disk)")
+        }
     }
 
     /// Runs `body` on a consistent snapshot.
@@ -105,17 +109,28 @@ package final class KeyValueStore: Sendable {
     }
 
     /// Writes a compacted, consistent copy of this store to `directory/data.mdb` (see
-    /// ``copy(storeAt:to:)``); writers go on meanwhile.
+    /// ``copy(storeAt:to:derived:)``); writers go on meanwhile.
     package func copy(to directory: String) throws(LedgerError) {
         do { try env.copy(to: directory, compact: true) } catch { throw LedgerError.storage(error, "copying the store at \(path)") }
     }
 
     /// Writes a compacted, consistent copy of the store in `path` — which another process may be
     /// writing — to `directory/data.mdb`, which must not exist yet. Not for a store this process
-    /// holds open (use ``copy(to:)`` on it).
-    package static func copy(storeAt path: String, to directory: String) throws(LedgerError) {
-        do { try LMDBEnvironment.copy(environmentAt: path, to: directory, compact: true) }
-        catch { throw LedgerError.storage(error, "copying the store at \(path)") }
+    /// holds open (use ``copy(to:)`` on it). A `derived` store that a machine stop may have
+    /// damaged (see ``UnflushedCommits``) is not copied: returns false.
+    @discardableResult
+    package static func copy(storeAt path: String, to directory: String, derived: Bool = false) throws(LedgerError) -> Bool {
+        do {
+            let env: LMDBEnvironment
+            if derived {
+                guard let trusted = try UnflushedCommits.ifTrusted(directory: path, { try LMDBEnvironment.openForCopy(at: path) }) else { return false }
+                env = trusted
+            } else {
+                env = try LMDBEnvironment.openForCopy(at: path)
+            }
+            try env.copy(to: directory, compact: true)
+            return true
+        } catch { throw LedgerError.storage(error, "copying the store at \(path)") }
     }
 
     /// Bytes of the data file in use.

@@ -87,10 +87,14 @@ final class LMDBEnvironment: @unchecked Sendable {
         return flags & UInt32(MDB_NOMETASYNC) != 0 ? .dataPages : .full
     }
 
-    /// From now on, each commit flushes its data pages (`MDB_NOMETASYNC`) instead of nothing.
+    /// From now on, each commit flushes its data pages (`MDB_NOMETASYNC`) instead of nothing. The
+    /// flags change inside a write transaction, so no commit of this process is between reading
+    /// them and flushing.
     func flushDataPagesOfEachCommit() throws {
-        try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOMETASYNC), 1), "mdb_env_set_flags(\(path))")
-        try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0), "mdb_env_set_flags(\(path))")
+        try write { _ in
+            try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOMETASYNC), 1), "mdb_env_set_flags(\(path))")
+            try lmdbCheck(mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0), "mdb_env_set_flags(\(path))")
+        }
     }
 
     /// Flushes every commit not yet on the disk (of any process writing this file).
@@ -197,12 +201,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(directory)/data.mdb)") }
     }
 
-    /// Copies the environment in `path` (see ``copy(to:compact:)``), opened read-only for the
-    /// copy. Not for an environment this process already holds open: LMDB allows one handle per
-    /// file and process (its POSIX locks would be released when the second one closes).
-    static func copy(environmentAt path: String, to directory: String, compact: Bool) throws {
-        let env = try LMDBEnvironment(path: path, initialMapSize: 1 << 20, mapSizeLimit: 1 << 20, maxDatabases: 64, readOnly: true)
-        try env.copy(to: directory, compact: compact)
+    /// The environment in `path` opened read-only, for a copy (``copy(to:compact:)``). Not for an
+    /// environment this process already holds open: LMDB allows one handle per file and process
+    /// (its POSIX locks would be released when the second one closes).
+    static func openForCopy(at path: String) throws -> LMDBEnvironment {
+        try LMDBEnvironment(path: path, initialMapSize: 1 << 20, mapSizeLimit: 1 << 20, maxDatabases: 64, readOnly: true)
     }
 
     /// How many named databases the environment holds (entries of LMDB's main database).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,24 +11,45 @@ import Glibc
 /// killed (the kernel's page cache holds what it wrote), but a machine that stops before the
 /// kernel has written those pages back can leave the file in any state, damaged included. A
 /// derived store (content refolded from the ledger, with the position it reached) can afford
-/// that, provided nothing reads it after such a stop. So each process that opens one writes a
-/// marker file `unflushed.<pid>.<random>` holding the machine's boot id, durably, before its first
-/// commit, and removes it when it closes the store after flushing it. Opening a store finds:
-/// - no marker, or markers of this boot: the store is as its last commit left it (markers of
-///   processes that are gone are removed; the opener's own marker covers their unflushed pages);
-/// - a marker of another boot: the machine stopped while the store had unflushed commits; the
-///   store's files are removed, and it is refolded from the ledger.
+/// that, provided nothing reads it after such a stop. So each process that opens one for writing
+/// leaves a marker file `unflushed.<pid>.<random>` holding the machine's boot id, made durable
+/// before its first commit, and holds an exclusive `flock` on it while it runs (a lock, unlike a
+/// pid, says "running" across pid namespaces and is gone with its process). It removes the marker
+/// once it has flushed the store for the last time. Opening a store finds, under the folder's
+/// `unflushed.lock`:
+/// - markers whose lock is held: processes that have the store open;
+/// - a marker nobody holds, of this boot: a process that ended without its last flush; its pages
+///   are still in the page cache, and the opener's own marker covers them (the old one goes);
+/// - a marker nobody holds of another boot — or empty, unreadable, or marked by a failed flush —
+///   or any marker nobody holds when the boot id cannot be read: the store may be damaged; its
+///   files are removed, and it is refolded from the ledger. If another process has it open at the
+///   same time, the open is refused instead.
 ///
-/// Where the boot id cannot be read, there is no marker and the store flushes every commit.
+/// Where the boot id cannot be read, the opener leaves no marker and flushes every commit.
 final class UnflushedCommits: Sendable {
     /// The marker file of this process.
     let marker: String
+    /// The marker, open, its exclusive lock held until this object goes.
+    private let descriptor: Int32
+    private let state = Mutex(State())
+
+    private struct State {
+        var released = false
+        var poisoned = false
+    }
 
     static let prefix = "unflushed."
     static let lockName = "unflushed.lock"
+    /// The text of a marker whose store missed a flush: it matches no boot id.
+    static let poison = "a flush failed"
 
-    private init(marker: String) {
+    private init(marker: String, descriptor: Int32) {
         self.marker = marker
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)
     }
 
     /// The kernel's id of the running boot; nil where it cannot be read.
@@ -37,72 +59,155 @@ final class UnflushedCommits: Sendable {
         return id.isEmpty ? nil : id
     }
 
-    /// Checks the store in `directory` before its environment is opened, discarding its files when
-    /// a marker of another boot says a machine stop may have damaged them, and leaves this
-    /// process's marker. Returns nil (flush every commit) when `bootID` is nil.
+    /// Checks the store in `directory` before its environment is opened for writing: discards its
+    /// files when a marker says a machine stop may have damaged them (refusing while another
+    /// process has the store open), and leaves this process's marker. Returns no marker (flush
+    /// every commit) when `bootID` is nil.
     static func claim(directory: String, bootID: String? = currentBootID()) throws(LedgerError) -> (claim: UnflushedCommits?, discarded: Bool) {
-        guard let bootID else { return (nil, false) }
-        // One opener at a time checks and marks (two processes starting after a machine stop).
-        let lock = Glibc.open(directory + "/" + lockName, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard lock >= 0 else {
-            throw LedgerError(.storage, "cannot open \(directory)/\(lockName) (errno \(errno)); check the directory's permissions")
-        }
-        defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw LedgerError(.storage, "cannot lock \(directory)/\(lockName) (errno \(errno))") }
-        }
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw LedgerError(.storage, "cannot list \(directory): \(error)")
-        }
-        let markers = names.filter { $0.hasPrefix(prefix) && $0 != lockName }
-        var ofThisBoot: [String] = []
-        var ofAnotherBoot = false
-        for name in markers {
-            // An unreadable marker counts as another boot's: the store is refolded rather than trusted.
-            let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)
-            if text?.trimmingCharacters(in: .whitespacesAndNewlines) == bootID { ofThisBoot.append(name) } else { ofAnotherBoot = true }
-        }
-        if ofAnotherBoot {
-            for file in ["data.mdb", "lock.mdb"] + markers {
-                guard unlink(directory + "/" + file) == 0 || errno == ENOENT else {
-                    throw LedgerError(.storage, "cannot remove \(directory)/\(file), left by a machine stop (errno \(errno)); remove the folder's files by hand, they are refolded from the ledger")
+        try locked(directory, LOCK_EX) { () throws(LedgerError) in
+            let scan = try Scan(directory: directory, bootID: bootID)
+            var discarded = false
+            if scan.mayBeDamaged {
+                guard scan.running == 0 else {
+                    throw LedgerError(.storage, "the store in \(directory) may have been damaged by a machine stop (a marker of an earlier boot), but \(scan.running) other process(es) have it open; stop them (`kvitto serve`, `kvitto projections`) and start again: the store is then refolded from the ledger")
                 }
+                for file in ["data.mdb", "lock.mdb"] + scan.ended {
+                    guard unlink(directory + "/" + file) == 0 || errno == ENOENT else {
+                        throw LedgerError(.storage, "cannot remove \(directory)/\(file) (\(describe(errno))), left by a machine stop; data.mdb may already be gone: remove the folder's files by hand and start again, the store is refolded from the ledger")
+                    }
+                }
+                discarded = true
+            }
+            guard let bootID else { return (nil, discarded) }
+            let claim = try mark(directory: directory, bootID: bootID)
+            if !discarded {
+                for name in scan.ended { unlink(directory + "/" + name) }
+            }
+            return (claim, discarded)
+        }
+    }
+
+    /// Runs `open` — opening the store in `directory` to read it, from another process than its
+    /// writers (a backup) — unless a marker says a machine stop may have damaged the store; then
+    /// returns nil without running it. The writers' claims wait meanwhile, so the store is not
+    /// discarded between the check and the open.
+    static func ifTrusted<T>(directory: String, bootID: String? = currentBootID(), _ open: () throws -> T) throws(LedgerError) -> T? {
+        try locked(directory, LOCK_SH) { () throws(LedgerError) -> T? in
+            guard !(try Scan(directory: directory, bootID: bootID).mayBeDamaged) else { return nil }
+            do { return try open() } catch let error as LedgerError { throw error } catch {
+                throw LedgerError.storage(error, "opening the store at \(directory)")
             }
         }
-        let marker = directory + "/" + prefix + "\(getpid()).\(UUID().uuidString.prefix(8))"
-        try write(bootID, to: marker, in: directory)
-        if !ofAnotherBoot {
-            for name in ofThisBoot where !isRunning(markerName: name) { unlink(directory + "/" + name) }
-        }
-        return (UnflushedCommits(marker: marker), ofAnotherBoot)
     }
 
-    /// Removes this process's marker; call only after the store has been flushed.
+    /// Removes this process's marker: call only once everything committed is on the disk. Does
+    /// nothing after ``poisonAfterFailedFlush()``.
     func release() {
-        unlink(marker)
+        state.withLock { s in
+            guard !s.released, !s.poisoned else { return }
+            s.released = true
+            unlink(marker)
+        }
     }
 
-    /// Writes `text` to a new file at `path` and makes it and its name durable.
-    private static func write(_ text: String, to path: String, in directory: String) throws(LedgerError) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LedgerError(.storage, "cannot create \(path) (errno \(errno)); check the directory's permissions") }
-        let failed = FileIO.writeAll(fd, Array(text.utf8))
-        let synced = failed == 0 && fsync(fd) == 0
-        close(fd)
+    /// A flush failed: the store may lack writes the kernel dropped. The marker is rewritten to
+    /// match no boot and is never removed, so the next open discards the store.
+    func poisonAfterFailedFlush() {
+        state.withLock { s in
+            guard !s.released, !s.poisoned else { return }
+            s.poisoned = true
+            let text = Array(Self.poison.utf8)
+            if ftruncate(descriptor, 0) == 0 {
+                _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+                _ = fsync(descriptor)
+            }
+        }
+    }
+
+    // MARK: - Markers
+
+    /// What the markers of a folder say (read under the folder's lock).
+    private struct Scan {
+        /// Markers whose process holds their lock.
+        var running = 0
+        /// Markers nobody holds.
+        var ended: [String] = []
+        var mayBeDamaged = false
+
+        init(directory: String, bootID: String?) throws(LedgerError) {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+                throw LedgerError(.storage, "cannot list \(directory) (\(error)); check that the folder exists and can be read")
+            }
+            for name in names where name.hasPrefix(UnflushedCommits.prefix) && name != UnflushedCommits.lockName {
+                let fd = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
+                if fd < 0 {
+                    if errno == ENOENT { continue }  // released since the listing
+                    ended.append(name)
+                    mayBeDamaged = true  // unreadable: not trusted
+                    continue
+                }
+                defer { close(fd) }
+                if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                    running += 1
+                    continue
+                }
+                ended.append(name)
+                var buffer = [UInt8](repeating: 0, count: 128)
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                let text = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+                if bootID == nil || text != bootID { mayBeDamaged = true }
+            }
+        }
+    }
+
+    /// Makes this process's marker: written under a temporary name, flushed, locked, renamed into
+    /// place and its name flushed, so an opener never finds it half written.
+    private static func mark(directory: String, bootID: String) throws(LedgerError) -> UnflushedCommits {
+        let suffix = "\(getpid()).\(UUID().uuidString.prefix(8).lowercased())"
+        let temporary = directory + "/tmp-" + prefix + suffix
+        let marker = directory + "/" + prefix + suffix
+        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw LedgerError(.storage, "cannot create \(temporary) (\(describe(errno))); check the folder's permissions and free space")
+        }
+        let failed = FileIO.writeAll(fd, Array(bootID.utf8))
+        let ok = failed == 0 && fsync(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && rename(temporary, marker) == 0
+        let code = failed != 0 ? failed : errno
+        guard ok else {
+            close(fd)
+            unlink(temporary)
+            throw LedgerError(.storage, "cannot write the marker \(marker) durably (\(describe(code))); check the disk and free space")
+        }
         let dir = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         let dirSynced = dir >= 0 && fsync(dir) == 0
+        let dirCode = errno
         if dir >= 0 { close(dir) }
-        guard synced, dirSynced else {
-            unlink(path)
-            throw LedgerError(.storage, "cannot write \(path) durably (errno \(failed != 0 ? failed : errno)); check the disk")
+        guard dirSynced else {
+            unlink(marker)
+            close(fd)
+            throw LedgerError(.storage, "cannot make the marker \(marker) durable (\(describe(dirCode))); check the disk")
         }
+        return UnflushedCommits(marker: marker, descriptor: fd)
     }
 
-    /// False when the process named in the marker `unflushed.<pid>.<random>` is gone.
-    private static func isRunning(markerName name: String) -> Bool {
-        let parts = name.split(separator: ".")
-        guard parts.count == 3, let pid = pid_t(parts[1]), pid > 0 else { return true }
-        return kill(pid, 0) == 0 || errno != ESRCH
+    /// Runs `body` holding `operation` (`LOCK_EX`, `LOCK_SH`) on the folder's `unflushed.lock`.
+    private static func locked<T>(_ directory: String, _ operation: Int32, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        let path = directory + "/" + lockName
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw LedgerError(.storage, "cannot open \(path) (\(describe(errno))); check the folder's permissions")
+        }
+        defer { close(fd) }
+        while flock(fd, operation) != 0 {
+            guard errno == EINTR else {
+                throw LedgerError(.storage, "cannot lock \(path) (\(describe(errno))); the file system must support flock")
+            }
+        }
+        return try body()
+    }
+
+    private static func describe(_ code: Int32) -> String {
+        "errno \(code), \(String(cString: strerror(code)))"
     }
 }

@@ -11,7 +11,8 @@ package enum NodeProjectionStore {
     /// Opens (creating when absent) the store of the node in `directory` over `ledger`.
     package static func open(node directory: String, ledger: Ledger,
                              projections: [any PersistedProjection] = PersistedProjections.all) throws -> ProjectionEngine {
-        // Derived from the ledger: one flush per commit (see KeyValueStore's `derived`).
+        // Derived from the ledger: commits not flushed one by one, refolded after a machine stop
+        // that may have damaged them (see KeyValueStore's `derived`).
         let store = try KeyValueStore(path: directory + "/" + folder, tables: ProjectionEngine.tables(for: projections), derived: true)
         return try ProjectionEngine(ledger: ledger, storage: store, projections: projections)
     }

@@ -70,10 +70,16 @@ package struct NodeBackup {
             entries.append(.init(path: path, role: role, size: digest.size, sha256: digest.sha256))
             bytes += digest.size
         }
-        func copyStore(_ folder: String) throws(NodeError) {
+        // A derived store a machine stop may have damaged is left out (the restored node refolds it).
+        func copyStore(_ folder: String, derived: Bool = false) throws(NodeError) {
             guard FileManager.default.fileExists(atPath: node + "/" + folder + "/data.mdb") else { return }
             try BackupPath.makeDirectory(destination + "/" + folder)
-            do { try KeyValueStore.copy(storeAt: node + "/" + folder, to: destination + "/" + folder) } catch {
+            do {
+                guard try KeyValueStore.copy(storeAt: node + "/" + folder, to: destination + "/" + folder, derived: derived) else {
+                    try? FileManager.default.removeItem(atPath: destination + "/" + folder)
+                    return
+                }
+            } catch {
                 throw NodeError(.storage, "copying \(folder): \(error)")
             }
             chmod(destination + "/" + folder + "/data.mdb", 0o600)
@@ -90,7 +96,7 @@ package struct NodeBackup {
                 try? FileManager.default.removeItem(atPath: destination + "/" + path)  // taken by the node meanwhile
             }
         }
-        try copyStore(NodeProjectionStore.folder)
+        try copyStore(NodeProjectionStore.folder, derived: true)
 
         // 2. The ledger, then the blobs its copy references (erased ones as markers).
         let ledger: Ledger
