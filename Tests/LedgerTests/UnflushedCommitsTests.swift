@@ -105,6 +105,22 @@ final class UnflushedCommitsTests: XCTestCase {
         }
     }
 
+    func testADamagedStoreThatAProcessWithoutAMarkerHasOpenIsRefusedNotDeleted() throws {
+        try withScratch { dir in
+            try put(dir, "v1")
+            try plantMarker(dir, pid: "4242", text: Self.otherBoot)
+            // A reader (a backup) or a writer without a boot id holds only open.lock, shared.
+            let fd = open(dir + "/" + UnflushedCommits.openLockName, O_RDWR | O_CREAT, 0o600)
+            defer { close(fd) }
+            XCTAssertEqual(flock(fd, LOCK_SH | LOCK_NB), 0)
+            XCTAssertThrowsError(try UnflushedCommits.claim(directory: dir, bootID: UnflushedCommits.currentBootID() ?? "b"))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/data.mdb"))
+            flock(fd, LOCK_UN)
+            XCTAssertTrue(try UnflushedCommits.claim(directory: dir, bootID: UnflushedCommits.currentBootID() ?? "b").discarded)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/data.mdb"))
+        }
+    }
+
     func testMarkersOfThisBootAreKeptWhileHeldAndRemovedWhenNobodyHoldsThem() throws {
         let boot = try bootID()
         try withScratch { dir in
@@ -141,10 +157,10 @@ final class UnflushedCommitsTests: XCTestCase {
         let boot = try bootID()
         try withScratch { dir in
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let claim = try XCTUnwrap(UnflushedCommits.claim(directory: dir, bootID: boot).claim)
+            let claim = try UnflushedCommits.claim(directory: dir, bootID: boot).claim
             claim.poisonAfterFailedFlush()
             claim.release()
-            XCTAssertEqual(try String(contentsOfFile: claim.marker, encoding: .utf8), UnflushedCommits.poison)
+            XCTAssertEqual(try String(contentsOfFile: try XCTUnwrap(claim.marker), encoding: .utf8), UnflushedCommits.poison)
             XCTAssertEqual(try UnflushedCommits.claim(directory: dir, bootID: boot).discarded, false, "held by a running claim: not judged yet")
         }
         try withScratch { dir in
@@ -157,10 +173,12 @@ final class UnflushedCommitsTests: XCTestCase {
     func testWithoutABootIDThereIsNoMarkerAndAnyMarkerNobodyHoldsDiscards() throws {
         try withScratch { dir in
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let claim = try UnflushedCommits.claim(directory: dir, bootID: nil)
-            XCTAssertNil(claim.claim)
-            XCTAssertFalse(claim.discarded)
-            XCTAssertEqual(try markers(dir), [])
+            do {
+                let claim = try UnflushedCommits.claim(directory: dir, bootID: nil)
+                XCTAssertNil(claim.claim.marker)
+                XCTAssertFalse(claim.discarded)
+                XCTAssertEqual(try markers(dir), [])
+            }
             try plantMarker(dir, pid: "4242", text: "any boot")
             XCTAssertTrue(try UnflushedCommits.claim(directory: dir, bootID: nil).discarded)
         }

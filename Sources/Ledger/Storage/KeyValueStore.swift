@@ -44,13 +44,17 @@ package final class KeyValueStore: Sendable {
         } else if !isDir.boolValue {
             throw LedgerError(.storage, "\(path) is a file; a key-value store needs a directory")
         }
-        let claim = derived ? try UnflushedCommits.claim(directory: path) : (claim: nil, discarded: false)
+        var claim: (claim: UnflushedCommits?, discarded: Bool) = (nil, false)
+        if derived {
+            let made = try UnflushedCommits.claim(directory: path)
+            claim = (made.claim, made.discarded)
+        }
         unflushed = claim.claim
         discardedAfterMachineStop = claim.discarded
         do {
             env = try LMDBEnvironment(path: path, initialMapSize: initialMapSize, mapSizeLimit: mapSizeLimit,
                                       maxDatabases: max(8, tables.count + 1), readOnly: false,
-                                      flush: derived ? (claim.claim == nil ? .dataPages : .none) : .full)
+                                      flush: derived ? (claim.claim?.marker == nil ? .dataPages : .none) : .full)
             let environment = env
             var opened: [String: LMDBDatabase] = [:]
             try environment.write { txn in
@@ -65,14 +69,14 @@ package final class KeyValueStore: Sendable {
 
     deinit {
         // The marker goes only once everything committed is on the disk.
-        if unflushed != nil, (try? flush()) != nil { unflushed?.release() }
+        if unflushed?.marker != nil, (try? flush()) != nil { unflushed?.release() }
     }
 
     /// For a process about to end: puts every commit on the disk, flushes each later one, and
     /// removes the marker of a `derived` store, so that the next start after a clean machine
     /// restart does not refold it.
     package func settle() throws(LedgerError) {
-        if unflushed != nil {
+        if unflushed?.marker != nil {
             do { try env.flushDataPagesOfEachCommit() } catch { throw LedgerError.storage(error, "settling the store at \(path)") }
         }
         try flush()
@@ -84,7 +88,8 @@ package final class KeyValueStore: Sendable {
     package func flush() throws(LedgerError) {
         do { try env.flush() } catch {
             unflushed?.poisonAfterFailedFlush()
-            throw LedgerError.storage(error, "flushing the store at \(path) (its projections are refolded at the next start; check the disk)")
+            let next = unflushed?.marker != nil ? "it is refolded at its next open; " : ""
+            throw LedgerError.storage(error, "flushing the store at \(path) (\(next)check the disk)")
         }
     }
 
@@ -120,15 +125,12 @@ package final class KeyValueStore: Sendable {
     /// damaged (see ``UnflushedCommits``) is not copied: returns false.
     @discardableResult
     package static func copy(storeAt path: String, to directory: String, derived: Bool = false) throws(LedgerError) -> Bool {
+        func copy() throws { try LMDBEnvironment.openForCopy(at: path).copy(to: directory, compact: true) }
         do {
-            let env: LMDBEnvironment
             if derived {
-                guard let trusted = try UnflushedCommits.ifTrusted(directory: path, { try LMDBEnvironment.openForCopy(at: path) }) else { return false }
-                env = trusted
-            } else {
-                env = try LMDBEnvironment.openForCopy(at: path)
+                return try UnflushedCommits.ifTrusted(directory: path, copy) != nil
             }
-            try env.copy(to: directory, compact: true)
+            try copy()
             return true
         } catch { throw LedgerError.storage(error, "copying the store at \(path)") }
     }

@@ -15,22 +15,25 @@ import Glibc
 /// leaves a marker file `unflushed.<pid>.<random>` holding the machine's boot id, made durable
 /// before its first commit, and holds an exclusive `flock` on it while it runs (a lock, unlike a
 /// pid, says "running" across pid namespaces and is gone with its process). It removes the marker
-/// once it has flushed the store for the last time. Opening a store finds, under the folder's
-/// `unflushed.lock`:
+/// once it has flushed the store for the last time. Every process that has the store open —
+/// writers with or without a marker, and backups reading it — also holds a shared lock on the
+/// folder's `open.lock`. Opening a store finds, under the folder's `unflushed.lock`:
 /// - markers whose lock is held: processes that have the store open;
 /// - a marker nobody holds, of this boot: a process that ended without its last flush; its pages
 ///   are still in the page cache, and the opener's own marker covers them (the old one goes);
-/// - a marker nobody holds of another boot — or empty, unreadable, or marked by a failed flush —
-///   or any marker nobody holds when the boot id cannot be read: the store may be damaged; its
-///   files are removed, and it is refolded from the ledger. If another process has it open at the
-///   same time, the open is refused instead.
+/// - a marker nobody holds of another boot — or empty, or marked by a failed flush — or any
+///   marker nobody holds when the boot id cannot be read: the store may be damaged; its files are
+///   removed, and it is refolded from the ledger. If any other process has the store open
+///   (`open.lock`), the open is refused instead.
 ///
 /// Where the boot id cannot be read, the opener leaves no marker and flushes every commit.
 final class UnflushedCommits: Sendable {
-    /// The marker file of this process.
-    let marker: String
-    /// The marker, open, its exclusive lock held until this object goes.
-    private let descriptor: Int32
+    /// The marker file of this process; nil when its commits are flushed (no boot id).
+    let marker: String?
+    /// The marker, open, its exclusive lock held until this object goes; -1 without a marker.
+    private let markerDescriptor: Int32
+    /// `open.lock`, its shared lock held until this object goes.
+    private let openDescriptor: Int32
     private let state = Mutex(State())
 
     private struct State {
@@ -40,16 +43,19 @@ final class UnflushedCommits: Sendable {
 
     static let prefix = "unflushed."
     static let lockName = "unflushed.lock"
+    static let openLockName = "open.lock"
     /// The text of a marker whose store missed a flush: it matches no boot id.
     static let poison = "a flush failed"
 
-    private init(marker: String, descriptor: Int32) {
+    private init(marker: String?, markerDescriptor: Int32, openDescriptor: Int32) {
         self.marker = marker
-        self.descriptor = descriptor
+        self.markerDescriptor = markerDescriptor
+        self.openDescriptor = openDescriptor
     }
 
     deinit {
-        close(descriptor)
+        if markerDescriptor >= 0 { close(markerDescriptor) }
+        close(openDescriptor)
     }
 
     /// The kernel's id of the running boot; nil where it cannot be read.
@@ -61,42 +67,61 @@ final class UnflushedCommits: Sendable {
 
     /// Checks the store in `directory` before its environment is opened for writing: discards its
     /// files when a marker says a machine stop may have damaged them (refusing while another
-    /// process has the store open), and leaves this process's marker. Returns no marker (flush
-    /// every commit) when `bootID` is nil.
-    static func claim(directory: String, bootID: String? = currentBootID()) throws(LedgerError) -> (claim: UnflushedCommits?, discarded: Bool) {
-        try locked(directory, LOCK_EX) { () throws(LedgerError) in
+    /// process has the store open), and leaves this process's marker — none when `bootID` is nil:
+    /// then ``marker`` is nil and every commit must be flushed.
+    static func claim(directory: String, bootID: String? = currentBootID()) throws(LedgerError) -> (claim: UnflushedCommits, discarded: Bool) {
+        try locked(directory, lockName, LOCK_EX) { () throws(LedgerError) in
             let scan = try Scan(directory: directory, bootID: bootID)
+            let opened = try openLock(directory)
             var discarded = false
-            if scan.mayBeDamaged {
-                guard scan.running == 0 else {
-                    throw LedgerError(.storage, "the store in \(directory) may have been damaged by a machine stop (a marker of an earlier boot), but \(scan.running) other process(es) have it open; stop them (`kvitto serve`, `kvitto projections`) and start again: the store is then refolded from the ledger")
-                }
-                for file in ["data.mdb", "lock.mdb"] + scan.ended {
-                    guard unlink(directory + "/" + file) == 0 || errno == ENOENT else {
-                        throw LedgerError(.storage, "cannot remove \(directory)/\(file) (\(describe(errno))), left by a machine stop; data.mdb may already be gone: remove the folder's files by hand and start again, the store is refolded from the ledger")
+            do throws(LedgerError) {
+                if scan.mayBeDamaged {
+                    guard scan.running == 0, flock(opened, LOCK_EX | LOCK_NB) == 0 else {
+                        throw LedgerError(.storage, "the store in \(directory) may have been damaged by a machine stop or a failed flush (a marker nobody holds says so), but another process has it open; stop the other processes using it (`kvitto serve`, `kvitto projections`, `kvitto backup`) and start again: the store is then refolded from the ledger")
                     }
+                    for file in ["data.mdb", "lock.mdb"] + scan.ended {
+                        guard unlink(directory + "/" + file) == 0 || errno == ENOENT else {
+                            throw LedgerError(.storage, "cannot remove \(directory)/\(file) (\(describe(errno))), which a machine stop may have damaged; data.mdb may already be gone: remove the folder's files by hand and start again, the store is refolded from the ledger")
+                        }
+                    }
+                    FileIO.syncDirectory(directory)
+                    discarded = true
                 }
-                discarded = true
+                // Held shared while the store is open (a discarding claim above converts its lock).
+                try lock(opened, LOCK_SH, directory + "/" + openLockName)
+                guard let bootID else {
+                    return (UnflushedCommits(marker: nil, markerDescriptor: -1, openDescriptor: opened), discarded)
+                }
+                let (marker, fd) = try mark(directory: directory, bootID: bootID)
+                if !discarded {
+                    for name in scan.ended { unlink(directory + "/" + name) }
+                }
+                return (UnflushedCommits(marker: marker, markerDescriptor: fd, openDescriptor: opened), discarded)
+            } catch {
+                close(opened)
+                throw error
             }
-            guard let bootID else { return (nil, discarded) }
-            let claim = try mark(directory: directory, bootID: bootID)
-            if !discarded {
-                for name in scan.ended { unlink(directory + "/" + name) }
-            }
-            return (claim, discarded)
         }
     }
 
-    /// Runs `open` — opening the store in `directory` to read it, from another process than its
-    /// writers (a backup) — unless a marker says a machine stop may have damaged the store; then
-    /// returns nil without running it. The writers' claims wait meanwhile, so the store is not
-    /// discarded between the check and the open.
-    static func ifTrusted<T>(directory: String, bootID: String? = currentBootID(), _ open: () throws -> T) throws(LedgerError) -> T? {
-        try locked(directory, LOCK_SH) { () throws(LedgerError) -> T? in
+    /// Runs `read` — opening the store in `directory` and reading it, from another process than
+    /// its writers (a backup) — unless a marker says a machine stop may have damaged the store;
+    /// then returns nil without running it. The store is not discarded while `read` runs (it
+    /// holds the folder's `open.lock` shared).
+    static func ifTrusted<T>(directory: String, bootID: String? = currentBootID(), _ read: () throws -> T) throws(LedgerError) -> T? {
+        let opened: Int32? = try locked(directory, lockName, LOCK_SH) { () throws(LedgerError) -> Int32? in
             guard !(try Scan(directory: directory, bootID: bootID).mayBeDamaged) else { return nil }
-            do { return try open() } catch let error as LedgerError { throw error } catch {
-                throw LedgerError.storage(error, "opening the store at \(directory)")
+            let fd = try openLock(directory)
+            do throws(LedgerError) { try lock(fd, LOCK_SH, directory + "/" + openLockName) } catch {
+                close(fd)
+                throw error
             }
+            return fd
+        }
+        guard let opened else { return nil }
+        defer { close(opened) }
+        do { return try read() } catch let error as LedgerError { throw error } catch {
+            throw LedgerError.storage(error, "reading the store at \(directory)")
         }
     }
 
@@ -104,7 +129,7 @@ final class UnflushedCommits: Sendable {
     /// nothing after ``poisonAfterFailedFlush()``.
     func release() {
         state.withLock { s in
-            guard !s.released, !s.poisoned else { return }
+            guard let marker, !s.released, !s.poisoned else { return }
             s.released = true
             unlink(marker)
         }
@@ -114,12 +139,12 @@ final class UnflushedCommits: Sendable {
     /// match no boot and is never removed, so the next open discards the store.
     func poisonAfterFailedFlush() {
         state.withLock { s in
-            guard !s.released, !s.poisoned else { return }
+            guard markerDescriptor >= 0, !s.released, !s.poisoned else { return }
             s.poisoned = true
             let text = Array(Self.poison.utf8)
-            if ftruncate(descriptor, 0) == 0 {
-                _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-                _ = fsync(descriptor)
+            if ftruncate(markerDescriptor, 0) == 0 {
+                _ = text.withUnsafeBytes { pwrite(markerDescriptor, $0.baseAddress, $0.count, 0) }
+                _ = fsync(markerDescriptor)
             }
         }
     }
@@ -143,12 +168,15 @@ final class UnflushedCommits: Sendable {
                 let fd = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
                 if fd < 0 {
                     if errno == ENOENT { continue }  // released since the listing
-                    ended.append(name)
-                    mayBeDamaged = true  // unreadable: not trusted
-                    continue
+                    throw LedgerError(.storage, "cannot read the marker \(directory)/\(name) (\(describe(errno))); check the folder's permissions")
                 }
                 defer { close(fd) }
-                if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                // Shared, so that two readers checking at once do not take each other for owners;
+                // the owner's exclusive lock refuses it.
+                if flock(fd, LOCK_SH | LOCK_NB) != 0 {
+                    guard errno == EWOULDBLOCK else {
+                        throw LedgerError(.storage, "cannot test the lock of \(directory)/\(name) (\(describe(errno))); the file system must support flock")
+                    }
                     running += 1
                     continue
                 }
@@ -163,7 +191,7 @@ final class UnflushedCommits: Sendable {
 
     /// Makes this process's marker: written under a temporary name, flushed, locked, renamed into
     /// place and its name flushed, so an opener never finds it half written.
-    private static func mark(directory: String, bootID: String) throws(LedgerError) -> UnflushedCommits {
+    private static func mark(directory: String, bootID: String) throws(LedgerError) -> (marker: String, descriptor: Int32) {
         let suffix = "\(getpid()).\(UUID().uuidString.prefix(8).lowercased())"
         let temporary = directory + "/tmp-" + prefix + suffix
         let marker = directory + "/" + prefix + suffix
@@ -188,23 +216,38 @@ final class UnflushedCommits: Sendable {
             close(fd)
             throw LedgerError(.storage, "cannot make the marker \(marker) durable (\(describe(dirCode))); check the disk")
         }
-        return UnflushedCommits(marker: marker, descriptor: fd)
+        return (marker, fd)
     }
 
-    /// Runs `body` holding `operation` (`LOCK_EX`, `LOCK_SH`) on the folder's `unflushed.lock`.
-    private static func locked<T>(_ directory: String, _ operation: Int32, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        let path = directory + "/" + lockName
+    /// Runs `body` holding `operation` (`LOCK_EX`, `LOCK_SH`) on the folder's lock file `name`.
+    private static func locked<T>(_ directory: String, _ name: String, _ operation: Int32, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        let path = directory + "/" + name
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw LedgerError(.storage, "cannot open \(path) (\(describe(errno))); check the folder's permissions")
         }
         defer { close(fd) }
+        try lock(fd, operation, path)
+        return try body()
+    }
+
+    /// The folder's `open.lock`, opened (not locked).
+    private static func openLock(_ directory: String) throws(LedgerError) -> Int32 {
+        let path = directory + "/" + openLockName
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw LedgerError(.storage, "cannot open \(path) (\(describe(errno))); check the folder's permissions")
+        }
+        return fd
+    }
+
+    /// `flock(fd, operation)`, waiting, retried on EINTR.
+    private static func lock(_ fd: Int32, _ operation: Int32, _ path: String) throws(LedgerError) {
         while flock(fd, operation) != 0 {
             guard errno == EINTR else {
                 throw LedgerError(.storage, "cannot lock \(path) (\(describe(errno))); the file system must support flock")
             }
         }
-        return try body()
     }
 
     private static func describe(_ code: Int32) -> String {

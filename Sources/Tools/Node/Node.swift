@@ -154,7 +154,7 @@ package final class Node: Sendable {
         try? await client.shutdown()
         ledger.close()
         do { try (projections.storage as? KeyValueStore)?.settle() } catch {
-            logger.warning("the projections could not be flushed at shutdown; the next start after a machine restart refolds them", metadata: ["error": .string("\(error)")])
+            logger.warning("the projections could not be flushed at shutdown; the next start refolds them", metadata: ["error": .string("\(error)")])
         }
     }
 
