@@ -22,12 +22,18 @@ final class ProjectionsCLITests: XCTestCase {
             let ledger = try Ledger.open(at: node + "/ledger")
             defer { ledger.close() }
             var drafts: [EventDraft] = []
-            for i in 0..<20_000 {
+            for i in 0..<40_000 {
                 drafts.append(EventDraft(type: ["message.accessed", "access.denied", "message.submitted"][i % 3],
                                          subject: "message:m\(i % 97)", actor: "user:u\(i % 13)", payload: ["i": .int(Int64(i))]))
                 if drafts.count == 500 { _ = try await ledger.append(drafts); drafts = [] }
             }
         }
+        // How long an uninterrupted rebuild takes here (it is fast: its commits are not flushed one
+        // by one), so that the kills land inside one rather than at fixed moments.
+        let started = Date()
+        let full = try KvittoProcess.run(["projections", "rebuild", "--node", node])
+        XCTAssertEqual(full.status, 0, full.stderr)
+        let took = Date().timeIntervalSince(started)
         var interrupted: [Int] = []
         for _ in 0..<6 {
             let p = Process()
@@ -36,7 +42,7 @@ final class ProjectionsCLITests: XCTestCase {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(useconds_t(UInt32.random(in: 100_000...900_000)))
+            usleep(useconds_t(took * Double.random(in: 0.3...0.95) * 1e6))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             let status = try KvittoProcess.run(["projections", "status", "--node", node, "--json"])

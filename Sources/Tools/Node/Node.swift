@@ -138,7 +138,7 @@ package final class Node: Sendable {
         var l = logger
         l[metadataKey: "node"] = .string(config.name)
         if (projections.storage as? KeyValueStore)?.discardedAfterMachineStop == true {
-            l.warning("the machine stopped while the projections held changes not yet on the disk; they were started empty and are refolded from the ledger (reads wait until they have caught up)")
+            l.warning("the projections may have been damaged (the machine stopped, or a flush failed, while they held changes not yet on the disk); they were started empty and are refolded from the ledger (reads wait until they have caught up)")
         }
         return Node(directory: directory, config: config, ledger: ledger, projections: projections, webhooks: webhooks, keys: keys, router: routes,
                     validator: validator,

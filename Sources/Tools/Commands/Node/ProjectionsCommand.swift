@@ -16,7 +16,11 @@ struct ProjectionsCommand: AsyncParsableCommand {
         var options = LedgerOptions()
         options.readOnly = true
         let ledger = try Ledger.open(at: NodeConfig.resolve(config.ledger, in: node), options: options)
-        return try NodeProjectionStore.open(node: node, ledger: ledger)
+        let engine = try NodeProjectionStore.open(node: node, ledger: ledger)
+        if (engine.storage as? KeyValueStore)?.discardedAfterMachineStop == true {
+            FileHandle.standardError.write(Data("note: the projections in \(node)/\(NodeProjectionStore.folder) may have been damaged (the machine stopped, or a flush failed, while they held changes not yet on the disk); they were started empty and are refolded from the ledger (by the running node, or `kvitto projections status --catch-up`)\n".utf8))
+        }
+        return engine
     }
 
     struct Status: AsyncParsableCommand {
