@@ -222,10 +222,7 @@ final class UnflushedCommits: Sendable {
     /// Runs `body` holding `operation` (`LOCK_EX`, `LOCK_SH`) on the folder's lock file `name`.
     private static func locked<T>(_ directory: String, _ name: String, _ operation: Int32, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         let path = directory + "/" + name
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw LedgerError(.storage, "cannot open \(path) (\(describe(errno))); check the folder's permissions")
-        }
+        let fd = try openLockFile(path)
         defer { close(fd) }
         try lock(fd, operation, path)
         return try body()
@@ -233,7 +230,11 @@ final class UnflushedCommits: Sendable {
 
     /// The folder's `open.lock`, opened (not locked).
     private static func openLock(_ directory: String) throws(LedgerError) -> Int32 {
-        let path = directory + "/" + openLockName
+        try openLockFile(directory + "/" + openLockName)
+    }
+
+    /// A lock file at `path`, created when absent, opened (not locked).
+    private static func openLockFile(_ path: String) throws(LedgerError) -> Int32 {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw LedgerError(.storage, "cannot open \(path) (\(describe(errno))); check the folder's permissions")
