@@ -45,15 +45,13 @@ ledger="$tmp/nodes/node-b/ledger"
 "$bin" ledger show --ledger "$ledger" --json --limit 100000 | grep -o '"sha256":"[0-9a-f]*"' | cut -d'"' -f4 | sort -u > "$tmp/hashes"
 "$bin" ledger erase-blob --ledger "$ledger" --sha256 "$(sed -n 1p "$tmp/hashes")" \
   --rule "Gallringsbeslut 2026:14" --reason "retention period over" >/dev/null
-"$bin" ledger show --ledger "$ledger" --json --limit 100000 > "$tmp/events.jsonl"
-if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then
-  py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
+# (Small blobs live inside the ledger's LMDB file: the independent checker reads them from an export.)
 "$bin" ledger export --ledger "$ledger" --to "$tmp/export-erased" >/dev/null
 if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/export-erased/events.jsonl" --blobs "$tmp/export-erased/blobs"; then
   py_passed=$((py_passed+1)); else py_failed=$((py_failed+1)); fi
 second=$(sed -n 2p "$tmp/hashes")
-rm -f "$ledger/blobs/${second:0:2}/${second:2:2}/$second"
-if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/events.jsonl" --blobs "$ledger/blobs"; then
+rm -f "$tmp/export-erased/blobs/${second:0:2}/${second:2:2}/$second"
+if .venv/bin/python Tests/vectors/check_ledger_vectors.py --events "$tmp/export-erased/events.jsonl" --blobs "$tmp/export-erased/blobs"; then
   echo "the independent check accepted a blob removed without a blob.erased event"; py_failed=$((py_failed+1))
 else
   py_passed=$((py_passed+1))

@@ -5,12 +5,22 @@ import XCTest
 @testable import Ledger
 
 /// Small blobs of the appending process are made durable by the next ledger commit, before the
-/// events that reference them; a failed sync fails that commit and every later one.
+/// events that reference them; a failed sync fails that commit and every later one. (These are the
+/// blob files: the ledgers here keep no blob inline, as for blobs between the inline limit and
+/// 1 MiB; `InlineBlobsTests` covers the others.)
 final class BlobSyncTests: XCTestCase {
+    /// A ledger whose blobs are all files.
+    private func openFileBlobLedger(_ path: String, configure: (inout LedgerOptions) -> Void = { _ in }) throws -> Ledger {
+        try openLedger(path) { options in
+            options.inlineBlobLimit = 0
+            configure(&options)
+        }
+    }
+
     func testSmallBlobsWaitForTheNextCommitLargeOnesAreSyncedByTheirWriter() async throws {
         let dir = TempDir("blob-sync")
         defer { dir.remove() }
-        let ledger = try openLedger(dir.sub("l"))
+        let ledger = try openFileBlobLedger(dir.sub("l"))
         defer { ledger.close() }
         let sync = try XCTUnwrap(ledger.blobs.sync)
         let small = try ledger.blobs.put(Array("a small receipt".utf8))
@@ -34,7 +44,7 @@ final class BlobSyncTests: XCTestCase {
         // The disk reports a lost write-back for the first flush only; the ledger must not trust
         // later ones either.
         let failing = Mutex(true)
-        let ledger = try openLedger(dir.sub("l")) { options in
+        let ledger = try openFileBlobLedger(dir.sub("l")) { options in
             options.syncBlobs = { fd in
                 if failing.withLock({ $0 }) { errno = EIO; return -1 }
                 return kvitto_syncfs(fd)
@@ -54,7 +64,7 @@ final class BlobSyncTests: XCTestCase {
     func testABlobDirectoryThatCannotBeOpenedFailsOnlyThatCommit() async throws {
         let dir = TempDir("blob-sync-open")
         defer { dir.remove() }
-        let ledger = try openLedger(dir.sub("l"))
+        let ledger = try openFileBlobLedger(dir.sub("l"))
         defer { ledger.close() }
         _ = try ledger.blobs.put(Array("evidence".utf8))
         let blobs = dir.sub("l") + "/blobs"
@@ -72,7 +82,7 @@ final class BlobSyncTests: XCTestCase {
     func testAStoredBlobIsNotReplacedByAnUnsyncedCopy() async throws {
         let dir = TempDir("blob-sync-keep")
         defer { dir.remove() }
-        let ledger = try openLedger(dir.sub("l"))
+        let ledger = try openFileBlobLedger(dir.sub("l"))
         defer { ledger.close() }
         let bytes = Array("a Meddelandekvittens sent twice".utf8)
         let ref = try ledger.blobs.put(bytes)

@@ -6,7 +6,8 @@ import XCTest
 /// unchanged, or erased by a recorded `blob.erased` event (DESIGN: erasure without breaking the proof).
 final class BlobVerificationTests: XCTestCase {
     /// A ledger whose events reference three blobs (the second one twice, once nested in an array
-    /// next to other members), with some unrelated events between them.
+    /// next to other members), with some unrelated events between them. The first and the third
+    /// are small (kept inside the ledger's LMDB file), the second is a file.
     private func fixture(_ dir: TempDir) async throws -> (Ledger, [BlobRef]) {
         let ledger = try openLedger(dir.sub("l"))
         let refs = try [
@@ -65,14 +66,21 @@ final class BlobVerificationTests: XCTestCase {
         XCTAssertEqual(failure.code, .blobAltered)
         XCTAssertEqual(failure.seq, 5)
 
-        // A different length is caught before reading.
-        let small = ledger.blobs.path(refs[2].sha256)
-        try Data("thirdX".utf8).write(to: URL(fileURLWithPath: small))
+        // A different length is caught before reading (here in a blob kept inline).
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ledger.blobs.path(refs[2].sha256)), "a small blob was written as a file")
+        try ledger.tamperInlineBlob(refs[2].sha256, with: Array("thirdX".utf8))
         try overwrite(ledger.blobs.path(refs[1].sha256), at: deep, with: 0xA5)  // the big one restored
         let second = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
         XCTAssertEqual(second.code, .blobAltered)
         XCTAssertEqual(second.seq, 7)
         XCTAssertTrue(second.message.contains("6 bytes"), second.message)
+
+        // The same length, other bytes, inline.
+        try ledger.tamperInlineBlob(refs[2].sha256, with: Array("thirD".utf8))
+        let third = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(third.code, .blobAltered)
+        XCTAssertEqual(third.seq, 7)
+        XCTAssertThrowsError(try ledger.blobs.read(refs[2].sha256)) { XCTAssertEqual(($0 as? LedgerError)?.code, .blobCorrupt) }
     }
 
     func testMissingContentIsReported() async throws {
@@ -80,10 +88,18 @@ final class BlobVerificationTests: XCTestCase {
         defer { dir.remove() }
         let (ledger, refs) = try await fixture(dir)
         defer { ledger.close() }
-        XCTAssertEqual(unlink(ledger.blobs.path(refs[0].sha256)), 0)
+        // Deleted from the ledger's table (a small blob)…
+        try ledger.tamperInlineBlob(refs[0].sha256, with: nil)
         let failure = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
         XCTAssertEqual(failure.code, .blobMissing)
         XCTAssertEqual(failure.seq, 4)
+        // …or its file removed (a large one).
+        try ledger.tamperInlineBlob(refs[0].sha256, with: Array("first content".utf8))
+        XCTAssertNil(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(unlink(ledger.blobs.path(refs[1].sha256)), 0)
+        let file = try XCTUnwrap(BlobVerifier(ledger: ledger).run().failure)
+        XCTAssertEqual(file.code, .blobMissing)
+        XCTAssertEqual(file.seq, 5)
     }
 
     func testRecordedErasureVerifiesAsErasedAndUnrecordedErasureDoesNot() async throws {

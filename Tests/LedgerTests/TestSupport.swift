@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 @testable import Ledger
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
@@ -38,4 +39,15 @@ func verify(_ path: String, trusted: LedgerPublicKey? = nil) throws -> Verificat
 func withRawStore<T>(_ path: String, _ body: (LedgerStore) throws -> T) throws -> T {
     let store = try LedgerStore(path: path, options: LedgerOptions(), create: false)
     return try body(store)
+}
+
+extension Ledger {
+    /// Replaces (or, with nil, deletes) the row of a blob kept inside the ledger's LMDB file, as
+    /// someone with write access to it could.
+    func tamperInlineBlob(_ hash: Digest32, with bytes: [UInt8]?) throws {
+        let db = try XCTUnwrap(store.blobs)
+        try store.env.write { txn in
+            if let bytes { try txn.put(db, hash.bytes, bytes) } else { _ = try txn.delete(db, hash.bytes) }
+        }
+    }
 }

@@ -423,11 +423,7 @@ final class APIServerTests: XCTestCase {
             // Content is streamed and checked against its hash as it goes: an attachment altered
             // on disk is cut off, never delivered whole.
             let record = try XCTUnwrap(try NodeStateProjection.message(toOne, in: node.projections.storage))
-            let hex = record.attachments[0].blob.sha256.description
-            let blobPath = base + "/shared/ledger/blobs/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
-            var altered = try XCTUnwrap(FileManager.default.contents(atPath: blobPath))
-            altered[0] ^= 0x20
-            try altered.write(to: URL(fileURLWithPath: blobPath))
+            let altered = try node.ledger.alterStoredBlob(record.attachments[0].blob.sha256)
             do {
                 let cut = try await get("/v1/messages/\(toOne)/attachments/0", bo)
                 XCTAssertNotEqual(cut.body, Array(altered), "an altered attachment was delivered whole")

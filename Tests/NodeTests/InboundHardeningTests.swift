@@ -186,12 +186,6 @@ final class InboundHardeningTests: XCTestCase {
     }
 
     private func blobFiles(_ node: Node) throws -> Set<String> {
-        let root = node.directory + "/ledger/blobs"
-        var out: Set<String> = []
-        let e = FileManager.default.enumerator(atPath: root)
-        while let name = e?.nextObject() as? String {
-            if (name as NSString).lastPathComponent.count == 64 { out.insert(name) }
-        }
-        return out
+        try node.ledger.storedBlobHashes()
     }
 }

@@ -98,7 +98,7 @@ final class NodeContentAtRestTests: XCTestCase {
         // No plaintext byte of the confidential content anywhere under either node directory;
         // the same search finds the content of the message that is not confidential.
         XCTAssertEqual(try Self.plaintext(secret.needles, under: base), [])
-        XCTAssertFalse(try Self.plaintext(open.needles, under: base + "/shared/ledger/blobs").isEmpty,
+        XCTAssertFalse(try Self.plaintext(open.needles, under: base + "/shared/ledger", files: 2).isEmpty,
                        "content not marked confidential is stored as it is (scope confidential), and the search finds it")
 
         // Each side's record knows its own content key; the open message has none.
@@ -107,6 +107,12 @@ final class NodeContentAtRestTests: XCTestCase {
             XCTAssertNotNil(state.messages[id]?.contentKey, id)
         }
         XCTAssertNil(state.messages[clear]?.contentKey)
+        // Wrapped data keys are files, which crypto-shredding removes, never rows of the ledger's
+        // table (whose freed pages would keep them); the content they seal is small enough for it.
+        for id in [spooled, inside, outward] {
+            let record = try XCTUnwrap(state.messages[id])
+            XCTAssertTrue(node.ledger.isBlobFile(try XCTUnwrap(record.contentKey).blob.sha256), id)
+        }
         XCTAssertNotEqual(state.messages[inside]?.contentKey, state.messages[copy(inside)]?.contentKey, "a data key per message and side")
         XCTAssertEqual(state.messages[inside]?.contentKey?.kek, try KeyEncryptionKey.load(path: base + "/shared/pki/content/0203-one-example-se.kek").id)
 

@@ -95,8 +95,9 @@ final class NodeBackupTests: XCTestCase {
         let flipped = try Self.copyOf(good, in: dir, "flipped")
         let ledgerFile = flipped + "/ledger/data.mdb"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: ledgerFile))
-        let label = try XCTUnwrap(bytes.range(of: Data("Last 1".utf8)), "the event text is not in the ledger file")
-        bytes[label.lowerBound] ^= 0x01
+        // (The label is in the event's JSON and in the SDK message kept inline in the same file.)
+        let label = try XCTUnwrap(bytes.range(of: Data(#""label":"Last 1""#.utf8)), "the event text is not in the ledger file")
+        bytes[label.lowerBound + 9] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: ledgerFile))
         try Self.refused(flipped, dir.sub("restored-flipped"), naming: "fails at seq ")
 

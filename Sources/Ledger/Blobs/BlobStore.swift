@@ -15,11 +15,16 @@ public struct BlobRef: Sendable, Hashable {
     }
 }
 
-/// Content-addressed storage for message content, attachments and evidence (raw envelopes):
-/// `blobs/<h0h1>/<h2h3>/<sha256-hex>`. Content is written through a temporary file and renamed, so
-/// a blob is either complete or absent; it is durable before any event that references it: synced
-/// by its writer, or — for the small blobs of the process that appends to the ledger — by the next
-/// ledger commit (``BlobSync``). Large content is streamed in chunks both ways.
+/// Content-addressed storage for message content, attachments and evidence (raw envelopes).
+///
+/// A ledger's store keeps the small blobs its appending process puts (up to
+/// ``LedgerOptions/inlineBlobLimit``, 64 KiB by default) inside the ledger's LMDB file, written by
+/// the next commit together with its events (``InlineBlobs``). Every other blob is a file,
+/// `blobs/<h0h1>/<h2h3>/<sha256-hex>`, written through a temporary file and renamed, so a blob is
+/// either complete or absent; it is durable before any event that references it: synced by its
+/// writer, or — up to 1 MiB, for the process that appends to the ledger — by the next ledger commit
+/// (``BlobSync``). Large content is streamed in chunks both ways. Readers see both kinds alike, and
+/// every read checks the content against its hash.
 ///
 /// Erasure (gallring, GDPR) removes the bytes and leaves `<hex>.erased` holding the reason; the
 /// events keep the hash, so verification can tell erased content from tampering.
@@ -30,14 +35,23 @@ public struct BlobStore: Sendable {
     /// Where small blobs wait for the ledger's next commit to be made durable; nil: each is synced
     /// by its writer.
     let sync: BlobSync?
+    /// The ledger's table of small blobs; nil for a store of files only (a backup, an export).
+    let inline: InlineBlobs?
 
     public init(directory: String) {
-        self.init(directory: directory, sync: nil)
+        self.init(directory: directory, sync: nil, inline: nil)
     }
 
-    init(directory: String, sync: BlobSync?) {
+    init(directory: String, sync: BlobSync?, inline: InlineBlobs? = nil) {
         self.directory = directory
         self.sync = sync
+        self.inline = inline
+    }
+
+    /// The inline table when a blob of `size` bytes is put there.
+    func inlineTable(for size: Int) -> InlineBlobs? {
+        guard let inline, inline.limit > 0, size <= inline.limit else { return nil }
+        return inline
     }
 
     /// What the store knows about a hash.
@@ -56,8 +70,24 @@ public struct BlobStore: Sendable {
 
     /// Stores `bytes` and returns their reference.
     public func put(_ bytes: [UInt8]) throws(LedgerError) -> BlobRef {
-        // Content-addressed: content already stored completely is not written again.
         let hash = Digest32.sha256(bytes)
+        if let inline = inlineTable(for: bytes.count) {
+            // Content-addressed: content already stored is not stored again.
+            if try inline.size(of: hash) != Int64(bytes.count) { inline.queue(hash, bytes) }
+            return BlobRef(sha256: hash, size: Int64(bytes.count))
+        }
+        return try putFile(bytes, hash: hash)
+    }
+
+    /// Stores `bytes` as a file even when they are small: for content whose erasure must not leave
+    /// its bytes in the ledger's LMDB file, where a deleted row's pages keep them until reused — a
+    /// wrapped data key, which crypto-shredding erases.
+    public func putAsFile(_ bytes: [UInt8]) throws(LedgerError) -> BlobRef {
+        try putFile(bytes, hash: Digest32.sha256(bytes))
+    }
+
+    private func putFile(_ bytes: [UInt8], hash: Digest32) throws(LedgerError) -> BlobRef {
+        // Content-addressed: content already stored completely is not written again.
         if case .present(let size) = state(of: hash), size == Int64(bytes.count) {
             guard Int64(bytes.count) <= BlobSync.deferredLimit else { return BlobRef(sha256: hash, size: size) }
             // A small blob whose sync was still waiting for a commit when the machine stopped may
@@ -68,7 +98,7 @@ public struct BlobStore: Sendable {
                 return BlobRef(sha256: hash, size: size)
             }
         }
-        let w = try makeWriter()
+        let w = try BlobWriter(store: self, file: true)
         try w.write(bytes)
         return try w.finish()
     }
@@ -101,7 +131,10 @@ public struct BlobStore: Sendable {
         try BlobWriter(store: self)
     }
 
+    /// What the store holds of `hash`. (A blob table that cannot be read counts as not holding
+    /// it: verification then reports the blob missing rather than passing it.)
     public func state(of hash: Digest32) -> State {
+        if let inline, let size = try? inline.size(of: hash) { return .present(size: size) }
         let p = path(hash)
         var st = stat()
         if stat(p, &st) == 0 { return .present(size: Int64(st.st_size)) }
@@ -111,6 +144,7 @@ public struct BlobStore: Sendable {
 
     /// Opens a blob for streamed reading; the reader checks the hash when it reaches the end.
     public func open(_ hash: Digest32) throws(LedgerError) -> BlobReader {
+        if let inline, let bytes = try inline.bytes(of: hash) { return BlobReader(hash: hash, bytes: bytes) }
         switch state(of: hash) {
         case .present: break
         case .erased(let reason):
@@ -128,42 +162,62 @@ public struct BlobStore: Sendable {
     public func read(_ hash: Digest32) throws(LedgerError) -> [UInt8] {
         let reader = try open(hash)
         var out: [UInt8] = []
-        // Sized once from the file, so a large blob is not copied while the array grows.
-        var info = stat()
-        if fstat(reader.handle.fileDescriptor, &info) == 0 { out.reserveCapacity(Int(info.st_size)) }
+        // Sized once, so a large blob is not copied while the array grows.
+        if let size = reader.size { out.reserveCapacity(size) }
         while let chunk = try reader.next() { out += chunk }
         return out
     }
 
     /// Removes the content of `hash`, leaving a marker with `reason`. Record the erasure as a
     /// `blob.erased` event first: the audit-first rule applies to erasure as to reading.
+    ///
+    /// A blob kept inline is deleted from the ledger's table; like a removed file's blocks, its
+    /// freed pages keep the old bytes until LMDB reuses them (compacted copies — backups — leave
+    /// them out). Content sealed at rest is unreadable without its data key either way.
     public func erase(_ hash: Digest32, reason: String) throws(LedgerError) {
         let p = path(hash)
+        let dir = (p as NSString).deletingLastPathComponent
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw LedgerError(.blobIO, "cannot create \(dir) for the erasure marker of \(hash): \(error)") }
         guard (try? Data(Array(reason.utf8)).write(to: URL(fileURLWithPath: p + ".erased"), options: .atomic)) != nil else {
             throw LedgerError(.blobIO, "cannot write erasure marker for \(hash)")
         }
+        if let inline { _ = try inline.remove(hash) }
         if unlink(p) != 0 && errno != ENOENT {
             throw LedgerError(.blobIO, "cannot remove blob \(hash): errno \(errno)")
         }
     }
 }
 
-/// A streamed blob write: `write` chunks, then `finish` (atomic rename; fsync now, or with the
-/// ledger's next commit for a small blob of the appending process).
+/// A streamed blob write: `write` chunks, then `finish` (into the ledger's table for a small blob
+/// of the appending process; otherwise an atomic rename, fsync now or with the ledger's next
+/// commit).
 public final class BlobWriter {
     let store: BlobStore
     let tempPath: String
-    let fd: Int32
+    /// The temporary file; -1 while the content is held in `buffer`.
+    var fd: Int32 = -1
+    /// The content so far while it may still go into the ledger's table; nil once in a file.
+    var buffer: [UInt8]?
     var hasher = SHA256()
     var size: Int64 = 0
     var finished = false
     /// The blob is at its final path (the temporary file is gone or is it).
     var placed = false
 
-    init(store: BlobStore) throws(LedgerError) {
+    /// With `file`, the content is written to a file whatever its size.
+    init(store: BlobStore, file: Bool = false) throws(LedgerError) {
         self.store = store
-        let tmpDir = store.directory + "/tmp"
-        tempPath = tmpDir + "/" + UUID().uuidString
+        tempPath = store.directory + "/tmp/" + UUID().uuidString
+        if !file && store.inlineTable(for: 0) != nil {
+            buffer = []
+        } else {
+            fd = try Self.create(tempPath)
+        }
+    }
+
+    private static func create(_ tempPath: String) throws(LedgerError) -> Int32 {
+        let tmpDir = (tempPath as NSString).deletingLastPathComponent
         var fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 && errno == ENOENT {
             // The first blob of this store: create its tmp directory.
@@ -172,11 +226,23 @@ public final class BlobWriter {
             fd = Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         }
         guard fd >= 0 else { throw LedgerError(.blobIO, "cannot create \(tempPath): errno \(errno)") }
-        self.fd = fd
+        return fd
     }
 
     public func write(_ chunk: [UInt8]) throws(LedgerError) {
         hasher.update(data: chunk)
+        if buffer != nil {
+            buffer! += chunk
+            size += Int64(chunk.count)
+            if store.inlineTable(for: buffer!.count) != nil { return }
+            // Too large for the table: the file takes what was held and everything after it.
+            fd = try Self.create(tempPath)
+            let held = buffer!
+            buffer = nil
+            let failed = FileIO.writeAll(fd, held)
+            guard failed == 0 else { throw LedgerError(.blobIO, "writing blob failed: errno \(failed); check disk space") }
+            return
+        }
         let failed = FileIO.writeAll(fd, chunk)
         guard failed == 0 else { throw LedgerError(.blobIO, "writing blob failed: errno \(failed); check disk space") }
         size += Int64(chunk.count)
@@ -187,6 +253,11 @@ public final class BlobWriter {
         guard !finished else { throw LedgerError(.blobIO, "blob writer already finished") }
         finished = true
         let hash = Digest32(unchecked: Array(hasher.finalize()))
+        if let held = buffer, let inline = store.inlineTable(for: held.count) {
+            placed = true
+            if try inline.size(of: hash) != size { inline.queue(hash, held) }
+            return BlobRef(sha256: hash, size: size)
+        }
         // Small blobs of the appending process are synced by the next ledger commit.
         let deferred = store.sync.flatMap { size <= BlobSync.deferredLimit ? $0 : nil }
         let final = store.path(hash)
@@ -229,8 +300,10 @@ public final class BlobWriter {
     }
 
     deinit {
-        close(fd)
-        if !placed { unlink(tempPath) }
+        if fd >= 0 {
+            close(fd)
+            if !placed { unlink(tempPath) }
+        }
     }
 }
 
@@ -238,7 +311,10 @@ public final class BlobWriter {
 /// if the content does not hash to its name.
 public final class BlobReader {
     public let hash: Digest32
-    let handle: FileHandle
+    /// The file; nil for a blob read from the ledger's table.
+    let handle: FileHandle?
+    /// A blob from the ledger's table, until `next()` hands it out.
+    var held: [UInt8]?
     var hasher = SHA256()
     var done = false
 
@@ -247,8 +323,32 @@ public final class BlobReader {
         self.handle = handle
     }
 
+    init(hash: Digest32, bytes: [UInt8]) {
+        self.hash = hash
+        self.handle = nil
+        self.held = bytes
+    }
+
+    /// The content's size, when known before reading.
+    var size: Int? {
+        if let held { return held.count }
+        var info = stat()
+        guard let handle, fstat(handle.fileDescriptor, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
     public func next() throws(LedgerError) -> [UInt8]? {
         guard !done else { return nil }
+        guard let handle else {
+            // Held in memory: handed out in one piece (at most the inline limit), then checked.
+            let bytes = held ?? []
+            held = nil
+            done = true
+            guard Digest32.sha256(bytes) == hash else {
+                throw LedgerError(.blobCorrupt, "blob \(hash) does not match its hash: its content was altered")
+            }
+            return bytes.isEmpty ? nil : bytes
+        }
         let data: Data?
         do { data = try handle.read(upToCount: BlobStore.chunkSize) } catch {
             throw LedgerError(.blobIO, "reading blob \(hash) failed: \(error)")
@@ -266,6 +366,6 @@ public final class BlobReader {
     }
 
     deinit {
-        if !done { try? handle.close() }
+        if !done { try? handle?.close() }
     }
 }

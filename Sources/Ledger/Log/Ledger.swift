@@ -19,7 +19,7 @@ public final class Ledger: Sendable {
     public let blobs: BlobStore
 
     private init(path: String, options: LedgerOptions, store: LedgerStore, writer: LedgerWriter?,
-        broadcaster: HeadBroadcaster, lock: WriterLock?, blobSync: BlobSync? = nil)
+        broadcaster: HeadBroadcaster, lock: WriterLock?, blobSync: BlobSync? = nil, inline: InlineBlobs)
     {
         self.path = path
         self.options = options
@@ -27,8 +27,9 @@ public final class Ledger: Sendable {
         self.writer = writer
         self.broadcaster = broadcaster
         self.lock = lock
-        // The writing process's small blobs become durable with the next commit (BlobSync).
-        self.blobs = BlobStore(directory: path + "/blobs", sync: blobSync)
+        // The writing process's small blobs become durable with the next commit: inside it
+        // (InlineBlobs) or synced just before it (BlobSync).
+        self.blobs = BlobStore(directory: path + "/blobs", sync: blobSync, inline: inline)
     }
 
     /// Opens the ledger in `path` (creating it with `options.create`).
@@ -64,7 +65,8 @@ public final class Ledger: Sendable {
             // can name the first bad seq.
             if options.readOnly {
                 return Ledger(path: path, options: options, store: store, writer: nil,
-                    broadcaster: HeadBroadcaster(head: min(last, stored.head?.seq ?? last)), lock: nil)
+                    broadcaster: HeadBroadcaster(head: min(last, stored.head?.seq ?? last)), lock: nil,
+                    inline: InlineBlobs(env: store.env, database: store.blobs, limit: 0))
             }
             guard let head = stored.head, let keyID = stored.keyID else {
                 throw LedgerError(.corrupt, "\(path) has no head record; refusing to append — run `kvitto ledger verify`")
@@ -93,12 +95,13 @@ public final class Ledger: Sendable {
                 signer: signer, checkpointedSize: checkpoint?.treeSize ?? 0,
                 checkpointTime: checkpoint?.event.time ?? lastEvent.time)
             let blobSync = BlobSync(directory: path + "/blobs", syncfs: options.syncBlobs)
-            let writer = LedgerWriter(store: store, state: state, options: options, blobSync: blobSync) { seq in
+            let inline = InlineBlobs(env: store.env, database: store.blobs, limit: max(0, options.inlineBlobLimit))
+            let writer = LedgerWriter(store: store, state: state, options: options, blobSync: blobSync, inline: inline) { seq in
                 broadcaster.publish(seq)
             }
             writer.start()
             return Ledger(path: path, options: options, store: store, writer: writer, broadcaster: broadcaster, lock: lock,
-                blobSync: blobSync)
+                blobSync: blobSync, inline: inline)
         } catch let e as LedgerError {
             throw e
         } catch {
@@ -108,7 +111,8 @@ public final class Ledger: Sendable {
 
     /// Writes a compacted copy of the log as one read transaction sees it — a head and every
     /// event, Merkle node and checkpoint up to it — to `directory/data.mdb`, which must not exist
-    /// yet; appends go on meanwhile. Blobs and signing keys are not part of it (see `kvitto backup`).
+    /// yet; appends go on meanwhile. Small blobs kept inline (``InlineBlobs``) are part of it; blob
+    /// files and signing keys are not (see `kvitto backup`).
     public func copy(to directory: String) throws(LedgerError) {
         do { try store.env.copy(to: directory, compact: true) } catch { throw LedgerError.storage(error, "copying the ledger at \(path)") }
     }

@@ -20,6 +20,10 @@ public struct LedgerOptions: Sendable {
     /// The most events one batch holds (chained and signed together). A commit writes every
     /// signed batch waiting for it — up to four when the disk is slower than the signer.
     public var maxBatchEvents: Int = 8192
+    /// Blobs up to this size put by the appending process are kept inside the ledger's LMDB file
+    /// and written with the next commit (``InlineBlobs``); larger ones are files. 0: every blob is
+    /// a file.
+    public var inlineBlobLimit: Int = 64 << 10
 
     /// For tests: called on the committer's thread before each transaction with the number of
     /// batches it writes. A delay here stands for a slow disk, an error for a failed commit.

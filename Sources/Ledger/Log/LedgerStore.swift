@@ -3,7 +3,9 @@ import Foundation
 /// The LMDB layout of a ledger and the reads on it.
 ///
 /// Databases: `meta` (format, ledger id, head, active key), `events` (seq, big-endian → record),
-/// `merkle` (post-order position → perfect-subtree hash), `checkpoints` (seq → tree size ‖ root).
+/// `merkle` (post-order position → perfect-subtree hash), `checkpoints` (seq → tree size ‖ root),
+/// `blobs` (SHA-256 → content of a small blob, ``InlineBlobs``; created by the first open for
+/// appending, so a ledger written before it existed gains it then).
 final class LedgerStore: Sendable {
     static let format = "kvitto-ledger/1"
     static let metaFormat: [UInt8] = Array("format".utf8)
@@ -16,6 +18,8 @@ final class LedgerStore: Sendable {
     let events: LMDBDatabase
     let merkle: LMDBDatabase
     let checkpoints: LMDBDatabase
+    /// Nil in a read-only open of a ledger that has no blob table yet.
+    let blobs: LMDBDatabase?
     let path: String
 
     /// Opens the store in `path`, creating the databases when `create` is set.
@@ -79,12 +83,15 @@ final class LedgerStore: Sendable {
             }
             do {
                 // All databases and the format record in one transaction: creation is atomic.
-                (meta, events, merkle, checkpoints) = try env.write { txn in
+                let dbs = try env.write { txn in
                     let dbs = (try txn.openDatabase("meta", create: true), try txn.openDatabase("events", create: true),
-                        try txn.openDatabase("merkle", create: true), try txn.openDatabase("checkpoints", create: true))
+                        try txn.openDatabase("merkle", create: true), try txn.openDatabase("checkpoints", create: true),
+                        try txn.openDatabase(InlineBlobs.databaseName, create: true))
                     try txn.put(dbs.0, Self.metaFormat, Array(Self.format.utf8))
                     return dbs
                 }
+                (meta, events, merkle, checkpoints) = (dbs.0, dbs.1, dbs.2, dbs.3)
+                blobs = dbs.4
             } catch {
                 throw LedgerError.storage(error, "creating the ledger at \(path)")
             }
@@ -103,6 +110,12 @@ final class LedgerStore: Sendable {
             events = try env.openDatabase("events", create: false)
             merkle = try env.openDatabase("merkle", create: false)
             checkpoints = try env.openDatabase("checkpoints", create: false)
+            if options.readOnly {
+                do { blobs = try env.openDatabase(InlineBlobs.databaseName, create: false) }
+                catch let e as LMDBError where e.isNotFound { blobs = nil }
+            } else {
+                blobs = try env.openDatabase(InlineBlobs.databaseName, create: true)
+            }
         } catch let e as LedgerError {
             throw e
         } catch let e as LMDBError where e.isNotFound {

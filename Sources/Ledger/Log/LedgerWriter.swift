@@ -19,6 +19,8 @@ final class LedgerWriter: @unchecked Sendable {
     private let onCommit: @Sendable (UInt64) -> Void
     /// Small blobs put since the last commit; made durable before each commit.
     private let blobSync: BlobSync?
+    /// Small blobs put since the last commit; written inside each commit.
+    private let inline: InlineBlobs?
 
     final class Request: @unchecked Sendable {
         // Sendable: immutable after init; the continuation is resumed exactly once by the committer.
@@ -57,9 +59,10 @@ final class LedgerWriter: @unchecked Sendable {
     private(set) var committedEvents: UInt64 = 0
 
     init(store: LedgerStore, state: WriterState, options: LedgerOptions, blobSync: BlobSync? = nil,
-         onCommit: @escaping @Sendable (UInt64) -> Void) {
+         inline: InlineBlobs? = nil, onCommit: @escaping @Sendable (UInt64) -> Void) {
         self.store = store
         self.blobSync = blobSync
+        self.inline = inline
         self.options = options
         self.committed = state
         self.speculative = state
@@ -232,13 +235,17 @@ final class LedgerWriter: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
 
+            // Taken after the batches: every blob put before one of their appends was queued
+            // before it, so it is in this commit (or an earlier one).
+            let blobs = inline?.queued() ?? []
             let result = Result {
                 try options.beforeCommit?(items.count)
-                // Taken after the batches: every blob put before one of their appends was queued
-                // before it, so it is in this flush (or an earlier one).
                 try blobSync?.flush()
-                try Self.write(items.map(\.batch), to: store)
+                try Self.write(items.map(\.batch), blobs: blobs, inline: inline, to: store)
             }
+            // Written: readers find them in the blob table now. (After a failed commit they stay
+            // waiting for the next one.)
+            if case .success = result { inline?.committed(blobs.map(\.hash)) }
 
             condition.lock()
             committing = false
@@ -288,12 +295,16 @@ final class LedgerWriter: @unchecked Sendable {
     /// Events in signed batches waiting for the committer.
     private var preparedEvents: Int { prepared.reduce(0) { $0 + $1.batch.events.count } }
 
-    /// One durable LMDB transaction for consecutive batches; grows the map when it is full.
-    static func write(_ batches: [PreparedBatch], to store: LedgerStore) throws {
+    /// One durable LMDB transaction for consecutive batches and the small blobs put before them;
+    /// grows the map when it is full.
+    static func write(_ batches: [PreparedBatch], blobs: [(hash: Digest32, bytes: [UInt8])] = [],
+        inline: InlineBlobs? = nil, to store: LedgerStore) throws
+    {
         guard let last = batches.last else { return }
         while true {
             do {
                 try store.env.write { txn in
+                    try inline?.write(blobs, in: txn)
                     for batch in batches { try put(batch, in: txn, store: store) }
                     try txn.put(store.meta, LedgerStore.metaHead,
                         LedgerStore.encodeHead(.init(seq: last.state.seq, hash: last.state.hash)))

@@ -91,7 +91,9 @@ package struct ContentVault: Sendable {
         let dataKey = DataKey.random()
         do {
             let wrapped = try WrappedDataKey.wrap(dataKey, with: kek, participant: participant, message: message)
-            return ContentSealer(blobs: blobs, dataKey: dataKey, key: ContentKeyRef(blob: try blobs.put(wrapped), kek: kek.id, check: dataKey.check))
+            // A file, not a row of the ledger's table: crypto-shredding removes it, and a deleted row
+            // would leave its bytes in freed pages of the ledger's file.
+            return ContentSealer(blobs: blobs, dataKey: dataKey, key: ContentKeyRef(blob: try blobs.putAsFile(wrapped), kek: kek.id, check: dataKey.check))
         } catch {
             throw NodeError(.storage, "storing the content key of \(message): \(error)")
         }

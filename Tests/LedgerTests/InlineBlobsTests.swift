@@ -1,0 +1,126 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Ledger
+
+/// Small blobs of the appending process live inside the ledger's LMDB file: readable at once,
+/// written by the next commit together with its events, never a file of their own.
+final class InlineBlobsTests: XCTestCase {
+    /// The row the ledger's blob table holds for `hash` (committed data only).
+    private func committedRow(_ ledger: Ledger, _ hash: Digest32) throws -> [UInt8]? {
+        let db = try XCTUnwrap(ledger.store.blobs)
+        return try ledger.store.env.read { try $0.get(db, hash.bytes) }
+    }
+
+    private func files(under path: String) -> [String] {
+        (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).filter {
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path + "/" + $0, isDirectory: &isDir) && !isDir.boolValue
+        }
+    }
+
+    func testSmallBlobsWaitInMemoryAndAreWrittenByTheNextCommit() async throws {
+        let dir = TempDir("inline-blobs")
+        defer { dir.remove() }
+        let bytes = Array("<Meddelandekvittens>mottaget</Meddelandekvittens>".utf8)
+        let ref: BlobRef
+        do {
+            let ledger = try openLedger(dir.sub("l"))
+            defer { ledger.close() }
+            ref = try ledger.blobs.put(bytes)
+            XCTAssertEqual(ref, BlobRef(sha256: Digest32.sha256(bytes), size: Int64(bytes.count)))
+            // Readable at once, not yet in the file.
+            XCTAssertEqual(try ledger.blobs.read(ref.sha256), bytes)
+            XCTAssertEqual(ledger.blobs.state(of: ref.sha256), .present(size: ref.size))
+            XCTAssertNil(try committedRow(ledger, ref.sha256))
+            _ = try await ledger.append([draft(1)])
+            XCTAssertEqual(try committedRow(ledger, ref.sha256), bytes)
+            XCTAssertTrue(try XCTUnwrap(ledger.blobs.inline).queued().isEmpty)
+            // Putting it again stores nothing new.
+            XCTAssertEqual(try ledger.blobs.put(bytes), ref)
+            XCTAssertTrue(try XCTUnwrap(ledger.blobs.inline).queued().isEmpty)
+        }
+        XCTAssertEqual(files(under: dir.sub("l/blobs")), [], "a small blob was written as a file")
+        // Another process's view: a read-only open reads it from the file.
+        var options = LedgerOptions()
+        options.readOnly = true
+        let reader = try Ledger.open(at: dir.sub("l"), options: options)
+        defer { reader.close() }
+        XCTAssertEqual(try reader.blobs.read(ref.sha256), bytes)
+        let stream = try reader.blobs.open(ref.sha256)
+        XCTAssertEqual(stream.size, bytes.count)
+        XCTAssertEqual(try stream.next(), bytes)
+        XCTAssertNil(try stream.next())
+        // A read-only store keeps nothing inline: what it puts is a file.
+        let other = try reader.blobs.put(Array("written by a reader".utf8))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reader.blobs.path(other.sha256)))
+    }
+
+    func testAFailedCommitKeepsTheBlobsWaitingForTheNextOne() async throws {
+        let dir = TempDir("inline-blobs-fail")
+        defer { dir.remove() }
+        let failNext = Mutex(false)
+        let ledger = try openLedger(dir.sub("l")) { options in
+            options.beforeCommit = { _ in
+                if failNext.withLock({ let f = $0; $0 = false; return f }) { throw LedgerError(.storage, "disk said no") }
+            }
+        }
+        defer { ledger.close() }
+        let ref = try ledger.blobs.put(Array("evidence".utf8))
+        failNext.withLock { $0 = true }
+        do {
+            _ = try await ledger.append([draft(1)])
+            XCTFail("the failing commit was acknowledged")
+        } catch {}
+        XCTAssertNil(try committedRow(ledger, ref.sha256))
+        XCTAssertEqual(try ledger.blobs.read(ref.sha256), Array("evidence".utf8))
+        _ = try await ledger.append([draft(2)])
+        XCTAssertEqual(try committedRow(ledger, ref.sha256), Array("evidence".utf8))
+    }
+
+    func testStreamedContentStaysInlineUntilItOutgrowsTheLimit() async throws {
+        let dir = TempDir("inline-blobs-stream")
+        defer { dir.remove() }
+        let ledger = try openLedger(dir.sub("l")) { $0.inlineBlobLimit = 100 }
+        defer { ledger.close() }
+        func stream(_ chunks: [[UInt8]]) throws -> BlobRef {
+            let writer = try ledger.blobs.makeWriter()
+            for c in chunks { try writer.write(c) }
+            return try writer.finish()
+        }
+        let small = try stream([[UInt8](repeating: 1, count: 60), [UInt8](repeating: 2, count: 40)])
+        XCTAssertEqual(small.size, 100)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ledger.blobs.path(small.sha256)))
+        let a = [UInt8](repeating: 3, count: 60), b = [UInt8](repeating: 4, count: 41)
+        let large = try stream([a, b])
+        XCTAssertEqual(large, BlobRef(sha256: Digest32.sha256(a + b), size: 101))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ledger.blobs.path(large.sha256))), Data(a + b))
+        XCTAssertEqual(try ledger.blobs.read(large.sha256), a + b)
+        _ = try await ledger.append([draft(1)])
+        XCTAssertNotNil(try committedRow(ledger, small.sha256))
+        XCTAssertNil(try committedRow(ledger, large.sha256))
+        // Content whose erasure must leave nothing in the ledger's file is a file whatever its size.
+        let key = try ledger.blobs.putAsFile(Array("a wrapped data key".utf8))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ledger.blobs.path(key.sha256)))
+        XCTAssertEqual(try ledger.blobs.read(key.sha256), Array("a wrapped data key".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.sub("l/blobs/tmp")), [])
+    }
+
+    func testErasureDeletesTheRowAndLeavesAMarker() async throws {
+        let dir = TempDir("inline-blobs-erase")
+        defer { dir.remove() }
+        let ledger = try openLedger(dir.sub("l"))
+        defer { ledger.close() }
+        let ref = try ledger.blobs.put(Array("personuppgifter".utf8))
+        _ = try await ledger.append(EventDraft(type: "message.submitted", subject: "message:a", actor: "t",
+            payload: ["xhe": ["sha256": .string(ref.sha256.hex), "size": .int(ref.size)]]))
+        let event = try await ledger.eraseBlob(ref.sha256, actor: "arkivarie", rule: "Gallringsbeslut 2026:14", reason: "gallrad")
+        XCTAssertNil(try committedRow(ledger, ref.sha256))
+        guard case .erased(let marker) = ledger.blobs.state(of: ref.sha256) else { return XCTFail("not erased") }
+        XCTAssertTrue(marker.contains("event \(event.seq)"), marker)
+        XCTAssertThrowsError(try ledger.blobs.read(ref.sha256))
+        let report = BlobVerifier(ledger: ledger).run()
+        XCTAssertNil(report.failure)
+        XCTAssertEqual(report.erased, 1)
+    }
+}
