@@ -9,7 +9,7 @@ final class InlineBlobsTests: XCTestCase {
     /// The row the ledger's blob table holds for `hash` (committed data only).
     private func committedRow(_ ledger: Ledger, _ hash: Digest32) throws -> [UInt8]? {
         let db = try XCTUnwrap(ledger.store.blobs)
-        return try ledger.store.env.read { try $0.get(db, hash.bytes) }
+        return try ledger.store.env.read { try $0.get(db, hash.bytes) }.map(InlineBlobs.decode)
     }
 
     private func files(under path: String) -> [String] {
@@ -106,21 +106,51 @@ final class InlineBlobsTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.sub("l/blobs/tmp")), [])
     }
 
-    func testErasureDeletesTheRowAndLeavesAMarker() async throws {
+    /// Erasure leaves nothing of the content in the ledger's file: the commit of the `blob.erased`
+    /// event deletes the row, and its former bytes are overwritten — for a value in its own
+    /// overflow pages and for a small one inside a leaf page.
+    func testErasureDeletesTheRowAndOverwritesItsBytesInTheFile() async throws {
         let dir = TempDir("inline-blobs-erase")
         defer { dir.remove() }
         let ledger = try openLedger(dir.sub("l"))
         defer { ledger.close() }
-        let ref = try ledger.blobs.put(Array("personuppgifter".utf8))
+        let large = Array(String(repeating: "personnummer 19121212-1212, ", count: 300).utf8)  // 8.4 KB
+        let small = Array("adress: Storgatan 1, 222 22 Lund".utf8)
+        let refs = try [ledger.blobs.put(large), ledger.blobs.put(small), ledger.blobs.put(Array("kept".utf8))]
+        func ref(_ r: BlobRef) -> JSONValue { ["sha256": .string(r.sha256.hex), "size": .int(r.size)] }
         _ = try await ledger.append(EventDraft(type: "message.submitted", subject: "message:a", actor: "t",
-            payload: ["xhe": ["sha256": .string(ref.sha256.hex), "size": .int(ref.size)]]))
-        let event = try await ledger.eraseBlob(ref.sha256, actor: "arkivarie", rule: "Gallringsbeslut 2026:14", reason: "gallrad")
-        XCTAssertNil(try committedRow(ledger, ref.sha256))
-        guard case .erased(let marker) = ledger.blobs.state(of: ref.sha256) else { return XCTFail("not erased") }
-        XCTAssertTrue(marker.contains("event \(event.seq)"), marker)
-        XCTAssertThrowsError(try ledger.blobs.read(ref.sha256))
+            payload: ["xhe": ref(refs[0]), "sdk_message": ref(refs[1]), "receipt": ref(refs[2])]))
+        let file = dir.sub("l/data.mdb")
+        func inFile(_ needle: [UInt8]) throws -> Bool { try Data(contentsOf: URL(fileURLWithPath: file)).range(of: Data(needle)) != nil }
+        XCTAssertNotNil(try committedRow(ledger, refs[0].sha256))
+        XCTAssertTrue(try inFile(large) && inFile(small), "the content is not in the ledger's file to begin with")
+
+        for r in refs.prefix(2) {
+            let event = try await ledger.eraseBlob(r.sha256, actor: "arkivarie", rule: "Gallringsbeslut 2026:14", reason: "gallrad")
+            XCTAssertNil(try committedRow(ledger, r.sha256))
+            guard case .erased(let marker) = ledger.blobs.state(of: r.sha256) else { return XCTFail("not erased") }
+            XCTAssertTrue(marker.contains("event \(event.seq)"), marker)
+            XCTAssertThrowsError(try ledger.blobs.read(r.sha256))
+        }
+        XCTAssertFalse(try inFile(Array(large.prefix(40))), "erased content stayed in the ledger's file")
+        XCTAssertFalse(try inFile(small), "erased content stayed in the ledger's file")
+        XCTAssertEqual(try ledger.blobs.read(refs[2].sha256), Array("kept".utf8))
         let report = BlobVerifier(ledger: ledger).run()
         XCTAssertNil(report.failure)
-        XCTAssertEqual(report.erased, 1)
+        XCTAssertEqual(report.erased, 2)
+        XCTAssertNil(try verify(dir.sub("l")).failure, "the log itself still verifies")
+
+        // Erased before any commit wrote it: it never reaches the file.
+        let unseen = Array("skyddad identitet, ort: Kiruna".utf8)
+        let early = try ledger.blobs.put(unseen)
+        _ = try await ledger.eraseBlob(early.sha256, actor: "arkivarie", rule: "r", reason: "")
+        _ = try await ledger.append([draft(9)])
+        XCTAssertNil(try committedRow(ledger, early.sha256))
+        XCTAssertFalse(try inFile(unseen))
+        // A row no event named is not erased behind the ledger's back.
+        let other = try ledger.blobs.put(Array("no event".utf8))
+        _ = try await ledger.append([draft(10)])
+        XCTAssertThrowsError(try ledger.blobs.erase(other.sha256, reason: "x"))
+        XCTAssertEqual(try ledger.blobs.read(other.sha256), Array("no event".utf8))
     }
 }

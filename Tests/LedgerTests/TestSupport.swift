@@ -47,7 +47,7 @@ extension Ledger {
     func tamperInlineBlob(_ hash: Digest32, with bytes: [UInt8]?) throws {
         let db = try XCTUnwrap(store.blobs)
         try store.env.write { txn in
-            if let bytes { try txn.put(db, hash.bytes, bytes) } else { _ = try txn.delete(db, hash.bytes) }
+            if let bytes { try txn.put(db, hash.bytes, blobs.inline!.encode(bytes)) } else { _ = try txn.delete(db, hash.bytes) }
         }
     }
 }

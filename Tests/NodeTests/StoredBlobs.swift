@@ -36,9 +36,10 @@ extension Ledger {
         }
         let db = try XCTUnwrap(store.blobs)
         return try store.env.write { txn in
-            var bytes = try XCTUnwrap(try txn.get(db, hash.bytes), "blob \(hash) is neither a file nor a row")
+            let row = try XCTUnwrap(try txn.get(db, hash.bytes), "blob \(hash) is neither a file nor a row")
+            var bytes = InlineBlobs.decode(row)
             bytes[index] ^= 0x20
-            try txn.put(db, hash.bytes, bytes)
+            try txn.put(db, hash.bytes, blobs.inline!.encode(bytes))
             return bytes
         }
     }

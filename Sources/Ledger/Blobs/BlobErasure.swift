@@ -4,8 +4,10 @@ extension Ledger {
     /// only then are the bytes removed, leaving a marker that names the event. Events that
     /// reference the blob keep its hash, and verification reports it as erased, not as tampering.
     ///
-    /// If the process stops between the event and the removal, the content is still there and
-    /// verification counts it as a pending erasure; erasing again finishes it.
+    /// A blob kept inline in the ledger's file goes with the event's own commit (its row deleted
+    /// and its bytes overwritten, see ``InlineBlobs``). For a blob file, if the process stops
+    /// between the event and the removal, the content is still there and verification counts it
+    /// as a pending erasure; erasing again finishes it.
     ///
     /// - Parameters:
     ///   - actor: who erases (a user identity or `node` for an automatic retention rule).

@@ -171,10 +171,14 @@ public struct BlobStore: Sendable {
     /// Removes the content of `hash`, leaving a marker with `reason`. Record the erasure as a
     /// `blob.erased` event first: the audit-first rule applies to erasure as to reading.
     ///
-    /// A blob kept inline is deleted from the ledger's table; like a removed file's blocks, its
-    /// freed pages keep the old bytes until LMDB reuses them (compacted copies — backups — leave
-    /// them out). Content sealed at rest is unreadable without its data key either way.
+    /// A blob kept inline in the ledger's table was deleted, and its bytes overwritten, by the
+    /// commit of its `blob.erased` event (``InlineBlobs``); this writes the marker and reports if
+    /// the overwrite failed. One still in the table (no event named it) is refused.
     public func erase(_ hash: Digest32, reason: String) throws(LedgerError) {
+        if let inline, try inline.size(of: hash) != nil {
+            throw LedgerError(.blobIO,
+                "blob \(hash) is kept in the ledger's file and no committed blob.erased event names it; erase it with Ledger.eraseBlob, whose event removes it")
+        }
         let p = path(hash)
         let dir = (p as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -182,9 +186,12 @@ public struct BlobStore: Sendable {
         guard (try? Data(Array(reason.utf8)).write(to: URL(fileURLWithPath: p + ".erased"), options: .atomic)) != nil else {
             throw LedgerError(.blobIO, "cannot write erasure marker for \(hash)")
         }
-        if let inline { _ = try inline.remove(hash) }
         if unlink(p) != 0 && errno != ENOENT {
             throw LedgerError(.blobIO, "cannot remove blob \(hash): errno \(errno)")
+        }
+        if let problem = inline?.takeScrubFailure(hash) {
+            throw LedgerError(.blobIO,
+                "blob \(hash) is erased, but its former bytes could not be overwritten in the ledger's file (\(problem)); they stay in freed pages until LMDB reuses them — check the disk, and compact the ledger (kvitto backup, then restore) if they must go now")
         }
     }
 }

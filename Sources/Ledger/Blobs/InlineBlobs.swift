@@ -13,6 +13,17 @@ import Synchronization
 ///
 /// Readers in other processes (`kvitto ledger verify`, export, backup) read the committed rows.
 /// Content is checked against its hash on every read, as for a blob file.
+///
+/// A row is `length (4 bytes, big-endian) ‖ content ‖ zeros`, at least half a page long, so
+/// LMDB keeps every row in overflow pages of its own: a leaf page then holds only the row's page
+/// number, and rewriting a leaf (as every insert near it does) never leaves a copy of content in
+/// the pages it frees.
+///
+/// Erasure is part of the commit too: the commit holding a `blob.erased` event deletes the row
+/// it names in the same transaction (so no copy of the ledger has the event without the
+/// deletion), and right after that commit — before the next write transaction could reuse them —
+/// the bytes the row held are overwritten with zeros in the data file, so they do not stay in
+/// LMDB's freed pages.
 final class InlineBlobs: Sendable {
     private let env: LMDBEnvironment
     /// The `blobs` database; nil until it exists (a read-only open of a ledger no writer of this
@@ -20,15 +31,46 @@ final class InlineBlobs: Sendable {
     private let database: Mutex<LMDBDatabase?>
     /// Blobs put since the last commit, by hash.
     private let waiting = Mutex<[Digest32: [UInt8]]>([:])
+    /// Erased rows whose bytes could not be overwritten, with the reason.
+    private let unscrubbed = Mutex<[Digest32: String]>([:])
     /// The largest blob kept inline; 0 when this process does not append (it only reads).
     let limit: Int
 
     static let databaseName = "blobs"
 
+    /// The shortest row: longer than the largest value LMDB keeps inside a leaf page.
+    let minimumRow: Int
+
     init(env: LMDBEnvironment, database: LMDBDatabase?, limit: Int) {
         self.env = env
         self.database = Mutex(database)
         self.limit = limit
+        self.minimumRow = max(env.info.pageSize, 4096) / 2 + 16
+    }
+
+    /// The row that stores `content`.
+    func encode(_ content: [UInt8]) -> [UInt8] {
+        var row = [UInt8]()
+        row.reserveCapacity(max(minimumRow, content.count + 4))
+        let n = UInt32(content.count)
+        row += [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+        row += content
+        if row.count < minimumRow { row += [UInt8](repeating: 0, count: minimumRow - row.count) }
+        return row
+    }
+
+    /// The content length a row records; a row too short for it counts with its own length (its
+    /// content then fails the hash check).
+    static func contentLength(_ row: UnsafeRawBufferPointer) -> Int {
+        guard row.count >= 4 else { return row.count }
+        let n = Int(row[0]) << 24 | Int(row[1]) << 16 | Int(row[2]) << 8 | Int(row[3])
+        return n <= row.count - 4 ? n : row.count
+    }
+
+    /// The content of a row (the whole row when its length is damaged: it fails the hash check).
+    static func decode(_ row: [UInt8]) -> [UInt8] {
+        let n = row.withUnsafeBytes { contentLength($0) }
+        return n == row.count ? row : Array(row[4..<(4 + n)])
     }
 
     /// The database, opened now if another process created it since.
@@ -58,7 +100,7 @@ final class InlineBlobs: Sendable {
         do {
             var size: Int64?
             try env.read { txn in
-                try hash.withBytes { key in try txn.withValue(db, key) { v in size = v.map { Int64($0.count) } } }
+                try hash.withBytes { key in try txn.withValue(db, key) { v in size = v.map { Int64(Self.contentLength($0)) } } }
             }
             return size
         } catch {
@@ -71,7 +113,7 @@ final class InlineBlobs: Sendable {
         if let b = waiting.withLock({ $0[hash] }) { return b }
         guard let db = try resolved() else { return nil }
         do {
-            return try env.read { txn in try txn.get(db, hash.bytes) }
+            return try env.read { txn in try txn.get(db, hash.bytes) }.map(Self.decode)
         } catch {
             throw LedgerError.storage(error, "reading the ledger's blob table")
         }
@@ -95,18 +137,59 @@ final class InlineBlobs: Sendable {
         guard let db = try resolved() else {
             throw LedgerError(.storage, "the ledger has no blob table; reopen it for appending")
         }
-        for b in blobs { try txn.put(db, b.hash.bytes, b.bytes, what: "blobs, \(b.hash)") }
+        for b in blobs { try txn.put(db, b.hash.bytes, encode(b.bytes), what: "blobs, \(b.hash)") }
     }
 
-    /// Removes a committed blob (erasure); true when it was there.
-    func remove(_ hash: Digest32) throws(LedgerError) -> Bool {
-        waiting.withLock { $0[hash] = nil }
-        guard let db = try resolved() else { return false }
-        do {
-            return try env.write { txn in try txn.delete(db, hash.bytes) }
-        } catch {
-            throw LedgerError.storage(error, "erasing a blob from the ledger's blob table")
+    // MARK: erasure, by the committer
+
+    /// The blobs the `blob.erased` events of `batches` name.
+    static func erasures(in batches: [PreparedBatch]) -> Set<Digest32> {
+        var out: Set<Digest32> = []
+        for batch in batches {
+            for e in batch.events where e.type == "blob.erased" {
+                if let hex = e.payload["blob"]?.stringValue, let hash = Digest32(hex: hex) { out.insert(hash) }
+            }
         }
+        return out
+    }
+
+    /// The rows of `hashes` that exist and where their bytes lie in the data file (nil: unknown).
+    /// Called first in the committer's transaction, before it writes anything.
+    func locate(_ hashes: Set<Digest32>, in txn: LMDBTransaction) throws -> [(hash: Digest32, range: Range<Int>?)] {
+        guard !hashes.isEmpty, let db = try resolved() else { return [] }
+        var out: [(hash: Digest32, range: Range<Int>?)] = []
+        for hash in hashes {
+            let key = hash.bytes
+            guard try txn.get(db, key) != nil else { continue }
+            out.append((hash, try env.fileRange(of: db, key, in: txn)))
+        }
+        return out
+    }
+
+    /// Deletes the rows of `hashes` in the committer's transaction.
+    func delete(_ hashes: [Digest32], in txn: LMDBTransaction) throws {
+        guard !hashes.isEmpty, let db = try resolved() else { return }
+        for hash in hashes { _ = try txn.delete(db, hash.bytes) }
+    }
+
+    /// After the commit that deleted `rows`: overwrites their former bytes with zeros. What cannot
+    /// be overwritten is remembered for ``BlobStore/erase(_:reason:)`` to report.
+    func scrub(_ rows: [(hash: Digest32, range: Range<Int>?)]) {
+        guard !rows.isEmpty else { return }
+        waiting.withLock { w in for r in rows { w[r.hash] = nil } }
+        let located = rows.compactMap(\.range)
+        var failure: String?
+        do { try env.overwriteWithZeros(located) } catch { failure = "\(error)" }
+        unscrubbed.withLock { u in
+            for r in rows where r.range == nil || failure != nil {
+                u[r.hash] = failure ?? "its place in the ledger's file could not be found"
+            }
+        }
+    }
+
+    /// Why the bytes of an erased row could not be overwritten, once; nil when they were.
+    func takeScrubFailure(_ hash: Digest32) -> String? {
+        unscrubbed.withLock { $0.removeValue(forKey: hash) }
     }
 
     /// Hashes of every committed blob (for checks and tools).

@@ -8,11 +8,16 @@
 /// re-hashed in 1 MiB chunks.
 public struct BlobVerifier {
     let ledger: Ledger
+    /// Where the blobs are looked for.
+    let blobs: BlobStore
     /// Events per read.
     public var pageSize = 4096
 
-    public init(ledger: Ledger) {
+    /// Checks the ledger's own blob store, or `blobs` (e.g. only the files of a backup, which a
+    /// restore copies, leaving out the rows of its ledger file).
+    public init(ledger: Ledger, blobs: BlobStore? = nil) {
         self.ledger = ledger
+        self.blobs = blobs ?? ledger.blobs
     }
 
     /// What the blob check found.
@@ -69,7 +74,7 @@ public struct BlobVerifier {
         // In log order, so that a failure names the earliest event it concerns.
         for hash in order {
             let (seq, size) = firstReference[hash]!
-            switch ledger.blobs.state(of: hash) {
+            switch blobs.state(of: hash) {
             case .present(let stored):
                 guard stored == size else {
                     report.failure = VerificationFailure(seq: seq, code: .blobAltered,
@@ -77,7 +82,7 @@ public struct BlobVerifier {
                     return report
                 }
                 do {
-                    let reader = try ledger.blobs.open(hash)
+                    let reader = try blobs.open(hash)
                     while let chunk = try reader.next() { report.bytes += Int64(chunk.count) }
                 } catch {
                     let code: VerificationFailure.Code = error.code == .blobCorrupt ? .blobAltered : .unreadable

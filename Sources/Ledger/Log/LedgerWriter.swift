@@ -241,11 +241,15 @@ final class LedgerWriter: @unchecked Sendable {
             let result = Result {
                 try options.beforeCommit?(items.count)
                 try blobSync?.flush()
-                try Self.write(items.map(\.batch), blobs: blobs, inline: inline, to: store)
+                return try Self.write(items.map(\.batch), blobs: blobs, inline: inline, to: store)
             }
-            // Written: readers find them in the blob table now. (After a failed commit they stay
-            // waiting for the next one.)
-            if case .success = result { inline?.committed(blobs.map(\.hash)) }
+            if case .success(let erased) = result {
+                // Written: readers find them in the blob table now. (After a failed commit they
+                // stay waiting for the next one.)
+                inline?.committed(blobs.map(\.hash))
+                // Before the next write transaction can reuse the pages the erased rows held.
+                inline?.scrub(erased)
+            }
 
             condition.lock()
             committing = false
@@ -295,22 +299,29 @@ final class LedgerWriter: @unchecked Sendable {
     /// Events in signed batches waiting for the committer.
     private var preparedEvents: Int { prepared.reduce(0) { $0 + $1.batch.events.count } }
 
-    /// One durable LMDB transaction for consecutive batches and the small blobs put before them;
-    /// grows the map when it is full.
+    /// One durable LMDB transaction for consecutive batches and the small blobs put before them,
+    /// deleting the rows of blobs their `blob.erased` events name; grows the map when it is full.
+    /// Returns the deleted rows and where their bytes lay, for ``InlineBlobs/scrub(_:)``.
+    @discardableResult
     static func write(_ batches: [PreparedBatch], blobs: [(hash: Digest32, bytes: [UInt8])] = [],
-        inline: InlineBlobs? = nil, to store: LedgerStore) throws
+        inline: InlineBlobs? = nil, to store: LedgerStore) throws -> [(hash: Digest32, range: Range<Int>?)]
     {
-        guard let last = batches.last else { return }
+        guard let last = batches.last else { return [] }
+        let erased = inline == nil ? [] : InlineBlobs.erasures(in: batches)
         while true {
             do {
-                try store.env.write { txn in
-                    try inline?.write(blobs, in: txn)
+                return try store.env.write { txn in
+                    // First, before anything is written: where the erased rows lie in the file.
+                    let deleted = try inline?.locate(erased, in: txn) ?? []
+                    // A blob erased in the commit that would have written it is not written.
+                    try inline?.write(blobs.filter { !erased.contains($0.hash) }, in: txn)
+                    try inline?.delete(deleted.map(\.hash), in: txn)
                     for batch in batches { try put(batch, in: txn, store: store) }
                     try txn.put(store.meta, LedgerStore.metaHead,
                         LedgerStore.encodeHead(.init(seq: last.state.seq, hash: last.state.hash)))
                     try txn.put(store.meta, LedgerStore.metaActiveKey, Array(last.state.signer.keyID.utf8))
+                    return deleted
                 }
-                return
             } catch let e as LMDBError where e.isMapFull {
                 let current = store.env.info.mapSize
                 guard current < store.env.mapSizeLimit else {

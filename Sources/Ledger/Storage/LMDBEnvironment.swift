@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -108,6 +109,61 @@ final class LMDBEnvironment: @unchecked Sendable {
         var s = MDB_stat()
         mdb_env_stat(env, &s)
         return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, pageSize: Int(s.ms_psize))
+    }
+
+    /// Where the value under `key`, as committed before `txn` began, lies in the data file; nil
+    /// when there is no such key or its place cannot be told. Call it before `txn` writes anything:
+    /// a page it changed is a copy in memory, outside the map (then nil as well).
+    func fileRange(of db: LMDBDatabase, _ key: [UInt8], in txn: LMDBTransaction) throws -> Range<Int>? {
+        guard let base = mappedAddress() else { return nil }
+        let size = info.mapSize
+        var range: Range<Int>?
+        try key.withUnsafeBytes { k in
+            try txn.withValue(db, k) { value in
+                guard let value, let start = value.baseAddress else { return }
+                let offset = Int(bitPattern: UInt(bitPattern: start) &- base)
+                if offset >= 0, offset + value.count <= size { range = offset..<(offset + value.count) }
+            }
+        }
+        return range
+    }
+
+    /// The address this process maps the data file at, from `/proc/self/maps` (LMDB does not
+    /// report it); nil when it is not found.
+    private func mappedAddress() -> UInt? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard realpath(path + "/data.mdb", &resolved) != nil else { return nil }
+        let file = String(cString: resolved)
+        // "start-end perms offset dev inode path": the mapping of the file at offset 0.
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + file) {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, UInt(fields[2], radix: 16) == 0,
+                  let start = fields[0].split(separator: "-").first.flatMap({ UInt($0, radix: 16) }) else { continue }
+            return start
+        }
+        return nil
+    }
+
+    /// Overwrites `ranges` of the data file with zeros and flushes them. Only for pages the last
+    /// commit freed, called by the environment's only writer before its next write transaction:
+    /// LMDB reuses a freed page only in a later write transaction.
+    func overwriteWithZeros(_ ranges: [Range<Int>]) throws {
+        guard !ranges.isEmpty else { return }
+        let fd = Glibc.open(path + "/data.mdb", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(path)/data.mdb)") }
+        defer { close(fd) }
+        for range in ranges {
+            let zeros = [UInt8](repeating: 0, count: range.count)
+            var done = 0
+            while done < zeros.count {
+                let n = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(range.lowerBound + done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw LMDBError(code: n < 0 ? errno : EIO, operation: "pwrite(\(path)/data.mdb)") }
+                done += n
+            }
+        }
+        guard fdatasync(fd) == 0 else { throw LMDBError(code: errno, operation: "fdatasync(\(path)/data.mdb)") }
     }
 
     /// Bytes of the data file that LMDB's meta page says are in use.
