@@ -14,10 +14,11 @@ import Synchronization
 /// Readers in other processes (`kvitto ledger verify`, export, backup) read the committed rows.
 /// Content is checked against its hash on every read, as for a blob file.
 ///
-/// A row is `length (4 bytes, big-endian) ‖ content ‖ zeros`, at least half a page long, so
-/// LMDB keeps every row in overflow pages of its own: a leaf page then holds only the row's page
-/// number, and rewriting a leaf (as every insert near it does) never leaves a copy of content in
-/// the pages it frees.
+/// A row is `length (4 bytes, big-endian) ‖ content ‖ zeros`, long enough for at least two
+/// pages, so LMDB keeps every row in overflow pages of its own: a leaf page holds only the row's
+/// page number (rewriting a leaf, as every insert near it does, never copies content), and the
+/// row's write buffer is freed after its commit rather than kept for reuse (LMDB keeps one-page
+/// buffers and writes later pages from them without clearing their slack).
 ///
 /// Erasure is part of the commit too: the commit holding a `blob.erased` event deletes the row
 /// it names in the same transaction (so no copy of the ledger has the event without the
@@ -33,6 +34,8 @@ final class InlineBlobs: Sendable {
     private let waiting = Mutex<[Digest32: [UInt8]]>([:])
     /// Erased rows whose bytes could not be overwritten, with the reason.
     private let unscrubbed = Mutex<[Digest32: String]>([:])
+    /// The ledger's `meta` holds a scrub record the next commit must clear.
+    private let scrubRecorded = Mutex(false)
     /// The largest blob kept inline; 0 when this process does not append (it only reads).
     let limit: Int
 
@@ -45,7 +48,8 @@ final class InlineBlobs: Sendable {
         self.env = env
         self.database = Mutex(database)
         self.limit = limit
-        self.minimumRow = max(env.info.pageSize, 4096) / 2 + 16
+        // 16 bytes of page header + a row of pageSize − 15 bytes: two pages.
+        self.minimumRow = max(env.info.pageSize, 4096) - 15
     }
 
     /// The row that stores `content`.
@@ -159,9 +163,11 @@ final class InlineBlobs: Sendable {
         guard !hashes.isEmpty, let db = try resolved() else { return [] }
         var out: [(hash: Digest32, range: Range<Int>?)] = []
         for hash in hashes {
-            let key = hash.bytes
-            guard try txn.get(db, key) != nil else { continue }
-            out.append((hash, try env.fileRange(of: db, key, in: txn)))
+            switch try env.overflowPlace(of: db, hash.bytes, in: txn) {
+            case .absent: continue
+            case .bytes(let range): out.append((hash, range))
+            case .unknown: out.append((hash, nil))
+            }
         }
         return out
     }
@@ -172,9 +178,57 @@ final class InlineBlobs: Sendable {
         for hash in hashes { _ = try txn.delete(db, hash.bytes) }
     }
 
+    /// In the committer's transaction, after ``delete(_:in:)``: records where the deleted rows
+    /// lay, with the commit's head seq, so that a stop before ``scrub(_:)`` is repaired when the
+    /// ledger is next opened for appending (``repairScrub(store:head:)``); or clears the record
+    /// the previous commit left (its scrub has run: the committer scrubs before its next commit).
+    func recordScrub(_ rows: [(hash: Digest32, range: Range<Int>?)], headSeq: UInt64, in txn: LMDBTransaction,
+        meta: LMDBDatabase) throws
+    {
+        let ranges = rows.compactMap(\.range)
+        if !ranges.isEmpty {
+            var record = Self.bigEndian(headSeq)
+            for r in ranges { record += Self.bigEndian(UInt64(r.lowerBound)) + Self.bigEndian(UInt64(r.upperBound)) }
+            try txn.put(meta, LedgerStore.metaScrub, record)
+        } else if scrubRecorded.withLock({ $0 }) {
+            _ = try txn.delete(meta, LedgerStore.metaScrub)
+        }
+    }
+
+    /// At an open for appending, before the first commit: overwrites the bytes a commit deleted
+    /// when the process stopped before it could (the record names the ledger's head: no commit
+    /// since, so no write reused those pages). A stale record is cleared by the next commit.
+    func repairScrub(store: LedgerStore, head: UInt64) throws(LedgerError) {
+        let record: [UInt8]?
+        do { record = try store.env.read { try $0.get(store.meta, LedgerStore.metaScrub) } } catch {
+            throw LedgerError.storage(error, "reading the ledger's pending erasures")
+        }
+        guard let record else { return }
+        scrubRecorded.withLock { $0 = true }
+        guard record.count >= 8, (record.count - 8) % 16 == 0, Self.uint64(record, at: 0) == head else { return }
+        var ranges: [Range<Int>] = []
+        var at = 8
+        while at < record.count {
+            let lower = Int(Self.uint64(record, at: at)), upper = Int(Self.uint64(record, at: at + 8))
+            guard lower <= upper, upper <= store.env.usedBytes else {
+                throw LedgerError(.corrupt, "the ledger's record of erased bytes to overwrite is damaged; run `kvitto ledger verify`")
+            }
+            ranges.append(lower..<upper)
+            at += 16
+        }
+        do { try env.overwriteWithZeros(ranges) } catch {
+            throw LedgerError.storage(error, "overwriting the bytes of blobs erased just before the last stop; check the disk")
+        }
+    }
+
+    private static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }
+
+    private static func uint64(_ b: [UInt8], at i: Int) -> UInt64 { b[i..<(i + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
+
     /// After the commit that deleted `rows`: overwrites their former bytes with zeros. What cannot
     /// be overwritten is remembered for ``BlobStore/erase(_:reason:)`` to report.
     func scrub(_ rows: [(hash: Digest32, range: Range<Int>?)]) {
+        scrubRecorded.withLock { $0 = rows.contains { $0.range != nil } }
         guard !rows.isEmpty else { return }
         waiting.withLock { w in for r in rows { w[r.hash] = nil } }
         let located = rows.compactMap(\.range)

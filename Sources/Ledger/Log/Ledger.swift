@@ -96,6 +96,8 @@ public final class Ledger: Sendable {
                 checkpointTime: checkpoint?.event.time ?? lastEvent.time)
             let blobSync = BlobSync(directory: path + "/blobs", syncfs: options.syncBlobs)
             let inline = InlineBlobs(env: store.env, database: store.blobs, limit: max(0, options.inlineBlobLimit))
+            // Bytes of rows erased by the last commit, if the process stopped before overwriting them.
+            try inline.repairScrub(store: store, head: head.seq)
             let writer = LedgerWriter(store: store, state: state, options: options, blobSync: blobSync, inline: inline) { seq in
                 broadcaster.publish(seq)
             }

@@ -12,6 +12,9 @@ final class LedgerStore: Sendable {
     static let metaLedgerID: [UInt8] = Array("ledger_id".utf8)
     static let metaHead: [UInt8] = Array("head".utf8)
     static let metaActiveKey: [UInt8] = Array("active_key".utf8)
+    /// Where the rows deleted by the last commit lay, until their bytes are overwritten
+    /// (``InlineBlobs``): that commit's head seq, then start and end offsets, 8 bytes each.
+    static let metaScrub: [UInt8] = Array("scrub_pending".utf8)
 
     let env: LMDBEnvironment
     let meta: LMDBDatabase

@@ -248,7 +248,7 @@ final class LedgerWriter: @unchecked Sendable {
                 // stay waiting for the next one.)
                 inline?.committed(blobs.map(\.hash))
                 // Before the next write transaction can reuse the pages the erased rows held.
-                inline?.scrub(erased)
+                if options.scrubsErasedRows { inline?.scrub(erased) }
             }
 
             condition.lock()
@@ -316,6 +316,7 @@ final class LedgerWriter: @unchecked Sendable {
                     // A blob erased in the commit that would have written it is not written.
                     try inline?.write(blobs.filter { !erased.contains($0.hash) }, in: txn)
                     try inline?.delete(deleted.map(\.hash), in: txn)
+                    try inline?.recordScrub(deleted, headSeq: last.state.seq, in: txn, meta: store.meta)
                     for batch in batches { try put(batch, in: txn, store: store) }
                     try txn.put(store.meta, LedgerStore.metaHead,
                         LedgerStore.encodeHead(.init(seq: last.state.seq, hash: last.state.hash)))

@@ -1,5 +1,4 @@
 import CLMDB
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,38 +110,54 @@ final class LMDBEnvironment: @unchecked Sendable {
         return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, pageSize: Int(s.ms_psize))
     }
 
-    /// Where the value under `key`, as committed before `txn` began, lies in the data file; nil
-    /// when there is no such key or its place cannot be told. Call it before `txn` writes anything:
-    /// a page it changed is a copy in memory, outside the map (then nil as well).
-    func fileRange(of db: LMDBDatabase, _ key: [UInt8], in txn: LMDBTransaction) throws -> Range<Int>? {
-        guard let base = mappedAddress() else { return nil }
-        let size = info.mapSize
-        var range: Range<Int>?
-        try key.withUnsafeBytes { k in
-            try txn.withValue(db, k) { value in
-                guard let value, let start = value.baseAddress else { return }
-                let offset = Int(bitPattern: UInt(bitPattern: start) &- base)
-                if offset >= 0, offset + value.count <= size { range = offset..<(offset + value.count) }
-            }
-        }
-        return range
+    /// Where a value stored in overflow pages lies in the data file.
+    enum OverflowPlace: Equatable {
+        /// No value under the key.
+        case absent
+        /// The bytes of its pages after the first page's header: the value and the slack after it.
+        case bytes(Range<Int>)
+        /// It is not a committed overflow value, or its header does not match the file.
+        case unknown
     }
 
-    /// The address this process maps the data file at, from `/proc/self/maps` (LMDB does not
-    /// report it); nil when it is not found.
-    private func mappedAddress() -> UInt? {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard realpath(path + "/data.mdb", &resolved) != nil else { return nil }
-        let file = String(cString: resolved)
-        // "start-end perms offset dev inode path": the mapping of the file at offset 0.
-        for line in maps.split(separator: "\n") where line.hasSuffix(" " + file) {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, UInt(fields[2], radix: 16) == 0,
-                  let start = fields[0].split(separator: "-").first.flatMap({ UInt($0, radix: 16) }) else { continue }
-            return start
+    /// Where the value under `key`, as committed before `txn` began, lies in the data file. Call it
+    /// before `txn` writes anything (a page it changed is a copy in memory: then `.unknown`).
+    ///
+    /// LMDB keeps a value larger than half a page in overflow pages of its own, the value right
+    /// after the first page's 16-byte header (`mp_pgno` u64, `mp_pad` u16, `mp_flags` u16,
+    /// `mp_pages` u32). The header is read in memory, checked (an overflow page, not a dirty copy,
+    /// within the used pages, as long as the value) and compared with the same 16 bytes read from
+    /// the file at `mp_pgno`; anything else is `.unknown`.
+    func overflowPlace(of db: LMDBDatabase, _ key: [UInt8], in txn: LMDBTransaction) throws -> OverflowPlace {
+        let header = 16, overflowFlag: UInt16 = 0x04, dirtyFlag: UInt16 = 0x10
+        let i = info
+        var place = OverflowPlace.absent
+        var expected = [UInt8](repeating: 0, count: header)
+        try key.withUnsafeBytes { k in
+            try txn.withValue(db, k) { value in
+                guard let value else { return }
+                place = .unknown
+                guard let start = value.baseAddress else { return }
+                let page = start - header
+                let pgno = page.loadUnaligned(as: UInt64.self)
+                let flags = page.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
+                let pages = Int(page.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                guard flags & overflowFlag != 0, flags & dirtyFlag == 0, pages >= 1, pgno <= UInt64(i.lastPage),
+                      Int(pgno) + pages <= i.lastPage + 1,
+                      header + value.count <= pages * i.pageSize, header + value.count > (pages - 1) * i.pageSize
+                else { return }
+                expected.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: page, count: header)) }
+                place = .bytes((Int(pgno) * i.pageSize + header)..<((Int(pgno) + pages) * i.pageSize))
+            }
         }
-        return nil
+        guard case .bytes(let range) = place else { return place }
+        // The same header at that place in the file, or the place is not trusted.
+        let fd = Glibc.open(path + "/data.mdb", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .unknown }
+        defer { close(fd) }
+        var found = [UInt8](repeating: 0, count: header)
+        let n = found.withUnsafeMutableBytes { pread(fd, $0.baseAddress, header, off_t(range.lowerBound - header)) }
+        return n == header && found == expected ? place : .unknown
     }
 
     /// Overwrites `ranges` of the data file with zeros and flushes them. Only for pages the last
