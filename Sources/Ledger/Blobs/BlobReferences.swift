@@ -17,6 +17,13 @@ public enum BlobReferences {
         return found
     }
 
+    /// The blob a `blob.erased` event names (its `payload.blob`, 64 hex digits); nil for any other
+    /// event or a malformed one.
+    public static func erased(type: String, payload: JSONValue) -> Digest32? {
+        guard type == "blob.erased", let hex = payload["blob"]?.stringValue else { return nil }
+        return Digest32(hex: hex)
+    }
+
     /// RFC 6901: `~` as `~0`, `/` as `~1`.
     public static func escape(_ token: String) -> String {
         token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")

@@ -150,8 +150,8 @@ final class InlineBlobs: Sendable {
     static func erasures(in batches: [PreparedBatch]) -> Set<Digest32> {
         var out: Set<Digest32> = []
         for batch in batches {
-            for e in batch.events where e.type == "blob.erased" {
-                if let hex = e.payload["blob"]?.stringValue, let hash = Digest32(hex: hex) { out.insert(hash) }
+            for e in batch.events {
+                if let hash = BlobReferences.erased(type: e.type, payload: e.payload) { out.insert(hash) }
             }
         }
         return out
@@ -187,8 +187,8 @@ final class InlineBlobs: Sendable {
     {
         let ranges = rows.compactMap(\.range)
         if !ranges.isEmpty {
-            var record = Self.bigEndian(headSeq)
-            for r in ranges { record += Self.bigEndian(UInt64(r.lowerBound)) + Self.bigEndian(UInt64(r.upperBound)) }
+            var record = LedgerStore.seqKey(headSeq)
+            for r in ranges { record += LedgerStore.seqKey(UInt64(r.lowerBound)) + LedgerStore.seqKey(UInt64(r.upperBound)) }
             try txn.put(meta, LedgerStore.metaScrub, record)
         } else if scrubRecorded.withLock({ $0 }) {
             _ = try txn.delete(meta, LedgerStore.metaScrub)
@@ -205,12 +205,14 @@ final class InlineBlobs: Sendable {
         }
         guard let record else { return }
         scrubRecorded.withLock { $0 = true }
-        guard record.count >= 8, (record.count - 8) % 16 == 0, Self.uint64(record, at: 0) == head else { return }
+        // The record is whole 8-byte words (checked first): the head, then lower and upper bounds.
+        func word(_ at: Int) -> UInt64 { LedgerStore.seq(fromKey: Array(record[at..<(at + 8)])) ?? 0 }
+        guard record.count >= 8, (record.count - 8) % 16 == 0, word(0) == head else { return }
         var ranges: [Range<Int>] = []
         var at = 8
         while at < record.count {
-            let lower = Int(Self.uint64(record, at: at)), upper = Int(Self.uint64(record, at: at + 8))
-            guard lower <= upper, upper <= store.env.usedBytes else {
+            guard let lower = Int(exactly: word(at)), let upper = Int(exactly: word(at + 8)), lower <= upper,
+                  upper <= store.env.usedBytes else {
                 throw LedgerError(.corrupt, "the ledger's record of erased bytes to overwrite is damaged; run `kvitto ledger verify`")
             }
             ranges.append(lower..<upper)
@@ -220,10 +222,6 @@ final class InlineBlobs: Sendable {
             throw LedgerError.storage(error, "overwriting the bytes of blobs erased just before the last stop; check the disk")
         }
     }
-
-    private static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }
-
-    private static func uint64(_ b: [UInt8], at i: Int) -> UInt64 { b[i..<(i + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
 
     /// After the commit that deleted `rows`: overwrites their former bytes with zeros. What cannot
     /// be overwritten is remembered for ``BlobStore/erase(_:reason:)`` to report.
@@ -246,14 +244,14 @@ final class InlineBlobs: Sendable {
         unscrubbed.withLock { $0.removeValue(forKey: hash) }
     }
 
-    /// Hashes of every committed blob (for checks and tools).
+    /// Hashes of every committed blob (for checks and tools); reads the keys only.
     func committedHashes() throws(LedgerError) -> [Digest32] {
         guard let db = try resolved() else { return [] }
         do {
             var out: [Digest32] = []
             try env.read { txn in
-                try txn.scan(db, from: nil) { k, _ in
-                    if let d = Digest32(bytes: k) { out.append(d) }
+                try txn.scanInPlace(db, from: nil) { k, _ in
+                    if let d = Digest32(bytes: Array(k)) { out.append(d) }
                     return true
                 }
             }

@@ -58,7 +58,7 @@ public struct BlobVerifier {
             }
             guard let last = page.last else { break }
             for e in page {
-                if e.type == "blob.erased", let hex = e.payload["blob"]?.stringValue, let hash = Digest32(hex: hex) {
+                if let hash = BlobReferences.erased(type: e.type, payload: e.payload) {
                     if erasedBy[hash] == nil { erasedBy[hash] = e.seq }
                     continue
                 }

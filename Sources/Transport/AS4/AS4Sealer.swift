@@ -54,8 +54,7 @@ package struct AS4Sealer: Sendable {
             if pmode.security.encryptedKeyReference == .binarySecurityToken {
                 SecurityTokens.binarySecurityToken(recipient, id: recipientTokenID, into: &tokens)
             }
-            guard let rsa = _RSA.Signing.PublicKey(recipient.publicKey),
-                  let transport = try? _RSA.Encryption.PublicKey(derRepresentation: rsa.derRepresentation) else {
+            guard let transport = ParsedCertificates.rsaEncryptionKey(recipient) else {
                 throw EbMSError.policyNoncompliance("the recipient certificate has no RSA key")
             }
             let wrapped = Array(try transport.encrypt(keyBytes, padding: .PKCS1_OAEP_SHA256))
@@ -233,9 +232,10 @@ package struct AS4Sealer: Sendable {
 
     static func gzip(_ input: Spool) throws -> Spool {
         let out = Spool()
-        let z = try Gzip(.compress)
-        try input.forEachChunk { try z.update($0) { try out.append($0) } }
-        try z.finish { try out.append($0) }
+        try Gzip.withCompressor { z in
+            try input.forEachChunk { try z.update($0) { try out.append($0) } }
+            try z.finish { try out.append($0) }
+        }
         out.finish()
         return out
     }

@@ -188,7 +188,7 @@ extension XHEEnvelope {
         if !readingContent {
             // Only the payload may have gone unread: a long value anywhere else would read as empty.
             var payload: Set<Int> = []
-            contentElement.walk { e, _ in payload.insert(e.ordinal) }
+            contentElement.forEachElement { e in payload.insert(e.ordinal) }
             guard document.omittedTexts.isSubset(of: payload) else {
                 throw .invalid("a value outside PayloadContent is longer than \(XMLLimits.headerText) bytes")
             }

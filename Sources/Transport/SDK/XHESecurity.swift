@@ -39,7 +39,7 @@ package enum XHESecurity {
         let document: XMLDocument
         do { document = try XMLDocument(bytes: bytes, limits: verifier.limits) } catch { throw .xml(error) }
         var signed = false
-        document.root.walk { e, _ in if e.isNamed(XMLNamespaces.ds, "Signature") { signed = true } }
+        document.root.forEachElement { e in if e.isNamed(XMLNamespaces.ds, "Signature") { signed = true } }
         var signer: Certificate?
         if signed || requireSignature {
             signer = try await verifier.verify(document, at: time).signer

@@ -36,13 +36,9 @@ package enum XMLEncryption {
     /// Encrypts `plaintext` (a serialized element) to `recipient`.
     package static func encrypt(_ plaintext: [UInt8], to recipient: Certificate, data: DataAlgorithm = .aes256CBC,
                                 keyTransport: KeyTransport = .rsaOAEPMGF1P) throws(XMLSecurityError) -> EncryptedData {
-        let publicKey: _RSA.Encryption.PublicKey
-        do {
-            guard let rsa = _RSA.Signing.PublicKey(recipient.publicKey) else {
-                throw XMLSecurityError.keyUnusable("the recipient certificate has no RSA key")
-            }
-            publicKey = try _RSA.Encryption.PublicKey(derRepresentation: rsa.derRepresentation)
-        } catch let e as XMLSecurityError { throw e } catch { throw .keyUnusable("recipient key: \(error)") }
+        guard let publicKey = ParsedCertificates.rsaEncryptionKey(recipient) else {
+            throw .keyUnusable("the recipient certificate has no RSA key")
+        }
         let key = SymmetricKey(size: data.keyBytes == 16 ? .bits128 : .bits256)
         let ciphertext: [UInt8]
         do {

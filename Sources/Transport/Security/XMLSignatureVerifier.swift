@@ -43,7 +43,7 @@ package struct XMLSignatureVerifier: Sendable {
     package static func verifySignature(_ document: XMLDocument) throws(XMLSecurityError) -> (Certificate, [Certificate]) {
         let ds = XMLNamespaces.ds
         var signatures: [XMLElement] = []
-        document.root.walk { e, _ in if e.isNamed(ds, "Signature") { signatures.append(e) } }
+        document.root.forEachElement { e in if e.isNamed(ds, "Signature") { signatures.append(e) } }
         guard !signatures.isEmpty else { throw .signatureMissing }
         guard signatures.count == 1, let signature = signatures.first else { throw .multipleSignatures }
         guard document.root.elements.last === signature else { throw .signatureMisplaced }
@@ -81,12 +81,12 @@ package struct XMLSignatureVerifier: Sendable {
         var certificates: [Certificate] = []
         for element in x509 {
             guard let der = Base64.decode(element.stringValue) else { throw .certificateUnusable("X509Certificate is not base64") }
-            do { certificates.append(try Certificate(derEncoded: der)) } catch {
+            do { certificates.append(try ParsedCertificates.certificate(der: der)) } catch {
                 throw .certificateUnusable("X509Certificate is not a DER certificate: \(error)")
             }
         }
         let leaf = certificates[0]
-        guard let publicKey = _RSA.Signing.PublicKey(leaf.publicKey) else {
+        guard let publicKey = ParsedCertificates.rsaSigningKey(leaf) else {
             throw .certificateUnusable("the signer's certificate has no RSA key")
         }
         guard publicKey.keySizeInBits >= 2048 else {

@@ -52,7 +52,7 @@ package enum XMLSigner {
         let document: XMLDocument
         do { document = try XMLDocument(bytes: bytes, limits: limits, structureOnly: true) } catch { throw .xml(error) }
         var existing = 0
-        document.root.walk { e, _ in if e.isNamed(XMLNamespaces.ds, "Signature") { existing += 1 } }
+        document.root.forEachElement { e in if e.isNamed(XMLNamespaces.ds, "Signature") { existing += 1 } }
         guard existing == 0 else { throw .multipleSignatures }
         var hasher = SHA256()
         do { try document.canonicalize(nil, method: canonicalization) { hasher.update(bufferPointer: $0) } } catch { throw .xml(error) }

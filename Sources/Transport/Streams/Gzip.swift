@@ -1,4 +1,5 @@
 import CZlib
+import Synchronization
 
 /// Streaming gzip (RFC 1952) compression and decompression: bytes go in chunk by chunk and come
 /// out through a sink, so a payload of any size needs only the chunk buffers.
@@ -12,6 +13,8 @@ package final class Gzip {
     private var produced = 0
     private var finished = false
     private var ended = false
+    /// Where zlib writes its output, made once per instance (not per call).
+    private var out = [UInt8](repeating: 0, count: 64 << 10)
 
     package init(_ mode: Mode, level: Int32 = 6, maxOutput: Int = Int.max) throws(StreamError) {
         self.mode = mode
@@ -21,6 +24,35 @@ package final class Gzip {
     }
 
     deinit { end() }
+
+    /// Runs `body` with a compressor (level 6) from a small pool: deflate's set-up allocates about
+    /// 270 KB of tables and clears part of them, so they are made once per pooled compressor
+    /// instead of once per payload. `body` writes one
+    /// whole stream (``update(_:sink:)`` … ``finish(sink:)``); the compressor is then reset and
+    /// returned to the pool. One that did not finish its stream (an error) is dropped.
+    package static func withCompressor<T>(_ body: (Gzip) throws -> T) throws -> T {
+        let gzip = try compressors.withLock { $0.popLast() }?.gzip ?? Gzip(.compress)
+        let result = try body(gzip)
+        if gzip.reset() { compressors.withLock { if $0.count < poolSize { $0.append(Pooled(gzip: gzip)) } } }
+        return result
+    }
+
+    /// A pooled compressor. `Gzip` is a mutable class, but a pooled one is only ever held by one
+    /// caller: ``withCompressor(_:)`` takes it out of the pool under the lock, uses it on its own
+    /// thread, and puts it back under the lock; nothing else keeps a reference.
+    private struct Pooled: @unchecked Sendable { let gzip: Gzip }
+    private static let compressors = Mutex<[Pooled]>([])
+    /// Compressors kept for reuse (about 270 KB each).
+    private static let poolSize = 8
+
+    /// Prepares a compressor that finished its stream for the next one; false when it cannot be
+    /// reused.
+    private func reset() -> Bool {
+        guard mode == .compress, finished, !ended, deflateReset(&stream) == Z_OK else { return false }
+        produced = 0
+        finished = false
+        return true
+    }
 
     private func end() {
         guard !ended else { return }
@@ -37,11 +69,11 @@ package final class Gzip {
     package func finish(sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         try run(UnsafeRawBufferPointer(start: nil, count: 0), flush: true, sink: sink)
         if mode == .decompress, !finished { throw StreamError.gzip("the gzip stream is truncated") }
-        end()
+        // A compressor keeps its tables for reuse (``withCompressor(_:)``); deinit frees them.
+        if mode == .decompress { end() }
     }
 
     private func run(_ input: UnsafeRawBufferPointer, flush: Bool, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var out = [UInt8](repeating: 0, count: 64 << 10)
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
         while true {

@@ -95,6 +95,13 @@ package final class XMLElement: Sendable, CustomStringConvertible {
     /// True when the element has child elements.
     package var hasElementChildren: Bool { children.contains { if case .element = $0 { true } else { false } } }
 
+    /// Depth-first visit of this element and its descendants, in document order, without building
+    /// their locations (use ``walk(location:_:)`` when the XPath location is needed).
+    package func forEachElement(_ visit: (XMLElement) -> Void) {
+        visit(self)
+        for case .element(let e) in children { e.forEachElement(visit) }
+    }
+
     /// Depth-first walk over this element and its descendants, in document order, with the XPath
     /// location of each element (`/prefix:name[n]` steps, prefixes from ``XMLNamespaces``).
     package func walk(location: String? = nil, _ visit: (XMLElement, String) -> Void) {

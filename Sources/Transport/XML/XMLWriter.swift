@@ -68,6 +68,13 @@ package struct XMLWriter {
     }
 
     private static func escape(_ s: String, into out: inout [UInt8], attribute: Bool) {
+        // Most values need no escaping: copy them whole.
+        let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { needsEscape($0, attribute: attribute) }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true { return }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "&"): out += Array("&amp;".utf8)
@@ -79,6 +86,14 @@ package struct XMLWriter {
             case 0x0A where attribute: out += Array("&#xA;".utf8)
             default: out.append(b)
             }
+        }
+    }
+
+    private static func needsEscape(_ b: UInt8, attribute: Bool) -> Bool {
+        switch b {
+        case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), 0x0D: true
+        case UInt8(ascii: "\""), 0x09, 0x0A: attribute
+        default: false
         }
     }
 }

@@ -41,7 +41,7 @@ struct SDKEncryptCommand: AsyncParsableCommand {
         do {
             let document = try XMLDocument(bytes: bytes)
             var signed = false
-            document.root.walk { e, _ in if e.isNamed(XMLNamespaces.ds, "Signature") { signed = true } }
+            document.root.forEachElement { e in if e.isNamed(XMLNamespaces.ds, "Signature") { signed = true } }
             if signed { throw CLI.fail("the XHE is already signed; encrypt the unsigned envelope, then sign it") }
             var envelope = try XHEEnvelope(document: document)
             guard case .xml(let plaintext) = envelope.payload.content else {

@@ -64,7 +64,7 @@ package struct BackupCheck {
             do { page = try ledger.events(from: next, limit: 4096) } catch { throw NodeError(.storage, "reading the ledger at seq \(next): \(error)") }
             guard let last = page.last else { return (out, erased) }
             for e in page {
-                if e.type == "blob.erased", let hex = e.payload["blob"]?.stringValue, let hash = Digest32(hex: hex) {
+                if let hash = BlobReferences.erased(type: e.type, payload: e.payload) {
                     erased[hash] = erased[hash] ?? "erased by the blob.erased event at seq \(e.seq)"
                 }
                 for ref in BlobReferences.find(in: e.payload) where seen.insert(ref.sha256).inserted { out.append(ref) }

@@ -49,7 +49,15 @@ package final class AS4HTTPClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         request.headers.add(name: "MIME-Version", value: "1.0")
-        request.body = .stream(segments, length: .known(Int64(segments.totalLength)))
+        do {
+            if let whole = try segments.whole() {
+                request.body = .bytes(whole)
+            } else {
+                request.body = .stream(segments, length: .known(Int64(segments.totalLength)))
+            }
+        } catch {
+            throw .connectionFailure("POST \(url): the message's body cannot be read: \(error)")
+        }
         if let currentTLS {
             do { request.tlsConfiguration = try currentTLS() } catch {
                 throw .connectionFailure("POST \(url): the TLS settings cannot be made: \(error)")

@@ -28,7 +28,7 @@ struct WSSignatureCheck {
     func verify(attachmentIDs: Set<String>, requireAttachments: Bool) throws(EbMSError) -> Result {
         let ds = XMLNamespaces.ds
         var signatures: [XMLElement] = []
-        document.root.walk { e, _ in if e.isNamed(ds, "Signature") { signatures.append(e) } }
+        document.root.forEachElement { e in if e.isNamed(ds, "Signature") { signatures.append(e) } }
         guard !signatures.isEmpty else { throw .policyNoncompliance("the message is not signed") }
         guard signatures.count == 1, let signature = signatures.first,
               envelope.security.elements.contains(where: { $0 === signature }) else {
@@ -134,7 +134,7 @@ struct WSSignatureCheck {
         do { canonical = try document.canonicalize(signedInfo, method: .exclusive, inclusivePrefixes: siPrefixes) } catch {
             throw .failedAuthentication("cannot canonicalize SignedInfo: \(error)")
         }
-        guard let key = _RSA.Signing.PublicKey(signer.publicKey), key.keySizeInBits >= 2048 else {
+        guard let key = ParsedCertificates.rsaSigningKey(signer), key.keySizeInBits >= 2048 else {
             throw .failedAuthentication("the signer's certificate must carry an RSA key of at least 2048 bits")
         }
         guard let value = Base64.decode(children[1].stringValue),
@@ -191,7 +191,7 @@ struct AS4EnvelopeParts {
                 throw .policyNoncompliance("BinarySecurityToken of type \(t.attribute("ValueType") ?? "?") is not supported")
             }
             guard let id = t.attribute("Id", namespaceURI: AS4Namespaces.wsu) else { continue }
-            guard let der = Base64.decode(t.stringValue), let cert = try? Certificate(derEncoded: der) else {
+            guard let der = Base64.decode(t.stringValue), let cert = try? ParsedCertificates.certificate(der: der) else {
                 throw .failedAuthentication("BinarySecurityToken \(id) is not an X.509 certificate")
             }
             tokens[id] = cert
