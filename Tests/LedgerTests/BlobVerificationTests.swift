@@ -40,6 +40,14 @@ final class BlobVerificationTests: XCTestCase {
         let payload: JSONValue = ["a": ["b": [["sha256": .string(h), "size": 3, "name": "x"]]],
             "not": ["sha256": .string(h)], "bad": ["sha256": "00", "size": 1], "neg": ["sha256": .string(h), "size": -1]]
         XCTAssertEqual(BlobReferences.find(in: payload), [BlobRef(sha256: Digest32(hex: h)!, size: 3)])
+        // Several, nested in objects and arrays: the same references in the same order with or
+        // without their JSON Pointers.
+        let hashes = (0..<5).map { Digest32.sha256([UInt8($0)]).hex }
+        func r(_ i: Int) -> JSONValue { ["sha256": .string(hashes[i]), "size": .int(Int64(i))] }
+        let nested: JSONValue = ["z": r(0), "a": [r(1), ["k/~": r(2), "list": [r(3)]]], "m": ["inner": r(4), "sha256": .string(hashes[1]), "size": 9]]
+        let located = BlobReferences.located(in: nested, at: "/payload")
+        XCTAssertEqual(BlobReferences.find(in: nested), located.map(\.ref))
+        XCTAssertEqual(located.map(\.pointer), ["/payload/a/0", "/payload/a/1/k~1~0", "/payload/a/1/list/0", "/payload/m", "/payload/m/inner", "/payload/z"])
     }
 
     func testIntactBlobsVerifyAndAreRehashed() async throws {

@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+@testable import Ledger
 import Node
 import Projections
 import XCTest
@@ -75,6 +75,7 @@ final class NodeBackupTests: XCTestCase {
         defer { if (testRun?.totalFailureCount ?? 1) == 0 { dir.remove() } else { print("kept: \(dir.path)") } }
         let (a, b, from, to) = try await TwoNodes.initialise(dir)
         _ = try await NodeCrashTests.queue(2, node: a, from: from, to: to)
+        try await Self.submitLarge(node: a, from: from, to: to)
         let early = try Self.checkpoint(a, dir.sub("witness-early.json"))
         _ = try await NodeCrashTests.queue(1, node: a, from: from, to: to)
         let good = dir.sub("good")
@@ -101,11 +102,24 @@ final class NodeBackupTests: XCTestCase {
         try bytes.write(to: URL(fileURLWithPath: ledgerFile))
         try Self.refused(flipped, dir.sub("restored-flipped"), naming: "fails at seq ")
 
-        // A missing blob: refused, naming it.
+        // Small blobs are rows of the copied ledger file, not files of the backup; the large
+        // attachment's blobs are files.
+        let blobFiles = try Self.files(good).filter { $0.hasPrefix("ledger/blobs/") }
+        let manifest = try BackupManifest.load(backup: good)
+        XCTAssertEqual(blobFiles.count, manifest.blobs.copied, "\(blobFiles)")
+        XCTAssertGreaterThan(try XCTUnwrap(manifest.blobs.inline), blobFiles.count)
+        XCTAssertTrue(manifest.blobs.copied >= 1)
+
+        // A missing blob file: refused, naming it.
         let missing = try Self.copyOf(good, in: dir, "missing")
-        let blob = try XCTUnwrap(try Self.files(missing).first { $0.hasPrefix("ledger/blobs/") })
+        let blob = try XCTUnwrap(blobFiles.first)
         try FileManager.default.removeItem(atPath: missing + "/" + blob)
         try Self.refused(missing, dir.sub("restored-missing"), naming: String(blob.split(separator: "/").last!))
+
+        // A small blob gone from the ledger file (its row deleted): refused, naming it.
+        let rowless = try Self.copyOf(good, in: dir, "rowless")
+        let removed = try Self.deleteBlobRow(ledger: rowless + "/ledger")
+        try Self.refused(rowless, dir.sub("restored-rowless"), naming: removed.hex)
 
         // A changed configuration file: refused, naming it.
         let edited = try Self.copyOf(good, in: dir, "edited")
@@ -181,6 +195,31 @@ final class NodeBackupTests: XCTestCase {
         let again = try KvittoProcess.run(["restore", "--from", withKeys, "--node", restoredKeys])
         XCTAssertEqual(again.status, 2)
         XCTAssertTrue(again.stderr.contains("node.exists"), again.stderr)
+    }
+
+    /// Submits one message whose attachment is too large to be a row of the ledger file.
+    static func submitLarge(node directory: String, from: FunctionalAddress, to: FunctionalAddress) async throws {
+        let node = try Node.open(directory: directory)
+        let content = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 9) }
+        _ = try await node.submit(OutboundMessage(from: from, to: to, label: "Stor", texts: ["Stor bilaga"],
+                                                  attachments: [.init(fileName: "stor.bin", contentType: "application/octet-stream", content: content)]),
+                                  actor: "test")
+        await node.close()
+    }
+
+    /// Deletes one row of the blob table in the ledger file at `path`, as damage to the file could;
+    /// returns the blob's hash.
+    static func deleteBlobRow(ledger path: String) throws -> Digest32 {
+        defer { unlink(path + "/lock.mdb") }
+        let env = try LMDBEnvironment(path: path, initialMapSize: 1 << 30, mapSizeLimit: 1 << 34, maxDatabases: 8, readOnly: false)
+        let db = try env.openDatabase(InlineBlobs.databaseName, create: false)
+        return try env.write { txn in
+            var first: [UInt8]?
+            try txn.scanInPlace(db, from: nil) { k, _ in first = Array(k); return false }
+            let key = try XCTUnwrap(first, "the ledger file holds no blob rows")
+            XCTAssertTrue(try txn.delete(db, key))
+            return try XCTUnwrap(Digest32(bytes: key))
+        }
     }
 
     func testLedgerExportHoldsEveryEventAndItsBlobs() async throws {

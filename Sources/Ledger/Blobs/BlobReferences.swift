@@ -5,7 +5,9 @@
 public enum BlobReferences {
     /// The references in `value`, depth first, in document order (member names sorted).
     public static func find(in value: JSONValue) -> [BlobRef] {
-        located(in: value, at: "").map(\.ref)
+        var found: [BlobRef] = []
+        collect(value, into: &found, depth: 0)
+        return found
     }
 
     /// The references in `value` with where they are: an RFC 6901 JSON Pointer, `base` followed
@@ -29,17 +31,35 @@ public enum BlobReferences {
         token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 
+    /// ``collect(_:pointer:into:depth:)`` without building the pointers (which costs more than
+    /// the walk itself): the same references in the same order.
+    private static func collect(_ value: JSONValue, into found: inout [BlobRef], depth: Int) {
+        guard depth < 64 else { return }
+        switch value {
+        case .object(let o):
+            if let ref = reference(o) { found.append(ref) }
+            for key in o.keys.sorted() { collect(o[key]!, into: &found, depth: depth + 1) }
+        case .array(let a):
+            for element in a { collect(element, into: &found, depth: depth + 1) }
+        default:
+            break
+        }
+    }
+
+    /// The reference an object makes: a `sha256` member of 64 hex digits and a `size` ≥ 0.
+    private static func reference(_ o: [String: JSONValue]) -> BlobRef? {
+        guard let hex = o["sha256"]?.stringValue, hex.utf8.count == 64, let digest = Digest32(hex: hex),
+              let size = o["size"]?.intValue, size >= 0 else { return nil }
+        return BlobRef(sha256: digest, size: size)
+    }
+
     private static func collect(_ value: JSONValue, pointer: String, into found: inout [(BlobRef, String)], depth: Int) {
         // Payloads are bounded in size and nesting by the ledger; the guard keeps this walk
         // bounded for any value handed to it.
         guard depth < 64 else { return }
         switch value {
         case .object(let o):
-            if let hex = o["sha256"]?.stringValue, hex.utf8.count == 64, let digest = Digest32(hex: hex),
-                let size = o["size"]?.intValue, size >= 0
-            {
-                found.append((BlobRef(sha256: digest, size: size), pointer))
-            }
+            if let ref = reference(o) { found.append((ref, pointer)) }
             for key in o.keys.sorted() { collect(o[key]!, pointer: pointer + "/" + escape(key), into: &found, depth: depth + 1) }
         case .array(let a):
             for (i, element) in a.enumerated() { collect(element, pointer: pointer + "/\(i)", into: &found, depth: depth + 1) }

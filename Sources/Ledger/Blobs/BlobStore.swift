@@ -142,6 +142,13 @@ public struct BlobStore: Sendable {
         return .absent
     }
 
+    /// Whether `hash` is a row of the ledger's blob table (a small blob kept inside the ledger's
+    /// LMDB file, see ``InlineBlobs``) rather than a file; a copy of the ledger file holds it.
+    public func holdsInline(_ hash: Digest32) -> Bool {
+        guard let inline, let size = try? inline.size(of: hash) else { return false }
+        return size != nil
+    }
+
     /// Opens a blob for streamed reading; the reader checks the hash when it reaches the end.
     public func open(_ hash: Digest32) throws(LedgerError) -> BlobReader {
         if let inline, let bytes = try inline.bytes(of: hash) { return BlobReader(hash: hash, bytes: bytes) }

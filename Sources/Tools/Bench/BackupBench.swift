@@ -61,7 +61,7 @@ struct BackupBench: AsyncParsableCommand {
             value: megabytes / backupSeconds, unit: "MB/s", limit: megabytes / copySeconds,
             limitWhat: "cp -a of the same node directory then sync (durable, as the backup), same run, page cache warm for both",
             extra: ["backup_seconds": .string(format(backupSeconds, digits: 3)), "cp_seconds": .string(format(copySeconds, digits: 3)),
-                    "blobs": .int(Int64(manifest?.blobs.copied ?? 0)), "ledger_events": .int(Int64(manifest?.ledger.headSeq ?? 0)),
+                    "blob_files": .int(Int64(manifest?.blobs.copied ?? 0)), "blobs_inside_ledger": .int(Int64(manifest?.blobs.inline ?? 0)), "ledger_events": .int(Int64(manifest?.ledger.headSeq ?? 0)),
                     "node_bytes": .int(bytes)]))
     }
 

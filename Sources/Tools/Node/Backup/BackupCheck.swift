@@ -111,9 +111,8 @@ package struct BackupCheck {
                 throw NodeError(.backupInvalid,
                     "the backup's ledger ends at seq \(head.seq) (\(head.hash)); the manifest says seq \(manifest.ledger.headSeq) (\(manifest.ledger.headHash))")
             }
-            // The blob files, which a restore copies and which hold every referenced blob (the
-            // rows of small blobs in the ledger file are not what a restore relies on).
-            let blobs = BlobVerifier(ledger: ledger, blobs: BlobStore(directory: path + "/blobs")).run()
+            // Every referenced blob: the rows of small blobs in the ledger file, the files beside it.
+            let blobs = BlobVerifier(ledger: ledger, blobs: ledger.blobs).run()
             if let f = blobs.failure {
                 throw NodeError(.backupInvalid, "the backup's blobs fail at seq \(f.seq): \(f.code.rawValue): \(f.message)")
             }

@@ -49,11 +49,14 @@ package struct BackupManifest: Codable, Sendable, Equatable {
     }
 
     package struct Blobs: Codable, Sendable, Equatable {
-        /// Distinct blobs the ledger references, copied (content re-hashed on the way).
+        /// Distinct blobs the ledger references that are files, copied (content re-hashed on the way).
         package var copied: Int
         package var bytes: Int64
         /// Erased before the backup: their erasure markers were copied.
         package var erased: Int
+        /// Distinct blobs the ledger references that are rows of the ledger file (small blobs), held
+        /// by its copy; absent in backups made before small blobs moved into the ledger file.
+        package var inline: Int?
     }
 
     /// Reads the manifest of the backup in `directory`.

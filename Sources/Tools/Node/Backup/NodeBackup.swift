@@ -107,12 +107,15 @@ package struct NodeBackup {
         try BackupPath.makeDirectory(destination + "/" + ledgerFolder)
         do { try ledger.copy(to: destination + "/" + ledgerFolder) } catch { throw NodeError(.storage, "\(error)") }
         chmod(destination + "/" + ledgerFolder + "/data.mdb", 0o600)
-        let (head, references, erased, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
-            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], [Digest32: String], String?) in
+        let (head, references, inline, erased, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
+            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], Int, [Digest32: String], String?) in
             let head: LedgerHead
             do { head = try copy.head() } catch { throw NodeError(.storage, "reading the ledger copy's head: \(error)") }
             let (references, erased) = try BackupCheck.referencedBlobs(copy)
-            return (head, references, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
+            // Small blobs are rows of the ledger file, so the copy already holds them; only the
+            // blobs kept as files are copied as files.
+            let files = references.filter { !copy.blobs.holdsInline($0.sha256) }
+            return (head, files, references.count - files.count, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
         }
         add(ledgerFolder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + ledgerFolder + "/data.mdb"))
         let copier = BlobCopier(from: ledger.blobs, to: BlobStore(directory: destination + "/" + ledgerFolder + "/blobs"))
@@ -152,7 +155,7 @@ package struct NodeBackup {
             ledger: .init(path: ledgerFolder, ledgerId: ledgerID, headSeq: head.seq, headHash: head.hash.hex,
                           checkpointSeq: head.checkpoint?.event.seq, checkpointTreeSize: head.checkpoint?.treeSize,
                           checkpointRoot: head.checkpoint?.root.hex),
-            files: entries, blobs: .init(copied: copier.copied, bytes: copier.bytes, erased: copier.erased),
+            files: entries, blobs: .init(copied: copier.copied, bytes: copier.bytes, erased: copier.erased, inline: inline),
             keys: includeKeys, external: files.external)
         let check = try BackupCheck(backup: destination, manifest: manifest).run()
         try manifest.save(backup: destination)

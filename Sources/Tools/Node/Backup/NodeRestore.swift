@@ -61,12 +61,16 @@ package struct NodeRestore {
             }
         }
         let ledgerFile = manifest.ledger.path + "/data.mdb"
+        let stagedLedger = staging + "/" + manifest.ledger.path
         if let first = mismatches.first {
-            // A damaged ledger is named by its first bad event, when the damage reaches one.
+            // A damaged ledger is named by its first bad event, or by a small blob it no longer
+            // holds intact, when the damage reaches one.
             if mismatches.contains(where: { $0.hasPrefix(ledgerFile + " ") }) {
-                _ = try BackupCheck.withLedger(at: staging + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
+                _ = try BackupCheck.withLedger(at: stagedLedger) { (ledger) throws(NodeError) in
                     try BackupCheck.verifyEvents(ledger, trustedKey: nil)
                 }
+                try stageBlobs(of: stagedLedger, from: backup + "/" + manifest.ledger.path)
+                _ = try BackupCheck.verifyLedger(at: stagedLedger, manifest: manifest, witness: nil, trustedKey: nil)
             }
             throw NodeError(.backupInvalid, first)
         }
@@ -78,14 +82,9 @@ package struct NodeRestore {
             throw NodeError(.backupInvalid, "the backup's kvitto.json keeps the ledger in \(config.ledger), the manifest in \(manifest.ledger.path)")
         }
 
-        // 2. The blobs the staged ledger references, then the checks on the staged ledger.
-        let (references, erased) = try BackupCheck.withLedger(at: staging + "/" + manifest.ledger.path) { (ledger) throws(NodeError) in
-            try BackupCheck.referencedBlobs(ledger)
-        }
-        let copier = BlobCopier(from: BlobStore(directory: backup + "/" + manifest.ledger.path + "/blobs"),
-                                to: BlobStore(directory: staging + "/" + manifest.ledger.path + "/blobs"))
-        do { try copier.copy(references, erased: erased) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
-        let (events, blobs, witnessed) = try BackupCheck.verifyLedger(at: staging + "/" + manifest.ledger.path, manifest: manifest,
+        // 2. The blobs, then the checks on the staged ledger.
+        try stageBlobs(of: stagedLedger, from: backup + "/" + manifest.ledger.path)
+        let (events, blobs, witnessed) = try BackupCheck.verifyLedger(at: stagedLedger, manifest: manifest,
                                                                       witness: witness, trustedKey: trustedKey)
         let missingKeys = manifest.keys ? [] : try expectedKeys(config, staging: staging, ledgerFolder: manifest.ledger.path)
 
@@ -95,6 +94,18 @@ package struct NodeRestore {
         done = true
         BackupPath.syncDirectory(parent)
         return Result(check: .init(manifest: manifest, events: events, blobs: blobs, witness: witnessed), missingKeys: missingKeys)
+    }
+
+    /// Copies into the staged ledger's blob folder the blobs its events reference that are files
+    /// (small blobs are rows of the staged ledger file already), from the backup's ledger folder;
+    /// a missing or altered one is refused, named.
+    private func stageBlobs(of stagedLedger: String, from backupLedger: String) throws(NodeError) {
+        let (references, erased) = try BackupCheck.withLedger(at: stagedLedger) { (ledger) throws(NodeError) in
+            let (references, erased) = try BackupCheck.referencedBlobs(ledger)
+            return (references.filter { !ledger.blobs.holdsInline($0.sha256) }, erased)
+        }
+        let copier = BlobCopier(from: BlobStore(directory: backupLedger + "/blobs"), to: BlobStore(directory: stagedLedger + "/blobs"))
+        do { try copier.copy(references, erased: erased) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
     }
 
     /// A target that is a mount point (an empty volume) cannot be renamed onto: refused before
