@@ -152,8 +152,10 @@ final class InlineBlobsTests: XCTestCase {
         XCTAssertTrue(try inFile(large) && inFile(small), "the content is not in the ledger's file to begin with")
 
         for r in refs.prefix(2) {
+            XCTAssertTrue(ledger.blobs.holdsInline(r.sha256))
             let event = try await ledger.eraseBlob(r.sha256, actor: "arkivarie", rule: "Gallringsbeslut 2026:14", reason: "gallrad")
             XCTAssertNil(try committedRow(ledger, r.sha256))
+            XCTAssertFalse(ledger.blobs.holdsInline(r.sha256), "a backup would keep a row the ledger erased")
             guard case .erased(let marker) = ledger.blobs.state(of: r.sha256) else { return XCTFail("not erased") }
             XCTAssertTrue(marker.contains("event \(event.seq)"), marker)
             XCTAssertThrowsError(try ledger.blobs.read(r.sha256))

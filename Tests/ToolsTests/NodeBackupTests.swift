@@ -177,6 +177,14 @@ final class NodeBackupTests: XCTestCase {
             m["ledger"] = ledger
         }
         try Self.refused(redirected, dir.sub("restored-redirect"), naming: "lists no v/data.mdb")
+        // The format before small blobs stayed only in the ledger file is still read; an unknown one
+        // is refused by name.
+        XCTAssertEqual(manifest.format, "kvitto-backup/2")
+        let older = try crafted("crafted-v1") { m in m["format"] = "kvitto-backup/1" }
+        let olderRestore = try KvittoProcess.run(["restore", "--from", older, "--node", dir.sub("restored-v1")])
+        XCTAssertEqual(olderRestore.status, 0, olderRestore.stderr)
+        let unknown = try crafted("crafted-v9") { m in m["format"] = "kvitto-backup/9" }
+        try Self.refused(unknown, dir.sub("restored-v9"), naming: "\"kvitto-backup/9\" is not one this version reads")
 
         // With --include-keys, the keys are under keys/ and restore puts them back.
         let withKeys = dir.sub("with-keys")

@@ -13,8 +13,8 @@ public struct BlobVerifier {
     /// Events per read.
     public var pageSize = 4096
 
-    /// Checks the ledger's own blob store, or `blobs` (e.g. only the files of a backup, which a
-    /// restore copies, leaving out the rows of its ledger file).
+    /// Checks the ledger's own blob store (the rows of its file and the files beside it), or
+    /// `blobs` when given.
     public init(ledger: Ledger, blobs: BlobStore? = nil) {
         self.ledger = ledger
         self.blobs = blobs ?? ledger.blobs

@@ -272,8 +272,13 @@ final class LMDBEnvironment: @unchecked Sendable {
                 continue
             }
             defer { close(fd) }
-            try lmdbCheck(rc, "mdb_env_copyfd2(\(path))")
-            guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(path))") }
+            do {
+                try lmdbCheck(rc, "mdb_env_copyfd2(\(path))")
+                guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(path))") }
+            } catch {
+                unlink(path)  // no partial copy is left behind
+                throw error
+            }
             break
         }
     }

@@ -54,6 +54,16 @@ package enum ParsedCertificates {
         return certificate
     }
 
+    /// Forgets every certificate and key. For the fuzzing harness: libFuzzer checks for leaks after
+    /// any input that leaves more memory allocated than it found, so each input must end with the
+    /// cache as it began.
+    package static func removeAll() {
+        state.withLock {
+            $0.byDER = [:]
+            $0.keys = [:]
+        }
+    }
+
     /// The RSA key of `certificate` for verifying its signatures; nil when it holds no RSA key.
     package static func rsaSigningKey(_ certificate: Certificate) -> _RSA.Signing.PublicKey? {
         keys(certificate).signing

@@ -1,12 +1,15 @@
 package import Foundation
 
-/// `manifest.json` of a backup (`kvitto-backup/1`): what was copied, from which node, up to which
+/// `manifest.json` of a backup (`kvitto-backup/2`): what was copied, from which node, up to which
 /// ledger position, and the SHA-256 of every file except the blobs (whose names are their SHA-256).
 /// `kvitto restore` checks a backup against it before it copies anything. Documented in
 /// `Schemas/backup.md`.
 package struct BackupManifest: Codable, Sendable, Equatable {
     package static let fileName = "manifest.json"
-    package static let formatName = "kvitto-backup/1"
+    package static let formatName = "kvitto-backup/2"
+    /// Formats `restore` reads: `/1` held every blob as a file (its ledger file may hold the small
+    /// ones as rows too); `/2` keeps small blobs only as rows of its ledger file.
+    package static let readableFormats: Set<String> = ["kvitto-backup/1", formatName]
 
     package var format: String
     /// The node's name (its `kvitto.json`).
@@ -69,8 +72,8 @@ package struct BackupManifest: Codable, Sendable, Equatable {
         do { manifest = try decoder.decode(BackupManifest.self, from: data) } catch {
             throw NodeError(.backupInvalid, "\(path) is not a backup manifest: \(error)")
         }
-        guard manifest.format == formatName else {
-            throw NodeError(.backupInvalid, "\(path): format \"\(manifest.format)\" is not \(formatName); restore it with the Kvitto version that made it")
+        guard readableFormats.contains(manifest.format) else {
+            throw NodeError(.backupInvalid, "\(path): format \"\(manifest.format)\" is not one this version reads (\(readableFormats.sorted().joined(separator: ", "))); restore it with the Kvitto version that made it")
         }
         try manifest.validate(path)
         return manifest

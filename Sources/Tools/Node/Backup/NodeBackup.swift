@@ -107,20 +107,26 @@ package struct NodeBackup {
         try BackupPath.makeDirectory(destination + "/" + ledgerFolder)
         do { try ledger.copy(to: destination + "/" + ledgerFolder) } catch { throw NodeError(.storage, "\(error)") }
         chmod(destination + "/" + ledgerFolder + "/data.mdb", 0o600)
-        let (head, references, inline, erased, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
-            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], Int, [Digest32: String], String?) in
+        let (head, references, rows, erased, ledgerID) = try BackupCheck.withLedger(at: destination + "/" + ledgerFolder) {
+            (copy) throws(NodeError) -> (LedgerHead, [BlobRef], [Digest32], [Digest32: String], String?) in
             let head: LedgerHead
             do { head = try copy.head() } catch { throw NodeError(.storage, "reading the ledger copy's head: \(error)") }
             let (references, erased) = try BackupCheck.referencedBlobs(copy)
             // Small blobs are rows of the ledger file, so the copy already holds them; only the
             // blobs kept as files are copied as files.
+            let rows = references.map(\.sha256).filter { copy.blobs.holdsInline($0) }
             let files = references.filter { !copy.blobs.holdsInline($0.sha256) }
-            return (head, files, references.count - files.count, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
+            return (head, files, rows, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
         }
         add(ledgerFolder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + ledgerFolder + "/data.mdb"))
         let copier = BlobCopier(from: ledger.blobs, to: BlobStore(directory: destination + "/" + ledgerFolder + "/blobs"))
         do { try copier.copy(references, erased: erased) } catch {
             throw NodeError(.storage, "copying a blob the ledger references: \(error); if it was erased while the backup ran, run the backup again")
+        }
+        // A small blob the node erased after the copy's read transaction is still a row of the
+        // copy: like an erased file above, the backup must not keep what the node no longer holds.
+        if let gone = rows.first(where: { !ledger.blobs.holdsInline($0) }) {
+            throw NodeError(.storage, "blob \(gone) was erased while the backup ran; run the backup again")
         }
         bytes += copier.bytes
 
@@ -155,7 +161,7 @@ package struct NodeBackup {
             ledger: .init(path: ledgerFolder, ledgerId: ledgerID, headSeq: head.seq, headHash: head.hash.hex,
                           checkpointSeq: head.checkpoint?.event.seq, checkpointTreeSize: head.checkpoint?.treeSize,
                           checkpointRoot: head.checkpoint?.root.hex),
-            files: entries, blobs: .init(copied: copier.copied, bytes: copier.bytes, erased: copier.erased, inline: inline),
+            files: entries, blobs: .init(copied: copier.copied, bytes: copier.bytes, erased: copier.erased, inline: rows.count),
             keys: includeKeys, external: files.external)
         let check = try BackupCheck(backup: destination, manifest: manifest).run()
         try manifest.save(backup: destination)
