@@ -30,7 +30,7 @@ package enum ParsedCertificates {
 
     /// Bytes as a dictionary key, hashed in one pass (an array of bytes hashes byte by byte).
     private struct Bytes: Hashable, Sendable {
-        let bytes: [UInt8]
+        let bytes: ArraySlice<UInt8>
         func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 
@@ -44,7 +44,7 @@ package enum ParsedCertificates {
 
     /// The certificate encoded by `der`; throws what `Certificate(derEncoded:)` throws.
     package static func certificate(der: [UInt8]) throws -> Certificate {
-        let key = Bytes(bytes: der)
+        let key = Bytes(bytes: der[...])
         if let known = state.withLock({ $0.byDER[key] }) { return known }
         let certificate = try Certificate(derEncoded: der)
         state.withLock {
@@ -75,7 +75,7 @@ package enum ParsedCertificates {
     }
 
     private static func keys(_ certificate: Certificate) -> Keys {
-        let key = Bytes(bytes: Array(certificate.tbsCertificateBytes))
+        let key = Bytes(bytes: certificate.tbsCertificateBytes)
         if let known = state.withLock({ $0.keys[key] }) { return known }
         let signing = _RSA.Signing.PublicKey(certificate.publicKey)
         let encryption = signing.flatMap { try? _RSA.Encryption.PublicKey(derRepresentation: $0.derRepresentation) }.map(EncryptionKey.init)

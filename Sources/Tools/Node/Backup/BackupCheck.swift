@@ -52,9 +52,20 @@ package struct BackupCheck {
         return try body(ledger)
     }
 
-    /// The distinct blobs the events of `ledger` reference, in the order of first reference, and
-    /// those a `blob.erased` event of it erased (with the text for their marker).
-    static func referencedBlobs(_ ledger: Ledger) throws(NodeError) -> (refs: [BlobRef], erased: [Digest32: String]) {
+    /// The distinct blobs the events of `ledger` reference, split into those kept as files (in the
+    /// order of first reference) and those that are rows of its file (small blobs, which a copy of
+    /// the file holds), and those a `blob.erased` event of it erased (with the text for their marker).
+    static func referencedBlobs(_ ledger: Ledger) throws(NodeError) -> (files: [BlobRef], rows: [Digest32], erased: [Digest32: String]) {
+        let (refs, erased) = try allReferencedBlobs(ledger)
+        var files: [BlobRef] = []
+        var rows: [Digest32] = []
+        for ref in refs {
+            if ledger.blobs.holdsInline(ref.sha256) { rows.append(ref.sha256) } else { files.append(ref) }
+        }
+        return (files, rows, erased)
+    }
+
+    private static func allReferencedBlobs(_ ledger: Ledger) throws(NodeError) -> (refs: [BlobRef], erased: [Digest32: String]) {
         var seen: Set<Digest32> = []
         var out: [BlobRef] = []
         var erased: [Digest32: String] = [:]

@@ -111,11 +111,9 @@ package struct NodeBackup {
             (copy) throws(NodeError) -> (LedgerHead, [BlobRef], [Digest32], [Digest32: String], String?) in
             let head: LedgerHead
             do { head = try copy.head() } catch { throw NodeError(.storage, "reading the ledger copy's head: \(error)") }
-            let (references, erased) = try BackupCheck.referencedBlobs(copy)
             // Small blobs are rows of the ledger file, so the copy already holds them; only the
             // blobs kept as files are copied as files.
-            let rows = references.map(\.sha256).filter { copy.blobs.holdsInline($0) }
-            let files = references.filter { !copy.blobs.holdsInline($0.sha256) }
+            let (files, rows, erased) = try BackupCheck.referencedBlobs(copy)
             return (head, files, rows, erased, (try? copy.event(1))??.payload["ledger_id"]?.stringValue)
         }
         add(ledgerFolder + "/data.mdb", .state, try BackupPath.digest(destination + "/" + ledgerFolder + "/data.mdb"))

@@ -101,8 +101,8 @@ package struct NodeRestore {
     /// a missing or altered one is refused, named.
     private func stageBlobs(of stagedLedger: String, from backupLedger: String) throws(NodeError) {
         let (references, erased) = try BackupCheck.withLedger(at: stagedLedger) { (ledger) throws(NodeError) in
-            let (references, erased) = try BackupCheck.referencedBlobs(ledger)
-            return (references.filter { !ledger.blobs.holdsInline($0.sha256) }, erased)
+            let (files, _, erased) = try BackupCheck.referencedBlobs(ledger)
+            return (files, erased)
         }
         let copier = BlobCopier(from: BlobStore(directory: backupLedger + "/blobs"), to: BlobStore(directory: stagedLedger + "/blobs"))
         do { try copier.copy(references, erased: erased) } catch { throw NodeError(.backupInvalid, "restoring a blob: \(error)") }
