@@ -60,14 +60,17 @@ package struct NodeStateReader {
         return AddressBook(organizations: organizations)
     }
 
-    /// Inbound messages stored but not yet answered with a Meddelandekvittens, oldest first.
-    package func unanswered() throws -> [MessageRecord] {
-        try workingSet(Table.unanswered).compactMap(message).sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
+    /// Inbound messages stored but not yet answered with a Meddelandekvittens, oldest first;
+    /// messages whose id `skipping` names are left out before their rows are decoded.
+    package func unanswered(skipping: (String) -> Bool = { _ in false }) throws -> [MessageRecord] {
+        try workingSet(Table.unanswered).filter { !skipping($0) }.compactMap(message)
+            .sorted { ($0.eventSeqs.first ?? 0) < ($1.eventSeqs.first ?? 0) }
     }
 
     /// Dispatches whose next attempt is due at `now`, oldest first. Reads only the rows of the
-    /// `due` index up to `now`: the cost follows what is due, not the backlog.
-    package func dueDispatches(at now: Timestamp) throws -> [DispatchRecord] {
+    /// `due` index up to `now`: the cost follows what is due, not the backlog. Dispatches whose
+    /// AS4 MessageId `skipping` names are left out before their rows are decoded.
+    package func dueDispatches(at now: Timestamp, skipping: (String) -> Bool = { _ in false }) throws -> [DispatchRecord] {
         let limit = PersistedNodeRows.dueKey(UInt64(max(0, now.nanoseconds)) + 1)
         var ids: [String] = []
         try rows.scan("node." + Table.due, from: nil) { key, value in
@@ -75,7 +78,7 @@ package struct NodeStateReader {
             ids.append(String(decoding: value, as: UTF8.self))
             return true
         }
-        return try ids.compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
+        return try ids.filter { !skipping($0) }.compactMap(dispatch).filter { $0.isDue(at: now) }.sorted { $0.createdSeq < $1.createdSeq }
     }
 
     /// Every dispatch still pending (waiting for its next attempt, or under way), oldest first.

@@ -175,13 +175,17 @@ struct NodeBench: AsyncParsableCommand {
     }
 
     /// `window` closed-loop senders for `seconds` (or until `count` messages have been submitted):
-    /// each submits a message and waits until the sender has its Meddelandekvittens, then submits
-    /// the next.
+    /// each submits a message and waits until the sender has its Meddelandekvittens (see
+    /// ``Completions``), then submits the next.
     @discardableResult
     static func load(_ a: Node, _ b: Node, message: OutboundMessage, window: Int, seconds: Double, count: Int? = nil) async throws -> Run {
         let start = Date()
         let tickets = Tickets(count ?? Int.max)
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        let completions = Completions(node: a)
+        let from = try a.ledger.durableHead()
+        let latencies = try await withThrowingTaskGroup(of: [Double]?.self) { group in
+            group.addTask { try await completions.follow(from: from); return nil }
+            group.addTask { try await completions.expire(); return nil }
             for _ in 0..<window {
                 group.addTask {
                     var mine: [Double] = []
@@ -189,17 +193,23 @@ struct NodeBench: AsyncParsableCommand {
                           tickets.take() {
                         let t0 = Date()
                         let id = try await NodeCLI.run { try await a.submit(message, actor: "bench") }
-                        let deadline = t0.addingTimeInterval(120)
-                        while try a.read({ s in ![.accepted, .rejected].contains(try s.message(id)?.status) }) {
-                            guard Date() < deadline else { throw CLI.fail("bench: message \(id) did not complete within 120 s") }
-                            try await Task.sleep(for: .milliseconds(2))
-                        }
+                        try await completions.wait(for: id, deadline: t0.addingTimeInterval(120))
                         mine.append(Date().timeIntervalSince(t0))
                     }
                     return mine
                 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+            // The senders' results; then the follower and the deadline watch are stopped.
+            var all: [Double] = []
+            var senders = window
+            while senders > 0, let result = try await group.next() {
+                if let result {
+                    all += result
+                    senders -= 1
+                }
+            }
+            group.cancelAll()
+            return all.sorted()
         }
         func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         return Run(completed: latencies.count, elapsed: Date().timeIntervalSince(start), p50: pct(0.5), p99: pct(0.99))

@@ -57,6 +57,7 @@ extension Node {
     /// stored inbound messages, at most ``maxConcurrentWork`` at a time, until cancelled.
     package func runWorkers(poll: Duration = .milliseconds(250)) async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.wakeup.tick(every: poll) }
             while !Task.isCancelled {
                 await processSubmissions()
                 let work = nextWork()
@@ -65,7 +66,7 @@ extension Node {
                 }
                 // Woken by every append and every finished item; the poll catches retries that
                 // come due and submissions handed over through the spool folder.
-                await wakeup.wait(timeout: poll)
+                await wakeup.wait()
             }
         }
     }
@@ -92,14 +93,20 @@ extension Node {
 
     /// What is due now and not already being worked on, up to the free capacity; claims it.
     func nextWork(now: Date = Date()) -> [Work] {
-        let free = maxConcurrentWork - busy.withLock { $0.count }
+        let working = busy.withLock { $0 }
+        let free = maxConcurrentWork - working.count
         guard free > 0 else { return [] }
         let stamp = Timestamp(nanoseconds: Int64(now.timeIntervalSince1970 * 1e9))
         let candidates: [Work]
         do {
-            // Oldest first across both kinds, so neither starves the other under load.
+            // Oldest first across both kinds, so neither starves the other under load. Items being
+            // worked on (or cooling down) are passed over before their rows are decoded: under load
+            // most of what is due is already under way.
+            let skipAnswer = { (id: String) in working.contains("answer:" + id) || self.cooling("answer:" + id, now: now) }
+            let skipDispatch = { (id: String) in working.contains("dispatch:" + id) || self.cooling("dispatch:" + id, now: now) }
             candidates = try read { s in
-                (try s.unanswered().map(Work.answer) + s.dueDispatches(at: stamp).map(Work.dispatch)).sorted { $0.order < $1.order }
+                (try s.unanswered(skipping: skipAnswer).map(Work.answer) + s.dueDispatches(at: stamp, skipping: skipDispatch).map(Work.dispatch))
+                    .sorted { $0.order < $1.order }
             }
         } catch {
             logger.error("cannot read the ledger", metadata: ["error": .string("\(error)")])

@@ -18,12 +18,9 @@ final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Returns after a ``signal()`` or after `timeout`, whichever comes first. One waiter at a time.
-    func wait(timeout: Duration) async {
-        let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
-            signal()
-        }
+    /// Returns after the next ``signal()`` (at once if one came since the last wait). One waiter
+    /// at a time; ``tick(every:)`` bounds the wait.
+    func wait() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 if s.pending {
@@ -35,6 +32,16 @@ final class Wakeup: Sendable {
             }
             if now { c.resume() }
         }
-        timer.cancel()
+    }
+
+    /// Signals every `interval` until the task is cancelled, and once more then (so that a waiter
+    /// sees the cancellation). One timer for the waiter's whole life instead of one per wait:
+    /// under load the scheduler waits hundreds of times a second.
+    func tick(every interval: Duration) async {
+        while true {
+            do { try await Task.sleep(for: interval) } catch { break }
+            signal()
+        }
+        signal()
     }
 }
