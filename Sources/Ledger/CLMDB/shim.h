@@ -10,11 +10,4 @@
 static inline int kvitto_syncfs(int fd) {
     return (int)syscall(SYS_syncfs, fd);
 }
-
-/// fallocate(2) with mode 0 (allocate, extending the file when needed), for the same reason: the
-/// blocks of a store written through its map are reserved before the map covers them. 0 on
-/// success, -1 with errno set.
-static inline int kvitto_fallocate(int fd, long long offset, long long length) {
-    return (int)syscall(SYS_fallocate, fd, 0, (long)offset, (long)length);
-}
 #endif

@@ -24,10 +24,6 @@ package final class KeyValueStore: Sendable {
     /// except where the machine's boot id cannot be read).
     package var flushesCommits: Bool { env.commitFlush != .none }
 
-    /// True when commits write through the shared map (a store that does not flush its commits;
-    /// see ``LMDBEnvironment/CommitFlush/none``).
-    package var writesThroughMap: Bool { env.writesMap }
-
     /// Opens (creating when absent) the store in directory `path` with `tables`.
     ///
     /// A `derived` store (content refolded from the ledger, with the position it reached in the

@@ -21,9 +21,6 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let resizeLock = ReadWriteLock()
     let path: String
     let mapSizeLimit: Int
-    /// Commits write their pages straight into the shared map (`MDB_WRITEMAP`) instead of one
-    /// `pwrite` per page; only for stores whose commits are not flushed (``CommitFlush/none``).
-    let writesMap: Bool
 
     /// How a commit reaches the disk.
     enum CommitFlush: Sendable, Equatable {
@@ -34,14 +31,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         case dataPages
         /// Nothing (`MDB_NOSYNC`): intact after a killed process; after a machine stop the file
         /// may be damaged, so only for stores guarded by ``UnflushedCommits``.
-        ///
-        /// Such a store also writes through the map (`MDB_WRITEMAP`): a commit dirties pages of
-        /// the page cache that the kernel writes back once, however many commits touched them,
-        /// where a store of its own writes every page of every commit (a projection commit
-        /// rewrote some 40 pages, each one `pwrite`). The file is then as long as the map, and
-        /// its blocks are reserved (`fallocate`) before the map covers them, so a full disk
-        /// fails opening or growing the store with an error instead of stopping the process
-        /// (`SIGBUS`) when a page is first written; the file is never cut below its length.
         case none
     }
 
@@ -54,21 +43,16 @@ final class LMDBEnvironment: @unchecked Sendable {
         self.env = handle
         self.path = path
         self.mapSizeLimit = max(initialMapSize, mapSizeLimit)
-        let writesMap = flush == .none && !readOnly
-        self.writesMap = writesMap
         do {
             try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
             try lmdbCheck(mdb_env_set_maxreaders(handle, 256), "mdb_env_set_maxreaders")
-            // LMDB sets the file's length to the map's when it maps it for writing: never shorter
-            // than the file is (another process may use pages up to its end).
-            let mapSize = writesMap ? max(initialMapSize, try Self.fileLength(path)) : initialMapSize
-            try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
+            try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             switch flush {
             case .full: break
             case .dataPages: flags |= UInt32(MDB_NOMETASYNC)
-            case .none: flags |= UInt32(MDB_NOSYNC) | UInt32(MDB_WRITEMAP)
+            case .none: flags |= UInt32(MDB_NOSYNC)
             }
             try lmdbCheck(mdb_env_open(handle, path, flags, 0o600), "mdb_env_open(\(path))")
             // Clear reader slots left behind by processes that died (e.g. SIGKILL).
@@ -76,12 +60,12 @@ final class LMDBEnvironment: @unchecked Sendable {
             mdb_reader_check(handle, &dead)
             // A map recorded larger than we asked for (another process grew it) is adopted.
             let recorded = info.mapSize
-            if recorded > mapSize {
+            if recorded > initialMapSize {
                 try lmdbCheck(mdb_env_set_mapsize(handle, recorded), "mdb_env_set_mapsize")
             }
-            if writesMap { try Self.reserve(path, bytes: info.mapSize) }
         } catch {
-            mdb_env_close(handle)
+            // Every stored property is set, so `deinit` runs when this initializer throws and
+            // closes the handle: closing it here as well would close it twice.
             throw error
         }
     }
@@ -205,16 +189,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Grows the memory map to `newSize` bytes. Waits until no transaction of this process is open.
-    /// A store that writes through the map reserves the new length on the disk first: a full
-    /// disk fails the growth, and nothing changed.
     func grow(to newSize: Int) throws {
         try resizeLock.withExclusive { () throws -> Void in
-            var size = newSize
-            if writesMap {
-                size = max(size, try Self.fileLength(path))
-                try Self.reserve(path, bytes: size)
-            }
-            try lmdbCheck(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize")
+            try lmdbCheck(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize")
         }
     }
 
@@ -222,31 +199,6 @@ final class LMDBEnvironment: @unchecked Sendable {
     private func adoptMapSize() throws {
         try resizeLock.withExclusive { () throws -> Void in
             try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
-            if writesMap { try Self.reserve(path, bytes: info.mapSize) }
-        }
-    }
-
-    /// The length of `directory/data.mdb` (0 when it does not exist yet).
-    static func fileLength(_ directory: String) throws -> Int {
-        var st = stat()
-        guard stat(directory + "/data.mdb", &st) == 0 else {
-            if errno == ENOENT { return 0 }
-            throw LMDBError(code: errno, operation: "stat(\(directory)/data.mdb)")
-        }
-        return Int(st.st_size)
-    }
-
-    /// Allocates the blocks of `directory/data.mdb` up to `bytes` (`fallocate`), so that writing
-    /// through the map never finds the disk full. Where the file system cannot reserve blocks
-    /// (`EOPNOTSUPP`), nothing is reserved.
-    static func reserve(_ directory: String, bytes: Int) throws {
-        let fd = Glibc.open(directory + "/data.mdb", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(directory)/data.mdb)") }
-        defer { close(fd) }
-        var rc: Int32
-        repeat { rc = kvitto_fallocate(fd, 0, Int64(bytes)) } while rc != 0 && errno == EINTR
-        if rc != 0 && errno != EOPNOTSUPP {
-            throw LMDBError(code: errno, operation: "fallocate(\(directory)/data.mdb, \(bytes) bytes)")
         }
     }
 

@@ -75,7 +75,7 @@ final class Completions: Sendable {
                     return Array(late)
                 }
                 for (id, w) in overdue {
-                    w.continuation.resume(throwing: CLI.fail("bench: message \(id) did not complete within 120 s"))
+                    w.continuation.resume(throwing: CLI.fail("bench: message \(id) did not complete by its deadline (\(w.deadline))"))
                 }
             }
         } catch {
