@@ -46,13 +46,13 @@ final class Completions: Sendable {
             while true {
                 let head = try await node.ledger.waitForHead(after: seen)
                 var named = Set<String>()
-                // Only up to the durable head: a commit is readable a moment before it is
-                // published, and the state read below shows nothing beyond that head.
+                // Only up to the durable head (the page limit stops there): a commit is readable a
+                // moment before it is published, and the state read below shows nothing beyond it.
                 while seen < head {
                     let page = try node.ledger.events(from: seen + 1, limit: Int(min(head - seen, 256)))
                     guard let last = page.last else { break }
-                    for e in page where e.seq <= head && e.subject.hasPrefix("message:") { named.insert(String(e.subject.dropFirst(8))) }
-                    seen = min(last.seq, head)
+                    for e in page where e.subject.hasPrefix("message:") { named.insert(String(e.subject.dropFirst(8))) }
+                    seen = last.seq
                 }
                 let pending = waiting.withLock { w in named.filter { w[$0] != nil } }
                 check(pending)

@@ -85,10 +85,13 @@ extension Node {
 
         var key: String {
             switch self {
-            case .dispatch(let d): "dispatch:" + d.as4MessageId
-            case .answer(let r): "answer:" + r.id
+            case .dispatch(let d): Self.key(dispatch: d.as4MessageId)
+            case .answer(let r): Self.key(answer: r.id)
             }
         }
+
+        static func key(dispatch as4MessageId: String) -> String { "dispatch:" + as4MessageId }
+        static func key(answer messageId: String) -> String { "answer:" + messageId }
     }
 
     /// What is due now and not already being worked on, up to the free capacity; claims it.
@@ -102,8 +105,9 @@ extension Node {
             // Oldest first across both kinds, so neither starves the other under load. Items being
             // worked on (or cooling down) are passed over before their rows are decoded: under load
             // most of what is due is already under way.
-            let skipAnswer = { (id: String) in working.contains("answer:" + id) || self.cooling("answer:" + id, now: now) }
-            let skipDispatch = { (id: String) in working.contains("dispatch:" + id) || self.cooling("dispatch:" + id, now: now) }
+            let skip = { (key: String) in working.contains(key) || self.cooling(key, now: now) }
+            let skipAnswer = { (id: String) in skip(Work.key(answer: id)) }
+            let skipDispatch = { (id: String) in skip(Work.key(dispatch: id)) }
             candidates = try read { s in
                 (try s.unanswered(skipping: skipAnswer).map(Work.answer) + s.dueDispatches(at: stamp, skipping: skipDispatch).map(Work.dispatch))
                     .sorted { $0.order < $1.order }
