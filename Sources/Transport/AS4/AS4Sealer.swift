@@ -136,70 +136,121 @@ package struct AS4Sealer: Sendable {
 
     private static let signatureMarker = "<!--kvitto:signature-->"
 
+    /// The namespaces the envelope declares, in scope for every signed element.
+    private static let envelopeNamespaces: KeyValuePairs<String, String> = [
+        "S12": AS4Namespaces.soap, "eb": AS4Namespaces.eb, "wsse": AS4Namespaces.wsse,
+        "wsu": AS4Namespaces.wsu, "ds": XMLNamespaces.ds, "xenc": XMLNamespaces.xenc,
+    ]
+
     /// Writes the envelope, computes the digests of the signed elements and inserts the signature.
     /// `lifetime`: seconds from `now` to wsu:Expires — for a UserMessage the whole reception-
     /// awareness window (it is resent unchanged), for a signal five minutes.
+    ///
+    /// Each signed element (eb:Messaging, the SOAP Body, the wsu:Timestamp, then ds:SignedInfo) is
+    /// written twice by the same calls: into the envelope, and into a canonical writer whose bytes
+    /// are its exclusive canonical form, which is digested. Should a canonical writer refuse (a
+    /// character XML does not allow), the envelope is parsed and canonicalized by libxml2 instead,
+    /// which refuses it with the parser's error.
     private static func assemble(messageId: String, now: Date, lifetime: TimeInterval, signTimestamp: Bool, signer: SigningIdentity, signerTokenID: String, tokens: [UInt8],
                                  encryption: [UInt8], attachmentReferences: [SignedReference], attachments: [AS4Attachment],
                                  sign: Bool, body: (inout XMLWriter) -> Void) throws -> AS4WireMessage {
         let messagingID = "_msg-" + RandomID.hex(12)
         let bodyID = "_body-" + RandomID.hex(12)
         let timestampID = "_ts-" + RandomID.hex(12)
+        func messaging(_ w: inout XMLWriter) {
+            w.start("eb:Messaging", ["S12:mustUnderstand": "true", "wsu:Id": messagingID])
+            body(&w)
+            w.end()
+        }
+        func timestamp(_ w: inout XMLWriter) {
+            w.start("wsu:Timestamp", ["wsu:Id": timestampID])
+            w.element("wsu:Created", AS4Time.string(now))
+            w.element("wsu:Expires", AS4Time.string(now.addingTimeInterval(lifetime)))
+            w.end()
+        }
+        func soapBody(_ w: inout XMLWriter) {
+            w.start("S12:Body", ["wsu:Id": bodyID])
+            w.end()
+        }
         var w = XMLWriter(declaration: false)
         w.start("S12:Envelope", ["xmlns:S12": AS4Namespaces.soap, "xmlns:eb": AS4Namespaces.eb, "xmlns:wsse": AS4Namespaces.wsse,
                                  "xmlns:wsu": AS4Namespaces.wsu, "xmlns:ds": XMLNamespaces.ds, "xmlns:xenc": XMLNamespaces.xenc])
         w.start("S12:Header")
-        w.start("eb:Messaging", ["S12:mustUnderstand": "true", "wsu:Id": messagingID])
-        body(&w)
-        w.end()
+        messaging(&w)
         w.start("wsse:Security", ["S12:mustUnderstand": "true"])
-        w.start("wsu:Timestamp", ["wsu:Id": timestampID])
-        w.element("wsu:Created", AS4Time.string(now))
-        w.element("wsu:Expires", AS4Time.string(now.addingTimeInterval(lifetime)))
-        w.end()
+        timestamp(&w)
         w.raw(tokens)
         w.raw(encryption)
         w.rawText(signatureMarker)
         w.end()
         w.end()
-        w.start("S12:Body", ["wsu:Id": bodyID])
-        w.end()
+        soapBody(&w)
         w.end()
         var soap = w.bytes
         guard sign else {
             soap = replaceMarker(in: soap, with: [])
             return AS4WireMessage(soap: soap, attachments: attachments, signedReferences: [], messageId: messageId)
         }
-        let document = try XMLDocument(bytes: soap)
-        var ids: [String: XMLElement] = [:]
-        for e in document.elementsInOrder {
-            if let id = e.attribute("Id", namespaceURI: AS4Namespaces.wsu) { ids[id] = e }
+        // Parsed only if a canonical writer refuses.
+        var parsed: (document: XMLDocument, ids: [String: XMLElement])?
+        func parsedEnvelope() throws -> (document: XMLDocument, ids: [String: XMLElement]) {
+            if let parsed { return parsed }
+            let document = try XMLDocument(bytes: soap, structureOnly: true)
+            var ids: [String: XMLElement] = [:]
+            for e in document.elementsInOrder {
+                if let id = e.attribute("Id", namespaceURI: AS4Namespaces.wsu) { ids[id] = e }
+            }
+            parsed = (document, ids)
+            return (document, ids)
         }
         var references: [SignedReference] = []
         for id in [messagingID, bodyID] + (signTimestamp ? [timestampID] : []) {
-            guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
-            var hasher = SHA256()
-            try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }
-            references.append(SignedReference(uri: "#" + id, transforms: [XMLSecurityAlgorithm.excC14n], digest: Array(hasher.finalize())))
+            var canonical = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
+            switch id {
+            case messagingID: messaging(&canonical)
+            case bodyID: soapBody(&canonical)
+            default: timestamp(&canonical)
+            }
+            let digest: [UInt8]
+            if canonical.canonicalFailure == nil {
+                digest = Array(SHA256.hash(data: canonical.bytes))
+            } else {
+                let (document, ids) = try parsedEnvelope()
+                guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
+                var hasher = SHA256()
+                try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }
+                digest = Array(hasher.finalize())
+            }
+            references.append(SignedReference(uri: "#" + id, transforms: [XMLSecurityAlgorithm.excC14n], digest: digest))
         }
         references += attachmentReferences
-        var si = XMLWriter(declaration: false)
-        si.start("ds:SignedInfo")
-        si.start("ds:CanonicalizationMethod", ["Algorithm": XMLSecurityAlgorithm.excC14n])
-        si.end()
-        si.start("ds:SignatureMethod", ["Algorithm": XMLSecurityAlgorithm.rsaSHA256])
-        si.end()
-        for r in references { r.write(to: &si) }
-        si.end()
-        var mini = XMLWriter(declaration: false)
-        mini.rawText("<ds:Signature xmlns:ds=\"\(XMLNamespaces.ds)\">")
-        mini.raw(si.bytes)
-        mini.rawText("</ds:Signature>")
-        let miniDocument = try XMLDocument(bytes: mini.bytes)
-        guard let signedInfo = miniDocument.root.element(XMLNamespaces.ds, "SignedInfo") else {
-            throw EbMSError.other("internal: SignedInfo not found")
+        func signedInfo(_ si: inout XMLWriter) {
+            si.start("ds:SignedInfo")
+            si.start("ds:CanonicalizationMethod", ["Algorithm": XMLSecurityAlgorithm.excC14n])
+            si.end()
+            si.start("ds:SignatureMethod", ["Algorithm": XMLSecurityAlgorithm.rsaSHA256])
+            si.end()
+            for r in references { r.write(to: &si) }
+            si.end()
         }
-        let canonical = try miniDocument.canonicalize(signedInfo, method: .exclusive)
+        var si = XMLWriter(declaration: false)
+        signedInfo(&si)
+        var canonicalSI = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
+        signedInfo(&canonicalSI)
+        let canonical: [UInt8]
+        if canonicalSI.canonicalFailure == nil {
+            canonical = canonicalSI.bytes
+        } else {
+            var mini = XMLWriter(declaration: false)
+            mini.rawText("<ds:Signature xmlns:ds=\"\(XMLNamespaces.ds)\">")
+            mini.raw(si.bytes)
+            mini.rawText("</ds:Signature>")
+            let miniDocument = try XMLDocument(bytes: mini.bytes, structureOnly: true)
+            guard let element = miniDocument.root.element(XMLNamespaces.ds, "SignedInfo") else {
+                throw EbMSError.other("internal: SignedInfo not found")
+            }
+            canonical = try miniDocument.canonicalize(element, method: .exclusive)
+        }
         let value = try signer.sign(sha256: SHA256.hash(data: canonical))
         var sig = XMLWriter(declaration: false)
         sig.start("ds:Signature", ["Id": "SIG-" + RandomID.hex(12)])

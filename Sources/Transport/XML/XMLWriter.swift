@@ -1,33 +1,58 @@
 /// Writes well-formed XML into a byte buffer. Text and attribute values are escaped; names are
 /// the caller's constants. Used by the document builders (SDK message, XHE, Meddelandekvittens,
 /// signatures).
+///
+/// A writer made with ``init(exclusiveCanonicalIn:)`` writes the Exclusive XML Canonicalization
+/// 1.0 form of the same calls instead, which a signer digests without parsing its own output.
 package struct XMLWriter {
     package private(set) var bytes: [UInt8] = []
     private var open: [String] = []
+    /// Set in canonical mode.
+    private var canonical: ExclusiveCanonicalizer?
 
     package init(declaration: Bool = true) {
         if declaration { bytes += Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8) }
     }
 
+    /// A writer whose bytes are the Exclusive XML Canonicalization 1.0 form (no InclusiveNamespaces)
+    /// of the elements written, as the node set of a same-document reference to the first of them
+    /// in a document where its ancestors declare `namespaces` (prefix → URI; the empty prefix for a
+    /// default namespace). Check ``canonicalFailure`` before using the bytes: ``raw(_:)``,
+    /// ``rawText(_:)``, an undeclared prefix or a character XML does not allow make them unusable.
+    package init(exclusiveCanonicalIn namespaces: KeyValuePairs<String, String>) {
+        canonical = ExclusiveCanonicalizer(context: namespaces)
+    }
+
+    /// Why ``bytes`` is not the canonical form, for a writer made with
+    /// ``init(exclusiveCanonicalIn:)``; nil when it is (and always for a document writer).
+    package var canonicalFailure: String? { canonical?.failure }
+
     /// Starts `<name attr="v"…>`; namespace declarations are ordinary attributes here.
     package mutating func start(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
+        open.append(name)
+        if canonical != nil {
+            canonical!.startTag(name, attributes, into: &bytes)
+            return
+        }
         bytes.append(UInt8(ascii: "<"))
-        bytes += Array(name.utf8)
+        bytes.append(contentsOf: name.utf8)
         for (k, v) in attributes {
             bytes.append(UInt8(ascii: " "))
-            bytes += Array(k.utf8)
-            bytes += Array("=\"".utf8)
+            bytes.append(contentsOf: k.utf8)
+            bytes.append(contentsOf: "=\"".utf8)
             Self.escape(v, into: &bytes, attribute: true)
             bytes.append(UInt8(ascii: "\""))
         }
         bytes.append(UInt8(ascii: ">"))
-        open.append(name)
     }
 
     /// Ends the innermost open element.
     package mutating func end() {
         let name = open.removeLast()
-        bytes += Array("</\(name)>".utf8)
+        canonical?.endTag()
+        bytes.append(contentsOf: "</".utf8)
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ">"))
     }
 
     /// `<name attrs>text</name>`.
@@ -43,13 +68,26 @@ package struct XMLWriter {
     }
 
     /// Escaped character data.
-    package mutating func text(_ text: String) { Self.escape(text, into: &bytes, attribute: false) }
+    package mutating func text(_ text: String) {
+        if canonical != nil {
+            canonical!.text(text, into: &bytes)
+        } else {
+            Self.escape(text, into: &bytes, attribute: false)
+        }
+    }
 
-    /// Bytes that are already well-formed XML (a canonicalized element, an encrypted block).
-    package mutating func raw(_ xml: [UInt8]) { bytes.append(contentsOf: xml) }
+    /// Bytes that are already well-formed XML (a canonicalized element, an encrypted block). A
+    /// canonical writer cannot vouch for them and records a ``canonicalFailure``.
+    package mutating func raw(_ xml: [UInt8]) {
+        canonical?.fail("raw bytes were written")
+        bytes.append(contentsOf: xml)
+    }
 
-    /// Raw ASCII text known to need no escaping.
-    package mutating func rawText(_ ascii: String) { bytes.append(contentsOf: ascii.utf8) }
+    /// Raw ASCII text known to need no escaping. A canonical writer records a ``canonicalFailure``.
+    package mutating func rawText(_ ascii: String) {
+        canonical?.fail("raw text was written")
+        bytes.append(contentsOf: ascii.utf8)
+    }
 
     /// `data` as base64 character data, encoded straight into the buffer.
     package mutating func base64(_ data: [UInt8]) {

@@ -112,7 +112,7 @@ package struct EvidenceBundle {
         do { root = try JSONParser.parseCanonical(Array(bytes.dropLast())) } catch {
             throw Self.malformed("/", "the file is not canonical JSON (RFC 8785): \(error)")
         }
-        var r = Reader()
+        let r = Reader()
         let top = try r.object(root, "", required: ["format", "generated_at", "node", "ledger", "message", "requester", "position",
                                                       "checkpoint", "keys", "events", "blobs", "witnesses"], optional: ["content"])
         format = try r.string(top["format"], "/format")
