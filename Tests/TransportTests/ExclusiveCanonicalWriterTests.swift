@@ -17,6 +17,7 @@ final class ExclusiveCanonicalWriterTests: XCTestCase {
                 w.text(s)
             case .element(let name, let attributes, let children):
                 // KeyValuePairs has no initializer from an array; the writer takes at most four here.
+                precondition(attributes.count <= 4, "a test tree with more than four attributes on one element")
                 switch attributes.count {
                 case 0: w.start(name)
                 case 1: w.start(name, [attributes[0].0: attributes[0].1])
@@ -83,6 +84,9 @@ final class ExclusiveCanonicalWriterTests: XCTestCase {
             (.element(name: "plain", attributes: [], children: [.element(name: "a:z", attributes: [], children: [.element(name: "p2", attributes: [], children: [])])]),
              "urn:ctx-default"),
             (.element(name: "plain", attributes: [("xml:lang", "sv"), ("b:q", "1"), ("a:q", "2")], children: [.text("")]), nil),
+            // Code-point order, not Swift's: "é" (U+00E9) sorts after "f", "e" + U+0301 before it,
+            // though Swift compares the two spellings of é as equal.
+            (.element(name: "a:x", attributes: [("é", "1"), ("f", "2"), ("e\u{301}", "3")], children: []), nil),
         ]
         for (node, defaultNamespace) in cases {
             let (expected, written) = try both(node, defaultNamespace: defaultNamespace)
@@ -149,6 +153,18 @@ final class ExclusiveCanonicalWriterTests: XCTestCase {
         }
     }
 
+    /// The sealer's canonical writers assume the namespaces its envelope declares; they must be
+    /// exactly those the written envelope declares.
+    func testSealerEnvelopeDeclaresTheNamespacesItsDigestsAssume() throws {
+        let p = AS4RoundTripTests.peers
+        let wire = try AS4Sealer(pmode: .sdk(), signer: p.sender).seal(
+            SignalMessage(messageId: "s1@kvitto", timestamp: AS4Time.string(Date()), refToMessageId: "m1@kvitto", content: .errors([.notServiced])))
+        let envelope = try XMLDocument(bytes: wire.soap).root
+        let declared = Dictionary(uniqueKeysWithValues: envelope.namespaceDeclarations.map { ($0.prefix ?? "", $0.uri) })
+        let assumed = Dictionary(uniqueKeysWithValues: AS4Sealer.envelopeNamespaces.map { ($0.key, $0.value) })
+        XCTAssertEqual(declared, assumed)
+    }
+
     /// What the writer cannot vouch for makes its bytes unusable rather than wrong.
     func testWhatItCannotRenderIsReported() {
         var raw = XMLWriter(exclusiveCanonicalIn: Self.context)
@@ -160,6 +176,11 @@ final class ExclusiveCanonicalWriterTests: XCTestCase {
         var control = XMLWriter(exclusiveCanonicalIn: Self.context)
         control.element("a:x", "bell \u{07}")
         XCTAssertNotNil(control.canonicalFailure)
+
+        var relative = XMLWriter(exclusiveCanonicalIn: Self.context)
+        relative.start("q:x", ["xmlns:q": "relative/ns"])
+        relative.end()
+        XCTAssertNotNil(relative.canonicalFailure)
 
         var unbound = XMLWriter(exclusiveCanonicalIn: Self.context)
         unbound.start("zz:x")

@@ -136,8 +136,9 @@ package struct AS4Sealer: Sendable {
 
     private static let signatureMarker = "<!--kvitto:signature-->"
 
-    /// The namespaces the envelope declares, in scope for every signed element.
-    private static let envelopeNamespaces: KeyValuePairs<String, String> = [
+    /// The namespaces the envelope declares, in scope for every signed element (a test checks
+    /// that the envelope written declares exactly these).
+    static let envelopeNamespaces: KeyValuePairs<String, String> = [
         "S12": AS4Namespaces.soap, "eb": AS4Namespaces.eb, "wsse": AS4Namespaces.wsse,
         "wsu": AS4Namespaces.wsu, "ds": XMLNamespaces.ds, "xenc": XMLNamespaces.xenc,
     ]
@@ -148,9 +149,11 @@ package struct AS4Sealer: Sendable {
     ///
     /// Each signed element (eb:Messaging, the SOAP Body, the wsu:Timestamp, then ds:SignedInfo) is
     /// written twice by the same calls: into the envelope, and into a canonical writer whose bytes
-    /// are its exclusive canonical form, which is digested. Should a canonical writer refuse (a
-    /// character XML does not allow), the envelope is parsed and canonicalized by libxml2 instead,
-    /// which refuses it with the parser's error.
+    /// are its exclusive canonical form, which is digested. `body` must therefore write the same
+    /// calls each time it runs (no fresh identifier or clock reading inside it). Should a canonical
+    /// writer refuse (a character XML does not allow), the envelope is parsed and canonicalized by
+    /// libxml2 instead, which refuses it with the parser's error. Debug builds (the tests) digest
+    /// both ways and throw if they differ.
     private static func assemble(messageId: String, now: Date, lifetime: TimeInterval, signTimestamp: Bool, signer: SigningIdentity, signerTokenID: String, tokens: [UInt8],
                                  encryption: [UInt8], attachmentReferences: [SignedReference], attachments: [AS4Attachment],
                                  sign: Bool, body: (inout XMLWriter) -> Void) throws -> AS4WireMessage {
@@ -204,22 +207,31 @@ package struct AS4Sealer: Sendable {
             return (document, ids)
         }
         var references: [SignedReference] = []
+        func parsedDigest(_ id: String) throws -> [UInt8] {
+            let (document, ids) = try parsedEnvelope()
+            guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
+            var hasher = SHA256()
+            try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }
+            return Array(hasher.finalize())
+        }
         for id in [messagingID, bodyID] + (signTimestamp ? [timestampID] : []) {
-            var canonical = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
+            var elementC14N = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
             switch id {
-            case messagingID: messaging(&canonical)
-            case bodyID: soapBody(&canonical)
-            default: timestamp(&canonical)
+            case messagingID: messaging(&elementC14N)
+            case bodyID: soapBody(&elementC14N)
+            case timestampID: timestamp(&elementC14N)
+            default: throw EbMSError.other("internal: no writer for the signed element \(id)")
             }
             let digest: [UInt8]
-            if canonical.canonicalFailure == nil {
-                digest = Array(SHA256.hash(data: canonical.bytes))
+            if elementC14N.canonicalFailure == nil {
+                digest = Array(SHA256.hash(data: elementC14N.bytes))
+                #if DEBUG
+                guard try parsedDigest(id) == digest else {
+                    throw EbMSError.other("internal: the canonical writer and libxml2 disagree on #\(id)")
+                }
+                #endif
             } else {
-                let (document, ids) = try parsedEnvelope()
-                guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
-                var hasher = SHA256()
-                try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }
-                digest = Array(hasher.finalize())
+                digest = try parsedDigest(id)
             }
             references.append(SignedReference(uri: "#" + id, transforms: [XMLSecurityAlgorithm.excC14n], digest: digest))
         }
@@ -235,12 +247,7 @@ package struct AS4Sealer: Sendable {
         }
         var si = XMLWriter(declaration: false)
         signedInfo(&si)
-        var canonicalSI = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
-        signedInfo(&canonicalSI)
-        let canonical: [UInt8]
-        if canonicalSI.canonicalFailure == nil {
-            canonical = canonicalSI.bytes
-        } else {
+        func parsedSignedInfo() throws -> [UInt8] {
             var mini = XMLWriter(declaration: false)
             mini.rawText("<ds:Signature xmlns:ds=\"\(XMLNamespaces.ds)\">")
             mini.raw(si.bytes)
@@ -249,9 +256,22 @@ package struct AS4Sealer: Sendable {
             guard let element = miniDocument.root.element(XMLNamespaces.ds, "SignedInfo") else {
                 throw EbMSError.other("internal: SignedInfo not found")
             }
-            canonical = try miniDocument.canonicalize(element, method: .exclusive)
+            return try miniDocument.canonicalize(element, method: .exclusive)
         }
-        let value = try signer.sign(sha256: SHA256.hash(data: canonical))
+        var signedInfoC14N = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
+        signedInfo(&signedInfoC14N)
+        let canonicalSignedInfo: [UInt8]
+        if signedInfoC14N.canonicalFailure == nil {
+            canonicalSignedInfo = signedInfoC14N.bytes
+            #if DEBUG
+            guard try parsedSignedInfo() == canonicalSignedInfo else {
+                throw EbMSError.other("internal: the canonical writer and libxml2 disagree on SignedInfo")
+            }
+            #endif
+        } else {
+            canonicalSignedInfo = try parsedSignedInfo()
+        }
+        let value = try signer.sign(sha256: SHA256.hash(data: canonicalSignedInfo))
         var sig = XMLWriter(declaration: false)
         sig.start("ds:Signature", ["Id": "SIG-" + RandomID.hex(12)])
         sig.raw(si.bytes)

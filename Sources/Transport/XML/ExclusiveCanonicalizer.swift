@@ -13,9 +13,10 @@
 /// - attribute values escape `&`, `<`, `"`, tab, line feed and carriage return; text escapes
 ///   `&`, `<`, `>` and carriage return; elements always have an end tag.
 ///
-/// Anything it cannot render canonically (a prefix with no declaration in scope, a character XML
-/// does not allow) is recorded in ``failure``; the caller then canonicalizes a parsed copy instead,
-/// which refuses such documents.
+/// Anything it cannot render canonically (a prefix with no declaration in scope, a relative
+/// namespace URI, a character XML does not allow) is recorded in ``failure``: the bytes are then
+/// not to be digested, and the caller canonicalizes a parsed copy instead (libxml2 refuses a
+/// character XML does not allow when parsing, and a relative namespace URI when canonicalizing).
 struct ExclusiveCanonicalizer {
     private static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
 
@@ -62,6 +63,8 @@ struct ExclusiveCanonicalizer {
             let uri: String
             if let bound = lookup(prefix, in: declared) {
                 uri = bound
+                // C14N 1.0 refuses relative namespace URIs (as libxml2 does); an absolute one has a scheme.
+                if !uri.isEmpty, !uri.utf8.contains(UInt8(ascii: ":")) { fail("the namespace URI \(uri) is relative") }
             } else if prefix.isEmpty {
                 uri = ""
             } else {
@@ -123,27 +126,13 @@ struct ExclusiveCanonicalizer {
 
     /// Appends `text` escaped as canonical character data.
     mutating func text(_ text: String, into out: inout [UInt8]) {
-        escape(text, attribute: false, into: &out)
+        checkCharacters(text)
+        XMLWriter.escape(text, into: &out, attribute: false, canonical: true)
     }
 
     private mutating func attributeValue(_ value: String, into out: inout [UInt8]) {
-        escape(value, attribute: true, into: &out)
-    }
-
-    private mutating func escape(_ s: String, attribute: Bool, into out: inout [UInt8]) {
-        checkCharacters(s)
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
-            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
-            case UInt8(ascii: ">") where !attribute: out.append(contentsOf: "&gt;".utf8)
-            case UInt8(ascii: "\"") where attribute: out.append(contentsOf: "&quot;".utf8)
-            case 0x09 where attribute: out.append(contentsOf: "&#x9;".utf8)
-            case 0x0A where attribute: out.append(contentsOf: "&#xA;".utf8)
-            case 0x0D: out.append(contentsOf: "&#xD;".utf8)
-            default: out.append(b)
-            }
-        }
+        checkCharacters(value)
+        XMLWriter.escape(value, into: &out, attribute: true, canonical: true)
     }
 
     /// XML 1.0 allows no C0 control other than tab, line feed and carriage return, and neither

@@ -31,7 +31,7 @@ package struct XMLWriter {
     package mutating func start(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
         open.append(name)
         if canonical != nil {
-            canonical!.startTag(name, attributes, into: &bytes)
+            canonical?.startTag(name, attributes, into: &bytes)
             return
         }
         bytes.append(UInt8(ascii: "<"))
@@ -70,7 +70,7 @@ package struct XMLWriter {
     /// Escaped character data.
     package mutating func text(_ text: String) {
         if canonical != nil {
-            canonical!.text(text, into: &bytes)
+            canonical?.text(text, into: &bytes)
         } else {
             Self.escape(text, into: &bytes, attribute: false)
         }
@@ -105,31 +105,35 @@ package struct XMLWriter {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func escape(_ s: String, into out: inout [UInt8], attribute: Bool) {
+    /// Appends `s` escaped as character data or as a double-quoted attribute value. Canonical XML
+    /// leaves `>` in attribute values as it is; a document writer escapes it too.
+    static func escape(_ s: String, into out: inout [UInt8], attribute: Bool, canonical: Bool = false) {
+        let escapesGreaterThan = !(attribute && canonical)
         // Most values need no escaping: copy them whole.
         let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            guard !bytes.contains(where: { needsEscape($0, attribute: attribute) }) else { return false }
+            guard !bytes.contains(where: { needsEscape($0, attribute: attribute, greaterThan: escapesGreaterThan) }) else { return false }
             out.append(contentsOf: bytes)
             return true
         }
         if copied == true { return }
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "&"): out += Array("&amp;".utf8)
-            case UInt8(ascii: "<"): out += Array("&lt;".utf8)
-            case UInt8(ascii: ">"): out += Array("&gt;".utf8)
-            case UInt8(ascii: "\"") where attribute: out += Array("&quot;".utf8)
-            case 0x0D: out += Array("&#xD;".utf8)
-            case 0x09 where attribute: out += Array("&#x9;".utf8)
-            case 0x0A where attribute: out += Array("&#xA;".utf8)
+            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">") where escapesGreaterThan: out.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\"") where attribute: out.append(contentsOf: "&quot;".utf8)
+            case 0x0D: out.append(contentsOf: "&#xD;".utf8)
+            case 0x09 where attribute: out.append(contentsOf: "&#x9;".utf8)
+            case 0x0A where attribute: out.append(contentsOf: "&#xA;".utf8)
             default: out.append(b)
             }
         }
     }
 
-    private static func needsEscape(_ b: UInt8, attribute: Bool) -> Bool {
+    private static func needsEscape(_ b: UInt8, attribute: Bool, greaterThan: Bool) -> Bool {
         switch b {
-        case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), 0x0D: true
+        case UInt8(ascii: "&"), UInt8(ascii: "<"), 0x0D: true
+        case UInt8(ascii: ">"): greaterThan
         case UInt8(ascii: "\""), 0x09, 0x0A: attribute
         default: false
         }
