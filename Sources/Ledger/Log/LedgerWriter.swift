@@ -329,7 +329,7 @@ final class LedgerWriter: @unchecked Sendable {
                     throw LedgerError(.storageFull,
                         "the ledger reached its size limit of \(store.env.mapSizeLimit) bytes; nothing was written for this batch — raise the limit (--max-size) and append again")
                 }
-                try store.env.grow(to: min(current * 2, store.env.mapSizeLimit))
+                try store.env.grow(from: current, to: min(current * 2, store.env.mapSizeLimit))
             }
         }
     }

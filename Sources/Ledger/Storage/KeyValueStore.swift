@@ -108,7 +108,7 @@ package final class KeyValueStore: Sendable {
                 guard current < env.mapSizeLimit else {
                     throw LedgerError(.storageFull, "the store at \(path) reached its size limit of \(env.mapSizeLimit) bytes")
                 }
-                try env.grow(to: min(current * 2, env.mapSizeLimit))
+                try env.grow(from: current, to: min(current * 2, env.mapSizeLimit))
             }
         }
     }

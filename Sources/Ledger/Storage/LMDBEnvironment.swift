@@ -103,7 +103,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync(\(path))")
     }
 
+    /// LMDB reads these from the meta pages through the memory map, so never while another
+    /// thread of this process remaps it (``grow(from:to:)`` holds the resize lock exclusively).
     var info: Info {
+        resizeLock.withShared { unlockedInfo }
+    }
+
+    private var unlockedInfo: Info {
         var i = MDB_envinfo()
         mdb_env_info(env, &i)
         var s = MDB_stat()
@@ -188,9 +194,12 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (i.lastPage + 1) * i.pageSize
     }
 
-    /// Grows the memory map to `newSize` bytes. Waits until no transaction of this process is open.
-    func grow(to newSize: Int) throws {
+    /// Grows the memory map to `newSize` bytes unless it is no longer `observed` bytes (another
+    /// thread that also found the map full grew it first: one doubling, not two). Waits until no
+    /// transaction of this process is open.
+    func grow(from observed: Int, to newSize: Int) throws {
         try resizeLock.withExclusive { () throws -> Void in
+            guard unlockedInfo.mapSize == observed else { return }
             try lmdbCheck(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize")
         }
     }

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+@testable import Ledger
+
+/// Growing an LMDB map when a write finds it full.
+final class MapGrowthTests: XCTestCase {
+    /// Two threads that both found the map full double it once between them: the second grows
+    /// only if the size it saw is still the size.
+    func testAStaleObservationDoesNotGrowAgain() throws {
+        let dir = TempDir("grow")
+        defer { dir.remove() }
+        let env = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 16 << 20, maxDatabases: 2, readOnly: false)
+        let first = env.info.mapSize
+        try env.grow(from: first, to: first * 2)
+        XCTAssertEqual(env.info.mapSize, first * 2)
+        // A second writer that saw the old size asks for the doubling it computed from it.
+        try env.grow(from: first, to: first * 4)
+        XCTAssertEqual(env.info.mapSize, first * 2)
+        try env.grow(from: first * 2, to: first * 4)
+        XCTAssertEqual(env.info.mapSize, first * 4)
+    }
+
+    /// Writers on several threads fill a store from a small map, growing it several times, while
+    /// they read its size (through the map, which a growth remaps): nothing is lost.
+    func testConcurrentWritersGrowTheMapWhileReadingItsSize() throws {
+        let dir = TempDir("grow-concurrent")
+        defer { dir.remove() }
+        let store = try KeyValueStore(path: dir.path, tables: ["t"], initialMapSize: 1 << 20, mapSizeLimit: 256 << 20)
+        let value = [UInt8](repeating: 0x5A, count: 3000)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for i in 0..<600 {
+                _ = store.usedBytes
+                do { try store.write { w in try w.put("t", Array("\(worker)-\(i)".utf8), value) } } catch {
+                    XCTFail("worker \(worker), write \(i): \(error)")
+                    return
+                }
+            }
+        }
+        let count = try store.read { r in try r.count("t") }
+        XCTAssertEqual(count, 2400)
+        XCTAssertGreaterThan(store.usedBytes, 4 << 20, "the map grew past its first size")
+    }
+}
