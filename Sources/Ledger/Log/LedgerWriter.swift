@@ -324,7 +324,7 @@ final class LedgerWriter: @unchecked Sendable {
                     return deleted
                 }
             } catch let e as LMDBError where e.isMapFull {
-                let current = store.env.info.mapSize
+                let current = e.mapSize ?? store.env.info.mapSize
                 guard current < store.env.mapSizeLimit else {
                     throw LedgerError(.storageFull,
                         "the ledger reached its size limit of \(store.env.mapSizeLimit) bytes; nothing was written for this batch — raise the limit (--max-size) and append again")

@@ -104,7 +104,7 @@ package final class KeyValueStore: Sendable {
             do {
                 return try env.write { txn in try body(KeyValueWriter(reader: KeyValueReader(txn: txn, tables: tables))) }
             } catch let e as LMDBError where e.isMapFull {
-                let current = env.info.mapSize
+                let current = e.mapSize ?? env.info.mapSize
                 guard current < env.mapSizeLimit else {
                     throw LedgerError(.storageFull, "the store at \(path) reached its size limit of \(env.mapSizeLimit) bytes")
                 }
@@ -137,6 +137,9 @@ package final class KeyValueStore: Sendable {
 
     /// Bytes of the data file in use.
     package var usedBytes: Int { env.usedBytes }
+
+    /// The memory map's current size in bytes (it grows, doubling, as writes fill it).
+    package var mapSize: Int { env.info.mapSize }
 }
 
 /// Reads inside one transaction of a ``KeyValueStore``.

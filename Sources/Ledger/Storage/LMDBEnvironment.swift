@@ -137,7 +137,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// the file at `mp_pgno`; anything else is `.unknown`.
     func overflowPlace(of db: LMDBDatabase, _ key: [UInt8], in txn: LMDBTransaction) throws -> OverflowPlace {
         let header = 16, overflowFlag: UInt16 = 0x04, dirtyFlag: UInt16 = 0x10
-        let i = info
+        // `txn` holds the resize lock shared already (taking it again would rely on the lock
+        // preferring readers).
+        let i = unlockedInfo
         var place = OverflowPlace.absent
         var expected = [UInt8](repeating: 0, count: header)
         try key.withUnsafeBytes { k in
@@ -223,7 +225,13 @@ final class LMDBEnvironment: @unchecked Sendable {
                 if rc == MDB_MAP_RESIZED && attempts < 3 { return nil }
                 try lmdbCheck(rc, "mdb_txn_begin")
                 guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
-                return try body(txn)
+                do {
+                    return try body(txn)
+                } catch var e as LMDBError where e.isMapFull {
+                    // Still under the shared lock: the size this transaction found too small.
+                    e.mapSize = unlockedInfo.mapSize
+                    throw e
+                }
             }
             if let outcome { return outcome }
             attempts += 1

@@ -7,6 +7,11 @@ package struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The operation that failed, e.g. `mdb_txn_commit`.
     package let operation: String
 
+    /// For `MDB_MAP_FULL`: the map size the transaction had when it found the map full (read while
+    /// no resize could overlap it), so that a writer grows the map from that size and not from one
+    /// another writer has grown it to since.
+    package internal(set) var mapSize: Int?
+
     package init(code: Int32, operation: String) {
         self.code = code
         self.operation = operation
