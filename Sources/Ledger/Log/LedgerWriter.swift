@@ -324,12 +324,10 @@ final class LedgerWriter: @unchecked Sendable {
                     return deleted
                 }
             } catch let e as LMDBError where e.isMapFull {
-                let current = e.mapSize ?? store.env.info.mapSize
-                guard current < store.env.mapSizeLimit else {
+                guard try store.env.growAfterMapFull(e) else {
                     throw LedgerError(.storageFull,
                         "the ledger reached its size limit of \(store.env.mapSizeLimit) bytes; nothing was written for this batch — raise the limit (--max-size) and append again")
                 }
-                try store.env.grow(from: current, to: min(current * 2, store.env.mapSizeLimit))
             }
         }
     }

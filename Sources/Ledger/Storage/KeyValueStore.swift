@@ -104,11 +104,9 @@ package final class KeyValueStore: Sendable {
             do {
                 return try env.write { txn in try body(KeyValueWriter(reader: KeyValueReader(txn: txn, tables: tables))) }
             } catch let e as LMDBError where e.isMapFull {
-                let current = e.mapSize ?? env.info.mapSize
-                guard current < env.mapSizeLimit else {
+                guard try env.growAfterMapFull(e) else {
                     throw LedgerError(.storageFull, "the store at \(path) reached its size limit of \(env.mapSizeLimit) bytes")
                 }
-                try env.grow(from: current, to: min(current * 2, env.mapSizeLimit))
             }
         }
     }

@@ -206,6 +206,15 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// After `MDB_MAP_FULL` (`full`): doubles the map from the size the failed transaction had,
+    /// up to the limit. Returns false, growing nothing, when the map is already at its limit.
+    func growAfterMapFull(_ full: LMDBError) throws -> Bool {
+        let current = full.mapSize ?? info.mapSize
+        guard current < mapSizeLimit else { return false }
+        try grow(from: current, to: min(current * 2, mapSizeLimit))
+        return true
+    }
+
     /// Adopts a map size grown by another process (after `MDB_MAP_RESIZED`).
     private func adoptMapSize() throws {
         try resizeLock.withExclusive { () throws -> Void in

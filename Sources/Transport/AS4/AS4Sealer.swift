@@ -194,7 +194,7 @@ package struct AS4Sealer: Sendable {
             soap = replaceMarker(in: soap, with: [])
             return AS4WireMessage(soap: soap, attachments: attachments, signedReferences: [], messageId: messageId)
         }
-        // Parsed only if a canonical writer refuses.
+        // Parsed only if a canonical writer refuses (and in debug builds, to compare).
         var parsed: (document: XMLDocument, ids: [String: XMLElement])?
         func parsedEnvelope() throws -> (document: XMLDocument, ids: [String: XMLElement]) {
             if let parsed { return parsed }
@@ -206,34 +206,18 @@ package struct AS4Sealer: Sendable {
             parsed = (document, ids)
             return (document, ids)
         }
-        var references: [SignedReference] = []
-        func parsedDigest(_ id: String) throws -> [UInt8] {
+        func parsedElement(_ id: String) throws -> [UInt8] {
             let (document, ids) = try parsedEnvelope()
             guard let e = ids[id] else { throw EbMSError.other("internal: element \(id) not found") }
-            var hasher = SHA256()
-            try document.canonicalize(e, method: .exclusive) { hasher.update(bufferPointer: $0) }
-            return Array(hasher.finalize())
+            return try document.canonicalize(e, method: .exclusive)
         }
-        for id in [messagingID, bodyID] + (signTimestamp ? [timestampID] : []) {
-            var elementC14N = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
-            switch id {
-            case messagingID: messaging(&elementC14N)
-            case bodyID: soapBody(&elementC14N)
-            case timestampID: timestamp(&elementC14N)
-            default: throw EbMSError.other("internal: no writer for the signed element \(id)")
-            }
-            let digest: [UInt8]
-            if elementC14N.canonicalFailure == nil {
-                digest = Array(SHA256.hash(data: elementC14N.bytes))
-                #if DEBUG
-                guard try parsedDigest(id) == digest else {
-                    throw EbMSError.other("internal: the canonical writer and libxml2 disagree on #\(id)")
-                }
-                #endif
-            } else {
-                digest = try parsedDigest(id)
-            }
-            references.append(SignedReference(uri: "#" + id, transforms: [XMLSecurityAlgorithm.excC14n], digest: digest))
+        var signed = [(messagingID, try canonicalForm("#" + messagingID, messaging) { try parsedElement(messagingID) }),
+                      (bodyID, try canonicalForm("#" + bodyID, soapBody) { try parsedElement(bodyID) })]
+        if signTimestamp {
+            signed.append((timestampID, try canonicalForm("#" + timestampID, timestamp) { try parsedElement(timestampID) }))
+        }
+        var references = signed.map { id, canonical in
+            SignedReference(uri: "#" + id, transforms: [XMLSecurityAlgorithm.excC14n], digest: Array(SHA256.hash(data: canonical)))
         }
         references += attachmentReferences
         func signedInfo(_ si: inout XMLWriter) {
@@ -247,7 +231,7 @@ package struct AS4Sealer: Sendable {
         }
         var si = XMLWriter(declaration: false)
         signedInfo(&si)
-        func parsedSignedInfo() throws -> [UInt8] {
+        let canonicalSignedInfo = try canonicalForm("SignedInfo", signedInfo) {
             var mini = XMLWriter(declaration: false)
             mini.rawText("<ds:Signature xmlns:ds=\"\(XMLNamespaces.ds)\">")
             mini.raw(si.bytes)
@@ -257,19 +241,6 @@ package struct AS4Sealer: Sendable {
                 throw EbMSError.other("internal: SignedInfo not found")
             }
             return try miniDocument.canonicalize(element, method: .exclusive)
-        }
-        var signedInfoC14N = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
-        signedInfo(&signedInfoC14N)
-        let canonicalSignedInfo: [UInt8]
-        if signedInfoC14N.canonicalFailure == nil {
-            canonicalSignedInfo = signedInfoC14N.bytes
-            #if DEBUG
-            guard try parsedSignedInfo() == canonicalSignedInfo else {
-                throw EbMSError.other("internal: the canonical writer and libxml2 disagree on SignedInfo")
-            }
-            #endif
-        } else {
-            canonicalSignedInfo = try parsedSignedInfo()
         }
         let value = try signer.sign(sha256: SHA256.hash(data: canonicalSignedInfo))
         var sig = XMLWriter(declaration: false)
@@ -287,6 +258,22 @@ package struct AS4Sealer: Sendable {
         sig.end()
         soap = replaceMarker(in: soap, with: sig.bytes)
         return AS4WireMessage(soap: soap, attachments: attachments, signedReferences: references, messageId: messageId)
+    }
+
+    /// The exclusive canonical form of what `write` writes, in the envelope's namespaces, from a
+    /// canonical writer; from libxml2 (`parsed`) when that writer cannot vouch for its bytes. Debug
+    /// builds (the tests) compute both and throw if they differ.
+    private static func canonicalForm(_ what: String, _ write: (inout XMLWriter) -> Void,
+                                      parsed: () throws -> [UInt8]) throws -> [UInt8] {
+        var writer = XMLWriter(exclusiveCanonicalIn: envelopeNamespaces)
+        write(&writer)
+        guard writer.canonicalFailure == nil else { return try parsed() }
+        #if DEBUG
+        guard try parsed() == writer.bytes else {
+            throw EbMSError.other("internal: the canonical writer and libxml2 disagree on \(what)")
+        }
+        #endif
+        return writer.bytes
     }
 
     private static func replaceMarker(in soap: [UInt8], with replacement: [UInt8]) -> [UInt8] {
