@@ -11,9 +11,15 @@ import Foundation
 /// durable state, their requests going back to the queue — nothing is acknowledged that is not
 /// durable, and nothing is lost that was not acknowledged.
 final class LedgerWriter: @unchecked Sendable {
-    // Sendable: every mutable property below is read and written only while holding `condition`
-    // (an NSCondition), except `speculative`, which only the preparer thread touches.
-    private let condition = NSCondition()
+    // Sendable: every mutable property below is read and written only while holding the lock of
+    // `condition`, except `speculative`, which only the preparer thread touches.
+    private let condition = StageConditions(count: Stage.allCases.count)
+
+    /// The threads that wait on `condition`, each on its own condition variable: a change wakes
+    /// only the stage that can act on it.
+    private enum Stage: Int, CaseIterable {
+        case preparer, signer, committer, closer
+    }
     private let store: LedgerStore
     private let options: LedgerOptions
     private let onCommit: @Sendable (UInt64) -> Void
@@ -101,7 +107,7 @@ final class LedgerWriter: @unchecked Sendable {
             // already queued, it is busy or waits for the signer, which wakes it in turn.
             let wake = pending.isEmpty
             pending.append(Request(command, continuation: c))
-            if wake { condition.broadcast() }
+            if wake { self.wake(.preparer) }
             condition.unlock()
         }
     }
@@ -110,9 +116,15 @@ final class LedgerWriter: @unchecked Sendable {
     func close() {
         condition.lock()
         closing = true
-        condition.broadcast()
-        while threadsRunning > 0 { condition.wait() }
+        condition.signalAll()
+        while threadsRunning > 0 { condition.wait(Stage.closer.rawValue) }
         condition.unlock()
+    }
+
+    /// Wakes `stage` after a change it may act on; while the ledger closes, wakes every stage,
+    /// whose exit conditions depend on the whole pipeline. (Called with the lock held.)
+    private func wake(_ stage: Stage) {
+        if closing { condition.signalAll() } else { condition.signal(stage.rawValue) }
     }
 
     // MARK: preparer
@@ -140,9 +152,9 @@ final class LedgerWriter: @unchecked Sendable {
                 {
                     let due = speculative.checkpointTime.nanoseconds + Int64(options.checkpointInterval * 1e9)
                     if now.nanoseconds >= due { takeTimerCheckpoint = true; break }
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now.nanoseconds) / 1e9 + 0.001))
+                    condition.wait(Stage.preparer.rawValue, nanoseconds: UInt64(due - now.nanoseconds) + 1_000_000)
                 } else {
-                    condition.wait()
+                    condition.wait(Stage.preparer.rawValue)
                 }
             }
             if drained && !takeTimerCheckpoint { break }
@@ -172,15 +184,18 @@ final class LedgerWriter: @unchecked Sendable {
             chaining = false
             if gen == generation {
                 speculative = batch.state
-                if batch.count > 0 { chained.append(Staged(batch: batch, requests: requests, generation: gen)) }
+                if batch.count > 0 {
+                    chained.append(Staged(batch: batch, requests: requests, generation: gen))
+                    wake(.signer)
+                }
             } else {
                 // A commit failed while this batch was being built on top of it: build again.
                 pending.insert(contentsOf: requests, at: 0)
             }
-            condition.broadcast()
+            if closing { condition.signalAll() }
         }
         threadsRunning -= 1
-        condition.broadcast()
+        condition.signalAll()
         condition.unlock()
     }
 
@@ -196,12 +211,13 @@ final class LedgerWriter: @unchecked Sendable {
             while (chained.isEmpty || preparedEvents >= Self.maxPreparedBatches * options.maxBatchEvents)
                 && !(upstreamDone && chained.isEmpty && prepared.isEmpty && !committing)
             {
-                condition.wait()
+                condition.wait(Stage.signer.rawValue)
             }
             if chained.isEmpty { break }
             let item = chained.removeFirst()
             signing = true
-            condition.broadcast()
+            // The preparer keeps at most one chained batch ahead: it may build the next one.
+            wake(.preparer)
             condition.unlock()
 
             let batch = item.batch.sign()
@@ -210,13 +226,15 @@ final class LedgerWriter: @unchecked Sendable {
             signing = false
             if item.generation == generation {
                 prepared.append(Staged(batch: batch, requests: item.requests, generation: item.generation))
+                wake(.committer)
             } else {
                 pending.insert(contentsOf: item.requests, at: 0)
+                wake(.preparer)
             }
-            condition.broadcast()
+            if closing { condition.signalAll() }
         }
         threadsRunning -= 1
-        condition.broadcast()
+        condition.signalAll()
         condition.unlock()
     }
 
@@ -225,14 +243,20 @@ final class LedgerWriter: @unchecked Sendable {
     private func committerLoop() {
         condition.lock()
         while true {
-            while prepared.isEmpty && !(upstreamDone && chained.isEmpty && !signing) { condition.wait() }
+            while prepared.isEmpty && !(upstreamDone && chained.isEmpty && !signing) {
+                condition.wait(Stage.committer.rawValue)
+            }
             if prepared.isEmpty { break }
             // Every signed batch waiting goes into this one transaction: when the disk is slow,
             // commits grow instead of leaving the signer idle.
             let items = prepared
             prepared.removeAll()
             committing = true
-            condition.broadcast()
+            // The signer may have stopped at the bound on signed batches waiting.
+            if !chained.isEmpty { wake(.signer) }
+            // With nothing in flight, the preparer may time a checkpoint.
+            if chained.isEmpty && options.checkpointInterval > 0 { wake(.preparer) }
+            if closing { condition.signalAll() }
             condition.unlock()
 
             // Taken after the batches: every blob put before one of their appends was queued
@@ -259,7 +283,7 @@ final class LedgerWriter: @unchecked Sendable {
                 commits += 1
                 committedEvents += UInt64(items.reduce(0) { $0 + $1.batch.events.count })
                 let seq = committed.seq
-                condition.broadcast()
+                if closing { condition.signalAll() }
                 condition.unlock()
                 // Publish the new head before any appender returns: whoever an appender tells
                 // (another task reading the log) must see its events.
@@ -284,11 +308,11 @@ final class LedgerWriter: @unchecked Sendable {
                 prepared.removeAll()
                 chained.removeAll()
                 pending.insert(contentsOf: stale, at: 0)
-                condition.broadcast()
+                condition.signalAll()
             }
         }
         threadsRunning -= 1
-        condition.broadcast()
+        condition.signalAll()
         condition.unlock()
     }
 
