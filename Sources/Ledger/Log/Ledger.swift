@@ -243,9 +243,11 @@ public final class Ledger: Sendable {
         return try read { try store.storedHead($0)?.seq ?? 0 }
     }
 
-    /// Group-commit statistics of this process: transactions and events written.
-    public var commitStatistics: (transactions: UInt64, events: UInt64) {
-        writer?.statistics ?? (0, 0)
+    /// Group-commit statistics of this process: transactions and events written, and the
+    /// transactions that waited for more appends (``LedgerOptions/commitDelay``).
+    public var commitStatistics: (transactions: UInt64, events: UInt64, delayed: UInt64) {
+        guard let s = writer?.statistics else { return (0, 0, 0) }
+        return (s.commits, s.events, s.delayed)
     }
 
     func read<T>(_ body: (LMDBTransaction) throws -> T) throws(LedgerError) -> T {

@@ -20,6 +20,15 @@ public struct LedgerOptions: Sendable {
     /// The most events one batch holds (chained and signed together). A commit writes every
     /// signed batch waiting for it — up to four when the disk is slower than the signer.
     public var maxBatchEvents: Int = 8192
+    /// Group commit under concurrent load: how long after the previous commit the next one may
+    /// wait for more appends to join it, in seconds (0: commit as soon as a batch is signed).
+    /// Each commit flushes the disk twice; when appends come one or two at a time from many
+    /// concurrent callers (a node's message steps), waiting a few milliseconds makes one commit
+    /// of what would be several, which saves the flushes' CPU and, the cores being busy, latency
+    /// as well. A commit waits only when the previous one answered more than one append or other
+    /// appends are already on their way: a lone appender never waits. It waits no longer than
+    /// this, stops when ``maxBatchEvents`` are ready, and not at all once the ledger closes.
+    public var commitDelay: Double = 0
     /// Blobs up to this size put by the appending process are kept inside the ledger's LMDB file
     /// and written with the next commit (``InlineBlobs``); larger ones are files. 0: every blob is
     /// a file.

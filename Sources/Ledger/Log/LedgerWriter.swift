@@ -60,9 +60,14 @@ final class LedgerWriter: @unchecked Sendable {
     private var threadsRunning = 0
     private var speculative: WriterState  // preparer thread only
 
-    /// Statistics for benchmarks: transactions committed and events in them.
+    /// Statistics for benchmarks: transactions committed, events in them, and commits that
+    /// waited for company (``LedgerOptions/commitDelay``).
     private(set) var commits: UInt64 = 0
     private(set) var committedEvents: UInt64 = 0
+    private(set) var delayedCommits: UInt64 = 0
+    /// When the last commit ended (uptime nanoseconds), and how many appends it answered.
+    private var lastCommitEnd: UInt64 = 0
+    private var lastCommitRequests = 0
 
     init(store: LedgerStore, state: WriterState, options: LedgerOptions, blobSync: BlobSync? = nil,
          inline: InlineBlobs? = nil, onCommit: @escaping @Sendable (UInt64) -> Void) {
@@ -88,10 +93,10 @@ final class LedgerWriter: @unchecked Sendable {
         committer.start()
     }
 
-    var statistics: (commits: UInt64, events: UInt64) {
+    var statistics: (commits: UInt64, events: UInt64, delayed: UInt64) {
         condition.lock()
         defer { condition.unlock() }
-        return (commits, committedEvents)
+        return (commits, committedEvents, delayedCommits)
     }
 
     /// Queues `command`; returns the events written for it once they are durable.
@@ -247,6 +252,7 @@ final class LedgerWriter: @unchecked Sendable {
                 condition.wait(Stage.committer.rawValue)
             }
             if prepared.isEmpty { break }
+            waitForCompany()
             // Every signed batch waiting goes into this one transaction: when the disk is slow,
             // commits grow instead of leaving the signer idle.
             let items = prepared
@@ -277,6 +283,8 @@ final class LedgerWriter: @unchecked Sendable {
 
             condition.lock()
             committing = false
+            lastCommitEnd = DispatchTime.now().uptimeNanoseconds
+            lastCommitRequests = items.reduce(0) { $0 + $1.requests.count }
             switch result {
             case .success:
                 committed = items[items.count - 1].batch.state
@@ -314,6 +322,27 @@ final class LedgerWriter: @unchecked Sendable {
         threadsRunning -= 1
         condition.signalAll()
         condition.unlock()
+    }
+
+    /// Group commit under concurrent load (``LedgerOptions/commitDelay``): when the last commit
+    /// answered several appends or more are on their way, waits until `commitDelay` after the
+    /// last commit for others to join this one — no longer, not beyond ``LedgerOptions/maxBatchEvents``
+    /// ready, not while closing. A lone appender finds no company and never waits. (Called by
+    /// the committer with the lock held and signed batches waiting.)
+    private func waitForCompany() {
+        guard options.commitDelay > 0, !closing else { return }
+        let company = lastCommitRequests > 1 || !pending.isEmpty || chaining || !chained.isEmpty || signing
+            || prepared.reduce(0, { $0 + $1.requests.count }) > 1
+        guard company else { return }
+        let deadline = lastCommitEnd &+ UInt64(options.commitDelay * 1e9)
+        var waited = false
+        while !closing && preparedEvents < options.maxBatchEvents {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { break }
+            waited = true
+            condition.wait(Stage.committer.rawValue, nanoseconds: deadline - now)
+        }
+        if waited { delayedCommits += 1 }
     }
 
     /// Signed events waiting for the committer are bounded by this many full batches (memory,

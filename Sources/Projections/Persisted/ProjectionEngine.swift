@@ -19,6 +19,10 @@ package final class ProjectionEngine: Sendable {
     /// One catch-up at a time in this process (other processes are serialised by the storage's
     /// write transactions, and each transaction re-reads where every projection stands).
     private let catchingUp = Mutex(())
+    private let transactions = Atomic<UInt64>(0)
+
+    /// Write transactions the catch-ups of this process committed (for benchmarks).
+    package var catchUpTransactions: UInt64 { transactions.load(ordering: .relaxed) }
 
     /// Every table `projections` need, for opening a store.
     package static func tables(for projections: [any PersistedProjection]) -> [String] {
@@ -98,6 +102,7 @@ package final class ProjectionEngine: Sendable {
                 guard !page.isEmpty else {
                     throw LedgerError(.corrupt, "event \(reached + 1) is below the durable head but missing; run `kvitto ledger verify`")
                 }
+                transactions.add(1, ordering: .relaxed)
                 reached = try storage.write { w in
                     var lowest = UInt64.max
                     for p in projections {

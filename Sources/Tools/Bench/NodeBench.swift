@@ -64,11 +64,15 @@ struct NodeBench: AsyncParsableCommand {
         let result = try await DemoNetwork.running([nodeA, nodeB]) { _ in
             try await Self.load(nodeA, nodeB, message: message, window: 4, seconds: 0.5)  // warm up
             let before = (a: nodeA.ledgerStatistics, b: nodeB.ledgerStatistics)
+            let commitsBefore = nodeA.ledger.commitStatistics.transactions + nodeB.ledger.commitStatistics.transactions
+            let foldsBefore = nodeA.projections.catchUpTransactions + nodeB.projections.catchUpTransactions
             let run = try await Self.load(nodeA, nodeB, message: message, window: window, seconds: seconds)
             let after = (a: nodeA.ledgerStatistics, b: nodeB.ledgerStatistics)
-            return (run, before, after)
+            let commits = nodeA.ledger.commitStatistics.transactions + nodeB.ledger.commitStatistics.transactions - commitsBefore
+            let folds = nodeA.projections.catchUpTransactions + nodeB.projections.catchUpTransactions - foldsBefore
+            return (run, before, after, commits, folds)
         }
-        let (run, before, after) = result
+        let (run, before, after, commits, folds) = result
         // A sample XHE of the same message, for the bare AS4 case.
         let xheRef = try XCTUnwrapLike(try nodeA.snapshot().messages.values.first?.xhe)
         let xhe = try nodeA.ledger.blobs.read(xheRef.sha256)
@@ -102,7 +106,13 @@ struct NodeBench: AsyncParsableCommand {
                 ["messages": .int(Int64(run.completed)), "p50_ms": .string(format(run.p50 * 1000, digits: 1)),
                  "p99_ms": .string(format(run.p99 * 1000, digits: 1)),
                  "ledger_events_per_message": .string(format(perMessage, digits: 1)),
-                 "ledger_events_per_s": .int(Int64(events / run.elapsed))]) { $1 }))
+                 "ledger_events_per_s": .int(Int64(events / run.elapsed)),
+                 // Durable commits of both nodes' ledgers (each two flushes), and the events each carried.
+                 "ledger_commits_per_s": .int(Int64(Double(commits) / run.elapsed)),
+                 "ledger_commit_delay_ms": .string(format(Node.ledgerCommitDelay * 1000, digits: 1)),
+                 "ledger_events_per_commit": .string(format(commits > 0 ? events / Double(commits) : 0, digits: 1)),
+                 // Write transactions folding those events into the projections (not flushed).
+                 "projection_commits_per_s": .int(Int64(Double(folds) / run.elapsed))]) { $1 }))
         printer.emit(BenchResult(
             name: "node internal delivery (two participants of one node, no AS4 hop: seal → open → Meddelandekvittens → open), window \(window)",
             value: inside.rate, unit: "messages/s", limit: rsa / Self.rsaOpsPerInternalMessage,
