@@ -4,13 +4,38 @@ import XCTest
 @testable import Ledger
 
 /// ``LedgerOptions/commitDelay``: under concurrent appends a commit waits for others to join it;
-/// a lone appender never waits, and closing never waits.
+/// a caller appending alone does not wait, and closing never waits.
 final class CommitDelayTests: XCTestCase {
-    func testALoneAppenderNeverWaits() async throws {
+    /// Holds the first commit back until released, so that appends made meanwhile queue behind it.
+    final class FirstCommitGate: Sendable {
+        private let state = Mutex((started: false, released: false, passed: false))
+
+        /// The `beforeCommit` hook: the first commit waits (at most 10 s) for ``release()``.
+        func hook(_: Int) {
+            let first = state.withLock { s -> Bool in
+                guard !s.passed else { return false }
+                s.passed = true
+                s.started = true
+                return true
+            }
+            guard first else { return }
+            for _ in 0..<1000 where !state.withLock({ $0.released }) { Thread.sleep(forTimeInterval: 0.01) }
+        }
+
+        /// Waits (at most 10 s) until the first commit is held.
+        func waitUntilHeld() async throws {
+            for _ in 0..<1000 where !state.withLock({ $0.started }) { try await Task.sleep(nanoseconds: 10_000_000) }
+            XCTAssertTrue(state.withLock { $0.started }, "the first commit never started")
+        }
+
+        func release() { state.withLock { $0.released = true } }
+    }
+
+    func testALoneAppenderDoesNotWait() async throws {
         let dir = TempDir("delay-lone")
         defer { dir.remove() }
-        // Were a lone append to wait, each would take two seconds.
-        let ledger = try openLedger(dir.path) { $0.commitDelay = 2 }
+        // Were a lone append to wait, each would take a second.
+        let ledger = try openLedger(dir.path) { $0.commitDelay = 1 }
         defer { ledger.close() }
         for i in 0..<20 { _ = try await ledger.append(draft(i)) }
         let s = ledger.commitStatistics
@@ -18,10 +43,37 @@ final class CommitDelayTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(s.transactions, 20, "every sequential append is its own commit")
     }
 
+    func testTheFirstLoneAppendAfterABurstWaitsAndTheNextDoesNot() async throws {
+        let dir = TempDir("delay-burst")
+        defer { dir.remove() }
+        let gate = FirstCommitGate()
+        let ledger = try openLedger(dir.path) {
+            $0.commitDelay = 0.3
+            $0.beforeCommit = { gate.hook($0) }
+        }
+        defer { ledger.close() }
+        async let held = ledger.append(draft(0))
+        try await gate.waitUntilHeld()
+        // Two appends queue behind the held commit and are committed together: a burst.
+        async let a = ledger.append(draft(1))
+        async let b = ledger.append(draft(2))
+        try await Task.sleep(nanoseconds: 100_000_000)
+        gate.release()
+        _ = try await [held, a, b]
+        let afterBurst = ledger.commitStatistics.delayed
+        // Right after the burst, a lone append may wait for company; the one after it may not.
+        _ = try await ledger.append(draft(3))
+        XCTAssertEqual(ledger.commitStatistics.delayed, afterBurst + 1, "the append right after the burst did not wait")
+        _ = try await ledger.append(draft(4))
+        XCTAssertEqual(ledger.commitStatistics.delayed, afterBurst + 1, "a lone append after a lone append waited")
+    }
+
     func testConcurrentAppendsArrivingApartShareCommits() async throws {
         let dir = TempDir("delay-share")
         defer { dir.remove() }
         let ledger = try openLedger(dir.path) { $0.commitDelay = 0.1 }
+        var closed = false
+        defer { if !closed { ledger.close() } }
         let before = ledger.commitStatistics
         // Eight callers, each appending ten times with a pause between: appends arrive one at a
         // time, so without the delay nearly each would be a commit of its own.
@@ -42,6 +94,7 @@ final class CommitDelayTests: XCTestCase {
         }
         let after = ledger.commitStatistics
         ledger.close()
+        closed = true
         XCTAssertEqual(Set(seqs).count, 80, "every append has its own seq")
         let transactions = after.transactions - before.transactions
         XCTAssertGreaterThan(after.delayed, 0, "\(after)")
@@ -54,31 +107,68 @@ final class CommitDelayTests: XCTestCase {
     func testClosingCommitsAWaitingBatchAtOnce() async throws {
         let dir = TempDir("delay-close")
         defer { dir.remove() }
-        let slowFirst = Mutex(true)
+        let gate = FirstCommitGate()
         let ledger = try openLedger(dir.path) {
-            $0.commitDelay = 60
-            // The first commit is slow, so the appends below queue behind it and the next
-            // commit finds company: it would wait a minute.
-            $0.beforeCommit = { _ in
-                if slowFirst.withLock({ let s = $0; $0 = false; return s }) { Thread.sleep(forTimeInterval: 0.2) }
-            }
+            $0.commitDelay = 1
+            $0.beforeCommit = { gate.hook($0) }
         }
-        async let first = ledger.append(draft(0))
-        try await Task.sleep(nanoseconds: 50_000_000)
+        async let held = ledger.append(draft(0))
+        try await gate.waitUntilHeld()
         async let second = ledger.append(draft(1))
         async let third = ledger.append(draft(2))
-        _ = try await first
-        // The second commit is waiting for company now; closing must end the wait.
-        try await Task.sleep(nanoseconds: 300_000_000)
+        try await Task.sleep(nanoseconds: 100_000_000)
+        gate.release()
+        _ = try await held
+        // The next commit found company and waits up to a second; closing must end the wait.
+        try await Task.sleep(nanoseconds: 100_000_000)
         let start = Date()
         ledger.close()
         let closed = Date().timeIntervalSince(start)
         let appended = [try await second, try await third]
         XCTAssertEqual(appended.count, 2)
-        XCTAssertLessThan(closed, 30, "close waited for the commit delay")
+        XCTAssertLessThan(closed, 0.5, "close waited for the commit delay")
         XCTAssertEqual(ledger.commitStatistics.delayed, 1)
         let report = try verify(dir.path)
         XCTAssertTrue(report.ok, "\(String(describing: report.failure))")
         XCTAssertEqual(report.events, 4)
+    }
+
+    func testAFullBatchDoesNotWait() async throws {
+        let dir = TempDir("delay-full")
+        defer { dir.remove() }
+        let gate = FirstCommitGate()
+        let ledger = try openLedger(dir.path) {
+            $0.commitDelay = 1
+            $0.maxBatchEvents = 4
+            $0.beforeCommit = { gate.hook($0) }
+        }
+        defer { ledger.close() }
+        async let held = ledger.append(draft(0))
+        try await gate.waitUntilHeld()
+        // Two appends of four events each queue behind the held commit: the next commit has
+        // company but a full batch ready, so it does not wait.
+        async let a = ledger.append((1...4).map { draft($0) })
+        async let b = ledger.append((5...8).map { draft($0) })
+        try await Task.sleep(nanoseconds: 100_000_000)
+        gate.release()
+        _ = try await held
+        let start = Date()
+        let appended = try await a + b
+        XCTAssertEqual(appended.count, 8)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.5, "a full batch waited for the commit delay")
+        XCTAssertEqual(ledger.commitStatistics.delayed, 0)
+    }
+
+    func testOptionsOutOfRangeAreRefused() throws {
+        let dir = TempDir("delay-options")
+        defer { dir.remove() }
+        for bad in [-0.001, 1.5, .infinity, .nan] {
+            XCTAssertThrowsError(try openLedger(dir.path) { $0.commitDelay = bad }) { e in
+                XCTAssertEqual((e as? LedgerError)?.code, .invalidOptions, "\(bad): \(e)")
+            }
+        }
+        XCTAssertThrowsError(try openLedger(dir.path) { $0.checkpointInterval = .infinity }) { e in
+            XCTAssertEqual((e as? LedgerError)?.code, .invalidOptions, "\(e)")
+        }
     }
 }

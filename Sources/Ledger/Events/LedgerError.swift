@@ -10,6 +10,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case unsupportedEventVersion = "ledger.unsupported_event_version"
         case reservedEventType = "ledger.reserved_event_type"
         case invalidDraft = "ledger.invalid_draft"
+        /// A ``LedgerOptions`` value is out of its range.
+        case invalidOptions = "ledger.invalid_options"
         case storageFull = "ledger.storage_full"
         case storage = "ledger.storage_error"
         /// Another process holds the writer lock.

@@ -34,6 +34,7 @@ public final class Ledger: Sendable {
 
     /// Opens the ledger in `path` (creating it with `options.create`).
     public static func open(at path: String, options: LedgerOptions = LedgerOptions()) throws(LedgerError) -> Ledger {
+        try options.validate()
         let create = options.create && !options.readOnly
         let store = try LedgerStore(path: path, options: options, create: create)
         let lock = options.readOnly ? nil : try WriterLock(directory: path)

@@ -7,9 +7,11 @@ import Foundation
 /// meanwhile, and the *committer* writes every signed batch waiting in one LMDB transaction and
 /// acknowledges them only after the commit (fsync) returned — while a slow commit runs, the signer
 /// goes on signing (up to ``maxPreparedBatches`` batches ahead), and the next commit takes them
-/// all. Each batch is built on the state its predecessor will have; if a commit fails, the batches built on it are rebuilt from the last
-/// durable state, their requests going back to the queue — nothing is acknowledged that is not
-/// durable, and nothing is lost that was not acknowledged.
+/// all. Under concurrent load it may wait for more appends to join a commit
+/// (``LedgerOptions/commitDelay``). Each batch is built on the state its predecessor will have; if
+/// a commit fails, the batches built on it are rebuilt from the last durable state, their requests
+/// going back to the queue — nothing is acknowledged that is not durable, and nothing is lost that
+/// was not acknowledged.
 final class LedgerWriter: @unchecked Sendable {
     // Sendable: every mutable property below is read and written only while holding the lock of
     // `condition`, except `speculative`, which only the preparer thread touches.
@@ -62,12 +64,16 @@ final class LedgerWriter: @unchecked Sendable {
 
     /// Statistics for benchmarks: transactions committed, events in them, and commits that
     /// waited for company (``LedgerOptions/commitDelay``).
-    private(set) var commits: UInt64 = 0
-    private(set) var committedEvents: UInt64 = 0
-    private(set) var delayedCommits: UInt64 = 0
-    /// When the last commit ended (uptime nanoseconds), and how many appends it answered.
-    private var lastCommitEnd: UInt64 = 0
+    private var commits: UInt64 = 0
+    private var committedEvents: UInt64 = 0
+    private var delayedCommits: UInt64 = 0
+    /// When the last successful commit ended (uptime nanoseconds), and how many appends it answered.
+    private var lastCommitEnd: UInt64?
     private var lastCommitRequests = 0
+    /// Appends taken by the preparer and not yet chained, and in the batch being signed (a
+    /// checkpoint batch has none: it is no company for ``waitForCompany()``).
+    private var chainingRequests = 0
+    private var signingRequests = 0
 
     init(store: LedgerStore, state: WriterState, options: LedgerOptions, blobSync: BlobSync? = nil,
          inline: InlineBlobs? = nil, onCommit: @escaping @Sendable (UInt64) -> Void) {
@@ -176,6 +182,7 @@ final class LedgerWriter: @unchecked Sendable {
             }
             let gen = generation
             chaining = true
+            chainingRequests = requests.count
             condition.unlock()
 
             var builder = BatchBuilder(state: speculative, options: options)
@@ -187,6 +194,7 @@ final class LedgerWriter: @unchecked Sendable {
 
             condition.lock()
             chaining = false
+            chainingRequests = 0
             if gen == generation {
                 speculative = batch.state
                 if batch.count > 0 {
@@ -221,6 +229,7 @@ final class LedgerWriter: @unchecked Sendable {
             if chained.isEmpty { break }
             let item = chained.removeFirst()
             signing = true
+            signingRequests = item.requests.count
             // The preparer keeps at most one chained batch ahead: it may build the next one.
             wake(.preparer)
             condition.unlock()
@@ -229,6 +238,7 @@ final class LedgerWriter: @unchecked Sendable {
 
             condition.lock()
             signing = false
+            signingRequests = 0
             if item.generation == generation {
                 prepared.append(Staged(batch: batch, requests: item.requests, generation: item.generation))
                 wake(.committer)
@@ -283,10 +293,10 @@ final class LedgerWriter: @unchecked Sendable {
 
             condition.lock()
             committing = false
-            lastCommitEnd = DispatchTime.now().uptimeNanoseconds
-            lastCommitRequests = items.reduce(0) { $0 + $1.requests.count }
             switch result {
             case .success:
+                lastCommitEnd = DispatchTime.now().uptimeNanoseconds
+                lastCommitRequests = items.reduce(0) { $0 + $1.requests.count }
                 committed = items[items.count - 1].batch.state
                 commits += 1
                 committedEvents += UInt64(items.reduce(0) { $0 + $1.batch.events.count })
@@ -325,16 +335,16 @@ final class LedgerWriter: @unchecked Sendable {
     }
 
     /// Group commit under concurrent load (``LedgerOptions/commitDelay``): when the last commit
-    /// answered several appends or more are on their way, waits until `commitDelay` after the
-    /// last commit for others to join this one — no longer, not beyond ``LedgerOptions/maxBatchEvents``
-    /// ready, not while closing. A lone appender finds no company and never waits. (Called by
-    /// the committer with the lock held and signed batches waiting.)
+    /// answered several appends or others are on their way, waits until `commitDelay` after the
+    /// last commit for more to join this one — no longer, not beyond ``LedgerOptions/maxBatchEvents``
+    /// ready, not while closing. A caller appending alone finds no company and does not wait.
+    /// (Called by the committer with the lock held and signed batches waiting.)
     private func waitForCompany() {
-        guard options.commitDelay > 0, !closing else { return }
-        let company = lastCommitRequests > 1 || !pending.isEmpty || chaining || !chained.isEmpty || signing
-            || prepared.reduce(0, { $0 + $1.requests.count }) > 1
+        guard options.commitDelay > 0, !closing, let lastCommitEnd else { return }
+        let company = lastCommitRequests > 1 || !pending.isEmpty || chainingRequests > 0 || signingRequests > 0
+            || chained.contains { !$0.requests.isEmpty } || prepared.reduce(0, { $0 + $1.requests.count }) > 1
         guard company else { return }
-        let deadline = lastCommitEnd &+ UInt64(options.commitDelay * 1e9)
+        let deadline = lastCommitEnd + UInt64(options.commitDelay * 1e9)
         var waited = false
         while !closing && preparedEvents < options.maxBatchEvents {
             let now = DispatchTime.now().uptimeNanoseconds

@@ -102,7 +102,6 @@ package final class ProjectionEngine: Sendable {
                 guard !page.isEmpty else {
                     throw LedgerError(.corrupt, "event \(reached + 1) is below the durable head but missing; run `kvitto ledger verify`")
                 }
-                transactions.add(1, ordering: .relaxed)
                 reached = try storage.write { w in
                     var lowest = UInt64.max
                     for p in projections {
@@ -121,6 +120,7 @@ package final class ProjectionEngine: Sendable {
                     }
                     return lowest
                 }
+                transactions.add(1, ordering: .relaxed)
             }
             return reached
         }
