@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Node
 import Transport
 import X509
@@ -120,7 +121,9 @@ final class NodeCheckTests: XCTestCase {
     func testUnboundedTimeoutsAndSizes() async throws {
         for (change, name) in [({ (c: inout NodeConfig) in c.as4.sendTimeoutSeconds = 1e9 }, "as4.send_timeout_seconds"),
                                ({ (c: inout NodeConfig) in c.as4.connectTimeoutSeconds = 0 }, "as4.connect_timeout_seconds"),
-                               ({ (c: inout NodeConfig) in c.as4.maxMessageBytes = 1 << 50 }, "as4.max_message_bytes")] {
+                               ({ (c: inout NodeConfig) in c.as4.maxMessageBytes = 1 << 50 }, "as4.max_message_bytes"),
+                               ({ (c: inout NodeConfig) in c.ledgerCommitDelayMs = 500 }, "ledger_commit_delay_ms"),
+                               ({ (c: inout NodeConfig) in c.ledgerCommitDelayMs = -1 }, "ledger_commit_delay_ms")] {
             var config = try NodeConfig.load(directory: node)
             let saved = config
             change(&config)
@@ -129,6 +132,17 @@ final class NodeCheckTests: XCTestCase {
             XCTAssertTrue(f.message.contains(name), f.message)
             try saved.save(directory: node)
         }
+    }
+
+    /// `ledger_commit_delay_ms` is the delay the node's ledger commits with; absent, the default.
+    func testLedgerCommitDelayIsTheConfiguredOne() async throws {
+        for (setting, expected) in [(nil, Node.defaultLedgerCommitDelayMs / 1000), (0, 0), (25, 0.025)] as [(Double?, Double)] {
+            try edit { $0.ledgerCommitDelayMs = setting }
+            let opened = try Node.open(directory: node)
+            XCTAssertEqual(opened.ledger.options.commitDelay, expected, accuracy: 1e-9, "ledger_commit_delay_ms \(setting.map { "\($0)" } ?? "absent")")
+            await opened.close()
+        }
+        XCTAssertNotEqual(Node.defaultLedgerCommitDelayMs, 0)
     }
 
     func testAPIOnTheAS4PortOfAWildcardAddress() async throws {

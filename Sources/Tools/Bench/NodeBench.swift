@@ -109,7 +109,7 @@ struct NodeBench: AsyncParsableCommand {
                  "ledger_events_per_s": .int(Int64(events / run.elapsed)),
                  // Durable commits of both nodes' ledgers (each two flushes), and the events each carried.
                  "ledger_commits_per_s": .int(Int64(Double(commits) / run.elapsed)),
-                 "ledger_commit_delay_ms": .string(format(Node.ledgerCommitDelay * 1000, digits: 1)),
+                 "ledger_commit_delay_ms": .string(format(nodeA.ledger.options.commitDelay * 1000, digits: 1)),
                  "ledger_events_per_commit": .string(format(commits > 0 ? events / Double(commits) : 0, digits: 1)),
                  // Write transactions folding those events into the projections (not flushed).
                  "projection_commits_per_s": .int(Int64(Double(folds) / run.elapsed))]) { $1 }))

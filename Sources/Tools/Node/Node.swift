@@ -85,12 +85,12 @@ package final class Node: Sendable {
     }
 
     /// How long a ledger commit may wait for other message steps' appends to join it, once the
-    /// node is busy (``LedgerOptions/commitDelay``): a message takes about seven appends across
-    /// the two nodes, one or two events each, and without the wait nearly every append was a
-    /// commit of its own, two disk flushes each.
-    /// (`kvitto bench node`: 6 ms took the end-to-end rate from about 0.32 to 0.34 of the RSA
-    /// limit, and lowered p50 and p99; a lone message's steps never wait.)
-    package static let ledgerCommitDelay = 0.006
+    /// node is busy (``LedgerOptions/commitDelay``), unless `kvitto.json` sets
+    /// `ledger_commit_delay_ms`: a message takes about seven appends across the two nodes, one or
+    /// two events each, and without the wait nearly every append was a commit of its own, two disk
+    /// flushes each. (`kvitto bench node`: 6 ms took the end-to-end rate from about 0.32 to 0.34 of
+    /// the RSA limit, and lowered p50 and p99; a lone message's steps never wait.)
+    package static let defaultLedgerCommitDelayMs = 6.0
 
     /// Opens the node in `directory` (its `kvitto.json`, keys, trust and ledger).
     package static func open(directory: String, logger: Logger = Logger(label: "kvitto.node"), router: (any Router)? = nil)
@@ -98,10 +98,11 @@ package final class Node: Sendable {
     {
         // The ledger first: while this process holds it, no command changes the configuration
         // or the keys (they run in this node, or wait for it), so what is read next stays current.
-        let ledgerPath = NodeConfig.resolve(try NodeConfig.load(directory: directory).ledger, in: directory)
+        let first = try NodeConfig.load(directory: directory)
+        let ledgerPath = NodeConfig.resolve(first.ledger, in: directory)
         let ledger: Ledger
         var ledgerOptions = LedgerOptions()
-        ledgerOptions.commitDelay = Self.ledgerCommitDelay
+        ledgerOptions.commitDelay = (first.ledgerCommitDelayMs ?? Self.defaultLedgerCommitDelayMs) / 1000
         do { ledger = try Ledger.open(at: ledgerPath, options: ledgerOptions) } catch {
             throw NodeError(error.code == .locked ? .running : .storage, "\(error)")
         }

@@ -13,6 +13,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
     package var name: String
     /// The ledger directory.
     package var ledger: String
+    /// How long, in milliseconds, a busy node's ledger commit may wait for other appends to join
+    /// it (``Node/defaultLedgerCommitDelayMs`` when absent; from 0, every append its own commit,
+    /// to ``maxLedgerCommitDelayMs``). See `LedgerOptions.commitDelay`.
+    package var ledgerCommitDelayMs: Double?
     package var as4: AS4
     package var trust: Trust
     package var receptionAwareness: ReceptionAwareness
@@ -290,6 +294,9 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             throw NodeError(.configInvalid, "\(path): as4.max_message_bytes must be from 1 MiB (1048576) to 4 GiB")
         }
         if !(0...65535).contains(as4.port) { throw NodeError(.configInvalid, "\(path): as4.port \(as4.port) is not a TCP port") }
+        if let delay = ledgerCommitDelayMs, !delay.isFinite || !(0...Self.maxLedgerCommitDelayMs).contains(delay) {
+            throw NodeError(.configInvalid, "\(path): ledger_commit_delay_ms must be from 0 to \(Int(Self.maxLedgerCommitDelayMs))")
+        }
         if let budget = as4.processingBudgetMib, !(8...4096).contains(budget) {
             throw NodeError(.configInvalid, "\(path): as4.processing_budget_mib must be from 8 to 4096")
         }
@@ -335,6 +342,10 @@ package struct NodeConfig: Codable, Sendable, Equatable {
             throw NodeError(.configInvalid, "\(source): reception_awareness needs retries from 0 to \(maxRetries), interval_seconds above 0 and at most \(Int(maxRetryIntervalSeconds)) (one day), and strategy CONSTANT or EXPONENTIAL")
         }
     }
+
+    /// Longest ledger commit delay a node may be configured with: beyond it every busy commit
+    /// would add more latency than a disk flush saves.
+    package static let maxLedgerCommitDelayMs: Double = 100
 
     /// Most retries a reception-awareness policy may ask for.
     package static let maxRetries = 1_000
