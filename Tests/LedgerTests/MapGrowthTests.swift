@@ -20,6 +20,30 @@ final class MapGrowthTests: XCTestCase {
         XCTAssertEqual(env.info.mapSize, first * 4)
     }
 
+    /// A map grown in an earlier run (or by another process) is the size a later opening maps,
+    /// even when it asks for less; a map recorded smaller than asked for gives way to the request.
+    func testAGrownMapIsAdoptedWhenOpenedAgain() throws {
+        let dir = TempDir("grow-reopen")
+        defer { dir.remove() }
+        do {
+            let env = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: false)
+            try env.grow(from: env.info.mapSize, to: 8 << 20)
+            // The grown size is recorded with the next commit that changes something.
+            try env.write { txn in try txn.put(try txn.openDatabase("t", create: true), [1], [2]) }
+        }
+        // One environment of a file at a time in a process (LMDB's rule).
+        do {
+            let again = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: false)
+            XCTAssertEqual(again.info.mapSize, 8 << 20)
+        }
+        do {
+            let reader = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: true)
+            XCTAssertEqual(reader.info.mapSize, 8 << 20)
+        }
+        let asksMore = try LMDBEnvironment(path: dir.path, initialMapSize: 16 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: false)
+        XCTAssertEqual(asksMore.info.mapSize, 16 << 20)
+    }
+
     /// Writers on several threads fill a store from a small map, growing it several times, while
     /// they read its size (through the map, which a growth remaps): nothing is lost, and the map
     /// is doubled once per time it was found full.

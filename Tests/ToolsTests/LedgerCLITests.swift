@@ -76,6 +76,35 @@ final class LedgerCLITests: XCTestCase {
         XCTAssertEqual(lines.compactMap { UInt64($0.split(separator: "\t").first ?? "") }, Array(1...12))
     }
 
+    /// A reader that opened the ledger while its map was small goes on reading after another
+    /// process's appends grew it beyond that map (LMDB answers `MDB_MAP_RESIZED` until the reader
+    /// adopts the new size), and sees every event.
+    func testAReaderFollowsAMapAnotherProcessGrew() async throws {
+        let dir = ScratchDir("resized")
+        defer { dir.remove() }
+        let path = dir.sub("ledger")
+        var small = LedgerOptions()
+        small.create = true
+        small.initialMapSize = 1 << 20
+        let writer = try Ledger.open(at: path, options: small)
+        _ = try await writer.append(EventDraft(type: "message.submitted", subject: "m:0", actor: "cli-test"))
+        writer.close()
+        var readOnly = LedgerOptions()
+        readOnly.readOnly = true
+        readOnly.initialMapSize = 1 << 20
+        let reader = try Ledger.open(at: path, options: readOnly)
+        defer { reader.close() }
+        let before = try reader.head().seq
+        XCTAssertGreaterThan(before, 0)
+        // About 4 MB of events from another process, whose map (256 MiB) holds them.
+        let lines = (1...1600).map { draftLine("m:\($0)", filler: 2_500) }.joined(separator: "\n") + "\n"
+        let appended = try KvittoProcess.run(["ledger", "append", "--ledger", path], stdin: lines)
+        XCTAssertEqual(appended.status, 0, appended.stderr)
+        XCTAssertEqual(try reader.head().seq, before + 1600)
+        XCTAssertEqual(try reader.event(before + 1600)?.subject, "m:1600")
+        XCTAssertEqual(try reader.events(from: 1, limit: 2000).count, Int(before) + 1600)
+    }
+
     func testBadInputGivesOneLineErrorsAndNonZeroExit() throws {
         let dir = ScratchDir("bad")
         defer { dir.remove() }

@@ -58,10 +58,13 @@ final class LMDBEnvironment: @unchecked Sendable {
             // Clear reader slots left behind by processes that died (e.g. SIGKILL).
             var dead: Int32 = 0
             mdb_reader_check(handle, &dead)
-            // A map recorded larger than we asked for (another process grew it) is adopted.
-            let recorded = info.mapSize
-            if recorded > initialMapSize {
-                try lmdbCheck(mdb_env_set_mapsize(handle, recorded), "mdb_env_set_mapsize")
+            // A map recorded larger than we ask for (grown by another process, or by an earlier
+            // run) is adopted: LMDB itself maps only what we asked for, or the pages in use if
+            // more, so the first writes would double the map again step by step. Size 0 adopts
+            // the recorded size; a smaller recorded one gives way to ours.
+            try lmdbCheck(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize")
+            if info.mapSize < initialMapSize {
+                try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
             }
         } catch {
             // Every stored property is set, so `deinit` runs when this initializer throws and
