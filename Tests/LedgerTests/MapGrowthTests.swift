@@ -21,7 +21,8 @@ final class MapGrowthTests: XCTestCase {
     }
 
     /// A map grown in an earlier run (or by another process) is the size a later opening maps,
-    /// even when it asks for less; a map recorded smaller than asked for gives way to the request.
+    /// even when it asks for less, but never beyond that opening's limit; a map recorded smaller
+    /// than asked for gives way to the request.
     func testAGrownMapIsAdoptedWhenOpenedAgain() throws {
         let dir = TempDir("grow-reopen")
         defer { dir.remove() }
@@ -39,6 +40,11 @@ final class MapGrowthTests: XCTestCase {
         do {
             let reader = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: true)
             XCTAssertEqual(reader.info.mapSize, 8 << 20)
+        }
+        do {
+            // A limit below the recorded size is kept (the pages in use are far fewer).
+            let limited = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 4 << 20, maxDatabases: 2, readOnly: false)
+            XCTAssertEqual(limited.info.mapSize, 4 << 20)
         }
         let asksMore = try LMDBEnvironment(path: dir.path, initialMapSize: 16 << 20, mapSizeLimit: 64 << 20, maxDatabases: 2, readOnly: false)
         XCTAssertEqual(asksMore.info.mapSize, 16 << 20)

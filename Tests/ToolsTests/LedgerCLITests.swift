@@ -77,8 +77,9 @@ final class LedgerCLITests: XCTestCase {
     }
 
     /// A reader that opened the ledger while its map was small goes on reading after another
-    /// process's appends grew it beyond that map (LMDB answers `MDB_MAP_RESIZED` until the reader
-    /// adopts the new size), and sees every event.
+    /// process's appends grew it beyond that map (LMDB answers `MDB_MAP_RESIZED` to its next
+    /// transaction, and the environment adopts the new size and begins again), and sees every
+    /// event.
     func testAReaderFollowsAMapAnotherProcessGrew() async throws {
         let dir = ScratchDir("resized")
         defer { dir.remove() }
@@ -86,9 +87,12 @@ final class LedgerCLITests: XCTestCase {
         var small = LedgerOptions()
         small.create = true
         small.initialMapSize = 1 << 20
-        let writer = try Ledger.open(at: path, options: small)
-        _ = try await writer.append(EventDraft(type: "message.submitted", subject: "m:0", actor: "cli-test"))
-        writer.close()
+        // Closed and released before the reader opens: one LMDB environment per file and process.
+        do {
+            let writer = try Ledger.open(at: path, options: small)
+            _ = try await writer.append(EventDraft(type: "message.submitted", subject: "m:0", actor: "cli-test"))
+            writer.close()
+        }
         var readOnly = LedgerOptions()
         readOnly.readOnly = true
         readOnly.initialMapSize = 1 << 20

@@ -16,9 +16,11 @@ final class LMDBEnvironment: @unchecked Sendable {
     // Sendable: MDB_env is documented thread-safe for opening transactions when MDB_NOTLS is set
     // (read transactions are not bound to threads). Write transactions are serialised by LMDB's
     // own writer mutex. `mdb_env_set_mapsize` is guarded by `resizeLock` (exclusive) while every
-    // transaction holds it shared. `mapSizeLimit` is immutable after init.
+    // transaction holds it shared, and so is `unmapped`. `mapSizeLimit` is immutable after init.
     private let env: OpaquePointer
     private let resizeLock = ReadWriteLock()
+    /// Set (under `resizeLock`, exclusive) when a resize lost the map; read under it, shared.
+    private var unmapped = false
     let path: String
     let mapSizeLimit: Int
 
@@ -59,12 +61,15 @@ final class LMDBEnvironment: @unchecked Sendable {
             var dead: Int32 = 0
             mdb_reader_check(handle, &dead)
             // A map recorded larger than we ask for (grown by another process, or by an earlier
-            // run) is adopted: LMDB itself maps only what we asked for, or the pages in use if
-            // more, so the first writes would double the map again step by step. Size 0 adopts
-            // the recorded size; a smaller recorded one gives way to ours.
+            // run) is adopted up to our limit: LMDB itself maps only what we asked for, or the
+            // pages in use if more, so the first writes would double the map again step by step.
+            // Size 0 adopts the recorded size; a smaller recorded one gives way to ours.
             try lmdbCheck(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize")
-            if info.mapSize < initialMapSize {
-                try lmdbCheck(mdb_env_set_mapsize(handle, initialMapSize), "mdb_env_set_mapsize")
+            let adopted = Self.mapSize(of: handle)
+            let wanted = min(max(adopted, initialMapSize), self.mapSizeLimit)
+            if wanted != adopted {
+                // LMDB raises a size below the pages in use to them.
+                try lmdbCheck(mdb_env_set_mapsize(handle, wanted), "mdb_env_set_mapsize")
             }
         } catch {
             // Every stored property is set, so `deinit` runs when this initializer throws and
@@ -113,6 +118,8 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     private var unlockedInfo: Info {
+        // LMDB reads the meta pages through the map: none to read once it is lost.
+        guard !unmapped else { return Info(mapSize: 0, lastPage: 0, pageSize: 0) }
         var i = MDB_envinfo()
         mdb_env_info(env, &i)
         var s = MDB_stat()
@@ -205,7 +212,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     func grow(from observed: Int, to newSize: Int) throws {
         try resizeLock.withExclusive { () throws -> Void in
             guard unlockedInfo.mapSize == observed else { return }
-            try lmdbCheck(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize")
+            try remap(to: newSize)
         }
     }
 
@@ -218,11 +225,31 @@ final class LMDBEnvironment: @unchecked Sendable {
         return true
     }
 
-    /// Adopts a map size grown by another process (after `MDB_MAP_RESIZED`).
+    /// Adopts a map size grown by another process (after `MDB_MAP_RESIZED`), up to the limit
+    /// (or the pages in use, if more).
     private func adoptMapSize() throws {
         try resizeLock.withExclusive { () throws -> Void in
-            try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+            try remap(to: 0)
+            if unlockedInfo.mapSize > mapSizeLimit { try remap(to: mapSizeLimit) }
         }
+    }
+
+    /// `mdb_env_set_mapsize` with the resize lock held exclusively. LMDB unmaps the file before it
+    /// maps it again: if that fails the environment has no map, and every later transaction is
+    /// refused (``unmapped``) instead of reaching it.
+    private func remap(to size: Int) throws {
+        guard !unmapped else { throw LMDBError(code: EIO, operation: "mdb_env_set_mapsize: the map was lost in an earlier resize; reopen") }
+        let rc = mdb_env_set_mapsize(env, size)
+        // With no transaction open (the lock sees to it) LMDB fails here only after unmapping.
+        if rc != 0 { unmapped = true }
+        try lmdbCheck(rc, "mdb_env_set_mapsize")
+    }
+
+    /// The size LMDB maps (`me_mapsize`); only while the environment has its map.
+    private static func mapSize(of env: OpaquePointer) -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return Int(info.me_mapsize)
     }
 
     /// Runs `body` with a new transaction, holding the resize lock shared for the transaction's
@@ -232,6 +259,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         var attempts = 0
         while true {
             let outcome: T? = try resizeLock.withShared { () throws -> T? in
+                guard !unmapped else { throw LMDBError(code: EIO, operation: "mdb_txn_begin: the map was lost in an earlier resize; reopen") }
                 var txn: OpaquePointer?
                 let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
                 if rc == MDB_MAP_RESIZED && attempts < 3 { return nil }
@@ -291,8 +319,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         while true {
             let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(path))") }
-            let rc = try resizeLock.withShared { () throws -> Int32 in
-                mdb_env_copyfd2(env, fd, compact ? UInt32(MDB_CP_COMPACT) : 0)
+            let rc = resizeLock.withShared { () -> Int32 in
+                unmapped ? EIO : mdb_env_copyfd2(env, fd, compact ? UInt32(MDB_CP_COMPACT) : 0)
             }
             if rc == MDB_MAP_RESIZED && attempts < 3 {
                 close(fd)
