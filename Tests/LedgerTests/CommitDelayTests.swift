@@ -29,6 +29,20 @@ final class CommitDelayTests: XCTestCase {
         }
 
         func release() { state.withLock { $0.released = true } }
+
+        /// Appends `first` and holds its commit; appends each of `queued` behind it (their own
+        /// tasks), gives them 100 ms to reach the writer, and releases the held commit. Returns
+        /// the tasks without awaiting them.
+        func holdFirstCommit(of ledger: Ledger, first: EventDraft, thenQueue queued: [[EventDraft]]) async throws
+            -> (held: Task<[Event], any Error>, queued: [Task<[Event], any Error>])
+        {
+            let held = Task { try await ledger.append([first]) }
+            try await waitUntilHeld()
+            let behind = queued.map { drafts in Task { try await ledger.append(drafts) } }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            release()
+            return (held, behind)
+        }
     }
 
     func testALoneAppenderDoesNotWait() async throws {
@@ -52,14 +66,10 @@ final class CommitDelayTests: XCTestCase {
             $0.beforeCommit = { gate.hook($0) }
         }
         defer { ledger.close() }
-        async let held = ledger.append(draft(0))
-        try await gate.waitUntilHeld()
         // Two appends queue behind the held commit and are committed together: a burst.
-        async let a = ledger.append(draft(1))
-        async let b = ledger.append(draft(2))
-        try await Task.sleep(nanoseconds: 100_000_000)
-        gate.release()
-        _ = try await [held, a, b]
+        let (held, queued) = try await gate.holdFirstCommit(of: ledger, first: draft(0), thenQueue: [[draft(1)], [draft(2)]])
+        _ = try await held.value
+        for task in queued { _ = try await task.value }
         let afterBurst = ledger.commitStatistics.delayed
         // Right after the burst, a lone append may wait for company; the one after it may not.
         _ = try await ledger.append(draft(3))
@@ -112,19 +122,15 @@ final class CommitDelayTests: XCTestCase {
             $0.commitDelay = 1
             $0.beforeCommit = { gate.hook($0) }
         }
-        async let held = ledger.append(draft(0))
-        try await gate.waitUntilHeld()
-        async let second = ledger.append(draft(1))
-        async let third = ledger.append(draft(2))
-        try await Task.sleep(nanoseconds: 100_000_000)
-        gate.release()
-        _ = try await held
+        let (held, queued) = try await gate.holdFirstCommit(of: ledger, first: draft(0), thenQueue: [[draft(1)], [draft(2)]])
+        _ = try await held.value
         // The next commit found company and waits up to a second; closing must end the wait.
         try await Task.sleep(nanoseconds: 100_000_000)
         let start = Date()
         ledger.close()
         let closed = Date().timeIntervalSince(start)
-        let appended = [try await second, try await third]
+        var appended: [Event] = []
+        for task in queued { appended += try await task.value }
         XCTAssertEqual(appended.count, 2)
         XCTAssertLessThan(closed, 0.5, "close waited for the commit delay")
         XCTAssertEqual(ledger.commitStatistics.delayed, 1)
@@ -143,17 +149,14 @@ final class CommitDelayTests: XCTestCase {
             $0.beforeCommit = { gate.hook($0) }
         }
         defer { ledger.close() }
-        async let held = ledger.append(draft(0))
-        try await gate.waitUntilHeld()
         // Two appends of four events each queue behind the held commit: the next commit has
         // company but a full batch ready, so it does not wait.
-        async let a = ledger.append((1...4).map { draft($0) })
-        async let b = ledger.append((5...8).map { draft($0) })
-        try await Task.sleep(nanoseconds: 100_000_000)
-        gate.release()
-        _ = try await held
+        let (held, queued) = try await gate.holdFirstCommit(of: ledger, first: draft(0),
+                                                            thenQueue: [(1...4).map { draft($0) }, (5...8).map { draft($0) }])
+        _ = try await held.value
         let start = Date()
-        let appended = try await a + b
+        var appended: [Event] = []
+        for task in queued { appended += try await task.value }
         XCTAssertEqual(appended.count, 8)
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.5, "a full batch waited for the commit delay")
         XCTAssertEqual(ledger.commitStatistics.delayed, 0)
