@@ -86,10 +86,11 @@ package final class Node: Sendable {
 
     /// How long a ledger commit may wait for other message steps' appends to join it, once the
     /// node is busy (``LedgerOptions/commitDelay``), unless `kvitto.json` sets
-    /// `ledger_commit_delay_ms`: a message takes about seven appends across the two nodes, one or
-    /// two events each, and without the wait nearly every append was a commit of its own, two disk
-    /// flushes each. (`kvitto bench node`: 6 ms took the end-to-end rate from about 0.32 to 0.34 of
-    /// the RSA limit, and lowered p50 and p99; a lone message's steps never wait.)
+    /// `ledger_commit_delay_ms`: a business message takes three or four appends on each node, one
+    /// or two events each, and without the wait nearly every append was a commit of its own, two
+    /// disk flushes each. (`kvitto bench node`: 6 ms took the end-to-end rate from about 0.32 to
+    /// 0.34 of the RSA limit, and lowered p50 and p99.) Appends arriving one at a time do not
+    /// wait, except the first right after a burst.
     package static let defaultLedgerCommitDelayMs = 6.0
 
     /// Opens the node in `directory` (its `kvitto.json`, keys, trust and ledger).
