@@ -50,6 +50,25 @@ final class MapGrowthTests: XCTestCase {
         XCTAssertEqual(asksMore.info.mapSize, 16 << 20)
     }
 
+    /// A resize whose new map cannot be made (here: larger than the address space) leaves LMDB
+    /// with no map; every later transaction, resize and size read is refused with an error
+    /// instead of reaching the missing map.
+    func testAResizeThatLosesTheMapRefusesWhatFollows() throws {
+        let dir = TempDir("grow-lost")
+        defer { dir.remove() }
+        let env = try LMDBEnvironment(path: dir.path, initialMapSize: 1 << 20, mapSizeLimit: 1 << 62, maxDatabases: 2, readOnly: false)
+        try env.write { txn in try txn.put(try txn.openDatabase("t", create: true), [1], [2]) }
+        XCTAssertThrowsError(try env.grow(from: env.info.mapSize, to: 1 << 62))
+        XCTAssertThrowsError(try env.read { _ in }) { e in XCTAssertTrue("\(e)".contains("lost"), "\(e)") }
+        XCTAssertThrowsError(try env.write { _ in })
+        XCTAssertEqual(env.info.mapSize, 0)
+        XCTAssertThrowsError(try env.grow(from: 0, to: 2 << 20))
+        try FileManager.default.createDirectory(atPath: dir.sub("copy"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try env.copy(to: dir.sub("copy"), compact: true)) { e in
+            XCTAssertTrue("\(e)".contains("mdb_env_copyfd2"), "\(e)")
+        }
+    }
+
     /// Writers on several threads fill a store from a small map, growing it several times, while
     /// they read its size (through the map, which a growth remaps): nothing is lost, and the map
     /// is doubled once per time it was found full.
